@@ -1,0 +1,174 @@
+-- The current schema in one file. Migrations are the history; this is the result.
+-- A test proves that applying every migration gives exactly this schema.
+
+-- The catalog: what data exists, where it came from, and what was computed from it.
+-- Every table has a natural unique key so that surveying the same source twice adds nothing.
+
+CREATE TABLE projects (
+    id bigserial PRIMARY KEY,
+    source text NOT NULL,
+    accession text NOT NULL,
+    title text NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (source, accession)
+);
+
+CREATE TABLE individuals (
+    id bigserial PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES projects (id),
+    name text NOT NULL,
+    species text NOT NULL DEFAULT '',
+    UNIQUE (project_id, name)
+);
+
+CREATE TABLE samples (
+    id bigserial PRIMARY KEY,
+    individual_id bigint NOT NULL REFERENCES individuals (id),
+    name text NOT NULL,
+    tissue text NOT NULL DEFAULT '',
+    metadata jsonb NOT NULL DEFAULT '{}',
+    UNIQUE (individual_id, name)
+);
+
+CREATE TABLE aliquots (
+    id bigserial PRIMARY KEY,
+    sample_id bigint NOT NULL REFERENCES samples (id),
+    name text NOT NULL,
+    UNIQUE (sample_id, name)
+);
+
+CREATE TABLE experiments (
+    id bigserial PRIMARY KEY,
+    aliquot_id bigint NOT NULL REFERENCES aliquots (id),
+    accession text NOT NULL UNIQUE,
+    library_layout text NOT NULL DEFAULT ''
+        CHECK (library_layout IN ('', 'SINGLE', 'PAIRED')),
+    platform text NOT NULL DEFAULT '',
+    metadata jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE analyses (
+    id bigserial PRIMARY KEY,
+    application text NOT NULL,
+    application_version text NOT NULL,
+    status text NOT NULL DEFAULT 'CREATED'
+        CHECK (status IN ('CREATED', 'STARTED', 'FINISHED', 'SUCCEEDED', 'FAILED')),
+    run_by text NOT NULL,
+    results_location text NOT NULL DEFAULT '',
+    results_bytes bigint,
+    results_sha256 text,
+    metadata jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    started_at timestamptz,
+    finished_at timestamptz,
+    sealed_at timestamptz
+);
+
+-- The experiments an analysis used (its targets).
+CREATE TABLE analysis_targets (
+    analysis_id bigint NOT NULL REFERENCES analyses (id),
+    experiment_id bigint NOT NULL REFERENCES experiments (id),
+    PRIMARY KEY (analysis_id, experiment_id)
+);
+CREATE INDEX analysis_targets_experiment_idx ON analysis_targets (experiment_id);
+
+-- Original files belong to an experiment; computed files to an analysis. `size_bytes` and
+-- `source_md5` are what the source promised; `sha256` and `stored_at` are set once the file
+-- is verified in the lake.
+CREATE TABLE files (
+    id bigserial PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('original', 'computed')),
+    experiment_id bigint REFERENCES experiments (id),
+    analysis_id bigint REFERENCES analyses (id),
+    name text NOT NULL,
+    lake_key text NOT NULL UNIQUE,
+    source_url text NOT NULL DEFAULT '',
+    size_bytes bigint CHECK (size_bytes >= 0),
+    sha256 text,
+    source_md5 text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    stored_at timestamptz,
+    CHECK (
+        (kind = 'original' AND experiment_id IS NOT NULL)
+        OR (kind = 'computed' AND analysis_id IS NOT NULL)
+    )
+);
+CREATE INDEX files_experiment_idx ON files (experiment_id);
+CREATE INDEX files_analysis_idx ON files (analysis_id);
+
+-- Jobs: survey, download and process work, dispatched by the foreman to an executor.
+--
+-- States: pending -> dispatched -> running -> succeeded
+--                                         \-> errored -> pending (retry, next memory tier)
+--                                                     \-> failed (gave up, with a reason)
+--         any unfinished state -> cancelled
+-- A worker only ever moves its own job to running, succeeded or errored; the foreman decides
+-- what an error means.
+
+CREATE TABLE jobs (
+    id bigserial PRIMARY KEY,
+    kind text NOT NULL CHECK (kind IN ('survey', 'download', 'process')),
+    queue text NOT NULL DEFAULT 'default',
+    state text NOT NULL DEFAULT 'pending' CHECK (
+        state IN ('pending', 'dispatched', 'running', 'succeeded', 'errored', 'failed', 'cancelled')
+    ),
+    payload jsonb NOT NULL DEFAULT '{}',
+    dedupe_key text UNIQUE,
+    attempt integer NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+    max_attempts integer NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+    memory_tier integer NOT NULL DEFAULT 0 CHECK (memory_tier >= 0),
+    executor text,
+    executor_job_id text,
+    worker_id text,
+    heartbeat_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    dispatched_at timestamptz,
+    started_at timestamptz,
+    ended_at timestamptz,
+    failure_reason text,
+    parent_job_id bigint REFERENCES jobs (id),
+    result jsonb
+);
+CREATE INDEX jobs_pending_idx ON jobs (queue, id) WHERE state = 'pending';
+CREATE INDEX jobs_active_idx ON jobs (state) WHERE state IN ('dispatched', 'running', 'errored');
+CREATE INDEX jobs_parent_idx ON jobs (parent_job_id);
+
+-- One row per attempt, so a job's history survives its retries.
+CREATE TABLE job_attempts (
+    job_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    attempt integer NOT NULL,
+    memory_tier integer NOT NULL,
+    executor_job_id text,
+    worker_id text,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    ended_at timestamptz,
+    outcome text CHECK (outcome IN ('succeeded', 'errored', 'lost', 'cancelled')),
+    reason text,
+    PRIMARY KEY (job_id, attempt)
+);
+
+-- Wake sleeping foremen when work arrives; once per statement so bulk inserts stay cheap.
+CREATE FUNCTION notify_jobs_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('refinery_jobs', 'inserted');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER jobs_inserted_notify
+AFTER INSERT ON jobs
+FOR EACH STATEMENT EXECUTE FUNCTION notify_jobs_inserted();
+
+-- Each foreman process writes its heartbeat here; monitoring reads the leader's beat_at.
+CREATE TABLE foreman_heartbeats (
+    foreman_id text PRIMARY KEY,
+    hostname text NOT NULL,
+    pid integer NOT NULL,
+    version text NOT NULL DEFAULT '',
+    role text NOT NULL CHECK (role IN ('leader', 'standby', 'stopped')),
+    started_at timestamptz NOT NULL DEFAULT now(),
+    beat_at timestamptz NOT NULL DEFAULT now(),
+    dispatched_total bigint NOT NULL DEFAULT 0
+);

@@ -1,0 +1,1 @@
+"""Operations: the Invoke tasks, runbooks, deploy, backups and lake tooling around the foreman."""

@@ -1,0 +1,1 @@
+"""One Invoke collection per area; `ops/tasks.py` composes them."""

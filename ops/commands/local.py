@@ -1,0 +1,33 @@
+"""`inv local.*`: the embedded environment on this machine."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from foreman.db import connect, embedded_cluster
+from foreman.migrations import apply_migrations
+from ops.taskkit import console, environment, task
+
+
+@task
+def up(c):
+    """Start the local environment: embedded PostgreSQL, migrated schema."""
+    settings = environment("local")
+    conn = connect(settings)
+    try:
+        apply_migrations(conn)
+    finally:
+        conn.close()
+    console.print("local environment is up (inv jobs.status -e local; stop with inv local.down)")
+
+
+@task
+def down(c):
+    """Stop the local environment (data is kept in .state/)."""
+    stopped = embedded_cluster().stop()
+    console.print("local PostgreSQL stopped" if stopped else "local PostgreSQL was not running")
+
+
+ns = Collection("local")
+ns.add_task(up)
+ns.add_task(down)

@@ -1,0 +1,79 @@
+"""What every task module shares: the task decorator, environment loading, output.
+
+Tasks are thin: they parse options, call one function and render its result. The `task`
+decorator here turns any `RefineryError` into a one-line message and a non-zero exit, so a
+person never sees a traceback for a problem they can fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import invoke
+from invoke.exceptions import Exit
+from rich.console import Console
+from rich.table import Table
+
+from foreman.environments import Environment, load_environment
+from foreman.errors import RefineryError
+
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+ENV_HELP = "environment name: local, staging, prod (files in infrastructure/environments/)"
+JSON_HELP = "print machine-readable JSON instead of a table"
+
+
+def task(*args: Any, **kwargs: Any) -> Callable:
+    """`invoke.task`, plus clean one-line errors for every `RefineryError`."""
+
+    def decorate(func: Callable) -> invoke.Task:
+        @functools.wraps(func)
+        def run(c: invoke.Context, *a: Any, **kw: Any) -> Any:
+            configure_logging()
+            try:
+                return func(c, *a, **kw)
+            except RefineryError as exc:
+                raise Exit(f"error: {exc}", code=exc.exit_code) from None
+            except KeyboardInterrupt:
+                raise Exit("interrupted", code=130) from None
+
+        return invoke.task(*args, **kwargs)(run)
+
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        func, args = args[0], ()
+        return decorate(func)
+    return decorate
+
+
+def environment(name: str) -> Environment:
+    """The environment `name`, validated; a ConfigError (one line) otherwise."""
+    return load_environment(name)
+
+
+def configure_logging() -> None:
+    """Warnings and errors to stderr by default; REFINERY_LOG_LEVEL=INFO shows commands run."""
+    level = os.environ.get("REFINERY_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def print_table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str = ""
+) -> None:
+    """Render rows as a rich table on stdout."""
+    table = Table(title=title, caption=caption or None)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if value is None else str(value) for value in row))
+    console.print(table)
+
+
+def print_json(value: Any) -> None:
+    """Machine output: JSON on stdout, nothing else."""
+    print(json.dumps(value, indent=2, default=str))

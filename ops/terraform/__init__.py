@@ -1,0 +1,1 @@
+"""Terraform orchestration: init with the environment's backend, plan, guard, apply, outputs."""

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Create or refresh the project's virtual environment, idempotently.
+# Usage: scripts/bootstrap.sh [runtime|test]
+set -eu
+
+cd "$(dirname "$0")/.."
+extras=${1:-runtime}
+venv=.venv
+stamp="$venv/.installed-$extras"
+
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "error: Python 3.11 or newer is required (found: $(python3 --version 2>&1))" >&2
+  exit 2
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    echo "installing python3-venv (needs root)…" >&2
+    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv "$venv"
+  fi
+fi
+
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "installing Python dependencies ($extras)…" >&2
+  if [ "$extras" = test ]; then
+    "$venv/bin/pip" install -q -e '.[test]'
+  else
+    "$venv/bin/pip" install -q -e .
+  fi
+  echo "$want" >"$stamp"
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Style gates: ruff (format + lint), shellcheck, terraform fmt.
+set -eu
+
+cd "$(dirname "$0")/.."
+bin=.venv/bin
+
+"$bin/ruff" format --check .
+"$bin/ruff" check .
+"$bin/shellcheck" scripts/*.sh .ci/run
+terraform=$("$bin/python" -m ops.terraform.binary 2>/dev/null || true)
+if [ -n "$terraform" ] && [ -d infrastructure ]; then
+  "$terraform" fmt -check -recursive infrastructure
+fi
+echo "lint: ok"

@@ -1,0 +1,137 @@
+"""Fixtures every test layer shares.
+
+One embedded PostgreSQL cluster per test session (real server, loopback, SCRAM password),
+a template database with every migration applied, and a fresh database per test cloned from
+it (`CREATE DATABASE … TEMPLATE`). Tests get a real environment file pointing at their
+database, in a temporary environments folder that subprocesses see through the environment.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from foreman import db
+from foreman.environments import (
+    ENVIRONMENTS_DIR_VARIABLE,
+    STATE_DIR_VARIABLE,
+    Environment,
+    load_environment,
+)
+from foreman.migrations import apply_migrations
+from tests.support.environments import write_environment
+from tests.support.services import MotoServer, start_moto, stop_process
+
+TEMPLATE_DATABASE = "refinery_template"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def session_dirs(tmp_path_factory) -> dict[str, Path]:
+    """A private state folder and environments folder for this test session."""
+    root = tmp_path_factory.mktemp("refinery")
+    dirs = {"state": root / "state", "environments": root / "environments", "logs": root / "logs"}
+    for path in dirs.values():
+        path.mkdir()
+    os.environ[STATE_DIR_VARIABLE] = str(dirs["state"])
+    os.environ[ENVIRONMENTS_DIR_VARIABLE] = str(dirs["environments"])
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def postgres_template(session_dirs) -> Iterator[str]:
+    """Start the session's embedded cluster and build the migrated template database."""
+    write_environment(
+        session_dirs["environments"],
+        "template",
+        {
+            "database": {"kind": "embedded", "name": TEMPLATE_DATABASE},
+            "lake": {"backend": "filesystem", "root": "lake"},
+            "executor": {"kind": "null"},
+        },
+    )
+    template_env = load_environment("template")
+    try:
+        conn = db.connect(template_env)
+    except Exception as exc:
+        pytest.fail(f"embedded PostgreSQL did not start: {exc}")
+    try:
+        apply_migrations(conn)
+    finally:
+        conn.close()
+    yield TEMPLATE_DATABASE
+    db.embedded_cluster().stop()
+
+
+@pytest.fixture
+def make_env(session_dirs, postgres_template, tmp_path):
+    """Factory: a new environment with its own fresh database and lake folder.
+
+    `make_env("name", lake={...}, executor={...}, extra_section={...})` overrides sections.
+    """
+
+    def factory(name: str | None = None, **sections: dict[str, Any]) -> Environment:
+        name = name or f"t{next(_counter)}"
+        database = f"test_{os.getpid()}_{name.replace('-', '_')}_{next(_counter)}"
+        template_env = load_environment("template")
+        db.create_database(template_env, database, template=postgres_template)
+        values: dict[str, dict[str, Any]] = {
+            "database": {"kind": "embedded", "name": database},
+            "lake": {"backend": "filesystem", "root": str(tmp_path / f"lake-{name}")},
+            "executor": {"kind": "local", "concurrency": 2},
+        }
+        for section, overrides in sections.items():
+            values[section] = {**values.get(section, {}), **overrides}
+        write_environment(session_dirs["environments"], name, values)
+        return load_environment(name)
+
+    return factory
+
+
+@pytest.fixture
+def env(make_env) -> Environment:
+    """A fresh environment named `test` with an empty, migrated database."""
+    return make_env("test")
+
+
+@pytest.fixture
+def conn(env):
+    """A connection to `env`'s database, closed after the test."""
+    connection = db.connect(env)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def moto_server(session_dirs) -> Iterator[MotoServer]:
+    """A real moto server (S3, DynamoDB, Batch, ECR, Logs, IAM) on loopback."""
+    server = start_moto(session_dirs["logs"])
+    previous = {key: os.environ.get(key) for key in _AWS_VARIABLES}
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": server.endpoint_url,
+        }
+    )
+    yield server
+    stop_process(server.process)
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+_AWS_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+)

@@ -1,0 +1,54 @@
+"""Environment files are validated on load: unknown names and bad keys are one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
+from foreman.errors import ConfigError
+from tests.support.environments import write_environment
+
+
+@pytest.fixture
+def env_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENVIRONMENTS_DIR_VARIABLE, str(tmp_path))
+    return tmp_path
+
+
+def test_the_shipped_local_environment_loads(monkeypatch):
+    monkeypatch.delenv(ENVIRONMENTS_DIR_VARIABLE, raising=False)
+    env = load_environment("local")
+    assert env.database.kind == "embedded"
+    assert env.lake.backend == "filesystem"
+
+
+def test_unknown_environment_names_the_known_ones(env_dir):
+    write_environment(env_dir, "alpha", {"database": {"kind": "embedded"}})
+    with pytest.raises(ConfigError, match=r"unknown environment 'nope' \(known: alpha\)"):
+        load_environment("nope")
+
+
+def test_missing_section_is_named(env_dir):
+    write_environment(env_dir, "broken", {"database": {"kind": "embedded"}})
+    with pytest.raises(ConfigError, match=r"missing required section \[lake\]"):
+        load_environment("broken")
+
+
+def test_unknown_key_is_named(env_dir):
+    write_environment(
+        env_dir,
+        "typo",
+        {
+            "database": {"kind": "embedded", "nmae": "x"},
+            "lake": {"backend": "filesystem", "root": "l"},
+            "executor": {"kind": "local"},
+        },
+    )
+    with pytest.raises(ConfigError, match=r"unknown key database\.nmae"):
+        load_environment("typo")
+
+
+@pytest.mark.parametrize("name", ["../etc", "UPPER", ""])
+def test_malformed_names_are_refused(env_dir, name):
+    with pytest.raises(ConfigError, match="invalid environment name"):
+        load_environment(name)
