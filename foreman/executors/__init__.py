@@ -1,0 +1,1 @@
+"""Executors run worker jobs somewhere: local processes, AWS Batch, or nowhere (null)."""

@@ -1,0 +1,1 @@
+"""Workers: the job code. Surveyors discover, downloaders fetch, processors compute."""

@@ -1,0 +1,1 @@
+"""Downloaders (handlers registered on import)."""

@@ -1,0 +1,1 @@
+"""Processors (handlers registered on import)."""

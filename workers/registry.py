@@ -1,0 +1,90 @@
+"""Which function handles which job.
+
+A handler takes a `JobContext` and returns the job's result (a JSON-able dict). Every handler
+writes its catalog rows and creates its child jobs through `ctx.conn`, in the one transaction
+that also records the attempt as succeeded — so a crash before the commit leaves nothing, and a
+retry starts clean. Lake writes are atomic and keyed by catalog keys, so redoing them is safe.
+
+Handlers are found by (job kind, name): a survey job's `payload["source"]` (delivery, ena), a
+download job is always `download`, a process job's `payload["application"]` (no_op, fastq_qc).
+Modules listed in REFINERY_HANDLER_MODULES (comma-separated) are imported too, for handlers
+that live outside this package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from foreman.environments import Environment
+from foreman.errors import JobError
+from foreman.jobs import Job
+from foreman.lake import Lake
+
+BUILTIN_MODULES = ("workers.surveyors", "workers.downloaders", "workers.processors")
+EXTRA_MODULES_VARIABLE = "REFINERY_HANDLER_MODULES"
+
+
+@dataclass
+class JobContext:
+    """What a handler gets: its job, environment, lake, a transaction, scratch space."""
+
+    env: Environment
+    job: Job
+    conn: Any
+    lake: Lake
+    memory_mb: int
+    scratch_dir: Path
+    log: logging.LoggerAdapter
+
+
+Handler = Callable[[JobContext], dict[str, Any]]
+_handlers: dict[tuple[str, str], Handler] = {}
+_loaded = False
+
+
+def handler(kind: str, name: str) -> Callable[[Handler], Handler]:
+    """Decorator: register the function as the handler of (kind, name)."""
+
+    def register(func: Handler) -> Handler:
+        _handlers[(kind, name)] = func
+        return func
+
+    return register
+
+
+def handler_name(job: Job) -> str:
+    """The name a job's handler is registered under."""
+    if job.kind == "survey":
+        return str(job.payload.get("source", ""))
+    if job.kind == "download":
+        return "download"
+    return str(job.payload.get("application", ""))
+
+
+def find_handler(job: Job) -> Handler:
+    """The handler for `job`, or a JobError naming what is registered."""
+    load_handler_modules()
+    name = handler_name(job)
+    try:
+        return _handlers[(job.kind, name)]
+    except KeyError:
+        known = sorted(n for kind, n in _handlers if kind == job.kind)
+        raise JobError(
+            f"no {job.kind} handler named {name!r} (known: {', '.join(known)})"
+        ) from None
+
+
+def load_handler_modules() -> None:
+    global _loaded
+    if _loaded:
+        return
+    extra = [m.strip() for m in os.environ.get(EXTRA_MODULES_VARIABLE, "").split(",") if m.strip()]
+    for module in (*BUILTIN_MODULES, *extra):
+        importlib.import_module(module)
+    _loaded = True

@@ -1,0 +1,1 @@
+"""Surveyors (handlers registered on import)."""
