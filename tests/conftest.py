@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,15 +34,21 @@ _counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def session_dirs(tmp_path_factory) -> dict[str, Path]:
-    """A private state folder and environments folder for this test session."""
-    root = tmp_path_factory.mktemp("refinery")
+def session_dirs() -> Iterator[dict[str, Path]]:
+    """A private state folder and environments folder for this test session.
+
+    Not under pytest's temporary root: pytest keeps that 0700, and the embedded server runs
+    as an unprivileged user (when the suite runs as root) that must reach its data folder.
+    """
+    root = Path(tempfile.mkdtemp(prefix="refinery-tests-"))
+    root.chmod(0o755)
     dirs = {"state": root / "state", "environments": root / "environments", "logs": root / "logs"}
     for path in dirs.values():
         path.mkdir()
     os.environ[STATE_DIR_VARIABLE] = str(dirs["state"])
     os.environ[ENVIRONMENTS_DIR_VARIABLE] = str(dirs["environments"])
-    return dirs
+    yield dirs
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
