@@ -68,7 +68,8 @@ def run_all_pending(
     while len(ran) < limit:
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT id FROM jobs WHERE state = 'pending' AND kind = ANY(%s) ORDER BY id LIMIT 1",
+                "SELECT id FROM jobs WHERE state = 'pending' AND kind = ANY(%s) "
+                "ORDER BY id LIMIT 1",
                 (list(kinds),),
             )
             row = cur.fetchone()
