@@ -73,7 +73,7 @@ def wait_for_job_tree(env: Environment, root_job_id: int, *, timeout: float) -> 
                     task_id,
                     total=state.total,
                     completed=state.finished,
-                    description=f"{(state.failed and f'{len(state.failed)} failed') or ''}",
+                    description=f"{len(state.failed)} failed" if state.failed else "",
                 )
                 if state.done or time.monotonic() >= deadline:
                     return state

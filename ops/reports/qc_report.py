@@ -86,18 +86,10 @@ def qc_rows(env: Environment) -> list[dict[str, Any]]:
 def qc_table(rows: list[dict[str, Any]], *, title: str = "Per-sample QC") -> Table:
     """The rows as a rich table."""
     table = Table(title=title)
-    for column in (
-        "sample",
-        "individual",
-        "tissue",
-        "experiment",
-        "reads",
-        "bases",
-        "GC %",
-        "mean Q",
-        "mean length",
-    ):
-        table.add_column(column, justify="right" if column[0] in "rbGm" else "left")
+    for column in ("sample", "individual", "tissue", "experiment"):
+        table.add_column(column)
+    for column in ("reads", "bases", "GC %", "mean Q", "mean length"):
+        table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
             row["sample"],
@@ -172,8 +164,8 @@ def _plots(done: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, 
         for row, totals in done:
             values = totals.get(key) or {}
             if isinstance(values, dict):
-                xs = [int(x) for x in values]
-                ys = list(values.values())
+                points = sorted((int(x), y) for x, y in values.items())
+                xs, ys = [x for x, _ in points], [y for _, y in points]
             else:
                 xs, ys = list(range(len(values))), values
             total = sum(ys) or 1

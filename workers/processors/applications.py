@@ -100,7 +100,7 @@ def run_application(ctx: JobContext, application: str, compute: Compute) -> dict
 
 
 def _json_bytes(value: Any) -> bytes:
-    return (json.dumps(value, indent=2, sort_keys=True) + "\n").encode()
+    return (json.dumps(value, indent=2) + "\n").encode()
 
 
 def manifest(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, bytes]:
@@ -162,5 +162,4 @@ def process_no_op(ctx: JobContext) -> dict[str, Any]:
 @handler("process", "fastq_qc")
 def process_fastq_qc(ctx: JobContext) -> dict[str, Any]:
     """Quality statistics of every FASTQ file of the experiments."""
-    result = run_application(ctx, "fastq_qc", quality_control)
-    return result
+    return run_application(ctx, "fastq_qc", quality_control)

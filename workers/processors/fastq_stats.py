@@ -29,9 +29,9 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _IS_GC = np.zeros(256, dtype=np.uint8)
 for _base in b"GCgc":
     _IS_GC[_base] = 1
-_IS_ACGT = np.zeros(256, dtype=np.uint8)
-for _base in b"ACGTacgt":
-    _IS_ACGT[_base] = 1
+_GC_CODES = np.frombuffer(b"GCgc", dtype=np.uint8)
+_ACGT_CODES = np.frombuffer(b"ACGTacgt", dtype=np.uint8)
+_BYTE_VALUES = np.arange(256, dtype=np.int64)
 
 
 class MalformedFastq(ValidationError):
@@ -66,27 +66,27 @@ class FastqStats:
         self.lengths.update(lengths.tolist())
         if seq.size == 0:
             return
-        gc = _IS_GC[seq]
-        self.gc_bases += int(gc.sum(dtype=np.int64))
-        self.called_bases += int(_IS_ACGT[seq].sum(dtype=np.int64))
-        scores = qual.astype(np.int64) - PHRED_OFFSET
-        if scores.min() < 0:
+        # Whole-block totals from byte histograms: one pass each, no wide temporary arrays.
+        base_counts = np.bincount(seq, minlength=256)
+        self.gc_bases += int(base_counts[_GC_CODES].sum())
+        self.called_bases += int(base_counts[_ACGT_CODES].sum())
+        quality_counts = np.bincount(qual, minlength=256)
+        if quality_counts[:PHRED_OFFSET].any():
             raise MalformedFastq("quality characters below '!' (not Phred+33)")
-        self.quality_sum += int(scores.sum())
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
+        self.quality_sum += int(quality_counts @ _BYTE_VALUES) - PHRED_OFFSET * int(qual.size)
+        # Per-read sums: reads are contiguous, so summing from each non-empty read's start to
+        # the next one's covers exactly that read.
         nonempty = lengths > 0
-        quality_cumsum = np.concatenate(([0], np.cumsum(scores)))
-        gc_cumsum = np.concatenate(([0], np.cumsum(gc, dtype=np.int64)))
+        starts = (np.cumsum(lengths) - lengths)[nonempty]
         length = lengths[nonempty]
-        per_read_quality = (quality_cumsum[ends] - quality_cumsum[starts])[nonempty] / length
-        per_read_gc = (gc_cumsum[ends] - gc_cumsum[starts])[nonempty] * 100 / length
+        per_read_quality = np.add.reduceat(qual, starts, dtype=np.int64) / length - PHRED_OFFSET
+        gc_per_read = np.add.reduceat(np.take(_IS_GC, seq), starts, dtype=np.int64)
         self.read_mean_quality += np.bincount(
             np.minimum(per_read_quality.astype(np.int64), QUALITY_BINS - 1),
             minlength=QUALITY_BINS,
         )
         self.read_gc_percent += np.bincount(
-            np.rint(per_read_gc).astype(np.int64), minlength=GC_BINS
+            np.rint(gc_per_read * 100 / length).astype(np.int64), minlength=GC_BINS
         )
 
     def merge(self, other: FastqStats) -> None:

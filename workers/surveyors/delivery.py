@@ -54,8 +54,10 @@ def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
         raise ValidationError(f"{sheet} is missing: a delivery needs a {SAMPLE_SHEET}")
     try:
         with open(sheet, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-            header = rows[0].keys() if rows else _header_only(sheet)
+            reader = csv.DictReader(handle)
+            header = [name.strip() for name in reader.fieldnames or []]
+            reader.fieldnames = header
+            rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ValidationError(f"{sheet}: not a readable CSV file ({exc})") from None
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
@@ -63,9 +65,12 @@ def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
         raise ValidationError(
             f"{sheet}: missing column {missing[0]!r} (required: {', '.join(REQUIRED_COLUMNS)})"
         )
-    unknown = sorted(set(header) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS) - {None})
+    unknown = sorted(set(header) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS))
     if unknown:
         raise ValidationError(f"{sheet}: unknown column {unknown[0]!r}")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise ValidationError(f"{sheet}: column {repeated[0]!r} appears twice")
     if not rows:
         raise ValidationError(f"{sheet}: no samples listed")
     runs: list[SurveyedRun] = []
@@ -75,11 +80,6 @@ def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
     for line, row in enumerate(rows, start=2):
         runs.append(_run_from_row(root, sheet, line, row, seen_runs, seen_files, samples))
     return runs
-
-
-def _header_only(sheet: Path) -> list[str]:
-    with open(sheet, newline="", encoding="utf-8-sig") as handle:
-        return next(csv.reader(handle), [])
 
 
 def _run_from_row(

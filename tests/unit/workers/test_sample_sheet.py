@@ -66,6 +66,7 @@ def test_a_valid_sheet_describes_each_run_with_its_files(tmp_path):
         ([row(), row("S2", read1="fq/S1_R1_1.fq.gz")], COLUMNS, "already listed on line 2"),
         ([row(read1_md5="xyz")], [*COLUMNS, "read1_md5"], "not 32 hex digits"),
         ([row(color="red")], [*COLUMNS, "color"], "unknown column 'color'"),
+        ([row()], [*COLUMNS, "tissue"], "column 'tissue' appears twice"),
     ],
 )
 def test_a_malformed_sheet_is_one_clear_error(tmp_path, rows, columns, message):
