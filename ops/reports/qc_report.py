@@ -140,7 +140,11 @@ def _plots(done: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    labels = [row["sample"] for row, _ in done]
+    samples = [row["sample"] for row, _ in done]
+    # A sample sequenced on several runs is labelled by experiment, so bars stay distinct.
+    labels = [
+        row["sample"] if samples.count(row["sample"]) == 1 else row["experiment"] for row, _ in done
+    ]
     plots = []
 
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -161,7 +165,7 @@ def _plots(done: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, 
         ("length_distribution", "Read length distribution", "read length"),
     ):
         figure, axis = plt.subplots(figsize=(9, 3.6))
-        for row, totals in done:
+        for label, (_row, totals) in zip(labels, done, strict=True):
             values = totals.get(key) or {}
             if isinstance(values, dict):
                 points = sorted((int(x), y) for x, y in values.items())
@@ -169,10 +173,12 @@ def _plots(done: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, 
             else:
                 xs, ys = list(range(len(values))), values
             total = sum(ys) or 1
-            axis.plot(xs, [100 * y / total for y in ys], label=row["sample"])
+            axis.plot(xs, [100 * y / total for y in ys], label=label)
         axis.set_title(title)
         axis.set_xlabel(xlabel)
         axis.set_ylabel("% of reads")
+        if key == "length_distribution":
+            axis.set_yscale("symlog", linthresh=0.1)  # trimmed reads are few but telling
         axis.legend(fontsize="small", ncol=2)
         plots.append(_png(title, figure, plt))
     return plots
