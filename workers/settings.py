@@ -62,7 +62,8 @@ def _section(env: Environment, name: str, cls: type) -> Any:
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, expected) or isinstance(value, bool):
-            raise ConfigError(f"{env.path}: {name}.{field_name} must be a {expected.__name__}")
+            kind = {int: "an integer", float: "a number", str: "a string"}[expected]
+            raise ConfigError(f"{env.path}: {name}.{field_name} must be {kind}")
     return settings
 
 
