@@ -167,3 +167,48 @@ def test_a_missing_source_file_is_a_clear_error(env, conn, tmp_path, http_server
     with pytest.raises(JobError, match=r"not at the source|is missing"):
         enqueue_and_run(env, conn, "download", {"file_id": file_id}, tmp_path)
     assert file_row(conn, file_id)[2] is None
+
+
+def test_two_downloads_finishing_together_queue_the_experiment_exactly_once(
+    env, conn, tmp_path, http_server
+):
+    """The second download waits on the experiment lock, then sees the first one's file."""
+    import threading
+
+    from foreman.db import connect
+    from foreman.jobs import finish_attempt
+    from tests.integration.workers.jobrunner import context_for, dispatch
+    from workers.registry import find_handler
+
+    http_server.state.files["/r1.fastq"] = CONTENT
+    http_server.state.files["/r2.fastq"] = CONTENT
+    first_file, experiment = catalog_file(conn, http_server.url("/r1.fastq"), name="r1.fastq")
+    second_file, _ = catalog_file(conn, http_server.url("/r2.fastq"), name="r2.fastq")
+    jobs = []
+    for file_id in (first_file, second_file):
+        job_id, _ = enqueue_job(conn, "download", {"file_id": file_id})
+        jobs.append(job_id)
+    conn.commit()
+    other = connect(env)
+    try:
+        first = context_for(env, conn, dispatch(conn, jobs[0]), tmp_path / "a")
+        second = context_for(env, other, dispatch(other, jobs[1]), tmp_path / "b")
+        first_result = find_handler(first.job)(first)  # holds the experiment lock, uncommitted
+        outcome = {}
+        thread = threading.Thread(
+            target=lambda: outcome.setdefault("result", find_handler(second.job)(second))
+        )
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive(), "the second download did not wait for the experiment lock"
+        finish_attempt(conn, first.job, succeeded=True, result=first_result)
+        conn.commit()
+        thread.join(30)
+        finish_attempt(other, second.job, succeeded=True, result=outcome["result"])
+        other.commit()
+    finally:
+        other.close()
+    assert first_result["process_job_id"] is None
+    assert outcome["result"]["process_job_id"] is not None
+    ((payload, _key, parent),) = process_jobs(conn)
+    assert payload["experiment_ids"] == [experiment] and parent == jobs[1]
