@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from foreman import catalog
+from foreman.errors import ValidationError
 from foreman.jobs import enqueue_job
 from foreman.lake.layout import original_file_key
 
@@ -78,8 +79,16 @@ def record_runs(
             metadata=run.metadata,
         )
         created["experiments"] += new
-        for surveyed in run.files:
-            key = original_file_key(source, run.project, run.experiment, surveyed.name)
+        keys = [
+            original_file_key(source, run.project, run.experiment, surveyed.name)
+            for surveyed in run.files
+        ]
+        if len(set(keys)) != len(keys):
+            raise ValidationError(
+                f"run {run.experiment}: two files have names that map to the same lake key "
+                f"({', '.join(f.name for f in run.files)}); rename one"
+            )
+        for surveyed, key in zip(run.files, keys, strict=True):
             file_id, new = catalog.insert_original_file(
                 conn,
                 experiment_id,

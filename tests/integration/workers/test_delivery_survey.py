@@ -69,3 +69,43 @@ def test_a_malformed_delivery_writes_nothing(env, conn, tmp_path):
     conn.commit()
     assert state == "pending"  # errored, then put back for a retry by the test's runner
     assert "S2_R2.fastq.gz does not exist" in reason
+
+
+def test_a_changed_unstored_file_takes_the_new_size_and_checksum_on_resurvey(env, conn, tmp_path):
+    delivery = write_demo_delivery(tmp_path / "delivery", samples=1, reads=20)
+    payload = {"source": "delivery", "location": str(delivery.folder)}
+    enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    write_demo_delivery(tmp_path / "delivery", samples=1, reads=30)  # the core re-delivered
+    enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    with conn.cursor() as cur:
+        cur.execute("SELECT name, size_bytes FROM files ORDER BY name")
+        rows = cur.fetchall()
+    conn.commit()
+    assert rows == [(path.name, path.stat().st_size) for path in sorted(delivery.fastq_files)]
+
+
+def test_the_same_run_under_another_individual_is_refused(env, conn, tmp_path):
+    delivery = write_demo_delivery(tmp_path / "delivery", samples=1, reads=20)
+    payload = {"source": "delivery", "location": str(delivery.folder)}
+    enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    sheet = delivery.sample_sheet.read_text().replace(",P1,", ",P9,")
+    delivery.sample_sheet.write_text(sheet)
+    before = count_rows(conn, *CATALOG_TABLES)
+    with pytest.raises(ValidationError, match="already catalogued under another sample"):
+        enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    assert count_rows(conn, *CATALOG_TABLES) == {**before, "jobs": before["jobs"] + 1}
+
+
+def test_file_names_that_collide_in_the_lake_are_refused(env, conn, tmp_path):
+    folder = tmp_path / "delivery"
+    folder.mkdir()
+    for name in ("a b.fq", "a_b.fq"):
+        (folder / name).write_bytes(b"@r\nA\n+\nI\n")
+    (folder / "samplesheet.csv").write_text(
+        "project,sample_id,individual,species,tissue,run_id,read1,read2\n"
+        "P,S,I,Homo sapiens,blood,R1,a b.fq,a_b.fq\n"
+    )
+    payload = {"source": "delivery", "location": str(folder)}
+    with pytest.raises(ValidationError, match="map to the same lake key"):
+        enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    assert count_rows(conn, "files") == {"files": 0}
