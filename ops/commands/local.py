@@ -31,3 +31,21 @@ def down(c):
 ns = Collection("local")
 ns.add_task(up)
 ns.add_task(down)
+
+
+@task(
+    help={
+        "samples": "how many synthetic paired-end samples to deliver (1-6)",
+        "reads": "read pairs per sample",
+        "timeout": "seconds to wait for the jobs before giving up",
+    }
+)
+def demo(c, samples=4, reads=3000, timeout=600):
+    """Run the platform end to end on a synthetic delivery: survey, download, QC, report."""
+    from ops.demo import run_demo
+
+    up(c)
+    run_demo(environment("local"), samples=int(samples), reads=int(reads), timeout=float(timeout))
+
+
+ns.add_task(demo)

@@ -1,1 +1,5 @@
 """Downloaders (handlers registered on import)."""
+
+from workers.downloaders import download
+
+__all__ = ["download"]

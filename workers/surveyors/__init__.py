@@ -1,1 +1,5 @@
 """Surveyors (handlers registered on import)."""
+
+from workers.surveyors import delivery, ena
+
+__all__ = ["delivery", "ena"]

@@ -1,0 +1,1 @@
+"""Benchmarks: each measures Refinery's code against a peer tool in the same run."""

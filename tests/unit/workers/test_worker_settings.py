@@ -1,0 +1,79 @@
+"""Worker settings from environment files, and which source URLs a download accepts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from foreman.environments import (
+    AwsSettings,
+    DatabaseSettings,
+    Environment,
+    ExecutorSettings,
+    LakeSettings,
+)
+from foreman.errors import ConfigError
+from workers.downloaders.transfer import DownloadFailed, download_url
+from workers.settings import download_settings, ena_settings, pipeline_settings
+
+
+def environment(**extra) -> Environment:
+    return Environment(
+        name="unit",
+        path=Path("unit.toml"),
+        database=DatabaseSettings("embedded"),
+        lake=LakeSettings("filesystem", root="lake"),
+        executor=ExecutorSettings("null"),
+        logs={},
+        aws=AwsSettings(),
+        extra=extra,
+    )
+
+
+def test_defaults_point_at_the_real_archive_and_fastq_qc():
+    env = environment()
+    assert ena_settings(env).portal_url == "https://www.ebi.ac.uk/ena/portal/api"
+    assert pipeline_settings(env).application == "fastq_qc"
+    assert pipeline_settings(env).bot_identity == "refinery-bot"
+    assert download_settings(env).retries == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"pipeline": {"application": "bwa"}}, "pipeline.application must be one of"),
+        ({"ena": {"portal_url": "ftp://x"}}, "ena.portal_url must be an http"),
+        ({"ena": {"retries": "many"}}, "ena.retries must be an integer"),
+        ({"ena": {"colour": 1}}, "unknown key ena.colour"),
+        ({"download": {"chunk_bytes": 10}}, "at least 4096"),
+    ],
+)
+def test_bad_settings_are_one_line_config_errors(extra, message):
+    env = environment(**extra)
+    with pytest.raises(ConfigError, match=message):
+        pipeline_settings(env)
+        ena_settings(env)
+        download_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "ftp.sra.ebi.ac.uk/vol1/fastq/x.fastq.gz",
+            "https://ftp.sra.ebi.ac.uk/vol1/fastq/x.fastq.gz",
+        ),
+        ("ftp://ftp.sra.ebi.ac.uk/vol1/x.fastq.gz", "https://ftp.sra.ebi.ac.uk/vol1/x.fastq.gz"),
+        ("https://example.org/x.fq", "https://example.org/x.fq"),
+        ("file:///data/x.fq", "file:///data/x.fq"),
+    ],
+)
+def test_archive_ftp_paths_are_fetched_over_https(url, expected):
+    assert download_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["ftp://elsewhere.org/x.fq", "s3://bucket/x.fq", "x.fq"])
+def test_other_schemes_are_refused(url):
+    with pytest.raises(DownloadFailed, match="only file://"):
+        download_url(url)

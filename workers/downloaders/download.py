@@ -1,0 +1,109 @@
+"""The `download` handler: one original file from its source into the lake, verified.
+
+The bytes land in a partial file in the lake's staging folder (named from the file id, so a
+retry resumes), are checked against the size and md5 the source promised, and are then put
+into the lake atomically under the file's catalog key. Only then does the file row get its
+sha256 and stored_at. When the last original file of an experiment is stored, the experiment's
+process job is queued (`[pipeline] application`, default fastq_qc).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from foreman import catalog
+from foreman.jobs import enqueue_job
+from workers.downloaders.transfer import DownloadFailed, fetch
+from workers.registry import JobContext, handler
+from workers.settings import download_settings, pipeline_settings
+
+
+def partial_path(ctx: JobContext, file_id: int) -> Path:
+    """Where the download of `file_id` collects its bytes (same name on every attempt)."""
+    try:
+        folder = ctx.lake.staging_dir()
+    except NotImplementedError:
+        folder = ctx.scratch_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"download-file-{int(file_id)}.part"
+
+
+def process_dedupe_key(application: str, experiment_id: int) -> str:
+    return f"process:{application}:experiment:{experiment_id}"
+
+
+@handler("download", "download")
+def download_file(ctx: JobContext) -> dict[str, Any]:
+    """Fetch, verify and store one original file; queue processing when its experiment is done."""
+    try:
+        file_id = int(ctx.job.payload["file_id"])
+    except (KeyError, TypeError, ValueError):
+        raise DownloadFailed("download payload needs an integer 'file_id'") from None
+    record = catalog.get_file_for_download(ctx.conn, file_id)
+    if record.kind != "original" or record.experiment_id is None:
+        raise DownloadFailed(f"file {file_id} is a computed file; only originals are downloaded")
+    stored = ctx.lake.stat(record.lake_key) if record.stored_at else None
+    if stored is not None and stored.size == record.size_bytes:
+        process_job = queue_processing(ctx, record.experiment_id)
+        return {
+            "file_id": file_id,
+            "lake_key": record.lake_key,
+            "already_stored": True,
+            "process_job_id": process_job,
+        }
+    settings = download_settings(ctx.env)
+    partial = partial_path(ctx, file_id)
+    transfer = fetch(
+        record.source_url,
+        partial,
+        expected_size=record.size_bytes,
+        retries=settings.retries,
+        timeout=settings.timeout_seconds,
+        chunk_bytes=settings.chunk_bytes,
+    )
+    problem = _verification_problem(record, transfer.size, transfer.md5)
+    if problem:
+        partial.unlink(missing_ok=True)
+        raise DownloadFailed(f"file {file_id} ({record.name}): {problem}; nothing was stored")
+    ctx.lake.put_file(record.lake_key, partial, sha256=transfer.sha256)
+    partial.unlink(missing_ok=True)
+    catalog.mark_file_stored(ctx.conn, file_id, sha256=transfer.sha256, size_bytes=transfer.size)
+    process_job = queue_processing(ctx, record.experiment_id)
+    ctx.log.info("stored file %s as %s (%d bytes)", file_id, record.lake_key, transfer.size)
+    return {
+        "file_id": file_id,
+        "lake_key": record.lake_key,
+        "size_bytes": transfer.size,
+        "sha256": transfer.sha256,
+        "resumed_from": transfer.resumed_from,
+        "requests": transfer.requests,
+        "process_job_id": process_job,
+    }
+
+
+def _verification_problem(record: catalog.FileToDownload, size: int, md5: str) -> str:
+    if record.size_bytes is not None and size != record.size_bytes:
+        return f"size mismatch: the source promised {record.size_bytes} bytes, got {size}"
+    if record.source_md5 and md5 != record.source_md5.lower():
+        return f"checksum mismatch: md5 {md5} but the source promised {record.source_md5}"
+    return ""
+
+
+def queue_processing(ctx: JobContext, experiment_id: int) -> int | None:
+    """Queue the experiment's process job once all its originals are stored (else None)."""
+    if not catalog.experiment_fully_stored(ctx.conn, experiment_id):
+        return None
+    settings = pipeline_settings(ctx.env)
+    job_id, _created = enqueue_job(
+        ctx.conn,
+        "process",
+        {
+            "application": settings.application,
+            "experiment_ids": [experiment_id],
+            "run_by": settings.bot_identity,
+        },
+        parent_job_id=ctx.job.id,
+        dedupe_key=process_dedupe_key(settings.application, experiment_id),
+    )
+    return job_id

@@ -1,0 +1,92 @@
+"""The worker settings an environment file may set, validated in one place.
+
+[pipeline]  application = "fastq_qc"   process application queued once an experiment is stored
+            bot_identity = "refinery-bot"   who the platform's own analyses are run by
+[ena]       portal_url = "https://www.ebi.ac.uk/ena/portal/api"
+            archive_scheme = "https"   scheme put in front of the archive's fastq paths
+            retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
+[download]  retries = 3 (resumes within one attempt), timeout_seconds = 60,
+            chunk_bytes = 65536 (a broken transfer keeps all but the last chunk)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from foreman.environments import Environment
+from foreman.errors import ConfigError
+
+DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
+DEFAULT_BOT_IDENTITY = "refinery-bot"
+PROCESS_APPLICATIONS = ("no_op", "fastq_qc")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    application: str = "fastq_qc"
+    bot_identity: str = DEFAULT_BOT_IDENTITY
+
+
+@dataclass(frozen=True)
+class EnaSettings:
+    portal_url: str = DEFAULT_PORTAL_URL
+    archive_scheme: str = "https"
+    retries: int = 4
+    backoff_seconds: float = 2.0
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    retries: int = 3
+    timeout_seconds: float = 60.0
+    chunk_bytes: int = 64 * 1024
+
+
+def _section(env: Environment, name: str, cls: type) -> Any:
+    values = env.section(name)
+    allowed = set(cls.__dataclass_fields__)
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{env.path}: unknown key {name}.{unknown[0]} (allowed: {sorted(allowed)})"
+        )
+    try:
+        settings = cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{env.path}: [{name}] {exc}") from None
+    for field_name, field in cls.__dataclass_fields__.items():
+        value = getattr(settings, field_name)
+        expected = float if field.type == "float" else int if field.type == "int" else str
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if not isinstance(value, expected) or isinstance(value, bool):
+            kind = {int: "an integer", float: "a number", str: "a string"}[expected]
+            raise ConfigError(f"{env.path}: {name}.{field_name} must be {kind}")
+    return settings
+
+
+def pipeline_settings(env: Environment) -> PipelineSettings:
+    settings = _section(env, "pipeline", PipelineSettings)
+    if settings.application not in PROCESS_APPLICATIONS:
+        raise ConfigError(
+            f"{env.path}: pipeline.application must be one of {', '.join(PROCESS_APPLICATIONS)}"
+        )
+    return settings
+
+
+def ena_settings(env: Environment) -> EnaSettings:
+    settings = _section(env, "ena", EnaSettings)
+    if settings.archive_scheme not in ("https", "http"):
+        raise ConfigError(f"{env.path}: ena.archive_scheme must be https or http")
+    if not settings.portal_url.startswith(("https://", "http://")):
+        raise ConfigError(f"{env.path}: ena.portal_url must be an http(s) URL")
+    return settings
+
+
+def download_settings(env: Environment) -> DownloadSettings:
+    settings = _section(env, "download", DownloadSettings)
+    if settings.chunk_bytes < 4096:
+        raise ConfigError(f"{env.path}: download.chunk_bytes must be at least 4096")
+    return settings

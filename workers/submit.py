@@ -1,0 +1,77 @@
+"""Starting work from outside: survey jobs from a source, and how far a job's tree has got.
+
+`survey_payload` decides what a source is (an existing folder → a delivery, else an ENA
+accession) and validates it before anything is queued, so a typo never becomes a failed job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from psycopg2.extras import RealDictCursor
+
+from foreman.errors import ValidationError
+from foreman.jobs import FINAL_STATES, enqueue_job
+from foreman.sql import query
+from workers.surveyors.delivery import read_sample_sheet
+from workers.surveyors.ena import looks_like_accession, validate_accession
+
+
+def survey_payload(source: str) -> dict[str, str]:
+    """The survey job payload for `source`: a delivery folder or an ENA accession."""
+    text = (source or "").strip()
+    if not text:
+        raise ValidationError("give a delivery folder or an ENA accession to survey")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        read_sample_sheet(path)
+        return {"source": "delivery", "location": str(path.resolve())}
+    if looks_like_accession(text):
+        return {"source": "ena", "accession": validate_accession(text)}
+    if "/" in text or text.startswith("."):
+        raise ValidationError(f"delivery folder {text} does not exist")
+    return {"source": "ena", "accession": validate_accession(text)}
+
+
+def submit_survey(conn, source: str) -> tuple[int, dict[str, str]]:
+    """Validate `source` and queue its survey job (the caller commits): (job id, payload)."""
+    payload = survey_payload(source)
+    job_id, _created = enqueue_job(conn, "survey", payload)
+    return job_id, payload
+
+
+@dataclass(frozen=True)
+class JobTreeProgress:
+    """How many jobs a root job has led to, and how many of them have ended."""
+
+    total: int
+    finished: int
+    succeeded: int
+    failed: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def active(self) -> int:
+        return self.total - self.finished
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.active == 0
+
+
+def job_tree_progress(conn, root_job_id: int) -> JobTreeProgress:
+    """Progress of `root_job_id` and every job it created (read in one statement)."""
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(query(__file__, "submit.sql", "job_tree"), {"root_job_id": root_job_id})
+        rows = cur.fetchall()
+    finished = [row for row in rows if row["state"] in FINAL_STATES]
+    return JobTreeProgress(
+        total=len(rows),
+        finished=len(finished),
+        succeeded=sum(row["state"] == "succeeded" for row in rows),
+        failed=[
+            (row["id"], row["kind"], row["failure_reason"] or row["state"])
+            for row in finished
+            if row["state"] != "succeeded"
+        ],
+    )
