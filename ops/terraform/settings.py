@@ -81,7 +81,9 @@ def terraform_settings(env: Environment) -> TerraformSettings:
     section = env.section("terraform")
     where = f"{env.path}: [terraform]"
     if not section:
-        raise ConfigError(f"{where} is missing: add stack, var_file and [terraform.backend]")
+        raise ConfigError(
+            f"{env.name} is not deployed with Terraform: {env.path} has no [terraform] section"
+        )
     unknown = sorted(set(section) - _SECTION_KEYS)
     if unknown:
         raise ConfigError(f"{where} unknown key {unknown[0]!r} (allowed: {sorted(_SECTION_KEYS)})")

@@ -2,8 +2,9 @@ locals {
   pools = var.create ? var.pools : {}
 }
 
-# Every container instance: IMDSv2 only (a job cannot steal the instance role with a plain
-# GET), an encrypted scratch volume big enough for genomics intermediates.
+# Every container instance: IMDSv2 only, one hop (containers get their job role from the ECS
+# agent, never the instance role from the metadata service), and an encrypted scratch volume
+# big enough for genomics intermediates.
 resource "aws_launch_template" "this" {
   count = var.create ? 1 : 0
 
@@ -13,7 +14,7 @@ resource "aws_launch_template" "this" {
   metadata_options {
     http_endpoint               = "enabled"
     http_tokens                 = "required"
-    http_put_response_hop_limit = 2
+    http_put_response_hop_limit = 1
   }
 
   block_device_mappings {

@@ -11,7 +11,7 @@ locals {
 module "network" {
   source = "./modules/stand_in"
 
-  triggers = { cidr = "10.40.0.0/16" }
+  triggers = { cidr = var.vpc_cidr }
 }
 
 module "database" {

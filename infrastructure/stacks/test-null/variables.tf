@@ -15,6 +15,12 @@ variable "region" {
   default     = "us-east-1"
 }
 
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC; changing it replaces the network, as on AWS."
+  type        = string
+  default     = "10.40.0.0/16"
+}
+
 variable "database_identifier" {
   description = "Database instance identifier; changing it replaces the database, as on RDS."
   type        = string
