@@ -88,7 +88,7 @@ def terraform_settings(env: Environment) -> TerraformSettings:
     if unknown:
         raise ConfigError(f"{where} unknown key {unknown[0]!r} (allowed: {sorted(_SECTION_KEYS)})")
     if not isinstance(section.get("stack"), str):
-        raise ConfigError(f"{where} needs stack = \"<folder of the Terraform stack>\"")
+        raise ConfigError(f'{where} needs stack = "<folder of the Terraform stack>"')
     stack_dir = _resolve(section["stack"])
     if not (stack_dir / "main.tf").is_file():
         raise ConfigError(f"{where} stack {stack_dir} has no main.tf: fix terraform.stack")
