@@ -28,6 +28,9 @@ from ops.terraform.settings import BUNDLED_PLUGINS, TerraformSettings, terraform
 log = logging.getLogger(__name__)
 COMMAND_TIMEOUT_S = 3600
 _SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+# Real AWS secrets are 40+ characters; shorter values (emulator dummies) are not masked, so a
+# word like "testing" never blocks an argv that merely contains it.
+_MIN_SECRET_LENGTH = 16
 
 
 class StateLockedError(CommandError):
@@ -54,13 +57,18 @@ class RefineryTerraform(Terraform):
                 argv,
                 env=self.extra_env,
                 cwd=self.working_dir,
-                secrets=[os.environ.get(name, "") for name in _SECRET_VARIABLES],
+                secrets=_credential_secrets(),
                 check=bool(raise_on_error),
                 timeout=COMMAND_TIMEOUT_S,
             )
         finally:
             self.temp_var_files.clean_up()
         return result.returncode, result.stdout, result.stderr
+
+
+def _credential_secrets() -> list[str]:
+    values = (os.environ.get(name, "") for name in _SECRET_VARIABLES)
+    return [value for value in values if len(value) >= _MIN_SECRET_LENGTH]
 
 
 def terraform_data_dir(settings: TerraformSettings, env: Environment) -> Path:
@@ -124,7 +132,13 @@ def check_result(env: Environment, verb: str, code: int, out: str, err: str) -> 
 
 
 def _error_summary(text: str) -> str:
+    """Terraform's error headlines, each with where it happened (`on main.tf line 3`)."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error:")]
-    picked = errors[:2] or lines[-3:]
+    picked: list[str] = []
+    for index, line in enumerate(lines):
+        if line.startswith("Error:") and len(picked) < 4:
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            located = following.startswith("on ")
+            picked.append(f"{line} ({following.rstrip(':')})" if located else line)
+    picked = picked or lines[-3:]
     return " | ".join(picked) if picked else "(no output)"

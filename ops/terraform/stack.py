@@ -27,7 +27,8 @@ def plan_stack(env: Environment, *, out_dir: Path | None = None) -> TerraformPla
     """Plan `env`'s stack into a file and summarise what applying it would do."""
     tf, settings = init_stack(env)
     out_dir = Path(out_dir) if out_dir else env.state_dir / "terraform" / "plans"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    # A plan file holds variable values and a state snapshot: private to this user.
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     plan_file = out_dir / f"{env.name}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns()}.tfplan"
     code, out, err = tf.plan(
         var=settings.variables or None,  # a temporary var file: values stay out of argv
@@ -36,6 +37,7 @@ def plan_stack(env: Environment, *, out_dir: Path | None = None) -> TerraformPla
     )
     if code not in _PLAN_OK:
         check_result(env, "plan", code or 1, out, err)
+    plan_file.chmod(0o600)
     code, out, err = tf.cmd("show", str(plan_file), json=IsFlagged, no_color=IsFlagged)
     check_result(env, "show", code, out, err)
     try:
@@ -68,6 +70,8 @@ def apply_plan(env: Environment, plan: TerraformPlan) -> None:
     # A saved plan carries its variables; Terraform refuses -var/-var-file next to it.
     code, out, err = tf.apply(str(plan.plan_file), var=None, var_file=None)
     check_result(env, "apply", code, out, err)
+    # Applied, the plan is spent (Terraform would call it stale) and only a liability to keep.
+    plan.plan_file.unlink(missing_ok=True)
 
 
 def force_unlock(env: Environment, lock_id: str) -> None:
