@@ -71,7 +71,7 @@ def _credential_secrets() -> list[str]:
     return [value for value in values if len(value) >= _MIN_SECRET_LENGTH]
 
 
-def terraform_data_dir(settings: TerraformSettings, env: Environment) -> Path:
+def terraform_data_dir(env: Environment) -> Path:
     """This environment's `.terraform` folder: backend config, modules, providers."""
     return env.state_dir / "terraform" / "data"
 
@@ -79,7 +79,7 @@ def terraform_data_dir(settings: TerraformSettings, env: Environment) -> Path:
 def terraform_for(env: Environment) -> tuple[RefineryTerraform, TerraformSettings]:
     """A python-terraform handle for `env`'s stack, plus the validated settings."""
     settings = terraform_settings(env)
-    data_dir = terraform_data_dir(settings, env)
+    data_dir = terraform_data_dir(env)
     data_dir.mkdir(parents=True, exist_ok=True)
     extra_env = {
         "TF_DATA_DIR": str(data_dir),

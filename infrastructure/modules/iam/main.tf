@@ -11,6 +11,8 @@ locals {
   account   = data.aws_caller_identity.current.account_id
   lake_rw   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectAttributes", "s3:AbortMultipartUpload"]
   kms_use   = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+  # No database (create_database = false): no secret to grant.
+  db_secret = var.database_secret_arn == null ? [] : [var.database_secret_arn]
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -33,6 +35,8 @@ data "aws_iam_policy_document" "assume" {
 # --- the foreman host: dispatches Batch jobs, owns backups and locks -------------------------
 
 data "aws_iam_policy_document" "foreman" {
+  count = local.create ? 1 : 0
+
   statement {
     sid       = "LakeAndBackupObjects"
     actions   = local.lake_rw
@@ -87,10 +91,14 @@ data "aws_iam_policy_document" "foreman" {
     resources = [var.log_group_arn, "${var.log_group_arn}:*"]
   }
 
-  statement {
-    sid       = "DatabaseSecret"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = [var.database_secret_arn]
+  dynamic "statement" {
+    for_each = length(local.db_secret) > 0 ? [1] : []
+
+    content {
+      sid       = "DatabaseSecret"
+      actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+      resources = local.db_secret
+    }
   }
 
   statement {
@@ -137,7 +145,7 @@ resource "aws_iam_role_policy" "foreman" {
 
   name   = "foreman"
   role   = aws_iam_role.foreman[0].id
-  policy = data.aws_iam_policy_document.foreman.json
+  policy = data.aws_iam_policy_document.foreman[0].json
 }
 
 resource "aws_iam_role_policy_attachment" "foreman_ssm" {
@@ -159,6 +167,8 @@ resource "aws_iam_instance_profile" "foreman" {
 # --- worker jobs: read and write the lake, reach the database, write logs --------------------
 
 data "aws_iam_policy_document" "batch_job" {
+  count = local.create ? 1 : 0
+
   statement {
     sid       = "LakeObjects"
     actions   = local.lake_rw
@@ -171,10 +181,14 @@ data "aws_iam_policy_document" "batch_job" {
     resources = [var.lake_bucket_arn]
   }
 
-  statement {
-    sid       = "DatabaseSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.database_secret_arn]
+  dynamic "statement" {
+    for_each = length(local.db_secret) > 0 ? [1] : []
+
+    content {
+      sid       = "DatabaseSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = local.db_secret
+    }
   }
 
   statement {
@@ -208,7 +222,7 @@ resource "aws_iam_role_policy" "batch_job" {
 
   name   = "worker"
   role   = aws_iam_role.batch_job[0].id
-  policy = data.aws_iam_policy_document.batch_job.json
+  policy = data.aws_iam_policy_document.batch_job[0].json
 }
 
 # --- Batch itself: pulling images, the container instances, the service -----------------------

@@ -30,8 +30,9 @@ variable "lock_table_arn" {
 }
 
 variable "database_secret_arn" {
-  description = "ARN of the Secrets Manager secret with the database master password."
+  description = "ARN of the Secrets Manager secret with the database master password; null when there is no database."
   type        = string
+  default     = null
 }
 
 variable "ecr_repository_arns" {
