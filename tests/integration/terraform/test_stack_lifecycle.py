@@ -62,6 +62,11 @@ def test_plan_apply_outputs_round_trip_keeps_state_in_s3_and_is_idempotent(make_
     addresses = {f"{r['module']}.{r['type']}.{r['name']}" for r in state["resources"]}
     assert "module.database.null_resource.this" in addresses
     assert state["outputs"]["lake_bucket"]["value"] == outputs["lake_bucket"]
+    # Terraform keeps the state's checksum next to the lock in the lock table.
+    digest = tf_env.backend.dynamodb().get_item(
+        TableName=tf_env.backend.lock_table, Key={"LockID": {"S": f"{tf_env.lock_id}-md5"}}
+    )
+    assert len(digest["Item"]["Digest"]["S"]) == 32
 
     second = plan_stack(env)
     assert not second.summary.has_changes, second.summary
