@@ -1,0 +1,9 @@
+output "private_dns" {
+  description = "Private DNS name of the host."
+  value       = try(aws_instance.this[0].private_dns, null)
+}
+
+output "instance_id" {
+  description = "EC2 instance ID."
+  value       = try(aws_instance.this[0].id, null)
+}

@@ -1,0 +1,77 @@
+# What the deploy reads (ops/terraform/outputs.py REQUIRED_OUTPUTS); stacks/test-null
+# declares the same outputs.
+
+output "aws_region" {
+  description = "Region the stack is deployed in."
+  value       = var.region
+}
+
+output "database_endpoint" {
+  description = "PostgreSQL host name."
+  value       = module.database.address
+}
+
+output "database_port" {
+  description = "PostgreSQL port."
+  value       = module.database.port
+}
+
+output "database_name" {
+  description = "Database created for Refinery."
+  value       = module.database.database_name
+}
+
+output "database_username" {
+  description = "Master user name."
+  value       = module.database.username
+}
+
+output "database_master_secret_arn" {
+  description = "Secrets Manager secret holding the managed master password."
+  value       = module.database.master_user_secret_arn
+}
+
+output "lake_bucket" {
+  description = "S3 bucket of the data lake."
+  value       = module.lake_bucket.id
+}
+
+output "backup_bucket" {
+  description = "S3 bucket for database backups."
+  value       = module.backup_bucket.id
+}
+
+output "batch_job_queues" {
+  description = "Batch job queue name per worker pool."
+  value       = module.batch.job_queue_names
+}
+
+output "batch_job_role_arn" {
+  description = "IAM role Batch jobs run as."
+  value       = module.iam.batch_job_role_arn
+}
+
+output "batch_execution_role_arn" {
+  description = "IAM role Batch uses to pull images and write logs."
+  value       = module.iam.batch_execution_role_arn
+}
+
+output "ecr_repository_urls" {
+  description = "Repository URL per image name."
+  value       = module.ecr.repository_urls
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the platform."
+  value       = module.logging.name
+}
+
+output "foreman_host" {
+  description = "Private DNS name of the foreman host."
+  value       = module.foreman.private_dns
+}
+
+output "lock_table" {
+  description = "DynamoDB table for deploy and runbook locks."
+  value       = module.lock_table.name
+}

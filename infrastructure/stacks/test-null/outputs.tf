@@ -1,0 +1,77 @@
+# The same outputs as stacks/aws (ops/terraform/outputs.py REQUIRED_OUTPUTS), with
+# plausible values derived from the variables.
+
+output "aws_region" {
+  description = "Region the stack is deployed in."
+  value       = var.region
+}
+
+output "database_endpoint" {
+  description = "PostgreSQL host name."
+  value       = "${local.database_identifier}.${module.database.id}.${var.region}.rds.test"
+}
+
+output "database_port" {
+  description = "PostgreSQL port."
+  value       = 5432
+}
+
+output "database_name" {
+  description = "Database created for Refinery."
+  value       = var.database_name
+}
+
+output "database_username" {
+  description = "Master user name."
+  value       = "refinery"
+}
+
+output "database_master_secret_arn" {
+  description = "Secrets Manager secret holding the managed master password."
+  value       = "arn:aws:secretsmanager:${var.region}:123456789012:secret:rds!db-${module.database.id}"
+}
+
+output "lake_bucket" {
+  description = "S3 bucket of the data lake."
+  value       = "${local.prefix}-lake"
+}
+
+output "backup_bucket" {
+  description = "S3 bucket for database backups."
+  value       = "${local.prefix}-backups"
+}
+
+output "batch_job_queues" {
+  description = "Batch job queue name per worker pool."
+  value       = { for pool in local.batch_pools : pool => "${local.prefix}-${replace(pool, "_", "-")}" }
+}
+
+output "batch_job_role_arn" {
+  description = "IAM role Batch jobs run as."
+  value       = "arn:aws:iam::123456789012:role/${local.prefix}-batch-job"
+}
+
+output "batch_execution_role_arn" {
+  description = "IAM role Batch uses to pull images and write logs."
+  value       = "arn:aws:iam::123456789012:role/${local.prefix}-batch-execution"
+}
+
+output "ecr_repository_urls" {
+  description = "Repository URL per image name."
+  value       = { for repository in var.ecr_repositories : repository => "123456789012.dkr.ecr.${var.region}.amazonaws.com/${var.name}/${repository}" }
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the platform."
+  value       = "/${var.name}/${var.environment}"
+}
+
+output "foreman_host" {
+  description = "Private DNS name of the foreman host."
+  value       = "${local.prefix}-foreman.${module.foreman.id}.internal"
+}
+
+output "lock_table" {
+  description = "DynamoDB table for deploy and runbook locks."
+  value       = "${local.prefix}-locks"
+}

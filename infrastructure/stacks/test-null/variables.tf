@@ -1,0 +1,52 @@
+variable "name" {
+  description = "Name prefix of every resource."
+  type        = string
+  default     = "refinery"
+}
+
+variable "environment" {
+  description = "Environment name (staging, prod, or a test name)."
+  type        = string
+}
+
+variable "region" {
+  description = "AWS region the real stack would deploy to."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC; changing it replaces the network, as on AWS."
+  type        = string
+  default     = "10.40.0.0/16"
+}
+
+variable "database_identifier" {
+  description = "Database instance identifier; changing it replaces the database, as on RDS."
+  type        = string
+  default     = null
+}
+
+variable "database_engine_version" {
+  description = "PostgreSQL major version (an in-place update, as on RDS)."
+  type        = string
+  default     = "18"
+}
+
+variable "database_name" {
+  description = "Name of the database created for Refinery."
+  type        = string
+  default     = "refinery"
+}
+
+variable "ecr_repositories" {
+  description = "Image names that get a container registry repository."
+  type        = list(string)
+  default     = ["foreman", "workers"]
+}
+
+variable "foreman_instance_type" {
+  description = "Instance type of the foreman host (an in-place update)."
+  type        = string
+  default     = "t3.small"
+}
