@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ops.commands import db, local
+from ops.commands import db, deploy, local, release
 
 ns = Collection()
-for area in (db, local):
+for area in (db, deploy, local, release):
     ns.add_collection(area.ns)
+ns.add_task(deploy.rollback)
