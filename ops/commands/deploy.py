@@ -58,7 +58,17 @@ def history(c, env, limit=20, json=False):
         return
     print_table(
         f"{env} deploys",
-        ["started", "action", "version", "commit", "by", "plan +/~/±/-", "steps", "outcome", "error"],
+        [
+            "started",
+            "action",
+            "version",
+            "commit",
+            "by",
+            "plan +/~/±/-",
+            "steps",
+            "outcome",
+            "error",
+        ],
         [_history_row(record) for record in records],
         caption="" if records else "no deploys recorded",
     )
@@ -115,7 +125,9 @@ def _render(result: DeployResult) -> None:
 
 
 def _facts_line(facts: dict) -> str:
-    return ", ".join(f"{key}={value}" for key, value in facts.items() if value not in ("", [], None))
+    return ", ".join(
+        f"{key}={value}" for key, value in facts.items() if value not in ("", [], None)
+    )
 
 
 ns = Collection("deploy")

@@ -13,6 +13,7 @@ and the Terraform plan.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,12 +115,12 @@ def rollback_target(audit: AuditLog) -> tuple[DeployRecord, DeployRecord]:
     successes = audit.successful()
     environment = audit.settings.environment
     if not successes:
-        raise DeployError(f"no successful deploy of {environment} is recorded; nothing to roll back")
+        raise DeployError(
+            f"no successful deploy of {environment} is recorded; nothing to roll back"
+        )
     current = successes[0]
     for record in successes[1:]:
-        if record.version != current.version and record.facts.get("images", {}).get(
-            "worker_image"
-        ):
+        if record.version != current.version and record.facts.get("images", {}).get("worker_image"):
             return current, record
     raise DeployError(
         f"{environment} runs {current.version} and no earlier successful version is recorded "
@@ -158,7 +159,11 @@ def _resume_from(
     record.resumed_from = previous.deploy_id
     reused = []
     for name in DEPLOY_STEPS:
-        if table[name].reusable_on_resume and name in previous.steps_done and name in previous.facts:
+        if (
+            table[name].reusable_on_resume
+            and name in previous.steps_done
+            and name in previous.facts
+        ):
             record.facts[name] = previous.facts[name]
             ctx.facts[name] = previous.facts[name]
             record.steps_done.append(name)
@@ -235,10 +240,8 @@ def known_secrets(env: Environment) -> list[str]:
     """Values that must never reach the audit log or the terminal."""
     values = [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
     if env.database.kind == "dsn":
-        try:
+        with contextlib.suppress(RefineryError):
             values.append(database_password(env))
-        except RefineryError:
-            pass
     return [value for value in values if value]
 
 

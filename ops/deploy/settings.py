@@ -56,11 +56,11 @@ def deploy_settings(env: Environment) -> DeploySettings:
     terraform = env.section("terraform")
     unknown = sorted(set(deploy) - _ALLOWED)
     if unknown:
-        raise ConfigError(f"{env.path}: unknown key deploy.{unknown[0]} (allowed: {sorted(_ALLOWED)})")
+        raise ConfigError(
+            f"{env.path}: unknown key deploy.{unknown[0]} (allowed: {sorted(_ALLOWED)})"
+        )
     table = (
-        deploy.get("lock_table")
-        or terraform.get("lock_table")
-        or terraform.get("dynamodb_table")
+        deploy.get("lock_table") or terraform.get("lock_table") or terraform.get("dynamodb_table")
     )
     if not table:
         raise ConfigError(

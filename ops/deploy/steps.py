@@ -261,11 +261,20 @@ STEP_TABLE: dict[str, Step] = {
             preview_job_definitions,
         ),
         Step("migrate", "migrate the database", migrate_database, preview_migrations),
-        Step("restart_foreman", "restart the foreman over SSH", restart_foreman_step, preview_restart),
+        Step(
+            "restart_foreman", "restart the foreman over SSH", restart_foreman_step, preview_restart
+        ),
         Step("smoke_check", "wait for a fresh foreman heartbeat", smoke_check, preview_smoke),
     )
 }
-DEPLOY_STEPS = ("images", "infrastructure", "job_definitions", "migrate", "restart_foreman", "smoke_check")
+DEPLOY_STEPS = (
+    "images",
+    "infrastructure",
+    "job_definitions",
+    "migrate",
+    "restart_foreman",
+    "smoke_check",
+)
 # A rollback keeps infrastructure and schema as they are (migrations only move forward) and
 # points job definitions and the foreman back at the previous release's image.
 ROLLBACK_STEPS = ("job_definitions", "restart_foreman", "smoke_check")

@@ -142,8 +142,14 @@ def restart_foreman(
     connections = [_connection(settings, host, port) for host, port in settings.hosts]
     group = ThreadingGroup.from_connections(connections)
     try:
+        # in_stream=False: a deploy is unattended, the remote command must never wait on
+        # (or steal) this process's stdin.
         outcome = group.run(
-            command, hide=True, warn=False, timeout=settings.command_timeout_seconds
+            command,
+            hide=True,
+            warn=False,
+            in_stream=False,
+            timeout=settings.command_timeout_seconds,
         )
     except GroupException as exc:
         outcome = exc.result
@@ -187,9 +193,13 @@ def _connection(settings: ForemanHostSettings, host: str, port: int):
 def _host_result(connection: Any, outcome: Any) -> HostResult:
     name = f"{connection.host}:{connection.port}"
     if isinstance(outcome, BaseException):
-        return HostResult(name, False, getattr(getattr(outcome, "result", None), "exited", None),
-                          _tail(getattr(getattr(outcome, "result", None), "stderr", "")),
-                          _describe(outcome))
+        return HostResult(
+            name,
+            False,
+            getattr(getattr(outcome, "result", None), "exited", None),
+            _tail(getattr(getattr(outcome, "result", None), "stderr", "")),
+            _describe(outcome),
+        )
     return HostResult(name, outcome.exited == 0, outcome.exited, _tail(outcome.stdout), "")
 
 
@@ -198,6 +208,9 @@ def _describe(exc: BaseException) -> str:
     if result is not None and getattr(result, "exited", None) is not None:
         tail = _tail(result.stderr or result.stdout)
         return f"restart command exited {result.exited}" + (f": {tail}" if tail else "")
+    wrapped = getattr(exc, "exceptions", None)
+    if wrapped:  # invoke's ThreadException: report what failed inside the thread
+        exc = wrapped[0].value
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else 'no detail'}"
 

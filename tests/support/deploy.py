@@ -95,7 +95,9 @@ class StandInRecorder:
 
         def infrastructure(ctx: StepContext) -> dict[str, Any]:
             self.calls.append(("infrastructure", ctx.version))
-            counts = {k: self.plan.get(k, 0) for k in ("creates", "updates", "replaces", "destroys")}
+            counts = {
+                k: self.plan.get(k, 0) for k in ("creates", "updates", "replaces", "destroys")
+            }
             ctx.record.plan = counts
             ctx.scratch["outputs"] = {"job_queue": "standin-queue"}
             return {**counts, "applied": True}

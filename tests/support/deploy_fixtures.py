@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -54,7 +55,5 @@ def make_deploy_env(make_env, session_dirs, tmp_path, moto_server, ssh_server):
 def stop_standin_foreman(run_dir) -> None:
     pid_file = run_dir / "foreman.pid"
     if pid_file.exists():
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        except ProcessLookupError:
-            pass

@@ -67,8 +67,18 @@ def restart(pid_file: Path, env_name: str, version: str, log: Path, interval: fl
             pass
     with open(log, "ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.foreman_standin", "run", "--env", env_name,
-             "--version", version, "--interval", str(interval)],
+            [
+                sys.executable,
+                "-m",
+                "tests.support.foreman_standin",
+                "run",
+                "--env",
+                env_name,
+                "--version",
+                version,
+                "--interval",
+                str(interval),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

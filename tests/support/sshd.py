@@ -94,4 +94,3 @@ def stop_sshd(server: SshServer) -> None:
 def unused_port() -> int:
     """A loopback port nothing listens on (for a host that must fail to connect)."""
     return free_port()
-

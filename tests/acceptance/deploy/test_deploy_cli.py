@@ -1,4 +1,4 @@
-"""`inv deploy`, `deploy.history`, `deploy.unlock`, `rollback` and `release.resolve` as people run them.
+"""`inv deploy`, `deploy.history|unlock`, `rollback`, `release.resolve` as people run them.
 
 Images, Terraform and Batch steps are stand-in recorders (tests/support/deploy.py): those
 areas' modules are not in this checkout. Everything else is real: moto's DynamoDB over HTTP,
@@ -127,8 +127,10 @@ def test_secrets_never_reach_output_or_logs_of_a_deploy_and_rollback(
     captured = capfd.readouterr()
     everything = captured.out + captured.err + caplog.text
     assert codes == [0, 0, 0, 0, 0, 0], everything[-2000:]
-    assert "\"rolled_back_from\": \"v1.1.0-dev\"" in captured.out  # history --json printed
+    assert '"rolled_back_from": "v1.1.0-dev"' in captured.out  # history --json printed
     assert "succeeded" in captured.out and "dry run" in captured.out
     assert address.password not in everything
     assert aws_secret not in everything
-    assert len(caplog.records) > 0  # logs were captured, so their absence of secrets means something
+    assert (
+        len(caplog.records) > 0
+    )  # logs were captured, so their absence of secrets means something

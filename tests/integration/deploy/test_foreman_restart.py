@@ -29,7 +29,9 @@ def _settings(ssh, tmp_path, *, hosts, command):
 def test_restart_command_runs_on_the_host_with_the_version(ssh_server, tmp_path):
     marker = tmp_path / "restarted"
     settings = _settings(
-        ssh_server, tmp_path, hosts=[(ssh_server.host, ssh_server.port)],
+        ssh_server,
+        tmp_path,
+        hosts=[(ssh_server.host, ssh_server.port)],
         command=f"echo {{environment}} {{version}} > {marker}",
     )
     [result] = restart_foreman(settings, environment="staging", version="v3.0.0-dev")
@@ -41,7 +43,8 @@ def test_one_aggregate_error_names_every_failed_host_after_trying_all(ssh_server
     marker = tmp_path / "restarted"
     bad_port = unused_port()
     settings = _settings(
-        ssh_server, tmp_path,
+        ssh_server,
+        tmp_path,
         hosts=[(ssh_server.host, ssh_server.port), ("127.0.0.1", bad_port)],
         command=f"touch {marker}",
     )
@@ -56,7 +59,9 @@ def test_one_aggregate_error_names_every_failed_host_after_trying_all(ssh_server
 
 def test_a_failing_restart_command_is_reported_with_its_exit_code(ssh_server, tmp_path):
     settings = _settings(
-        ssh_server, tmp_path, hosts=[(ssh_server.host, ssh_server.port)],
+        ssh_server,
+        tmp_path,
+        hosts=[(ssh_server.host, ssh_server.port)],
         command="echo unit not found >&2; exit 5",
     )
     with pytest.raises(ForemanRestartError, match="exited 5: unit not found"):
@@ -68,8 +73,13 @@ def test_a_key_file_readable_by_others_is_refused(make_env, ssh_server, tmp_path
     key.write_text(ssh_server.client_key.read_text())
     key.chmod(0o644)
     env = make_env(
-        "hosts", foreman_host={"hosts": ["127.0.0.1"], "user": "x", "key_file": str(key),
-                               "restart_command": "true"},
+        "hosts",
+        foreman_host={
+            "hosts": ["127.0.0.1"],
+            "user": "x",
+            "key_file": str(key),
+            "restart_command": "true",
+        },
     )
     with pytest.raises(ConfigError, match="must be 0600"):
         foreman_host_settings(env)

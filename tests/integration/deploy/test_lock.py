@@ -71,7 +71,7 @@ def test_a_stale_lock_is_refused_and_only_broken_with_execute(settings):
     dead = acquire_lock(short, version="v1.0.0-dev")
     dead._stop.set()  # the holder "dies": it stops renewing its lease
     time.sleep(1.0)
-    with pytest.raises(DeployLockedError, match="stale.*deploy.unlock -e staging --execute"):
+    with pytest.raises(DeployLockedError, match=r"stale.*deploy\.unlock -e staging --execute"):
         acquire_lock(settings, version="v1.0.1-dev")
     preview = break_stale_lock(settings, execute=False)
     assert preview.dry_run and not preview.removed and preview.lock.version == "v1.0.0-dev"

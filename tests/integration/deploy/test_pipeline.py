@@ -35,11 +35,18 @@ def test_a_deploy_runs_every_step_and_records_success(deploy_env, standins):
     record = result.record
     assert record.outcome == "succeeded"
     assert record.steps_done == [
-        "images", "infrastructure", "job_definitions", "migrate", "restart_foreman", "smoke_check"
+        "images",
+        "infrastructure",
+        "job_definitions",
+        "migrate",
+        "restart_foreman",
+        "smoke_check",
     ]
     assert standins.names() == ["images", "infrastructure", "job_definitions"]
     assert record.facts["smoke_check"]["foreman_version"] == "v1.0.0-dev"
-    assert record.facts["restart_foreman"]["hosts"] == [deploy_env.section("foreman_host")["hosts"][0]]
+    assert record.facts["restart_foreman"]["hosts"] == [
+        deploy_env.section("foreman_host")["hosts"][0]
+    ]
     assert _heartbeats(deploy_env)[0] >= 1
     settings = deploy_settings(deploy_env)
     assert read_lock(settings) is None
@@ -92,8 +99,13 @@ def test_dry_run_shows_every_step_and_changes_nothing(deploy_env, standins):
     assert result.dry_run
     shown = {preview.name: preview.lines for preview in result.previews}
     assert list(shown) == [
-        "images", "infrastructure", "job_definitions", "migrate", "restart_foreman",
-        "smoke_check", "record",
+        "images",
+        "infrastructure",
+        "job_definitions",
+        "migrate",
+        "restart_foreman",
+        "smoke_check",
+        "record",
     ]
     assert "schema up to date" in shown["migrate"][0]
     assert "foreman_standin restart" in shown["restart_foreman"][0]
@@ -106,7 +118,9 @@ def test_dry_run_shows_every_step_and_changes_nothing(deploy_env, standins):
 def test_smoke_check_fails_clearly_when_no_heartbeat_advances(make_deploy_env, standins):
     # The restart "succeeds" but starts nothing: no foreman ever beats.
     env = make_deploy_env(smoke_timeout_seconds=2, restart_command="true")
-    with pytest.raises(StepFailedError, match="smoke_check: smoke check failed: no foreman heartbeat"):
+    with pytest.raises(
+        StepFailedError, match="smoke_check: smoke check failed: no foreman heartbeat"
+    ):
         run_deploy(env, version="v1.0.0-dev", git_sha=SHA, steps=standins.steps())
     [record] = AuditLog(deploy_settings(env)).history()
     assert record.outcome == "failed" and "no heartbeat at all" in record.error
@@ -123,7 +137,7 @@ def test_rollback_returns_to_the_previous_successful_version(deploy_env, standin
     assert standins.calls == [("job_definitions", "127.0.0.1:5000/refinery/workers:v1.0.0-dev")]
     assert record.facts["smoke_check"]["foreman_version"] == "v1.0.0-dev"
     history = AuditLog(deploy_settings(deploy_env)).history()
-    assert [(r.action, r.version) for r in history][0] == ("rollback", "v1.0.0-dev")
+    assert next((r.action, r.version) for r in history) == ("rollback", "v1.0.0-dev")
 
 
 def test_rollback_without_an_earlier_version_is_refused(deploy_env, standins):

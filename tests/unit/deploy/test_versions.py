@@ -14,7 +14,12 @@ from ops.deploy.versions import (
 
 @pytest.mark.parametrize(
     ("version", "environment"),
-    [("v1.2.3-dev", "staging"), ("v0.10.0-dev", "staging"), ("v1.2.3", "prod"), ("v10.0.1", "prod")],
+    [
+        ("v1.2.3-dev", "staging"),
+        ("v0.10.0-dev", "staging"),
+        ("v1.2.3", "prod"),
+        ("v10.0.1", "prod"),
+    ],
 )
 def test_release_tags_map_to_their_environment(version, environment):
     assert environment_for_version(version) == environment
@@ -43,7 +48,18 @@ def _git(repo, *args):
 @pytest.fixture
 def repo(tmp_path):
     _git(tmp_path, "init", "-q")
-    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x")
+    _git(
+        tmp_path,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
     return tmp_path
 
 
@@ -55,7 +71,7 @@ def test_default_version_is_the_tag_at_head_for_that_environment(repo):
 
 
 def test_untagged_head_says_how_to_pass_the_version(repo):
-    with pytest.raises(DeployError, match="pass the version with -v v1.2.3-dev"):
+    with pytest.raises(DeployError, match=r"pass the version with -v v1\.2\.3-dev"):
         version_at_head(repo, "staging")
 
 
