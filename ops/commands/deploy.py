@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from invoke import Collection
+from rich.markup import escape
 
 from foreman.environments import REPO_ROOT
 from ops.deploy.audit import AuditLog, DeployRecord
@@ -21,7 +22,7 @@ WAIT_HELP = "seconds to wait for another deploy's lock before giving up (default
         "env": ENV_HELP,
         "version": "release to deploy: vX.Y.Z-dev (staging) or vX.Y.Z (prod); default: tag at HEAD",
         "dry_run": "show every step and the Terraform plan without changing anything",
-        "allow_destroy": "let the Terraform plan destroy or replace resources (never implied)",
+        "allow_destroy": "let the plan destroy or replace resources (never the database or lake)",
         "wait": WAIT_HELP,
     },
 )
@@ -36,7 +37,7 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0.0):
         dry_run=dry_run,
         allow_destroy=allow_destroy,
         wait_seconds=float(wait),
-        report=console.print,
+        report=_progress,
     )
     _render(result)
 
@@ -45,7 +46,7 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0.0):
 def rollback(c, env, dry_run=False, wait=0.0):
     """Return job definitions and the foreman to the previous successful release."""
     settings = environment(env)
-    result = run_rollback(settings, dry_run=dry_run, wait_seconds=float(wait), report=console.print)
+    result = run_rollback(settings, dry_run=dry_run, wait_seconds=float(wait), report=_progress)
     _render(result)
 
 
@@ -89,21 +90,27 @@ def unlock(c, env, execute=False):
         )
 
 
+def _progress(item) -> None:
+    """Step progress as it happens; plain text is never read as rich markup."""
+    console.print(escape(item) if isinstance(item, str) else item)
+
+
 def _history_row(record: DeployRecord) -> list[str]:
     plan = record.plan
     counts = "/".join(str(plan.get(k, 0)) for k in ("creates", "updates", "replaces", "destroys"))
     action = record.action + (f" from {record.rolled_back_from}" if record.rolled_back_from else "")
-    return [
-        record.started_at[:19].replace("T", " "),
+    row = [
+        record.started_at[:16].replace("T", " "),
         action,
         record.version,
-        record.git_sha[:10],
+        record.git_sha[:8],
         record.actor,
         counts if plan else "",
-        ",".join(record.steps_done),
+        str(len(record.steps_done)),
         record.outcome,
         record.error,
     ]
+    return [escape(value) for value in row]
 
 
 def _render(result: DeployResult) -> None:
@@ -112,13 +119,13 @@ def _render(result: DeployResult) -> None:
         print_table(
             f"dry run: {record.action} {record.version} to {record.environment} (nothing changed)",
             ["step", "what it would do"],
-            [(preview.name, "\n".join(preview.lines)) for preview in result.previews],
+            [(preview.name, escape("\n".join(preview.lines))) for preview in result.previews],
         )
         return
     print_table(
         f"{record.action} {record.version} to {record.environment}: {record.outcome}",
         ["step", "result"],
-        [(name, _facts_line(record.facts.get(name, {}))) for name in record.steps_done],
+        [(name, escape(_facts_line(record.facts.get(name, {})))) for name in record.steps_done],
         caption=f"audit record {record.deploy_id}"
         + (f", resumed {record.resumed_from}" if record.resumed_from else ""),
     )

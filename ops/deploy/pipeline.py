@@ -25,7 +25,7 @@ from foreman.errors import RefineryError
 from foreman.shell import redact
 from ops.deploy.audit import AuditLog, DeployRecord, now_iso
 from ops.deploy.errors import DeployError
-from ops.deploy.lock import deploy_lock
+from ops.deploy.lock import DeployLock, deploy_lock
 from ops.deploy.settings import DeploySettings, deploy_settings
 from ops.deploy.steps import DEPLOY_STEPS, ROLLBACK_STEPS, STEP_TABLE, Step, StepContext
 from ops.deploy.versions import check_version_for_environment
@@ -77,11 +77,19 @@ def run_deploy(
     ctx = StepContext(env, settings, version, git_sha, allow_destroy, record, report)
     if dry_run:
         return _preview(ctx, table, DEPLOY_STEPS)
-    with deploy_lock(settings, version=version, operation="deploy", wait_seconds=wait_seconds):
+    with deploy_lock(
+        settings, version=version, operation="deploy", wait_seconds=wait_seconds
+    ) as lock:
         audit = AuditLog(settings)
         reused = _resume_from(audit.latest(), record, table, ctx)
         return _run_steps(
-            audit, ctx, table, DEPLOY_STEPS, reused=reused, test_only_step_hook=test_only_step_hook
+            audit,
+            lock,
+            ctx,
+            table,
+            DEPLOY_STEPS,
+            reused=reused,
+            test_only_step_hook=test_only_step_hook,
         )
 
 
@@ -101,12 +109,20 @@ def run_rollback(
         current, target = rollback_target(AuditLog(settings))
         ctx = _rollback_context(env, settings, current, target, report)
         return _preview(ctx, table, ROLLBACK_STEPS)
-    with deploy_lock(settings, version="rollback", operation="rollback", wait_seconds=wait_seconds):
+    with deploy_lock(
+        settings, version="rollback", operation="rollback", wait_seconds=wait_seconds
+    ) as lock:
         audit = AuditLog(settings)
         current, target = rollback_target(audit)
         ctx = _rollback_context(env, settings, current, target, report)
         return _run_steps(
-            audit, ctx, table, ROLLBACK_STEPS, reused=[], test_only_step_hook=test_only_step_hook
+            audit,
+            lock,
+            ctx,
+            table,
+            ROLLBACK_STEPS,
+            reused=[],
+            test_only_step_hook=test_only_step_hook,
         )
 
 
@@ -173,6 +189,7 @@ def _resume_from(
 
 def _run_steps(
     audit: AuditLog,
+    lock: DeployLock,
     ctx: StepContext,
     table: Mapping[str, Step],
     order: Sequence[str],
@@ -189,6 +206,12 @@ def _run_steps(
             if name in reused:
                 ctx.report(f"[{name}] reused from unfinished deploy {record.resumed_from}")
                 continue
+            if lock.lost:
+                raise DeployError(
+                    "the deploy lock's lease could not be renewed, so another deploy may have "
+                    f"started; stopped before {name} — check `inv deploy.history -e "
+                    f"{ctx.env.name}` before running again"
+                )
             ctx.report(f"[{name}] {step.title}…")
             if test_only_step_hook is not None:
                 test_only_step_hook(name)
