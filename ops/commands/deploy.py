@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from contextlib import contextmanager
+
 from invoke import Collection
 from rich.markup import escape
 
@@ -30,15 +33,16 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0.0):
     """Deploy a release: images, Terraform, job definitions, migrations, foreman restart."""
     settings = environment(env)
     version = version or version_at_head(REPO_ROOT, settings.name)
-    result = run_deploy(
-        settings,
-        version=version,
-        git_sha=git_sha(REPO_ROOT),
-        dry_run=dry_run,
-        allow_destroy=allow_destroy,
-        wait_seconds=float(wait),
-        report=_progress,
-    )
+    with _sigterm_as_interrupt():
+        result = run_deploy(
+            settings,
+            version=version,
+            git_sha=git_sha(REPO_ROOT),
+            dry_run=dry_run,
+            allow_destroy=allow_destroy,
+            wait_seconds=float(wait),
+            report=_progress,
+        )
     _render(result)
 
 
@@ -46,7 +50,8 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0.0):
 def rollback(c, env, dry_run=False, wait=0.0):
     """Return job definitions and the foreman to the previous successful release."""
     settings = environment(env)
-    result = run_rollback(settings, dry_run=dry_run, wait_seconds=float(wait), report=_progress)
+    with _sigterm_as_interrupt():
+        result = run_rollback(settings, dry_run=dry_run, wait_seconds=float(wait), report=_progress)
     _render(result)
 
 
@@ -88,6 +93,20 @@ def unlock(c, env, execute=False):
             f"{env}: would remove the stale deploy lock of {result.lock.describe()} "
             "(dry run; add --execute)"
         )
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """A cancelled CI job (SIGTERM) still records the deploy and releases its lock."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _progress(item) -> None:

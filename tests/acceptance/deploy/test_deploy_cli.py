@@ -20,7 +20,7 @@ from invoke import Program
 from foreman.db import embedded_cluster
 from ops.deploy.lock import acquire_lock, current_holder
 from ops.deploy.settings import deploy_settings
-from ops.deploy.steps import STEP_TABLE
+from ops.deploy.steps import STEP_TABLE, Step
 from ops.tasks import ns
 from tests.support.deploy import create_lock_table, deploy_sections, standin_restart_command
 
@@ -37,7 +37,7 @@ def inv_process(*args: str) -> subprocess.CompletedProcess:
 
 def inv_in_process(*args: str) -> int:
     try:
-        Program(namespace=ns, binary="inv").run(["inv", *args], exit=False)
+        Program(namespace=ns, binary="inv").run(["inv", *args], exit=True)
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
@@ -120,13 +120,27 @@ def test_secrets_never_reach_output_or_logs_of_a_deploy_and_rollback(
             inv_in_process("deploy.history", "-e", "staging"),
             inv_in_process("deploy.history", "-e", "staging", "--json"),
         ]
+
+        # A step whose error text carries both secrets (a leaky library): masked everywhere.
+        def leaky(ctx):
+            raise RuntimeError(f"registry refused key {aws_secret} with db {address.password}")
+
+        leaky_images = Step("images", "leaky stand-in: images", leaky, lambda ctx: [], True)
+        monkeypatch.setattr(
+            "ops.deploy.pipeline.STEP_TABLE",
+            {**STEP_TABLE, **standins.steps(), "images": leaky_images},
+        )
+        codes.append(inv_in_process("deploy", "-e", "staging", "-v", "v1.2.0-dev"))
+        codes.append(inv_in_process("deploy.history", "-e", "staging", "--json", "--limit", "1"))
     finally:
         pid_file = run_dir / "foreman.pid"
         if pid_file.exists():
             subprocess.run(["kill", pid_file.read_text().strip()], check=False)
     captured = capfd.readouterr()
     everything = captured.out + captured.err + caplog.text
-    assert codes == [0, 0, 0, 0, 0, 0], everything[-2000:]
+    assert codes == [0, 0, 0, 0, 0, 0, 1, 0], everything[-2000:]
+    assert "failed at step images: RuntimeError: registry refused key ********" in captured.err
+    assert '"outcome": "failed"' in captured.out
     assert '"rolled_back_from": "v1.1.0-dev"' in captured.out  # history --json printed
     assert "succeeded" in captured.out and "dry run" in captured.out
     assert address.password not in everything

@@ -92,6 +92,26 @@ def test_an_interrupted_deploy_records_the_failure_and_a_rerun_completes(deploy_
     assert [r.outcome for r in audit.history()] == ["succeeded", "failed"]
 
 
+def test_an_interrupt_is_recorded_as_interrupted_and_releases_the_lock(deploy_env, standins):
+    def test_only_interrupt_at_migrate(step: str) -> None:
+        if step == "migrate":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(
+            deploy_env,
+            version="v1.2.0-dev",
+            git_sha=SHA,
+            steps=standins.steps(),
+            test_only_step_hook=test_only_interrupt_at_migrate,
+        )
+    settings = deploy_settings(deploy_env)
+    [record] = AuditLog(settings).history()
+    assert record.outcome == "interrupted" and record.finished_at
+    assert record.steps_done == ["images", "infrastructure", "job_definitions"]
+    assert read_lock(settings) is None
+
+
 def test_dry_run_shows_every_step_and_changes_nothing(deploy_env, standins):
     result = run_deploy(
         deploy_env, version="v1.0.0-dev", git_sha=SHA, dry_run=True, steps=standins.steps()
