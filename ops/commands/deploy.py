@@ -29,7 +29,7 @@ WAIT_HELP = "seconds to wait for another deploy's lock before giving up (default
         "wait": WAIT_HELP,
     },
 )
-def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0.0):
+def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0):
     """Deploy a release: images, Terraform, job definitions, migrations, foreman restart."""
     settings = environment(env)
     version = version or version_at_head(REPO_ROOT, settings.name)
@@ -47,7 +47,7 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0.0):
 
 
 @task(help={"env": ENV_HELP, "dry_run": "show what the rollback would do", "wait": WAIT_HELP})
-def rollback(c, env, dry_run=False, wait=0.0):
+def rollback(c, env, dry_run=False, wait=0):
     """Return job definitions and the foreman to the previous successful release."""
     settings = environment(env)
     with _sigterm_as_interrupt():

@@ -7,12 +7,14 @@ the smoke check, the lock and the audit log are real.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from foreman.db import connect
 from ops.deploy.audit import AuditLog
-from ops.deploy.errors import VersionRuleError
-from ops.deploy.lock import read_lock
+from ops.deploy.errors import DeployLockedError, VersionRuleError
+from ops.deploy.lock import current_holder, read_lock
 from ops.deploy.pipeline import StepFailedError, run_deploy, run_rollback
 from ops.deploy.settings import deploy_settings
 
@@ -54,6 +56,42 @@ def test_a_deploy_runs_every_step_and_records_success(deploy_env, standins):
     assert stored.outcome == "succeeded" and stored.git_sha == SHA
     assert stored.plan == {"creates": 2, "updates": 1, "replaces": 0, "destroys": 0}
     assert stored.finished_at and stored.actor
+
+
+def test_a_concurrent_deploy_is_refused_naming_the_one_in_progress(deploy_env, standins):
+    in_migrate, finish = threading.Event(), threading.Event()
+    outcome: list = []
+
+    def test_only_pause_at_migrate(step: str) -> None:
+        if step == "migrate":
+            in_migrate.set()
+            finish.wait(30)
+
+    def first_deploy() -> None:
+        outcome.append(
+            run_deploy(
+                deploy_env,
+                version="v1.0.0-dev",
+                git_sha=SHA,
+                steps=standins.steps(),
+                test_only_step_hook=test_only_pause_at_migrate,
+            )
+        )
+
+    thread = threading.Thread(target=first_deploy)
+    thread.start()
+    try:
+        assert in_migrate.wait(60)
+        with pytest.raises(DeployLockedError) as refused:
+            run_deploy(deploy_env, version="v1.0.1-dev", git_sha=SHA, steps=standins.steps())
+    finally:
+        finish.set()
+        thread.join(60)
+    assert f"being deployed by {current_holder()}" in str(refused.value)
+    assert "deploy v1.0.0-dev" in str(refused.value)
+    assert outcome[0].record.outcome == "succeeded"
+    history = AuditLog(deploy_settings(deploy_env)).history()
+    assert [record.version for record in history] == ["v1.0.0-dev"]
 
 
 def test_a_version_for_the_wrong_environment_is_refused_before_anything_runs(deploy_env, standins):
