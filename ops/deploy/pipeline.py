@@ -127,13 +127,22 @@ def run_rollback(
 
 
 def rollback_target(audit: AuditLog) -> tuple[DeployRecord, DeployRecord]:
-    """(the release running now, the previous successful release with another version)."""
-    successes = audit.successful()
+    """(the release to leave, the successful release to return to).
+
+    After a deploy that failed part-way, the environment may run some of that release, so
+    the rollback returns to the last successful one. Otherwise it returns to the successful
+    release before the current one (with another version and recorded images).
+    """
+    records = audit.history()
+    successes = [record for record in records if record.outcome == "succeeded"]
     environment = audit.settings.environment
     if not successes:
         raise DeployError(
             f"no successful deploy of {environment} is recorded; nothing to roll back"
         )
+    latest = records[0]
+    if latest.outcome != "succeeded" and latest.version != successes[0].version:
+        return latest, successes[0]
     current = successes[0]
     for record in successes[1:]:
         if record.version != current.version and record.facts.get("images", {}).get("worker_image"):

@@ -198,6 +198,27 @@ def test_rollback_returns_to_the_previous_successful_version(deploy_env, standin
     assert next((r.action, r.version) for r in history) == ("rollback", "v1.0.0-dev")
 
 
+def test_rollback_after_a_failed_deploy_returns_to_the_last_successful_one(deploy_env, standins):
+    run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=standins.steps())
+    run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=standins.steps())
+
+    def test_only_fail_at_smoke(step: str) -> None:
+        if step == "smoke_check":
+            raise RuntimeError("injected by the test at smoke_check")
+
+    with pytest.raises(StepFailedError):
+        run_deploy(
+            deploy_env,
+            version="v1.2.0-dev",
+            git_sha=SHA,
+            steps=standins.steps(),
+            test_only_step_hook=test_only_fail_at_smoke,
+        )
+    record = run_rollback(deploy_env, steps=standins.steps()).record
+    assert (record.version, record.rolled_back_from) == ("v1.1.0-dev", "v1.2.0-dev")
+    assert record.facts["smoke_check"]["foreman_version"] == "v1.1.0-dev"
+
+
 def test_rollback_without_an_earlier_version_is_refused(deploy_env, standins):
     run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=standins.steps())
     with pytest.raises(Exception, match="no earlier successful version"):
