@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ops.deploy.errors import DeployLockedError
+from ops.deploy.errors import DeployError, DeployLockedError
 from ops.deploy.lock import acquire_lock, break_stale_lock, current_holder, read_lock
 from ops.deploy.settings import DeploySettings
 from tests.support.deploy import create_lock_table
@@ -89,3 +89,9 @@ def test_a_live_lock_cannot_be_broken(settings):
         break_stale_lock(settings, execute=True)
     assert read_lock(settings).token == lock.info.token
     lock.release()
+
+
+def test_a_missing_lock_table_is_a_one_line_error(moto_server):
+    settings = DeploySettings("staging", "no-such-table", "us-east-1", moto_server.endpoint_url)
+    with pytest.raises(DeployError, match=r"no-such-table .*ResourceNotFoundException"):
+        acquire_lock(settings, version="v1.0.0-dev")
