@@ -1,0 +1,25 @@
+"""Errors of the deploy area; each message is one line that says what to do next."""
+
+from __future__ import annotations
+
+from foreman.errors import RefineryError
+
+
+class DeployError(RefineryError):
+    """A deploy or rollback could not start or did not finish."""
+
+
+class VersionRuleError(DeployError):
+    """A version does not match the environment it is being deployed to."""
+
+    exit_code = 2
+
+
+class DeployLockedError(DeployError):
+    """Another deploy holds the environment's deploy lock."""
+
+    exit_code = 3
+
+
+class SmokeCheckError(DeployError):
+    """The restarted foreman did not show a fresh heartbeat in time."""

@@ -1,0 +1,286 @@
+"""`inv deploy` and `inv rollback`: the steps in order, under the lock, into the audit log.
+
+A deploy checks the version against the environment, takes the environment's deploy lock,
+writes an audit record, runs each step from the step table (`ops.deploy.steps.STEP_TABLE`,
+or the table a caller passes) and saves the record after every step. The lock is released
+and the record finished (succeeded, failed or interrupted, with the error line) in `finally`.
+
+Re-running a deploy that did not finish redoes every step — all of them are idempotent —
+except those marked reusable whose facts the unfinished record of the same version and commit
+already holds (pushed images). A dry run takes no lock and writes nothing: it shows every step
+and the Terraform plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from foreman.db import database_password
+from foreman.environments import Environment
+from foreman.errors import RefineryError
+from foreman.shell import redact
+from ops.deploy.audit import AuditLog, DeployRecord, now_iso
+from ops.deploy.errors import DeployError
+from ops.deploy.lock import DeployLock, deploy_lock
+from ops.deploy.settings import DeploySettings, deploy_settings
+from ops.deploy.steps import DEPLOY_STEPS, ROLLBACK_STEPS, STEP_TABLE, Step, StepContext
+from ops.deploy.versions import check_version_for_environment
+
+Reporter = Callable[[Any], None]
+# Called with each step's name just before it runs. Only tests pass one, to interrupt a
+# deploy at a chosen step; production code never does.
+TestOnlyStepHook = Callable[[str], None]
+
+
+@dataclass
+class PreviewedStep:
+    name: str
+    title: str
+    lines: list[str]
+
+
+@dataclass
+class DeployResult:
+    """What a deploy, rollback or dry run did; the task renders it."""
+
+    record: DeployRecord
+    dry_run: bool = False
+    previews: list[PreviewedStep] = field(default_factory=list)
+    reused_steps: list[str] = field(default_factory=list)
+
+
+def _quiet(_: Any) -> None:
+    return None
+
+
+def run_deploy(
+    env: Environment,
+    *,
+    version: str,
+    git_sha: str,
+    dry_run: bool = False,
+    allow_destroy: bool = False,
+    wait_seconds: float = 0,
+    steps: Mapping[str, Step] | None = None,
+    report: Reporter = _quiet,
+    test_only_step_hook: TestOnlyStepHook | None = None,
+) -> DeployResult:
+    """Deploy `version` (built from `git_sha`) to `env`."""
+    check_version_for_environment(version, env.name)
+    settings = deploy_settings(env)
+    table = {**STEP_TABLE, **(steps or {})}
+    record = DeployRecord(env.name, "deploy", version, git_sha)
+    ctx = StepContext(env, settings, version, git_sha, allow_destroy, record, report)
+    if dry_run:
+        return _preview(ctx, table, DEPLOY_STEPS)
+    with deploy_lock(
+        settings, version=version, operation="deploy", wait_seconds=wait_seconds
+    ) as lock:
+        audit = AuditLog(settings)
+        reused = _resume_from(audit.latest(), record, table, ctx)
+        return _run_steps(
+            audit,
+            lock,
+            ctx,
+            table,
+            DEPLOY_STEPS,
+            reused=reused,
+            test_only_step_hook=test_only_step_hook,
+        )
+
+
+def run_rollback(
+    env: Environment,
+    *,
+    dry_run: bool = False,
+    wait_seconds: float = 0,
+    steps: Mapping[str, Step] | None = None,
+    report: Reporter = _quiet,
+    test_only_step_hook: TestOnlyStepHook | None = None,
+) -> DeployResult:
+    """Point job definitions and the foreman back at the previous successful version."""
+    settings = deploy_settings(env)
+    table = {**STEP_TABLE, **(steps or {})}
+    if dry_run:
+        current, target = rollback_target(AuditLog(settings))
+        ctx = _rollback_context(env, settings, current, target, report)
+        return _preview(ctx, table, ROLLBACK_STEPS)
+    with deploy_lock(
+        settings, version="rollback", operation="rollback", wait_seconds=wait_seconds
+    ) as lock:
+        audit = AuditLog(settings)
+        current, target = rollback_target(audit)
+        ctx = _rollback_context(env, settings, current, target, report)
+        return _run_steps(
+            audit,
+            lock,
+            ctx,
+            table,
+            ROLLBACK_STEPS,
+            reused=[],
+            test_only_step_hook=test_only_step_hook,
+        )
+
+
+def rollback_target(audit: AuditLog) -> tuple[DeployRecord, DeployRecord]:
+    """(the release to leave, the successful release to return to).
+
+    After a deploy that failed part-way, the environment may run some of that release, so
+    the rollback returns to the last successful one. Otherwise it returns to the successful
+    release before the current one (with another version and recorded images).
+    """
+    records = audit.history()
+    successes = [record for record in records if record.outcome == "succeeded"]
+    environment = audit.settings.environment
+    if not successes:
+        raise DeployError(
+            f"no successful deploy of {environment} is recorded; nothing to roll back"
+        )
+    latest = records[0]
+    if latest.outcome != "succeeded" and latest.version != successes[0].version:
+        return latest, successes[0]
+    current = successes[0]
+    for record in successes[1:]:
+        if record.version != current.version and record.facts.get("images", {}).get("worker_image"):
+            return current, record
+    raise DeployError(
+        f"{environment} runs {current.version} and no earlier successful version is recorded "
+        f"(see `inv deploy.history -e {environment}`); deploy a fixed version instead"
+    )
+
+
+def _rollback_context(
+    env: Environment,
+    settings: DeploySettings,
+    current: DeployRecord,
+    target: DeployRecord,
+    report: Reporter,
+) -> StepContext:
+    check_version_for_environment(target.version, env.name)
+    record = DeployRecord(env.name, "rollback", target.version, target.git_sha)
+    record.rolled_back_from = current.version
+    record.facts["images"] = dict(target.facts["images"])
+    record.steps_done.append("images")
+    ctx = StepContext(env, settings, target.version, target.git_sha, False, record, report)
+    ctx.facts["images"] = record.facts["images"]
+    return ctx
+
+
+def _resume_from(
+    previous: DeployRecord | None, record: DeployRecord, table: Mapping[str, Step], ctx: StepContext
+) -> list[str]:
+    """Carry reusable facts over from an unfinished deploy of the same release."""
+    if (
+        previous is None
+        or previous.outcome == "succeeded"
+        or previous.action != "deploy"
+        or (previous.version, previous.git_sha) != (record.version, record.git_sha)
+    ):
+        return []
+    record.resumed_from = previous.deploy_id
+    reused = []
+    for name in DEPLOY_STEPS:
+        if (
+            table[name].reusable_on_resume
+            and name in previous.steps_done
+            and name in previous.facts
+        ):
+            record.facts[name] = previous.facts[name]
+            ctx.facts[name] = previous.facts[name]
+            record.steps_done.append(name)
+            reused.append(name)
+    return reused
+
+
+def _run_steps(
+    audit: AuditLog,
+    lock: DeployLock,
+    ctx: StepContext,
+    table: Mapping[str, Step],
+    order: Sequence[str],
+    *,
+    reused: list[str],
+    test_only_step_hook: TestOnlyStepHook | None,
+) -> DeployResult:
+    record = ctx.record
+    audit.save(record)
+    name = "start"
+    try:
+        for name in order:
+            step = table[name]
+            if name in reused:
+                ctx.report(f"[{name}] reused from unfinished deploy {record.resumed_from}")
+                continue
+            if lock.lost:
+                raise DeployError(
+                    "the deploy lock's lease could not be renewed, so another deploy may have "
+                    f"started; stopped before {name} — check `inv deploy.history -e "
+                    f"{ctx.env.name}` before running again"
+                )
+            ctx.report(f"[{name}] {step.title}…")
+            if test_only_step_hook is not None:
+                test_only_step_hook(name)
+            facts = step.run(ctx)
+            ctx.facts[name] = facts
+            record.facts[name] = facts
+            if name not in record.steps_done:
+                record.steps_done.append(name)
+            audit.save(record)
+        record.outcome = "succeeded"
+    except BaseException as exc:
+        record.outcome = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        record.error = f"{name}: {one_line_error(exc, ctx.env)}"
+        if isinstance(exc, Exception):
+            raise StepFailedError(
+                f"{record.action} of {record.version} to {ctx.env.name} failed at step "
+                f"{record.error}; fix the cause and run it again (finished steps are safe to redo)",
+                exit_code=getattr(exc, "exit_code", 1),
+            ) from exc
+        raise
+    finally:
+        record.finished_at = now_iso()
+        audit.save(record)
+    return DeployResult(record, reused_steps=reused)
+
+
+class StepFailedError(DeployError):
+    """A step raised; the message names the step and carries its one-line, masked error."""
+
+    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _preview(ctx: StepContext, table: Mapping[str, Step], order: Sequence[str]) -> DeployResult:
+    previews = []
+    for name in order:
+        step = table[name]
+        try:
+            lines = step.preview(ctx)
+        except RefineryError as exc:
+            lines = [f"cannot preview: {exc}"]
+        previews.append(PreviewedStep(name, step.title, lines))
+    previews.append(PreviewedStep("record", "record the outcome", ["write the audit record"]))
+    return DeployResult(ctx.record, dry_run=True, previews=previews)
+
+
+def known_secrets(env: Environment) -> list[str]:
+    """Values that must never reach the audit log or the terminal."""
+    values = [os.environ.get(name, "") for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
+    if env.database.kind == "dsn":
+        with contextlib.suppress(RefineryError):
+            values.append(database_password(env))
+    return [value for value in values if value]
+
+
+def one_line_error(exc: BaseException, env: Environment) -> str:
+    """The error as one masked line, for the audit record and the terminal."""
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    if not isinstance(exc, RefineryError):
+        line = f"{type(exc).__name__}: {line}"
+    return redact(line, known_secrets(env))

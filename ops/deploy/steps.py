@@ -1,0 +1,285 @@
+"""The steps of a deploy and a rollback, and the one table the pipeline takes them from.
+
+Each step is idempotent, so an interrupted deploy is finished by running it again:
+image builds are tagged by version (a rebuild overwrites the same tag), a Terraform plan of
+an applied stack is empty, job definitions are registered for a version, migrations skip what
+is recorded, and restarting a foreman twice leaves one foreman. Each step returns small facts
+(image references, counts, hosts) that go into the audit record; each has a `preview` that
+says what it would do without changing anything, for `--dry-run`.
+
+Steps that call other areas (`ops.images`, `ops.terraform.stack`, `ops.batch`) import them when
+they run, so a missing area is a one-line error at that step, not an import failure of `inv`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from foreman.db import connect
+from foreman.environments import Environment
+from foreman.migrations import apply_migrations
+from ops.deploy.audit import DeployRecord
+from ops.deploy.errors import DeployError
+from ops.deploy.settings import DeploySettings
+from ops.deploy.smoke import database_now, wait_for_fresh_heartbeat
+from ops.runbooks.foreman_restart import (
+    foreman_host_settings,
+    restart_command_for,
+    restart_foreman,
+)
+
+
+@dataclass
+class StepContext:
+    """What a step sees: the environment, the release, earlier steps' facts, a reporter."""
+
+    env: Environment
+    settings: DeploySettings
+    version: str
+    git_sha: str
+    allow_destroy: bool
+    record: DeployRecord
+    report: Callable[[Any], None]
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Values passed between steps of this run only, never written to the audit log.
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One deploy step: `run` does it and returns facts; `preview` only describes it."""
+
+    name: str
+    title: str
+    run: Callable[[StepContext], dict[str, Any]]
+    preview: Callable[[StepContext], list[str]]
+    # A re-run of the same version and commit may reuse this step's recorded facts.
+    reusable_on_resume: bool = False
+
+
+def other_area(module: str) -> Any:
+    """Import a module another area owns, or say clearly that it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise DeployError(
+                f"{module} is not available in this checkout; update it or run the step by hand"
+            ) from None
+        raise
+
+
+# --- images -----------------------------------------------------------------------------
+
+
+def worker_image_reference(settings: DeploySettings, version: str) -> str:
+    return f"{settings.registry}/{settings.worker_image}:{version}"
+
+
+def build_and_push_images(ctx: StepContext) -> dict[str, Any]:
+    if not ctx.settings.registry or not ctx.settings.base_image:
+        raise DeployError(f"{ctx.env.path}: set deploy.registry and deploy.base_image to build")
+    images = other_area("ops.images")
+    built = images.build_images(
+        registry=ctx.settings.registry,
+        version=ctx.version,
+        git_sha=ctx.git_sha,
+        base_image=ctx.settings.base_image,
+    )
+    pushed = images.push_images(built)
+    references = [str(getattr(image, "reference", image)) for image in pushed]
+    return {
+        "pushed": references,
+        "worker_image": worker_image_reference(ctx.settings, ctx.version),
+    }
+
+
+def preview_images(ctx: StepContext) -> list[str]:
+    return [
+        f"build every image FROM {ctx.settings.base_image or '(deploy.base_image unset)'} at "
+        f"{ctx.git_sha[:12]}, tag {ctx.version}, push to "
+        f"{ctx.settings.registry or '(deploy.registry unset)'}"
+    ]
+
+
+# --- infrastructure ---------------------------------------------------------------------
+
+
+def plan_counts(summary: Any) -> dict[str, int]:
+    return {
+        kind: len(getattr(summary, kind, []) or [])
+        for kind in ("creates", "updates", "replaces", "destroys", "protected_changes")
+    }
+
+
+def refuse_protected_changes(summary: Any) -> None:
+    """Belt and braces over `guard_plan`: a deploy never changes the database or the lake.
+
+    Not even with --allow-destroy: that flag is for ordinary resources. A deliberate change
+    to a protected resource is made by hand with `inv tf.plan` and `inv tf.apply`.
+    """
+    protected = list(getattr(summary, "protected_changes", []) or [])
+    if protected:
+        raise DeployError(
+            f"the plan changes protected resources ({', '.join(map(str, protected))}); "
+            "nothing was applied — a deploy never touches the database or the lake, change "
+            "them deliberately with `inv tf.plan` / `inv tf.apply`"
+        )
+
+
+def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
+    stack = other_area("ops.terraform.stack")
+    plan = stack.plan_stack(ctx.env)
+    summary = plan.summary
+    ctx.record.plan = plan_counts(summary)
+    ctx.report(stack.render_plan_summary(summary))
+    stack.guard_plan(plan, allow_destroy=ctx.allow_destroy)
+    refuse_protected_changes(summary)
+    if summary.has_changes:
+        stack.apply_plan(ctx.env, plan)
+    ctx.scratch["outputs"] = stack.read_outputs(ctx.env)
+    return {**plan_counts(summary), "applied": bool(summary.has_changes)}
+
+
+def preview_plan(ctx: StepContext) -> list[str]:
+    stack = other_area("ops.terraform.stack")
+    plan = stack.plan_stack(ctx.env)
+    ctx.record.plan = plan_counts(plan.summary)
+    ctx.report(stack.render_plan_summary(plan.summary))
+    try:
+        stack.guard_plan(plan, allow_destroy=ctx.allow_destroy)
+        refuse_protected_changes(plan.summary)
+    except Exception as exc:  # shown, not raised: a dry run reports every step
+        return [f"REFUSED: {exc}"]
+    counts = plan_counts(plan.summary)
+    if not plan.summary.has_changes:
+        return ["infrastructure is up to date: nothing to apply"]
+    return ["apply the plan: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())]
+
+
+# --- job definitions --------------------------------------------------------------------
+
+
+def register_job_definitions(ctx: StepContext) -> dict[str, Any]:
+    image = ctx.facts.get("images", {}).get("worker_image")
+    if not image:
+        raise DeployError("no worker image recorded for this release; run the images step first")
+    outputs = ctx.scratch.get("outputs")
+    if outputs is None:
+        outputs = other_area("ops.terraform.stack").read_outputs(ctx.env)
+    batch = other_area("ops.batch")
+    registered = batch.register_job_definitions(
+        ctx.env, version=ctx.version, image=image, outputs=outputs
+    )
+    return {
+        "image": image,
+        "definitions": [str(getattr(item, "arn", item)) for item in registered],
+    }
+
+
+def preview_job_definitions(ctx: StepContext) -> list[str]:
+    image = ctx.facts.get("images", {}).get("worker_image") or worker_image_reference(
+        ctx.settings, ctx.version
+    )
+    return [f"register the Batch job definitions for {ctx.version} with image {image}"]
+
+
+# --- database ---------------------------------------------------------------------------
+
+
+def migrate_database(ctx: StepContext) -> dict[str, Any]:
+    conn = connect(ctx.env)
+    try:
+        report = apply_migrations(conn)
+    finally:
+        conn.close()
+    return {"applied": report.applied, "already_applied": len(report.already_applied)}
+
+
+def preview_migrations(ctx: StepContext) -> list[str]:
+    conn = connect(ctx.env)
+    try:
+        report = apply_migrations(conn, dry_run=True)
+    finally:
+        conn.close()
+    if not report.applied:
+        return [f"schema up to date ({len(report.already_applied)} migrations applied)"]
+    return [f"apply migrations {', '.join(report.applied)}"]
+
+
+# --- foreman ----------------------------------------------------------------------------
+
+
+def restart_foreman_step(ctx: StepContext) -> dict[str, Any]:
+    hosts = foreman_host_settings(ctx.env)
+    restarted_at = database_now(ctx.env)
+    results = restart_foreman(hosts, environment=ctx.env.name, version=ctx.version)
+    ctx.scratch["restarted_at"] = restarted_at
+    return {"hosts": [result.host for result in results], "restarted_at": restarted_at.isoformat()}
+
+
+def preview_restart(ctx: StepContext) -> list[str]:
+    hosts = foreman_host_settings(ctx.env)
+    command = restart_command_for(hosts, environment=ctx.env.name, version=ctx.version)
+    return [f"on {', '.join(hosts.host_names)} as {hosts.user}: {command}"]
+
+
+def smoke_check(ctx: StepContext) -> dict[str, Any]:
+    since = ctx.scratch.get("restarted_at")
+    if since is None:
+        recorded = ctx.facts.get("restart_foreman", {}).get("restarted_at")
+        if not recorded:
+            raise DeployError("the smoke check needs the foreman restart step to run first")
+        since = datetime.fromisoformat(recorded)
+    beat = wait_for_fresh_heartbeat(
+        ctx.env, since=since, timeout_seconds=ctx.settings.smoke_timeout_seconds
+    )
+    return {
+        "foreman_id": beat.foreman_id,
+        "hostname": beat.hostname,
+        "pid": beat.pid,
+        "foreman_version": beat.version,
+        "beat_at": beat.beat_at.isoformat(),
+    }
+
+
+def preview_smoke(ctx: StepContext) -> list[str]:
+    return [
+        f"wait up to {ctx.settings.smoke_timeout_seconds:g} s for a foreman heartbeat newer "
+        "than the restart"
+    ]
+
+
+STEP_TABLE: dict[str, Step] = {
+    step.name: step
+    for step in (
+        Step("images", "build and push images", build_and_push_images, preview_images, True),
+        Step("infrastructure", "plan, guard and apply Terraform", plan_and_apply, preview_plan),
+        Step(
+            "job_definitions",
+            "register Batch job definitions",
+            register_job_definitions,
+            preview_job_definitions,
+        ),
+        Step("migrate", "migrate the database", migrate_database, preview_migrations),
+        Step(
+            "restart_foreman", "restart the foreman over SSH", restart_foreman_step, preview_restart
+        ),
+        Step("smoke_check", "wait for a fresh foreman heartbeat", smoke_check, preview_smoke),
+    )
+}
+DEPLOY_STEPS = (
+    "images",
+    "infrastructure",
+    "job_definitions",
+    "migrate",
+    "restart_foreman",
+    "smoke_check",
+)
+# A rollback keeps infrastructure and schema as they are (migrations only move forward) and
+# points job definitions and the foreman back at the previous release's image.
+ROLLBACK_STEPS = ("job_definitions", "restart_foreman", "smoke_check")

@@ -1,0 +1,150 @@
+"""`inv deploy`, `deploy.history|unlock`, `rollback`, `release.resolve` as people run them.
+
+Images, Terraform and Batch steps are stand-in recorders (tests/support/deploy.py): those
+areas' modules are not in this checkout. Everything else is real: moto's DynamoDB over HTTP,
+sshd on loopback, PostgreSQL, and the Invoke program itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from invoke import Program
+
+from foreman.db import embedded_cluster
+from ops.deploy.lock import acquire_lock, current_holder
+from ops.deploy.settings import deploy_settings
+from ops.deploy.steps import STEP_TABLE, Step
+from ops.tasks import ns
+from tests.support.deploy import create_lock_table, deploy_sections, standin_restart_command
+
+pytestmark = pytest.mark.acceptance
+INV = [sys.executable, "-m", "invoke"]
+REPO = Path(__file__).resolve().parents[3]
+
+
+def inv_process(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*INV, *args], cwd=REPO, capture_output=True, text=True, timeout=120, env=os.environ
+    )
+
+
+def inv_in_process(*args: str) -> int:
+    try:
+        Program(namespace=ns, binary="inv").run(["inv", *args], exit=True)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_release_resolve_prints_the_environment_for_ci():
+    assert inv_process("release.resolve", "v2.3.4-dev").stdout.strip() == "staging"
+    assert inv_process("release.resolve", "v2.3.4").stdout.strip() == "prod"
+    refused = inv_process("release.resolve", "v2.3")
+    assert refused.returncode == 2
+    assert "vX.Y.Z-dev deploys only to staging, vX.Y.Z only to prod" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_second_deploy_is_refused_at_once_naming_the_holder(deploy_env):
+    held = acquire_lock(deploy_settings(deploy_env), version="v1.0.0-dev")
+    try:
+        second = inv_process("deploy", "-e", "staging", "-v", "v1.0.1-dev")
+    finally:
+        held.release()
+    assert second.returncode == 3
+    assert f"being deployed by {current_holder()} (pid {os.getpid()})" in second.stderr
+    assert "since" in second.stderr and "--wait" in second.stderr
+    history = inv_process("deploy.history", "-e", "staging", "--json")
+    assert json.loads(history.stdout) == []  # the refused deploy changed nothing
+
+
+def test_a_prod_version_is_refused_for_staging_on_the_command_line(deploy_env):
+    refused = inv_process("deploy", "-e", "staging", "-v", "v1.0.0")
+    assert refused.returncode == 2
+    assert "deploys only to prod, not staging" in refused.stderr
+
+
+def test_unlock_is_a_dry_run_that_reports_no_lock(deploy_env):
+    result = inv_process("deploy.unlock", "-e", "staging")
+    assert result.returncode == 0 and "no deploy lock is held" in result.stdout
+
+
+def test_secrets_never_reach_output_or_logs_of_a_deploy_and_rollback(
+    make_env, session_dirs, tmp_path, moto_server, ssh_server, standins, monkeypatch, capfd, caplog
+):
+    address = embedded_cluster().address()
+    password_file = tmp_path / "db-password"
+    password_file.write_text(address.password)
+    password_file.chmod(0o600)
+    aws_secret = "deploy-test-aws-secret-9f3Kq"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", aws_secret)
+    monkeypatch.setenv("REFINERY_LOG_LEVEL", "DEBUG")
+    run_dir = tmp_path / "foreman-run"
+    run_dir.mkdir()
+    sections = deploy_sections(
+        endpoint_url=moto_server.endpoint_url,
+        lock_table=create_lock_table(moto_server.endpoint_url),
+        ssh=ssh_server,
+        restart_command=standin_restart_command(
+            session_dirs["environments"], session_dirs["state"], run_dir, "staging"
+        ),
+    )
+    make_env(
+        "staging",
+        database={
+            "kind": "dsn",
+            "host": address.host,
+            "port": address.port,
+            "user": address.user,
+            "password_env": "REFINERY_TEST_UNSET_PASSWORD",
+            "password_file": str(password_file),
+            "sslmode": "disable",
+        },
+        **sections,
+    )
+    monkeypatch.setattr("ops.deploy.pipeline.STEP_TABLE", {**STEP_TABLE, **standins.steps()})
+    caplog.set_level(logging.DEBUG)
+    try:
+        codes = [
+            inv_in_process("deploy", "-e", "staging", "-v", "v1.0.0-dev", "--dry-run"),
+            inv_in_process("deploy", "-e", "staging", "-v", "v1.0.0-dev"),
+            inv_in_process("deploy", "-e", "staging", "-v", "v1.1.0-dev"),
+            inv_in_process("rollback", "-e", "staging"),
+            inv_in_process("deploy.history", "-e", "staging"),
+            inv_in_process("deploy.history", "-e", "staging", "--json"),
+        ]
+
+        # A step whose error text carries both secrets (a leaky library): masked everywhere.
+        def leaky(ctx):
+            raise RuntimeError(f"registry refused key {aws_secret} with db {address.password}")
+
+        leaky_images = Step("images", "leaky stand-in: images", leaky, lambda ctx: [], True)
+        monkeypatch.setattr(
+            "ops.deploy.pipeline.STEP_TABLE",
+            {**STEP_TABLE, **standins.steps(), "images": leaky_images},
+        )
+        codes.append(inv_in_process("deploy", "-e", "staging", "-v", "v1.2.0-dev"))
+        codes.append(inv_in_process("deploy.history", "-e", "staging", "--json", "--limit", "1"))
+    finally:
+        pid_file = run_dir / "foreman.pid"
+        if pid_file.exists():
+            subprocess.run(["kill", pid_file.read_text().strip()], check=False)
+    captured = capfd.readouterr()
+    everything = captured.out + captured.err + caplog.text
+    assert codes == [0, 0, 0, 0, 0, 0, 1, 0], everything[-2000:]
+    assert "failed at step images: RuntimeError: registry refused key ********" in captured.err
+    assert '"outcome": "failed"' in captured.out
+    assert '"rolled_back_from": "v1.1.0-dev"' in captured.out  # history --json printed
+    assert "succeeded" in captured.out and "dry run" in captured.out
+    assert address.password not in everything
+    assert aws_secret not in everything
+    assert (
+        len(caplog.records) > 0
+    )  # logs were captured, so their absence of secrets means something

@@ -1,0 +1,225 @@
+"""The deploy pipeline end to end: real DynamoDB (moto), real sshd, real PostgreSQL.
+
+Images, Terraform and Batch are stand-in recorders (see tests/support/deploy.py) because those
+areas' modules are not in this checkout; migrate, the SSH restart of a (stand-in) foreman,
+the smoke check, the lock and the audit log are real.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from foreman.db import connect
+from ops.deploy.audit import AuditLog
+from ops.deploy.errors import DeployLockedError, VersionRuleError
+from ops.deploy.lock import current_holder, read_lock
+from ops.deploy.pipeline import StepFailedError, run_deploy, run_rollback
+from ops.deploy.settings import deploy_settings
+
+pytestmark = pytest.mark.integration
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _heartbeats(env):
+    conn = connect(env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*), max(version) FROM foreman_heartbeats WHERE role='leader'")
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+def test_a_deploy_runs_every_step_and_records_success(deploy_env, standins):
+    result = run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=standins.steps())
+    record = result.record
+    assert record.outcome == "succeeded"
+    assert record.steps_done == [
+        "images",
+        "infrastructure",
+        "job_definitions",
+        "migrate",
+        "restart_foreman",
+        "smoke_check",
+    ]
+    assert standins.names() == ["images", "infrastructure", "job_definitions"]
+    assert record.facts["smoke_check"]["foreman_version"] == "v1.0.0-dev"
+    assert record.facts["restart_foreman"]["hosts"] == [
+        deploy_env.section("foreman_host")["hosts"][0]
+    ]
+    assert _heartbeats(deploy_env)[0] >= 1
+    settings = deploy_settings(deploy_env)
+    assert read_lock(settings) is None
+    [stored] = AuditLog(settings).history()
+    assert stored.outcome == "succeeded" and stored.git_sha == SHA
+    assert stored.plan == {"creates": 2, "updates": 1, "replaces": 0, "destroys": 0}
+    assert stored.finished_at and stored.actor
+
+
+def test_a_concurrent_deploy_is_refused_naming_the_one_in_progress(deploy_env, standins):
+    in_migrate, finish = threading.Event(), threading.Event()
+    outcome: list = []
+
+    def test_only_pause_at_migrate(step: str) -> None:
+        if step == "migrate":
+            in_migrate.set()
+            finish.wait(30)
+
+    def first_deploy() -> None:
+        outcome.append(
+            run_deploy(
+                deploy_env,
+                version="v1.0.0-dev",
+                git_sha=SHA,
+                steps=standins.steps(),
+                test_only_step_hook=test_only_pause_at_migrate,
+            )
+        )
+
+    thread = threading.Thread(target=first_deploy)
+    thread.start()
+    try:
+        assert in_migrate.wait(60)
+        with pytest.raises(DeployLockedError) as refused:
+            run_deploy(deploy_env, version="v1.0.1-dev", git_sha=SHA, steps=standins.steps())
+    finally:
+        finish.set()
+        thread.join(60)
+    assert f"being deployed by {current_holder()}" in str(refused.value)
+    assert "deploy v1.0.0-dev" in str(refused.value)
+    assert outcome[0].record.outcome == "succeeded"
+    history = AuditLog(deploy_settings(deploy_env)).history()
+    assert [record.version for record in history] == ["v1.0.0-dev"]
+
+
+def test_a_version_for_the_wrong_environment_is_refused_before_anything_runs(deploy_env, standins):
+    with pytest.raises(VersionRuleError, match="deploys only to prod"):
+        run_deploy(deploy_env, version="v1.0.0", git_sha=SHA, steps=standins.steps())
+    assert standins.calls == []
+    assert AuditLog(deploy_settings(deploy_env)).history() == []
+
+
+def test_an_interrupted_deploy_records_the_failure_and_a_rerun_completes(deploy_env, standins):
+    def test_only_fail_at_restart(step: str) -> None:
+        if step == "restart_foreman":
+            raise RuntimeError("injected by the test at restart_foreman")
+
+    with pytest.raises(StepFailedError, match="failed at step restart_foreman"):
+        run_deploy(
+            deploy_env,
+            version="v1.1.0-dev",
+            git_sha=SHA,
+            steps=standins.steps(),
+            test_only_step_hook=test_only_fail_at_restart,
+        )
+    audit = AuditLog(deploy_settings(deploy_env))
+    [failed] = audit.history()
+    assert failed.outcome == "failed"
+    assert failed.steps_done == ["images", "infrastructure", "job_definitions", "migrate"]
+    assert "restart_foreman" in failed.error and "injected by the test" in failed.error
+    assert read_lock(deploy_settings(deploy_env)) is None  # released in finally
+
+    result = run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=standins.steps())
+    assert result.record.outcome == "succeeded"
+    assert result.record.resumed_from == failed.deploy_id
+    assert result.reused_steps == ["images"]  # pushed images are reused, the rest redone
+    assert standins.names().count("images") == 1
+    assert standins.names().count("infrastructure") == 2
+    assert [r.outcome for r in audit.history()] == ["succeeded", "failed"]
+
+
+def test_an_interrupt_is_recorded_as_interrupted_and_releases_the_lock(deploy_env, standins):
+    def test_only_interrupt_at_migrate(step: str) -> None:
+        if step == "migrate":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_deploy(
+            deploy_env,
+            version="v1.2.0-dev",
+            git_sha=SHA,
+            steps=standins.steps(),
+            test_only_step_hook=test_only_interrupt_at_migrate,
+        )
+    settings = deploy_settings(deploy_env)
+    [record] = AuditLog(settings).history()
+    assert record.outcome == "interrupted" and record.finished_at
+    assert record.steps_done == ["images", "infrastructure", "job_definitions"]
+    assert read_lock(settings) is None
+
+
+def test_dry_run_shows_every_step_and_changes_nothing(deploy_env, standins):
+    result = run_deploy(
+        deploy_env, version="v1.0.0-dev", git_sha=SHA, dry_run=True, steps=standins.steps()
+    )
+    assert result.dry_run
+    shown = {preview.name: preview.lines for preview in result.previews}
+    assert list(shown) == [
+        "images",
+        "infrastructure",
+        "job_definitions",
+        "migrate",
+        "restart_foreman",
+        "smoke_check",
+        "record",
+    ]
+    assert "schema up to date" in shown["migrate"][0]
+    assert "foreman_standin restart" in shown["restart_foreman"][0]
+    assert "v1.0.0-dev" in shown["restart_foreman"][0]
+    assert standins.calls == []
+    assert AuditLog(deploy_settings(deploy_env)).history() == []
+    assert _heartbeats(deploy_env)[0] == 0
+
+
+def test_smoke_check_fails_clearly_when_no_heartbeat_advances(make_deploy_env, standins):
+    # The restart "succeeds" but starts nothing: no foreman ever beats.
+    env = make_deploy_env(smoke_timeout_seconds=2, restart_command="true")
+    with pytest.raises(
+        StepFailedError, match="smoke_check: smoke check failed: no foreman heartbeat"
+    ):
+        run_deploy(env, version="v1.0.0-dev", git_sha=SHA, steps=standins.steps())
+    [record] = AuditLog(deploy_settings(env)).history()
+    assert record.outcome == "failed" and "no heartbeat at all" in record.error
+
+
+def test_rollback_returns_to_the_previous_successful_version(deploy_env, standins):
+    run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=standins.steps())
+    run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=standins.steps())
+    standins.calls.clear()
+    result = run_rollback(deploy_env, steps=standins.steps())
+    record = result.record
+    assert record.action == "rollback" and record.outcome == "succeeded"
+    assert record.version == "v1.0.0-dev" and record.rolled_back_from == "v1.1.0-dev"
+    assert standins.calls == [("job_definitions", "127.0.0.1:5000/refinery/workers:v1.0.0-dev")]
+    assert record.facts["smoke_check"]["foreman_version"] == "v1.0.0-dev"
+    history = AuditLog(deploy_settings(deploy_env)).history()
+    assert next((r.action, r.version) for r in history) == ("rollback", "v1.0.0-dev")
+
+
+def test_rollback_after_a_failed_deploy_returns_to_the_last_successful_one(deploy_env, standins):
+    run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=standins.steps())
+    run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=standins.steps())
+
+    def test_only_fail_at_smoke(step: str) -> None:
+        if step == "smoke_check":
+            raise RuntimeError("injected by the test at smoke_check")
+
+    with pytest.raises(StepFailedError):
+        run_deploy(
+            deploy_env,
+            version="v1.2.0-dev",
+            git_sha=SHA,
+            steps=standins.steps(),
+            test_only_step_hook=test_only_fail_at_smoke,
+        )
+    record = run_rollback(deploy_env, steps=standins.steps()).record
+    assert (record.version, record.rolled_back_from) == ("v1.1.0-dev", "v1.2.0-dev")
+    assert record.facts["smoke_check"]["foreman_version"] == "v1.1.0-dev"
+
+
+def test_rollback_without_an_earlier_version_is_refused(deploy_env, standins):
+    run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=standins.steps())
+    with pytest.raises(Exception, match="no earlier successful version"):
+        run_rollback(deploy_env, steps=standins.steps())

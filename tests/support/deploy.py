@@ -1,0 +1,144 @@
+"""Shared pieces of the deploy tests: the lock table, a deployable environment, stand-ins.
+
+Stand-in steps: `ops.images`, `ops.terraform.stack` and `ops.batch` belong to other areas and
+are not in this checkout yet. The deploy tests replace exactly those three steps with
+recorders that note each call and return facts of the same shape; migrate, foreman restart
+(over a real sshd), smoke check and the audit record are the real steps.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from foreman.environments import REPO_ROOT, Environment
+from ops.deploy.steps import Step, StepContext, worker_image_reference
+from tests.support.sshd import SshServer
+
+
+def create_lock_table(endpoint_url: str, name: str | None = None) -> str:
+    """A DynamoDB table shaped like Terraform's S3-backend lock table (hash key LockID)."""
+    name = name or f"locks-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint_url)
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def standin_restart_command(env_dir: Path, state_dir: Path, run_dir: Path, env_name: str) -> str:
+    """A restart command that restarts the stand-in foreman through its pid file."""
+    parts = [
+        f"cd {shlex.quote(str(REPO_ROOT))} &&",
+        f"REFINERY_ENVIRONMENTS_DIR={shlex.quote(str(env_dir))}",
+        f"REFINERY_STATE_DIR={shlex.quote(str(state_dir))}",
+        shlex.quote(sys.executable),
+        "-m tests.support.foreman_standin restart",
+        f"--pid-file {shlex.quote(str(run_dir / 'foreman.pid'))}",
+        f"--log {shlex.quote(str(run_dir / 'foreman.log'))}",
+        f"--env {env_name} --version {{version}}",
+    ]
+    return " ".join(parts)
+
+
+def deploy_sections(
+    *,
+    endpoint_url: str,
+    lock_table: str,
+    ssh: SshServer,
+    restart_command: str,
+    extra_hosts: tuple[str, ...] = (),
+    lease_seconds: float = 30,
+    smoke_timeout_seconds: float = 15,
+) -> dict[str, dict[str, Any]]:
+    """Environment-file sections for a deployable test environment."""
+    return {
+        "aws": {"region": "us-east-1", "endpoint_url": endpoint_url},
+        "deploy": {
+            "lock_table": lock_table,
+            "lease_seconds": lease_seconds,
+            "smoke_timeout_seconds": smoke_timeout_seconds,
+            "registry": "127.0.0.1:5000/refinery",
+            "base_image": "refinery-base:test",
+        },
+        "foreman_host": {
+            "hosts": [f"{ssh.host}:{ssh.port}", *extra_hosts],
+            "user": ssh.user,
+            "key_file": str(ssh.client_key),
+            "restart_command": restart_command,
+            "connect_timeout_seconds": 5,
+        },
+    }
+
+
+@dataclass
+class StandInRecorder:
+    """Records calls to the stand-in steps of other areas (images, Terraform, Batch)."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    plan: dict[str, int] = field(default_factory=lambda: {"creates": 2, "updates": 1})
+
+    def steps(self) -> dict[str, Step]:
+        def images(ctx: StepContext) -> dict[str, Any]:
+            self.calls.append(("images", ctx.version))
+            image = worker_image_reference(ctx.settings, ctx.version)
+            return {"pushed": [image], "worker_image": image}
+
+        def infrastructure(ctx: StepContext) -> dict[str, Any]:
+            self.calls.append(("infrastructure", ctx.version))
+            counts = {
+                k: self.plan.get(k, 0) for k in ("creates", "updates", "replaces", "destroys")
+            }
+            ctx.record.plan = counts
+            ctx.scratch["outputs"] = {"job_queue": "standin-queue"}
+            return {**counts, "applied": True}
+
+        def job_definitions(ctx: StepContext) -> dict[str, Any]:
+            image = ctx.facts["images"]["worker_image"]
+            self.calls.append(("job_definitions", image))
+            return {"image": image, "definitions": [f"standin-def:{ctx.version}"]}
+
+        def preview(name: str):
+            return lambda ctx: [f"stand-in {name} for {ctx.version}"]
+
+        return {
+            "images": Step("images", "stand-in: images", images, preview("images"), True),
+            "infrastructure": Step(
+                "infrastructure", "stand-in: terraform", infrastructure, preview("terraform")
+            ),
+            "job_definitions": Step(
+                "job_definitions", "stand-in: batch", job_definitions, preview("batch")
+            ),
+        }
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+
+def deployable_env(
+    make_env, session_dirs, tmp_path, moto_server, ssh, *, restart_command=None, **kwargs
+) -> tuple[Environment, Path]:
+    """A `staging` test environment (lock table, sshd host) and the stand-in foreman's folder."""
+    table = create_lock_table(moto_server.endpoint_url)
+    run_dir = tmp_path / "foreman-run"
+    run_dir.mkdir(exist_ok=True)
+    command = standin_restart_command(
+        session_dirs["environments"], session_dirs["state"], run_dir, "staging"
+    )
+    sections = deploy_sections(
+        endpoint_url=moto_server.endpoint_url,
+        lock_table=table,
+        ssh=ssh,
+        restart_command=restart_command or command,
+        **kwargs,
+    )
+    return make_env("staging", **sections), run_dir
