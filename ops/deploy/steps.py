@@ -116,21 +116,6 @@ def plan_counts(summary: Any) -> dict[str, int]:
     }
 
 
-def refuse_protected_changes(summary: Any) -> None:
-    """Belt and braces over `guard_plan`: a deploy never changes the database or the lake.
-
-    Not even with --allow-destroy: that flag is for ordinary resources. A deliberate change
-    to a protected resource is made by hand with `inv tf.plan` and `inv tf.apply`.
-    """
-    protected = list(getattr(summary, "protected_changes", []) or [])
-    if protected:
-        raise DeployError(
-            f"the plan changes protected resources ({', '.join(map(str, protected))}); "
-            "nothing was applied — a deploy never touches the database or the lake, change "
-            "them deliberately with `inv tf.plan` / `inv tf.apply`"
-        )
-
-
 def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
     stack = other_area("ops.terraform.stack")
     plan = stack.plan_stack(ctx.env)
@@ -138,7 +123,6 @@ def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
     ctx.record.plan = plan_counts(summary)
     ctx.report(stack.render_plan_summary(summary))
     stack.guard_plan(plan, allow_destroy=ctx.allow_destroy)
-    refuse_protected_changes(summary)
     if summary.has_changes:
         stack.apply_plan(ctx.env, plan)
     ctx.scratch["outputs"] = stack.read_outputs(ctx.env)
@@ -152,7 +136,6 @@ def preview_plan(ctx: StepContext) -> list[str]:
     ctx.report(stack.render_plan_summary(plan.summary))
     try:
         stack.guard_plan(plan, allow_destroy=ctx.allow_destroy)
-        refuse_protected_changes(plan.summary)
     except Exception as exc:  # shown, not raised: a dry run reports every step
         return [f"REFUSED: {exc}"]
     counts = plan_counts(plan.summary)
