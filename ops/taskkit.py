@@ -8,6 +8,7 @@ person never sees a traceback for a problem they can fix.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import os
@@ -19,8 +20,8 @@ from invoke.exceptions import Exit
 from rich.console import Console
 from rich.table import Table
 
-from foreman.environments import Environment, load_environment
-from foreman.errors import RefineryError
+from foreman.environments import Environment, available_environments, load_environment
+from foreman.errors import ConfigError, RefineryError
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -43,7 +44,10 @@ def task(*args: Any, **kwargs: Any) -> Callable:
             except KeyboardInterrupt:
                 raise Exit("interrupted", code=130) from None
 
-        return invoke.task(*args, **kwargs)(run)
+        options = dict(kwargs)
+        if "positional" not in options:
+            options["positional"] = _positional_parameters(func)
+        return invoke.task(*args, **options)(run)
 
     if len(args) == 1 and callable(args[0]) and not kwargs:
         func, args = args[0], ()
@@ -51,8 +55,25 @@ def task(*args: Any, **kwargs: Any) -> Callable:
     return decorate
 
 
-def environment(name: str) -> Environment:
+def _positional_parameters(func: Callable) -> list[str]:
+    """Required parameters are positional, except `env`, which is always `-e/--env`.
+
+    Invoke would make a required `env` positional too, and then `inv deploy --help` would
+    read `--help` as the environment's name.
+    """
+    parameters = list(inspect.signature(func).parameters.values())[1:]
+    return [
+        p.name
+        for p in parameters
+        if p.default is inspect.Parameter.empty and p.name != "env" and p.kind != p.VAR_KEYWORD
+    ]
+
+
+def environment(name: str | None) -> Environment:
     """The environment `name`, validated; a ConfigError (one line) otherwise."""
+    if not name:
+        known = ", ".join(available_environments()) or "none"
+        raise ConfigError(f"no environment given: pass -e ENV (known: {known})")
     return load_environment(name)
 
 

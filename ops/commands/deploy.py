@@ -25,7 +25,7 @@ WAIT_HELP = "seconds to wait for another deploy's lock before giving up (default
         "env": ENV_HELP,
         "version": "release to deploy: vX.Y.Z-dev (staging) or vX.Y.Z (prod); default: tag at HEAD",
         "dry_run": "show every step and the Terraform plan without changing anything",
-        "allow_destroy": "let the plan destroy or replace resources (never the database or lake)",
+        "allow_destroy": "let the plan destroy or replace protected resources (database, lake…)",
         "wait": WAIT_HELP,
     },
 )
