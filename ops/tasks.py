@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ops.commands import db, local
+from ops.commands import bench, db, foreman, jobs, local
 
 ns = Collection()
-for area in (db, local):
+for area in (db, local, jobs, foreman, bench):
     ns.add_collection(area.ns)

@@ -1,0 +1,43 @@
+"""`inv bench.*`: speed against a peer, measured in the same run on the same machine."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from ops.bench.foreman_bench import run_foreman_bench
+from ops.taskkit import console, environment, print_table, task
+
+
+@task(
+    help={
+        "env": "embedded environment whose PostgreSQL hosts the bench databases (default local)",
+        "jobs": "no-op jobs each system drains (default 100000)",
+        "peer_jobs": "jobs for procrastinate and pgqueuer (default: same as --jobs)",
+        "batch_size": "claim batch of the foreman and pgqueuer (default 500)",
+    }
+)
+def foreman(c, env="local", jobs=100_000, peer_jobs=None, batch_size=500):
+    """Dispatch throughput: the foreman vs pgqueuer and procrastinate (jobs/s and ratios)."""
+    settings = environment(env)
+    with console.status("benchmarking…") as status:
+        results = run_foreman_bench(
+            settings,
+            jobs=int(jobs),
+            peer_jobs=int(peer_jobs) if peer_jobs else None,
+            batch_size=int(batch_size),
+            progress=lambda message: status.update(f"benchmarking {message}…"),
+        )
+    ours = results[0].jobs_per_second
+    print_table(
+        "dispatch throughput (same PostgreSQL, separate databases)",
+        ["system", "jobs", "seconds", "jobs/s", "foreman ÷ system", "setup"],
+        (
+            (r.system, r.jobs, f"{r.seconds:.2f}", f"{r.jobs_per_second:,.0f}",
+             f"{ours / r.jobs_per_second:.2f}×", r.detail)
+            for r in results
+        ),
+    )  # fmt: skip
+
+
+ns = Collection("bench")
+ns.add_task(foreman)
