@@ -67,13 +67,10 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str) -> An
 
 
 def fetch(env: Environment, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = db.connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
+    """Run one statement in its own committed transaction; return its rows."""
+    with db.transaction(env) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
 
 
 def enqueue(env: Environment, application: str, *, count: int = 1, **payload: Any) -> list[int]:
