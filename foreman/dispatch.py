@@ -73,8 +73,7 @@ def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, li
     conn.commit()
     if not rows:
         return 0
-    submitted: list[tuple[int, int, str]] = []
-    attempts: list[tuple[int, int, int, str | None]] = []
+    submitted: list[tuple[int, int, int, str]] = []
     refused: list[tuple[int, int, str]] = []
     for job_id, kind, job_queue, attempt, tier in rows:
         submission = Submission(
@@ -93,13 +92,11 @@ def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, li
             log.warning(reason, extra={"job_id": job_id})
             refused.append((job_id, attempt, reason))
             continue
-        submitted.append((job_id, attempt, executor_job_id))
-        attempts.append((job_id, attempt, tier, executor_job_id))
-    with conn.cursor() as cur:
-        if submitted:
+        submitted.append((job_id, attempt, tier, executor_job_id))
+    if submitted:
+        with conn.cursor() as cur:
             execute_values(cur, _sql("record_submissions"), submitted, page_size=len(submitted))
-            execute_values(cur, _sql("record_attempts"), attempts, page_size=len(attempts))
-    conn.commit()
+        conn.commit()
     if refused:
         mark_lost(conn, refused)
     return len(rows)

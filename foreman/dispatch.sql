@@ -30,13 +30,16 @@ WHERE jobs.id = claimed.id
 RETURNING jobs.id, jobs.kind, jobs.queue, jobs.attempt, jobs.memory_tier;
 
 -- name: record_submissions --
-UPDATE jobs SET executor_job_id = submitted.executor_job_id
-FROM (VALUES %s) AS submitted (id, attempt, executor_job_id)
-WHERE jobs.id = submitted.id AND jobs.attempt = submitted.attempt;
-
--- name: record_attempts --
+-- One round trip: the executor ids go on the jobs and into each attempt's history row (the
+-- worker may already have created that row when it started).
+WITH submitted (id, attempt, memory_tier, executor_job_id) AS (VALUES %s),
+recorded AS (
+    UPDATE jobs SET executor_job_id = submitted.executor_job_id
+    FROM submitted
+    WHERE jobs.id = submitted.id AND jobs.attempt = submitted.attempt
+)
 INSERT INTO job_attempts (job_id, attempt, memory_tier, executor_job_id)
-VALUES %s
+SELECT id, attempt, memory_tier, executor_job_id FROM submitted
 ON CONFLICT (job_id, attempt) DO UPDATE SET executor_job_id = EXCLUDED.executor_job_id;
 
 -- name: active_jobs --

@@ -91,21 +91,26 @@ def bench_foreman(env: Environment, jobs: int, batch_size: int) -> BenchResult:
 
 
 def bench_pgqueuer(env: Environment, jobs: int, batch_size: int) -> BenchResult:
-    import psycopg
-    from pgqueuer import PgQueuer, PsycopgDriver, Queries
+    import asyncpg
+    from pgqueuer import AsyncpgDriver, PgQueuer, Queries
     from pgqueuer.domain.types import QueueExecutionMode
 
     target = _fresh_database(env, "bench_pgqueuer")
+    params = db.connection_params(target)
 
     async def run() -> float:
-        conn = await psycopg.AsyncConnection.connect(_conninfo(target), autocommit=True)
+        # asyncpg is pgqueuer's own recommended (and its fastest) driver.
+        conn = await asyncpg.connect(
+            host=params["host"], port=params["port"], user=params["user"],
+            password=params["password"], database=params["dbname"],
+        )  # fmt: skip
         try:
-            queries = Queries(PsycopgDriver(conn))
+            queries = Queries(AsyncpgDriver(conn))
             await queries.install()
             for start in range(0, jobs, 10_000):
                 count = min(10_000, jobs - start)
                 await queries.enqueue(["no_op"] * count, [None] * count, [0] * count)
-            pgq = PgQueuer(PsycopgDriver(conn))
+            pgq = PgQueuer(AsyncpgDriver(conn))
 
             @pgq.entrypoint("no_op")
             async def no_op(job) -> None:
@@ -114,8 +119,7 @@ def bench_pgqueuer(env: Environment, jobs: int, batch_size: int) -> BenchResult:
             started = time.perf_counter()
             await pgq.run(batch_size=batch_size, mode=QueueExecutionMode.drain)
             seconds = time.perf_counter() - started
-            left = await conn.execute("SELECT count(*) FROM pgqueuer")
-            remaining = (await left.fetchone())[0]
+            remaining = await conn.fetchval("SELECT count(*) FROM pgqueuer")
             if remaining:
                 raise ConfigError(f"pgqueuer left {remaining} jobs; bench is invalid")
             return seconds
