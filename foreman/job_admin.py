@@ -88,7 +88,7 @@ def retry_jobs(
     """Put a failed or cancelled job (or every failed job) back to pending with `attempts` more
     attempts, and wake the foreman. Returns the ids retried."""
     if (job_id is None) == (not all_failed):
-        raise ValidationError("give either a JOB_ID or --all-failed (not both)")
+        raise ValidationError("give a JOB_ID or --all-failed, not both")
     if attempts < 1:
         raise ValidationError("--attempts must be at least 1")
     with conn.cursor() as cur:

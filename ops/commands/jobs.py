@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Task
+from invoke.parser import Argument
 
 from foreman.db import connect
 from foreman.executors import executor_for
@@ -48,16 +49,47 @@ def status(c, env, json=False, state=None, kind=None):
         )  # fmt: skip
 
 
+class _JobIdUnlessAllFailed(Argument):
+    """A positional JOB_ID that `--all-failed` makes unnecessary (Invoke's positionals are
+    otherwise always required)."""
+
+    all_failed: Argument
+
+    @property
+    def value(self):
+        value = Argument.value.fget(self)
+        return "" if value is None and self.all_failed.value else value
+
+    @value.setter
+    def value(self, arg: str) -> None:
+        self.set_value(arg, cast=True)
+
+
+class _RetryTask(Task):
+    def get_arguments(self, ignore_unknown_help=None):
+        arguments = super().get_arguments(ignore_unknown_help)
+        by_name = {argument.name: argument for argument in arguments}
+        job_id = by_name["job_id"]
+        job_id.__class__ = _JobIdUnlessAllFailed
+        job_id.all_failed = by_name["all_failed"]
+        return arguments
+
+
 @task(
+    klass=_RetryTask,
+    positional=["job_id"],
     help={
         "env": ENV_HELP,
         "job_id": "the failed or cancelled job to retry",
         "all_failed": "retry every failed job",
         "attempts": "attempts the job gets from now on (default 3)",
-    }
+    },
 )
 def retry(c, env, job_id=None, all_failed=False, attempts=3):
-    """Send a failed or cancelled job (or all failed jobs) back to pending with fresh attempts."""
+    """Send a failed or cancelled job (or all failed jobs) back to pending with fresh attempts.
+
+    inv jobs.retry -e ENV JOB_ID   |   inv jobs.retry -e ENV --all-failed
+    """
     settings = environment(env)
     conn = connect(settings)
     try:
@@ -74,7 +106,7 @@ def retry(c, env, job_id=None, all_failed=False, attempts=3):
         console.print(f"{len(retried)} jobs are pending again")
 
 
-@task(help={"env": ENV_HELP, "job_id": "the job to cancel"})
+@task(positional=["job_id"], help={"env": ENV_HELP, "job_id": "the job to cancel"})
 def cancel(c, env, job_id):
     """Cancel a job; a running one has its worker terminated first."""
     settings = environment(env)
@@ -90,9 +122,9 @@ def cancel(c, env, job_id):
 def _job_id(value) -> int | None:
     from foreman.errors import ValidationError
 
-    if value is None:
+    text = "" if value is None else str(value).strip()
+    if not text:
         return None
-    text = str(value).strip()
     if not text.isdigit():
         raise ValidationError(f"job id must be a number, not {text!r}")
     return int(text)
