@@ -26,7 +26,7 @@ def _state(env, job_id):
 
 def test_status_counts_jobs_by_kind_and_state_and_lists_failures(make_env, inv):
     env = make_foreman_env(make_env, "status")
-    first, second, _ = enqueue(env, "test_record", count=3)
+    _, second, _ = enqueue(env, "test_record", count=3)
     _fail(env, second)
 
     result = inv("jobs.status", "-e", env.name, "--json")
