@@ -111,6 +111,14 @@ class Foreman:
                     log.error("database connection lost (%s); standing down", str(exc).strip())
                     self._disconnect()
                     self._wait(self.settings.takeover_seconds)
+                except Exception:
+                    # An executor's API can fail (network, throttling): log it, keep leading,
+                    # and try again after the poll interval rather than dying.
+                    log.exception(
+                        "foreman round failed; retrying in %gs", self.settings.poll_seconds
+                    )
+                    self._rollback_work()
+                    self._wait(self.settings.poll_seconds)
         finally:
             self._shutdown()
         return self.report
@@ -196,6 +204,11 @@ class Foreman:
         if self._wake_read in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(self._wake_read, 64)
+
+    def _rollback_work(self) -> None:
+        if self._work is not None:
+            with contextlib.suppress(Exception):
+                self._work.rollback()
 
     def _disconnect(self) -> None:
         self._leader = False

@@ -119,3 +119,26 @@ def test_sigterm_stops_the_foreman_gracefully(make_env, session_dirs, processes)
     from foreman.loop import LEADER_LOCK_KEY
 
     assert fetch(env, "SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)) == [(True,)]
+
+
+def test_a_job_the_executor_refuses_is_retried_then_failed_with_the_reason(make_env):
+    from foreman.dispatch import settle_errored_jobs
+
+    env = make_foreman_env(make_env, "refused")
+    (job_id,) = enqueue(env, "test_record")
+    executor = LocalExecutor(env)
+    executor.log_dir.rmdir()
+    executor.log_dir.write_text("a file where the workers' log folder should be")
+    conn = db.connect(env)
+    try:
+        for _ in range(3):
+            assert dispatch_pending_jobs(conn, env, executor) == 1
+            settle_errored_jobs(conn, env)
+    finally:
+        conn.close()
+    state, attempt, _, reason, tier = _job(env, job_id)
+    assert (state, attempt, tier) == ("failed", 3, 2)
+    assert reason.startswith("gave up after 3 attempts: executor local refused the job: ")
+    assert "Not a directory" in reason
+    outcomes = fetch(env, "SELECT outcome FROM job_attempts WHERE job_id = %s", (job_id,))
+    assert outcomes == [("lost",)] * 3
