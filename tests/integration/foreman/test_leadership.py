@@ -25,7 +25,7 @@ def test_standby_takes_over_when_the_leader_is_killed_and_no_job_is_dispatched_t
     record = tmp_path / "null-submissions.txt"
     monkeypatch.setenv("REFINERY_NULL_EXECUTOR_RECORD", str(record))
     # Small batches keep the leader busy long enough to be killed halfway through.
-    env = make_foreman_env(make_env, "twoforemen", executor={"kind": "null"}, batch_size=5)
+    env = make_foreman_env(make_env, "twoforemen", executor={"kind": "null"}, batch_size=2)
     first = start_foreman(env, session_dirs["logs"], "first")
     processes.append(first)
     wait_until(lambda: _role_of(env, first.pid) == "leader", timeout=30, what="no leader")
@@ -61,7 +61,7 @@ def test_standby_takes_over_when_the_leader_is_killed_and_no_job_is_dispatched_t
     rows = fetch(env, "SELECT id, attempt FROM jobs")
     assert len(rows) == JOBS
     resubmitted = [job_id for job_id, attempt in rows if attempt > 1]
-    assert len(resubmitted) <= 5
+    assert len(resubmitted) <= 2  # at most one claimed batch
     for job_id in resubmitted:
         assert fetch(env, "SELECT outcome FROM job_attempts WHERE job_id = %s AND attempt = 1",
                      (job_id,)) == [("lost",)]  # fmt: skip
