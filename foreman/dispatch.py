@@ -8,6 +8,7 @@ finishes at the same moment as the foreman gives up on it cannot be overwritten.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from psycopg2.extras import execute_values
@@ -41,9 +42,17 @@ def free_capacity(conn, executor: Executor, queues: list[str]) -> dict[str, int]
 
 
 def dispatch_pending_jobs(
-    conn, env: Environment, executor: Executor, *, batch_size: int = 500
+    conn,
+    env: Environment,
+    executor: Executor,
+    *,
+    batch_size: int = 500,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> int:
-    """Claim pending jobs within each queue's free capacity and submit them; returns how many."""
+    """Claim pending jobs within each queue's free capacity and submit them; returns how many.
+
+    `should_stop` is asked between batches, so a stop request never waits for a long queue.
+    """
     with conn.cursor() as cur:
         cur.execute(_sql("pending_queues"))
         queues = [row[0] for row in cur.fetchall()]
@@ -52,7 +61,7 @@ def dispatch_pending_jobs(
         return 0
     dispatched = 0
     for queue, free in free_capacity(conn, executor, queues).items():
-        while free > 0:
+        while free > 0 and not should_stop():
             wanted = min(free, batch_size)
             claimed = _claim_and_submit(conn, env, executor, queue, wanted)
             dispatched += claimed

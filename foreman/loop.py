@@ -130,7 +130,11 @@ class Foreman:
         self.report.retried += retried
         self.report.failed += failed
         dispatched = dispatch_pending_jobs(
-            conn, self.env, self.executor, batch_size=self.settings.batch_size
+            conn,
+            self.env,
+            self.executor,
+            batch_size=self.settings.batch_size,
+            should_stop=lambda: self._stopping,
         )
         self.report.dispatched += dispatched
         if dispatched:
