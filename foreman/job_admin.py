@@ -39,16 +39,28 @@ class Failure:
 
 
 @dataclass
+class ForemanBeat:
+    """A running foreman as its heartbeat row shows it."""
+
+    foreman_id: str
+    role: str
+    seconds_since_beat: float
+    dispatched_total: int
+
+
+@dataclass
 class JobStatusReport:
-    """Job counts by kind and state, and the most recent failures."""
+    """Job counts by kind and state, the most recent failures, and the foremen's heartbeats."""
 
     counts: list[tuple[str, str, int]] = field(default_factory=list)
     recent_failures: list[Failure] = field(default_factory=list)
+    foremen: list[ForemanBeat] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "counts": [{"kind": k, "state": s, "jobs": n} for k, s, n in self.counts],
             "recent_failures": [failure.__dict__ for failure in self.recent_failures],
+            "foremen": [beat.__dict__ for beat in self.foremen],
         }
 
 
@@ -78,6 +90,9 @@ def job_status(
                 )
                 for row in cur.fetchall()
             ]
+    with conn.cursor() as cur:
+        cur.execute(_sql("foremen"))
+        report.foremen = [ForemanBeat(*row) for row in cur.fetchall()]
     conn.commit()
     return report
 

@@ -38,3 +38,10 @@ WHERE job_id = %(job_id)s AND attempt = %(attempt)s AND ended_at IS NULL;
 
 -- name: notify --
 SELECT pg_notify('refinery_jobs', 'retried');
+
+-- name: foremen --
+SELECT foreman_id, role, extract(epoch FROM now() - beat_at)::float AS seconds_since_beat,
+       dispatched_total
+FROM foreman_heartbeats
+WHERE role <> 'stopped'
+ORDER BY role, beat_at DESC;

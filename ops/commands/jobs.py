@@ -31,12 +31,19 @@ def status(c, env, json=False, state=None, kind=None):
         print_json(report.as_dict())
         return
     total = sum(count for _, _, count in report.counts)
+    leaders = [beat for beat in report.foremen if beat.role == "leader"]
+    foreman_line = (
+        f"leader {leaders[0].foreman_id}, last beat {leaders[0].seconds_since_beat:.0f} s ago"
+        if leaders
+        else "no foreman is leading"
+    )
     print_table(
         f"jobs in {settings.name}",
         ["kind", "state", "jobs"],
         report.counts,
         caption=f"{total} jobs",
     )
+    console.print(f"foreman: {foreman_line}")
     if report.recent_failures:
         print_table(
             "recent failures",

@@ -40,6 +40,8 @@ def test_status_counts_jobs_by_kind_and_state_and_lists_failures(make_env, inv):
     table = inv("jobs.status", "-e", env.name)
     assert table.returncode == 0, table.stderr
     assert "recent failures" in table.stdout and "disk full" in table.stdout
+    assert "no foreman is leading" in table.stdout
+    assert report["foremen"] == []
 
     only_failed = json.loads(
         inv("jobs.status", "-e", env.name, "--json", "--state", "failed").stdout

@@ -10,6 +10,7 @@ import pytest
 from foreman import db
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.local import LocalExecutor
+from foreman.job_admin import job_status
 from tests.support.foreman import enqueue, fetch, make_foreman_env, start_foreman, wait_until
 
 pytestmark = pytest.mark.integration
@@ -110,6 +111,14 @@ def test_sigterm_stops_the_foreman_gracefully(make_env, session_dirs, processes)
                       (foreman.pid,)),
         timeout=30, what="the foreman never became leader",
     )  # fmt: skip
+    conn = db.connect(env)
+    try:
+        (beat,) = job_status(conn).foremen
+    finally:
+        conn.close()
+    assert beat.role == "leader" and f":{foreman.pid}:" in beat.foreman_id
+    assert beat.seconds_since_beat < 10  # monitoring's view of a live leader
+
     foreman.send_signal(signal.SIGTERM)
     assert foreman.wait(timeout=30) == 0
     assert fetch(env, "SELECT role FROM foreman_heartbeats WHERE pid = %s", (foreman.pid,)) == [
