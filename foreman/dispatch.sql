@@ -84,3 +84,10 @@ INSERT INTO foreman_heartbeats (foreman_id, hostname, pid, version, role, dispat
 VALUES (%(foreman_id)s, %(hostname)s, %(pid)s, %(version)s, %(role)s, %(dispatched_total)s)
 ON CONFLICT (foreman_id) DO UPDATE
 SET role = EXCLUDED.role, beat_at = now(), dispatched_total = EXCLUDED.dispatched_total;
+
+-- name: retire_previous_leaders --
+-- Whoever held the lock before us is gone (its session ended); say so for monitoring, and
+-- forget foremen that stopped long ago.
+UPDATE foreman_heartbeats SET role = 'stopped'
+WHERE role = 'leader' AND foreman_id <> %(foreman_id)s;
+DELETE FROM foreman_heartbeats WHERE role = 'stopped' AND beat_at < now() - interval '7 days';

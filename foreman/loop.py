@@ -167,6 +167,10 @@ class Foreman:
             if not cur.fetchone()[0]:
                 return False
             cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            cur.execute(
+                query(__file__, "dispatch.sql", "retire_previous_leaders"),
+                {"foreman_id": self.foreman_id},
+            )
         self._leader = True
         self.report.was_leader = True
         log.info("foreman %s is the leader of %s", self.foreman_id, self.env.name)

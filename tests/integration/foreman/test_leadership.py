@@ -46,6 +46,7 @@ def test_standby_takes_over_when_the_leader_is_killed_and_no_job_is_dispatched_t
 
     wait_until(lambda: _role_of(env, second.pid) == "leader", timeout=30,
                what="the standby never took over")  # fmt: skip
+    assert _role_of(env, first.pid) == "stopped"  # the new leader retired the dead one
     wait_until(
         lambda: fetch(env, "SELECT count(*) FROM jobs WHERE state = 'dispatched' "
                            "AND executor_job_id IS NOT NULL")[0][0] == JOBS,
