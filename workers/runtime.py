@@ -57,8 +57,8 @@ def run_job(env: Environment, job_id: int) -> int:
         try:
             return _run_attempt(env, job, control)
         finally:
+            signal.signal(signal.SIGTERM, previous)  # the attempt is recorded: default again
             heartbeat.stop()
-            signal.signal(signal.SIGTERM, previous)
     finally:
         control.close()
 
