@@ -172,3 +172,8 @@ CREATE TABLE foreman_heartbeats (
     beat_at timestamptz NOT NULL DEFAULT now(),
     dispatched_total bigint NOT NULL DEFAULT 0
 );
+
+-- 0004_foreman
+ALTER TABLE jobs SET (fillfactor = 80);
+DROP INDEX jobs_parent_idx;
+CREATE INDEX jobs_parent_idx ON jobs (parent_job_id) WHERE parent_job_id IS NOT NULL;

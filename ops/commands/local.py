@@ -6,24 +6,31 @@ from invoke import Collection
 
 from foreman.db import connect, embedded_cluster
 from foreman.migrations import apply_migrations
+from foreman.service import foreman_pid, log_file, start_foreman_background, stop_foreman
 from ops.taskkit import console, environment, task
 
 
 @task
 def up(c):
-    """Start the local environment: embedded PostgreSQL, migrated schema."""
+    """Start the local environment: embedded PostgreSQL, migrated schema, background foreman."""
     settings = environment("local")
     conn = connect(settings)
     try:
         apply_migrations(conn)
     finally:
         conn.close()
+    running = foreman_pid(settings)
+    pid = start_foreman_background(settings)
+    verb = "already running" if running == pid else "started"
+    console.print(f"foreman {verb} (pid {pid}, log {log_file(settings)})")
     console.print("local environment is up (inv jobs.status -e local; stop with inv local.down)")
 
 
 @task
 def down(c):
-    """Stop the local environment (data is kept in .state/)."""
+    """Stop the local environment: the foreman, then PostgreSQL (data is kept in .state/)."""
+    settings = environment("local")
+    console.print("foreman stopped" if stop_foreman(settings) else "foreman was not running")
     stopped = embedded_cluster().stop()
     console.print("local PostgreSQL stopped" if stopped else "local PostgreSQL was not running")
 

@@ -1,0 +1,44 @@
+"""`python -m foreman run -e ENV`: run the foreman in the foreground (a service's command)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from foreman.environments import load_environment
+from foreman.errors import RefineryError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m foreman", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="dispatch jobs until SIGTERM (leader or standby)")
+    run.add_argument("-e", "--env", required=True, help="environment name")
+    run.add_argument(
+        "--until-idle", action="store_true", help="stop once nothing is pending (for batch runs)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("REFINERY_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from foreman.loop import Foreman
+
+    try:
+        foreman = Foreman(load_environment(args.env))
+        foreman.install_signal_handlers()
+        report = foreman.run(stop_when_idle=args.until_idle)
+    except RefineryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    logging.getLogger("foreman").info(
+        "stopped: dispatched %d, lost %d, retried %d, failed %d",
+        report.dispatched, report.lost, report.retried, report.failed,
+    )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

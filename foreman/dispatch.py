@@ -1,0 +1,186 @@
+"""One round of the foreman's work, as set-based SQL: claim, submit, reconcile, settle.
+
+Each function takes a connection and commits what it did, so the dispatch loop (`foreman.loop`)
+only decides *when* to call them. Every write names the attempt it is about, so a worker that
+finishes at the same moment as the foreman gives up on it cannot be overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from psycopg2.extras import execute_values
+
+from foreman.environments import Environment
+from foreman.executors.base import Executor, Submission, worker_command
+from foreman.sql import query
+
+log = logging.getLogger(__name__)
+
+
+def _sql(name: str) -> str:
+    return query(__file__, "dispatch.sql", name)
+
+
+def memory_for_tier(env: Environment, tier: int) -> int:
+    """Memory (MB) of `tier`; tiers past the last one get the largest."""
+    tiers = env.executor.memory_tiers_mb or (2048,)
+    return int(tiers[min(tier, len(tiers) - 1)])
+
+
+def free_capacity(conn, executor: Executor, queues: list[str]) -> dict[str, int]:
+    """How many more attempts each queue may start now."""
+    limits = {queue: executor.capacity(queue) for queue in queues}
+    if all(limit >= 1_000_000_000 for limit in limits.values()):
+        return limits  # unlimited: skip counting
+    with conn.cursor() as cur:
+        cur.execute(_sql("active_by_queue"))
+        active = dict(cur.fetchall())
+    return {queue: max(0, limit - active.get(queue, 0)) for queue, limit in limits.items()}
+
+
+def dispatch_pending_jobs(
+    conn,
+    env: Environment,
+    executor: Executor,
+    *,
+    batch_size: int = 500,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Claim pending jobs within each queue's free capacity and submit them; returns how many.
+
+    `should_stop` is asked between batches, so a stop request never waits for a long queue.
+    """
+    with conn.cursor() as cur:
+        cur.execute(_sql("pending_queues"))
+        queues = [row[0] for row in cur.fetchall()]
+    conn.commit()
+    if not queues:
+        return 0
+    dispatched = 0
+    for queue, free in free_capacity(conn, executor, queues).items():
+        while free > 0 and not should_stop():
+            wanted = min(free, batch_size)
+            claimed = _claim_and_submit(conn, env, executor, queue, wanted)
+            dispatched += claimed
+            free -= claimed
+            if claimed < wanted:
+                break  # the queue ran dry (or another claimer holds the rest)
+    conn.commit()
+    return dispatched
+
+
+def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, limit: int) -> int:
+    with conn.cursor() as cur:
+        cur.execute(
+            _sql("claim_pending"), {"queue": queue, "limit": limit, "executor": executor.name}
+        )
+        rows = cur.fetchall()
+    # The claim commits before anything starts, so a worker always finds its attempt dispatched.
+    conn.commit()
+    if not rows:
+        return 0
+    submitted: list[tuple[int, int, int, str]] = []
+    refused: list[tuple[int, int, str]] = []
+    for job_id, kind, job_queue, attempt, tier in rows:
+        submission = Submission(
+            job_id=job_id,
+            attempt=attempt,
+            kind=kind,
+            queue=job_queue,
+            memory_mb=memory_for_tier(env, tier),
+            environment=env.name,
+            command=worker_command(job_id),
+        )
+        try:
+            executor_job_id = executor.submit(submission)
+        except Exception as exc:  # an executor error must not strand the rest of the batch
+            reason = f"executor {executor.name} refused the job: {_one_line(exc)}"
+            log.warning(reason, extra={"job_id": job_id})
+            refused.append((job_id, attempt, reason))
+            continue
+        submitted.append((job_id, attempt, tier, executor_job_id))
+    if submitted:
+        with conn.cursor() as cur:
+            execute_values(cur, _sql("record_submissions"), submitted, page_size=len(submitted))
+        conn.commit()
+    if refused:
+        mark_lost(conn, refused)
+    return len(rows)
+
+
+def mark_lost(conn, lost: list[tuple[int, int, str]]) -> int:
+    """Mark (job id, attempt, reason) attempts errored unless they finished meanwhile."""
+    if not lost:
+        return 0
+    with conn.cursor() as cur:
+        changed = execute_values(cur, _sql("mark_lost"), lost, fetch=True)
+        if changed:
+            execute_values(cur, _sql("record_lost_attempts"), changed)
+    conn.commit()
+    for job_id, attempt, _, reason in changed:
+        log.warning("job %s attempt %s lost: %s", job_id, attempt, reason, extra={"job_id": job_id})
+    return len(changed)
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    """What one look at the running jobs found."""
+
+    active: int
+    lost: int
+
+
+def reconcile_active_jobs(
+    conn, executor: Executor, *, stale_after: float, submit_grace: float
+) -> ReconcileReport:
+    """Find attempts whose worker is gone or silent, and mark them errored (to be retried)."""
+    with conn.cursor() as cur:
+        cur.execute(_sql("active_jobs"), {"stale": stale_after, "grace": submit_grace})
+        rows = cur.fetchall()
+    conn.commit()
+    lost: list[tuple[int, int, str]] = []
+    to_describe: dict[str, tuple[int, int]] = {}
+    for job_id, attempt, _state, job_executor, executor_job_id, stale, unsubmitted in rows:
+        if stale:
+            lost.append((job_id, attempt, f"no heartbeat from the worker for {stale_after:g} s"))
+            if executor_job_id and job_executor == executor.name:
+                executor.terminate(executor_job_id, "heartbeat stale")
+        elif unsubmitted:
+            lost.append((job_id, attempt, "dispatched but never submitted to an executor"))
+        elif executor_job_id and job_executor == executor.name:
+            to_describe[executor_job_id] = (job_id, attempt)
+    ids = list(to_describe)
+    for start in range(0, len(ids), executor.describe_batch_size):
+        chunk = ids[start : start + executor.describe_batch_size]
+        for executor_job_id, status in executor.describe(chunk).items():
+            if status.state in ("queued", "running"):
+                continue
+            job_id, attempt = to_describe[executor_job_id]
+            if status.state == "succeeded":
+                reason = "worker exited without finishing the attempt"
+            else:
+                reason = status.reason or f"executor reports the worker {status.state}"
+            lost.append((job_id, attempt, reason))
+    return ReconcileReport(active=len(rows), lost=mark_lost(conn, lost))
+
+
+def settle_errored_jobs(conn, env: Environment) -> tuple[int, int]:
+    """Errored jobs go back to pending one memory tier up, or fail after their last attempt."""
+    max_tier = max(len(env.executor.memory_tiers_mb) - 1, 0)
+    with conn.cursor() as cur:
+        cur.execute(_sql("retry_errored"), {"max_tier": max_tier})
+        retried = cur.rowcount
+        cur.execute(_sql("fail_exhausted"))
+        failed = cur.fetchall()
+    conn.commit()
+    for job_id, reason in failed:
+        log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id})
+    return retried, len(failed)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,93 @@
+-- name: pending_queues --
+-- Distinct queues with pending work, by skipping through the pending index (fast on any size).
+WITH RECURSIVE queues AS (
+    (SELECT queue FROM jobs WHERE state = 'pending' ORDER BY queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.queue FROM jobs j
+            WHERE j.state = 'pending' AND j.queue > queues.queue ORDER BY j.queue LIMIT 1)
+    FROM queues WHERE queues.queue IS NOT NULL
+)
+SELECT queue FROM queues WHERE queue IS NOT NULL;
+
+-- name: active_by_queue --
+SELECT queue, count(*) FROM jobs WHERE state IN ('dispatched', 'running') GROUP BY queue;
+
+-- name: claim_pending --
+-- Claim up to `limit` pending jobs of one queue; concurrent claimers skip each other's rows.
+WITH claimed AS MATERIALIZED (
+    SELECT id FROM jobs
+    WHERE state = 'pending' AND queue = %(queue)s
+    ORDER BY id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE jobs
+SET state = 'dispatched', attempt = jobs.attempt + 1, executor = %(executor)s,
+    executor_job_id = NULL, worker_id = NULL, heartbeat_at = NULL, dispatched_at = now(),
+    started_at = NULL, ended_at = NULL, failure_reason = NULL
+FROM claimed
+WHERE jobs.id = claimed.id
+RETURNING jobs.id, jobs.kind, jobs.queue, jobs.attempt, jobs.memory_tier;
+
+-- name: record_submissions --
+-- One round trip: the executor ids go on the jobs and into each attempt's history row (the
+-- worker may already have created that row when it started).
+WITH submitted (id, attempt, memory_tier, executor_job_id) AS (VALUES %s),
+recorded AS (
+    UPDATE jobs SET executor_job_id = submitted.executor_job_id
+    FROM submitted
+    WHERE jobs.id = submitted.id AND jobs.attempt = submitted.attempt
+)
+INSERT INTO job_attempts (job_id, attempt, memory_tier, executor_job_id)
+SELECT id, attempt, memory_tier, executor_job_id FROM submitted
+ON CONFLICT (job_id, attempt) DO UPDATE SET executor_job_id = EXCLUDED.executor_job_id;
+
+-- name: active_jobs --
+SELECT id, attempt, state, executor, executor_job_id,
+       (state = 'running' AND heartbeat_at < now() - make_interval(secs => %(stale)s)) AS stale,
+       (state = 'dispatched' AND executor_job_id IS NULL
+        AND dispatched_at < now() - make_interval(secs => %(grace)s)) AS unsubmitted
+FROM jobs
+WHERE state IN ('dispatched', 'running');
+
+-- name: mark_lost --
+-- Only the attempt we looked at, and only while unfinished: a worker that just committed wins.
+UPDATE jobs SET state = 'errored', ended_at = now(), failure_reason = lost.reason
+FROM (VALUES %s) AS lost (id, attempt, reason)
+WHERE jobs.id = lost.id AND jobs.attempt = lost.attempt
+  AND jobs.state IN ('dispatched', 'running')
+RETURNING jobs.id, jobs.attempt, jobs.memory_tier, lost.reason;
+
+-- name: record_lost_attempts --
+INSERT INTO job_attempts (job_id, attempt, memory_tier, ended_at, outcome, reason)
+SELECT v.job_id, v.attempt, v.memory_tier, now(), 'lost', v.reason
+FROM (VALUES %s) AS v (job_id, attempt, memory_tier, reason)
+ON CONFLICT (job_id, attempt)
+DO UPDATE SET ended_at = now(), outcome = 'lost', reason = EXCLUDED.reason;
+
+-- name: retry_errored --
+UPDATE jobs
+SET state = 'pending', memory_tier = LEAST(memory_tier + 1, %(max_tier)s)
+WHERE state = 'errored' AND attempt < max_attempts
+RETURNING id;
+
+-- name: fail_exhausted --
+UPDATE jobs
+SET state = 'failed', ended_at = now(),
+    failure_reason = 'gave up after ' || attempt || ' attempts: '
+                     || coalesce(failure_reason, 'no reason recorded')
+WHERE state = 'errored' AND attempt >= max_attempts
+RETURNING id, failure_reason;
+
+-- name: beat --
+INSERT INTO foreman_heartbeats (foreman_id, hostname, pid, version, role, dispatched_total)
+VALUES (%(foreman_id)s, %(hostname)s, %(pid)s, %(version)s, %(role)s, %(dispatched_total)s)
+ON CONFLICT (foreman_id) DO UPDATE
+SET role = EXCLUDED.role, beat_at = now(), dispatched_total = EXCLUDED.dispatched_total;
+
+-- name: retire_previous_leaders --
+-- Whoever held the lock before us is gone (its session ended); say so for monitoring, and
+-- forget foremen that stopped long ago.
+UPDATE foreman_heartbeats SET role = 'stopped'
+WHERE role = 'leader' AND foreman_id <> %(foreman_id)s;
+DELETE FROM foreman_heartbeats WHERE role = 'stopped' AND beat_at < now() - interval '7 days';

@@ -1,0 +1,251 @@
+"""The dispatch loop: one leader per database, the others standing by.
+
+Leadership is a PostgreSQL session advisory lock held on the foreman's control connection: if
+the leader dies, its connection closes, the lock is released, and a standby's next try takes
+it. The leader wakes on NOTIFY `refinery_jobs` (fired when jobs are inserted) or its poll
+interval, and on every wake claims, submits, settles errored jobs and, when due, reconciles
+running ones. SIGTERM stops it after the current round, leaving running workers alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+
+import psycopg2
+
+from foreman import db
+from foreman.dispatch import dispatch_pending_jobs, reconcile_active_jobs, settle_errored_jobs
+from foreman.environments import Environment
+from foreman.errors import DatabaseError
+from foreman.executors import executor_for
+from foreman.executors.base import Executor
+from foreman.settings import ForemanSettings
+from foreman.sql import query
+
+log = logging.getLogger(__name__)
+LEADER_LOCK_KEY = 0x5EF1_0004
+NOTIFY_CHANNEL = "refinery_jobs"
+_CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError, DatabaseError)
+
+
+@dataclass
+class ForemanReport:
+    """What a foreman did before it stopped."""
+
+    foreman_id: str
+    dispatched: int = 0
+    lost: int = 0
+    retried: int = 0
+    failed: int = 0
+    was_leader: bool = False
+
+
+class Foreman:
+    """One foreman process: leader or standby for one environment's database."""
+
+    def __init__(
+        self,
+        env: Environment,
+        *,
+        executor: Executor | None = None,
+        settings: ForemanSettings | None = None,
+    ) -> None:
+        self.env = env
+        self.settings = settings or ForemanSettings.for_environment(env)
+        self.executor = executor or executor_for(env)
+        self.foreman_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.report = ForemanReport(self.foreman_id)
+        self._stopping = False
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._control = None
+        self._work = None
+        self._leader = False
+
+    # -- stopping -------------------------------------------------------------------------
+    def request_stop(self, *_: object) -> None:
+        """Stop after the current round (safe to call from a signal handler)."""
+        self._stopping = True
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_write, b"x")
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, *, stop_when_idle: bool = False) -> ForemanReport:
+        """Lead or stand by until asked to stop (or, with stop_when_idle, until idle)."""
+        last_beat = last_reconcile = 0.0
+        try:
+            while not self._stopping:
+                try:
+                    self._ensure_connected()
+                    if not self._leader and not self._try_lead():
+                        if time.monotonic() - last_beat >= self.settings.heartbeat_seconds:
+                            self._beat("standby")
+                            last_beat = time.monotonic()
+                        self._wait(self.settings.takeover_seconds)
+                        continue
+                    reconcile = time.monotonic() - last_reconcile >= self.settings.reconcile_seconds
+                    if reconcile:
+                        last_reconcile = time.monotonic()
+                    dispatched = self._round(reconcile=reconcile)
+                    if time.monotonic() - last_beat >= self.settings.heartbeat_seconds:
+                        self._beat("leader")
+                        last_beat = time.monotonic()
+                    if stop_when_idle and not dispatched and not self._pending_exists():
+                        break
+                    if not dispatched:
+                        self._wait(self.settings.poll_seconds)
+                except _CONNECTION_ERRORS as exc:
+                    log.error("database connection lost (%s); standing down", str(exc).strip())
+                    self._disconnect()
+                    self._wait(self.settings.takeover_seconds)
+                except Exception:
+                    # An executor's API can fail (network, throttling): log it, keep leading,
+                    # and try again after the poll interval rather than dying.
+                    log.exception(
+                        "foreman round failed; retrying in %gs", self.settings.poll_seconds
+                    )
+                    self._rollback_work()
+                    self._wait(self.settings.poll_seconds)
+        finally:
+            self._shutdown()
+        return self.report
+
+    def _round(self, *, reconcile: bool) -> int:
+        """One round of work; returns how many jobs it dispatched."""
+        conn = self._work
+        retried, failed = settle_errored_jobs(conn, self.env)
+        self.report.retried += retried
+        self.report.failed += failed
+        dispatched = dispatch_pending_jobs(
+            conn,
+            self.env,
+            self.executor,
+            batch_size=self.settings.batch_size,
+            should_stop=lambda: self._stopping,
+        )
+        self.report.dispatched += dispatched
+        if dispatched:
+            log.info("dispatched %d jobs", dispatched)
+        if not reconcile:
+            return dispatched
+        outcome = reconcile_active_jobs(
+            conn,
+            self.executor,
+            stale_after=self.settings.stale_after_seconds,
+            submit_grace=self.settings.submit_grace_seconds,
+        )
+        self.report.lost += outcome.lost
+        if outcome.lost:
+            retried, failed = settle_errored_jobs(conn, self.env)
+            self.report.retried += retried
+            self.report.failed += failed
+        return dispatched
+
+    # -- leadership and connections --------------------------------------------------------
+    def _ensure_connected(self) -> None:
+        if self._control is None:
+            self._control = db.connect(self.env, autocommit=True)
+        if self._work is None:
+            self._work = db.connect(self.env)
+
+    def _try_lead(self) -> bool:
+        with self._control.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,))
+            if not cur.fetchone()[0]:
+                return False
+            cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            cur.execute(
+                query(__file__, "dispatch.sql", "retire_previous_leaders"),
+                {"foreman_id": self.foreman_id},
+            )
+        self._leader = True
+        self.report.was_leader = True
+        log.info("foreman %s is the leader of %s", self.foreman_id, self.env.name)
+        self._beat("leader")
+        return True
+
+    def _pending_exists(self) -> bool:
+        with self._work.cursor() as cur:
+            cur.execute("SELECT EXISTS (SELECT 1 FROM jobs WHERE state IN ('pending', 'errored'))")
+            exists = cur.fetchone()[0]
+        self._work.commit()
+        return exists
+
+    def _beat(self, role: str) -> None:
+        with self._control.cursor() as cur:
+            cur.execute(
+                query(__file__, "dispatch.sql", "beat"),
+                {
+                    "foreman_id": self.foreman_id,
+                    "hostname": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "version": _version(),
+                    "role": role,
+                    "dispatched_total": self.report.dispatched,
+                },
+            )
+
+    def _wait(self, timeout: float) -> None:
+        """Sleep until NOTIFY (leader), a stop request, or `timeout` seconds."""
+        if self._stopping:
+            return
+        readers = [self._wake_read]
+        if self._leader and self._control is not None:
+            readers.append(self._control)
+        ready, _, _ = select.select(readers, [], [], timeout)
+        if self._control is not None and self._control in ready:
+            self._control.poll()
+            self._control.notifies.clear()
+        if self._wake_read in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_read, 64)
+
+    def _rollback_work(self) -> None:
+        if self._work is not None:
+            with contextlib.suppress(Exception):
+                self._work.rollback()
+
+    def _disconnect(self) -> None:
+        self._leader = False
+        for conn in (self._control, self._work):
+            if conn is not None:
+                # A broken connection may fail to close; it is gone anyway.
+                with contextlib.suppress(Exception):
+                    conn.close()
+        self._control = self._work = None
+
+    def _shutdown(self) -> None:
+        try:
+            if self._control is not None:
+                self._beat("stopped")
+                with self._control.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock_all()")
+        except _CONNECTION_ERRORS:
+            pass
+        self._disconnect()
+        self.executor.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+        log.info("foreman %s stopped", self.foreman_id)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("refinery")
+    except Exception:
+        return ""

@@ -1,0 +1,49 @@
+"""The foreman's timing and batching knobs, from the environment file's `[foreman]` section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from foreman.environments import Environment
+from foreman.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ForemanSettings:
+    """How often the foreman looks, and how long it trusts a silent worker.
+
+    `stale_after_seconds` must be several times `worker_heartbeat_seconds`, or live workers
+    are given up on; `submit_grace_seconds` is how long a claimed job may wait for its
+    executor id before the claim is presumed lost with a crashed foreman.
+    """
+
+    poll_seconds: float = 2.0
+    reconcile_seconds: float = 10.0
+    heartbeat_seconds: float = 5.0
+    takeover_seconds: float = 1.0
+    stale_after_seconds: float = 120.0
+    submit_grace_seconds: float = 60.0
+    worker_heartbeat_seconds: float = 15.0
+    batch_size: int = 500
+
+    @classmethod
+    def for_environment(cls, env: Environment) -> ForemanSettings:
+        values = dict(env.section("foreman"))
+        allowed = {field.name: field.type for field in fields(cls)}
+        unknown = sorted(set(values) - set(allowed))
+        if unknown:
+            raise ConfigError(
+                f"{env.path}: unknown key foreman.{unknown[0]} (allowed: {sorted(allowed)})"
+            )
+        parsed: dict[str, float | int] = {}
+        for key, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"{env.path}: foreman.{key} must be a positive number")
+            parsed[key] = int(value) if key == "batch_size" else float(value)
+        settings = cls(**parsed)
+        if settings.stale_after_seconds < 2 * settings.worker_heartbeat_seconds:
+            raise ConfigError(
+                f"{env.path}: foreman.stale_after_seconds must be at least twice "
+                "foreman.worker_heartbeat_seconds"
+            )
+        return settings

@@ -1,0 +1,90 @@
+"""`python -m workers run-job JOB_ID`: one attempt, committed with the handler's writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from foreman import db
+from foreman.dispatch import dispatch_pending_jobs
+from foreman.environments import REPO_ROOT
+from foreman.executors.null import NullExecutor
+from tests.support.foreman import enqueue, fetch, make_foreman_env
+
+pytestmark = pytest.mark.integration
+
+
+def _dispatch(env) -> None:
+    """Claim every pending job for the null executor, so the test starts the worker itself."""
+    conn = db.connect(env)
+    try:
+        dispatch_pending_jobs(conn, env, NullExecutor())
+    finally:
+        conn.close()
+
+
+def _run_job(env, job_id, *extra: str, environment: str | None = None):
+    variables = {**os.environ}
+    variables.pop("REFINERY_ENVIRONMENT", None)
+    if environment:
+        variables["REFINERY_ENVIRONMENT"] = environment
+    return subprocess.run(
+        [sys.executable, "-m", "workers", "run-job", str(job_id), *extra],
+        cwd=REPO_ROOT, env=variables, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def _job(env, job_id):
+    return fetch(env, "SELECT state, failure_reason, result FROM jobs WHERE id = %s", (job_id,))[0]
+
+
+def test_success_commits_the_handlers_writes_and_a_rerun_changes_nothing(make_env):
+    env = make_foreman_env(make_env, "runok")
+    (job_id,) = enqueue(env, "test_record")
+    _dispatch(env)
+    first = _run_job(env, job_id, environment=env.name)
+    assert first.returncode == 0, first.stderr
+    assert _job(env, job_id) == ("succeeded", None, {"recorded": True})
+    assert fetch(env, "SELECT outcome FROM job_attempts WHERE job_id = %s", (job_id,)) == [
+        ("succeeded",)
+    ]
+    again = _run_job(env, job_id, "-e", env.name)
+    assert again.returncode == 3, again.stderr
+    assert fetch(env, "SELECT count(*) FROM test_completions") == [(1,)]
+
+
+def test_handler_failure_rolls_back_its_writes_and_records_the_reason(make_env):
+    env = make_foreman_env(make_env, "runfail")
+    (job_id,) = enqueue(env, "test_always_fail")
+    _dispatch(env)
+    result = _run_job(env, job_id, "-e", env.name)
+    assert result.returncode == 1
+    state, reason, _ = _job(env, job_id)
+    assert (state, reason) == ("errored", "RuntimeError: failing on purpose with 1024 MB")
+    assert fetch(env, "SELECT count(*) FROM test_completions") == [(0,)]
+
+
+def test_unknown_handler_is_an_errored_attempt_naming_it(make_env):
+    env = make_foreman_env(make_env, "runnohandler")
+    (job_id,) = enqueue(env, "no_such_application")
+    _dispatch(env)
+    assert _run_job(env, job_id, "-e", env.name).returncode == 1
+    state, reason, _ = _job(env, job_id)
+    assert state == "errored"
+    assert reason.startswith("JobError: no process handler named 'no_such_application'")
+
+
+def test_a_job_that_was_not_dispatched_is_not_run(make_env):
+    env = make_foreman_env(make_env, "runpending")
+    (job_id,) = enqueue(env, "test_record")
+    assert _run_job(env, job_id, "-e", env.name).returncode == 3
+    assert _job(env, job_id)[0] == "pending"
+
+
+def test_without_an_environment_the_worker_exits_with_a_usage_error(make_env):
+    result = _run_job(None, 1)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no environment: pass -e ENV or set REFINERY_ENVIRONMENT"

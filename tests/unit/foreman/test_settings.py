@@ -1,0 +1,64 @@
+"""Foreman settings from `[foreman]`, memory tiers, and worker failure reasons."""
+
+from __future__ import annotations
+
+import pytest
+
+from foreman.dispatch import memory_for_tier
+from foreman.environments import load_environment
+from foreman.errors import ConfigError
+from foreman.settings import ForemanSettings
+from tests.support.environments import write_environment
+from workers.runtime import one_line_reason
+
+
+@pytest.fixture
+def env_with(tmp_path, monkeypatch):
+    monkeypatch.setenv("REFINERY_ENVIRONMENTS_DIR", str(tmp_path))
+
+    def make(foreman=None, tiers=(1024, 2048, 4096)):
+        sections = {
+            "database": {"kind": "embedded"},
+            "lake": {"backend": "filesystem", "root": "lake"},
+            "executor": {"kind": "null", "memory_tiers_mb": list(tiers)},
+        }
+        if foreman is not None:
+            sections["foreman"] = foreman
+        write_environment(tmp_path, "unit", sections)
+        return load_environment("unit")
+
+    return make
+
+
+def test_defaults_when_the_section_is_absent(env_with):
+    assert ForemanSettings.for_environment(env_with()) == ForemanSettings()
+
+
+def test_values_are_read_and_typed(env_with):
+    settings = ForemanSettings.for_environment(env_with({"batch_size": 50, "poll_seconds": 1}))
+    assert (settings.batch_size, settings.poll_seconds) == (50, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"poll": 1}, "unknown key foreman.poll"),
+        ({"poll_seconds": 0}, "foreman.poll_seconds must be a positive number"),
+        ({"batch_size": "many"}, "foreman.batch_size must be a positive number"),
+        ({"stale_after_seconds": 10, "worker_heartbeat_seconds": 6}, "at least twice"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(env_with, section, message):
+    with pytest.raises(ConfigError, match=message):
+        ForemanSettings.for_environment(env_with(section))
+
+
+def test_memory_tiers_stop_at_the_largest(env_with):
+    env = env_with()
+    assert [memory_for_tier(env, tier) for tier in range(5)] == [1024, 2048, 4096, 4096, 4096]
+
+
+def test_failure_reasons_are_one_short_line():
+    assert one_line_reason(RuntimeError("disk full\nmore detail")) == "RuntimeError: disk full"
+    assert one_line_reason(KeyError()) == "KeyError"
+    assert len(one_line_reason(ValueError("x" * 2000))) == 500

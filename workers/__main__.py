@@ -1,0 +1,43 @@
+"""`python -m workers run-job JOB_ID`: the command every executor runs for a job.
+
+The environment comes from `-e` or REFINERY_ENVIRONMENT (set by the executor). Exit codes:
+0 succeeded, 1 the handler failed (attempt recorded errored), 2 usage or configuration error,
+3 the attempt is not this process's to run (already ended or re-dispatched), 143 SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from foreman.environments import load_environment
+from foreman.errors import RefineryError
+from workers.runtime import EXIT_USAGE, run_job
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run-job", help="run the current attempt of one job")
+    run.add_argument("job_id", type=int, help="the job's id")
+    run.add_argument("-e", "--env", help="environment name (default: $REFINERY_ENVIRONMENT)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("REFINERY_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    env_name = args.env or os.environ.get("REFINERY_ENVIRONMENT")
+    if not env_name:
+        print("error: no environment: pass -e ENV or set REFINERY_ENVIRONMENT", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return run_job(load_environment(env_name), args.job_id)
+    except RefineryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if exc.exit_code == 2 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Running one attempt of one job: the body of `python -m workers run-job JOB_ID`.
+
+The attempt is started (dispatched → running), kept alive by a heartbeat thread, and ended in
+the same transaction as the handler's own catalog writes: either both commit or neither does.
+A handler error, a crash or SIGTERM leaves nothing half-written; the foreman sees the attempt
+errored (or, after a kill -9, silent) and retries it. Running the command again for an attempt
+that has already ended does nothing and exits with EXIT_SUPERSEDED.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import tempfile
+import threading
+from pathlib import Path
+
+from foreman import db
+from foreman.dispatch import memory_for_tier
+from foreman.environments import Environment
+from foreman.errors import JobError
+from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
+from foreman.lake import open_lake
+from foreman.settings import ForemanSettings
+from workers.registry import JobContext, find_handler
+
+log = logging.getLogger(__name__)
+
+EXIT_SUCCEEDED = 0
+EXIT_HANDLER_FAILED = 1
+EXIT_USAGE = 2
+EXIT_SUPERSEDED = 3
+EXIT_TERMINATED = 128 + signal.SIGTERM
+MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when SIGTERM arrives, so the attempt can be marked errored."""
+
+
+def run_job(env: Environment, job_id: int) -> int:
+    """Run the current attempt of `job_id`; returns the process exit code."""
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    control = db.connect(env)
+    try:
+        try:
+            job = start_attempt(control, get_job(control, job_id), worker_id)
+        except JobError as exc:
+            log.warning("not running job %s: %s", job_id, exc, extra={"job_id": job_id})
+            return EXIT_SUPERSEDED
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        heartbeat = Heartbeat(env, job)
+        heartbeat.start()
+        try:
+            return _run_attempt(env, job, control)
+        finally:
+            signal.signal(signal.SIGTERM, previous)  # the attempt is recorded: default again
+            heartbeat.stop()
+    finally:
+        control.close()
+
+
+def _run_attempt(env: Environment, job: Job, control) -> int:
+    adapter = logging.LoggerAdapter(logging.getLogger("workers.job"), {"job_id": job.id})
+    work = None
+    try:
+        work = db.connect(env)
+        handler = find_handler(job)
+        with tempfile.TemporaryDirectory(prefix=f"refinery-job-{job.id}-") as scratch:
+            context = JobContext(
+                env=env,
+                job=job,
+                conn=work,
+                lake=open_lake(env),
+                memory_mb=_memory_mb(env, job),
+                scratch_dir=Path(scratch),
+                log=adapter,
+            )
+            result = handler(context) or {}
+            if not finish_attempt(work, job, succeeded=True, result=result):
+                work.rollback()
+                adapter.warning("attempt %s ended elsewhere; discarding its work", job.attempt)
+                return EXIT_SUPERSEDED
+            work.commit()
+        adapter.info("job %s attempt %s succeeded", job.id, job.attempt)
+        return EXIT_SUCCEEDED
+    except Terminated:
+        _record_error(work, control, job, "terminated by signal SIGTERM")
+        return EXIT_TERMINATED
+    except Exception as exc:
+        reason = one_line_reason(exc)
+        adapter.error("job %s attempt %s failed: %s", job.id, job.attempt, reason)
+        _record_error(work, control, job, reason)
+        return EXIT_HANDLER_FAILED
+    finally:
+        if work is not None:
+            work.close()
+
+
+def _record_error(work, control, job: Job, reason: str) -> None:
+    """Throw away the handler's transaction, then record the error in a fresh one."""
+    if work is not None:
+        with contextlib.suppress(Exception):  # the handler's connection may be what broke
+            work.rollback()
+    # Signals are ignored while the error is written, or a second SIGTERM would lose it.
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        finish_attempt(control, job, succeeded=False, reason=reason)
+        control.commit()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def one_line_reason(exc: BaseException, limit: int = 500) -> str:
+    """`Type: first line of the message`, short enough for a table cell."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return reason[:limit]
+
+
+def _memory_mb(env: Environment, job: Job) -> int:
+    value = os.environ.get(MEMORY_VARIABLE, "")
+    return int(value) if value.isdigit() else memory_for_tier(env, job.memory_tier)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+class Heartbeat:
+    """A thread that refreshes the attempt's heartbeat on its own connection."""
+
+    def __init__(self, env: Environment, job: Job) -> None:
+        self.env = env
+        self.job = job
+        self.interval = ForemanSettings.for_environment(env).worker_heartbeat_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job.id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        conn = None
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    conn = conn or db.connect(self.env)
+                    if not beat(conn, self.job):
+                        log.warning("job %s attempt is no longer running", self.job.id)
+                        return
+                except Exception as exc:  # keep trying: a blip must not kill a long job
+                    log.warning("heartbeat failed: %s", exc)
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+        finally:
+            if conn is not None:
+                conn.close()
