@@ -1,0 +1,80 @@
+"""Where an environment's images live, and the deployment values they are built against.
+
+`[images] registry = "…"` in the environment file wins; otherwise staging and prod take the
+ECR registry from their Terraform outputs (`ecr_repository_url`, `ecr_registry_url` or
+`ecr_registry`). `[images] base_image` names the OS image the base is built on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from foreman.environments import Environment
+from foreman.errors import ConfigError
+
+DEFAULT_BASE_IMAGE = "refinery-os:bookworm"
+_ECR_OUTPUT_KEYS = ("ecr_registry_url", "ecr_registry", "ecr_repository_url")
+
+
+def environment_outputs(env: Environment) -> dict[str, Any]:
+    """Deployment values for `env`: its `[outputs]` section, then Terraform's outputs.
+
+    A static `[outputs]` table lets an environment without Terraform (or a test) name its
+    job role, log group and registry; Terraform outputs, when the Terraform area provides
+    them, fill in the rest.
+    """
+    values: dict[str, Any] = {}
+    try:  # the Terraform area owns reading outputs; it may be absent in a partial checkout
+        from ops.terraform.outputs import terraform_outputs  # type: ignore[import-not-found]
+    except ImportError:
+        terraform_outputs = None
+    if terraform_outputs is not None and env.executor.kind == "batch":
+        values.update(terraform_outputs(env))
+    values.update(env.section("outputs"))
+    return values
+
+
+def default_registry(env: Environment, outputs: Mapping[str, Any] | None = None) -> str:
+    """The registry images of `env` are pushed to."""
+    configured = env.section("images").get("registry")
+    if configured:
+        return str(configured).rstrip("/")
+    outputs = environment_outputs(env) if outputs is None else outputs
+    for key in _ECR_OUTPUT_KEYS:
+        value = outputs.get(key)
+        if isinstance(value, dict):  # terraform output -json shape
+            value = value.get("value")
+        if value:
+            # A repository URL (`acct.dkr.ecr.region.amazonaws.com/refinery`) is a registry
+            # plus a namespace; images go under it as `<url>/<name>:<version>`.
+            return str(value).rstrip("/")
+    raise ConfigError(
+        f"no image registry for environment {env.name!r}: set [images] registry in "
+        f"{env.path.name} or apply its Terraform stack (output ecr_repository_url)"
+    )
+
+
+def default_base_image(env: Environment) -> str:
+    return str(env.section("images").get("base_image", DEFAULT_BASE_IMAGE))
+
+
+def git_revision() -> str:
+    """The commit being built (`unknown` outside a git checkout)."""
+    from foreman.environments import REPO_ROOT
+    from foreman.shell import run_command
+
+    result = run_command(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, check=False)
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
+def default_version() -> str:
+    """The version images get when none is given: the short commit, `-dirty` if modified."""
+    revision = git_revision()
+    if revision == "unknown":
+        raise ConfigError("not a git checkout: pass a version with -v")
+    from foreman.environments import REPO_ROOT
+    from foreman.shell import run_command
+
+    status = run_command(["git", "status", "--porcelain"], cwd=REPO_ROOT, check=False)
+    return revision[:12] + ("-dirty" if status.stdout.strip() else "")
