@@ -2,7 +2,8 @@
 
 The foreman writes `foreman.log`; each worker job writes `logs/job-<id>.log`. Reading
 filters by a substring or a regular expression, keeps lines newer than `since` when a line
-starts with an ISO timestamp (lines without one follow the line before them), and can follow
+starts with an ISO timestamp (lines without one follow the line before them, or the file's
+modification time at its start), and can follow
 the files as they grow.
 """
 
@@ -93,7 +94,9 @@ def read_local_logs(
     for path in files:
         if not path.exists():
             continue
-        keep = cutoff is None
+        # Lines before the first timestamp count as recent when the file changed recently.
+        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        keep = cutoff is None or modified >= cutoff
         with path.open(errors="replace") as handle:
             for raw in handle:
                 line = raw.rstrip("\n")
