@@ -15,6 +15,7 @@ import time
 import boto3
 import pytest
 
+from foreman import db
 from foreman.environments import REPO_ROOT
 from foreman.executors.base import Submission
 from foreman.executors.batch import BatchExecutor
@@ -36,12 +37,13 @@ def batch_env(make_env, moto_server, docker_engine):
         RoleName=f"refinery-batch-service-{time.monotonic_ns()}",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
+    queue = f"refinery-batchrun-default-{time.monotonic_ns()}"
     env = make_env(
         "batchrun",
         executor={"kind": "batch", "memory_tiers_mb": TIERS},
         aws={"endpoint_url": moto_server.endpoint_url},
         logs={"kind": "cloudwatch", "group": "/refinery/batchrun"},
-        batch={"job_queues": {"default": "refinery-batchrun-default"}},
+        batch={"job_queues": {"default": queue}},
     )
     batch = boto3.client("batch")
     compute = f"refinery-batchrun-{time.monotonic_ns()}"
@@ -49,7 +51,7 @@ def batch_env(make_env, moto_server, docker_engine):
         computeEnvironmentName=compute, type="UNMANAGED", state="ENABLED", serviceRole=role
     )
     batch.create_job_queue(
-        jobQueueName="refinery-batchrun-default",
+        jobQueueName=queue,
         state="ENABLED",
         priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}],
@@ -61,7 +63,7 @@ def _wait_until_finished(executor, ids, timeout=180):
     deadline = time.monotonic() + timeout
     while True:
         statuses = executor.describe(ids)
-        if all(status.state in ("succeeded", "failed") for status in statuses.values()):
+        if all(statuses[i].state in ("succeeded", "failed") for i in ids):
             return statuses
         if time.monotonic() > deadline:
             pytest.fail(f"Batch jobs did not finish within {timeout} s: {statuses}")
@@ -95,7 +97,8 @@ def test_batch_executor_runs_workers_image_and_logs_reach_cloudwatch(batch_env, 
     script = "import os; print('hello from job', os.environ['REFINERY_ENVIRONMENT'])"
     good = executor.submit(submission(41, ("python", "-c", script), memory_mb=1500))
     bad = executor.submit(submission(42, ("python", "-c", "raise SystemExit(3)")))
-    statuses = _wait_until_finished(executor, [good, bad, "no-such-job"])
+    statuses = _wait_until_finished(executor, [good, bad])
+    statuses.update(executor.describe(["no-such-job"]))
 
     assert statuses[good].state == "succeeded"
     assert statuses[bad].state == "failed" and statuses[bad].reason
@@ -109,10 +112,14 @@ def test_batch_executor_runs_workers_image_and_logs_reach_cloudwatch(batch_env, 
     assert "hello from job batchrun" in [event["message"] for event in events]
 
     # `inv logs --job` finds the stream through the jobs table and Batch.
-    job_id, _ = enqueue_job(conn, "survey", {"source": "test"})
-    with conn.cursor() as cursor:
-        cursor.execute("UPDATE jobs SET executor_job_id = %s WHERE id = %s", (good, job_id))
-    conn.commit()
+    conn = db.connect(batch_env)
+    try:
+        job_id, _ = enqueue_job(conn, "survey", {"source": "test"})
+        with conn.cursor() as cursor:
+            cursor.execute("UPDATE jobs SET executor_job_id = %s WHERE id = %s", (good, job_id))
+        conn.commit()
+    finally:
+        conn.close()
     target = job_log_target(batch_env, job_id)
     assert (target.group, target.stream) == ("/aws/batch/job", stream)
     shown = subprocess.run(
