@@ -21,7 +21,7 @@ DEFAULT_KEEP = 5
     }
 )
 def register(c, env, version="", image="", json=False):
-    """Render, validate and register the job definitions of every pipeline and memory tier."""
+    """Register job definitions for every pipeline and memory tier."""
     settings = environment(env)
     version = version or default_version()
     outputs = environment_outputs(settings)
@@ -44,7 +44,7 @@ def register(c, env, version="", image="", json=False):
     }
 )
 def prune(c, env, keep=0, execute=False, json=False):
-    """Deregister old job-definition revisions, keeping the newest N (dry run by default)."""
+    """Deregister old job-definition revisions, keeping N (dry run by default)."""
     settings = environment(env)
     keep = int(keep) or int(settings.section("batch").get("keep_revisions", DEFAULT_KEEP))
     pruned = prune_job_definitions(settings, keep=keep, dry_run=not execute)

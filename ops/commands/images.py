@@ -22,7 +22,7 @@ _HELP = {
 
 @task(iterable=["name"], help=_HELP)
 def build(c, version="", env="local", name=None, base_image="", registry="", json=False):
-    """Build the base, foreman and workers images, tagged <registry>/<name>:<version>."""
+    """Build the base, foreman and workers images for a version."""
     settings = environment(env)
     built = build_images(
         registry=registry or default_registry(settings),
@@ -41,7 +41,7 @@ def build(c, version="", env="local", name=None, base_image="", registry="", jso
 
 @task(iterable=["name"], help={k: v for k, v in _HELP.items() if k != "base_image"})
 def push(c, version="", env="local", name=None, registry="", json=False):
-    """Push the images of a version to the environment's registry; show their digests."""
+    """Push a version's images to the registry and show their digests."""
     settings = environment(env)
     images = find_built_images(
         registry=registry or default_registry(settings),

@@ -30,7 +30,7 @@ from ops.taskkit import ENV_HELP, console, environment, task
     },
 )
 def show(c, env, filter="", since="1h", watch=False, job=0):
-    """Show an environment's logs: the foreman's and jobs', or one job's (--job ID)."""
+    """Show an environment's logs (foreman and jobs), or one job's."""
     settings = environment(env)
     duration = parse_since(since)
     job_id = int(job) or None

@@ -2,7 +2,8 @@
 
 `[images] registry = "…"` in the environment file wins; otherwise staging and prod take the
 ECR registry from their Terraform outputs (`ecr_repository_url`, `ecr_registry_url` or
-`ecr_registry`). `[images] base_image` names the OS image the base is built on.
+`ecr_registry`); environments that do not run on Batch default to 127.0.0.1:5000.
+`[images] base_image` names the OS image the base is built on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from foreman.environments import Environment
 from foreman.errors import ConfigError
 
 DEFAULT_BASE_IMAGE = "refinery-os:bookworm"
+# Environments that run jobs on this machine use a registry on loopback by default.
+LOCAL_REGISTRY = "127.0.0.1:5000"
 _ECR_OUTPUT_KEYS = ("ecr_registry_url", "ecr_registry", "ecr_repository_url")
 
 
@@ -49,6 +52,8 @@ def default_registry(env: Environment, outputs: Mapping[str, Any] | None = None)
             # A repository URL (`acct.dkr.ecr.region.amazonaws.com/refinery`) is a registry
             # plus a namespace; images go under it as `<url>/<name>:<version>`.
             return str(value).rstrip("/")
+    if env.executor.kind != "batch":
+        return LOCAL_REGISTRY
     raise ConfigError(
         f"no image registry for environment {env.name!r}: set [images] registry in "
         f"{env.path.name} or apply its Terraform stack (output ecr_repository_url)"

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 import requests
 
+from foreman.environments import REPO_ROOT
 from ops.images import push_images
 from ops.images.build import REVISION_LABEL, VERSION_LABEL, find_built_images
 from tests.integration.images.conftest import GIT_SHA, VERSION
+from tests.support.environments import write_environment
 
 pytestmark = pytest.mark.integration
 
@@ -77,3 +83,41 @@ def test_find_built_images_recovers_what_build_made(docker_registry, built_image
         name: image.image_id for name, image in built_images.items()
     }
     assert {image.git_sha for image in found} == {GIT_SHA}
+
+
+def test_images_tasks_build_and_push_through_inv(
+    session_dirs, docker_registry, base_os_image, built_images
+):
+    write_environment(
+        session_dirs["environments"],
+        "imgtask",
+        {
+            "database": {"kind": "embedded"},
+            "lake": {"backend": "filesystem", "root": "lake"},
+            "executor": {"kind": "local"},
+            "images": {"registry": docker_registry.address, "base_image": base_os_image},
+        },
+    )
+
+    def inv(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            cwd=REPO_ROOT,
+        )
+
+    built = inv("images.build", "-e", "imgtask", "-v", VERSION, "--name", "workers", "--json")
+    assert built.returncode == 0, built.stderr
+    [workers] = json.loads(built.stdout)
+    assert workers["reference"] == f"{docker_registry.address}/workers:{VERSION}"
+    assert len(workers["git_sha"]) == 40  # the real commit of this checkout
+    pushed = inv("images.push", "-e", "imgtask", "-v", VERSION, "--name", "workers", "--json")
+    assert pushed.returncode == 0, pushed.stderr
+    [result] = json.loads(pushed.stdout)
+    assert result["pinned"] == f"{docker_registry.address}/workers@{result['digest']}"
+    unknown = inv("images.build", "-e", "imgtask", "-v", VERSION, "--name", "web")
+    assert unknown.returncode != 0
+    assert unknown.stderr.strip().splitlines()[-1].startswith("error: unknown image 'web'")
