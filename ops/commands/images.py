@@ -48,7 +48,11 @@ def push(c, version="", env="local", name=None, registry="", json=False):
         version=version or default_version(),
         names=name or None,
     )
-    pushed = push_images(images, progress=None if json else RichProgress(console))
+    pushed = push_images(
+        images,
+        progress=None if json else RichProgress(console),
+        aws_endpoint_url=settings.aws.endpoint_url,
+    )
     if json:
         print_json([{**image.__dict__, "pinned": image.pinned_reference} for image in pushed])
         return

@@ -20,6 +20,7 @@ import docker.errors
 
 from foreman.environments import REPO_ROOT
 from foreman.errors import CommandError, ConfigError
+from ops.images.auth import registry_auth
 from ops.images.context import (
     app_context,
     base_context,
@@ -141,17 +142,20 @@ def push_images(
     *,
     client: docker.APIClient | None = None,
     progress: ProgressSink | None = None,
+    aws_endpoint_url: str | None = None,
 ) -> list[PushedImage]:
-    """Push each image; return it with the digest the registry reported."""
+    """Push each image (with an ECR token when the registry is ECR); return the digests."""
     client = client or docker_client()
     pushed: list[PushedImage] = []
     for image in images:
         if progress:
             progress.begin(image.name, f"pushing {image.reference}")
+        auth = registry_auth(image.reference, endpoint_url=aws_endpoint_url)
         digest, size = None, None
-        for event in _events(
-            client.push(image.repository, tag=image.tag, stream=True, decode=True)
-        ):
+        events = client.push(
+            image.repository, tag=image.tag, stream=True, decode=True, auth_config=auth
+        )
+        for event in _events(events):
             aux = event.get("aux") or {}
             if aux.get("Digest"):
                 digest, size = aux["Digest"], aux.get("Size")
