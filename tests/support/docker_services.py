@@ -160,6 +160,11 @@ def docker_engine(session_dirs) -> Iterator[DockerEngine]:
     """A running Docker engine on the default socket (started here unless one answers)."""
     engine = start_docker_engine(session_dirs["logs"])
     yield engine
+    if engine.process is not None:
+        # Our private data root: drop the session's stopped containers (moto's Batch jobs
+        # leave theirs behind) so the cache holds only images.
+        with contextlib.suppress(Exception):
+            engine.client().prune_containers()
     stop_docker_engine(engine)
 
 
