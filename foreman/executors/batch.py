@@ -6,7 +6,8 @@ pipeline and memory tier (`refinery-<env>-<pipeline>-<memory>mb`, registered by
 Status is read 100 ids per DescribeJobs call, the most Batch accepts.
 
 Environment file, all optional: `[batch] job_queues = { queue = "batch-queue-name" }`
-(default `refinery-<env>-<queue>`), `[batch] pipelines = { kind_or_queue = "pipeline" }`.
+(default `refinery-<env>-<queue>` with `_` as `-`, the Terraform stack's names), and
+`[batch] pipelines = { kind_or_queue = "pipeline" }`.
 The pipeline is the submission's REFINERY_PIPELINE variable (a process job's application,
 e.g. `fastq_qc`), else that table, else the job kind (`survey`, `download`).
 """
@@ -68,7 +69,9 @@ class BatchExecutor(Executor):
         self.pipelines: dict[str, str] = dict(settings.get("pipelines", {}))
 
     def job_queue_for(self, queue: str) -> str:
-        return self.job_queues.get(queue, f"refinery-{self.env.name}-{queue}")
+        """The Batch queue of a worker pool: configured, else Terraform's naming rule."""
+        default = f"refinery-{self.env.name}-{queue.replace('_', '-')}"
+        return self.job_queues.get(queue, default)
 
     def pipeline_for(self, submission: Submission) -> str:
         """The job definition family: a process job names its application's pipeline."""

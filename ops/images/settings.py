@@ -1,8 +1,9 @@
 """Where an environment's images live, and the deployment values they are built against.
 
 `[images] registry = "…"` in the environment file wins; otherwise staging and prod take the
-ECR registry from their Terraform outputs (`ecr_repository_url`, `ecr_registry_url` or
-`ecr_registry`); environments that do not run on Batch default to 127.0.0.1:5000.
+ECR registry from their Terraform outputs (`ecr_repository_urls`, a map of image name to
+repository URL, or a single `ecr_registry_url`); environments that do not run on Batch
+default to 127.0.0.1:5000.
 `[images] base_image` names the OS image the base is built on.
 """
 
@@ -28,12 +29,13 @@ def environment_outputs(env: Environment) -> dict[str, Any]:
     them, fill in the rest.
     """
     values: dict[str, Any] = {}
-    try:  # the Terraform area owns reading outputs; it may be absent in a partial checkout
-        from ops.terraform.outputs import terraform_outputs  # type: ignore[import-not-found]
-    except ImportError:
-        terraform_outputs = None
-    if terraform_outputs is not None and env.executor.kind == "batch":
-        values.update(terraform_outputs(env))
+    if env.section("terraform"):
+        try:  # the Terraform area owns reading outputs; it may be absent in a partial checkout
+            from ops.terraform.outputs import read_outputs
+        except ImportError:
+            read_outputs = None
+        if read_outputs is not None:
+            values.update(read_outputs(env))
     values.update(env.section("outputs"))
     return values
 
@@ -44,6 +46,13 @@ def default_registry(env: Environment, outputs: Mapping[str, Any] | None = None)
     if configured:
         return str(configured).rstrip("/")
     outputs = environment_outputs(env) if outputs is None else outputs
+    urls = outputs.get("ecr_repository_urls")
+    if isinstance(urls, dict) and "value" in urls and "type" in urls:
+        urls = urls["value"]
+    if isinstance(urls, dict) and urls:
+        # One repository per image, `<registry>/<prefix>/<image>`: the registry is the rest.
+        url = str(urls.get("workers") or next(iter(urls.values())))
+        return url.rstrip("/").rpartition("/")[0]
     for key in _ECR_OUTPUT_KEYS:
         value = outputs.get(key)
         if isinstance(value, dict):  # terraform output -json shape
@@ -56,7 +65,7 @@ def default_registry(env: Environment, outputs: Mapping[str, Any] | None = None)
         return LOCAL_REGISTRY
     raise ConfigError(
         f"no image registry for environment {env.name!r}: set [images] registry in "
-        f"{env.path.name} or apply its Terraform stack (output ecr_repository_url)"
+        f"{env.path.name} or apply its Terraform stack (output ecr_repository_urls)"
     )
 
 

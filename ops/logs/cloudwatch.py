@@ -1,9 +1,9 @@
 """Logs of cloud environments, read from CloudWatch Logs with `awslogs`.
 
 The foreman and services log to the environment's group (`[logs] group`); Batch jobs log to
-the job definitions' group (`[logs] batch_group`, `/aws/batch/job` by default) in a stream
-that Batch names and reports in DescribeJobs. For `--job ID` the job's executor id is read
-from the jobs table, and Batch says which stream holds its output.
+the group their job definition names (else `[logs] batch_group`, `/aws/batch/job` by
+default) in a stream that Batch names; DescribeJobs reports both. For `--job ID` the job's
+executor id is read from the jobs table, and Batch says which stream holds its output.
 """
 
 from __future__ import annotations
@@ -64,10 +64,14 @@ def job_log_target(env: Environment, job_id: int, *, client=None) -> LogTarget:
         raise JobError(f"job {job_id} has not been dispatched yet: no log to show")
     client = client or batch_client(env)
     described = client.describe_jobs(jobs=executor_ids[:100]).get("jobs", [])
-    streams = {job["jobId"]: (job.get("container") or {}).get("logStreamName") for job in described}
+    by_id = {job["jobId"]: job.get("container") or {} for job in described}
     for executor_id in executor_ids:
-        if streams.get(executor_id):
-            return LogTarget(batch_log_group(env), streams[executor_id])
+        container = by_id.get(executor_id, {})
+        if container.get("logStreamName"):
+            # The job definition names its group; Batch's default group otherwise.
+            options = (container.get("logConfiguration") or {}).get("options") or {}
+            group = options.get("awslogs-group") or batch_log_group(env)
+            return LogTarget(group, container["logStreamName"])
     raise JobError(f"job {job_id} has no log stream yet (Batch id {executor_ids[0]}); retry soon")
 
 

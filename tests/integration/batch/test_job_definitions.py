@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 OUTPUTS = {
     "batch_job_role_arn": "arn:aws:iam::123456789012:role/refinery-job",
-    "batch_log_group": "/aws/batch/job",
+    "log_group_name": "/aws/batch/job",
 }
 
 

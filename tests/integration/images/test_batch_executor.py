@@ -77,7 +77,7 @@ def test_batch_executor_runs_workers_image_and_logs_reach_cloudwatch(batch_env, 
         image=built_images["workers"].reference,
         outputs={
             "batch_job_role_arn": "arn:aws:iam::123456789012:role/refinery-job",
-            "batch_log_group": "/aws/batch/job",
+            "log_group_name": "/aws/batch/job",
         },
     )
     assert {item.memory_mb for item in registered} == set(TIERS)
@@ -139,7 +139,7 @@ def test_batch_executor_terminates_a_running_job(batch_env, built_images):
         batch_env,
         version=VERSION,
         image=built_images["workers"].reference,
-        outputs={"batch_job_role_arn": "arn:aws:iam::1:role/r", "batch_log_group": "/g"},
+        outputs={"batch_job_role_arn": "arn:aws:iam::1:role/r", "log_group_name": "/g"},
     )
     executor = BatchExecutor(batch_env)
     job = executor.submit(

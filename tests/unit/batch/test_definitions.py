@@ -15,7 +15,7 @@ from tests.support.environments import write_environment
 
 OUTPUTS = {
     "batch_job_role_arn": "arn:aws:iam::123456789012:role/refinery-staging-job",
-    "batch_log_group": {"value": "/aws/batch/job", "type": "string", "sensitive": False},
+    "log_group_name": {"value": "/aws/batch/job", "type": "string", "sensitive": False},
 }
 IMAGE = "127.0.0.1:5000/workers:1.0"
 

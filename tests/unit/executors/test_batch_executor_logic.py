@@ -60,6 +60,7 @@ def test_memory_goes_to_the_smallest_tier_that_holds_it(executor):
 def test_queues_and_pipelines_follow_configuration_then_naming_rules(executor):
     assert executor.job_queue_for("download") == "spot-downloads"
     assert executor.job_queue_for("survey") == "refinery-staging-survey"
+    assert executor.job_queue_for("large_memory") == "refinery-staging-large-memory"
     assert executor.pipeline_for(_submission(kind="download")) == "download"
     qc = _submission(extra_env={"REFINERY_PIPELINE": "fastq_qc"})
     assert executor.pipeline_for(qc) == "fastq_qc"

@@ -45,6 +45,13 @@ def test_ecr_url_comes_from_terraform_outputs_in_either_shape(write_env):
     assert default_registry(env, wrapped) == url
 
 
+def test_registry_of_per_image_ecr_repositories_map(write_env):
+    env = write_env("staging")
+    base = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/refinery"
+    urls = {name: f"{base}/{name}" for name in ("base", "foreman", "workers")}
+    assert default_registry(env, {"ecr_repository_urls": urls}) == base
+
+
 def test_batch_environment_without_registry_is_a_clear_error(write_env):
     env = write_env("prod")
     with pytest.raises(ConfigError, match=r"set \[images\] registry in prod.toml"):
