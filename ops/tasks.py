@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ops.commands import bench, db, deploy, foreman, jobs, local, release, tf
+from ops.commands import batch, bench, db, deploy, foreman, images, jobs, local, logs, release, tf
 
 ns = Collection()
-for area in (bench, db, deploy, foreman, jobs, local, release, tf):
+for area in (batch, bench, db, deploy, foreman, images, jobs, local, logs, release, tf):
     ns.add_collection(area.ns)
 ns.add_task(deploy.rollback)

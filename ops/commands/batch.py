@@ -1,0 +1,65 @@
+"""`inv batch.*`: AWS Batch job definitions of an environment (register, prune)."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from ops.batch import prune_job_definitions, register_job_definitions
+from ops.images import default_registry, environment_outputs, image_reference
+from ops.images.settings import default_version
+from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+
+DEFAULT_KEEP = 5
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "version": "image version to run (default: the short git commit)",
+        "image": "full workers image reference (default: <registry>/workers:<version>)",
+        "json": JSON_HELP,
+    }
+)
+def register(c, env, version="", image="", json=False):
+    """Register job definitions for every pipeline and memory tier."""
+    settings = environment(env)
+    version = version or default_version()
+    outputs = environment_outputs(settings)
+    image = image or image_reference(default_registry(settings, outputs), "workers", version)
+    registered = register_job_definitions(settings, version=version, image=image, outputs=outputs)
+    if json:
+        print_json([item.__dict__ for item in registered])
+        return
+    rows = [(r.name, r.revision, r.memory_mb, r.image) for r in registered]
+    print_table("Job definitions registered", ("name", "revision", "memory MB", "image"), rows)
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "keep": f"newest ACTIVE revisions to keep per definition (default: [batch] "
+        f"keep_revisions or {DEFAULT_KEEP})",
+        "execute": "really deregister (default: dry run that lists what would go)",
+        "json": JSON_HELP,
+    }
+)
+def prune(c, env, keep=0, execute=False, json=False):
+    """Deregister old job-definition revisions, keeping N (dry run by default)."""
+    settings = environment(env)
+    keep = int(keep) or int(settings.section("batch").get("keep_revisions", DEFAULT_KEEP))
+    pruned = prune_job_definitions(settings, keep=keep, dry_run=not execute)
+    if json:
+        print_json([item.__dict__ for item in pruned])
+        return
+    verb = "deregistered" if execute else "would deregister"
+    rows = [(p.name, p.revision, p.arn) for p in pruned]
+    print_table(f"Revisions {verb} (keeping {keep})", ("name", "revision", "arn"), rows)
+    if not execute and pruned:
+        console.print(f"dry run: {len(pruned)} revision(s) kept; pass --execute to deregister")
+    elif not pruned:
+        console.print(f"nothing to prune: every definition has at most {keep} revisions")
+
+
+ns = Collection("batch")
+ns.add_task(register)
+ns.add_task(prune)

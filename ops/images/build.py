@@ -1,0 +1,257 @@
+"""Build and push Refinery's images through the docker SDK's low-level API.
+
+`base` (the runtime virtual environment on the OS image given as BASE_IMAGE) is built first;
+`foreman` and `workers` are built FROM that base of the same version. Every image is tagged
+`<registry>/<name>:<version>` and labelled with the version and the git commit, so a running
+container can always say what it is. Nothing is pulled: every FROM is a build argument.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import docker
+import docker.errors
+
+from foreman.environments import REPO_ROOT
+from foreman.errors import CommandError, ConfigError
+from ops.images.auth import registry_auth
+from ops.images.context import (
+    app_context,
+    base_context,
+    ensure_wheels,
+    python_version,
+    runtime_requirements,
+)
+
+log = logging.getLogger(__name__)
+
+IMAGE_NAMES = ("base", "foreman", "workers")
+VERSION_LABEL = "org.opencontainers.image.version"
+REVISION_LABEL = "org.opencontainers.image.revision"
+TITLE_LABEL = "org.opencontainers.image.title"
+WHEEL_CACHE = REPO_ROOT / ".state" / "images" / "wheels"
+
+
+class ProgressSink(Protocol):
+    """Receives the engine's streamed output while an image builds or pushes."""
+
+    def begin(self, name: str, action: str) -> None: ...
+    def line(self, name: str, text: str) -> None: ...
+    def end(self, name: str, summary: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """An image built locally: `reference` is `<registry>/<name>:<version>`."""
+
+    name: str
+    reference: str
+    image_id: str
+    version: str
+    git_sha: str
+
+    @property
+    def repository(self) -> str:
+        return self.reference.rpartition(":")[0]
+
+    @property
+    def tag(self) -> str:
+        return self.reference.rpartition(":")[2]
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    """An image in the registry: its reference and the registry's content digest."""
+
+    name: str
+    reference: str
+    digest: str
+    size: int | None
+
+    @property
+    def pinned_reference(self) -> str:
+        """`<registry>/<name>@sha256:…`: what deployments should run."""
+        return f"{self.reference.rpartition(':')[0]}@{self.digest}"
+
+
+def image_reference(registry: str, name: str, version: str) -> str:
+    """`<registry>/<name>:<version>`, e.g. `127.0.0.1:5000/workers:1.4.0`."""
+    return f"{registry.rstrip('/')}/{name}:{version}"
+
+
+def docker_client() -> docker.APIClient:
+    """A low-level client for the engine named by DOCKER_HOST (default socket otherwise)."""
+    try:
+        return docker.APIClient(**docker.utils.kwargs_from_env(), version="auto", timeout=900)
+    except docker.errors.DockerException as exc:
+        raise CommandError(f"cannot reach the Docker engine ({exc}); is dockerd running?") from None
+
+
+def build_images(
+    *,
+    registry: str,
+    version: str,
+    git_sha: str,
+    base_image: str,
+    names: Sequence[str] | None = None,
+    client: docker.APIClient | None = None,
+    progress: ProgressSink | None = None,
+) -> list[BuiltImage]:
+    """Build `names` (default: all) in dependency order; return what was built.
+
+    `base_image` is the OS image for `base`; the application images use the `base` of this
+    version, built now or already present in the engine.
+    """
+    wanted = _validated_names(names)
+    if not registry:
+        raise ConfigError("no image registry given: set [images] registry or pass one")
+    if not version or ":" in version or "/" in version:
+        raise ConfigError(f"invalid image version {version!r}: use a tag like 1.4.0 or a sha")
+    client = client or docker_client()
+    built: list[BuiltImage] = []
+    base_reference = image_reference(registry, "base", version)
+    with tempfile.TemporaryDirectory(prefix="refinery-images-") as scratch:
+        for name in IMAGE_NAMES:
+            if name not in wanted:
+                continue
+            context = Path(scratch) / name
+            if name == "base":
+                requirements = runtime_requirements()
+                wheels = ensure_wheels(requirements, WHEEL_CACHE)
+                base_context(context, wheels=wheels, requirements=requirements)
+                buildargs = {"BASE_IMAGE": base_image, "PYTHON_VERSION": python_version()}
+            else:
+                _require_image(client, base_reference, hint="build the base image first")
+                app_context(context, name)
+                buildargs = {"BASE_IMAGE": base_reference}
+            reference = image_reference(registry, name, version)
+            labels = {VERSION_LABEL: version, REVISION_LABEL: git_sha, TITLE_LABEL: name}
+            image_id = _build_one(client, context, reference, buildargs, labels, name, progress)
+            built.append(BuiltImage(name, reference, image_id, version, git_sha))
+    return built
+
+
+def push_images(
+    images: Iterable[BuiltImage],
+    *,
+    client: docker.APIClient | None = None,
+    progress: ProgressSink | None = None,
+    aws_endpoint_url: str | None = None,
+) -> list[PushedImage]:
+    """Push each image (with an ECR token when the registry is ECR); return the digests."""
+    client = client or docker_client()
+    pushed: list[PushedImage] = []
+    for image in images:
+        if progress:
+            progress.begin(image.name, f"pushing {image.reference}")
+        auth = registry_auth(image.reference, endpoint_url=aws_endpoint_url)
+        digest, size = None, None
+        events = client.push(
+            image.repository, tag=image.tag, stream=True, decode=True, auth_config=auth
+        )
+        for event in _events(events):
+            aux = event.get("aux") or {}
+            if aux.get("Digest"):
+                digest, size = aux["Digest"], aux.get("Size")
+            if progress and event.get("status"):
+                progress.line(image.name, f"{event.get('id', '')} {event['status']}".strip())
+        if digest is None:
+            raise CommandError(f"push of {image.reference} reported no digest; check the registry")
+        if progress:
+            progress.end(image.name, f"pushed {image.reference} {digest}")
+        pushed.append(PushedImage(image.name, image.reference, digest, size))
+    return pushed
+
+
+def _validated_names(names: Sequence[str] | None) -> set[str]:
+    wanted = set(names or IMAGE_NAMES)
+    unknown = sorted(wanted - set(IMAGE_NAMES))
+    if unknown:
+        raise ConfigError(f"unknown image {unknown[0]!r} (known: {', '.join(IMAGE_NAMES)})")
+    return wanted
+
+
+def _require_image(client: docker.APIClient, reference: str, *, hint: str) -> None:
+    try:
+        client.inspect_image(reference)
+    except docker.errors.ImageNotFound:
+        raise ConfigError(f"image {reference} not found in the engine: {hint}") from None
+
+
+def _build_one(
+    client: docker.APIClient,
+    context: Path,
+    reference: str,
+    buildargs: dict[str, str],
+    labels: dict[str, str],
+    name: str,
+    progress: ProgressSink | None,
+) -> str:
+    if progress:
+        progress.begin(name, f"building {reference}")
+    log.info("building %s from %s", reference, context, extra={"image": reference})
+    stream = client.build(
+        path=str(context),
+        tag=reference,
+        buildargs=buildargs,
+        labels=labels,
+        pull=False,
+        rm=True,
+        forcerm=True,
+        network_mode="host",
+        decode=True,
+    )
+    image_id = None
+    for event in _events(stream):
+        text = (event.get("stream") or "").strip()
+        if text and progress:
+            progress.line(name, text)
+        aux = event.get("aux") or {}
+        if aux.get("ID"):
+            image_id = aux["ID"]
+    image_id = image_id or client.inspect_image(reference)["Id"]
+    if progress:
+        progress.end(name, f"built {reference} {image_id[:19]}")
+    return image_id
+
+
+def _events(stream: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Yield engine events, turning an `error` event into a one-line CommandError."""
+    for event in stream:
+        if event.get("error"):
+            message = " ".join(str(event["error"]).split())
+            raise CommandError(f"docker: {message}")
+        yield event
+
+
+def find_built_images(
+    *,
+    registry: str,
+    version: str,
+    names: Sequence[str] | None = None,
+    client: docker.APIClient | None = None,
+) -> list[BuiltImage]:
+    """The images of `version` already in the engine (to push what `build` made)."""
+    client = client or docker_client()
+    found: list[BuiltImage] = []
+    for name in IMAGE_NAMES:
+        if name not in _validated_names(names):
+            continue
+        reference = image_reference(registry, name, version)
+        try:
+            details = client.inspect_image(reference)
+        except docker.errors.ImageNotFound:
+            raise ConfigError(
+                f"image {reference} is not built: run inv images.build -v {version}"
+            ) from None
+        labels = details.get("Config", {}).get("Labels") or {}
+        found.append(
+            BuiltImage(name, reference, details["Id"], version, labels.get(REVISION_LABEL, ""))
+        )
+    return found

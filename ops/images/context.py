@@ -1,0 +1,119 @@
+"""Minimal build contexts: only what each image needs, assembled in a temporary folder.
+
+The base image gets its Dockerfile, a pinned `requirements.txt` (Refinery's runtime
+dependency closure, at exactly the versions the host runs and tests with) and the wheels for
+it, made on the host with `pip wheel` and cached by the hash of the pins. The foreman and
+workers images get their Dockerfile and the project's packages (source and package data,
+no caches).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import shutil
+import sys
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from foreman.environments import REPO_ROOT
+from foreman.shell import run_command
+
+DISTRIBUTION = "refinery"
+DOCKERFILES_DIR = REPO_ROOT / "images"
+APP_PACKAGES = ("foreman", "workers")
+_PACKAGE_DATA_SUFFIXES = {".py", ".sql", ".j2", ".html", ".json", ".toml"}
+
+
+def python_version() -> str:
+    """`major.minor` of the host's Python: the wheels are built for it."""
+    return "{}.{}".format(*sys.version_info[:2])
+
+
+def runtime_requirements(distribution: str = DISTRIBUTION) -> list[str]:
+    """Pinned `name==version` lines for the runtime dependency closure (no extras)."""
+    pins: dict[str, str] = {}
+    pending = [
+        Requirement(text)
+        for text in importlib.metadata.requires(distribution) or []
+        if _applies(Requirement(text), extras=())
+    ]
+    while pending:
+        requirement = pending.pop()
+        key = _canonical(requirement.name)
+        if key in pins:
+            continue
+        dist = importlib.metadata.distribution(requirement.name)
+        pins[key] = f"{dist.metadata['Name']}=={dist.version}"
+        for text in dist.requires or []:
+            child = Requirement(text)
+            if _applies(child, extras=tuple(requirement.extras)):
+                pending.append(child)
+    return sorted(pins.values(), key=str.lower)
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _applies(requirement: Requirement, *, extras: tuple[str, ...]) -> bool:
+    if requirement.marker is None:
+        return True
+    return any(requirement.marker.evaluate({"extra": extra}) for extra in (*extras, ""))
+
+
+def ensure_wheels(requirements: list[str], cache_root: Path) -> Path:
+    """A folder of wheels for `requirements`, built once per set of pins and cached."""
+    digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:16]
+    folder = cache_root / digest
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    pins = folder / "requirements.txt"
+    pins.write_text("\n".join(requirements) + "\n")
+    run_command(
+        [
+            sys.executable,
+            *("-m", "pip", "wheel", "--quiet", "--no-deps"),
+            *("--wheel-dir", str(folder), "--requirement", str(pins)),
+        ],
+        timeout=1800,
+    )
+    done.write_text(digest)
+    return folder
+
+
+def base_context(destination: Path, *, wheels: Path, requirements: list[str]) -> Path:
+    """Assemble the base image's context in `destination`."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(DOCKERFILES_DIR / "base" / "Dockerfile", destination / "Dockerfile")
+    (destination / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    target = destination / "wheels"
+    target.mkdir()
+    for wheel in sorted(wheels.glob("*.whl")):
+        # Hard links keep a large context cheap to assemble; copy across filesystems.
+        try:
+            (target / wheel.name).hardlink_to(wheel)
+        except OSError:
+            shutil.copy2(wheel, target / wheel.name)
+    return destination
+
+
+def app_context(destination: Path, name: str, packages: tuple[str, ...] = APP_PACKAGES) -> Path:
+    """Assemble the context of an application image (`foreman`, `workers`) in `destination`."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(DOCKERFILES_DIR / name / "Dockerfile", destination / "Dockerfile")
+    for package in packages:
+        source = REPO_ROOT / package
+        for path in sorted(source.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file():
+                continue
+            if path.suffix not in _PACKAGE_DATA_SUFFIXES:
+                continue
+            target = destination / "app" / path.relative_to(REPO_ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+    return destination

@@ -1,0 +1,30 @@
+"""Rich rendering of a build or push as it streams: one spinner per image, then a line."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.status import Status
+
+
+class RichProgress:
+    """A `ProgressSink` that shows the engine's latest line under a spinner."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._status: Status | None = None
+
+    def begin(self, name: str, action: str) -> None:
+        self._status = self.console.status(f"[bold]{action}[/]")
+        self._status.start()
+
+    def line(self, name: str, text: str) -> None:
+        if self._status is not None:
+            self._status.update(f"[bold]{name}[/] {text[:120]}")
+        if text.startswith("Step "):
+            self.console.print(f"  [dim]{name}: {text}[/]", markup=True, highlight=False)
+
+    def end(self, name: str, summary: str) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        self.console.print(f"[green]✓[/] {summary}")

@@ -1,0 +1,94 @@
+"""Where an environment's images live, and the deployment values they are built against.
+
+`[images] registry = "…"` in the environment file wins; otherwise staging and prod take the
+ECR registry from their Terraform outputs (`ecr_repository_urls`, a map of image name to
+repository URL, or a single `ecr_registry_url`); environments that do not run on Batch
+default to 127.0.0.1:5000.
+`[images] base_image` names the OS image the base is built on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from foreman.environments import Environment
+from foreman.errors import ConfigError
+
+DEFAULT_BASE_IMAGE = "refinery-os:bookworm"
+# Environments that run jobs on this machine use a registry on loopback by default.
+LOCAL_REGISTRY = "127.0.0.1:5000"
+_ECR_OUTPUT_KEYS = ("ecr_registry_url", "ecr_registry", "ecr_repository_url")
+
+
+def environment_outputs(env: Environment) -> dict[str, Any]:
+    """Deployment values for `env`: its `[outputs]` section, then Terraform's outputs.
+
+    A static `[outputs]` table lets an environment without Terraform (or a test) name its
+    job role, log group and registry; Terraform outputs, when the Terraform area provides
+    them, fill in the rest.
+    """
+    values: dict[str, Any] = {}
+    if env.section("terraform"):
+        try:  # the Terraform area owns reading outputs; it may be absent in a partial checkout
+            from ops.terraform.outputs import read_outputs
+        except ImportError:
+            read_outputs = None
+        if read_outputs is not None:
+            values.update(read_outputs(env))
+    values.update(env.section("outputs"))
+    return values
+
+
+def default_registry(env: Environment, outputs: Mapping[str, Any] | None = None) -> str:
+    """The registry images of `env` are pushed to."""
+    configured = env.section("images").get("registry")
+    if configured:
+        return str(configured).rstrip("/")
+    outputs = environment_outputs(env) if outputs is None else outputs
+    urls = outputs.get("ecr_repository_urls")
+    if isinstance(urls, dict) and "value" in urls and "type" in urls:
+        urls = urls["value"]
+    if isinstance(urls, dict) and urls:
+        # One repository per image, `<registry>/<prefix>/<image>`: the registry is the rest.
+        url = str(urls.get("workers") or next(iter(urls.values())))
+        return url.rstrip("/").rpartition("/")[0]
+    for key in _ECR_OUTPUT_KEYS:
+        value = outputs.get(key)
+        if isinstance(value, dict):  # terraform output -json shape
+            value = value.get("value")
+        if value:
+            # A repository URL (`acct.dkr.ecr.region.amazonaws.com/refinery`) is a registry
+            # plus a namespace; images go under it as `<url>/<name>:<version>`.
+            return str(value).rstrip("/")
+    if env.executor.kind != "batch":
+        return LOCAL_REGISTRY
+    raise ConfigError(
+        f"no image registry for environment {env.name!r}: set [images] registry in "
+        f"{env.path.name} or apply its Terraform stack (output ecr_repository_urls)"
+    )
+
+
+def default_base_image(env: Environment) -> str:
+    return str(env.section("images").get("base_image", DEFAULT_BASE_IMAGE))
+
+
+def git_revision() -> str:
+    """The commit being built (`unknown` outside a git checkout)."""
+    from foreman.environments import REPO_ROOT
+    from foreman.shell import run_command
+
+    result = run_command(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, check=False)
+    return result.stdout.strip() if result.returncode == 0 else "unknown"
+
+
+def default_version() -> str:
+    """The version images get when none is given: the short commit, `-dirty` if modified."""
+    revision = git_revision()
+    if revision == "unknown":
+        raise ConfigError("not a git checkout: pass a version with -v")
+    from foreman.environments import REPO_ROOT
+    from foreman.shell import run_command
+
+    status = run_command(["git", "status", "--porcelain"], cwd=REPO_ROOT, check=False)
+    return revision[:12] + ("-dirty" if status.stdout.strip() else "")

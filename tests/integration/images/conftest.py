@@ -1,0 +1,37 @@
+"""Docker fixtures for the images tests: engine, registry, base OS image, built images."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops.images import build_images
+from tests.support.docker_services import (  # noqa: F401 - fixtures
+    base_os_image,
+    docker_engine,
+    docker_registry,
+)
+
+VERSION = "0.0.0-test"
+GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
+CACHE_REPOSITORY = "refinery-test-cache"
+
+
+@pytest.fixture(scope="session")
+def built_images(docker_engine, docker_registry, base_os_image):  # noqa: F811
+    """base, foreman and workers built once per session for the session's registry."""
+    client = docker_engine.client()
+    images = build_images(
+        registry=docker_registry.address,
+        version=VERSION,
+        git_sha=GIT_SHA,
+        base_image=base_os_image,
+        client=client,
+    )
+    yield {image.name: image for image in images}
+    # The registry's port changes every session: move the images to one stable tag so the
+    # engine's cache keeps them (and their layers) without piling up per-port tags. Untagged
+    # images are not pruned: the base's install stage is one, and it is the slow layer.
+    for image in images:
+        client.tag(image.image_id, f"{CACHE_REPOSITORY}/{image.name}", "latest", force=True)
+        client.remove_image(image.reference, noprune=True)
+    client.close()

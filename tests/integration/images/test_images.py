@@ -1,0 +1,123 @@
+"""Images built on the locally made base, pushed to a real registry, and runnable."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from foreman.environments import REPO_ROOT
+from ops.images import push_images
+from ops.images.build import REVISION_LABEL, VERSION_LABEL, find_built_images
+from tests.integration.images.conftest import GIT_SHA, VERSION
+from tests.support.environments import write_environment
+
+pytestmark = pytest.mark.integration
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+    ]
+)
+
+
+def test_images_are_tagged_and_labelled_with_version_and_commit(docker_engine, built_images):
+    assert list(built_images) == ["base", "foreman", "workers"]
+    client = docker_engine.client()
+    for image in built_images.values():
+        details = client.inspect_image(image.reference)
+        labels = details["Config"]["Labels"]
+        assert details["Id"] == image.image_id
+        assert labels[VERSION_LABEL] == VERSION
+        assert labels[REVISION_LABEL] == GIT_SHA
+        assert image.reference.endswith(f"/{image.name}:{VERSION}")
+    # The application images really are built on this version's base.
+    base_layers = client.inspect_image(built_images["base"].reference)["RootFS"]["Layers"]
+    workers_layers = client.inspect_image(built_images["workers"].reference)["RootFS"]["Layers"]
+    assert workers_layers[: len(base_layers)] == base_layers
+
+
+def test_workers_image_runs_the_project_with_its_dependencies(docker_engine, built_images):
+    client = docker_engine.client()
+    container = client.create_container(
+        built_images["workers"].reference,
+        command=[
+            "python",
+            "-c",
+            "import boto3, psycopg2, jinja2, foreman.executors.base as b, workers.registry, os;"
+            "print(' '.join(b.worker_command(7)), os.getuid())",
+        ],
+        host_config=client.create_host_config(network_mode="host"),
+    )
+    try:
+        client.start(container)
+        assert client.wait(container, timeout=120)["StatusCode"] == 0
+        output = client.logs(container).decode().strip()
+    finally:
+        client.remove_container(container, force=True)
+    assert output == "python -m workers run-job 7 10001"
+
+
+def test_push_reports_digests_the_registry_serves(docker_registry, built_images):
+    pushed = push_images(list(built_images.values()))
+    assert [image.name for image in pushed] == ["base", "foreman", "workers"]
+    for image in pushed:
+        assert image.digest.startswith("sha256:")
+        response = requests.head(
+            f"http://{docker_registry.address}/v2/{image.name}/manifests/{VERSION}",
+            headers={"Accept": MANIFEST_TYPES},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        assert response.headers["Docker-Content-Digest"] == image.digest
+        assert image.pinned_reference == f"{docker_registry.address}/{image.name}@{image.digest}"
+
+
+def test_find_built_images_recovers_what_build_made(docker_registry, built_images):
+    found = find_built_images(registry=docker_registry.address, version=VERSION)
+    assert {image.name: image.image_id for image in found} == {
+        name: image.image_id for name, image in built_images.items()
+    }
+    assert {image.git_sha for image in found} == {GIT_SHA}
+
+
+def test_images_tasks_build_and_push_through_inv(
+    session_dirs, docker_registry, base_os_image, built_images
+):
+    write_environment(
+        session_dirs["environments"],
+        "imgtask",
+        {
+            "database": {"kind": "embedded"},
+            "lake": {"backend": "filesystem", "root": "lake"},
+            "executor": {"kind": "local"},
+            "images": {"registry": docker_registry.address, "base_image": base_os_image},
+        },
+    )
+
+    def inv(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            cwd=REPO_ROOT,
+        )
+
+    built = inv("images.build", "-e", "imgtask", "-v", VERSION, "--name", "workers", "--json")
+    assert built.returncode == 0, built.stderr
+    [workers] = json.loads(built.stdout)
+    assert workers["reference"] == f"{docker_registry.address}/workers:{VERSION}"
+    assert len(workers["git_sha"]) == 40  # the real commit of this checkout
+    pushed = inv("images.push", "-e", "imgtask", "-v", VERSION, "--name", "workers", "--json")
+    assert pushed.returncode == 0, pushed.stderr
+    [result] = json.loads(pushed.stdout)
+    assert result["pinned"] == f"{docker_registry.address}/workers@{result['digest']}"
+    unknown = inv("images.build", "-e", "imgtask", "-v", VERSION, "--name", "web")
+    assert unknown.returncode != 0
+    assert unknown.stderr.strip().splitlines()[-1].startswith("error: unknown image 'web'")
