@@ -129,17 +129,16 @@ def test_an_empty_plan_is_not_applied(ctx, monkeypatch):
     assert "apply" not in calls
 
 
-def test_protected_changes_are_refused_even_with_allow_destroy(ctx, monkeypatch):
+def test_allow_destroy_lets_a_plan_replacing_a_protected_resource_through(ctx, monkeypatch):
     calls: list = []
     summary = StandInSummary(
         replaces=["aws_db_instance.this"], protected_changes=["aws_db_instance.this"]
     )
     monkeypatch.setitem(sys.modules, "ops.terraform.stack", standin_stack(summary, calls))
     ctx.allow_destroy = True
-    with pytest.raises(DeployError, match=r"protected resources \(aws_db_instance.this\)"):
-        plan_and_apply(ctx)
-    assert "apply" not in calls
-    assert ctx.record.plan["replaces"] == 1  # the refused plan is still in the audit record
+    plan_and_apply(ctx)
+    assert calls[:3] == ["plan", "guard(allow_destroy=True)", "apply"]
+    assert ctx.record.plan["replaces"] == 1
 
 
 def test_a_guard_refusal_stops_before_apply_and_dry_run_shows_it(ctx, monkeypatch):
