@@ -27,6 +27,16 @@ _FINISHED_KEPT_SECONDS = 600
 MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
 
 
+def worker_log_dir(env: Environment) -> Path:
+    """Where local workers write their logs (read back by `inv logs`)."""
+    return env.state_dir / "workers"
+
+
+def worker_log_path(env: Environment, job_id: int, attempt: int) -> Path:
+    """The log of one attempt of one job: attempts never overwrite each other."""
+    return worker_log_dir(env) / f"job-{int(job_id)}-{int(attempt)}.log"
+
+
 def process_start_time(pid: int) -> str | None:
     """The process's start time in clock ticks since boot, or None when it does not exist."""
     try:
@@ -58,7 +68,7 @@ class LocalExecutor(Executor):
 
     def __init__(self, env: Environment) -> None:
         self.env = env
-        self.log_dir = env.state_dir / "workers"
+        self.log_dir = worker_log_dir(env)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._children: dict[str, subprocess.Popen] = {}
         self._finished: dict[str, tuple[float, int]] = {}
@@ -74,7 +84,7 @@ class LocalExecutor(Executor):
             "REFINERY_ENVIRONMENT": submission.environment,
             MEMORY_VARIABLE: str(submission.memory_mb),
         }
-        log_path = self.log_dir / f"job-{submission.job_id}-{submission.attempt}.log"
+        log_path = worker_log_path(self.env, submission.job_id, submission.attempt)
         with open(log_path, "ab") as log_file:
             process = subprocess.Popen(
                 command,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from foreman.environments import Environment
 from foreman.errors import ValidationError
+from foreman.executors.local import worker_log_dir, worker_log_path
 
 _SINCE = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -48,22 +49,29 @@ def foreman_log_path(env: Environment) -> Path:
     return env.state_dir / "foreman.log"
 
 
-def job_log_path(env: Environment, job_id: int) -> Path:
-    """Where a local worker writes the log of job `job_id`."""
-    return env.state_dir / "logs" / f"job-{int(job_id)}.log"
+def job_log_path(env: Environment, job_id: int, attempt: int = 1) -> Path:
+    """Where a local worker writes the log of one attempt of job `job_id`."""
+    return worker_log_path(env, job_id, attempt)
+
+
+def job_log_paths(env: Environment, job_id: int) -> list[Path]:
+    """The logs local workers wrote for job `job_id`, one per attempt, first attempt first."""
+    folder = worker_log_dir(env)
+    return sorted(folder.glob(f"job-{int(job_id)}-*.log"), key=_job_and_attempt)
 
 
 def local_log_files(env: Environment, *, job_id: int | None = None) -> list[Path]:
     """The files to read: one job's, or the foreman's and every job's (oldest first)."""
     if job_id is not None:
-        return [job_log_path(env, job_id)]
-    jobs = sorted((env.state_dir / "logs").glob("job-*.log"), key=_job_number)
+        return job_log_paths(env, job_id)
+    jobs = sorted(worker_log_dir(env).glob("job-*.log"), key=_job_and_attempt)
     return [foreman_log_path(env), *jobs]
 
 
-def _job_number(path: Path) -> int:
-    digits = path.stem.removeprefix("job-")
-    return int(digits) if digits.isdigit() else 0
+def _job_and_attempt(path: Path) -> tuple[int, int]:
+    parts = path.stem.removeprefix("job-").split("-")
+    job, attempt = [*(int(part) if part.isdigit() else 0 for part in parts[:2]), 0, 0][:2]
+    return job, attempt
 
 
 def line_matcher(pattern: str | None) -> Callable[[str], bool]:
@@ -87,8 +95,10 @@ def read_local_logs(
 ) -> Iterator[LogLine]:
     """Matching lines of the environment's log files, file by file."""
     files = local_log_files(env, job_id=job_id)
-    if job_id is not None and not files[0].exists():
-        raise ValidationError(f"no log for job {job_id} at {files[0]}; has it started?")
+    if job_id is not None and not files:
+        raise ValidationError(
+            f"no log for job {job_id} in {worker_log_dir(env)}; has it started on this machine?"
+        )
     cutoff = ((now or datetime.now(UTC)) - since) if since else None
     matches = line_matcher(pattern)
     for path in files:

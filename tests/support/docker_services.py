@@ -29,7 +29,6 @@ from pathlib import Path
 import docker
 import pytest
 
-from foreman.environments import REPO_ROOT
 from ops.images.base_os import DEFAULT_BASE_OS_IMAGE, ensure_base_os_image
 from tests.support.services import free_port, stop_process, wait_for_port
 
@@ -38,8 +37,13 @@ DATA_ROOT_VARIABLE = "REFINERY_DOCKER_DATA_ROOT"
 
 
 def docker_cache_dir() -> Path:
-    """Persistent (git-ignored) data root: images built once stay for later sessions."""
-    return Path(os.environ.get(DATA_ROOT_VARIABLE, REPO_ROOT / ".state" / "docker"))
+    """Persistent data root in the user's cache, outside any clone.
+
+    The locally made base image takes minutes to build; kept here, it is built once per
+    machine rather than once per clone (CI tests a fresh clone every time).
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return Path(os.environ.get(DATA_ROOT_VARIABLE, cache / "refinery" / "docker"))
 
 
 @dataclass

@@ -79,7 +79,7 @@ def test_logs_reads_local_files_of_one_job(session_dirs):
     job_log_path(env, 3).write_text("[INFO] surveying PRJEB1\n[ERROR] no such accession\n")
     result = _inv("-e", "filelogs", "--job", "3", "--filter", "ERROR")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "job-3.log [ERROR] no such accession"
+    assert result.stdout.strip() == "job-3-1.log [ERROR] no such accession"
     everything = _inv("-e", "filelogs")
     assert "dispatched job 3" in everything.stdout and "surveying" in everything.stdout
     missing = _inv("-e", "filelogs", "--job", "4")

@@ -56,8 +56,8 @@ def test_reads_foreman_then_jobs_in_id_order(local_env):
         "foreman.log",
         "foreman.log",
         "foreman.log",
-        "job-7.log",
-        "job-12.log",
+        "job-7-1.log",
+        "job-12-1.log",
     ]
 
 
@@ -73,7 +73,7 @@ def test_filter_and_job_select_lines(local_env):
     assert [line.text for line in read_local_logs(local_env, pattern="checksum")] == [
         "2026-11-21T11:50:00 ERROR checksum mismatch"
     ]
-    assert [line.source for line in read_local_logs(local_env, job_id=7)] == ["job-7.log"]
+    assert [line.source for line in read_local_logs(local_env, job_id=7)] == ["job-7-1.log"]
     assert list(read_local_logs(local_env, pattern="[INFO]")) != []  # not a broken regex
 
 
@@ -99,4 +99,4 @@ def test_follow_yields_only_new_whole_lines(local_env):
     time.sleep(0.3)
     stop.set()
     thread.join(5)
-    assert seen == ["job-7.log:new line", "job-13.log:fresh job"]
+    assert seen == ["job-7-1.log:new line", "job-13-1.log:fresh job"]
