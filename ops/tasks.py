@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ops.commands import db, local
+from ops.commands import db, local, schedule
 
 ns = Collection()
-for area in (db, local):
+for area in (db, local, schedule):
     ns.add_collection(area.ns)
