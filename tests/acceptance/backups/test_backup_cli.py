@@ -54,7 +54,7 @@ def test_backup_list_verify_prune_through_inv(make_env):
     assert "verified" in verified.stdout
     dry = inv("db.prune", "-e", env.name)
     assert "would delete" not in dry.stdout  # the first is the newest verified one: kept
-    inv("db.verify", "-e", env.name)  # the newest
+    inv("db.verify", "-e", env.name, "latest")
     dry = inv("db.prune", "-e", env.name)
     assert f"would delete {listing[0]['name']}" in dry.stdout
     assert len(list_backups(backup_settings(env).directory)) == 2
@@ -80,9 +80,9 @@ def test_restore_is_a_dry_run_by_default_and_prod_needs_confirmation(make_env):
     with db.transaction(env) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM samples")
     expected = catalog_contents(env)
-    dry = inv("db.restore", "-e", "prod")
+    dry = inv("db.restore", "-e", "prod", "latest")
     assert "dry run" in dry.stdout and "would replace database" in dry.stdout
-    refused = inv("db.restore", "-e", "prod", "--execute", check=False)
+    refused = inv("db.restore", "-e", "prod", "latest", "--execute", check=False)
     assert refused.returncode != 0 and "--yes" in refused.stderr
     assert catalog_contents(env) == expected
 
@@ -98,7 +98,7 @@ def test_restore_stops_the_foreman_and_brings_back_the_data(make_env):
     stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     (env.state_dir / "foreman.pid").write_text(str(stand_in.pid))
     try:
-        result = inv("db.restore", "-e", env.name, "--execute", "--json")
+        result = inv("db.restore", "-e", env.name, "latest", "--execute", "--json")
         assert stand_in.wait(timeout=10) == -signal.SIGTERM
     finally:
         if stand_in.poll() is None:
@@ -117,9 +117,13 @@ def test_a_restore_killed_half_way_leaves_the_live_database_intact(make_env):
         cur.execute("DELETE FROM projects WHERE source = 'bulk' AND id % 2 = 0")
     expected = catalog_contents(env)
     process = subprocess.Popen(
-        [INV, "db.restore", "-e", env.name, "--execute"], cwd=REPO, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+        [INV, "db.restore", "-e", env.name, "latest", "--execute"],
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     prefix = f"{env.database.name}_restore_"
     killed_while_restoring = False
     deadline = time.monotonic() + 120
@@ -142,7 +146,7 @@ def test_a_restore_killed_half_way_leaves_the_live_database_intact(make_env):
     assert killed_while_restoring, "the restore finished before it could be killed half way"
     assert catalog_contents(env) == expected
     # The next restore cleans up what the killed one left and succeeds.
-    inv("db.restore", "-e", env.name, "--execute")
+    inv("db.restore", "-e", env.name, "latest", "--execute")
     with db.maintenance_connection(env) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_database WHERE left(datname, %s) = %s",
                     (len(prefix), prefix))  # fmt: skip
