@@ -90,11 +90,26 @@ def verify_with_pg_verifybackup(data_dir: Path) -> None:
 def copy_data_dir(source: Path, destination: Path) -> None:
     """Copy a data directory and hand it to the server's user (0700, as PostgreSQL demands)."""
     run_command(["cp", "-a", "--reflink=auto", source, destination], timeout=3600)
+    hand_to_server_user(destination)
+
+
+def hand_to_server_user(destination: Path) -> None:
+    """A server refuses a data directory it does not own or that others can read."""
     (destination / "backup_manifest").unlink(missing_ok=True)
     destination.chmod(0o700)
     owner = server_user()
     if owner:
         run_command(["chown", "-R", f"{owner}:{owner}", destination], timeout=3600)
+
+
+def make_reachable_by_server(path: Path) -> None:
+    """o+x on every parent folder, so the server's user can reach a data directory there."""
+    if server_user() is None:
+        return
+    for parent in Path(path).resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
 
 
 def server_user() -> str | None:
@@ -148,6 +163,7 @@ def check_physical_backup(env: Environment, backup: BackupRecord, progress: Prog
     shutil.rmtree(scratch, ignore_errors=True)
     try:
         progress("starting a throwaway server on a copy")
+        make_reachable_by_server(scratch)
         copy_data_dir(backup.path / "data", scratch)
         with throwaway_server(scratch) as port:
             tables = count_tables(env, port)

@@ -31,7 +31,7 @@ from ops.backups.catalog import BackupRecord
 from ops.backups.errors import BackupError
 from ops.backups.logical import Progress, _quiet, restore_into_new_database, scratch_name
 from ops.backups.manifest import check_files
-from ops.backups.physical_restore import restore_physical
+from ops.backups.physical_restore import stage_physical, swap_in_physical
 from ops.backups.writers import restart_writers, running_foreman_pid, stop_writers
 
 
@@ -74,8 +74,13 @@ def plan_restore(env: Environment, backup: BackupRecord) -> RestorePlan:
         if backup.kind == "logical"
         else "stop the cluster, exchange the data directories, start it"
     )
+    check = (
+        f"check {len(backup.manifest.files)} files of {backup.name} against its manifest"
+        if backup.kind == "logical"
+        else f"copy {backup.name} beside the live data directory, checking every file's sha256"
+    )
     steps = [
-        f"check {len(backup.manifest.files)} files of {backup.name} against its manifest",
+        check,
         f"stop the foreman (pid {pid})" if pid else "no foreman running: nothing to stop",
         f"restore {backup.name} into {target} and compare it with the manifest",
         swap,
@@ -102,18 +107,22 @@ def execute_restore(
 ) -> RestoreResult:
     """Restore `backup` over the live data, safely (see the module docstring)."""
     started = time.monotonic()
-    progress(f"checking {len(backup.manifest.files)} files against the manifest")
-    check_files(backup.path, backup.manifest)
     with restore_lock(env):
+        staged = None
         if backup.kind == "logical":
+            progress(f"checking {len(backup.manifest.files)} files against the manifest")
+            check_files(backup.path, backup.manifest)
             _drop_abandoned_restores(env)
+        else:
+            # The copy beside the live data is checked file by file while it is made.
+            staged = stage_physical(env, backup, progress=progress)
         writers = stop_writers(env)
         progress("writers stopped" if writers.were_running else "no writers running")
         try:
-            if backup.kind == "logical":
+            if staged is None:
                 replaced, kept = _restore_logical(env, backup, keep_old, progress)
             else:
-                replaced, kept = restore_physical(env, backup, keep_old=keep_old, progress=progress)
+                replaced, kept = swap_in_physical(env, staged, keep_old=keep_old, progress=progress)
         except BaseException:
             restart_writers(env, writers)
             raise

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import psycopg2.errors
 from psycopg2 import sql
 
 from foreman.sql import query
@@ -28,12 +29,21 @@ def user_tables(conn) -> list[tuple[str, str]]:
 
 
 def fingerprint_table(conn, schema: str, name: str) -> dict[str, Any]:
-    statement = sql.SQL(query(__file__, "tables.sql", "table_fingerprint")).format(
-        table=sql.Identifier(schema, name)
-    )
+    """Rows and checksum of one table, inside the caller's (snapshot) transaction."""
+    table = sql.Identifier(schema, name)
     with conn.cursor() as cur:
-        cur.execute(statement)
+        # A savepoint keeps the transaction, and so the exported snapshot, usable when the
+        # fast hash is refused for a column type without a hash function.
+        cur.execute("SAVEPOINT fingerprint")
+        try:
+            cur.execute(sql.SQL(query(__file__, "tables.sql", "table_fingerprint")).format(
+                table=table))  # fmt: skip
+        except (psycopg2.errors.UndefinedFunction, psycopg2.errors.FeatureNotSupported):
+            cur.execute("ROLLBACK TO SAVEPOINT fingerprint")
+            cur.execute(sql.SQL(query(__file__, "tables.sql", "table_fingerprint_as_text"))
+                        .format(table=table))  # fmt: skip
         rows, checksum = cur.fetchone()
+        cur.execute("RELEASE SAVEPOINT fingerprint")
     return {"rows": int(rows), "checksum": checksum}
 
 

@@ -93,3 +93,16 @@ def test_unknown_backup_name_is_a_one_line_error(filled_env):
         find_backup(backup_settings(filled_env).directory, "20990101T000000.000Z-logical")
     assert "\n" not in str(caught.value)
     assert "inv db.backups" in str(caught.value)
+
+
+def test_tables_with_unhashable_column_types_are_fingerprinted_too(filled_env):
+    with db.transaction(filled_env) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE odd_types (id serial PRIMARY KEY, doc json, at point)")
+        cur.execute(
+            """INSERT INTO odd_types (doc, at) VALUES ('{"a": 1}', '(1,2)'), (NULL, NULL)"""
+        )
+    record = take_logical_backup(filled_env, backup_settings(filled_env))
+    assert record.manifest.tables["public.odd_types"]["rows"] == 2
+    assert record.manifest.tables["public.odd_types"]["checksum"].startswith("t:")
+    assert record.manifest.tables["public.projects"]["checksum"].startswith("h:")
+    assert verify_backup(filled_env, record).ok
