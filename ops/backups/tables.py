@@ -66,7 +66,11 @@ def fingerprint_tables(
     lock = threading.Lock()
 
     def work() -> None:
-        conn = open_connection()
+        try:
+            conn = open_connection()
+        except BaseException as exc:
+            errors.append(exc)
+            return
         try:
             with conn.cursor() as cur:
                 cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
