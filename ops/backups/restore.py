@@ -50,6 +50,7 @@ class RestorePlan:
     rows: int
     foreman_pid: int | None
     steps: list[str] = field(default_factory=list)
+    backup_size_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,25 +69,24 @@ def plan_restore(env: Environment, backup: BackupRecord) -> RestorePlan:
     live = env.database.name
     size = _database_size(env)
     pid = running_foreman_pid(env)
-    target = "a new database beside it" if backup.kind == "logical" else "a new data directory"
-    swap = (
-        f"rename {live} to {live}_old_<time> and the new database to {live} (one transaction)"
-        if backup.kind == "logical"
-        else "stop the cluster, exchange the data directories, start it"
-    )
-    check = (
-        f"check {len(backup.manifest.files)} files of {backup.name} against its manifest"
-        if backup.kind == "logical"
-        else f"copy {backup.name} beside the live data directory, checking every file's sha256"
-    )
-    steps = [
-        check,
-        f"stop the foreman (pid {pid})" if pid else "no foreman running: nothing to stop",
-        f"restore {backup.name} into {target} and compare it with the manifest",
-        swap,
-        "run the migration check, then drop the old copy",
-        "restart the foreman" if pid else "leave the foreman stopped (it was not running)",
-    ]
+    if backup.kind == "logical":
+        steps = [
+            f"check {len(backup.manifest.files)} files of {backup.name} against its manifest",
+            f"stop the foreman (pid {pid})" if pid else "no foreman running: nothing to stop",
+            f"pg_restore {backup.name} into a new database beside {live} and compare its row "
+            "counts and checksums with the manifest",
+            f"rename {live} to {live}_old_<time> and the new database to {live} (one transaction)",
+            f"run the migration check, then drop {live}_old_<time>",
+        ]
+    else:
+        steps = [
+            f"copy {backup.name} beside the live data directory, checking every file's sha256",
+            f"stop the foreman (pid {pid})" if pid else "no foreman running: nothing to stop",
+            "stop the embedded cluster, exchange the data directories, start it and query it "
+            "(this puts back the WHOLE cluster: every embedded environment of this state folder)",
+            "run the migration check, then delete the old data directory",
+        ]
+    steps.append("restart the foreman" if pid else "leave the foreman stopped (it was not running)")
     return RestorePlan(
         environment=env.name,
         database=live,
@@ -99,6 +99,7 @@ def plan_restore(env: Environment, backup: BackupRecord) -> RestorePlan:
         rows=sum(entry["rows"] for entry in backup.manifest.tables.values()),
         foreman_pid=pid,
         steps=steps,
+        backup_size_bytes=backup.size_bytes,
     )
 
 

@@ -71,9 +71,10 @@ def backup(c, env, note="", physical=False, offsite=False):
     backups = backup_settings(settings)
     take = take_physical_backup if physical else take_logical_backup
     record = take(settings, backups, note=note, progress=_progress)
+    tables = f", {len(record.manifest.tables)} tables" if record.kind == "logical" else ""
     console.print(
-        f"{settings.name}: backup {record.name} ({record.kind}, {human_size(record.size_bytes)}, "
-        f"{len(record.manifest.tables)} tables) in {record.path}"
+        f"{settings.name}: backup {record.name} ({record.kind}, "
+        f"{human_size(record.size_bytes)}{tables}) in {record.path}"
     )
     if offsite:
         copy = upload_backup(settings, backups, record)
@@ -149,12 +150,16 @@ def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, kee
         if json:
             print_json(asdict(plan))
             return
+        contents = (
+            f"{plan.tables} tables, {plan.rows} rows"
+            if plan.kind == "logical"
+            else f"whole cluster, {human_size(plan.backup_size_bytes)}"
+        )
+        note = f", note: {plan.backup_note}" if plan.backup_note else ""
         console.print(
             f"[bold]dry run[/bold]: would replace database {plan.database} of {plan.environment} "
             f"({human_size(plan.live_size_bytes)}) with {plan.kind} backup {plan.backup} taken "
-            f"{plan.backup_created_at} ({plan.tables} tables, {plan.rows} rows"
-            + (f", note: {plan.backup_note}" if plan.backup_note else "")
-            + ")"
+            f"{plan.backup_created_at} ({contents}{note})"
         )
         for number, step in enumerate(plan.steps, 1):
             console.print(f"  {number}. {step}")

@@ -49,7 +49,7 @@ def install(c, env, unit_dir="", cron_dir="", kind="", execute=False):
     if not execute:
         for unit in files:
             console.print(f"[bold]# {unit.path}[/bold]")
-            console.print(unit.text, markup=False)
+            console.print(unit.text, markup=False, soft_wrap=True)
         console.print("dry run: run again with --execute to install these")
         return
     for line in install_units(files, activate=activate, timers=timers):
