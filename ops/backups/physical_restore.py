@@ -8,7 +8,6 @@ restore puts back the whole cluster as it was when the backup was taken.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -21,10 +20,15 @@ from foreman.environments import Environment
 from ops.backups.catalog import BackupRecord
 from ops.backups.errors import BackupCorruptError, BackupError
 from ops.backups.logical import Progress, _quiet
-from ops.backups.manifest import Manifest
-from ops.backups.physical import count_tables, hand_to_server_user, make_reachable_by_server
+from ops.backups.manifest import Manifest, sha256_of
+from ops.backups.physical import (
+    count_tables,
+    hand_to_server_user,
+    make_reachable_by_server,
+    run_as_server_user,
+)
+from ops.backups.tools import tool
 
-_CHUNK = 4 * 1024 * 1024
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -71,7 +75,11 @@ def swap_in_physical(
     cluster = db.embedded_cluster()
     old = cluster.base_dir / f"data.old-{staged.stamp}"
     progress("stopping the cluster and exchanging data directories")
-    cluster.stop()
+    if cluster.is_running():
+        # Immediate: the outgoing data is set aside, so a shutdown checkpoint would only
+        # cost time; should it be needed again, crash recovery makes it consistent.
+        run_as_server_user([tool("pg_ctl"), "-D", cluster.data_dir, "-m", "immediate", "-w",
+                            "stop"])  # fmt: skip
     exchange_directories(staged.path, cluster.data_dir)
     staged.path.rename(old)
     try:
@@ -103,19 +111,13 @@ def copy_verified(source: Path, destination: Path, manifest: Manifest) -> None:
         (destination / directory.relative_to(source)).mkdir(mode=0o700, exist_ok=True)
 
     def copy_one(relative: str) -> str | None:
-        digest = hashlib.sha256()
         try:
-            with (
-                open(source / relative, "rb") as reader,
-                open(destination / relative, "wb") as writer,
-            ):
-                while chunk := reader.read(_CHUNK):
-                    digest.update(chunk)
-                    writer.write(chunk)
+            # In-kernel copy, then hash the COPY: what is checked is exactly what will run.
+            shutil.copyfile(source / relative, destination / relative)
         except FileNotFoundError:
             return f"data/{relative} is missing"
         (destination / relative).chmod(0o600)
-        if digest.hexdigest() != manifest.files[relative]["sha256"]:
+        if sha256_of(destination / relative) != manifest.files[relative]["sha256"]:
             return f"data/{relative} does not match its sha256 in the manifest"
         return None
 
