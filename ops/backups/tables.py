@@ -36,8 +36,11 @@ def fingerprint_table(conn, schema: str, name: str) -> dict[str, Any]:
         # fast hash is refused for a column type without a hash function.
         cur.execute("SAVEPOINT fingerprint")
         try:
-            cur.execute(sql.SQL(query(__file__, "tables.sql", "table_fingerprint")).format(
-                table=table))  # fmt: skip
+            cur.execute(
+                sql.SQL(query(__file__, "tables.sql", "table_fingerprint")).format(
+                    table=table, row_hash=row_hash_expression(conn, schema, name)
+                )
+            )
         except (psycopg2.errors.UndefinedFunction, psycopg2.errors.FeatureNotSupported):
             cur.execute("ROLLBACK TO SAVEPOINT fingerprint")
             cur.execute(sql.SQL(query(__file__, "tables.sql", "table_fingerprint_as_text"))
@@ -45,6 +48,25 @@ def fingerprint_table(conn, schema: str, name: str) -> dict[str, Any]:
         rows, checksum = cur.fetchone()
         cur.execute("RELEASE SAVEPOINT fingerprint")
     return {"rows": int(rows), "checksum": checksum}
+
+
+def row_hash_expression(conn, schema: str, name: str) -> sql.Composable:
+    """XOR of each column's seeded 64-bit hash (see table_fingerprint in tables.sql)."""
+    qualified = sql.Identifier(schema, name).as_string(conn)
+    with conn.cursor() as cur:
+        cur.execute(query(__file__, "tables.sql", "column_hash_functions"), {"table": qualified})
+        columns = cur.fetchall()
+    if not columns:
+        return sql.SQL("0")
+    parts = []
+    for seed, (column, function) in enumerate(columns, start=1):
+        value = sql.SQL("t.{}").format(sql.Identifier(column))
+        if function and function != "-":
+            hashed = sql.SQL("{}({}, {})").format(sql.SQL(function), value, sql.Literal(seed))
+        else:  # no hash function for this type: hash its text form
+            hashed = sql.SQL("hashtextextended({}::text, {})").format(value, sql.Literal(seed))
+        parts.append(sql.SQL("coalesce({}, {})").format(hashed, sql.Literal(seed)))
+    return sql.SQL(" # ").join(parts)
 
 
 def fingerprint_tables(

@@ -12,6 +12,7 @@ from ops.backups.errors import BackupCorruptError, BackupNotFoundError
 from ops.backups.logical import take_logical_backup
 from ops.backups.restore import execute_restore, plan_restore
 from ops.backups.settings import backup_settings
+from ops.backups.tables import fingerprint_table
 from ops.backups.verify import verify_backup
 from tests.integration.backups.conftest import catalog_contents, flip_one_byte
 
@@ -103,6 +104,26 @@ def test_tables_with_unhashable_column_types_are_fingerprinted_too(filled_env):
         )
     record = take_logical_backup(filled_env, backup_settings(filled_env))
     assert record.manifest.tables["public.odd_types"]["rows"] == 2
-    assert record.manifest.tables["public.odd_types"]["checksum"].startswith("t:")
-    assert record.manifest.tables["public.projects"]["checksum"].startswith("h:")
+    assert record.manifest.tables["public.odd_types"]["checksum"].startswith("c:")
+    with db.transaction(filled_env) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE odd_types SET at = '(1,3)' WHERE at IS NOT NULL")
+    with db.connect(filled_env) as conn:
+        changed = fingerprint_table(conn, "public", "odd_types")
+    assert changed["rows"] == 2
+    assert changed["checksum"] != record.manifest.tables["public.odd_types"]["checksum"]
     assert verify_backup(filled_env, record).ok
+
+
+def test_checksums_see_values_moved_between_columns_and_nulls(filled_env):
+    with db.transaction(filled_env) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE pairs (a int, b int)")
+        cur.execute("INSERT INTO pairs VALUES (1, 2), (NULL, 3)")
+        before = fingerprint_table(conn, "public", "pairs")
+        cur.execute("UPDATE pairs SET a = b, b = a")
+        swapped = fingerprint_table(conn, "public", "pairs")
+        cur.execute("UPDATE pairs SET a = b, b = a")
+        assert fingerprint_table(conn, "public", "pairs") == before
+        cur.execute("UPDATE pairs SET a = 0 WHERE a IS NULL")
+        zeroed = fingerprint_table(conn, "public", "pairs")
+    assert before["rows"] == swapped["rows"] == 2
+    assert len({before["checksum"], swapped["checksum"], zeroed["checksum"]}) == 3
