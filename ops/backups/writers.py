@@ -7,6 +7,7 @@ found by its pid file (`<state>/foreman.pid`) and asked to stop with SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from foreman.environments import Environment
+from foreman.errors import RefineryError
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +40,15 @@ class WritersState:
 def running_foreman_pid(env: Environment) -> int | None:
     if foreman_service is not None:
         return foreman_service.foreman_pid(env)
-    pid_file = env.state_dir / "foreman.pid"
+    # The pid file holds `<pid>:<start time>`, so a recycled pid is not taken for the foreman.
     try:
-        pid = int(pid_file.read_text().split()[0])
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError):
+        pid_text, _, started = (env.state_dir / "foreman.pid").read_text().strip().partition(":")
+        pid = int(pid_text)
+    except (FileNotFoundError, ValueError):
         return None
-    except PermissionError:
-        return pid
+    actual = _start_time(pid)
+    if actual is None or (started and actual != started):
+        return None
     return pid
 
 
@@ -57,11 +60,13 @@ def stop_writers(env: Environment, *, timeout: float = 30) -> WritersState:
     if foreman_service is not None:
         foreman_service.stop_foreman(env)
         return WritersState(pid)
-    os.kill(pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while _alive(pid):
         if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
             break
         time.sleep(0.05)
     return WritersState(pid)
@@ -73,8 +78,11 @@ def restart_writers(env: Environment, state: WritersState) -> str:
         return "no writers were running; none started"
     if foreman_service is None:
         return "the foreman was stopped; start it again with inv foreman.run"
-    foreman_service.start_foreman_background(env)
-    return "the foreman was restarted"
+    try:
+        pid = foreman_service.start_foreman_background(env)
+    except RefineryError as exc:  # the restore itself is done; say what is left to do
+        return f"the foreman did not restart ({exc}); start it with inv foreman.run"
+    return f"the foreman was restarted (pid {pid})"
 
 
 def _alive(pid: int) -> bool:
@@ -84,12 +92,13 @@ def _alive(pid: int) -> bool:
             return False
     except ChildProcessError:
         pass
+    return _start_time(pid) is not None
+
+
+def _start_time(pid: int) -> str | None:
+    """Start time in clock ticks since boot; None when gone or a zombie (writes nothing)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie (exited, not yet reaped by its parent) writes nothing any more
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return True
-    return state != "Z"
+        return None
+    return None if fields[0] == "Z" else fields[19]

@@ -3,6 +3,7 @@ is SIGKILLed half way and a foreman (a real stand-in process) that must be stopp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -96,16 +97,31 @@ def test_restore_stops_the_foreman_and_brings_back_the_data(make_env):
         cur.execute("UPDATE projects SET title = 'overwritten'")
     # A real process stands in for the foreman: restore must find it by its pid file and stop it.
     stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    (env.state_dir / "foreman.pid").write_text(str(stand_in.pid))
+    start = Path(f"/proc/{stand_in.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    (env.state_dir / "foreman.pid").write_text(f"{stand_in.pid}:{start}\n")
     try:
         result = inv("db.restore", "-e", env.name, "latest", "--execute", "--json")
         assert stand_in.wait(timeout=10) == -signal.SIGTERM
     finally:
         if stand_in.poll() is None:
             stand_in.kill()
+        _stop_restarted_foreman(env, stand_in.pid)
     outcome = json.loads(result.stdout)
     assert outcome["pending_migrations"] == []
+    assert "foreman" in outcome["writers"]  # restarted, or told how to start it
     assert catalog_contents(env) == before
+
+
+def _stop_restarted_foreman(env, stand_in_pid: int) -> None:
+    """Once the foreman service is installed the restore restarts a real foreman: stop it."""
+    pid_file = env.state_dir / "foreman.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text().split(":")[0])
+    if pid != stand_in_pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    pid_file.unlink(missing_ok=True)
 
 
 def test_a_restore_killed_half_way_leaves_the_live_database_intact(make_env):
