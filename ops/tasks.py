@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ops.commands import batch, bench, db, deploy, foreman, images, jobs, local, logs, release, tf
+from ops.commands import (
+    batch,
+    bench,
+    db,
+    deploy,
+    foreman,
+    images,
+    jobs,
+    local,
+    logs,
+    release,
+    schedule,
+    tf,
+)
 
 ns = Collection()
-for area in (batch, bench, db, deploy, foreman, images, jobs, local, logs, release, tf):
+for area in (batch, bench, db, deploy, foreman, images, jobs, local, logs, release, schedule, tf):
     ns.add_collection(area.ns)
 ns.add_task(deploy.rollback)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from ops.bench.foreman_bench import run_foreman_bench
+from ops.commands.bench_backup import backup as backup_bench
 from ops.commands.bench_workers import workers_bench
 from ops.taskkit import console, environment, print_table, task
 
@@ -44,3 +45,4 @@ def foreman(c, env="local", jobs=100_000, procrastinate_jobs=10_000, batch_size=
 ns = Collection("bench")
 ns.add_task(foreman)
 ns.add_task(workers_bench)
+ns.add_task(backup_bench, name="backup")

@@ -6,6 +6,7 @@ from invoke import Collection
 
 from foreman.db import connect
 from foreman.migrations import apply_migrations
+from ops.commands import backups
 from ops.taskkit import ENV_HELP, console, environment, task
 
 
@@ -27,3 +28,4 @@ def migrate(c, env, dry_run=False):
 
 ns = Collection("db")
 ns.add_task(migrate)
+backups.add_to(ns)

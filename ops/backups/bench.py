@@ -1,0 +1,131 @@
+"""The backup benchmark: the old practice against Refinery's backups, same data, same run.
+
+It runs in its own state folder (its own embedded cluster, its own backups folder) so that
+the physical restore it times swaps nothing anyone else uses. The data is pgbench's, about
+15 MB per unit of scale (scale 60 ≈ 0.9 GB).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shlex
+import shutil
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from foreman import db
+from foreman.environments import STATE_DIR_VARIABLE, DatabaseSettings, Environment, load_environment
+from foreman.shell import run_command
+from ops.backups.logical import Progress, _quiet, take_logical_backup
+from ops.backups.physical import take_physical_backup
+from ops.backups.restore import execute_restore
+from ops.backups.settings import backup_settings
+from ops.backups.tools import tool
+
+BENCH_DATABASE = "refinery_bench_backup"
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    scale: int
+    database_bytes: int
+    seconds: dict[str, float]
+
+    def ratios(self) -> dict[str, tuple[float, float]]:
+        """{what: (ratio, target)}: each must be at most its target."""
+        s = self.seconds
+        return {
+            "logical backup / pg_dump|gzip": (s["db.backup"] / s["pg_dump | gzip"], 0.5),
+            "physical restore / gunzip|psql": (
+                s["db.restore (physical)"] / s["gunzip | psql"], 0.5),
+            "logical restore / gunzip|psql": (
+                s["db.restore (logical)"] / s["gunzip | psql"], 1.0),
+        }  # fmt: skip
+
+
+@contextmanager
+def private_state(work_dir: Path):
+    previous = os.environ.get(STATE_DIR_VARIABLE)
+    os.environ[STATE_DIR_VARIABLE] = str(work_dir / "state")
+    try:
+        yield
+    finally:
+        try:
+            db.embedded_cluster().stop()
+        finally:
+            if previous is None:
+                os.environ.pop(STATE_DIR_VARIABLE, None)
+            else:
+                os.environ[STATE_DIR_VARIABLE] = previous
+
+
+def run_backup_benchmark(
+    work_dir: Path, *, scale: int = 60, base_env: str = "local", progress: Progress = _quiet
+) -> BenchResult:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with private_state(work_dir):
+        base = load_environment(base_env)
+        env = dataclasses.replace(
+            base,
+            name="bench-backup",
+            database=DatabaseSettings(kind="embedded", name=BENCH_DATABASE),
+        )
+        db.drop_database(env, BENCH_DATABASE)
+        db.create_database(env, BENCH_DATABASE)
+        progress(f"generating pgbench data at scale {scale}")
+        run_command(
+            [tool("pgbench"), "-i", "-s", scale, "-I", "dtGvp", "-q"],
+            env=db.libpq_environment(env), timeout=3600,
+        )  # fmt: skip
+        size = _database_size(env)
+        settings = backup_settings(env)
+        seconds: dict[str, float] = {}
+        dump_file = work_dir / "old.sql.gz"
+        pg = db.libpq_environment(env)
+
+        def timed(label: str, action: Callable[[], object]) -> object:
+            progress(label)
+            started = time.monotonic()
+            value = action()
+            seconds[label] = round(time.monotonic() - started, 3)
+            return value
+
+        timed(
+            "pg_dump | gzip",
+            lambda: _shell(
+                f"{shlex.quote(str(tool('pg_dump')))} | gzip > {shlex.quote(str(dump_file))}", pg
+            ),
+        )
+        old_target = f"{BENCH_DATABASE}_old_practice"
+        db.drop_database(env, old_target)
+        db.create_database(env, old_target)
+        timed("gunzip | psql", lambda: _shell(
+            f"gunzip -c {shlex.quote(str(dump_file))} | {shlex.quote(str(tool('psql')))} -q",
+            db.libpq_environment(env, dbname=old_target)))  # fmt: skip
+        db.drop_database(env, old_target)
+        logical = timed("db.backup", lambda: take_logical_backup(env, settings))
+        timed("db.restore (logical)", lambda: execute_restore(env, logical))
+        physical = timed("db.backup --physical", lambda: take_physical_backup(env, settings))
+        timed("db.restore (physical)", lambda: execute_restore(env, physical))
+        db.drop_database(env, BENCH_DATABASE)
+    shutil.rmtree(work_dir / "state", ignore_errors=True)
+    dump_file.unlink(missing_ok=True)
+    return BenchResult(scale, size, seconds)
+
+
+def _shell(script: str, environment: dict[str, str]) -> None:
+    run_command(["sh", "-c", f"set -eu; {script}"], env=environment, timeout=7200)
+
+
+def _database_size(env: Environment) -> int:
+    conn = db.connect(env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_database_size(current_database())")
+            return int(cur.fetchone()[0])
+    finally:
+        conn.close()

@@ -1,0 +1,167 @@
+"""Logical backups: a parallel directory-format pg_dump plus per-table fingerprints.
+
+The dump and the fingerprints read one exported snapshot, so the row counts and checksums in
+the manifest describe exactly the rows in the dump even while writers keep writing. The
+backup is written as `.partial-<name>` and renamed only once its manifest is on disk.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from foreman import db
+from foreman.environments import Environment
+from foreman.shell import run_command
+from foreman.sql import query
+from ops.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
+from ops.backups.errors import BackupCorruptError, BackupError
+from ops.backups.manifest import Manifest, describe_files, write_manifest
+from ops.backups.settings import BackupSettings
+from ops.backups.tables import (
+    Fingerprints,
+    compare_fingerprints,
+    fingerprint_tables,
+    user_tables,
+)
+from ops.backups.tools import fastest_compression, parallel_jobs, tool, tool_version
+
+Progress = Callable[[str], None]
+
+# Settings for pg_restore's own sessions only. Index builds dominate a restore after COPY,
+# and sort in memory with room to; commits need not wait for the disk because nothing uses
+# the new database until the swap, whose own (synchronous) commit flushes everything before.
+RESTORE_SESSION_OPTIONS = "-c maintenance_work_mem=256MB -c synchronous_commit=off"
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def who() -> str:
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def take_logical_backup(
+    env: Environment, settings: BackupSettings, *, note: str = "", progress: Progress = _quiet
+) -> BackupRecord:
+    """Dump the environment's database into a new backup folder and return its record."""
+    started = time.monotonic()
+    created_at = datetime.now(UTC)
+    name = new_backup_name("logical", created_at)
+    settings.directory.mkdir(parents=True, exist_ok=True)
+    partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
+    compression = fastest_compression()
+    jobs = parallel_jobs()
+    conn = db.connect(env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cur.execute(query(__file__, "tables.sql", "export_snapshot"))
+            snapshot = cur.fetchone()[0]
+            cur.execute(query(__file__, "tables.sql", "server_facts"))
+            server_version, size_bytes = cur.fetchone()
+        tables = user_tables(conn)
+        partial.mkdir()
+        progress(f"dumping {env.database.name} ({len(tables)} tables, -j {jobs}, {compression})")
+        dump_error: list[BaseException] = []
+
+        def dump() -> None:
+            try:
+                run_command(
+                    [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression,
+                     "--snapshot", snapshot, "-f", partial / "dump"],
+                    env=db.libpq_environment(env),
+                )  # fmt: skip
+            except BaseException as exc:
+                dump_error.append(exc)
+
+        dumper = threading.Thread(target=dump, daemon=True)
+        dumper.start()
+        fingerprints = fingerprint_tables(
+            lambda: db.connect(env), tables, workers=max(1, jobs // 2), snapshot=snapshot
+        )
+        dumper.join()
+        if dump_error:
+            raise dump_error[0]
+        conn.rollback()
+        progress("hashing files")
+        manifest = Manifest(
+            name=name,
+            kind="logical",
+            environment=env.name,
+            database=env.database.name,
+            created_at=created_at.isoformat(),
+            finished_at=datetime.now(UTC).isoformat(),
+            created_by=who(),
+            note=note,
+            server_version=str(server_version),
+            tool_version=tool_version("pg_dump"),
+            database_size_bytes=int(size_bytes),
+            compression=compression,
+            snapshot=snapshot,
+            duration_seconds=round(time.monotonic() - started, 3),
+            tables=fingerprints,
+            files=describe_files(partial / "dump"),
+        )
+        write_manifest(partial, manifest)
+        final = settings.directory / name
+        partial.rename(final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    finally:
+        conn.close()
+    return find_backup(settings.directory, name)
+
+
+def restore_into_new_database(
+    env: Environment, backup: BackupRecord, target: str, *, progress: Progress = _quiet
+) -> Fingerprints:
+    """pg_restore the backup into the new database `target` and prove it matches the manifest.
+
+    Raises BackupCorruptError when a table's rows or checksum differ; the caller drops
+    `target` then. Returns the restored database's fingerprints.
+    """
+    db.create_database(env, target, template="template0")
+    progress(f"restoring {backup.name} into {target} (-j {parallel_jobs()})")
+    try:
+        run_command(
+            [tool("pg_restore"), "-Fd", "-j", parallel_jobs(), "--exit-on-error", "-d", target,
+             backup.path / "dump"],
+            env={**db.libpq_environment(env, dbname=target), "PGOPTIONS": RESTORE_SESSION_OPTIONS},
+        )  # fmt: skip
+    except BackupError:
+        raise
+    except Exception as exc:
+        raise BackupCorruptError(f"backup {backup.name} does not restore: {exc}") from None
+    progress(f"checking {len(backup.manifest.tables)} tables against the manifest")
+    conn = db.connect(env, dbname=target)
+    try:
+        tables = user_tables(conn)
+    finally:
+        conn.close()
+    actual = fingerprint_tables(lambda: db.connect(env, dbname=target), tables)
+    problems = compare_fingerprints(backup.manifest.tables, actual)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BackupCorruptError(
+            f"backup {backup.name} restored to different data: {problems[0]}{more}"
+        )
+    return actual
+
+
+def scratch_name(env: Environment, purpose: str) -> str:
+    """A database name beside the live one, e.g. refinery_restore_20261121t020000."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%S%f")
+    return f"{env.database.name}_{purpose}_{stamp}"[:63]
+
+
+def payload_path(backup: BackupRecord) -> Path:
+    return backup.path / backup.manifest.payload_dir_name

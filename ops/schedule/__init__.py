@@ -1,0 +1,1 @@
+"""Timers for the work that must happen without anyone typing: backups and sealing."""
