@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ops.commands import db, local
+from ops.commands import analyses, data, db, lake, local, users
 
 ns = Collection()
-for area in (db, local):
+for area in (db, local, lake, analyses, data, users):
     ns.add_collection(area.ns)

@@ -1,0 +1,1 @@
+"""Runbooks: modules whose docstring is the procedure and whose code performs it."""
