@@ -49,7 +49,21 @@ def ensure_recent_backup(
         if latest is not None and datetime.now(UTC) - latest.created_at < max_age:
             return _describe(latest)
         return _describe(backups.take_verified_backup(env, note))
-    return _describe(pg_dump_backup(env, note))
+    return _describe(recent_guard_backup(env, note, max_age=max_age))
+
+
+def recent_guard_backup(
+    env: Environment, note: str, *, max_age: timedelta = timedelta(hours=1)
+) -> GuardBackup:
+    """The newest verified `pg_dump_backup` younger than `max_age`, or a new one."""
+    folder = env.state_dir / "guard-backups"
+    for verified in sorted(folder.glob("*.dump.verified"), reverse=True):
+        created = datetime.fromisoformat(verified.read_text().strip())
+        dump = verified.with_suffix("")
+        if dump.is_file() and datetime.now(UTC) - created < max_age:
+            return GuardBackup(dump, created)
+        break
+    return pg_dump_backup(env, note)
 
 
 def pg_dump_backup(env: Environment, note: str) -> GuardBackup:
@@ -64,6 +78,7 @@ def pg_dump_backup(env: Environment, note: str) -> GuardBackup:
     if "TABLE DATA public files" not in listing.stdout:
         raise CommandError(f"backup {path} does not verify (no files table data); not deleting")
     (folder / f"{path.name}.note").write_text(note + "\n")
+    (folder / f"{path.name}.verified").write_text(created.isoformat() + "\n")
     return GuardBackup(path, created)
 
 

@@ -209,17 +209,17 @@ def delete_experiment(
             fail("manifest")
             _delete_rows(cur, plan)
             fail("rows")
-            for path in plan.lake_paths:
+            for index, path in enumerate(plan.lake_paths, 1):
                 move_tree(lake, path, f"{quarantine}/{path}")
                 moved.append((path, f"{quarantine}/{path}"))
-                fail(f"move:{path}")
+                fail(f"move:{index}")
             fail("before_commit")
         conn.commit()
         moved.clear()  # committed: the quarantined folders are now garbage, not data
         fail("commit")
-        for path in plan.lake_paths:
+        for index, path in enumerate(plan.lake_paths, 1):
             purge_tree(lake, f"{quarantine}/{path}")
-            fail(f"purge:{path}")
+            fail(f"purge:{index}")
         purge_tree(lake, quarantine)
         manifest.unlink()
         return DeletionReport(plan, executed=True, backup=backup, recovered=recovered)

@@ -13,7 +13,7 @@ from foreman.jobs import enqueue_job
 from foreman.lake import FilesystemLake, open_lake
 from ops.lake.check import check_lake
 from ops.lake.moves import tree_exists
-from ops.runbooks.backup_guard import pg_dump_backup
+from ops.runbooks.backup_guard import pg_dump_backup, recent_guard_backup
 from ops.runbooks.delete_experiment import DeletionRefused, delete_experiment, manifests_dir
 
 pytestmark = pytest.mark.integration
@@ -51,9 +51,10 @@ def _steps(catalog, target):
     report = delete_experiment(catalog.env, str(target), execute=False)
     assert report.plan.lake_paths
     seen = ["backup", "manifest", "rows"]
-    seen += [f"move:{path}" for path in report.plan.lake_paths]
+    paths = range(1, len(report.plan.lake_paths) + 1)
+    seen += [f"move:{index}" for index in paths]
     seen += ["before_commit", "commit"]
-    seen += [f"purge:{path}" for path in report.plan.lake_paths]
+    seen += [f"purge:{index}" for index in paths]
     return seen
 
 
@@ -119,9 +120,14 @@ def test_a_failure_at_every_step_leaves_db_and_lake_consistent(catalog, mode):
             if at == step:
                 raise (InjectedFailure if mode == "error" else SimulatedCrash)(f"injected at {at}")
 
-        with pytest.raises((InjectedFailure, SimulatedCrash)):
-            delete_experiment(catalog.env, str(target), execute=True,
-                              backup_provider=pg_dump_backup, test_failure_hook=hook)  # fmt: skip
+        with pytest.raises((InjectedFailure, SimulatedCrash), match=f"injected at {step}$"):
+            delete_experiment(
+                catalog.env,
+                str(target),
+                execute=True,
+                backup_provider=recent_guard_backup,
+                test_failure_hook=hook,
+            )
         if step in committed_steps:
             assert _count(catalog.conn, "experiments", "id = %s", (target,)) == 0, step
             assert check_lake(catalog.env, checksums=True).in_sync, step
@@ -132,7 +138,7 @@ def test_a_failure_at_every_step_leaves_db_and_lake_consistent(catalog, mode):
         # re-running finishes or undoes whatever was interrupted, then completes the deletion
         try:
             delete_experiment(
-                catalog.env, str(target), execute=True, backup_provider=pg_dump_backup
+                catalog.env, str(target), execute=True, backup_provider=recent_guard_backup
             )
         except DeletionRefused:
             assert step in committed_steps, step
@@ -204,3 +210,12 @@ def test_inv_data_delete_dry_run_prints_rows_and_paths(catalog):
     assert result.returncode == 0, result.stderr
     assert "raw/ena-PRJ1/ERX1" in result.stdout and "dry run: nothing changed" in result.stdout
     assert _count(catalog.conn, "experiments") == 2
+
+
+def test_a_verified_backup_is_reused_within_the_hour_and_retaken_after(env):
+    first = recent_guard_backup(env, "one")
+    assert recent_guard_backup(env, "two").path == first.path
+    marker = first.path.with_name(first.path.name + ".verified")
+    marker.write_text("2000-01-01T00:00:00+00:00\n")  # as if taken long ago
+    third = recent_guard_backup(env, "three")
+    assert third.path != first.path and third.path.stat().st_size > 0
