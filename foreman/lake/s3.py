@@ -10,8 +10,11 @@ key prefixes starting with a dot and are never listed.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -133,6 +136,94 @@ class S3Lake(Lake):
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot upload to {self.name}/{object_key}: {exc}") from None
 
+    def put_file_resumable(
+        self,
+        key: str,
+        source: Path,
+        *,
+        sha256: str,
+        state_dir: Path,
+        test_stop_after_parts: int | None = None,
+    ) -> tuple[ObjectInfo, int]:
+        """Like put_file, but a large upload interrupted part-way continues where it stopped.
+
+        The multipart upload's id is kept in a small file under `state_dir`; a re-run lists the
+        parts S3 already holds and sends only those missing or different (each part's SHA256
+        is compared). Returns the object and how many parts this call sent.
+        `test_stop_after_parts` is a test-only hook that interrupts after that many parts."""
+        source = Path(source)
+        size = source.stat().st_size
+        if size <= self.chunk_bytes:
+            return self.put_file(key, source, sha256=sha256), 1
+        object_key = self.object_key(check_key(key))
+        state_dir.mkdir(parents=True, exist_ok=True)
+        state_file = state_dir / (hashlib.sha1(f"{self.name}/{key}".encode()).hexdigest() + ".json")
+        state = json.loads(state_file.read_text()) if state_file.exists() else None
+        wanted = {"sha256": sha256, "size": size, "chunk": self.chunk_bytes}
+        if state is not None and {k: state.get(k) for k in wanted} != wanted:
+            self._abort(object_key, state["upload_id"])
+            state = None
+        held = self._uploaded_parts(object_key, state["upload_id"]) if state else None
+        if held is None:
+            upload = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=object_key, ChecksumAlgorithm="SHA256",
+                Metadata={SHA256_METADATA: sha256},
+            )  # fmt: skip
+            state, held = {**wanted, "upload_id": upload["UploadId"]}, {}
+            state_file.write_text(json.dumps(state))
+        parts, sent = [], 0
+        with open(source, "rb") as handle:
+            for number in range(1, (size + self.chunk_bytes - 1) // self.chunk_bytes + 1):
+                data = handle.read(self.chunk_bytes)
+                checksum = base64.b64encode(hashlib.sha256(data).digest()).decode()
+                have = held.get(number)
+                if have and _part_matches(have, data, checksum):
+                    parts.append(
+                        {"PartNumber": number, "ETag": have["ETag"], "ChecksumSHA256": checksum}
+                    )
+                    continue
+                if test_stop_after_parts is not None and sent >= test_stop_after_parts:
+                    raise StorageError(f"upload of {key} interrupted (test hook); re-run to resume")
+                response = self.client.upload_part(
+                    Bucket=self.bucket, Key=object_key, UploadId=state["upload_id"],
+                    PartNumber=number, Body=data, ChecksumAlgorithm="SHA256",
+                )  # fmt: skip
+                parts.append(
+                    {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+                )
+                sent += 1
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket, Key=object_key, UploadId=state["upload_id"],
+            MultipartUpload={"Parts": parts},
+        )  # fmt: skip
+        state_file.unlink(missing_ok=True)
+        info = self.stat(key)
+        if info is None or info.size != size or info.sha256 != sha256:
+            raise StorageError(f"upload of {key!r} to {self.name} did not verify; retry it")
+        return info, sent
+
+    def _uploaded_parts(self, object_key: str, upload_id: str) -> dict[int, dict] | None:
+        """{part number: part} of an unfinished upload; None when S3 no longer knows it."""
+        from botocore.exceptions import ClientError
+
+        parts: dict[int, dict] = {}
+        try:
+            paginator = self.client.get_paginator("list_parts")
+            for page in paginator.paginate(Bucket=self.bucket, Key=object_key, UploadId=upload_id):
+                for part in page.get("Parts", []):
+                    parts[int(part["PartNumber"])] = part
+        except ClientError:
+            return None
+        return parts
+
+    def _abort(self, object_key: str, upload_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        with contextlib.suppress(ClientError):
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=object_key, UploadId=upload_id
+            )
+
     def stat(self, key: str) -> ObjectInfo | None:
         from botocore.exceptions import ClientError
 
@@ -237,6 +328,13 @@ class S3Lake(Lake):
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
+
+
+def _part_matches(part: dict, data: bytes, checksum: str) -> bool:
+    """An uploaded part holds `data`: same SHA256, or (without one) the MD5 ETag matches."""
+    if part.get("ChecksumSHA256"):
+        return part["ChecksumSHA256"] == checksum
+    return part.get("ETag", "").strip('"') == hashlib.md5(data).hexdigest()
 
 
 class _StreamingBody(io.RawIOBase):

@@ -21,7 +21,7 @@ from foreman.environments import Environment
 from foreman.errors import StorageError
 from foreman.lake import FilesystemLake, ObjectInfo, open_lake
 from foreman.lake.checksums import ChecksumCache, cache_path, sha256_of_object
-from foreman.lake.s3 import S3Lake
+from foreman.lake.s3 import MULTIPART_CHUNK_BYTES, S3Lake
 from ops.lake.check import list_lake
 
 Progress = Callable[[str, int, int | None], None]
@@ -38,6 +38,7 @@ class TransferReport:
     unchanged: int = 0
     verified: int = 0
     extra_on_target: int = 0
+    parts_sent: int = 0
 
     @property
     def bytes_moved(self) -> int:
@@ -53,6 +54,7 @@ class TransferReport:
             "unchanged": self.unchanged,
             "verified": self.verified,
             "extra_on_target": self.extra_on_target,
+            "parts_sent": self.parts_sent,
         }
 
 
@@ -75,12 +77,23 @@ def _mirror_lake(env: Environment, url: str) -> S3Lake:
 
 
 def mirror_to_s3(
-    env: Environment, url: str, *, progress: Progress | None = None, workers: int = 8
+    env: Environment,
+    url: str,
+    *,
+    progress: Progress | None = None,
+    workers: int = 8,
+    chunk_bytes: int = MULTIPART_CHUNK_BYTES,
+    test_stop_after_parts: int | None = None,
 ) -> TransferReport:
-    """Upload every new or changed object of `env`'s filesystem lake to `url`, then verify."""
+    """Upload every new or changed object of `env`'s filesystem lake to `url`, then verify.
+
+    Large objects go up in parts that a re-run after an interruption does not send again.
+    `test_stop_after_parts` is a test-only hook that interrupts each upload after that many."""
     progress = progress or (lambda stage, advance, total: None)
     source = _filesystem_lake(env)
     target = _mirror_lake(env, url)
+    target.chunk_bytes = chunk_bytes
+    upload_state = env.state_dir / "mirror-uploads"
     cache = ChecksumCache(cache_path(env.state_dir), source.name)
     local = list_lake(source, workers=workers, progress=progress)
     remote = {info.key: info for info in target.list()}
@@ -110,13 +123,17 @@ def mirror_to_s3(
 
     def upload(item: tuple[ObjectInfo, str]) -> tuple[str, int]:
         info, sha256 = item
-        target.put_file(info.key, source.path_for(info.key), sha256=sha256)
-        return info.key, info.size
+        _, parts = target.put_file_resumable(
+            info.key, source.path_for(info.key), sha256=sha256, state_dir=upload_state,
+            test_stop_after_parts=test_stop_after_parts,
+        )  # fmt: skip
+        return info.key, info.size, parts
 
     progress("uploading", 0, len(to_upload))
     with ThreadPoolExecutor(workers) as pool:
-        for key, size in pool.map(upload, to_upload):
+        for key, size, parts in pool.map(upload, to_upload):
             report.moved.append((key, size))
+            report.parts_sent += parts
             progress("uploading", 1, None)
     report.verified = _verify(target, {i.key: s for i, s in to_upload}, progress, workers)
     return report

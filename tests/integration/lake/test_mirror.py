@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -86,3 +88,28 @@ def _catalog_keys(env):
         keys = [row[0] for row in cur.fetchall()]
     conn.close()
     return keys
+
+
+def test_an_interrupted_large_upload_resumes_without_resending_parts(
+    make_env, moto_server, tmp_path
+):
+    env = make_env("resume", aws={"endpoint_url": moto_server.endpoint_url})
+    conn = db.connect(env)
+    catalog = Catalog(env, conn, tmp_path)
+    experiment = catalog.experiment("ERX11", files=0)
+    big = os.urandom(11 * 1024 * 1024)  # three 5 MiB parts (S3's smallest part size)
+    catalog.store("original", "raw/ena-PRJ1/ERX11/big.bam", big, experiment_id=experiment)
+    url = "s3://mirror-resume/m"
+    mirror = S3Lake.from_url(url, env)
+    mirror.ensure_bucket()
+    chunk = 5 * 1024 * 1024
+    with pytest.raises(StorageError, match="interrupted"):
+        mirror_to_s3(env, url, chunk_bytes=chunk, test_stop_after_parts=1)
+    assert mirror.stat("raw/ena-PRJ1/ERX11/big.bam") is None  # nothing half-visible
+    resumed = mirror_to_s3(env, url, chunk_bytes=chunk)
+    assert resumed.parts_sent == 2  # part 1 was already there
+    assert resumed.verified == 1
+    stored = mirror.stat("raw/ena-PRJ1/ERX11/big.bam")
+    assert stored is not None and stored.sha256 == hashlib.sha256(big).hexdigest()
+    assert check_lake(env, checksums=True, lake=mirror).in_sync
+    conn.close()
