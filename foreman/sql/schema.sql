@@ -203,6 +203,8 @@ GRANT SELECT ON ALL TABLES IN SCHEMA public TO refinery_analyst;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO refinery_analyst;
 GRANT INSERT, UPDATE, DELETE ON analyses, analysis_targets, files TO refinery_analyst;
 GRANT INSERT ON jobs TO refinery_analyst;
+-- enqueue_job's ON CONFLICT (dedupe_key) DO UPDATE needs this one column
+GRANT UPDATE (dedupe_key) ON jobs TO refinery_analyst;
 GRANT INSERT, UPDATE, DELETE ON jobs, job_attempts, foreman_heartbeats TO refinery_engineer;
 GRANT ALL ON ALL TABLES IN SCHEMA public TO refinery_admin;
 GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO refinery_admin;

@@ -34,7 +34,8 @@ SELECT a.id
  ORDER BY a.id;
 
 -- name: is_admin --
-SELECT pg_has_role(current_user, 'refinery_admin', 'MEMBER');
+-- admins, superusers, and the platform's own role (in none of the groups)
+SELECT refinery_may_change_sealed();
 
 -- name: mark_trashed --
 UPDATE analyses

@@ -22,11 +22,16 @@ from pathlib import Path
 
 from foreman.db import transaction
 from foreman.environments import Environment
-from foreman.errors import ConfigError, StorageError
+from foreman.errors import ConfigError, RefineryError, StorageError
 from foreman.lake import FilesystemLake, Lake, open_lake
 from foreman.lake.checksums import sha256_of_object
 from foreman.lake.layout import analysis_prefix
 from foreman.sql import query
+
+
+class PermissionRefused(RefineryError):
+    """The database role running this may not do it (see migration 0007's roles)."""
+
 
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
@@ -73,6 +78,9 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
     owner = _bot_ids(bot) if isinstance(lake, FilesystemLake) else None
     report = SealReport(executed=execute, bot_user=bot)
     with transaction(env) as conn, conn.cursor() as cur:
+        cur.execute(_sql("is_admin"))
+        if not cur.fetchone()[0]:
+            raise PermissionRefused("only an admin (or the platform's bot) may seal analyses")
         cur.execute(_sql("finished_analyses"))
         for analysis_id, run_by, _application in cur.fetchall():
             cur.execute(_sql("computed_files"), {"analysis_id": analysis_id})

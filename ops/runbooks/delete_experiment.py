@@ -85,6 +85,9 @@ class DeletionReport:
 
 
 def plan_deletion(cur, lake: Lake, reference: str) -> DeletionPlan:
+    cur.execute(_sql("may_delete"))
+    if not cur.fetchone()[0]:
+        raise DeletionRefused("only an admin may delete imported data: ask one")
     cur.execute(_sql("find_experiment"), {"ref": str(reference)})
     row = cur.fetchone()
     if row is None:

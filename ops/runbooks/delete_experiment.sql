@@ -59,3 +59,6 @@ DELETE FROM individuals WHERE id = %(id)s;
 
 -- name: experiment_exists --
 SELECT 1 FROM experiments WHERE id = %(id)s;
+
+-- name: may_delete --
+SELECT refinery_may_change_sealed();

@@ -133,3 +133,35 @@ def test_bad_user_input_is_refused(env, people):
     name, _ = people("analyst")
     with pytest.raises(ValidationError, match="already exists"):
         add_user(env, name, "analyst")
+
+
+def test_tools_run_with_an_analysts_login_refuse_seal_force_and_delete(
+    env, conn, people, make_env, tmp_path, monkeypatch
+):
+    from ops.analyses.run import request_run
+    from ops.analyses.seal import PermissionRefused, seal_finished_analyses
+    from ops.runbooks.delete_experiment import DeletionRefused, delete_experiment
+
+    catalog = Catalog(env, conn, tmp_path)
+    experiment = catalog.experiment("ERX42", files=1)
+    catalog.analysis([experiment], status="SUCCEEDED", files=1)
+    name, password = people("analyst")
+    params = db.connection_params(env)
+    monkeypatch.setenv("REFINERY_TEST_ANALYST_PASSWORD", password)
+    as_analyst = make_env(
+        "as-analyst",
+        database={
+            "kind": "dsn", "name": env.database.name, "host": params["host"],
+            "port": params["port"], "user": name,
+            "password_env": "REFINERY_TEST_ANALYST_PASSWORD", "sslmode": "disable",
+        },
+        lake={"root": env.lake.root},
+    )  # fmt: skip
+    with pytest.raises(PermissionRefused):
+        seal_finished_analyses(as_analyst)
+    with pytest.raises(DeletionRefused, match="only an admin"):
+        delete_experiment(as_analyst, "ERX42")
+    with pytest.raises(ValidationError, match="only an admin"):
+        request_run(as_analyst, "fastq_qc", [experiment], run_by=name, force=True)
+    job = request_run(as_analyst, "other_app", [experiment], run_by=name)  # analysts run apps
+    assert job.job_id > 0
