@@ -19,7 +19,7 @@ EXIT_OUT_OF_SYNC = 3
         "checksums": "also hash objects and compare with the catalog's sha256 (cached)",
         "deep": "re-hash every object, ignoring the checksum cache (finds silent corruption)",
         "json": JSON_HELP,
-        "workers": "threads for listing and hashing (default: 4 per core)",
+        "workers": "threads for listing and hashing (default: 1 per core; 16 on S3)",
     }
 )
 def check(c, env, checksums=False, deep=False, json=False, workers=0):

@@ -114,7 +114,7 @@ def compare_lake(
 
     `expected` and `cache` may be futures still loading while the lake is listed."""
     progress = progress or (lambda stage, advance, total: None)
-    workers = workers or min(32, (os.cpu_count() or 2) * 2)
+    workers = workers or default_workers(lake)
     present = list_lake(lake, workers=workers, progress=progress)
     expected = expected.result() if isinstance(expected, Future) else expected
     cache = cache.result() if isinstance(cache, Future) else cache
@@ -201,6 +201,12 @@ def _sha256(lake: Lake, info: ObjectInfo) -> str:
         finally:
             os.close(fd)
     return sha256_of_object(lake, info.key)
+
+
+def default_workers(lake: Lake) -> int:
+    """One thread per core on a folder: small files keep the GIL busy, so more threads only
+    queue for it (measured); a network store waits on requests, so it gets many more."""
+    return (os.cpu_count() or 2) if isinstance(lake, FilesystemLake) else 16
 
 
 def list_lake(lake: Lake, *, workers: int, progress: Progress) -> dict[str, ObjectInfo]:

@@ -113,7 +113,8 @@ def mirror_to_s3(
     to_upload: list[tuple[ObjectInfo, str]] = []
     with ThreadPoolExecutor(workers) as pool:
         for info, sha256, changed in pool.map(plan, local.values()):
-            cache.remember(info, sha256) if cache.lookup(info) is None else None
+            if cache.lookup(info) is None:
+                cache.remember(info, sha256)
             progress("comparing", 1, None)
             if changed:
                 to_upload.append((info, sha256))
@@ -154,7 +155,8 @@ def restore_from_s3(
     cache = ChecksumCache(cache_path(env.state_dir), target.name)
     local = list_lake(target, workers=workers, progress=progress)
     report = TransferReport(mirror.name, target.name, executed=execute)
-    remote = [mirror.stat(info.key) for info in mirror.list()]
+    with ThreadPoolExecutor(workers) as pool:  # one HEAD each: the stored sha256 is metadata
+        remote = list(pool.map(lambda info: mirror.stat(info.key), mirror.list()))
     report.extra_on_target = len(set(local) - {info.key for info in remote if info})
 
     def needed(info: ObjectInfo) -> bool:
