@@ -6,10 +6,15 @@ from ops.lake.bench import run_bench
 from ops.taskkit import console, print_table, task
 
 
-@task(help={"files": "how many small files to generate (default 100000)"})
-def bench_lake(c, files=100_000):
+@task(
+    help={
+        "files": "how many small files to generate (default 100000)",
+        "regenerate": "generate the lake again even if one of that size is there",
+    }
+)
+def bench_lake(c, files=100_000, regenerate=False):
     """Time lake.check against rclone (size-only, checksum cold and warm) on one lake."""
-    timings = run_bench(int(files), say=console.print)
+    timings = run_bench(int(files), regenerate=regenerate, say=console.print)
     print_table(
         f"lake.check vs rclone, {int(files)} files (ratio = rclone time / ours; > 1 is faster)",
         ("mode", "ours (s)", "peer (s)", "ratio", "peer command"),

@@ -135,17 +135,26 @@ def _timed(argv: list[str], *, expect_ok: bool = True, env: dict[str, str] | Non
 
 
 def run_bench(
-    count: int, workdir: Path | None = None, *, say: Callable[[str], None] = print
+    count: int,
+    workdir: Path | None = None,
+    *,
+    regenerate: bool = False,
+    say: Callable[[str], None] = print,
 ) -> list[Timing]:
     workdir = workdir or state_root() / "bench-lake"
     env = bench_environment(workdir)
-    say(f"generating {count} files and catalog rows…")
-    rows = generate(env, count)
     lake, mirror = Path(env.lake.root), workdir / "mirror"
-    shutil.rmtree(mirror, ignore_errors=True)
-    run_command(["cp", "-a", lake, mirror])
-    sums = workdir / "catalog.sha256"
-    sums.write_text("".join(f"{sha}  {key}\n" for key, sha in rows))
+    sums, marker = workdir / "catalog.sha256", workdir / "generated"
+    if regenerate or not marker.is_file() or marker.read_text() != str(count):
+        marker.unlink(missing_ok=True)
+        say(f"generating {count} files and catalog rows…")
+        rows = generate(env, count)
+        shutil.rmtree(mirror, ignore_errors=True)
+        run_command(["cp", "-a", lake, mirror])
+        sums.write_text("".join(f"{sha}  {key}\n" for key, sha in rows))
+        marker.write_text(str(count))
+    else:
+        say(f"reusing the generated lake of {count} files in {workdir} (--regenerate to redo)")
     rclone_config = workdir / "rclone.conf"
     rclone_config.write_text("")
     rclone_env = {"RCLONE_CONFIG": str(rclone_config)}

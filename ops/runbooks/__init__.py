@@ -1,1 +1,1 @@
-"""Runbooks: modules whose docstring is the procedure and whose code performs it."""
+"""Runbooks: each module's docstring reads as the runbook; its functions carry it out."""
