@@ -154,3 +154,42 @@ def test_run_rejects_unknown_experiments_and_bad_names(seal_catalog):
         request_run(seal_catalog.env, "fastq_qc", [999999])
     with pytest.raises(ValidationError, match="invalid application"):
         request_run(seal_catalog.env, "rm -rf", [1])
+
+
+def test_inv_seal_and_run_render_and_refuse_cleanly(seal_catalog):
+    import json
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    _system_user(BOT)
+    experiment = seal_catalog.experiment("ERX24", files=1)
+    analysis = seal_catalog.analysis([experiment], files=1)
+    inv = [sys.executable, "-m", "invoke"]
+    seal = [*inv, "analyses.seal", "-e", seal_catalog.env.name]
+    dry = subprocess.run([*seal, "--dry-run", "--json"], cwd=repo, capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    body = json.loads(dry.stdout)
+    assert body["executed"] is False and [s["analysis_id"] for s in body["sealed"]] == [analysis]
+    assert _row(seal_catalog.conn, analysis)[0] == "FINISHED"
+    sealed = subprocess.run([*inv, "analyses.seal", "-e", seal_catalog.env.name],
+                            cwd=repo, capture_output=True, text=True)  # fmt: skip
+    assert sealed.returncode == 0 and "sealed 1 analyses" in sealed.stdout
+    run = [
+        *inv,
+        "analyses.run",
+        "-e",
+        seal_catalog.env.name,
+        "fastq_qc",
+        "--experiment",
+        str(experiment),
+    ]
+    refused = subprocess.run(run, cwd=repo, capture_output=True, text=True)
+    assert refused.returncode != 0 and refused.stderr.startswith(
+        "error: fastq_qc already SUCCEEDED"
+    )
+    other = subprocess.run(
+        [*inv, "analyses.run", "-e", seal_catalog.env.name, "other_app", "--experiment",
+         str(experiment)], cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert other.returncode == 0 and "job " in other.stdout, other.stderr
