@@ -38,6 +38,11 @@ def seal(c, env, dry_run=False, json=False):
             for s in report.sealed
         ),
     )
+    if any(s.ownership == "s3: policy" for s in report.sealed):
+        console.print(
+            "note: on S3 the recorded checksums prove the results unchanged; the bucket policy"
+            " (deny writes under analyses/ except to the bot) keeps them read-only"
+        )
     for analysis_id, reason in report.refused:
         console.print(f"not sealed: analysis {analysis_id}: {reason}")
 

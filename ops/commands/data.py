@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from ops.runbooks.delete_experiment import delete_experiment, validate_reference
+from foreman.lake import open_lake
+from ops.runbooks.delete_experiment import (
+    delete_experiment,
+    recover_interrupted,
+    validate_reference,
+)
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 
@@ -42,5 +47,17 @@ def delete(c, env, experiment, execute=False, json=False):
         console.print("dry run: nothing changed; add --execute to delete")
 
 
+@task(help={"env": ENV_HELP})
+def recover(c, env):
+    """Finish or undo a data.delete that was interrupted (also done by every data.delete)."""
+    settings = environment(env)
+    done = recover_interrupted(settings, open_lake(settings))
+    for line in done:
+        console.print(line)
+    if not done:
+        console.print("nothing to recover")
+
+
 ns = Collection("data")
 ns.add_task(delete)
+ns.add_task(recover)

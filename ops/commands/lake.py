@@ -8,7 +8,16 @@ from invoke.exceptions import Exit
 from ops.lake.check import check_lake
 from ops.lake.mirror import mirror_to_s3, restore_from_s3
 from ops.progress import progress_callback
-from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+from ops.taskkit import (
+    ENV_HELP,
+    JSON_HELP,
+    console,
+    environment,
+    err_console,
+    print_json,
+    print_table,
+    task,
+)
 
 EXIT_OUT_OF_SYNC = 3
 
@@ -48,6 +57,11 @@ def check(c, env, checksums=False, deep=False, json=False, workers=0):
                 ((d.kind, d.key, d.expected, d.actual) for d in report.differences),
                 caption=summary,
             )
+    interrupted = sorted((settings.state_dir / "quarantine").glob("*.json"))
+    if interrupted:
+        err_console.print(
+            f"note: {len(interrupted)} interrupted data.delete(s) pending: run inv data.recover"
+        )
     if not report.in_sync:
         raise Exit(code=EXIT_OUT_OF_SYNC)
 

@@ -219,3 +219,24 @@ def test_a_verified_backup_is_reused_within_the_hour_and_retaken_after(env):
     marker.write_text("2000-01-01T00:00:00+00:00\n")  # as if taken long ago
     third = recent_guard_backup(env, "three")
     assert third.path != first.path and third.path.stat().st_size > 0
+
+
+def test_after_a_crash_lake_check_points_to_data_recover_which_restores(catalog):
+    target, *_ = _world(catalog)
+
+    def crash(at):
+        if at == "before_commit":
+            raise SimulatedCrash(at)
+
+    with pytest.raises(SimulatedCrash):
+        delete_experiment(catalog.env, str(target), execute=True,
+                          backup_provider=recent_guard_backup, test_failure_hook=crash)  # fmt: skip
+    inv = [sys.executable, "-m", "invoke"]
+    checked = subprocess.run([*inv, "lake.check", "-e", catalog.env.name],
+                             cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    assert checked.returncode == 3 and "run inv data.recover" in checked.stderr
+    recovered = subprocess.run([*inv, "data.recover", "-e", catalog.env.name],
+                               cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    assert recovered.returncode == 0 and "restored .quarantine/" in recovered.stdout
+    assert check_lake(catalog.env, checksums=True).in_sync
+    assert _count(catalog.conn, "experiments", "id = %s", (target,)) == 1
