@@ -193,6 +193,8 @@ def delete_experiment(
     recovered = recover_interrupted(env, lake) if execute else []
     conn = connect(env)
     moved: list[tuple[str, str]] = []
+    manifest: Path | None = None
+    committed = False
     try:
         with conn.cursor() as cur:
             plan = plan_deletion(cur, lake, reference)
@@ -218,6 +220,7 @@ def delete_experiment(
                 fail(f"move:{index}")
             fail("before_commit")
         conn.commit()
+        committed = True
         moved.clear()  # committed: the quarantined folders are now garbage, not data
         fail("commit")
         for index, path in enumerate(plan.lake_paths, 1):
@@ -230,6 +233,8 @@ def delete_experiment(
         conn.rollback()
         for path, quarantined in reversed(moved):
             move_tree(lake, quarantined, path)
+        if manifest is not None and not committed:
+            manifest.unlink(missing_ok=True)  # rolled back and restored: nothing to recover
         raise
     finally:
         conn.close()
