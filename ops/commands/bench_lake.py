@@ -10,11 +10,12 @@ from ops.taskkit import console, print_table, task
     help={
         "files": "how many small files to generate (default 100000)",
         "regenerate": "generate the lake again even if one of that size is there",
+        "repeat": "runs per command; the median is reported (default 3)",
     }
 )
-def bench_lake(c, files=100_000, regenerate=False):
+def bench_lake(c, files=100_000, regenerate=False, repeat=3):
     """Time lake.check against rclone (size-only, checksum cold and warm) on one lake."""
-    timings = run_bench(int(files), regenerate=regenerate, say=console.print)
+    timings = run_bench(int(files), regenerate=regenerate, repeat=int(repeat), say=console.print)
     print_table(
         f"lake.check vs rclone, {int(files)} files (ratio = rclone time / ours; > 1 is faster)",
         ("mode", "ours (s)", "peer (s)", "ratio", "peer command"),

@@ -12,7 +12,8 @@ A lake of N small files (and matching catalog rows in a bench database) is gener
   trees) is timed too, for reference only.
 * checksum, warm: the same two commands again; ours answers from its checksum cache.
 
-Every command runs as a subprocess, timed wall-clock, in the same run on the same tree.
+Every command runs as a subprocess, timed wall-clock, in the same run on the same tree; each
+time is the median of `repeat` runs, so a burst of load elsewhere does not decide a ratio.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import io
 import os
 import random
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -139,6 +141,7 @@ def run_bench(
     workdir: Path | None = None,
     *,
     regenerate: bool = False,
+    repeat: int = 3,
     say: Callable[[str], None] = print,
 ) -> list[Timing]:
     workdir = workdir or state_root() / "bench-lake"
@@ -166,20 +169,32 @@ def run_bench(
         str(Path(__file__).resolve().parents[2]),
     ]
     check = [*inv, "lake.check", "-e", env.name]
-    cache_path(env.state_dir).unlink(missing_ok=True)
+    cache = cache_path(env.state_dir)
+    rclone_sizes = ["rclone", "check", "--size-only", "-q", lake, mirror]
+    rclone_sums = ["rclone", "checksum", "sha256", "-q", sums, lake]
+    rclone_both = ["rclone", "check", "-q", lake, mirror]
+
+    def median_of(argv: list, *, before: Callable[[], None] = lambda: None) -> float:
+        """The median of `repeat` timed runs (the same for both tools: load here varies)."""
+        runs = []
+        for _ in range(repeat):
+            before()
+            runs.append(_timed(argv, env=rclone_env if argv[0] == "rclone" else None))
+        return statistics.median(runs)
+
+    def cold() -> None:
+        cache.unlink(missing_ok=True)
+
     timings: list[Timing] = []
-    say("size-only pass…")
-    peer = _timed(["rclone", "check", "--size-only", "-q", lake, mirror], env=rclone_env)
-    ours = _timed(check)
+    say(f"size-only pass (median of {repeat})…")
+    peer, ours = median_of(rclone_sizes), median_of(check)
     timings.append(Timing("size-only", ours, peer, "rclone check --size-only LAKE MIRROR"))
-    say("checksum pass (cold cache)…")
-    peer = _timed(["rclone", "checksum", "sha256", "-q", sums, lake], env=rclone_env)
-    ours = _timed([*check, "--checksums"])
+    say(f"checksum pass, cold cache (median of {repeat})…")
+    peer, ours = median_of(rclone_sums), median_of([*check, "--checksums"], before=cold)
     timings.append(Timing("checksum (cold)", ours, peer, "rclone checksum sha256 SUMS LAKE"))
-    both = _timed(["rclone", "check", "-q", lake, mirror], env=rclone_env)
+    both = median_of(rclone_both)
     timings.append(Timing("checksum (cold)", ours, both, "rclone check LAKE MIRROR (hashes both)"))
-    say("checksum pass (warm cache)…")
-    peer = _timed(["rclone", "checksum", "sha256", "-q", sums, lake], env=rclone_env)
-    ours = _timed([*check, "--checksums"])
+    say(f"checksum pass, warm cache (median of {repeat})…")
+    peer, ours = median_of(rclone_sums), median_of([*check, "--checksums"])
     timings.append(Timing("checksum (warm)", ours, peer, "rclone checksum sha256 SUMS LAKE"))
     return timings
