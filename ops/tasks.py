@@ -9,21 +9,30 @@ from __future__ import annotations
 from invoke import Collection
 
 from ops.commands import (
+    analyses,
     batch,
     bench,
+    data,
     db,
     deploy,
     foreman,
     images,
     jobs,
+    lake,
     local,
     logs,
     release,
     schedule,
     tf,
+    users,
 )
 
+AREAS = (
+    analyses, batch, bench, data, db, deploy, foreman, images, jobs, lake, local, logs,
+    release, schedule, tf, users,
+)  # fmt: skip
+
 ns = Collection()
-for area in (batch, bench, db, deploy, foreman, images, jobs, local, logs, release, schedule, tf):
+for area in AREAS:
     ns.add_collection(area.ns)
 ns.add_task(deploy.rollback)

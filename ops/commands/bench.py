@@ -6,6 +6,7 @@ from invoke import Collection
 
 from ops.bench.foreman_bench import run_foreman_bench
 from ops.commands.bench_backup import backup as backup_bench
+from ops.commands.bench_lake import bench_lake
 from ops.commands.bench_workers import workers_bench
 from ops.taskkit import console, environment, print_table, task
 
@@ -46,3 +47,4 @@ ns = Collection("bench")
 ns.add_task(foreman)
 ns.add_task(workers_bench)
 ns.add_task(backup_bench, name="backup")
+ns.add_task(bench_lake, name="lake")

@@ -1,0 +1,1 @@
+"""Analyses: running an application on demand, and sealing finished results."""

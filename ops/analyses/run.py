@@ -1,0 +1,99 @@
+"""Running an application on demand: one process job per request.
+
+The job's payload is the contract with the process handler:
+`{"application": APP, "experiment_ids": [...], "run_by": USER}`. A SUCCEEDED (sealed) analysis
+of the same application over the same experiments is not silently redone: the request is
+refused unless an admin forces it, and then the old results are moved to
+`.trash/analyses/<id>-<timestamp>/` (never deleted in place) in the same transaction that
+enqueues the job — if the transaction fails, the results are moved back.
+"""
+
+from __future__ import annotations
+
+import getpass
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from foreman.db import transaction
+from foreman.environments import Environment
+from foreman.errors import StorageError, ValidationError
+from foreman.jobs import enqueue_job
+from foreman.lake import open_lake
+from foreman.lake.layout import analysis_prefix
+from foreman.sql import query
+from ops.lake.moves import move_tree
+
+
+def _sql(name: str) -> str:
+    return query(__file__, "analyses.sql", name)
+
+
+@dataclass
+class RunRequest:
+    job_id: int
+    application: str
+    experiment_ids: list[int]
+    run_by: str
+    trashed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def request_run(
+    env: Environment,
+    application: str,
+    experiment_ids: list[int],
+    *,
+    run_by: str | None = None,
+    force: bool = False,
+) -> RunRequest:
+    """Enqueue a process job for `application` over `experiment_ids`."""
+    if not application or not application.replace("_", "").replace("-", "").isalnum():
+        raise ValidationError(f"invalid application name {application!r}")
+    ids = sorted({int(value) for value in experiment_ids})
+    if not ids:
+        raise ValidationError("name at least one experiment: --experiment ID")
+    run_by = run_by or getpass.getuser()
+    lake = open_lake(env)
+    moved: list[tuple[str, str]] = []
+    try:
+        with transaction(env) as conn, conn.cursor() as cur:
+            cur.execute(_sql("existing_experiments"), {"ids": ids})
+            unknown = sorted(set(ids) - {row[0] for row in cur.fetchall()})
+            if unknown:
+                raise ValidationError(f"unknown experiment id(s) {unknown}: see the catalog")
+            cur.execute(_sql("succeeded_same_run"), {"application": application, "ids": ids})
+            previous = [row[0] for row in cur.fetchall()]
+            if previous and not force:
+                raise ValidationError(
+                    f"{application} already SUCCEEDED on these experiments (analysis "
+                    f"{previous[0]}); an admin may re-run with --force"
+                )
+            if previous:
+                cur.execute(_sql("is_admin"))
+                if not cur.fetchone()[0]:
+                    raise ValidationError("only an admin may --force a re-run over sealed results")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            request = RunRequest(0, application, ids, run_by)
+            for analysis_id in previous:
+                prefix = analysis_prefix(analysis_id)
+                trash = f".trash/analyses/{analysis_id}-{stamp}/"
+                cur.execute(_sql("mark_trashed"), {"analysis_id": analysis_id, "trash": trash})
+                cur.execute(
+                    _sql("unstore_trashed_files"),
+                    {"analysis_id": analysis_id, "trash": trash, "prefix": prefix},
+                )
+                if move_tree(lake, prefix, trash):
+                    moved.append((prefix, trash))
+                request.trashed.append((analysis_id, trash))
+            request.job_id, _ = enqueue_job(
+                conn,
+                "process",
+                {"application": application, "experiment_ids": ids, "run_by": run_by},
+            )
+    except BaseException:
+        for prefix, trash in reversed(moved):
+            # if this fails too, the results stay in the trash (never lost); the raise reports it
+            with suppress(StorageError):
+                move_tree(lake, trash, prefix)
+        raise
+    return request

@@ -1,0 +1,167 @@
+"""Sealing: FINISHED analyses become SUCCEEDED, their results read-only and the bot's.
+
+Run on a schedule by the platform's bot identity (env `[identity] bot_user`). For each finished
+analysis the results are hashed (every computed file's sha256, then the results' sha256 over
+the sorted `<sha256>  <name>` lines), made read-only for everyone (filesystem: a-w on files
+and folders) and handed to the bot user; then the row is marked SUCCEEDED with the results'
+size and checksum. The lake is changed first and the row last, and both steps are idempotent,
+so a crash in between is finished by the next run. An analysis the bot ran itself is sealed in
+place (it already owns its results). S3 has no per-object read-only flag here: the recorded
+checksums prove later that nothing changed, and the bucket policy (deny PutObject/DeleteObject
+under `analyses/` except for the bot) is what keeps results read-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from foreman.db import transaction
+from foreman.environments import Environment
+from foreman.errors import ConfigError, RefineryError, StorageError
+from foreman.lake import FilesystemLake, Lake, open_lake
+from foreman.lake.checksums import sha256_of_object
+from foreman.lake.layout import analysis_prefix
+from foreman.sql import query
+
+
+class PermissionRefused(RefineryError):
+    """The database role running this may not do it (see migration 0007's roles)."""
+
+
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def _sql(name: str) -> str:
+    return query(__file__, "analyses.sql", name)
+
+
+@dataclass
+class SealedAnalysis:
+    analysis_id: int
+    run_by: str
+    files: int
+    results_bytes: int
+    results_sha256: str
+    ownership: str  # "transferred", "in place" or "s3: policy"
+
+
+@dataclass
+class SealReport:
+    executed: bool
+    bot_user: str
+    sealed: list[SealedAnalysis] = field(default_factory=list)
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+def bot_user(env: Environment) -> str:
+    name = env.section("identity").get("bot_user", "refinery-bot")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{env.path}: identity.bot_user must be a user name")
+    return name
+
+
+def results_sha256(per_file: dict[str, str]) -> str:
+    """One checksum for a set of results: sha256 over sorted `<sha256>  <name>` lines."""
+    lines = "".join(f"{sha}  {name}\n" for name, sha in sorted(per_file.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealReport:
+    """Seal every FINISHED analysis (or, with execute=False, say what would be sealed)."""
+    bot = bot_user(env)
+    lake = open_lake(env)
+    owner = _bot_ids(bot) if isinstance(lake, FilesystemLake) else None
+    report = SealReport(executed=execute, bot_user=bot)
+    with transaction(env) as conn, conn.cursor() as cur:
+        cur.execute(_sql("is_admin"))
+        if not cur.fetchone()[0]:
+            raise PermissionRefused("only an admin (or the platform's bot) may seal analyses")
+        cur.execute(_sql("finished_analyses"))
+        for analysis_id, run_by, _application in cur.fetchall():
+            cur.execute(_sql("computed_files"), {"analysis_id": analysis_id})
+            files = cur.fetchall()
+            try:
+                per_file = _hash_results(lake, analysis_id, files)
+            except StorageError as exc:
+                report.refused.append((analysis_id, str(exc)))
+                continue
+            total = sum(size for size, _ in per_file.values())
+            checksum = results_sha256({k: sha for k, (_, sha) in per_file.items()})
+            in_place = run_by == bot
+            ownership = (
+                "s3: policy" if owner is None else ("in place" if in_place else "transferred")
+            )
+            report.sealed.append(
+                SealedAnalysis(analysis_id, run_by, len(files), total, checksum, ownership)
+            )
+            if not execute:
+                continue
+            if isinstance(lake, FilesystemLake):
+                make_read_only(lake.root / analysis_prefix(analysis_id), owner)
+            for file_id, key, _size, recorded in files:
+                size, sha = per_file[key]
+                if recorded != sha:
+                    cur.execute(
+                        _sql("record_file_checksum"), {"id": file_id, "sha256": sha, "size": size}
+                    )
+            cur.execute(
+                _sql("mark_sealed"),
+                {
+                    "analysis_id": analysis_id,
+                    "bytes": total,
+                    "sha256": checksum,
+                    "location": f"{lake.name}/{analysis_prefix(analysis_id)}",
+                    "bot": bot,
+                },
+            )
+        if not execute:
+            conn.rollback()
+    return report
+
+
+def _hash_results(lake: Lake, analysis_id: int, files) -> dict[str, tuple[int, str]]:
+    per_file: dict[str, tuple[int, str]] = {}
+    for _file_id, key, size, recorded in files:
+        info = lake.stat(key)
+        if info is None:
+            raise StorageError(f"result {key} is missing from the lake; run inv lake.check")
+        sha = sha256_of_object(lake, key)
+        if recorded and recorded != sha:
+            raise StorageError(f"result {key} does not match its recorded sha256; not sealing")
+        if size is not None and size != info.size:
+            raise StorageError(f"result {key} is {info.size} bytes, catalog says {size}")
+        per_file[key] = (info.size, sha)
+    return per_file
+
+
+def _bot_ids(name: str) -> tuple[int, int]:
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise ConfigError(
+            f"bot user {name!r} does not exist on this machine: create it (useradd --system)"
+        ) from None
+    return entry.pw_uid, entry.pw_gid
+
+
+def make_read_only(folder: Path, owner: tuple[int, int] | None) -> None:
+    """chown to the bot (when given and not already) and chmod a-w, files first, folder last."""
+    if not folder.exists():
+        return
+    for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
+        for name in [*filenames, *dirnames]:
+            _lock(Path(dirpath) / name, owner)
+    _lock(folder, owner)
+
+
+def _lock(path: Path, owner: tuple[int, int] | None) -> None:
+    st = path.lstat()
+    if owner is not None and (st.st_uid, st.st_gid) != owner:
+        os.chown(path, *owner, follow_symlinks=False)
+    if not stat.S_ISLNK(st.st_mode):
+        os.chmod(path, stat.S_IMODE(st.st_mode) & ~WRITE_BITS)

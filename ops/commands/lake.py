@@ -1,0 +1,113 @@
+"""`inv lake.*`: is the lake in sync with the catalog; mirror it to S3 and back."""
+
+from __future__ import annotations
+
+from invoke import Collection
+from invoke.exceptions import Exit
+
+from ops.lake.check import check_lake
+from ops.lake.mirror import mirror_to_s3, restore_from_s3
+from ops.progress import progress_callback
+from ops.taskkit import (
+    ENV_HELP,
+    JSON_HELP,
+    console,
+    environment,
+    err_console,
+    print_json,
+    print_table,
+    task,
+)
+
+EXIT_OUT_OF_SYNC = 3
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "checksums": "also hash objects and compare with the catalog's sha256 (cached)",
+        "deep": "re-hash every object, ignoring the checksum cache (finds silent corruption)",
+        "json": JSON_HELP,
+        "workers": "threads for listing and hashing (default: 1 per core; 16 on S3)",
+    }
+)
+def check(c, env, checksums=False, deep=False, json=False, workers=0):
+    """Compare the catalog with the lake: missing, orphan, size and checksum differences."""
+    settings = environment(env)
+    with progress_callback() as progress:
+        report = check_lake(
+            settings,
+            checksums=checksums or deep,
+            deep=deep,
+            progress=progress,
+            workers=workers or None,
+        )
+    if json:
+        print_json(report.to_dict())
+    else:
+        summary = f"{report.catalog_files} catalog files, {report.lake_objects} lake objects" + (
+            f", {report.hashed} hashed, {report.from_cache} from cache" if checksums or deep else ""
+        )
+        if report.in_sync:
+            console.print(f"{report.lake}: in sync ({summary})")
+        else:
+            print_table(
+                f"{report.lake}: {len(report.differences)} differences",
+                ("kind", "key", "catalog", "lake"),
+                ((d.kind, d.key, d.expected, d.actual) for d in report.differences),
+                caption=summary,
+            )
+    interrupted = sorted((settings.state_dir / "quarantine").glob("*.json"))
+    if interrupted:
+        err_console.print(
+            f"note: {len(interrupted)} interrupted data.delete(s) pending: run inv data.recover"
+        )
+    if not report.in_sync:
+        raise Exit(code=EXIT_OUT_OF_SYNC)
+
+
+@task(help={"env": ENV_HELP, "to": "mirror address, s3://BUCKET/PREFIX", "json": JSON_HELP})
+def mirror(c, env, to, json=False):
+    """Mirror the filesystem lake to S3: new or changed files only, verified afterwards."""
+    settings = environment(env)
+    with progress_callback() as progress:
+        report = mirror_to_s3(settings, to, progress=progress)
+    _render_transfer(report, json, "mirrored")
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "from_": "mirror address, s3://BUCKET/PREFIX",
+        "execute": "really download (default: dry run listing what would be restored)",
+        "json": JSON_HELP,
+    }
+)
+def restore(c, env, from_, execute=False, json=False):
+    """Bring the filesystem lake back from an S3 mirror (dry run unless --execute)."""
+    settings = environment(env)
+    with progress_callback() as progress:
+        report = restore_from_s3(settings, from_, execute=execute, progress=progress)
+    _render_transfer(report, json, "restored" if execute else "would restore")
+
+
+def _render_transfer(report, as_json: bool, verb: str) -> None:
+    if as_json:
+        print_json(report.to_dict())
+        return
+    if report.moved:
+        print_table(
+            f"{verb}: {report.source} -> {report.target}",
+            ("key", "bytes"),
+            report.moved,
+        )
+    console.print(
+        f"{verb} {len(report.moved)} objects ({report.bytes_moved} bytes), "
+        f"{report.unchanged} unchanged, {report.verified} verified by checksum, "
+        f"{report.extra_on_target} only on the target (left alone)"
+    )
+
+
+ns = Collection("lake")
+for _task in (check, mirror, restore):
+    ns.add_task(_task)

@@ -1,0 +1,246 @@
+"""Runbook: delete one imported experiment and everything derived from it, safely.
+
+    inv data.delete -e ENV --experiment ID              # dry run: every row and path that would go
+    inv data.delete -e ENV --experiment ID --execute    # do it
+
+1. Refuse if any unfinished job (pending, dispatched, running, errored) names the experiment:
+   cancel or finish those first. An unknown experiment is one line; nothing changes.
+2. Plan, in the order that never leaves a broken reference: the analyses that used the
+   experiment (their analysis_targets links, their computed files, the analyses), the
+   experiment's own files, the experiment, then its aliquot, sample and individual — each only
+   if nothing else still refers to it. Lake folders: the experiment's `raw/…/<experiment>/` and
+   each analysis's `analyses/<id>/`; a path that resolves outside the lake is refused.
+3. With --execute: make sure a verified database backup younger than an hour exists (or take
+   and verify one), then write a manifest to the state folder, and in ONE transaction delete the
+   rows and — before committing — move the lake folders to `.quarantine/<stamp>/`. Commit.
+   Only then purge the quarantine, and drop the manifest.
+4. If anything fails before the commit, the transaction rolls back and the folders go back from
+   quarantine. If the process dies outright, the next `inv data.delete` reads the leftover
+   manifest: experiment still in the catalog → the commit never happened, folders go back;
+   experiment gone → it did, the quarantine is purged. Either way `inv lake.check` is clean.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from foreman.db import connect
+from foreman.environments import Environment
+from foreman.errors import RefineryError, StorageError, ValidationError
+from foreman.lake import Lake, open_lake
+from foreman.lake.layout import analysis_prefix, experiment_prefix
+from foreman.sql import query
+from ops.lake.moves import check_inside, move_tree, purge_tree, tree_exists
+from ops.runbooks.backup_guard import BackupProvider, ensure_recent_backup
+
+BACKUP_MAX_AGE = timedelta(hours=1)
+FailureHook = Callable[[str], None]
+
+
+class DeletionRefused(RefineryError):
+    """The experiment cannot be deleted now (running jobs, unknown id)."""
+
+
+def _sql(name: str) -> str:
+    return query(__file__, "delete_experiment.sql", name)
+
+
+@dataclass
+class DeletionPlan:
+    experiment_id: int
+    accession: str
+    analyses: list[int] = field(default_factory=list)
+    analysis_files: list[int] = field(default_factory=list)
+    experiment_files: list[int] = field(default_factory=list)
+    aliquot_id: int | None = None
+    sample_id: int | None = None
+    individual_id: int | None = None
+    lake_paths: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(table, ids) in deletion order, for people to read."""
+        out = [
+            ("analysis_targets", f"analysis_id in {self.analyses}") if self.analyses else None,
+            ("files (computed)", str(self.analysis_files)) if self.analysis_files else None,
+            ("analyses", str(self.analyses)) if self.analyses else None,
+            ("files (original)", str(self.experiment_files)) if self.experiment_files else None,
+            ("experiments", f"[{self.experiment_id}] {self.accession}"),
+            ("aliquots", f"[{self.aliquot_id}]") if self.aliquot_id else None,
+            ("samples", f"[{self.sample_id}]") if self.sample_id else None,
+            ("individuals", f"[{self.individual_id}]") if self.individual_id else None,
+        ]
+        return [row for row in out if row]
+
+
+@dataclass
+class DeletionReport:
+    plan: DeletionPlan
+    executed: bool
+    backup: str = ""
+    recovered: list[str] = field(default_factory=list)
+
+
+def plan_deletion(cur, lake: Lake, reference: str) -> DeletionPlan:
+    cur.execute(_sql("may_delete"))
+    if not cur.fetchone()[0]:
+        raise DeletionRefused("only an admin may delete imported data: ask one")
+    cur.execute(_sql("find_experiment"), {"ref": str(reference)})
+    row = cur.fetchone()
+    if row is None:
+        raise DeletionRefused(f"unknown experiment {reference!r}: nothing changed")
+    exp_id, accession, aliquot, sample, individual, source, project = row
+    cur.execute(_sql("active_jobs"), {"id": exp_id, "accession": accession})
+    jobs = cur.fetchall()
+    if jobs:
+        listed = ", ".join(f"{j[0]} ({j[1]}, {j[2]})" for j in jobs)
+        raise DeletionRefused(
+            f"experiment {accession} has unfinished jobs {listed}: cancel them or let them finish"
+        )
+    plan = DeletionPlan(exp_id, accession)
+    cur.execute(_sql("analyses_using"), {"id": exp_id})
+    plan.analyses = [r[0] for r in cur.fetchall()]
+    cur.execute(_sql("files_of_analyses"), {"ids": plan.analyses})
+    analysis_rows = cur.fetchall()
+    plan.analysis_files = [r[0] for r in analysis_rows]
+    cur.execute(_sql("files_of_experiment"), {"id": exp_id})
+    experiment_rows = [r for r in cur.fetchall() if r[0] not in set(plan.analysis_files)]
+    plan.experiment_files = [r[0] for r in experiment_rows]
+    cur.execute(_sql("other_experiments_of_aliquot"), {"aliquot": aliquot, "id": exp_id})
+    if cur.fetchone()[0] == 0:
+        plan.aliquot_id = aliquot
+        cur.execute(_sql("other_aliquots_of_sample"), {"sample": sample, "aliquot": aliquot})
+        if cur.fetchone()[0] == 0:
+            plan.sample_id = sample
+            cur.execute(
+                _sql("other_samples_of_individual"), {"individual": individual, "sample": sample}
+            )
+            if cur.fetchone()[0] == 0:
+                plan.individual_id = individual
+    folders = [experiment_prefix(source, project, accession)] + [
+        analysis_prefix(a) for a in plan.analyses
+    ]
+    for _, key in analysis_rows + experiment_rows:
+        if not any(key.startswith(folder) for folder in folders):
+            raise StorageError(
+                f"file {key} lies outside its experiment/analysis folder; fix the catalog"
+            )
+    for folder in folders:
+        check_inside(lake, folder)
+    plan.lake_paths = [folder.rstrip("/") for folder in folders if tree_exists(lake, folder)]
+    return plan
+
+
+def _delete_rows(cur, plan: DeletionPlan) -> None:
+    cur.execute(_sql("delete_targets"), {"ids": plan.analyses})
+    cur.execute(_sql("delete_files"), {"ids": plan.analysis_files + plan.experiment_files})
+    cur.execute(_sql("delete_analyses"), {"ids": plan.analyses})
+    cur.execute(_sql("delete_experiment"), {"id": plan.experiment_id})
+    for statement, value in (
+        ("delete_aliquot", plan.aliquot_id),
+        ("delete_sample", plan.sample_id),
+        ("delete_individual", plan.individual_id),
+    ):
+        if value is not None:
+            cur.execute(_sql(statement), {"id": value})
+
+
+def manifests_dir(env: Environment) -> Path:
+    path = env.state_dir / "quarantine"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def recover_interrupted(env: Environment, lake: Lake) -> list[str]:
+    """Finish or undo deletions a crash interrupted (see step 4); returns what was done."""
+    done: list[str] = []
+    for manifest in sorted(manifests_dir(env).glob("*.json")):
+        record = json.loads(manifest.read_text())
+        conn = connect(env)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(_sql("experiment_exists"), {"id": record["experiment_id"]})
+                committed = cur.fetchone() is None
+        finally:
+            conn.close()
+        for path in record["lake_paths"]:
+            quarantined = f"{record['quarantine']}/{path}"
+            if committed:
+                purge_tree(lake, quarantined)
+            elif tree_exists(lake, quarantined):
+                move_tree(lake, quarantined, path)
+        if committed:
+            purge_tree(lake, record["quarantine"])
+        manifest.unlink()
+        done.append(f"{'purged' if committed else 'restored'} {record['quarantine']}")
+    return done
+
+
+def delete_experiment(
+    env: Environment,
+    reference: str,
+    *,
+    execute: bool = False,
+    backup_provider: BackupProvider | None = None,
+    test_failure_hook: FailureHook | None = None,
+) -> DeletionReport:
+    """Plan (and with `execute`, perform) the deletion of one experiment; see the module doc."""
+    fail = test_failure_hook or (lambda step: None)
+    lake = open_lake(env)
+    recovered = recover_interrupted(env, lake) if execute else []
+    conn = connect(env)
+    moved: list[tuple[str, str]] = []
+    manifest: Path | None = None
+    committed = False
+    try:
+        with conn.cursor() as cur:
+            plan = plan_deletion(cur, lake, reference)
+        if not execute:
+            conn.rollback()
+            return DeletionReport(plan, executed=False)
+        conn.rollback()  # release the row lock while a backup may take a while
+        backup = ensure_recent_backup(env, BACKUP_MAX_AGE, note=f"before deleting {plan.accession}",
+                                      provider=backup_provider)  # fmt: skip
+        fail("backup")
+        with conn.cursor() as cur:
+            plan = plan_deletion(cur, lake, reference)  # again, under the lock this time
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            quarantine = f".quarantine/{stamp}-{plan.experiment_id}"
+            manifest = manifests_dir(env) / f"{stamp}-{plan.experiment_id}.json"
+            manifest.write_text(json.dumps({**asdict(plan), "quarantine": quarantine}))
+            fail("manifest")
+            _delete_rows(cur, plan)
+            fail("rows")
+            for index, path in enumerate(plan.lake_paths, 1):
+                move_tree(lake, path, f"{quarantine}/{path}")
+                moved.append((path, f"{quarantine}/{path}"))
+                fail(f"move:{index}")
+            fail("before_commit")
+        conn.commit()
+        committed = True
+        moved.clear()  # committed: the quarantined folders are now garbage, not data
+        fail("commit")
+        for index, path in enumerate(plan.lake_paths, 1):
+            purge_tree(lake, f"{quarantine}/{path}")
+            fail(f"purge:{index}")
+        purge_tree(lake, quarantine)
+        manifest.unlink()
+        return DeletionReport(plan, executed=True, backup=backup, recovered=recovered)
+    except Exception:
+        conn.rollback()
+        for path, quarantined in reversed(moved):
+            move_tree(lake, quarantined, path)
+        if manifest is not None and not committed:
+            manifest.unlink(missing_ok=True)  # rolled back and restored: nothing to recover
+        raise
+    finally:
+        conn.close()
+
+
+def validate_reference(reference: str) -> str:
+    if not reference or not str(reference).strip():
+        raise ValidationError("name the experiment: --experiment ID (id or accession)")
+    return str(reference).strip()

@@ -1,0 +1,125 @@
+"""People's database logins: one LOGIN role per person, member of one group role.
+
+The generated password is returned once to be shown to the person and sent to the server only
+as a SCRAM-SHA-256 verifier computed here, so the plaintext never reaches the server's logs,
+argv or any file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from psycopg2 import sql
+
+from foreman.db import connect
+from foreman.environments import Environment
+from foreman.errors import ValidationError
+from foreman.sql import query
+
+ROLES = {
+    "analyst": "refinery_analyst",
+    "engineer": "refinery_engineer",
+    "admin": "refinery_admin",
+}
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+SCRAM_ITERATIONS = 4096
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    can_login: bool
+
+
+def scram_sha256_verifier(password: str, *, salt: bytes | None = None) -> str:
+    """PostgreSQL's stored form of a SCRAM-SHA-256 password (RFC 5802/7677)."""
+    salt = salt or secrets.token_bytes(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, SCRAM_ITERATIONS)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name or "") or name.startswith(("refinery_", "pg_")):
+        raise ValidationError(
+            f"invalid user name {name!r}: lower-case letters, digits and _, 2-41 characters,"
+            " not starting with refinery_ or pg_"
+        )
+    return name
+
+
+def add_user(env: Environment, name: str, role: str) -> str:
+    """Create `name` as a LOGIN role in `role`'s group; returns the generated password."""
+    _check_name(name)
+    if role not in ROLES:
+        raise ValidationError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    password = secrets.token_urlsafe(24)
+    conn = connect(env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+            if cur.fetchone():
+                raise ValidationError(
+                    f"user {name!r} already exists: remove it first or pick another"
+                )
+            cur.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                    sql.Identifier(name),
+                    sql.Literal(scram_sha256_verifier(password)),
+                    sql.Identifier(ROLES[role]),
+                )
+            )
+            cur.execute(
+                sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                    sql.Identifier(conn.info.dbname), sql.Identifier(name)
+                )
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    return password
+
+
+def list_users(env: Environment) -> list[User]:
+    conn = connect(env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                query(__file__, "users.sql", "list_users"), {"groups": list(ROLES.values())}
+            )
+            group_to_role = {group: role for role, group in ROLES.items()}
+            return [
+                User(name, group_to_role[group], login) for name, group, login in cur.fetchall()
+            ]
+    finally:
+        conn.close()
+
+
+def remove_user(env: Environment, name: str) -> None:
+    """Drop a person's role; refuses roles that are not Refinery users."""
+    _check_name(name)
+    if name not in {user.name for user in list_users(env)}:
+        raise ValidationError(f"{name!r} is not a Refinery user (see inv users.list)")
+    conn = connect(env, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
+                    sql.Identifier(conn.info.dbname), sql.Identifier(name)
+                )
+            )
+            cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()

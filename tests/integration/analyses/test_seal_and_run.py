@@ -1,0 +1,195 @@
+"""Sealing makes results read-only and the bot's for real; re-runs never delete in place."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import stat
+import subprocess
+
+import pytest
+
+from foreman import db
+from foreman.errors import ValidationError
+from foreman.jobs import get_job
+from foreman.lake import FilesystemLake, open_lake
+from foreman.lake.layout import analysis_prefix
+from ops.analyses.run import request_run
+from ops.analyses.seal import results_sha256, seal_finished_analyses
+from ops.lake.check import check_lake
+from tests.integration.lake.conftest import Catalog
+
+pytestmark = pytest.mark.integration
+BOT, ANALYST = "refinery-bot", "refinery-ana1"
+
+
+def _system_user(name: str) -> pwd.struct_passwd:
+    """Create the OS user (we run as root in tests, as the bot host would be set up)."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", name],
+                       check=True)  # fmt: skip
+        return pwd.getpwnam(name)
+
+
+@pytest.fixture
+def seal_catalog(make_env, tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail("sealing tests change file ownership: run the suite as root")
+    env = make_env("seal", identity={"bot_user": BOT})
+    conn = db.connect(env)
+    yield Catalog(env, conn, tmp_path)
+    conn.close()
+
+
+def _row(conn, analysis_id):
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT status, results_bytes, results_sha256, sealed_at FROM analyses WHERE id = %s",
+            (analysis_id,),
+        )
+        row = cur.fetchone()
+    conn.commit()
+    return row
+
+
+def test_sealing_locks_results_hands_them_to_the_bot_and_records_checksums(seal_catalog):
+    bot, analyst = _system_user(BOT), _system_user(ANALYST)
+    experiment = seal_catalog.experiment("ERX20", files=1)
+    by_analyst = seal_catalog.analysis([experiment], run_by=ANALYST, files=2)
+    by_bot = seal_catalog.analysis([experiment], run_by=BOT, application="other", files=1)
+    lake = open_lake(seal_catalog.env)
+    assert isinstance(lake, FilesystemLake)
+    folder = lake.root / analysis_prefix(by_analyst)
+    for path in [folder, *folder.iterdir()]:
+        os.chown(path, analyst.pw_uid, analyst.pw_gid)
+        os.chmod(path, 0o775 if path.is_dir() else 0o664)  # group-writable, as analysts leave it
+    bot_folder = lake.root / analysis_prefix(by_bot)
+    for path in [bot_folder, *bot_folder.iterdir()]:
+        os.chown(path, bot.pw_uid, bot.pw_gid)
+
+    dry = seal_finished_analyses(seal_catalog.env, execute=False)
+    assert {s.analysis_id for s in dry.sealed} == {by_analyst, by_bot}
+    assert _row(seal_catalog.conn, by_analyst)[0] == "FINISHED"
+    assert folder.stat().st_uid == analyst.pw_uid
+
+    report = seal_finished_analyses(seal_catalog.env)
+    ownership = {s.analysis_id: s.ownership for s in report.sealed}
+    assert ownership == {by_analyst: "transferred", by_bot: "in place"}
+    for path in [folder, *folder.iterdir(), bot_folder, *bot_folder.iterdir()]:
+        st = path.stat()
+        assert (st.st_uid, st.st_gid) == (bot.pw_uid, bot.pw_gid), path
+        assert stat.S_IMODE(st.st_mode) & 0o222 == 0, f"{path} still writable"
+    status, size, checksum, sealed_at = _row(seal_catalog.conn, by_analyst)
+    per_file = {
+        f"{analysis_prefix(by_analyst)}{p.name}": hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.iterdir()
+    }
+    assert status == "SUCCEEDED" and sealed_at is not None
+    assert size == sum(p.stat().st_size for p in folder.iterdir())
+    assert checksum == results_sha256(per_file)
+    assert seal_finished_analyses(seal_catalog.env).sealed == []  # nothing left to seal
+    assert check_lake(seal_catalog.env, checksums=True).in_sync
+
+
+def test_an_analysis_with_missing_results_is_not_sealed(seal_catalog):
+    _system_user(BOT)
+    experiment = seal_catalog.experiment("ERX21", files=1)
+    analysis = seal_catalog.analysis([experiment], files=1)
+    lake = open_lake(seal_catalog.env)
+    lake.delete(next(lake.list(analysis_prefix(analysis))).key)
+    report = seal_finished_analyses(seal_catalog.env)
+    assert report.sealed == [] and report.refused[0][0] == analysis
+    assert _row(seal_catalog.conn, analysis)[0] == "FINISHED"
+
+
+def test_sealing_on_s3_records_checksums(moto_server, make_env, tmp_path):
+    env = make_env(
+        "seals3",
+        lake={"backend": "s3", "bucket": "seal-s3", "prefix": "", "root": ""},
+        aws={"endpoint_url": moto_server.endpoint_url},
+    )
+    open_lake(env).ensure_bucket()
+    conn = db.connect(env)
+    catalog = Catalog(env, conn, tmp_path)
+    experiment = catalog.experiment("ERX22", files=1)
+    analysis = catalog.analysis([experiment], files=2)
+    report = seal_finished_analyses(catalog.env)
+    assert [s.ownership for s in report.sealed] == ["s3: policy"]
+    status, size, checksum, _ = _row(catalog.conn, analysis)
+    assert status == "SUCCEEDED" and size > 0 and len(checksum) == 64
+    conn.close()
+
+
+def test_run_creates_the_agreed_job_and_refuses_to_redo_sealed_results(seal_catalog):
+    _system_user(BOT)
+    experiment = seal_catalog.experiment("ERX23", files=1)
+    request = request_run(seal_catalog.env, "fastq_qc", [experiment], run_by="ana")
+    job = get_job(seal_catalog.conn, request.job_id)
+    assert job.kind == "process"
+    assert job.payload == {
+        "application": "fastq_qc",
+        "experiment_ids": [experiment],
+        "run_by": "ana",
+    }
+
+    sealed = seal_catalog.analysis([experiment], status="SUCCEEDED", files=2)
+    with pytest.raises(ValidationError, match="--force"):
+        request_run(seal_catalog.env, "fastq_qc", [experiment], run_by="ana")
+    lake = open_lake(seal_catalog.env)
+    forced = request_run(seal_catalog.env, "fastq_qc", [experiment], run_by="ana", force=True)
+    [(trashed_id, trash)] = forced.trashed
+    assert trashed_id == sealed and trash.startswith(f".trash/analyses/{sealed}-")
+    assert not (lake.root / analysis_prefix(sealed)).exists()
+    assert len(list((lake.root / trash).iterdir())) == 2  # moved, not deleted
+    assert check_lake(seal_catalog.env).in_sync
+    # the trashed analysis no longer blocks: a second forced run is not needed
+    request_run(seal_catalog.env, "fastq_qc", [experiment], run_by="ana")
+
+
+def test_run_rejects_unknown_experiments_and_bad_names(seal_catalog):
+    with pytest.raises(ValidationError, match="unknown experiment"):
+        request_run(seal_catalog.env, "fastq_qc", [999999])
+    with pytest.raises(ValidationError, match="invalid application"):
+        request_run(seal_catalog.env, "rm -rf", [1])
+
+
+def test_inv_seal_and_run_render_and_refuse_cleanly(seal_catalog):
+    import json
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    _system_user(BOT)
+    experiment = seal_catalog.experiment("ERX24", files=1)
+    analysis = seal_catalog.analysis([experiment], files=1)
+    inv = [sys.executable, "-m", "invoke"]
+    seal = [*inv, "analyses.seal", "-e", seal_catalog.env.name]
+    dry = subprocess.run([*seal, "--dry-run", "--json"], cwd=repo, capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    body = json.loads(dry.stdout)
+    assert body["executed"] is False and [s["analysis_id"] for s in body["sealed"]] == [analysis]
+    assert _row(seal_catalog.conn, analysis)[0] == "FINISHED"
+    sealed = subprocess.run([*inv, "analyses.seal", "-e", seal_catalog.env.name],
+                            cwd=repo, capture_output=True, text=True)  # fmt: skip
+    assert sealed.returncode == 0 and "sealed 1 analyses" in sealed.stdout
+    run = [
+        *inv,
+        "analyses.run",
+        "-e",
+        seal_catalog.env.name,
+        "fastq_qc",
+        "--experiment",
+        str(experiment),
+    ]
+    refused = subprocess.run(run, cwd=repo, capture_output=True, text=True)
+    assert refused.returncode != 0 and refused.stderr.startswith(
+        "error: fastq_qc already SUCCEEDED"
+    )
+    other = subprocess.run(
+        [*inv, "analyses.run", "-e", seal_catalog.env.name, "other_app", "--experiment",
+         str(experiment)], cwd=repo, capture_output=True, text=True,
+    )  # fmt: skip
+    assert other.returncode == 0 and "job " in other.stdout, other.stderr

@@ -1,0 +1,29 @@
+"""The lake benchmark's code runs end to end at a tiny size (timings are not asserted)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from foreman.environments import ENVIRONMENTS_DIR_VARIABLE
+from ops.lake.bench import run_bench
+from tests.support.services import which_or_fail
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_lake_runs_every_mode_against_rclone(postgres_template, tmp_path, monkeypatch):
+    which_or_fail("rclone", "run scripts/system-packages.sh as root")
+    monkeypatch.setenv(ENVIRONMENTS_DIR_VARIABLE, os.environ[ENVIRONMENTS_DIR_VARIABLE])
+    lines: list[str] = []
+    timings = run_bench(150, tmp_path, repeat=1, say=lines.append)
+    assert [t.mode for t in timings] == [
+        "size-only",
+        "checksum (cold)",
+        "checksum (cold)",
+        "checksum (warm)",
+    ]
+    assert all(t.ours > 0 and t.peer > 0 for t in timings)
+    assert len(list((tmp_path / "lake").rglob("*.fq"))) == 150
+    assert (tmp_path / "catalog.sha256").read_text().count("\n") == 150
