@@ -102,6 +102,14 @@ class Environment:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @property
+    def bot_user(self) -> str:
+        """The platform's own identity (`[identity] bot_user`): runs pipelines, owns results."""
+        name = self.section("identity").get("bot_user", "refinery-bot")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{self.path}: identity.bot_user must be a user name")
+        return name
+
     def section(self, name: str) -> dict[str, Any]:
         """A free-form section (deploy, backups, schedule…) that an area validates itself."""
         value = self.extra.get(name, {})

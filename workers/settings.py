@@ -1,7 +1,6 @@
 """The worker settings an environment file may set, validated in one place.
 
 [pipeline]  application = "fastq_qc"   process application queued once an experiment is stored
-            bot_identity = "refinery-bot"   who the platform's own analyses are run by
 [ena]       portal_url = "https://www.ebi.ac.uk/ena/portal/api"
             archive_scheme = "https"   scheme put in front of the archive's fastq paths
             retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
@@ -18,14 +17,12 @@ from foreman.environments import Environment
 from foreman.errors import ConfigError
 
 DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
-DEFAULT_BOT_IDENTITY = "refinery-bot"
 PROCESS_APPLICATIONS = ("no_op", "fastq_qc")
 
 
 @dataclass(frozen=True)
 class PipelineSettings:
     application: str = "fastq_qc"
-    bot_identity: str = DEFAULT_BOT_IDENTITY
 
 
 @dataclass(frozen=True)

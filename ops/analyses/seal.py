@@ -59,10 +59,7 @@ class SealReport:
 
 
 def bot_user(env: Environment) -> str:
-    name = env.section("identity").get("bot_user", "refinery-bot")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{env.path}: identity.bot_user must be a user name")
-    return name
+    return env.bot_user
 
 
 def results_sha256(per_file: dict[str, str]) -> str:

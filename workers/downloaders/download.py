@@ -101,7 +101,7 @@ def queue_processing(ctx: JobContext, experiment_id: int) -> int | None:
         {
             "application": settings.application,
             "experiment_ids": [experiment_id],
-            "run_by": settings.bot_identity,
+            "run_by": ctx.env.bot_user,
         },
         parent_job_id=ctx.job.id,
         dedupe_key=process_dedupe_key(settings.application, experiment_id),

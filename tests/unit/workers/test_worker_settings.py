@@ -35,7 +35,7 @@ def test_defaults_point_at_the_real_archive_and_fastq_qc():
     env = environment()
     assert ena_settings(env).portal_url == "https://www.ebi.ac.uk/ena/portal/api"
     assert pipeline_settings(env).application == "fastq_qc"
-    assert pipeline_settings(env).bot_identity == "refinery-bot"
+    assert env.bot_user == "refinery-bot"
     assert download_settings(env).retries == 3
 
 
