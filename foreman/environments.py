@@ -110,6 +110,10 @@ class Environment:
             raise ConfigError(f"{self.path}: identity.bot_user must be a user name")
         return name
 
+    def settings(self, name: str, cls: type) -> Any:
+        """Section `name` validated into the dataclass `cls` (unknown keys, scalar types)."""
+        return _build(self.path, name, cls, self.section(name))
+
     def section(self, name: str) -> dict[str, Any]:
         """A free-form section (deploy, backups, schedule…) that an area validates itself."""
         value = self.extra.get(name, {})
@@ -179,13 +183,26 @@ def _parse(name: str, path: Path, data: dict[str, Any]) -> Environment:
     )
 
 
+_SCALARS = {"int": int, "float": float, "str": str, "bool": bool}
+_KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
 def _build(path: Path, section: str, cls: type, values: dict[str, Any]) -> Any:
+    """`cls(**values)`, or a ConfigError naming the file, the key and what was expected."""
     allowed = set(cls.__dataclass_fields__)
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise ConfigError(
             f"{path}: unknown key {section}.{unknown[0]} (allowed: {sorted(allowed)})"
         )
+    for key, value in values.items():
+        expected = _SCALARS.get(str(cls.__dataclass_fields__[key].type))
+        if expected is None:
+            continue
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+            raise ConfigError(f"{path}: {section}.{key} must be {_KINDS[expected]}")
     try:
         return cls(**values)
     except TypeError as exc:

@@ -28,19 +28,10 @@ class ForemanSettings:
 
     @classmethod
     def for_environment(cls, env: Environment) -> ForemanSettings:
-        values = dict(env.section("foreman"))
-        allowed = {field.name: field.type for field in fields(cls)}
-        unknown = sorted(set(values) - set(allowed))
-        if unknown:
-            raise ConfigError(
-                f"{env.path}: unknown key foreman.{unknown[0]} (allowed: {sorted(allowed)})"
-            )
-        parsed: dict[str, float | int] = {}
-        for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"{env.path}: foreman.{key} must be a positive number")
-            parsed[key] = int(value) if key == "batch_size" else float(value)
-        settings = cls(**parsed)
+        settings = env.settings("foreman", cls)
+        for field in fields(cls):
+            if getattr(settings, field.name) <= 0:
+                raise ConfigError(f"{env.path}: foreman.{field.name} must be a positive number")
         if settings.stale_after_seconds < 2 * settings.worker_heartbeat_seconds:
             raise ConfigError(
                 f"{env.path}: foreman.stale_after_seconds must be at least twice "

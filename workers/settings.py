@@ -42,26 +42,7 @@ class DownloadSettings:
 
 
 def _section(env: Environment, name: str, cls: type) -> Any:
-    values = env.section(name)
-    allowed = set(cls.__dataclass_fields__)
-    unknown = sorted(set(values) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{env.path}: unknown key {name}.{unknown[0]} (allowed: {sorted(allowed)})"
-        )
-    try:
-        settings = cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f"{env.path}: [{name}] {exc}") from None
-    for field_name, field in cls.__dataclass_fields__.items():
-        value = getattr(settings, field_name)
-        expected = float if field.type == "float" else int if field.type == "int" else str
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            continue
-        if not isinstance(value, expected) or isinstance(value, bool):
-            kind = {int: "an integer", float: "a number", str: "a string"}[expected]
-            raise ConfigError(f"{env.path}: {name}.{field_name} must be {kind}")
-    return settings
+    return env.settings(name, cls)
 
 
 def pipeline_settings(env: Environment) -> PipelineSettings:

@@ -44,7 +44,7 @@ def test_values_are_read_and_typed(env_with):
     [
         ({"poll": 1}, "unknown key foreman.poll"),
         ({"poll_seconds": 0}, "foreman.poll_seconds must be a positive number"),
-        ({"batch_size": "many"}, "foreman.batch_size must be a positive number"),
+        ({"batch_size": "many"}, "foreman.batch_size must be an integer"),
         ({"stale_after_seconds": 10, "worker_heartbeat_seconds": 6}, "at least twice"),
     ],
 )
