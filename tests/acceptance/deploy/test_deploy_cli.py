@@ -77,7 +77,15 @@ def test_unlock_is_a_dry_run_that_reports_no_lock(deploy_env):
 
 
 def test_secrets_never_reach_output_or_logs_of_a_deploy_and_rollback(
-    make_env, session_dirs, tmp_path, moto_server, ssh_server, standins, monkeypatch, capfd, caplog
+    make_env,
+    session_dirs,
+    tmp_path,
+    moto_server,
+    ssh_server,
+    fake_steps,
+    monkeypatch,
+    capfd,
+    caplog,
 ):
     address = embedded_cluster().address()
     password_file = tmp_path / "db-password"
@@ -109,7 +117,7 @@ def test_secrets_never_reach_output_or_logs_of_a_deploy_and_rollback(
         },
         **sections,
     )
-    monkeypatch.setattr("ops.deploy.pipeline.STEP_TABLE", {**STEP_TABLE, **standins.steps()})
+    monkeypatch.setattr("ops.deploy.pipeline.STEP_TABLE", {**STEP_TABLE, **fake_steps.steps()})
     caplog.set_level(logging.DEBUG)
     try:
         codes = [
@@ -128,7 +136,7 @@ def test_secrets_never_reach_output_or_logs_of_a_deploy_and_rollback(
         leaky_images = Step("images", "leaky stand-in: images", leaky, lambda ctx: [], True)
         monkeypatch.setattr(
             "ops.deploy.pipeline.STEP_TABLE",
-            {**STEP_TABLE, **standins.steps(), "images": leaky_images},
+            {**STEP_TABLE, **fake_steps.steps(), "images": leaky_images},
         )
         codes.append(inv_in_process("deploy", "-e", "staging", "-v", "v1.2.0-dev"))
         codes.append(inv_in_process("deploy.history", "-e", "staging", "--json", "--limit", "1"))
