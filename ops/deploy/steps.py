@@ -34,8 +34,6 @@ from ops.runbooks.foreman_restart import (
     restart_foreman,
 )
 
-WORKER_IMAGE = "workers"  # the image every Batch job definition runs
-
 
 @dataclass
 class StepContext:
@@ -80,7 +78,8 @@ def build_and_push_images(ctx: StepContext) -> dict[str, Any]:
     return {
         "pushed": [image.reference for image in pushed],
         "digests": {image.name: image.digest for image in pushed},
-        "worker_image": images.image_reference(registry, WORKER_IMAGE, ctx.version),
+        # The job definitions run the workers image exactly as it was pushed.
+        "worker_image": next(image.reference for image in pushed if image.name == "workers"),
     }
 
 
@@ -155,12 +154,13 @@ def register_job_definitions(ctx: StepContext) -> dict[str, Any]:
 
 
 def preview_job_definitions(ctx: StepContext) -> list[str]:
-    image = ctx.facts.get("images", {}).get("worker_image") or images.image_reference(
-        images.default_registry(ctx.env), WORKER_IMAGE, ctx.version
+    outputs = images.environment_outputs(ctx.env)
+    image = ctx.facts.get("images", {}).get("worker_image") or images.worker_image_reference(
+        ctx.env, ctx.version, outputs
     )
     # Rendering validates every template against the current outputs; nothing is sent.
     definitions = batch.render_job_definitions(
-        ctx.env, version=ctx.version, image=image, outputs=images.environment_outputs(ctx.env)
+        ctx.env, version=ctx.version, image=image, outputs=outputs
     )
     names = ", ".join(item["jobDefinitionName"] for item in definitions)
     return [f"register {len(definitions)} Batch job definitions with image {image}: {names}"]

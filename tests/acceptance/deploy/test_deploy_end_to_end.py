@@ -33,6 +33,7 @@ import requests
 from foreman import db
 from foreman.environments import REPO_ROOT, load_environment
 from foreman.migrations import all_migrations
+from ops.batch import job_definition_name, pipelines
 from tests.support import foreman_service
 from tests.support.environments import write_environment
 from tests.support.terraform import NULL_STACK, REGION, bootstrap_backend
@@ -41,7 +42,6 @@ pytestmark = pytest.mark.acceptance
 
 AWS_SECRET = f"e2e-aws-secret-{uuid.uuid4().hex}"
 TIERS = [1024, 2048]
-PIPELINES_DIR = REPO_ROOT / "infrastructure" / "batch"
 NULL_RESOURCES = 9  # module blocks in the null stack, one null_resource each
 DEPLOY_STEPS = [
     "images",
@@ -82,7 +82,7 @@ class Staging:
 
     def active_definition(self, pipeline: str, tier: int) -> dict:
         """The newest ACTIVE revision of a job definition (what a submission by name runs)."""
-        name = f"refinery-staging-{pipeline.replace('_', '-')}-{tier}mb"
+        name = job_definition_name("staging", pipeline, tier)
         found = self.batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")
         return max(found["jobDefinitions"], key=lambda item: item["revision"])
 
@@ -140,6 +140,7 @@ def staging(
 ):
     work = tmp_path_factory.mktemp("deploy-e2e")
     # Terraform and the deploy reach only loopback: never the EC2 metadata service.
+    metadata_before = os.environ.get("AWS_EC2_METADATA_DISABLED")
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     cluster = db.embedded_cluster().address()
     database = f"deploy_e2e_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -237,11 +238,7 @@ def staging(
         backend=backend,
         s3=s3,
         batch=boto3.client("batch", endpoint_url=moto_server.endpoint_url, region_name=REGION),
-        pipelines=sorted(
-            p.name.removesuffix(".json.j2")
-            for p in PIPELINES_DIR.glob("*.json.j2")
-            if not p.name.startswith("_")
-        ),
+        pipelines=pipelines(),
         dsn={
             "host": cluster.host,
             "port": cluster.port,
@@ -259,6 +256,10 @@ def staging(
         yield state
     finally:
         foreman_service.stop(pid_file)  # the foreman the last deploy started, by its pid
+        if metadata_before is None:
+            os.environ.pop("AWS_EC2_METADATA_DISABLED", None)
+        else:
+            os.environ["AWS_EC2_METADATA_DISABLED"] = metadata_before
 
 
 def _foreman_pid(staging) -> int:

@@ -10,7 +10,12 @@ import pytest
 from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
 from foreman.executors.batch import BatchExecutor
 from ops.deploy.settings import DEPLOY_KEYS, deploy_settings
-from ops.images import IMAGE_NAMES, default_base_image, default_registry
+from ops.images import (
+    IMAGE_NAMES,
+    default_base_image,
+    default_registry,
+    worker_image_reference,
+)
 from ops.runbooks.foreman_restart import foreman_host_settings, restart_command_for
 from tests.support.environments import write_environment
 
@@ -76,6 +81,7 @@ def test_images_come_from_the_stacks_registry_on_the_configured_base(shipped):
     ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/refinery"
     outputs = {"ecr_repository_urls": {name: f"{ecr}/{name}" for name in IMAGE_NAMES}}
     assert default_registry(env, outputs) == ecr
+    assert worker_image_reference(env, "v1.0.0", outputs) == f"{ecr}/workers:v1.0.0"
 
 
 def test_batch_queues_are_the_stacks_queue_names(shipped):
