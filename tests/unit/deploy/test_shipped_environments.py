@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import hcl2
@@ -17,6 +18,7 @@ from ops.images import (
     worker_image_reference,
 )
 from ops.runbooks.foreman_restart import foreman_host_settings, restart_command_for
+from ops.terraform.outputs import REQUIRED_OUTPUTS
 from tests.support.environments import write_environment
 
 SHIPPED = REPO_ROOT / "infrastructure" / "environments"
@@ -102,3 +104,13 @@ def test_the_aws_stack_has_an_ecr_repository_for_every_image_the_deploy_pushes()
     # python-hcl2 keeps the quotes of string literals; compare without them.
     repositories = {str(item).strip('"') for item in variables["ecr_repositories"]["default"]}
     assert set(IMAGE_NAMES) <= repositories
+
+
+def test_job_definition_templates_read_only_outputs_every_stack_declares():
+    used = {
+        match
+        for template in (REPO_ROOT / "infrastructure/batch").glob("*.json.j2")
+        for match in re.findall(r"outputs\.([a-z_]+)", template.read_text())
+    }
+    assert used  # the templates do read outputs, so the check below means something
+    assert used <= set(REQUIRED_OUTPUTS), used - set(REQUIRED_OUTPUTS)
