@@ -49,6 +49,8 @@ class StepContext:
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Values passed between steps of this run only, never written to the audit log.
     scratch: dict[str, Any] = field(default_factory=dict)
+    # Shows image builds and pushes as they stream (an ops.images ProgressSink), if given.
+    progress: Any = None
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,11 @@ def build_and_push_images(ctx: StepContext) -> dict[str, Any]:
         version=ctx.version,
         git_sha=ctx.git_sha,
         base_image=images.default_base_image(ctx.env),
+        progress=ctx.progress,
     )
-    pushed = images.push_images(built, aws_endpoint_url=ctx.env.aws.endpoint_url)
+    pushed = images.push_images(
+        built, aws_endpoint_url=ctx.env.aws.endpoint_url, progress=ctx.progress
+    )
     return {
         "pushed": [image.reference for image in pushed],
         "digests": {image.name: image.digest for image in pushed},
