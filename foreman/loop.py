@@ -243,6 +243,10 @@ class Foreman:
 
 
 def _version() -> str:
+    """The release this foreman runs: REFINERY_VERSION (set by whatever started it, as the
+    Batch job definitions set it for workers), else the installed package's version."""
+    if os.environ.get("REFINERY_VERSION"):
+        return os.environ["REFINERY_VERSION"]
     try:
         from importlib.metadata import version
 

@@ -26,6 +26,11 @@ from foreman.environments import (
     load_environment,
 )
 from foreman.migrations import apply_migrations
+from tests.support.docker_services import (  # noqa: F401 - session fixtures for every layer
+    base_os_image,
+    docker_engine,
+    docker_registry,
+)
 from tests.support.environments import write_environment
 from tests.support.services import MotoServer, start_moto, stop_process
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from ops.batch import prune_job_definitions, register_job_definitions
-from ops.images import default_registry, environment_outputs, image_reference
+from ops.images import environment_outputs, worker_image_reference
 from ops.images.settings import default_version
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
@@ -25,7 +25,7 @@ def register(c, env, version="", image="", json=False):
     settings = environment(env)
     version = version or default_version()
     outputs = environment_outputs(settings)
-    image = image or image_reference(default_registry(settings, outputs), "workers", version)
+    image = image or worker_image_reference(settings, version, outputs)
     registered = register_job_definitions(settings, version=version, image=image, outputs=outputs)
     if json:
         print_json([item.__dict__ for item in registered])

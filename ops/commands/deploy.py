@@ -14,6 +14,7 @@ from ops.deploy.lock import break_stale_lock
 from ops.deploy.pipeline import DeployResult, run_deploy, run_rollback
 from ops.deploy.settings import deploy_settings
 from ops.deploy.versions import git_sha, version_at_head
+from ops.images.progress import RichProgress
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 WAIT_HELP = "seconds to wait for another deploy's lock before giving up (default: fail at once)"
@@ -42,6 +43,7 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0):
             allow_destroy=allow_destroy,
             wait_seconds=float(wait),
             report=_progress,
+            progress=RichProgress(console),
         )
     _render(result)
 

@@ -67,14 +67,16 @@ def run_deploy(
     wait_seconds: float = 0,
     steps: Mapping[str, Step] | None = None,
     report: Reporter = _quiet,
+    progress: Any = None,
     test_only_step_hook: TestOnlyStepHook | None = None,
 ) -> DeployResult:
-    """Deploy `version` (built from `git_sha`) to `env`."""
+    """Deploy `version` (built from `git_sha`) to `env`; `progress` shows image builds."""
     check_version_for_environment(version, env.name)
     settings = deploy_settings(env)
     table = {**STEP_TABLE, **(steps or {})}
     record = DeployRecord(env.name, "deploy", version, git_sha)
     ctx = StepContext(env, settings, version, git_sha, allow_destroy, record, report)
+    ctx.progress = progress
     if dry_run:
         return _preview(ctx, table, DEPLOY_STEPS)
     with deploy_lock(

@@ -2,18 +2,17 @@
 
 ```toml
 [deploy]
-lock_table = "refinery-staging-locks"  # DynamoDB table; else [terraform] lock_table/dynamodb_table
-region = "eu-west-1"                   # else [terraform] region, else [aws] region
-lease_seconds = 900                    # a lock whose holder stops renewing expires after this
-smoke_timeout_seconds = 120            # how long the restarted foreman has to beat
-registry = "123.dkr.ecr.eu-west-1.amazonaws.com/refinery"  # images are pushed here
-base_image = "refinery-base:bookworm"  # the base the images are built FROM
-worker_image = "workers"               # the image the Batch job definitions run
+lock_table = "refinery-terraform-locks"  # DynamoDB table; else [terraform.backend] dynamodb_table
+region = "eu-west-1"                     # else [terraform.backend] region, else [aws] region
+lease_seconds = 900                      # a lock whose holder stops renewing expires after this
+smoke_timeout_seconds = 120              # how long the restarted foreman has to beat
 ```
 
 The lock table is the one Terraform's S3 backend already uses for its state locks, so an
 environment needs no extra infrastructure for deploy locks or the deploy audit log (see
-`ops.deploy.lock` and `ops.deploy.audit` for the keys used).
+`ops.deploy.lock` and `ops.deploy.audit` for the keys used). Where images are pushed and what
+they are built on is the images area's `[images]` section (`ops.images.default_registry`,
+`ops.images.default_base_image`), read by `inv images.*` and `inv deploy` alike.
 """
 
 from __future__ import annotations
@@ -24,15 +23,9 @@ from typing import Any
 from foreman.environments import Environment
 from foreman.errors import ConfigError
 
-_ALLOWED = {
-    "lock_table",
-    "region",
-    "lease_seconds",
-    "smoke_timeout_seconds",
-    "registry",
-    "base_image",
-    "worker_image",
-}
+DEPLOY_KEYS = ("lock_table", "region", "lease_seconds", "smoke_timeout_seconds")
+# Keys older environment files carried in [deploy]; the images area owns them now.
+_MOVED_TO_IMAGES = {"registry": "registry", "base_image": "base_image", "worker_image": None}
 
 
 @dataclass(frozen=True)
@@ -45,28 +38,28 @@ class DeploySettings:
     endpoint_url: str | None
     lease_seconds: float = 900
     smoke_timeout_seconds: float = 120
-    registry: str = ""
-    base_image: str = ""
-    worker_image: str = "workers"
 
 
 def deploy_settings(env: Environment) -> DeploySettings:
-    """Read `[deploy]` (falling back to `[terraform]` for the lock table) from `env`."""
+    """Read `[deploy]` (falling back to the Terraform backend's lock table) from `env`."""
     deploy = env.section("deploy")
-    terraform = env.section("terraform")
-    unknown = sorted(set(deploy) - _ALLOWED)
+    for key, new_key in _MOVED_TO_IMAGES.items():
+        if key in deploy:
+            where = f"[images] {new_key}" if new_key else "nothing (the image is always workers)"
+            raise ConfigError(f"{env.path}: deploy.{key} is no longer read; move it to {where}")
+    unknown = sorted(set(deploy) - set(DEPLOY_KEYS))
     if unknown:
         raise ConfigError(
-            f"{env.path}: unknown key deploy.{unknown[0]} (allowed: {sorted(_ALLOWED)})"
+            f"{env.path}: unknown key deploy.{unknown[0]} (allowed: {list(DEPLOY_KEYS)})"
         )
-    table = (
-        deploy.get("lock_table") or terraform.get("lock_table") or terraform.get("dynamodb_table")
-    )
+    backend = env.section("terraform").get("backend") or {}
+    table = deploy.get("lock_table") or backend.get("dynamodb_table")
     if not table:
         raise ConfigError(
-            f"{env.path}: no deploy lock table; set deploy.lock_table (or terraform.lock_table)"
+            f"{env.path}: no deploy lock table; set deploy.lock_table "
+            "(or terraform.backend.dynamodb_table)"
         )
-    region = deploy.get("region") or terraform.get("region") or env.aws.region
+    region = deploy.get("region") or backend.get("region") or env.aws.region
     return DeploySettings(
         environment=env.name,
         lock_table=_text(env, "lock_table", table),
@@ -74,9 +67,6 @@ def deploy_settings(env: Environment) -> DeploySettings:
         endpoint_url=env.aws.endpoint_url,
         lease_seconds=_positive(env, deploy, "lease_seconds", 900),
         smoke_timeout_seconds=_positive(env, deploy, "smoke_timeout_seconds", 120),
-        registry=_text(env, "registry", deploy.get("registry", "")),
-        base_image=_text(env, "base_image", deploy.get("base_image", "")),
-        worker_image=_text(env, "worker_image", deploy.get("worker_image", "workers")),
     )
 
 

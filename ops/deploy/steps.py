@@ -7,13 +7,14 @@ is recorded, and restarting a foreman twice leaves one foreman. Each step return
 (image references, counts, hosts) that go into the audit record; each has a `preview` that
 says what it would do without changing anything, for `--dry-run`.
 
-Steps that call other areas (`ops.images`, `ops.terraform.stack`, `ops.batch`) import them when
-they run, so a missing area is a one-line error at that step, not an import failure of `inv`.
+The images, Terraform and Batch steps call those areas' public APIs (`ops.images`,
+`ops.terraform`, `ops.batch`) with the inputs their own tasks use: the registry and base image
+from `ops.images.default_registry` / `default_base_image`, the deployment values from
+`ops.images.environment_outputs` (Terraform outputs, overridden by an `[outputs]` table).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,7 @@ from typing import Any
 from foreman.db import connect
 from foreman.environments import Environment
 from foreman.migrations import apply_migrations
+from ops import batch, images, terraform
 from ops.deploy.audit import DeployRecord
 from ops.deploy.errors import DeployError
 from ops.deploy.settings import DeploySettings
@@ -47,6 +49,8 @@ class StepContext:
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Values passed between steps of this run only, never written to the audit log.
     scratch: dict[str, Any] = field(default_factory=dict)
+    # Shows image builds and pushes as they stream (an ops.images ProgressSink), if given.
+    progress: Any = None
 
 
 @dataclass(frozen=True)
@@ -61,84 +65,78 @@ class Step:
     reusable_on_resume: bool = False
 
 
-def other_area(module: str) -> Any:
-    """Import a module another area owns, or say clearly that it is missing."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            raise DeployError(
-                f"{module} is not available in this checkout; update it or run the step by hand"
-            ) from None
-        raise
-
-
 # --- images -----------------------------------------------------------------------------
 
 
-def worker_image_reference(settings: DeploySettings, version: str) -> str:
-    return f"{settings.registry}/{settings.worker_image}:{version}"
-
-
 def build_and_push_images(ctx: StepContext) -> dict[str, Any]:
-    if not ctx.settings.registry or not ctx.settings.base_image:
-        raise DeployError(f"{ctx.env.path}: set deploy.registry and deploy.base_image to build")
-    images = other_area("ops.images")
+    registry = images.default_registry(ctx.env)
     built = images.build_images(
-        registry=ctx.settings.registry,
+        registry=registry,
         version=ctx.version,
         git_sha=ctx.git_sha,
-        base_image=ctx.settings.base_image,
+        base_image=images.default_base_image(ctx.env),
+        progress=ctx.progress,
     )
-    pushed = images.push_images(built)
-    references = [str(getattr(image, "reference", image)) for image in pushed]
+    pushed = images.push_images(
+        built, aws_endpoint_url=ctx.env.aws.endpoint_url, progress=ctx.progress
+    )
     return {
-        "pushed": references,
-        "worker_image": worker_image_reference(ctx.settings, ctx.version),
+        "pushed": [image.reference for image in pushed],
+        "digests": {image.name: image.digest for image in pushed},
+        # The job definitions run the workers image exactly as it was pushed.
+        "worker_image": next(image.reference for image in pushed if image.name == "workers"),
     }
 
 
 def preview_images(ctx: StepContext) -> list[str]:
+    registry = images.default_registry(ctx.env)
     return [
-        f"build every image FROM {ctx.settings.base_image or '(deploy.base_image unset)'} at "
-        f"{ctx.git_sha[:12]}, tag {ctx.version}, push to "
-        f"{ctx.settings.registry or '(deploy.registry unset)'}"
+        f"build {', '.join(images.IMAGE_NAMES)} FROM {images.default_base_image(ctx.env)} at "
+        f"{ctx.git_sha[:12]}, tag {ctx.version}, push to {registry}"
     ]
 
 
 # --- infrastructure ---------------------------------------------------------------------
 
 
-def plan_counts(summary: Any) -> dict[str, int]:
+def plan_counts(summary: terraform.PlanSummary) -> dict[str, int]:
     return {
-        kind: len(getattr(summary, kind, []) or [])
+        kind: len(getattr(summary, kind))
         for kind in ("creates", "updates", "replaces", "destroys", "protected_changes")
     }
 
 
 def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
-    stack = other_area("ops.terraform.stack")
-    plan = stack.plan_stack(ctx.env)
+    plan = terraform.plan_stack(ctx.env)
     summary = plan.summary
     ctx.record.plan = plan_counts(summary)
-    ctx.report(stack.render_plan_summary(summary))
-    stack.guard_plan(plan, allow_destroy=ctx.allow_destroy)
+    ctx.report(terraform.render_plan_summary(summary))
+    terraform.guard_plan(plan, allow_destroy=ctx.allow_destroy)
     if summary.has_changes:
-        stack.apply_plan(ctx.env, plan)
-    ctx.scratch["outputs"] = stack.read_outputs(ctx.env)
-    return {**plan_counts(summary), "applied": bool(summary.has_changes)}
+        terraform.apply_plan(ctx.env, plan)
+    else:
+        plan.plan_file.unlink(missing_ok=True)  # nothing to apply: no reason to keep it
+    outputs = images.environment_outputs(ctx.env)
+    missing = terraform.missing_outputs(outputs)
+    if missing:
+        raise DeployError(
+            f"the {ctx.env.name} stack does not output {', '.join(missing)}: the stack and "
+            "ops/terraform/outputs.py disagree; fix the stack and deploy again"
+        )
+    ctx.scratch["outputs"] = outputs
+    return {**plan_counts(summary), "applied": summary.has_changes}
 
 
 def preview_plan(ctx: StepContext) -> list[str]:
-    stack = other_area("ops.terraform.stack")
-    plan = stack.plan_stack(ctx.env)
-    ctx.record.plan = plan_counts(plan.summary)
-    ctx.report(stack.render_plan_summary(plan.summary))
-    try:
-        stack.guard_plan(plan, allow_destroy=ctx.allow_destroy)
-    except Exception as exc:  # shown, not raised: a dry run reports every step
-        return [f"REFUSED: {exc}"]
+    plan = terraform.plan_stack(ctx.env)
+    plan.plan_file.unlink(missing_ok=True)  # a dry run applies nothing: keep no plan around
     counts = plan_counts(plan.summary)
+    ctx.record.plan = counts
+    ctx.report(terraform.render_plan_summary(plan.summary))
+    try:
+        terraform.guard_plan(plan, allow_destroy=ctx.allow_destroy)
+    except terraform.DestructiveChangeError as exc:  # shown, not raised: a dry run shows all
+        return [f"REFUSED: {exc}"]
     if not plan.summary.has_changes:
         return ["infrastructure is up to date: nothing to apply"]
     return ["apply the plan: " + ", ".join(f"{n} {kind}" for kind, n in counts.items())]
@@ -152,23 +150,25 @@ def register_job_definitions(ctx: StepContext) -> dict[str, Any]:
     if not image:
         raise DeployError("no worker image recorded for this release; run the images step first")
     outputs = ctx.scratch.get("outputs")
-    if outputs is None:
-        outputs = other_area("ops.terraform.stack").read_outputs(ctx.env)
-    batch = other_area("ops.batch")
+    if outputs is None:  # a rollback does not plan: use what the stack holds now
+        outputs = images.environment_outputs(ctx.env)
     registered = batch.register_job_definitions(
         ctx.env, version=ctx.version, image=image, outputs=outputs
     )
-    return {
-        "image": image,
-        "definitions": [str(getattr(item, "arn", item)) for item in registered],
-    }
+    return {"image": image, "definitions": [item.arn for item in registered]}
 
 
 def preview_job_definitions(ctx: StepContext) -> list[str]:
-    image = ctx.facts.get("images", {}).get("worker_image") or worker_image_reference(
-        ctx.settings, ctx.version
+    outputs = images.environment_outputs(ctx.env)
+    image = ctx.facts.get("images", {}).get("worker_image") or images.worker_image_reference(
+        ctx.env, ctx.version, outputs
     )
-    return [f"register the Batch job definitions for {ctx.version} with image {image}"]
+    # Rendering validates every template against the current outputs; nothing is sent.
+    definitions = batch.render_job_definitions(
+        ctx.env, version=ctx.version, image=image, outputs=outputs
+    )
+    names = ", ".join(item["jobDefinitionName"] for item in definitions)
+    return [f"register {len(definitions)} Batch job definitions with image {image}: {names}"]
 
 
 # --- database ---------------------------------------------------------------------------

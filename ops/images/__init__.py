@@ -10,7 +10,12 @@ from ops.images.build import (
     image_reference,
     push_images,
 )
-from ops.images.settings import default_base_image, default_registry, environment_outputs
+from ops.images.settings import (
+    default_base_image,
+    default_registry,
+    environment_outputs,
+    worker_image_reference,
+)
 
 __all__ = [
     "IMAGE_NAMES",
@@ -22,4 +27,5 @@ __all__ = [
     "environment_outputs",
     "image_reference",
     "push_images",
+    "worker_image_reference",
 ]

@@ -69,6 +69,18 @@ def default_registry(env: Environment, outputs: Mapping[str, Any] | None = None)
     )
 
 
+WORKER_IMAGE = "workers"  # the image every Batch job definition runs
+
+
+def worker_image_reference(
+    env: Environment, version: str, outputs: Mapping[str, Any] | None = None
+) -> str:
+    """`<registry>/workers:<version>`: what the job definitions of a release run."""
+    from ops.images.build import image_reference
+
+    return image_reference(default_registry(env, outputs), WORKER_IMAGE, version)
+
+
 def default_base_image(env: Environment) -> str:
     return str(env.section("images").get("base_image", DEFAULT_BASE_IMAGE))
 

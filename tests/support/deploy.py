@@ -1,9 +1,11 @@
-"""Shared pieces of the deploy tests: the lock table, a deployable environment, stand-ins.
+"""Shared pieces of the deploy tests: the lock table, a deployable environment, fakes.
 
-Stand-in steps: `ops.images`, `ops.terraform.stack` and `ops.batch` belong to other areas and
-are not in this checkout yet. The deploy tests replace exactly those three steps with
-recorders that note each call and return facts of the same shape; migrate, foreman restart
-(over a real sshd), smoke check and the audit record are the real steps.
+The pipeline-logic tests (tests/integration/deploy/test_pipeline.py: lock contention,
+interrupts, resume, smoke-check failure, rollback choice) replace the images, Terraform and
+Batch steps with RECORDING FAKES, named as such, so that each of those cases does not cost a
+Docker build and a Terraform run. Those three steps are proven on the real engine, registry,
+Terraform and moto Batch in tests/acceptance/deploy/test_deploy_end_to_end.py. Migrate, the
+restart of the REAL foreman over a real sshd, the smoke check and the audit log are real here.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import boto3
 
 from foreman.environments import REPO_ROOT, Environment
-from ops.deploy.steps import Step, StepContext, worker_image_reference
+from ops.deploy.steps import Step, StepContext
 from tests.support.sshd import SshServer
 
 
@@ -35,17 +37,20 @@ def create_lock_table(endpoint_url: str, name: str | None = None) -> str:
     return name
 
 
-def standin_restart_command(env_dir: Path, state_dir: Path, run_dir: Path, env_name: str) -> str:
-    """A restart command that restarts the stand-in foreman through its pid file."""
+FAKE_REGISTRY = "registry.fake.invalid/refinery"
+
+
+def foreman_restart_command(env_dir: Path, state_dir: Path, run_dir: Path) -> str:
+    """The restart command of the test host: restarts the real foreman through its pid file."""
     parts = [
         f"cd {shlex.quote(str(REPO_ROOT))} &&",
         f"REFINERY_ENVIRONMENTS_DIR={shlex.quote(str(env_dir))}",
         f"REFINERY_STATE_DIR={shlex.quote(str(state_dir))}",
         shlex.quote(sys.executable),
-        "-m tests.support.foreman_standin restart",
+        "-m tests.support.foreman_service restart",
         f"--pid-file {shlex.quote(str(run_dir / 'foreman.pid'))}",
         f"--log {shlex.quote(str(run_dir / 'foreman.log'))}",
-        f"--env {env_name} --version {{version}}",
+        "--env {environment} --version {version}",
     ]
     return " ".join(parts)
 
@@ -67,9 +72,8 @@ def deploy_sections(
             "lock_table": lock_table,
             "lease_seconds": lease_seconds,
             "smoke_timeout_seconds": smoke_timeout_seconds,
-            "registry": "127.0.0.1:5000/refinery",
-            "base_image": "refinery-base:test",
         },
+        "foreman": {"heartbeat_seconds": 0.5, "poll_seconds": 0.5, "takeover_seconds": 0.5},
         "foreman_host": {
             "hosts": [f"{ssh.host}:{ssh.port}", *extra_hosts],
             "user": ssh.user,
@@ -81,8 +85,8 @@ def deploy_sections(
 
 
 @dataclass
-class StandInRecorder:
-    """Records calls to the stand-in steps of other areas (images, Terraform, Batch)."""
+class FakeStepRecorder:
+    """RECORDING FAKES of the images, Terraform and Batch steps (see the module docstring)."""
 
     calls: list[tuple[str, str]] = field(default_factory=list)
     plan: dict[str, int] = field(default_factory=lambda: {"creates": 2, "updates": 1})
@@ -90,7 +94,7 @@ class StandInRecorder:
     def steps(self) -> dict[str, Step]:
         def images(ctx: StepContext) -> dict[str, Any]:
             self.calls.append(("images", ctx.version))
-            image = worker_image_reference(ctx.settings, ctx.version)
+            image = f"{FAKE_REGISTRY}/workers:{ctx.version}"
             return {"pushed": [image], "worker_image": image}
 
         def infrastructure(ctx: StepContext) -> dict[str, Any]:
@@ -99,24 +103,24 @@ class StandInRecorder:
                 k: self.plan.get(k, 0) for k in ("creates", "updates", "replaces", "destroys")
             }
             ctx.record.plan = counts
-            ctx.scratch["outputs"] = {"job_queue": "standin-queue"}
+            ctx.scratch["outputs"] = {"job_queue": "fake-queue"}
             return {**counts, "applied": True}
 
         def job_definitions(ctx: StepContext) -> dict[str, Any]:
             image = ctx.facts["images"]["worker_image"]
             self.calls.append(("job_definitions", image))
-            return {"image": image, "definitions": [f"standin-def:{ctx.version}"]}
+            return {"image": image, "definitions": [f"fake-def:{ctx.version}"]}
 
         def preview(name: str):
-            return lambda ctx: [f"stand-in {name} for {ctx.version}"]
+            return lambda ctx: [f"fake {name} for {ctx.version}"]
 
         return {
-            "images": Step("images", "stand-in: images", images, preview("images"), True),
+            "images": Step("images", "fake: images", images, preview("images"), True),
             "infrastructure": Step(
-                "infrastructure", "stand-in: terraform", infrastructure, preview("terraform")
+                "infrastructure", "fake: terraform", infrastructure, preview("terraform")
             ),
             "job_definitions": Step(
-                "job_definitions", "stand-in: batch", job_definitions, preview("batch")
+                "job_definitions", "fake: batch", job_definitions, preview("batch")
             ),
         }
 
@@ -127,13 +131,11 @@ class StandInRecorder:
 def deployable_env(
     make_env, session_dirs, tmp_path, moto_server, ssh, *, restart_command=None, **kwargs
 ) -> tuple[Environment, Path]:
-    """A `staging` test environment (lock table, sshd host) and the stand-in foreman's folder."""
+    """A `staging` test environment (lock table, sshd host) and its foreman's run folder."""
     table = create_lock_table(moto_server.endpoint_url)
     run_dir = tmp_path / "foreman-run"
     run_dir.mkdir(exist_ok=True)
-    command = standin_restart_command(
-        session_dirs["environments"], session_dirs["state"], run_dir, "staging"
-    )
+    command = foreman_restart_command(session_dirs["environments"], session_dirs["state"], run_dir)
     sections = deploy_sections(
         endpoint_url=moto_server.endpoint_url,
         lock_table=table,

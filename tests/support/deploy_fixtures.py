@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.deploy import StandInRecorder, deployable_env
+from tests.support import foreman_service
+from tests.support.deploy import FakeStepRecorder, deployable_env
 from tests.support.sshd import SshServer, start_sshd, stop_sshd
 
 
@@ -22,17 +20,17 @@ def ssh_server(tmp_path_factory) -> Iterator[SshServer]:
 
 
 @pytest.fixture
-def standins() -> StandInRecorder:
-    """Stand-ins for the images, Terraform and Batch steps (other areas' modules)."""
-    return StandInRecorder()
+def fake_steps() -> FakeStepRecorder:
+    """Recording fakes of the images, Terraform and Batch steps (pipeline-logic tests only)."""
+    return FakeStepRecorder()
 
 
 @pytest.fixture
 def deploy_env(make_env, session_dirs, tmp_path, moto_server, ssh_server):
-    """A deployable `staging` environment; the stand-in foreman is stopped afterwards."""
+    """A deployable `staging` environment; the foreman it starts is stopped afterwards."""
     env, run_dir = deployable_env(make_env, session_dirs, tmp_path, moto_server, ssh_server)
     yield env
-    stop_standin_foreman(run_dir)
+    foreman_service.stop(run_dir / "foreman.pid")
 
 
 @pytest.fixture
@@ -49,11 +47,4 @@ def make_deploy_env(make_env, session_dirs, tmp_path, moto_server, ssh_server):
 
     yield factory
     for run_dir in run_dirs:
-        stop_standin_foreman(run_dir)
-
-
-def stop_standin_foreman(run_dir) -> None:
-    pid_file = run_dir / "foreman.pid"
-    if pid_file.exists():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        foreman_service.stop(run_dir / "foreman.pid")

@@ -10,8 +10,8 @@ survives between sessions. The registry (`docker-registry serve`) listens on loo
 storage in the session's temp folder. Everything started here is stopped by pid at the end
 of the session; the data-root cache stays.
 
-Use from a conftest: `from tests.support.docker_services import docker_engine,
-docker_registry, base_os_image  # noqa: F401`.
+The fixtures are imported by `tests/conftest.py`, so one engine and one registry serve every
+test layer in a session.
 """
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ variable "foreman_instance_type" {
 variable "ecr_repositories" {
   description = "Image names that get an ECR repository."
   type        = list(string)
-  default     = ["foreman", "workers"]
+  default     = ["base", "foreman", "workers"]
 }
 
 variable "log_retention_days" {

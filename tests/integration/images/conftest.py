@@ -1,4 +1,4 @@
-"""Docker fixtures for the images tests: engine, registry, base OS image, built images."""
+"""Images built once per session (engine, registry and base OS image: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,6 @@ import contextlib
 import pytest
 
 from ops.images import build_images
-from tests.support.docker_services import (  # noqa: F401 - fixtures
-    base_os_image,
-    docker_engine,
-    docker_registry,
-)
 
 VERSION = "0.0.0-test"
 GIT_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -19,7 +14,7 @@ CACHE_REPOSITORY = "refinery-test-cache"
 
 
 @pytest.fixture(scope="session")
-def built_images(docker_engine, docker_registry, base_os_image):  # noqa: F811
+def built_images(docker_engine, docker_registry, base_os_image):
     """base, foreman and workers built once per session for the session's registry."""
     client = docker_engine.client()
     images = build_images(

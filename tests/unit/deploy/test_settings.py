@@ -27,17 +27,28 @@ def write(tmp_path, monkeypatch):
 
 
 def test_lock_table_falls_back_to_the_terraform_backend_table(write):
-    settings = deploy_settings(write(terraform={"lock_table": "tf-locks"}))
-    assert (settings.lock_table, settings.region) == ("tf-locks", "eu-west-1")
+    backend = {"dynamodb_table": "tf-locks", "region": "us-west-2"}
+    settings = deploy_settings(write(terraform={"backend": backend}))
+    assert (settings.lock_table, settings.region) == ("tf-locks", "us-west-2")
     assert settings.endpoint_url == "http://127.0.0.1:1"
-    settings = deploy_settings(
-        write(terraform={"dynamodb_table": "tf-locks2", "region": "us-west-2"})
-    )
-    assert (settings.lock_table, settings.region) == ("tf-locks2", "us-west-2")
+    settings = deploy_settings(write(terraform={"backend": {"dynamodb_table": "tf-locks2"}}))
+    assert (settings.lock_table, settings.region) == ("tf-locks2", "eu-west-1")  # [aws] region
+
+
+def test_registry_and_base_image_in_deploy_are_refused_pointing_at_images(write):
+    with pytest.raises(
+        ConfigError, match=r"deploy\.registry is no longer read; move it to \[images\]"
+    ):
+        deploy_settings(write(deploy={"lock_table": "d", "registry": "r.example"}))
+    with pytest.raises(ConfigError, match=r"deploy\.base_image .* \[images\] base_image"):
+        deploy_settings(write(deploy={"lock_table": "d", "base_image": "os"}))
 
 
 def test_deploy_section_wins_and_is_validated(write):
-    env = write(deploy={"lock_table": "d", "lease_seconds": 60}, terraform={"lock_table": "t"})
+    env = write(
+        deploy={"lock_table": "d", "lease_seconds": 60},
+        terraform={"backend": {"dynamodb_table": "t"}},
+    )
     assert deploy_settings(env).lock_table == "d" and deploy_settings(env).lease_seconds == 60
     with pytest.raises(ConfigError, match=r"unknown key deploy\.lock_tabel"):
         deploy_settings(write(deploy={"lock_tabel": "d"}))
@@ -46,5 +57,7 @@ def test_deploy_section_wins_and_is_validated(write):
 
 
 def test_no_lock_table_is_a_one_line_error_saying_where_to_set_it(write):
-    with pytest.raises(ConfigError, match=r"set deploy\.lock_table \(or terraform\.lock_table\)"):
+    with pytest.raises(
+        ConfigError, match=r"set deploy\.lock_table \(or terraform\.backend\.dynamodb_table\)"
+    ):
         deploy_settings(write())

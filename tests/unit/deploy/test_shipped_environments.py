@@ -1,0 +1,116 @@
+"""staging.toml and prod.toml carry every section a deploy reads, and each one validates."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import hcl2
+import pytest
+
+from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
+from foreman.executors.batch import BatchExecutor
+from ops.deploy.settings import DEPLOY_KEYS, deploy_settings
+from ops.images import (
+    IMAGE_NAMES,
+    default_base_image,
+    default_registry,
+    worker_image_reference,
+)
+from ops.runbooks.foreman_restart import foreman_host_settings, restart_command_for
+from ops.terraform.outputs import REQUIRED_OUTPUTS
+from tests.support.environments import write_environment
+
+SHIPPED = REPO_ROOT / "infrastructure" / "environments"
+# Every key `inv deploy` (and the areas it calls) reads from these sections.
+DEPLOY_READS = {
+    "deploy": {"lease_seconds", "smoke_timeout_seconds"},  # lock_table: [terraform.backend]
+    "foreman_host": {
+        "hosts",
+        "port",
+        "user",
+        "key_file",
+        "known_hosts_file",
+        "restart_command",
+        "connect_timeout_seconds",
+        "command_timeout_seconds",
+    },
+    "images": {"base_image"},  # registry: the stack's ecr_repository_urls output
+    "batch": {"job_queues", "keep_revisions"},
+}
+
+
+@pytest.fixture(params=["staging", "prod"])
+def shipped(request, monkeypatch):
+    monkeypatch.delenv(ENVIRONMENTS_DIR_VARIABLE, raising=False)
+    return request.param
+
+
+def test_every_section_key_the_deploy_reads_is_present(shipped):
+    data = tomllib.loads((SHIPPED / f"{shipped}.toml").read_text())
+    for section, keys in DEPLOY_READS.items():
+        assert keys <= set(data.get(section, {})), (section, keys - set(data.get(section, {})))
+    assert set(data["deploy"]) <= set(DEPLOY_KEYS)
+
+
+def test_deploy_settings_use_the_terraform_lock_table(shipped):
+    env = load_environment(shipped)
+    settings = deploy_settings(env)
+    backend = env.section("terraform")["backend"]
+    assert (settings.lock_table, settings.region) == (backend["dynamodb_table"], "eu-west-1")
+    assert settings.endpoint_url is None  # real AWS, no emulator
+    assert settings.smoke_timeout_seconds >= 60
+
+
+def test_foreman_host_validates_and_the_restart_names_the_release(shipped, tmp_path, monkeypatch):
+    # The deploy key exists only on the deploying machine: validate with a stand-in key file.
+    data = tomllib.loads((SHIPPED / f"{shipped}.toml").read_text())
+    key = tmp_path / "key"
+    key.touch(mode=0o600)
+    data["foreman_host"]["key_file"] = str(key)
+    data["foreman_host"]["known_hosts_file"] = str(tmp_path / "known_hosts")
+    write_environment(tmp_path, shipped, data)
+    monkeypatch.setenv(ENVIRONMENTS_DIR_VARIABLE, str(tmp_path))
+    hosts = foreman_host_settings(load_environment(shipped))
+    assert hosts.hosts == ((f"foreman.{shipped}.refinery.internal", 22),)
+    command = restart_command_for(hosts, environment=shipped, version="v9.8.7")
+    assert "REFINERY_VERSION=v9.8.7" in command and "{" not in command
+
+
+def test_images_come_from_the_stacks_registry_on_the_configured_base(shipped):
+    env = load_environment(shipped)
+    assert default_base_image(env) == "refinery-os:bookworm"
+    ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/refinery"
+    outputs = {"ecr_repository_urls": {name: f"{ecr}/{name}" for name in IMAGE_NAMES}}
+    assert default_registry(env, outputs) == ecr
+    assert worker_image_reference(env, "v1.0.0", outputs) == f"{ecr}/workers:v1.0.0"
+
+
+def test_batch_queues_are_the_stacks_queue_names(shipped):
+    env = load_environment(shipped)
+    executor = BatchExecutor(env, client=object())
+    for pool in env.executor.queues:
+        assert executor.job_queue_for(pool) == f"refinery-{shipped}-{pool.replace('_', '-')}"
+    assert int(env.section("batch")["keep_revisions"]) >= 2  # a rollback needs the previous
+
+
+def test_the_aws_stack_has_an_ecr_repository_for_every_image_the_deploy_pushes():
+    with open(REPO_ROOT / "infrastructure/stacks/aws/variables.tf") as handle:
+        variables = {
+            name.strip('"'): body
+            for block in hcl2.load(handle)["variable"]
+            for name, body in block.items()
+        }
+    # python-hcl2 keeps the quotes of string literals; compare without them.
+    repositories = {str(item).strip('"') for item in variables["ecr_repositories"]["default"]}
+    assert set(IMAGE_NAMES) <= repositories
+
+
+def test_job_definition_templates_read_only_outputs_every_stack_declares():
+    used = {
+        match
+        for template in (REPO_ROOT / "infrastructure/batch").glob("*.json.j2")
+        for match in re.findall(r"outputs\.([a-z_]+)", template.read_text())
+    }
+    assert used  # the templates do read outputs, so the check below means something
+    assert used <= set(REQUIRED_OUTPUTS), used - set(REQUIRED_OUTPUTS)
