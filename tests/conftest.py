@@ -56,6 +56,19 @@ def session_dirs() -> Iterator[dict[str, Path]]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def server_tmp_path() -> Iterator[Path]:
+    """A temporary folder an unprivileged server user can reach, for a test's own cluster.
+
+    pytest's temporary root is kept 0700 (and reset to it by any other pytest run as root),
+    which would lock the embedded server's user out of a data folder placed under it.
+    """
+    path = Path(tempfile.mkdtemp(prefix="refinery-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_template(session_dirs) -> Iterator[str]:
     """Start the session's embedded cluster and build the migrated template database."""

@@ -23,8 +23,8 @@ from foreman.environments import REPO_ROOT
 pytestmark = pytest.mark.acceptance
 
 
-def test_local_demo_surveys_downloads_and_qcs_every_sample_once(tmp_path):
-    state = tmp_path / "state"
+def test_local_demo_surveys_downloads_and_qcs_every_sample_once(server_tmp_path):
+    state = server_tmp_path / "state"
     variables = {**os.environ, "REFINERY_STATE_DIR": str(state), "COLUMNS": "200"}
     variables.pop("REFINERY_ENVIRONMENTS_DIR", None)  # the shipped local environment
     variables.pop("REFINERY_HANDLER_MODULES", None)
@@ -35,7 +35,6 @@ def test_local_demo_surveys_downloads_and_qcs_every_sample_once(tmp_path):
             cwd=REPO_ROOT, env=variables, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
 
-    tmp_path.chmod(0o755)  # the server's unprivileged user must reach the state folder
     try:
         first = inv("local.demo", "--samples", "2", "--reads", "500")
         assert first.returncode == 0, first.stdout + first.stderr

@@ -20,8 +20,8 @@ from tests.support.environments import write_environment
 pytestmark = pytest.mark.acceptance
 
 
-def test_local_up_is_idempotent_and_local_down_stops_foreman_then_postgres(tmp_path):
-    environments, state = tmp_path / "environments", tmp_path / "state"
+def test_local_up_is_idempotent_and_local_down_stops_foreman_then_postgres(server_tmp_path):
+    environments, state = server_tmp_path / "environments", server_tmp_path / "state"
     environments.mkdir()
     write_environment(environments, "local", {
         "database": {"kind": "embedded", "name": "refinery"},
