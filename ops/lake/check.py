@@ -133,12 +133,27 @@ def _resolved(expected: Catalog | Mapping | Future) -> Catalog | Mapping:
 
 def _compare_folder(lake, expected, checksums, deep, cache, progress, workers) -> CheckReport:
     """A folder lake, compared with set operations on dicts: one stat per file is the only
-    per-file work when every checksum is vouched for by the cache."""
+    per-file work when every checksum is vouched for by the cache.
+
+    The usual answer, "in sync", is found with three dict comparisons (done in C): the
+    catalog's sizes equal the lake's, the lake's fingerprints equal the cache's, and the
+    cache's checksums equal the catalog's. Anything else takes the per-kind set operations."""
     scan = scan_sizes_and_fingerprints(lake, workers=workers, progress=progress)
     catalog = _resolved(expected)
     catalog = catalog if isinstance(catalog, Catalog) else Catalog.of(catalog)
     wanted_sizes, sizes = catalog.sizes, scan.sizes
     report = CheckReport(lake=lake.name, catalog_files=len(wanted_sizes), lake_objects=len(sizes))
+    if wanted_sizes == sizes:  # same keys, same sizes: no missing, orphan or size difference
+        if checksums:
+            cache = cache.result() if isinstance(cache, Future) else cache
+            if _cache_vouches_for_all(scan, catalog, cache, deep):
+                progress("hashing", len(sizes), len(sizes))
+                report.from_cache = len(sizes)
+                return report
+            candidates = _with_checksum(catalog, set(sizes))
+            _verify_folder(lake, scan, catalog, candidates, report, deep, cache, progress, workers)
+            report.differences.sort(key=lambda d: (d.kind, d.key))
+        return report
     missing = wanted_sizes.keys() - sizes.keys()
     orphans = sizes.keys() - wanted_sizes.keys()
     wrong_size = {
@@ -152,12 +167,28 @@ def _compare_folder(lake, expected, checksums, deep, cache, progress, workers) -
     found += [Difference("size", k, _size(wanted_sizes[k]), _size(sizes[k])) for k in wrong_size]
     if checksums:
         cache = cache.result() if isinstance(cache, Future) else cache
-        candidates = (catalog.sha256s.keys() & sizes.keys()) - wrong_size
-        if None in catalog.sha256s.values() or "" in catalog.sha256s.values():
-            candidates -= {key for key, sha256 in catalog.sha256s.items() if not sha256}
+        candidates = _with_checksum(catalog, (catalog.sha256s.keys() & sizes.keys()) - wrong_size)
         _verify_folder(lake, scan, catalog, candidates, report, deep, cache, progress, workers)
     found.sort(key=lambda d: (d.kind, d.key))
     return report
+
+
+def _with_checksum(catalog: Catalog, keys: set[str]) -> set[str]:
+    """`keys` less those the catalog has no checksum for (nothing to compare with)."""
+    sums = catalog.sha256s
+    if None in sums.values() or "" in sums.values():
+        keys -= {key for key, sha256 in sums.items() if not sha256}
+    return keys
+
+
+def _cache_vouches_for_all(scan, catalog, cache, deep) -> bool:
+    """Every object unchanged since it was hashed, and every hash the catalog's."""
+    return (
+        not deep
+        and cache is not None
+        and scan.fingerprints == cache.fingerprints
+        and catalog.sha256s == cache.sha256s
+    )
 
 
 def _verify_folder(lake, scan, catalog, candidates, report, deep, cache, progress, workers):

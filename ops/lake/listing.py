@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from foreman.lake import FilesystemLake, Lake, ObjectInfo
 from foreman.lake.filesystem import fingerprint_of
+from ops.lake.find_scan import find_sizes_and_fingerprints
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total or None)
 
@@ -56,11 +57,16 @@ class Scan(NamedTuple):
 
 
 def scan_sizes_and_fingerprints(lake: FilesystemLake, *, workers: int, progress: Progress) -> Scan:
-    """Stat every object of a folder lake; units of folders are shared among `workers` threads
-    (stat releases the GIL; the Python around it does not, so a few threads are enough)."""
+    """Stat every object of a folder lake: with GNU find in `workers` processes when it can,
+    else units of folders shared among `workers` threads (stat releases the GIL; the Python
+    around it does not, so a few threads are enough)."""
     progress("listing", 0, None)
     root = str(lake.root)
     units = list(listing_prefixes(lake))
+    found = find_sizes_and_fingerprints(root, units, workers)
+    if found is not None:
+        progress("listing", len(found[0]), None)
+        return Scan(*found)
     sizes: dict[str, int] = {}
     fingerprints: dict[str, str] = {}
     with ThreadPoolExecutor(workers) as pool:
@@ -75,14 +81,14 @@ def scan_sizes_and_fingerprints(lake: FilesystemLake, *, workers: int, progress:
 
 def _scan_unit(root: str, prefix: str) -> tuple[list[str], list[int], list[str]]:
     """(keys, sizes, fingerprints) of the regular files under `prefix` (a folder when it ends
-    with '/', else a single file). A link to a file counts as that file; links to anything
-    else, and broken links, are not objects."""
+    with '/', else a single file). Symbolic links are not lake objects and are not followed
+    (as with `find -type f`)."""
     keys: list[str] = []
     sizes: list[int] = []
     fingerprints: list[str] = []
     if not prefix.endswith("/"):
         try:
-            st = os.stat(os.path.join(root, prefix))
+            st = os.lstat(os.path.join(root, prefix))
         except FileNotFoundError:
             return keys, sizes, fingerprints
         if _is_regular(st):
@@ -102,16 +108,14 @@ def _scan_unit(root: str, prefix: str) -> tuple[list[str], list[int], list[str]]
                 stack.append((entry.path, f"{key_prefix}{entry.name}/"))
                 continue
             try:
-                st = entry.stat()
+                st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
             if not _is_regular(st):
                 continue
             keys.append(key_prefix + entry.name)
             sizes.append(st.st_size)
-            fingerprints.append(
-                f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"  # fingerprint_of
-            )
+            fingerprints.append(fingerprint_of(st))
     return keys, sizes, fingerprints
 
 
