@@ -74,7 +74,7 @@ def check_lake(
     """Compare `env`'s catalog with its lake (or `lake`, e.g. a mirror)."""
     lake = lake or open_lake(env)
     with ThreadPoolExecutor(2) as background:  # the catalog and the cache load while we list
-        expected = background.submit(catalog_files, env)
+        expected = background.submit(catalog_files, env, checksums=checksums)
         cache = (
             background.submit(ChecksumCache, cache_path(env.state_dir), lake.name)
             if checksums
