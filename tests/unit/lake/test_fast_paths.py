@@ -14,7 +14,7 @@ from foreman.lake.filesystem import fingerprint_of
 from ops.lake import listing
 from ops.lake.catalog import Catalog, parse_copy_text
 from ops.lake.check import compare_lake
-from ops.lake.find_scan import gnu_find
+from ops.lake.find_scan import find_sizes_and_fingerprints, gnu_find
 from ops.tasks import requested_areas
 
 
@@ -54,7 +54,7 @@ def test_copy_text_with_an_escape_is_left_to_the_driver():
 
 
 def test_find_and_the_python_walk_list_the_same_objects_and_fingerprints(tmp_path, monkeypatch):
-    assert gnu_find() is not None, "GNU find (findutils 4.9+) is needed for the fast listing"
+    assert gnu_find() is not None, "find is needed for the fast listing"
     lake = _lake_with(
         tmp_path,
         {"raw/p/e1/a": b"aaa", "raw/p/e2/deep/b": b"bb", "analyses/1/c": b"", "top": b"t",
@@ -137,3 +137,15 @@ def test_the_cache_ignores_an_old_format_or_a_damaged_row(tmp_path):
 )
 def test_inv_imports_only_the_areas_a_command_line_names(argv, areas):
     assert requested_areas(argv) == areas
+
+
+def test_a_find_that_fails_leaves_the_listing_to_python(tmp_path, monkeypatch):
+    lake = _lake_with(tmp_path, {"raw/p/e/a": b"aaa"})
+    fake = tmp_path / "bin" / "find"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'find: unknown predicate' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    assert find_sizes_and_fingerprints(str(lake.root), ["raw/"], 2) is None
+    scan = listing.scan_sizes_and_fingerprints(lake, workers=2, progress=_quiet)
+    assert scan.sizes == {"raw/p/e/a": 3}
