@@ -1,8 +1,11 @@
 """Is the lake in sync with the catalog? Missing objects, orphans, size and content mismatches.
 
 The catalog's stored files (`files.stored_at` set) are compared with a listing of the lake.
-Listing runs in parallel over the lake's second-level folders (one per project or analysis);
-hashing runs in a thread pool (file reads and large-buffer hashing release the GIL) and skips
+The catalog (one COPY) and the checksum cache (one blob) load in the background while the lake
+is listed. A folder lake is listed into plain dicts (by GNU find when it can, see find_scan)
+and compared with dict and set operations, so a warm, in-sync check does one stat per file and
+no per-file Python; other backends are listed page by page and compared object by object.
+Hashing runs in a thread pool (file reads and large-buffer hashing release the GIL) and skips
 every object whose fingerprint is in the checksum cache unless `deep` is asked for.
 """
 
