@@ -6,8 +6,6 @@ import hashlib
 import os
 import sqlite3
 
-import pytest
-
 from foreman.lake import FilesystemLake
 from foreman.lake.checksums import ChecksumCache
 from foreman.lake.filesystem import fingerprint_of
@@ -15,7 +13,6 @@ from ops.lake import listing
 from ops.lake.catalog import Catalog, parse_copy_text
 from ops.lake.check import compare_lake
 from ops.lake.find_scan import find_sizes_and_fingerprints, gnu_find
-from ops.tasks import requested_areas
 
 
 def _sha(data: bytes) -> str:
@@ -120,23 +117,6 @@ def test_the_cache_ignores_an_old_format_or_a_damaged_row(tmp_path):
     with sqlite3.connect(path) as db:
         db.execute("UPDATE lake_checksums SET format = 1")
     assert ChecksumCache(path, "lake").sha256s == {}
-
-
-@pytest.mark.parametrize(
-    ("argv", "areas"),
-    [
-        (["/venv/bin/inv", "lake.check", "-e", "local", "--checksums"], {"lake"}),
-        (["/venv/lib/invoke/__main__.py", "bench.lake", "db.migrate"], {"bench", "db"}),
-        (["/venv/bin/inv", "--list"], None),
-        (["/venv/bin/inv", "-l", "lake"], None),
-        (["/venv/bin/inv", "rollback", "-e", "prod"], None),
-        (["/venv/bin/inv"], None),
-        (["/venv/bin/pytest", "lake.check"], None),
-        (["/venv/lib/other/__main__.py", "lake.check"], None),
-    ],
-)
-def test_inv_imports_only_the_areas_a_command_line_names(argv, areas):
-    assert requested_areas(argv) == areas
 
 
 def test_a_find_that_fails_leaves_the_listing_to_python(tmp_path, monkeypatch):
