@@ -27,7 +27,9 @@ class Catalog(NamedTuple):
     @classmethod
     def of(cls, rows: Mapping[str, tuple[int | None, str | None]]) -> Catalog:
         """From {key: (size, sha256)}, the shape callers and tests write by hand."""
-        return cls({key: row[0] for key, row in rows.items()}, {k: r[1] for k, r in rows.items()})
+        return cls(
+            {key: row[0] for key, row in rows.items()}, {key: row[1] for key, row in rows.items()}
+        )
 
     def rows(self) -> dict[str, tuple[int | None, str | None]]:
         return {key: (size, self.sha256s[key]) for key, size in self.sizes.items()}
