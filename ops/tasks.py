@@ -2,37 +2,55 @@
 
 Each area lives in `ops/commands/<area>.py` as its own Collection; this module only composes
 them and sets the defaults each tool reads as `c.<tool>.<key>`.
+
+Importing every area costs over a second (boto3, docker, paramiko…), more than a quick command
+such as `inv lake.check` takes to do its work. So when `inv` is asked to run `<area>.<task>`
+tasks only, just those areas are imported; anything else (`inv --list`, a top-level task, a
+bare `inv`, an import from Python) composes all of them.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
 from invoke import Collection
 
-from ops.commands import (
-    analyses,
-    batch,
-    bench,
-    data,
-    db,
-    deploy,
-    foreman,
-    images,
-    jobs,
-    lake,
-    local,
-    logs,
-    release,
-    schedule,
-    tf,
-    users,
-)
-
-AREAS = (
-    analyses, batch, bench, data, db, deploy, foreman, images, jobs, lake, local, logs,
-    release, schedule, tf, users,
+AREA_NAMES = (
+    "analyses", "batch", "bench", "data", "db", "deploy", "foreman", "images", "jobs", "lake",
+    "local", "logs", "release", "schedule", "tf", "users",
 )  # fmt: skip
+TOP_LEVEL_TASKS = {"rollback": "deploy"}  # task name -> area whose task is also at the top
+
+
+def requested_areas(argv: Sequence[str]) -> set[str] | None:
+    """The areas an `inv` command line needs, or None when it may need all of them."""
+    if not argv or os.path.basename(argv[0]) not in {"inv", "invoke", "__main__.py"}:
+        return None
+    if "invoke" not in argv[0] and os.path.basename(argv[0]) == "__main__.py":
+        return None  # `python -m something-else`
+    areas: set[str] = set()
+    for word in argv[1:]:
+        if word in TOP_LEVEL_TASKS or word.startswith(("--list", "-l", "--complete")):
+            return None
+        area, dot, _ = word.partition(".")
+        if dot and area in AREA_NAMES:
+            areas.add(area)
+    return areas or None
+
+
+def _area_module(name: str) -> ModuleType:
+    return importlib.import_module(f"ops.commands.{name}")
+
+
+_wanted = requested_areas(sys.argv)
+AREAS = tuple(_area_module(name) for name in AREA_NAMES if _wanted is None or name in _wanted)
 
 ns = Collection()
 for area in AREAS:
     ns.add_collection(area.ns)
-ns.add_task(deploy.rollback)
+if _wanted is None:
+    ns.add_task(_area_module("deploy").rollback)

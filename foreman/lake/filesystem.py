@@ -94,5 +94,15 @@ class FilesystemLake(Lake):
 
 
 def fingerprint_of(st: os.stat_result) -> str:
-    """inode, size, mtime and ctime: a rewrite that restores the mtime still moves the ctime."""
-    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    """inode, size, mtime and ctime: a rewrite that restores the mtime still moves the ctime.
+
+    Times are written as GNU find's `%T@` writes them (seconds, a dot, the nanoseconds in nine
+    digits and a trailing 0), so a listing made by `find -printf` yields the same fingerprints."""
+    return (
+        f"{st.st_ino}:{st.st_size}:{_find_seconds(st.st_mtime_ns)}:{_find_seconds(st.st_ctime_ns)}"
+    )
+
+
+def _find_seconds(nanoseconds: int) -> str:
+    seconds, fraction = divmod(nanoseconds, 1_000_000_000)
+    return f"{seconds}.{fraction:09d}0"

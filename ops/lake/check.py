@@ -1,8 +1,11 @@
 """Is the lake in sync with the catalog? Missing objects, orphans, size and content mismatches.
 
 The catalog's stored files (`files.stored_at` set) are compared with a listing of the lake.
-Listing runs in parallel over the lake's second-level folders (one per project or analysis);
-hashing runs in a thread pool (file reads and large-buffer hashing release the GIL) and skips
+The catalog (one COPY) and the checksum cache (one blob) load in the background while the lake
+is listed. A folder lake is listed into plain dicts (by GNU find when it can, see find_scan)
+and compared with dict and set operations, so a warm, in-sync check does one stat per file and
+no per-file Python; other backends are listed page by page and compared object by object.
+Hashing runs in a thread pool (file reads and large-buffer hashing release the GIL) and skips
 every object whose fingerprint is in the checksum cache unless `deep` is asked for.
 """
 
@@ -10,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from foreman.db import connect
 from foreman.environments import Environment
 from foreman.lake import FilesystemLake, Lake, ObjectInfo, open_lake
 from foreman.lake.checksums import (
@@ -24,10 +26,8 @@ from foreman.lake.checksums import (
     cache_path,
     sha256_of_object,
 )
-from foreman.lake.filesystem import fingerprint_of
-from foreman.sql import query
-
-Progress = Callable[[str, int, int | None], None]  # (stage, advance, total or None)
+from ops.lake.catalog import Catalog, catalog_files
+from ops.lake.listing import Entry, Progress, list_lake, scan_sizes_and_fingerprints
 
 
 @dataclass(frozen=True)
@@ -65,17 +65,6 @@ class CheckReport:
         }
 
 
-def catalog_files(env: Environment) -> dict[str, tuple[int | None, str | None]]:
-    """{lake_key: (size_bytes, sha256)} for every file the catalog says is stored."""
-    conn = connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query(__file__, "lake.sql", "stored_files"))
-            return {key: (size, sha) for key, size, sha in cur.fetchall()}
-    finally:
-        conn.close()
-
-
 def check_lake(
     env: Environment,
     *,
@@ -88,7 +77,7 @@ def check_lake(
     """Compare `env`'s catalog with its lake (or `lake`, e.g. a mirror)."""
     lake = lake or open_lake(env)
     with ThreadPoolExecutor(2) as background:  # the catalog and the cache load while we list
-        expected = background.submit(catalog_files, env)
+        expected = background.submit(catalog_files, env, checksums=checksums)
         cache = (
             background.submit(ChecksumCache, cache_path(env.state_dir), lake.name)
             if checksums
@@ -102,7 +91,7 @@ def check_lake(
 
 def compare_lake(
     lake: Lake,
-    expected: dict[str, tuple[int | None, str | None]] | Future,
+    expected: Catalog | Mapping[str, tuple[int | None, str | None]] | Future,
     *,
     checksums: bool = False,
     deep: bool = False,
@@ -110,13 +99,16 @@ def compare_lake(
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> CheckReport:
-    """The comparison itself, on plain values: {key: (size, sha256)} against a lake.
-
-    `expected` and `cache` may be futures still loading while the lake is listed."""
+    """The comparison itself, on plain values: the catalog ({key: (size, sha256)} or a
+    Catalog) against a lake. `expected` and `cache` may be futures still loading while the
+    lake is listed."""
     progress = progress or (lambda stage, advance, total: None)
     workers = workers or default_workers(lake)
+    if isinstance(lake, FilesystemLake):
+        return _compare_folder(lake, expected, checksums, deep, cache, progress, workers)
     present = list_lake(lake, workers=workers, progress=progress)
-    expected = expected.result() if isinstance(expected, Future) else expected
+    expected = _resolved(expected)
+    expected = expected.rows() if isinstance(expected, Catalog) else expected
     cache = cache.result() if isinstance(cache, Future) else cache
     report = CheckReport(lake=lake.name, catalog_files=len(expected))
     report.lake_objects = len(present)
@@ -136,6 +128,112 @@ def compare_lake(
         _compare_checksums(lake, expected, to_hash, report, deep, cache, progress, workers)
     report.differences.sort(key=lambda d: (d.kind, d.key))
     return report
+
+
+def _resolved(expected: Catalog | Mapping | Future) -> Catalog | Mapping:
+    return expected.result() if isinstance(expected, Future) else expected
+
+
+def _compare_folder(lake, expected, checksums, deep, cache, progress, workers) -> CheckReport:
+    """A folder lake, compared with set operations on dicts: one stat per file is the only
+    per-file work when every checksum is vouched for by the cache.
+
+    The usual answer, "in sync", is found with three dict comparisons (done in C): the
+    catalog's sizes equal the lake's, the lake's fingerprints equal the cache's, and the
+    cache's checksums equal the catalog's. Anything else takes the per-kind set operations."""
+    scan = scan_sizes_and_fingerprints(lake, workers=workers, progress=progress)
+    catalog = _resolved(expected)
+    catalog = catalog if isinstance(catalog, Catalog) else Catalog.of(catalog)
+    wanted_sizes, sizes = catalog.sizes, scan.sizes
+    report = CheckReport(lake=lake.name, catalog_files=len(wanted_sizes), lake_objects=len(sizes))
+    if wanted_sizes == sizes:  # same keys, same sizes: no missing, orphan or size difference
+        if checksums:
+            cache = cache.result() if isinstance(cache, Future) else cache
+            if _cache_vouches_for_all(scan, catalog, cache, deep):
+                progress("hashing", len(sizes), len(sizes))
+                report.from_cache = len(sizes)
+                return report
+            candidates = _with_checksum(catalog, set(sizes))
+            _verify_folder(lake, scan, catalog, candidates, report, deep, cache, progress, workers)
+            report.differences.sort(key=lambda d: (d.kind, d.key))
+        return report
+    missing = wanted_sizes.keys() - sizes.keys()
+    orphans = sizes.keys() - wanted_sizes.keys()
+    wrong_size = {
+        key
+        for key, size in wanted_sizes.items() - sizes.items()
+        if size is not None and key not in missing
+    }
+    found = report.differences
+    found += [Difference("missing", k, _size(wanted_sizes[k]), "absent") for k in missing]
+    found += [Difference("orphan", k, "no catalog row", _size(sizes[k])) for k in orphans]
+    found += [Difference("size", k, _size(wanted_sizes[k]), _size(sizes[k])) for k in wrong_size]
+    if checksums:
+        cache = cache.result() if isinstance(cache, Future) else cache
+        candidates = _with_checksum(catalog, (catalog.sha256s.keys() & sizes.keys()) - wrong_size)
+        _verify_folder(lake, scan, catalog, candidates, report, deep, cache, progress, workers)
+    found.sort(key=lambda d: (d.kind, d.key))
+    return report
+
+
+def _with_checksum(catalog: Catalog, keys: set[str]) -> set[str]:
+    """`keys` less those the catalog has no checksum for (nothing to compare with)."""
+    sums = catalog.sha256s
+    if None in sums.values() or "" in sums.values():
+        keys -= {key for key, sha256 in sums.items() if not sha256}
+    return keys
+
+
+def _cache_vouches_for_all(scan, catalog, cache, deep) -> bool:
+    """Every object unchanged since it was hashed, and every hash the catalog's."""
+    return (
+        not deep
+        and cache is not None
+        and scan.fingerprints == cache.fingerprints
+        and catalog.sha256s == cache.sha256s
+    )
+
+
+def _verify_folder(lake, scan, catalog, candidates, report, deep, cache, progress, workers):
+    """Trust the cache for every candidate whose fingerprint is unchanged (unless `deep`);
+    hash the rest on the pool; compare both with the catalog and keep the cache current."""
+    if deep or cache is None:
+        trusted, to_hash = set(), candidates
+    else:
+        changed = {key for key, _ in scan.fingerprints.items() - cache.fingerprints.items()}
+        to_hash = candidates & changed
+        trusted = candidates - to_hash
+    progress("hashing", 0, len(candidates))
+    progress("hashing", len(trusted), None)
+    wanted = catalog.sha256s
+    if trusted:
+        cached = cache.sha256s
+        wrong = [key for key in trusted if cached[key] != wanted[key]]
+        report.differences += [Difference("checksum", k, wanted[k], cached[k]) for k in wrong]
+        cache.forget(wrong)  # re-hashed next time rather than trusted twice
+    report.from_cache = len(trusted)
+    infos = [Entry(k, scan.sizes[k], scan.fingerprints[k]) for k in sorted(to_hash)]
+    for info, actual in _hash_all(lake, infos, progress, workers):
+        report.hashed += 1
+        if actual != wanted[info.key]:
+            report.differences.append(Difference("checksum", info.key, wanted[info.key], actual))
+        elif cache is not None:
+            cache.remember(info, actual)
+    if cache is not None:
+        cache.save()
+
+
+def _hash_all(lake, infos, progress, workers) -> Iterator[tuple[ObjectInfo, str]]:
+    """(info, sha256) of each object, hashed in batches on a thread pool."""
+
+    def hash_batch(batch: list[ObjectInfo]) -> list[tuple[ObjectInfo, str]]:
+        return [(info, _sha256(lake, info)) for info in batch]
+
+    batches = [infos[i : i + HASH_BATCH] for i in range(0, len(infos), HASH_BATCH)]
+    with ThreadPoolExecutor(workers) as pool:
+        for done in pool.map(hash_batch, batches):
+            yield from done
+            progress("hashing", len(done), None)
 
 
 HASH_BATCH = 256  # objects per pool task: amortises scheduling over many small files
@@ -207,91 +305,6 @@ def default_workers(lake: Lake) -> int:
     """One thread per core on a folder: small files keep the GIL busy, so more threads only
     queue for it (measured); a network store waits on requests, so it gets many more."""
     return (os.cpu_count() or 2) if isinstance(lake, FilesystemLake) else 16
-
-
-def list_lake(lake: Lake, *, workers: int, progress: Progress) -> dict[str, ObjectInfo]:
-    """Every object in the lake, listing its second-level folders in parallel."""
-    progress("listing", 0, None)
-    prefixes = list(_listing_prefixes(lake))
-    objects: dict[str, ObjectInfo] = {}
-    with ThreadPoolExecutor(workers) as pool:
-        for batch in pool.map(lambda prefix: _list_one(lake, prefix), prefixes):
-            for info in batch:
-                objects[info.key] = info
-            progress("listing", len(batch), None)
-    return objects
-
-
-class _Entry(NamedTuple):
-    """ObjectInfo's fields in a tuple: 100,000 of them are built in a fraction of the time."""
-
-    key: str
-    size: int
-    fingerprint: str
-    sha256: str | None = None
-
-
-def _list_one(lake: Lake, prefix: str) -> list:
-    if not isinstance(lake, FilesystemLake):
-        return list(lake.list(prefix))
-    if not prefix.endswith("/"):  # a file where a folder is expected: still a lake object
-        try:
-            st = os.stat(lake.root / prefix)
-        except FileNotFoundError:
-            return []
-        return [_Entry(prefix, st.st_size, fingerprint_of(st))]
-    return _scan_folder(str(lake.root / prefix), prefix)
-
-
-def _scan_folder(path: str, prefix: str) -> list[_Entry]:
-    """Like FilesystemLake.list but with scandir and tuples (the size-only hot path)."""
-    found: list[_Entry] = []
-    stack = [(path, prefix)]
-    while stack:
-        folder, key_prefix = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            continue
-        for entry in entries:
-            key = key_prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((entry.path, key + "/"))
-                continue
-            try:
-                st = entry.stat()
-            except FileNotFoundError:
-                continue
-            found.append(
-                _Entry(
-                    key, st.st_size, f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
-                )
-            )
-    return found
-
-
-def _listing_prefixes(lake: Lake, *, wanted: int = 64, max_depth: int = 3) -> Iterator[str]:
-    """Non-overlapping prefixes that together cover the lake: folders are split level by
-    level (skipping internal dot-folders at the top) until there are enough units to share
-    among the workers; a file met on the way is a unit of its own."""
-    if not isinstance(lake, FilesystemLake):
-        yield ""  # S3 listing pages are sequential; one paginator is the whole lake
-        return
-    folders = [""]
-    for depth in range(max_depth):
-        if len(folders) >= wanted:
-            break
-        deeper: list[str] = []
-        for folder in folders:
-            for entry in os.scandir(lake.root / folder if folder else lake.root):
-                if depth == 0 and entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    deeper.append(f"{folder}{entry.name}/")
-                else:
-                    yield f"{folder}{entry.name}"
-        folders = deeper
-    yield from folders
 
 
 def _size(value: int | None) -> str:

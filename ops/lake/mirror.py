@@ -22,7 +22,7 @@ from foreman.errors import StorageError
 from foreman.lake import FilesystemLake, ObjectInfo, open_lake
 from foreman.lake.checksums import ChecksumCache, cache_path, sha256_of_object
 from foreman.lake.s3 import MULTIPART_CHUNK_BYTES, S3Lake
-from ops.lake.check import list_lake
+from ops.lake.listing import list_lake
 
 Progress = Callable[[str, int, int | None], None]
 

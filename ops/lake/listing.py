@@ -1,0 +1,147 @@
+"""Listing a lake: every object's key, size and fingerprint, as fast as the backend allows.
+
+`list_lake` gives ObjectInfo-like tuples for any backend (the mirror needs them). `scan_sizes_
+and_fingerprints` is the filesystem hot path of `lake.check`: it stats every file (that stat is
+the proof a cached checksum still holds) and returns two plain dicts, so the comparison can be
+done with set operations instead of one Python object per file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+from foreman.lake import FilesystemLake, Lake, ObjectInfo
+from foreman.lake.filesystem import fingerprint_of
+from ops.lake.find_scan import find_sizes_and_fingerprints
+
+Progress = Callable[[str, int, int | None], None]  # (stage, advance, total or None)
+
+
+class Entry(NamedTuple):
+    """ObjectInfo's fields in a tuple: 100,000 of them are built in a fraction of the time."""
+
+    key: str
+    size: int
+    fingerprint: str
+    sha256: str | None = None
+
+
+def list_lake(lake: Lake, *, workers: int, progress: Progress) -> dict[str, ObjectInfo]:
+    """Every object in the lake, listing its second-level folders in parallel."""
+    progress("listing", 0, None)
+    prefixes = list(listing_prefixes(lake))
+    objects: dict[str, ObjectInfo] = {}
+    with ThreadPoolExecutor(workers) as pool:
+        for batch in pool.map(lambda prefix: _list_one(lake, prefix), prefixes):
+            for info in batch:
+                objects[info.key] = info
+            progress("listing", len(batch), None)
+    return objects
+
+
+def _list_one(lake: Lake, prefix: str) -> list:
+    if not isinstance(lake, FilesystemLake):
+        return list(lake.list(prefix))
+    keys, sizes, fingerprints = _scan_unit(str(lake.root), prefix)
+    return [Entry(*fields) for fields in zip(keys, sizes, fingerprints, strict=True)]
+
+
+class Scan(NamedTuple):
+    """A filesystem lake's objects as two dicts keyed alike: {key: size}, {key: fingerprint}."""
+
+    sizes: dict[str, int]
+    fingerprints: dict[str, str]
+
+
+def scan_sizes_and_fingerprints(lake: FilesystemLake, *, workers: int, progress: Progress) -> Scan:
+    """Stat every object of a folder lake: with GNU find in `workers` processes when it can,
+    else units of folders shared among `workers` threads (stat releases the GIL; the Python
+    around it does not, so a few threads are enough)."""
+    progress("listing", 0, None)
+    root = str(lake.root)
+    units = list(listing_prefixes(lake))
+    found = find_sizes_and_fingerprints(root, units, workers)
+    if found is not None:
+        progress("listing", len(found[0]), None)
+        return Scan(*found)
+    sizes: dict[str, int] = {}
+    fingerprints: dict[str, str] = {}
+    with ThreadPoolExecutor(workers) as pool:
+        for keys, unit_sizes, unit_fingerprints in pool.map(
+            lambda unit: _scan_unit(root, unit), units
+        ):
+            sizes.update(zip(keys, unit_sizes, strict=True))
+            fingerprints.update(zip(keys, unit_fingerprints, strict=True))
+            progress("listing", len(keys), None)
+    return Scan(sizes, fingerprints)
+
+
+def _scan_unit(root: str, prefix: str) -> tuple[list[str], list[int], list[str]]:
+    """(keys, sizes, fingerprints) of the regular files under `prefix` (a folder when it ends
+    with '/', else a single file). Symbolic links are not lake objects and are not followed
+    (as with `find -type f`)."""
+    keys: list[str] = []
+    sizes: list[int] = []
+    fingerprints: list[str] = []
+    if not prefix.endswith("/"):
+        try:
+            st = os.lstat(os.path.join(root, prefix))
+        except FileNotFoundError:
+            return keys, sizes, fingerprints
+        if _is_regular(st):
+            keys.append(prefix)
+            sizes.append(st.st_size)
+            fingerprints.append(fingerprint_of(st))
+        return keys, sizes, fingerprints
+    stack = [(os.path.join(root, prefix), prefix)]
+    while stack:
+        folder, key_prefix = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:  # removed while we walk: its objects are simply gone
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):  # d_type: no stat for a folder
+                stack.append((entry.path, f"{key_prefix}{entry.name}/"))
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if not _is_regular(st):
+                continue
+            keys.append(key_prefix + entry.name)
+            sizes.append(st.st_size)
+            fingerprints.append(fingerprint_of(st))
+    return keys, sizes, fingerprints
+
+
+def _is_regular(st: os.stat_result) -> bool:
+    return (st.st_mode & 0o170000) == 0o100000  # S_ISREG without a function call per file
+
+
+def listing_prefixes(lake: Lake, *, wanted: int = 64, max_depth: int = 3) -> Iterator[str]:
+    """Non-overlapping prefixes that together cover the lake: folders are split level by
+    level (skipping internal dot-folders at the top) until there are enough units to share
+    among the workers; a file met on the way is a unit of its own."""
+    if not isinstance(lake, FilesystemLake):
+        yield ""  # S3 listing pages are sequential; one paginator is the whole lake
+        return
+    folders = [""]
+    for depth in range(max_depth):
+        if len(folders) >= wanted:
+            break
+        deeper: list[str] = []
+        for folder in folders:
+            for entry in os.scandir(lake.root / folder if folder else lake.root):
+                if depth == 0 and entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    deeper.append(f"{folder}{entry.name}/")
+                else:
+                    yield f"{folder}{entry.name}"
+        folders = deeper
+    yield from folders
