@@ -44,6 +44,8 @@ class Manifest:
     duration_seconds: float = 0.0
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Big tables whose rows are in `dump/split/` instead of pg_dump's data (see split.py).
+    split_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property

@@ -42,3 +42,25 @@ SELECT current_setting('server_version'), pg_database_size(current_database())
 
 -- name: export_snapshot --
 SELECT pg_export_snapshot()
+
+-- name: splittable_tables --
+-- Plain tables (not partitioned parents, not extension members) at least %(min_bytes)s
+-- large, with their size in blocks and the columns COPY carries (generated ones excluded,
+-- as pg_dump does), largest first.
+SELECT n.nspname, c.relname,
+       (pg_relation_size(c.oid) / current_setting('block_size')::bigint)::bigint,
+       array(SELECT a.attname::text FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+               AND a.attgenerated = ''
+             ORDER BY a.attnum)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%%'
+  AND n.nspname NOT LIKE 'pg\_temp%%'
+  AND pg_relation_size(c.oid) >= %(min_bytes)s
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                    AND d.deptype = 'e')
+ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname
