@@ -5,15 +5,15 @@ one session and restored by one COPY, which leaves the other cores idle. A table
 SPLIT_MIN_BYTES large is therefore left out of pg_dump's data (`--exclude-table-data`) and
 dumped by us as block ranges (`WHERE ctid >= '(a,0)' AND ctid < '(b,0)'`, the last range
 open-ended, so the ranges cover every row exactly once) on the SAME exported snapshot as the
-rest of the dump. Each range is a gzip file of COPY text under `dump/split/` — hashed into
-the manifest like every other file, loadable by hand with `gunzip -c f | psql -c "COPY …"` —
+rest of the dump. Each range is a zstd file of COPY text under `dump/split/` — hashed into
+the manifest like every other file, loadable by hand with `zstd -dc f | psql -c "COPY …"` —
 and a restore loads the ranges on several connections at once before the indexes are built.
+zstd level 1 (not pg_dump's gzip) because it compresses this text about 5x faster than
+gzip level 1 and smaller (measured on pgbench rows: 0.4 s vs 2.2 s of CPU for 586 MB).
 """
 
 from __future__ import annotations
 
-import gzip
-import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -21,6 +21,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import zstandard
 from psycopg2 import sql
 
 from foreman.sql import query
@@ -30,6 +31,7 @@ from ops.backups.tools import tool
 # Below this a table's COPY takes a second or two and splitting it buys nothing.
 SPLIT_MIN_BYTES = 64 * 1024 * 1024
 SPLIT_DIR = "split"
+SPLIT_COMPRESSION = "zstd:1"
 _BLOCK = 1024 * 1024
 
 SplitTables = dict[str, dict[str, Any]]
@@ -63,8 +65,9 @@ def plan_split_tables(conn, ranges: int, *, min_bytes: int | None = None) -> Spl
             "name": name,
             "columns": list(columns),
             "encoding": encoding,
+            "compression": SPLIT_COMPRESSION,
             "ranges": spans,
-            "files": [f"{SPLIT_DIR}/{number:04d}.{part}.copy.gz" for part in range(len(spans))],
+            "files": [f"{SPLIT_DIR}/{number:04d}.{part}.copy.zst" for part in range(len(spans))],
         }
     return plan
 
@@ -99,8 +102,8 @@ def dump_split_tables(
     """Write every range of every split table, all ranges at once, on `snapshot`.
 
     psql streams the COPY (psycopg2 would call back into Python once per row) and a thread
-    per range gzips its output at level 1 (zlib runs without the GIL, so ranges use every
-    core). `conn` only quotes the statements.
+    per range compresses its output (zstd runs without the GIL, so ranges use every core).
+    `conn` only quotes the statements.
     """
     (payload / SPLIT_DIR).mkdir(parents=True, exist_ok=True)
     snapshot_sql = sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
@@ -140,8 +143,10 @@ def _dump_range(statements: list[str], target: Path, libpq_env: dict[str, str]) 
         stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        with gzip.open(target, "wb", compresslevel=1) as out:
-            shutil.copyfileobj(process.stdout, out, _BLOCK)
+        with open(target, "wb") as out:
+            zstandard.ZstdCompressor(level=1).copy_stream(
+                process.stdout, out, read_size=_BLOCK, write_size=_BLOCK
+            )
     finally:
         process.stdout.close()
         stderr = process.stderr.read().decode(errors="replace").strip()
@@ -184,7 +189,8 @@ def load_split_tables(
                         sql.SQL(", ").join(sql.Identifier(c) for c in entry["columns"]),
                     )
                     cur.execute(_set_encoding(entry["encoding"]))
-                    with gzip.open(path, "rb") as source:
+                    decompressor = zstandard.ZstdDecompressor()  # not shareable across threads
+                    with open(path, "rb") as raw, decompressor.stream_reader(raw) as source:
                         cur.copy_expert(statement.as_string(conn), source, size=_BLOCK)
                     conn.commit()
         finally:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 
 import pytest
+import zstandard
 
 from foreman import db
 from ops.backups import split
@@ -67,8 +67,13 @@ def test_a_split_range_with_a_row_missing_fails_the_checksum_check(filled_env, s
     _add_wide_table(filled_env)
     record = take_logical_backup(filled_env, backup_settings(filled_env))
     first = record.path / "dump" / record.manifest.split_tables["public.wide"]["files"][0]
-    lines = gzip.decompress(first.read_bytes()).splitlines(keepends=True)
-    first.write_bytes(gzip.compress(b"".join(lines[1:])))
+    lines = (
+        zstandard.ZstdDecompressor()
+        .decompressobj()
+        .decompress(first.read_bytes())
+        .splitlines(keepends=True)
+    )
+    first.write_bytes(zstandard.compress(b"".join(lines[1:])))
     manifest_path = record.path / "manifest.json"
     manifest = json.loads(manifest_path.read_text())  # re-sign the file: only the rows can tell
     relative = str(first.relative_to(record.path / "dump"))
