@@ -45,14 +45,18 @@ SELECT pg_export_snapshot()
 
 -- name: splittable_tables --
 -- Plain tables (not partitioned parents, not extension members) at least %(min_bytes)s
--- large, with their size in blocks and the columns COPY carries (generated ones excluded,
--- as pg_dump does), largest first.
+-- large, with their size in blocks, the columns COPY carries (generated ones excluded, as
+-- pg_dump does), and whether every column's type is built in (oid below 16384, so its
+-- binary COPY form is the server's own, stable one), largest first.
 SELECT n.nspname, c.relname,
        (pg_relation_size(c.oid) / current_setting('block_size')::bigint)::bigint,
        array(SELECT a.attname::text FROM pg_attribute a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                AND a.attgenerated = ''
-             ORDER BY a.attnum)
+             ORDER BY a.attnum),
+       NOT EXISTS (SELECT 1 FROM pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                     AND a.attgenerated = '' AND a.atttypid >= 16384)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r'

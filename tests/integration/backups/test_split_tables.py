@@ -37,6 +37,12 @@ def _add_wide_table(env) -> None:
             "'2026-01-01'::timestamptz + g * interval '1 minute', 1.0 / (g + 3) "
             "FROM generate_series(1, 5000) g"
         )
+        cur.execute("CREATE TYPE mood AS ENUM ('sad', 'glad')")
+        cur.execute("CREATE TABLE moods (id int, mood mood)")
+        cur.execute(
+            "INSERT INTO moods SELECT g, CASE WHEN g % 2 = 0 THEN 'sad' ELSE 'glad' END::mood "
+            "FROM generate_series(1, 100) g"
+        )
 
 
 def test_split_tables_round_trip_through_verify_and_restore(filled_env, split_everything):
@@ -49,11 +55,14 @@ def test_split_tables_round_trip_through_verify_and_restore(filled_env, split_ev
     entry = manifest.split_tables["public.wide"]
     assert "doubled" not in entry["columns"]  # generated: recomputed, not copied
     assert entry["ranges"][-1][1] is None  # the last range is open-ended
+    assert entry["format"] == "binary"  # every column type is built in
+    assert manifest.split_tables["public.moods"]["format"] == "text"  # a user-defined enum
     assert all(name in manifest.files for name in entry["files"])
     assert verify_backup(filled_env, record).ok
     with db.transaction(filled_env) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM samples")
         cur.execute("DROP TABLE wide")
+        cur.execute("UPDATE moods SET mood = 'sad'")
     execute_restore(filled_env, record)
     assert catalog_contents(filled_env) == before
     with db.connect(filled_env) as conn, conn.cursor() as cur:
@@ -61,12 +70,14 @@ def test_split_tables_round_trip_through_verify_and_restore(filled_env, split_ev
         assert cur.fetchone() == (5000, 5000 * 5001, 0.25)
         cur.execute("SELECT label FROM wide WHERE id = 7")
         assert cur.fetchone()[0] == "row\t7\\ ü"
+        cur.execute("SELECT mood::text, count(*) FROM moods GROUP BY 1 ORDER BY 1")
+        assert cur.fetchall() == [("glad", 50), ("sad", 50)]
 
 
 def test_a_split_range_with_a_row_missing_fails_the_checksum_check(filled_env, split_everything):
     _add_wide_table(filled_env)
     record = take_logical_backup(filled_env, backup_settings(filled_env))
-    first = record.path / "dump" / record.manifest.split_tables["public.wide"]["files"][0]
+    first = record.path / "dump" / record.manifest.split_tables["public.moods"]["files"][0]
     lines = (
         zstandard.ZstdDecompressor()
         .decompressobj()
@@ -82,6 +93,6 @@ def test_a_split_range_with_a_row_missing_fails_the_checksum_check(filled_env, s
     manifest_path.write_text(json.dumps(manifest))
     result = verify_backup(filled_env, find_backup(record.path.parent, record.name))
     assert not result.ok
-    assert "public.wide" in result.detail
+    assert "public.moods" in result.detail
     with pytest.raises(BackupCorruptError):
         execute_restore(filled_env, find_backup(record.path.parent, record.name))
