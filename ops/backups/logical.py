@@ -164,6 +164,7 @@ def restore_into_new_database(
             # Tables first, then every row — pg_restore's share and the split tables' ranges
             # on as many sessions at once — and only then the indexes and constraints.
             _pg_restore(env, backup, target, "--section=pre-data")
+            progress(f"loading rows ({len(split)} big tables in ranges, {jobs} sessions)")
             loaders = [
                 lambda: _pg_restore(env, backup, target, "--section=data", "-j", jobs),
                 lambda: load_split_tables(
@@ -172,6 +173,7 @@ def restore_into_new_database(
                 ),
             ]  # fmt: skip
             run_all(loaders)
+            progress("building indexes and constraints")
             _pg_restore(env, backup, target, "--section=post-data", "-j", jobs)
     except BackupError:
         raise
