@@ -1,8 +1,10 @@
 """Logical backups: a parallel directory-format pg_dump plus per-table fingerprints.
 
 The dump and the fingerprints read one exported snapshot, so the row counts and checksums in
-the manifest describe exactly the rows in the dump even while writers keep writing. The
-backup is written as `.partial-<name>` and renamed only once its manifest is on disk.
+the manifest describe exactly the rows in the dump even while writers keep writing. Tables
+too big for one pg_dump session are dumped in block ranges beside it, on that snapshot too
+(split.py). The backup is written as `.partial-<name>` and renamed only once its manifest is
+on disk.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from ops.backups.errors import BackupCorruptError
 MANIFEST_FILE = "manifest.json"
 VERIFICATION_FILE = "verification.json"
 PAYLOAD_DIRS = {"logical": "dump", "physical": "data"}
-FORMAT_VERSION = 1
+# 2: big tables may be in dump/split/ (split_tables), not in pg_dump's data.
+FORMAT_VERSION = 2
 _CHUNK = 1024 * 1024
 
 
