@@ -47,7 +47,9 @@ SELECT pg_export_snapshot()
 -- Plain tables (not partitioned parents, not extension members) at least %(min_bytes)s
 -- large, with their size in blocks, the columns COPY carries (generated ones excluded, as
 -- pg_dump does), and whether every column's type is built in (oid below 16384, so its
--- binary COPY form is the server's own, stable one), largest first.
+-- binary COPY form is the server's own, stable one), largest first. Only from PostgreSQL 14
+-- on, whose TID range scans read just the range's blocks (older ones would scan the whole
+-- table once per range: such servers get the plain pg_dump).
 SELECT n.nspname, c.relname,
        (pg_relation_size(c.oid) / current_setting('block_size')::bigint)::bigint,
        array(SELECT a.attname::text FROM pg_attribute a
@@ -64,6 +66,7 @@ WHERE c.relkind = 'r'
   AND n.nspname NOT LIKE 'pg\_toast%%'
   AND n.nspname NOT LIKE 'pg\_temp%%'
   AND pg_relation_size(c.oid) >= %(min_bytes)s
+  AND current_setting('server_version_num')::int >= 140000
   AND EXISTS (SELECT 1 FROM pg_attribute a
               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                 AND a.attgenerated = '')
