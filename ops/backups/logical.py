@@ -1,8 +1,10 @@
 """Logical backups: a parallel directory-format pg_dump plus per-table fingerprints.
 
 The dump and the fingerprints read one exported snapshot, so the row counts and checksums in
-the manifest describe exactly the rows in the dump even while writers keep writing. The
-backup is written as `.partial-<name>` and renamed only once its manifest is on disk.
+the manifest describe exactly the rows in the dump even while writers keep writing. Tables
+too big for one pg_dump session are dumped in block ranges beside it, on that snapshot too
+(split.py). The backup is written as `.partial-<name>` and renamed only once its manifest is
+on disk.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ from ops.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_b
 from ops.backups.errors import BackupCorruptError, BackupError
 from ops.backups.manifest import Manifest, describe_files, write_manifest
 from ops.backups.settings import BackupSettings
+from ops.backups.split import (
+    SPLIT_DIR,
+    dump_split_tables,
+    exclude_data_arguments,
+    load_split_tables,
+    plan_split_tables,
+    run_all,
+)
 from ops.backups.tables import (
     Fingerprints,
     compare_fingerprints,
@@ -68,28 +78,43 @@ def take_logical_backup(
             cur.execute(query(__file__, "tables.sql", "server_facts"))
             server_version, size_bytes = cur.fetchone()
         tables = user_tables(conn)
+        split = plan_split_tables(conn, jobs)
         partial.mkdir()
         progress(f"dumping {env.database.name} ({len(tables)} tables, -j {jobs}, {compression})")
-        dump_error: list[BaseException] = []
+        background_error: list[BaseException] = []
 
-        def dump() -> None:
-            try:
-                run_command(
-                    [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression,
-                     "--snapshot", snapshot, "-f", partial / "dump"],
-                    env=db.libpq_environment(env),
-                )  # fmt: skip
-            except BaseException as exc:
-                dump_error.append(exc)
+        def in_background(action: Callable[[], object]) -> threading.Thread:
+            def guarded() -> None:
+                try:
+                    action()
+                except BaseException as exc:
+                    background_error.append(exc)
 
-        dumper = threading.Thread(target=dump, daemon=True)
-        dumper.start()
+            thread = threading.Thread(target=guarded, daemon=True)
+            thread.start()
+            return thread
+
+        # pg_dump, the split tables' ranges and the fingerprints all read the one snapshot,
+        # at the same time.
+        background = [
+            in_background(lambda: run_command(
+                [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression,
+                 "--snapshot", snapshot, *exclude_data_arguments(split), "-f", partial / "dump"],
+                env=db.libpq_environment(env),
+            )),
+            # Beside, not in, dump/: pg_dump wants that folder to itself until it is done.
+            in_background(lambda: dump_split_tables(
+                conn, split, partial, db.libpq_environment(env), snapshot)),
+        ]  # fmt: skip
         fingerprints = fingerprint_tables(
             lambda: db.connect(env), tables, workers=max(1, jobs // 2), snapshot=snapshot
         )
-        dumper.join()
-        if dump_error:
-            raise dump_error[0]
+        for thread in background:
+            thread.join()
+        if background_error:
+            raise background_error[0]
+        if split:
+            (partial / SPLIT_DIR).rename(partial / "dump" / SPLIT_DIR)
         conn.rollback()
         progress("hashing files")
         manifest = Manifest(
@@ -109,6 +134,7 @@ def take_logical_backup(
             duration_seconds=round(time.monotonic() - started, 3),
             tables=fingerprints,
             files=describe_files(partial / "dump"),
+            split_tables=split,
         )
         write_manifest(partial, manifest)
         final = settings.directory / name
@@ -130,13 +156,27 @@ def restore_into_new_database(
     `target` then. Returns the restored database's fingerprints.
     """
     db.create_database(env, target, template="template0")
-    progress(f"restoring {backup.name} into {target} (-j {parallel_jobs()})")
+    jobs = parallel_jobs()
+    progress(f"restoring {backup.name} into {target} (-j {jobs})")
+    split = backup.manifest.split_tables
     try:
-        run_command(
-            [tool("pg_restore"), "-Fd", "-j", parallel_jobs(), "--exit-on-error", "-d", target,
-             backup.path / "dump"],
-            env={**db.libpq_environment(env, dbname=target), "PGOPTIONS": RESTORE_SESSION_OPTIONS},
-        )  # fmt: skip
+        if not split:
+            _pg_restore(env, backup, target, "-j", jobs)
+        else:
+            # Tables first, then every row — pg_restore's share and the split tables' ranges
+            # on as many sessions at once — and only then the indexes and constraints.
+            _pg_restore(env, backup, target, "--section=pre-data")
+            progress(f"loading rows ({len(split)} big tables in ranges, {jobs} sessions)")
+            loaders = [
+                lambda: _pg_restore(env, backup, target, "--section=data", "-j", jobs),
+                lambda: load_split_tables(
+                    lambda: db.connect(env, dbname=target), split, backup.path / "dump",
+                    sessions=jobs,
+                ),
+            ]  # fmt: skip
+            run_all(loaders)
+            progress("building indexes and constraints")
+            _pg_restore(env, backup, target, "--section=post-data", "-j", jobs)
     except BackupError:
         raise
     except Exception as exc:
@@ -155,6 +195,14 @@ def restore_into_new_database(
             f"backup {backup.name} restored to different data: {problems[0]}{more}"
         )
     return actual
+
+
+def _pg_restore(env: Environment, backup: BackupRecord, target: str, *options: object) -> None:
+    run_command(
+        [tool("pg_restore"), "-Fd", *options, "--exit-on-error", "-d", target,
+         backup.path / "dump"],
+        env={**db.libpq_environment(env, dbname=target), "PGOPTIONS": RESTORE_SESSION_OPTIONS},
+    )  # fmt: skip
 
 
 def scratch_name(env: Environment, purpose: str) -> str:

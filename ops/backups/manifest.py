@@ -20,7 +20,8 @@ from ops.backups.errors import BackupCorruptError
 MANIFEST_FILE = "manifest.json"
 VERIFICATION_FILE = "verification.json"
 PAYLOAD_DIRS = {"logical": "dump", "physical": "data"}
-FORMAT_VERSION = 1
+# 2: big tables may be in dump/split/ (split_tables), not in pg_dump's data.
+FORMAT_VERSION = 2
 _CHUNK = 1024 * 1024
 
 
@@ -44,6 +45,8 @@ class Manifest:
     duration_seconds: float = 0.0
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Big tables whose rows are in `dump/split/` instead of pg_dump's data (see split.py).
+    split_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     @property

@@ -42,3 +42,35 @@ SELECT current_setting('server_version'), pg_database_size(current_database())
 
 -- name: export_snapshot --
 SELECT pg_export_snapshot()
+
+-- name: splittable_tables --
+-- Plain tables (not partitioned parents, not extension members) at least %(min_bytes)s
+-- large, with their size in blocks, the columns COPY carries (generated ones excluded, as
+-- pg_dump does), and whether every column's type is built in (oid below 16384, so its
+-- binary COPY form is the server's own, stable one), largest first. Only from PostgreSQL 14
+-- on, whose TID range scans read just the range's blocks (older ones would scan the whole
+-- table once per range: such servers get the plain pg_dump).
+SELECT n.nspname, c.relname,
+       (pg_relation_size(c.oid) / current_setting('block_size')::bigint)::bigint,
+       array(SELECT a.attname::text FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+               AND a.attgenerated = ''
+             ORDER BY a.attnum),
+       NOT EXISTS (SELECT 1 FROM pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                     AND a.attgenerated = '' AND a.atttypid >= 16384)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%%'
+  AND n.nspname NOT LIKE 'pg\_temp%%'
+  AND pg_relation_size(c.oid) >= %(min_bytes)s
+  AND current_setting('server_version_num')::int >= 140000
+  AND EXISTS (SELECT 1 FROM pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attgenerated = '')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                    AND d.deptype = 'e')
+ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname

@@ -1,0 +1,245 @@
+"""Big tables dumped and loaded in several pieces at once.
+
+`pg_dump -j` parallelises across tables, so one table holding most of the data is dumped by
+one session and restored by one COPY, which leaves the other cores idle. A table at least
+SPLIT_MIN_BYTES large is therefore left out of pg_dump's data (`--exclude-table-data`) and
+dumped by us as block ranges (`WHERE ctid >= '(a,0)' AND ctid < '(b,0)'`, the last range
+open-ended, so the ranges cover every row exactly once) on the SAME exported snapshot as the
+rest of the dump. Each range is a zstd file of COPY text under `dump/split/` — hashed into
+the manifest like every other file, loadable by hand with `zstd -dc f | psql -c "COPY …"` —
+and a restore loads them (frozen, see load_split_tables) before the indexes are built.
+A table whose columns all have built-in types is copied in COPY's binary format: the server
+spends about 20% less CPU sending it and far less reading it back than parsing text (load
+it by hand with `COPY … FROM STDIN (FORMAT binary)`); other tables in text, as pg_dump does.
+zstd level 1 (not pg_dump's gzip) because it compresses this text about 5x faster than
+gzip level 1 and smaller (measured on pgbench rows: 0.4 s vs 2.2 s of CPU for 586 MB).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from collections.abc import Callable
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import zstandard
+from psycopg2 import sql
+
+from foreman.sql import query
+from ops.backups.errors import BackupError
+from ops.backups.tools import tool
+
+# Below this a table's COPY takes a second or two and splitting it buys nothing.
+SPLIT_MIN_BYTES = 64 * 1024 * 1024
+SPLIT_DIR = "split"
+SPLIT_COMPRESSION = "zstd:1"
+BINARY_WHEN_POSSIBLE = True
+_BLOCK = 1024 * 1024
+
+SplitTables = dict[str, dict[str, Any]]
+
+# The output settings pg_dump itself uses, so the text round-trips exactly; row security off
+# so that a policy makes the dump fail instead of silently leaving rows out.
+_DUMP_SETTINGS = (
+    "SET datestyle = ISO",
+    "SET intervalstyle = postgres",
+    "SET extra_float_digits = 3",
+    "SET row_security = off",
+)
+
+
+def plan_split_tables(conn, ranges: int, *, min_bytes: int | None = None) -> SplitTables:
+    """{"schema.table": {schema, name, columns, ranges: [[first_block, end_block|None]], files}}
+    for every plain table of at least `min_bytes`, read inside the snapshot transaction."""
+    threshold = SPLIT_MIN_BYTES if min_bytes is None else min_bytes
+    with conn.cursor() as cur:
+        cur.execute(query(__file__, "tables.sql", "splittable_tables"), {"min_bytes": threshold})
+        candidates = cur.fetchall()
+    encoding = database_encoding(conn)
+    plan: SplitTables = {}
+    for number, (schema, name, blocks, columns, built_in) in enumerate(candidates, start=1):
+        count = max(1, min(ranges, blocks))
+        bounds = [blocks * index // count for index in range(count)]
+        spans = [[start, end] for start, end in pairwise(bounds)]
+        spans.append([bounds[-1], None])
+        plan[f"{schema}.{name}"] = {
+            "schema": schema,
+            "name": name,
+            "columns": list(columns),
+            "encoding": encoding,
+            "compression": SPLIT_COMPRESSION,
+            "format": "binary" if built_in and BINARY_WHEN_POSSIBLE else "text",
+            "ranges": spans,
+            "files": [f"{SPLIT_DIR}/{number:04d}.{part}.copy.zst" for part in range(len(spans))],
+        }
+    return plan
+
+
+def exclude_data_arguments(plan: SplitTables) -> list[str]:
+    """pg_dump options leaving the split tables' rows to us (names quoted: taken literally)."""
+    quoted = ('"' + part.replace('"', '""') + '"' for entry in plan.values()
+              for part in (entry["schema"], entry["name"]))  # fmt: skip
+    names = list(quoted)
+    return [f"--exclude-table-data={names[i]}.{names[i + 1]}" for i in range(0, len(names), 2)]
+
+
+def _range_query(conn, entry: dict[str, Any], span: list[int | None]) -> str:
+    start, end = span
+    condition = sql.SQL("ctid >= {}::tid").format(sql.Literal(f"({start},0)"))
+    if end is not None:
+        condition = sql.SQL("{} AND ctid < {}::tid").format(condition, sql.Literal(f"({end},0)"))
+    return (
+        sql.SQL("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT {}")
+        .format(
+            sql.SQL(", ").join(sql.Identifier(column) for column in entry["columns"]),
+            sql.Identifier(entry["schema"], entry["name"]),
+            condition,
+            _copy_options(entry),
+        )
+        .as_string(conn)
+    )
+
+
+def _copy_options(entry: dict[str, Any]) -> sql.Composable:
+    return sql.SQL("(FORMAT binary)" if entry.get("format") == "binary" else "")
+
+
+def dump_split_tables(
+    conn, plan: SplitTables, payload: Path, libpq_env: dict[str, str], snapshot: str
+) -> None:
+    """Write every range of every split table, all ranges at once, on `snapshot`.
+
+    psql streams the COPY (psycopg2 would call back into Python once per row) and a thread
+    per range compresses its output (zstd runs without the GIL, so ranges use every core).
+    `conn` only quotes the statements.
+    """
+    (payload / SPLIT_DIR).mkdir(parents=True, exist_ok=True)
+    snapshot_sql = sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
+    work = []
+    for entry in plan.values():
+        for span, relative in zip(entry["ranges"], entry["files"], strict=True):
+            statements = [
+                *_DUMP_SETTINGS,
+                _set_encoding(entry["encoding"]).as_string(conn),
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                snapshot_sql.as_string(conn),
+                _range_query(conn, entry, span),
+                "COMMIT",
+            ]
+            work.append((statements, payload / relative))
+    run_all([lambda s=s, p=p: _dump_range(s, p, libpq_env) for s, p in work])
+
+
+def database_encoding(conn) -> str:
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_encoding_to_char(encoding) FROM pg_database "
+                    "WHERE datname = current_database()")  # fmt: skip
+        return cur.fetchone()[0]
+
+
+def _set_encoding(encoding: str) -> sql.Composed:
+    """Dump and load in the database's own encoding: no conversion either way."""
+    return sql.SQL("SET client_encoding = {}").format(sql.Literal(encoding))
+
+
+def _dump_range(statements: list[str], target: Path, libpq_env: dict[str, str]) -> None:
+    argv = [str(tool("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
+    for statement in statements:
+        argv += ["-c", statement]
+    process = subprocess.Popen(
+        argv, env=libpq_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        with open(target, "wb") as out:
+            zstandard.ZstdCompressor(level=1).copy_stream(
+                process.stdout, out, read_size=_BLOCK, write_size=_BLOCK
+            )
+    finally:
+        process.stdout.close()
+        stderr = process.stderr.read().decode(errors="replace").strip()
+        process.stderr.close()
+        code = process.wait()
+    if code != 0:
+        tail = stderr.splitlines()[-1] if stderr else f"exit status {code}"
+        raise BackupError(f"dumping {target.name} failed: {tail}")
+
+
+def load_split_tables(
+    open_connection: Callable[[], Any],
+    plan: SplitTables,
+    payload: Path,
+    *,
+    sessions: int,
+) -> None:
+    """Load every split table, up to `sessions` tables at once, each in ONE transaction that
+    truncates it and COPYs all its ranges with FREEZE.
+
+    Measured on the benchmark's 6M-row table: two sessions COPYing ranges into one table load
+    ~40% faster, but the first scan afterwards (the primary key's build) then sets hint bits
+    on every page and, a checkpoint having passed during the load, WAL-logs each page again
+    (~650 MB extra WAL, the index build twice as long); frozen rows need no hint bits and
+    leave the table all-visible, so the whole restore takes as long with half the WAL.
+    FREEZE needs the table truncated in the same transaction: hence one session per table.
+    """
+    todo = list(plan.values())
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not todo:
+                    return
+                entry = todo.pop(0)
+            _load_frozen(open_connection, entry, payload)
+
+    run_all([worker] * max(1, min(sessions, len(todo))))
+
+
+def _load_frozen(open_connection: Callable[[], Any], entry: dict[str, Any], payload: Path) -> None:
+    table = sql.Identifier(entry["schema"], entry["name"])
+    conn = open_connection()
+    try:
+        with conn.cursor() as cur:
+            # Nothing reads the new database before the swap, whose own commit flushes all
+            # earlier WAL: this commit need not wait for the disk.
+            cur.execute("SET synchronous_commit = off")
+            cur.execute(_set_encoding(entry["encoding"]))
+            cur.execute(sql.SQL("TRUNCATE ONLY {}").format(table))
+            statement = (
+                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {}, FREEZE)")
+                .format(
+                    table,
+                    sql.SQL(", ").join(sql.Identifier(column) for column in entry["columns"]),
+                    sql.SQL("binary" if entry.get("format") == "binary" else "text"),
+                )
+                .as_string(conn)
+            )
+            for relative in entry["files"]:
+                decompressor = zstandard.ZstdDecompressor()  # not shareable across threads
+                with open(payload / relative, "rb") as raw, decompressor.stream_reader(raw) as rows:
+                    cur.copy_expert(statement, rows, size=_BLOCK)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def run_all(actions: list[Callable[[], None]]) -> None:
+    """Run each action on its own thread; re-raise the first failure after all stop."""
+    errors: list[BaseException] = []
+
+    def guarded(action: Callable[[], None]) -> None:
+        try:
+            action()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(a,), daemon=True) for a in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
