@@ -1,7 +1,8 @@
 """The whole loop on the demo delivery: survey → downloads → QC → per-sample rows and report.
 
-Jobs are run by the test's inline runner (the foreman is another area's); `run_demo` is driven
-with that runner on a thread, the way `inv local.demo` waits on the real foreman.
+Jobs are run by the test's inline runner, so the handlers' results are checked without
+processes in between; `run_demo` is driven with that runner on a thread. The same loop with the
+real foreman and worker processes is `tests/acceptance/demo/test_local_demo.py`.
 """
 
 from __future__ import annotations
