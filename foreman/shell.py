@@ -84,6 +84,31 @@ def run_command(
     return result
 
 
+def start_command(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    env: Mapping[str, str],
+    secrets: Iterable[str] = (),
+) -> subprocess.Popen:
+    """Start `argv` with piped stdout/stderr for a caller that streams its output.
+
+    Same rules as `run_command`: logged (masked) before it starts, refused when a secret would
+    be in argv. `env` is the child's whole environment. The caller waits and checks the exit.
+    """
+    args = tuple(str(part) for part in argv)
+    hidden = [secret for secret in secrets if secret]
+    if any(secret in part for secret in hidden for part in args):
+        raise CommandError(f"refusing to run {args[0]}: a secret would appear in its argv")
+    log.info("starting %s", redact(shlex.join(args), hidden), extra={"command": args[0]})
+    try:
+        return subprocess.Popen(
+            args, env=dict(env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise CommandError(f"{args[0]} is not installed or not on PATH") from None
+
+
 def _last_lines(text: str, count: int = 3) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return " | ".join(lines[-count:]) if lines else "(no output)"

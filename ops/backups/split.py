@@ -17,7 +17,6 @@ gzip level 1 and smaller (measured on pgbench rows: 0.4 s vs 2.2 s of CPU for 58
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from collections.abc import Callable
 from itertools import pairwise
@@ -27,6 +26,7 @@ from typing import Any
 import zstandard
 from psycopg2 import sql
 
+from foreman.shell import start_command
 from foreman.sql import query
 from ops.backups.errors import BackupError
 from ops.backups.tools import tool
@@ -148,10 +148,7 @@ def _dump_range(statements: list[str], target: Path, libpq_env: dict[str, str]) 
     argv = [str(tool("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
     for statement in statements:
         argv += ["-c", statement]
-    process = subprocess.Popen(
-        argv, env=libpq_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    process = start_command(argv, env=libpq_env, secrets=[libpq_env.get("PGPASSWORD", "")])
     try:
         with open(target, "wb") as out:
             zstandard.ZstdCompressor(level=1).copy_stream(
