@@ -25,6 +25,7 @@ from foreman.errors import JobError
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
 from foreman.lake import open_lake
 from foreman.settings import ForemanSettings
+from foreman.signals import leave_termination_signals_to_main_thread
 from workers.registry import JobContext, find_handler
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ class Heartbeat:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        leave_termination_signals_to_main_thread()
         conn = None
         try:
             while not self._stop.wait(self.interval):

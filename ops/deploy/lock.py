@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from foreman.signals import leave_termination_signals_to_main_thread
 from ops.deploy.errors import DeployError, DeployLockedError
 from ops.deploy.settings import DeploySettings, dynamodb_client
 
@@ -106,6 +107,7 @@ class DeployLock:
         self.lost = False
 
     def _renew_loop(self) -> None:
+        leave_termination_signals_to_main_thread()
         interval = max(self.settings.lease_seconds / 3, 0.2)
         while not self._stop.wait(interval):
             try:
