@@ -9,9 +9,7 @@ on disk.
 
 from __future__ import annotations
 
-import getpass
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +22,7 @@ from foreman.shell import run_command
 from foreman.sql import query
 from ops.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
 from ops.backups.errors import BackupCorruptError, BackupError
-from ops.backups.manifest import Manifest, describe_files, write_manifest
+from ops.backups.manifest import new_manifest, write_manifest
 from ops.backups.settings import BackupSettings
 from ops.backups.split import (
     SPLIT_DIR,
@@ -40,7 +38,7 @@ from ops.backups.tables import (
     fingerprint_tables,
     user_tables,
 )
-from ops.backups.tools import fastest_compression, parallel_jobs, tool, tool_version
+from ops.backups.tools import fastest_compression, parallel_jobs, tool
 
 Progress = Callable[[str], None]
 
@@ -52,10 +50,6 @@ RESTORE_SESSION_OPTIONS = "-c maintenance_work_mem=256MB -c synchronous_commit=o
 
 def _quiet(_: str) -> None:
     return None
-
-
-def who() -> str:
-    return f"{getpass.getuser()}@{socket.gethostname()}"
 
 
 def take_logical_backup(
@@ -117,25 +111,12 @@ def take_logical_backup(
             (partial / SPLIT_DIR).rename(partial / "dump" / SPLIT_DIR)
         conn.rollback()
         progress("hashing files")
-        manifest = Manifest(
-            name=name,
-            kind="logical",
-            environment=env.name,
-            database=env.database.name,
-            created_at=created_at.isoformat(),
-            finished_at=datetime.now(UTC).isoformat(),
-            created_by=who(),
-            note=note,
-            server_version=str(server_version),
-            tool_version=tool_version("pg_dump"),
-            database_size_bytes=int(size_bytes),
-            compression=compression,
-            snapshot=snapshot,
-            duration_seconds=round(time.monotonic() - started, 3),
-            tables=fingerprints,
-            files=describe_files(partial / "dump"),
-            split_tables=split,
-        )
+        manifest = new_manifest(
+            env, name=name, kind="logical", tool="pg_dump", note=note,
+            created_at=created_at, started=started, server_version=server_version,
+            size_bytes=size_bytes, payload=partial / "dump",
+            compression=compression, snapshot=snapshot, tables=fingerprints, split_tables=split,
+        )  # fmt: skip
         write_manifest(partial, manifest)
         final = settings.directory / name
         partial.rename(final)

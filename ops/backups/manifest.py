@@ -10,12 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from foreman.environments import Environment
 from ops.backups.errors import BackupCorruptError
+from ops.backups.tools import tool_version
+from ops.identity import operator_identity
 
 MANIFEST_FILE = "manifest.json"
 VERIFICATION_FILE = "verification.json"
@@ -56,6 +61,43 @@ class Manifest:
     @property
     def size_bytes(self) -> int:
         return sum(int(entry["size"]) for entry in self.files.values())
+
+
+def new_manifest(
+    env: Environment,
+    *,
+    name: str,
+    kind: str,
+    tool: str,
+    note: str,
+    created_at: datetime,
+    started: float,
+    server_version: object,
+    size_bytes: object,
+    payload: Path,
+    **details: Any,
+) -> Manifest:
+    """The fields every kind of backup records, plus the kind's own `details`.
+
+    Called once the payload is complete: it hashes every file under `payload` and stamps the
+    finish time and duration (`started` is a `time.monotonic()` reading).
+    """
+    return Manifest(
+        name=name,
+        kind=kind,
+        environment=env.name,
+        database=env.database.name,
+        created_at=created_at.isoformat(),
+        finished_at=datetime.now(UTC).isoformat(),
+        created_by=operator_identity(),
+        note=note,
+        server_version=str(server_version),
+        tool_version=tool_version(tool),
+        database_size_bytes=int(size_bytes),
+        duration_seconds=round(time.monotonic() - started, 3),
+        files=describe_files(payload),
+        **details,
+    )
 
 
 def write_manifest(backup_dir: Path, manifest: Manifest) -> Path:

@@ -25,10 +25,10 @@ from foreman.shell import run_command
 from foreman.sql import query
 from ops.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
 from ops.backups.errors import BackupCorruptError, BackupError
-from ops.backups.logical import Progress, _quiet, who
-from ops.backups.manifest import Manifest, describe_files, write_manifest
+from ops.backups.logical import Progress, _quiet
+from ops.backups.manifest import new_manifest, write_manifest
 from ops.backups.settings import BackupSettings
-from ops.backups.tools import tool, tool_version
+from ops.backups.tools import tool
 
 
 def take_physical_backup(
@@ -57,21 +57,11 @@ def take_physical_backup(
         )  # fmt: skip
         progress("pg_verifybackup")
         verify_with_pg_verifybackup(partial / "data")
-        manifest = Manifest(
-            name=name,
-            kind="physical",
-            environment=env.name,
-            database=env.database.name,
-            created_at=created_at.isoformat(),
-            finished_at=datetime.now(UTC).isoformat(),
-            created_by=who(),
-            note=note,
-            server_version=str(server_version),
-            tool_version=tool_version("pg_basebackup"),
-            database_size_bytes=int(size_bytes),
-            duration_seconds=round(time.monotonic() - started, 3),
-            files=describe_files(partial / "data"),
-        )
+        manifest = new_manifest(
+            env, name=name, kind="physical", tool="pg_basebackup", note=note,
+            created_at=created_at, started=started, server_version=server_version,
+            size_bytes=size_bytes, payload=partial / "data",
+        )  # fmt: skip
         write_manifest(partial, manifest)
         partial.rename(settings.directory / name)
     except BaseException:

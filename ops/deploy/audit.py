@@ -12,10 +12,8 @@ deploy, never enough to make that slow.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import socket
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ops.deploy.errors import DeployError
 from ops.deploy.settings import DeploySettings, dynamodb_client
+from ops.identity import operator_identity
 
 AUDIT_KEY_PREFIX = "refinery-deploy-audit/"
 OUTCOMES = ("running", "succeeded", "failed", "interrupted")
@@ -43,7 +42,7 @@ class DeployRecord:
     version: str
     git_sha: str
     deploy_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    actor: str = field(default_factory=lambda: f"{getpass.getuser()}@{socket.gethostname()}")
+    actor: str = field(default_factory=operator_identity)
     pid: int = field(default_factory=os.getpid)
     started_at: str = field(default_factory=now_iso)
     finished_at: str = ""

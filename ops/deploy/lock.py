@@ -10,10 +10,8 @@ live one. The lock is released in `finally` by a delete conditioned on the holde
 
 from __future__ import annotations
 
-import getpass
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
@@ -26,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from foreman.signals import leave_termination_signals_to_main_thread
 from ops.deploy.errors import DeployError, DeployLockedError
 from ops.deploy.settings import DeploySettings, dynamodb_client
+from ops.identity import operator_identity
 
 log = logging.getLogger(__name__)
 LOCK_KEY_PREFIX = "refinery-deploy-lock/"
@@ -37,7 +36,7 @@ def lock_key(environment: str) -> str:
 
 def current_holder() -> str:
     """`user@host` of this process, as other people will see it in a refusal."""
-    return f"{getpass.getuser()}@{socket.gethostname()}"
+    return operator_identity()
 
 
 @dataclass(frozen=True)
