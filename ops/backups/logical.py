@@ -88,8 +88,9 @@ def take_logical_backup(
             thread.start()
             return thread
 
-        # pg_dump, the split tables' ranges and the fingerprints all read the one snapshot,
-        # at the same time.
+        # pg_dump, the split tables' ranges and the other tables' fingerprints all read the
+        # one snapshot, at the same time.
+        split_fingerprints: Fingerprints = {}
         background = [
             in_background(lambda: run_command(
                 [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression,
@@ -97,16 +98,18 @@ def take_logical_backup(
                 env=db.libpq_environment(env),
             )),
             # Beside, not in, dump/: pg_dump wants that folder to itself until it is done.
-            in_background(lambda: dump_split_tables(
-                conn, split, partial, db.libpq_environment(env), snapshot)),
+            in_background(lambda: split_fingerprints.update(dump_split_tables(
+                conn, split, partial, db.connection_params(env), snapshot, sessions=jobs))),
         ]  # fmt: skip
+        unsplit = [table for table in tables if ".".join(table) not in split]
         fingerprints = fingerprint_tables(
-            lambda: db.connect(env), tables, workers=max(1, jobs // 2), snapshot=snapshot
+            lambda: db.connect(env), unsplit, workers=max(1, jobs // 2), snapshot=snapshot
         )
         for thread in background:
             thread.join()
         if background_error:
             raise background_error[0]
+        fingerprints = dict(sorted({**fingerprints, **split_fingerprints}.items()))
         if split:
             (partial / SPLIT_DIR).rename(partial / "dump" / SPLIT_DIR)
         conn.rollback()

@@ -5,9 +5,11 @@ one session and restored by one COPY, which leaves the other cores idle. A table
 SPLIT_MIN_BYTES large is therefore left out of pg_dump's data (`--exclude-table-data`) and
 dumped by us as block ranges (`WHERE ctid >= '(a,0)' AND ctid < '(b,0)'`, the last range
 open-ended, so the ranges cover every row exactly once) on the SAME exported snapshot as the
-rest of the dump. Each range is a zstd file of COPY text under `dump/split/` — hashed into
-the manifest like every other file, loadable by hand with `zstd -dc f | psql -c "COPY …"` —
-and a restore loads them (frozen, see load_split_tables) before the indexes are built.
+rest of the dump, each range by one session that then fingerprints the same range (the
+ranges' sums make the table's checksum; copy_out.py). Each range is a zstd file of COPY
+data under `dump/split/` — hashed into the manifest like every other file, loadable by hand
+with `zstd -dc f | psql -c "COPY …"` — and a restore loads them (frozen, see
+load_split_tables) before the indexes are built.
 A table whose columns all have built-in types is copied in COPY's binary format: the server
 spends about 20% less CPU sending it and far less reading it back than parsing text (load
 it by hand with `COPY … FROM STDIN (FORMAT binary)`); other tables in text, as pg_dump does.
@@ -26,10 +28,9 @@ from typing import Any
 import zstandard
 from psycopg2 import sql
 
-from foreman.shell import start_command
 from foreman.sql import query
-from ops.backups.errors import BackupError
-from ops.backups.tools import tool
+from ops.backups.copy_out import RangeCopy, copy_ranges
+from ops.backups.tables import Fingerprints, fingerprint_table, row_hash_expression
 
 # Below this a table's COPY takes a second or two and splitting it buys nothing.
 SPLIT_MIN_BYTES = 64 * 1024 * 1024
@@ -39,15 +40,6 @@ BINARY_WHEN_POSSIBLE = True
 _BLOCK = 1024 * 1024
 
 SplitTables = dict[str, dict[str, Any]]
-
-# The output settings pg_dump itself uses, so the text round-trips exactly; row security off
-# so that a policy makes the dump fail instead of silently leaving rows out.
-_DUMP_SETTINGS = (
-    "SET datestyle = ISO",
-    "SET intervalstyle = postgres",
-    "SET extra_float_digits = 3",
-    "SET row_security = off",
-)
 
 
 def plan_split_tables(conn, ranges: int, *, min_bytes: int | None = None) -> SplitTables:
@@ -85,51 +77,69 @@ def exclude_data_arguments(plan: SplitTables) -> list[str]:
     return [f"--exclude-table-data={names[i]}.{names[i + 1]}" for i in range(0, len(names), 2)]
 
 
-def _range_query(conn, entry: dict[str, Any], span: list[int | None]) -> str:
-    start, end = span
+def _range_condition(start: int, end: int | None) -> sql.Composable:
     condition = sql.SQL("ctid >= {}::tid").format(sql.Literal(f"({start},0)"))
     if end is not None:
         condition = sql.SQL("{} AND ctid < {}::tid").format(condition, sql.Literal(f"({end},0)"))
+    return condition
+
+
+def _range_select(conn, entry: dict[str, Any], condition: sql.Composable) -> str:
     return (
-        sql.SQL("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT {}")
+        sql.SQL("SELECT {} FROM ONLY {} WHERE {}")
         .format(
             sql.SQL(", ").join(sql.Identifier(column) for column in entry["columns"]),
             sql.Identifier(entry["schema"], entry["name"]),
             condition,
-            _copy_options(entry),
         )
         .as_string(conn)
     )
 
 
-def _copy_options(entry: dict[str, Any]) -> sql.Composable:
-    return sql.SQL("(FORMAT binary)" if entry.get("format") == "binary" else "")
+def _range_fingerprint(conn, entry: dict[str, Any], condition: sql.Composable) -> str:
+    return (
+        sql.SQL(query(__file__, "tables.sql", "range_fingerprint"))
+        .format(
+            table=sql.Identifier(entry["schema"], entry["name"]),
+            row_hash=row_hash_expression(conn, entry["schema"], entry["name"]),
+            condition=condition,
+        )
+        .as_string(conn)
+    )
 
 
 def dump_split_tables(
-    conn, plan: SplitTables, payload: Path, libpq_env: dict[str, str], snapshot: str
-) -> None:
-    """Write every range of every split table, all ranges at once, on `snapshot`.
+    conn, plan: SplitTables, payload: Path, connection: dict[str, Any], snapshot: str,
+    *, sessions: int,
+) -> Fingerprints:  # fmt: skip
+    """Write every range of every split table on `sessions` connections reading `snapshot`,
+    and return the tables' fingerprints (see copy_out.py).
 
-    psql streams the COPY (psycopg2 would call back into Python once per row) and a thread
-    per range compresses its output (zstd runs without the GIL, so ranges use every core).
-    `conn` only quotes the statements.
+    `conn` (inside the snapshot's transaction) only reads column types and quotes the
+    statements. A table whose column hash the server refuses is fingerprinted as a whole.
     """
     (payload / SPLIT_DIR).mkdir(parents=True, exist_ok=True)
-    snapshot_sql = sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot))
     work = []
-    for entry in plan.values():
-        for span, relative in zip(entry["ranges"], entry["files"], strict=True):
-            statements = [
-                *_DUMP_SETTINGS,
-                _set_encoding(entry["encoding"]).as_string(conn),
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                snapshot_sql.as_string(conn),
-                _range_query(conn, entry, span),
-                "COMMIT",
-            ]
-            work.append((statements, payload / relative))
-    run_all([lambda s=s, p=p: _dump_range(s, p, libpq_env) for s, p in work])
+    for key, entry in plan.items():
+        for (start, end), relative in zip(entry["ranges"], entry["files"], strict=True):
+            condition = _range_condition(start, end)
+            work.append(RangeCopy(
+                table=key,
+                select=_range_select(conn, entry, condition),
+                fingerprint=_range_fingerprint(conn, entry, condition),
+                copy_format="binary" if entry.get("format") == "binary" else "text",
+                target=payload / relative,
+            ))  # fmt: skip
+    sums = copy_ranges(connection, snapshot, plan_encoding(plan), work, sessions=sessions)
+    fingerprints: Fingerprints = {}
+    for key, value in sums.items():
+        entry = plan[key]
+        fingerprints[key] = value or fingerprint_table(conn, entry["schema"], entry["name"])
+    return fingerprints
+
+
+def plan_encoding(plan: SplitTables) -> str:
+    return next(iter(plan.values()))["encoding"] if plan else "UTF8"
 
 
 def database_encoding(conn) -> str:
@@ -140,28 +150,8 @@ def database_encoding(conn) -> str:
 
 
 def _set_encoding(encoding: str) -> sql.Composed:
-    """Dump and load in the database's own encoding: no conversion either way."""
+    """Load in the database's own encoding, as the ranges were dumped: no conversion."""
     return sql.SQL("SET client_encoding = {}").format(sql.Literal(encoding))
-
-
-def _dump_range(statements: list[str], target: Path, libpq_env: dict[str, str]) -> None:
-    argv = [str(tool("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
-    for statement in statements:
-        argv += ["-c", statement]
-    process = start_command(argv, env=libpq_env, secrets=[libpq_env.get("PGPASSWORD", "")])
-    try:
-        with open(target, "wb") as out:
-            zstandard.ZstdCompressor(level=1).copy_stream(
-                process.stdout, out, read_size=_BLOCK, write_size=_BLOCK
-            )
-    finally:
-        process.stdout.close()
-        stderr = process.stderr.read().decode(errors="replace").strip()
-        process.stderr.close()
-        code = process.wait()
-    if code != 0:
-        tail = stderr.splitlines()[-1] if stderr else f"exit status {code}"
-        raise BackupError(f"dumping {target.name} failed: {tail}")
 
 
 def load_split_tables(

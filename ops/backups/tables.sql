@@ -30,12 +30,19 @@ ORDER BY a.attnum
 -- rows. sum(bigint) is numeric, so it cannot overflow; equal tables give equal sums
 -- whatever order COPY loaded them in. Column-wise hashing by type avoids building a
 -- composite value per row (about 3x faster than hashing the whole row).
-SELECT count(*), 'c:' || coalesce(sum({row_hash}), 0) FROM {table} AS t
+-- ONLY: a table's own rows, as pg_dump dumps them (inheritance children have their own).
+SELECT count(*), 'c:' || coalesce(sum({row_hash}), 0) FROM ONLY {table} AS t
+
+-- name: range_fingerprint --
+-- table_fingerprint over one block range of a split table: the sums of a table's ranges,
+-- which cover every row once, add up to its table_fingerprint ('c:' || the total).
+SELECT count(*), coalesce(sum({row_hash}), 0)::text FROM ONLY {table} AS t
+WHERE {condition}
 
 -- name: table_fingerprint_as_text --
 -- For tables with a column type that has no hash function (json, point, xml…): hash the
 -- row's text instead.
-SELECT count(*), 't:' || coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {table} AS t
+SELECT count(*), 't:' || coalesce(sum(hashtextextended(t::text, 0)), 0) FROM ONLY {table} AS t
 
 -- name: server_facts --
 SELECT current_setting('server_version'), pg_database_size(current_database())

@@ -15,6 +15,7 @@ from ops.backups.logical import take_logical_backup
 from ops.backups.manifest import sha256_of
 from ops.backups.restore import execute_restore
 from ops.backups.settings import backup_settings
+from ops.backups.tables import fingerprint_table
 from ops.backups.verify import verify_backup
 from tests.integration.backups.conftest import catalog_contents
 
@@ -58,6 +59,10 @@ def test_split_tables_round_trip_through_verify_and_restore(filled_env, split_ev
     assert entry["format"] == "binary"  # every column type is built in
     assert manifest.split_tables["public.moods"]["format"] == "text"  # a user-defined enum
     assert all(name in manifest.files for name in entry["files"])
+    assert len(entry["ranges"]) >= 2
+    with db.connect(filled_env) as conn:  # the ranges' sums are the whole table's checksum
+        assert manifest.tables["public.wide"] == fingerprint_table(conn, "public", "wide")
+        assert manifest.tables["public.moods"] == fingerprint_table(conn, "public", "moods")
     assert verify_backup(filled_env, record).ok
     with db.transaction(filled_env) as conn, conn.cursor() as cur:
         cur.execute("DELETE FROM samples")
@@ -96,3 +101,25 @@ def test_a_split_range_with_a_row_missing_fails_the_checksum_check(filled_env, s
     assert "public.moods" in result.detail
     with pytest.raises(BackupCorruptError):
         execute_restore(filled_env, find_backup(record.path.parent, record.name))
+
+
+def test_a_split_table_whose_hash_the_server_refuses_is_fingerprinted_as_text(
+    filled_env, split_everything
+):
+    _add_wide_table(filled_env)
+    with db.transaction(filled_env) as conn, conn.cursor() as cur:
+        # A hash operator class for `mood` whose 64-bit hash function refuses to run.
+        cur.execute(
+            "CREATE FUNCTION refusing_hash(mood, bigint) RETURNS bigint LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'no' USING ERRCODE = 'feature_not_supported'; END $$"
+        )
+        cur.execute(
+            "CREATE OPERATOR CLASS mood_hash DEFAULT FOR TYPE mood USING hash AS "
+            "OPERATOR 1 = (anyenum, anyenum), FUNCTION 1 hashenum(anyenum), "
+            "FUNCTION 2 refusing_hash(mood, bigint)"
+        )
+    record = take_logical_backup(filled_env, backup_settings(filled_env))
+    assert record.manifest.tables["public.moods"]["checksum"].startswith("t:")
+    assert record.manifest.tables["public.moods"]["rows"] == 100
+    assert record.manifest.tables["public.wide"]["checksum"].startswith("c:")
+    assert verify_backup(filled_env, record).ok
