@@ -15,6 +15,7 @@ from psycopg2.extras import execute_values
 
 from foreman.environments import Environment
 from foreman.executors.base import Executor, Submission, worker_command
+from foreman.settings import ForemanSettings
 from foreman.sql import query
 
 log = logging.getLogger(__name__)
@@ -167,11 +168,19 @@ def reconcile_active_jobs(
     return ReconcileReport(active=len(rows), lost=mark_lost(conn, lost))
 
 
-def settle_errored_jobs(conn, env: Environment) -> tuple[int, int]:
-    """Errored jobs go back to pending one memory tier up, or fail after their last attempt."""
+def settle_errored_jobs(
+    conn, env: Environment, settings: ForemanSettings | None = None
+) -> tuple[int, int]:
+    """Errored jobs go back to pending one memory tier up once their retry delay has passed
+    (see ForemanSettings), or fail at once after their last attempt."""
+    settings = settings or ForemanSettings.for_environment(env)
     max_tier = max(len(env.executor.memory_tiers_mb) - 1, 0)
     with conn.cursor() as cur:
-        cur.execute(_sql("retry_errored"), {"max_tier": max_tier})
+        cur.execute(_sql("retry_errored"), {
+            "max_tier": max_tier,
+            "delay": settings.retry_delay_seconds,
+            "max_delay": settings.retry_delay_max_seconds,
+        })  # fmt: skip
         retried = cur.rowcount
         cur.execute(_sql("fail_exhausted"))
         failed = cur.fetchall()

@@ -66,9 +66,13 @@ ON CONFLICT (job_id, attempt)
 DO UPDATE SET ended_at = now(), outcome = 'lost', reason = EXCLUDED.reason;
 
 -- name: retry_errored --
+-- Back to pending one memory tier up, once the job has waited its delay since the attempt
+-- ended: %(delay)s seconds doubled for every attempt after the first, at most %(max_delay)s.
 UPDATE jobs
 SET state = 'pending', memory_tier = LEAST(memory_tier + 1, %(max_tier)s)
 WHERE state = 'errored' AND attempt < max_attempts
+  AND coalesce(ended_at, '-infinity') <= now() - make_interval(
+        secs => LEAST(%(max_delay)s, %(delay)s * power(2, GREATEST(attempt - 1, 0))))
 RETURNING id;
 
 -- name: fail_exhausted --

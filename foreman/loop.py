@@ -126,7 +126,7 @@ class Foreman:
     def _round(self, *, reconcile: bool) -> int:
         """One round of work; returns how many jobs it dispatched."""
         conn = self._work
-        retried, failed = settle_errored_jobs(conn, self.env)
+        retried, failed = settle_errored_jobs(conn, self.env, self.settings)
         self.report.retried += retried
         self.report.failed += failed
         dispatched = dispatch_pending_jobs(
@@ -149,7 +149,7 @@ class Foreman:
         )
         self.report.lost += outcome.lost
         if outcome.lost:
-            retried, failed = settle_errored_jobs(conn, self.env)
+            retried, failed = settle_errored_jobs(conn, self.env, self.settings)
             self.report.retried += retried
             self.report.failed += failed
         return dispatched

@@ -25,6 +25,7 @@ FAST_FOREMAN = {
     "worker_heartbeat_seconds": 0.5,
     "stale_after_seconds": 10,
     "submit_grace_seconds": 3,
+    "retry_delay_seconds": 0.2,
 }
 
 

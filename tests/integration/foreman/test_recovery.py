@@ -133,7 +133,7 @@ def test_sigterm_stops_the_foreman_gracefully(make_env, session_dirs, processes)
 def test_a_job_the_executor_refuses_is_retried_then_failed_with_the_reason(make_env):
     from foreman.dispatch import settle_errored_jobs
 
-    env = make_foreman_env(make_env, "refused")
+    env = make_foreman_env(make_env, "refused", retry_delay_seconds=0)
     (job_id,) = enqueue(env, "test_record")
     executor = LocalExecutor(env)
     executor.log_dir.rmdir()

@@ -39,6 +39,13 @@ def test_values_are_read_and_typed(env_with):
     assert (settings.batch_size, settings.poll_seconds) == (50, 1.0)
 
 
+def test_a_retry_delay_of_zero_means_retry_at_once(env_with):
+    assert (
+        ForemanSettings.for_environment(env_with({"retry_delay_seconds": 0})).retry_delay_seconds
+        == 0
+    )
+
+
 @pytest.mark.parametrize(
     ("section", "message"),
     [
@@ -46,6 +53,7 @@ def test_values_are_read_and_typed(env_with):
         ({"poll_seconds": 0}, "foreman.poll_seconds must be a positive number"),
         ({"batch_size": "many"}, "foreman.batch_size must be an integer"),
         ({"stale_after_seconds": 10, "worker_heartbeat_seconds": 6}, "at least twice"),
+        ({"retry_delay_seconds": -1}, "foreman.retry_delay_seconds must be 0 or more"),
     ],
 )
 def test_bad_settings_are_one_line_errors(env_with, section, message):
