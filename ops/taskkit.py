@@ -41,6 +41,9 @@ def task(*args: Any, **kwargs: Any) -> Callable:
                 return func(c, *a, **kw)
             except RefineryError as exc:
                 raise Exit(f"error: {exc}", code=exc.exit_code) from None
+            except OSError as exc:
+                # A full disk, a folder that is a file, a permission: fixable, so one line.
+                raise Exit(f"error: {os_error_line(exc)}", code=1) from None
             except KeyboardInterrupt:
                 raise Exit("interrupted", code=130) from None
 
@@ -53,6 +56,12 @@ def task(*args: Any, **kwargs: Any) -> Callable:
         func, args = args[0], ()
         return decorate(func)
     return decorate
+
+
+def os_error_line(exc: OSError) -> str:
+    """ "No space left on device: /backups/x" rather than "[Errno 28] No space left…"."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{reason}: {exc.filename}" if exc.filename else reason
 
 
 def _positional_parameters(func: Callable) -> list[str]:
