@@ -139,29 +139,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def copy_hashing(source: Path, destination: Path) -> str:
-    """Copy `source` to a new 0600 `destination`; the sha256 of exactly the bytes written.
-
-    One pass: each chunk is hashed and written from the same buffer, so the digest describes
-    the copy itself, at the cost of one read (an in-kernel copy and hashing the copy read
-    back took three times as long on a data directory with one 768 MB file).
-    """
-    digest = hashlib.sha256()
-    buffer = bytearray(_CHUNK)
-    view = memoryview(buffer)
-    target = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with open(source, "rb", buffering=0) as handle:
-            while size := handle.readinto(buffer):
-                chunk = view[:size]
-                digest.update(chunk)
-                while chunk:
-                    chunk = chunk[os.write(target, chunk) :]
-    finally:
-        os.close(target)
-    return digest.hexdigest()
-
-
 def describe_files(payload_dir: Path, *, workers: int | None = None) -> dict[str, dict[str, Any]]:
     """{relative path: {size, sha256}} of every file under `payload_dir`, hashed in parallel."""
     paths = sorted(path for path in payload_dir.rglob("*") if path.is_file())

@@ -19,8 +19,9 @@ from foreman import db
 from foreman.environments import Environment
 from ops.backups.catalog import BackupRecord
 from ops.backups.errors import BackupCorruptError, BackupError
+from ops.backups.hashed_copy import copy_hashing
 from ops.backups.logical import Progress, _quiet
-from ops.backups.manifest import Manifest, copy_hashing
+from ops.backups.manifest import Manifest
 from ops.backups.physical import (
     count_tables,
     hand_to_server_user,
