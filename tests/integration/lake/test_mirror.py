@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from foreman import db
+from foreman.environments import REPO_ROOT
 from foreman.errors import StorageError
 from foreman.lake import open_lake
 from foreman.lake.s3 import S3Lake
@@ -113,3 +115,42 @@ def test_an_interrupted_large_upload_resumes_without_resending_parts(
     assert stored is not None and stored.sha256 == hashlib.sha256(big).hexdigest()
     assert check_lake(env, checksums=True, lake=mirror).in_sync
     conn.close()
+
+
+# The process dies after its first part, with no chance to tidy up (SIGKILL): what it had
+# sent must be found again from what is on disk and in S3 alone.
+_CRASHING_MIRROR = """
+import os, signal, sys
+from foreman.environments import load_environment
+from foreman.errors import StorageError
+from ops.lake.mirror import mirror_to_s3
+try:
+    mirror_to_s3(load_environment(sys.argv[1]), sys.argv[2], chunk_bytes=int(sys.argv[3]),
+                 test_stop_after_parts=1)
+except StorageError:
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_mirror_killed_mid_upload_resumes_in_the_next_process(make_env, moto_server, tmp_path):
+    env = make_env("crash", aws={"endpoint_url": moto_server.endpoint_url})
+    conn = db.connect(env)
+    catalog = Catalog(env, conn, tmp_path)
+    experiment = catalog.experiment("ERX12", files=0)
+    big = os.urandom(11 * 1024 * 1024)
+    catalog.store("original", "raw/ena-PRJ1/ERX12/big.bam", big, experiment_id=experiment)
+    conn.close()
+    url = "s3://mirror-crash/m"
+    mirror = S3Lake.from_url(url, env)
+    mirror.ensure_bucket()
+    chunk = 5 * 1024 * 1024
+    killed = subprocess.run(
+        [sys.executable, "-c", _CRASHING_MIRROR, env.name, url, str(chunk)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert mirror.stat("raw/ena-PRJ1/ERX12/big.bam") is None
+    resumed = mirror_to_s3(env, url, chunk_bytes=chunk)
+    assert resumed.parts_sent == 2  # the killed process's part was kept and reused
+    stored = mirror.stat("raw/ena-PRJ1/ERX12/big.bam")
+    assert stored is not None and stored.sha256 == hashlib.sha256(big).hexdigest()
