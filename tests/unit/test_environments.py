@@ -52,3 +52,41 @@ def test_unknown_key_is_named(env_dir):
 def test_malformed_names_are_refused(env_dir, name):
     with pytest.raises(ConfigError, match="invalid environment name"):
         load_environment(name)
+
+
+def _dsn_environment(env_dir, host: str):
+    write_environment(
+        env_dir,
+        "cloud",
+        {
+            "database": {"kind": "dsn", "host": host, "password_env": "CLOUD_DB_PASSWORD"},
+            "lake": {"backend": "filesystem", "root": "l"},
+            "executor": {"kind": "local"},
+        },
+    )
+    return load_environment("cloud")
+
+
+def test_a_host_from_a_terraform_output_is_read_from_the_last_outputs(
+    env_dir, tmp_path, monkeypatch
+):
+    from foreman import db
+    from foreman.environments import STATE_DIR_VARIABLE, TERRAFORM_OUTPUTS_FILE
+
+    monkeypatch.setenv(STATE_DIR_VARIABLE, str(tmp_path / "state"))
+    monkeypatch.setenv("CLOUD_DB_PASSWORD", "pw")
+    env = _dsn_environment(env_dir, "terraform:database_endpoint")
+    with pytest.raises(ConfigError, match=r"run `inv tf\.output -e cloud`"):
+        db.connection_params(env)
+    (env.state_dir / TERRAFORM_OUTPUTS_FILE).write_text('{"database_endpoint": "db.example"}')
+    assert db.connection_params(env)["host"] == "db.example"
+    (env.state_dir / TERRAFORM_OUTPUTS_FILE).write_text('{"database_endpoint": 5432}')
+    with pytest.raises(ConfigError, match="is not a host name"):
+        db.connection_params(env)
+
+
+def test_a_plain_host_is_taken_as_written(env_dir, monkeypatch):
+    from foreman import db
+
+    monkeypatch.setenv("CLOUD_DB_PASSWORD", "pw")
+    assert db.connection_params(_dsn_environment(env_dir, "db.internal"))["host"] == "db.internal"

@@ -54,6 +54,8 @@ def test_plan_apply_outputs_round_trip_keeps_state_in_s3_and_is_idempotent(make_
         "large_memory": f"refinery-{tf_env.name}-large-memory",
     }
     assert outputs["database_port"] == 5432
+    # Kept on this machine, so `host = "terraform:database_endpoint"` resolves without a call.
+    assert env.terraform_output("database_endpoint") == outputs["database_endpoint"]
 
     state_object = tf_env.backend.s3().get_object(
         Bucket=tf_env.backend.bucket, Key=tf_env.state_key
