@@ -19,7 +19,7 @@ from psycopg2 import sql
 
 from foreman.embedded import EmbeddedCluster
 from foreman.environments import TERRAFORM_PREFIX, Environment, state_root
-from foreman.errors import ConfigError, DatabaseError
+from foreman.errors import ConfigError, DatabaseError, first_line
 
 
 def embedded_cluster() -> EmbeddedCluster:
@@ -107,10 +107,9 @@ def connect(
         if env.database.kind == "embedded" and missing in str(exc) and dbname is None:
             create_database(env, str(params["dbname"]))
             return connect(env, autocommit=autocommit)
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection failed"
         raise DatabaseError(
             f"cannot connect to the {env.name} database at {params['host']}:{params['port']}: "
-            f"{message}"
+            f"{first_line(exc, 'connection failed')}"
         ) from None
     conn.autocommit = autocommit
     return conn

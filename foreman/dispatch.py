@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from psycopg2.extras import execute_values
 
 from foreman.environments import Environment
+from foreman.errors import first_line
 from foreman.executors.base import Executor, Submission, worker_command
 from foreman.settings import ForemanSettings
 from foreman.sql import query
@@ -98,7 +99,7 @@ def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, li
         try:
             executor_job_id = executor.submit(submission)
         except Exception as exc:  # an executor error must not strand the rest of the batch
-            reason = f"executor {executor.name} refused the job: {_one_line(exc)}"
+            reason = f"executor {executor.name} refused the job: {first_line(exc)}"
             log.warning(reason, extra={"job_id": job_id})
             refused.append((job_id, attempt, reason))
             continue
@@ -188,8 +189,3 @@ def settle_errored_jobs(
     for job_id, reason in failed:
         log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id})
     return retried, len(failed)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -8,6 +8,15 @@ traceback reaches the terminal.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, default: str | None = None) -> str:
+    """The first line of an exception's message (driver errors run to several), or
+    `default` — the exception's type name unless given — when it has none."""
+    text = str(exc).strip()
+    if text:
+        return text.splitlines()[0]
+    return type(exc).__name__ if default is None else default
+
+
 class RefineryError(Exception):
     """Root of every error Refinery raises on purpose."""
 

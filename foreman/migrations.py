@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from foreman.errors import DatabaseError
+from foreman.errors import DatabaseError, first_line
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("sql") / "migrations"
@@ -111,8 +111,8 @@ def apply_migrations(conn, *, dry_run: bool = False) -> MigrationReport:
                 conn.commit()
             except Exception as exc:
                 conn.rollback()
-                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc
-                raise DatabaseError(f"migration {migration.name} failed: {first_line}") from exc
+                reason = first_line(exc, "")
+                raise DatabaseError(f"migration {migration.name} failed: {reason}") from exc
         return MigrationReport([m.name for m in todo], sorted(recorded))
     finally:
         with conn.cursor() as cur:

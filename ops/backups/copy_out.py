@@ -27,6 +27,7 @@ import asyncpg
 import uvloop
 import zstandard
 
+from foreman.errors import first_line
 from ops.backups.errors import BackupError
 
 _BLOCK = 1024 * 1024
@@ -113,7 +114,7 @@ async def _connect(connection: dict[str, Any], encoding: str) -> asyncpg.Connect
                              "application_name": "refinery:backup"},
         )  # fmt: skip
     except (OSError, asyncpg.PostgresError) as exc:
-        raise BackupError(f"cannot open a backup session: {_one_line(exc)}") from None
+        raise BackupError(f"cannot open a backup session: {first_line(exc)}") from None
 
 
 async def _copy_one(conn: asyncpg.Connection, item: RangeCopy) -> None:
@@ -128,7 +129,7 @@ async def _copy_one(conn: asyncpg.Connection, item: RangeCopy) -> None:
         try:
             await conn.copy_from_query(item.select, output=sink, format=item.copy_format)
         except asyncpg.PostgresError as exc:
-            raise BackupError(f"dumping {item.target.name} failed: {_one_line(exc)}") from None
+            raise BackupError(f"dumping {item.target.name} failed: {first_line(exc)}") from None
         writer.flush(zstandard.FLUSH_FRAME)
 
 
@@ -151,8 +152,3 @@ def _total(parts: list[tuple[int, int] | None]) -> dict[str, Any] | None:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -10,7 +10,6 @@ on disk.
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -75,40 +74,23 @@ def take_logical_backup(
         split = plan_split_tables(conn, jobs)
         partial.mkdir()
         progress(f"dumping {env.database.name} ({len(tables)} tables, -j {jobs}, {compression})")
-        background_error: list[BaseException] = []
-
-        def in_background(action: Callable[[], object]) -> threading.Thread:
-            def guarded() -> None:
-                try:
-                    action()
-                except BaseException as exc:
-                    background_error.append(exc)
-
-            thread = threading.Thread(target=guarded, daemon=True)
-            thread.start()
-            return thread
-
         # pg_dump, the split tables' ranges and the other tables' fingerprints all read the
-        # one snapshot, at the same time.
+        # one snapshot, at the same time; the first failure is raised once all have stopped.
+        fingerprints: Fingerprints = {}
         split_fingerprints: Fingerprints = {}
-        background = [
-            in_background(lambda: run_command(
+        unsplit = [table for table in tables if ".".join(table) not in split]
+        run_all([
+            lambda: run_command(
                 [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression,
                  "--snapshot", snapshot, *exclude_data_arguments(split), "-f", partial / "dump"],
                 env=db.libpq_environment(env),
-            )),
+            ),
             # Beside, not in, dump/: pg_dump wants that folder to itself until it is done.
-            in_background(lambda: split_fingerprints.update(dump_split_tables(
-                conn, split, partial, db.connection_params(env), snapshot, sessions=jobs))),
-        ]  # fmt: skip
-        unsplit = [table for table in tables if ".".join(table) not in split]
-        fingerprints = fingerprint_tables(
-            lambda: db.connect(env), unsplit, workers=max(1, jobs // 2), snapshot=snapshot
-        )
-        for thread in background:
-            thread.join()
-        if background_error:
-            raise background_error[0]
+            lambda: split_fingerprints.update(dump_split_tables(
+                conn, split, partial, db.connection_params(env), snapshot, sessions=jobs)),
+            lambda: fingerprints.update(fingerprint_tables(
+                lambda: db.connect(env), unsplit, workers=max(1, jobs // 2), snapshot=snapshot)),
+        ])  # fmt: skip
         fingerprints = dict(sorted({**fingerprints, **split_fingerprints}.items()))
         if split:
             (partial / SPLIT_DIR).rename(partial / "dump" / SPLIT_DIR)

@@ -96,12 +96,14 @@ def _range_select(conn, entry: dict[str, Any], condition: sql.Composable) -> str
     )
 
 
-def _range_fingerprint(conn, entry: dict[str, Any], condition: sql.Composable) -> str:
+def _range_fingerprint(
+    conn, entry: dict[str, Any], row_hash: sql.Composable, condition: sql.Composable
+) -> str:
     return (
         sql.SQL(query(__file__, "tables.sql", "range_fingerprint"))
         .format(
             table=sql.Identifier(entry["schema"], entry["name"]),
-            row_hash=row_hash_expression(conn, entry["schema"], entry["name"]),
+            row_hash=row_hash,
             condition=condition,
         )
         .as_string(conn)
@@ -121,12 +123,13 @@ def dump_split_tables(
     (payload / SPLIT_DIR).mkdir(parents=True, exist_ok=True)
     work = []
     for key, entry in plan.items():
+        row_hash = row_hash_expression(conn, entry["schema"], entry["name"])  # once per table
         for (start, end), relative in zip(entry["ranges"], entry["files"], strict=True):
             condition = _range_condition(start, end)
             work.append(RangeCopy(
                 table=key,
                 select=_range_select(conn, entry, condition),
-                fingerprint=_range_fingerprint(conn, entry, condition),
+                fingerprint=_range_fingerprint(conn, entry, row_hash, condition),
                 copy_format="binary" if entry.get("format") == "binary" else "text",
                 target=payload / relative,
             ))  # fmt: skip
