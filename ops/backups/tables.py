@@ -51,7 +51,12 @@ def fingerprint_table(conn, schema: str, name: str) -> dict[str, Any]:
 
 
 def row_hash_expression(conn, schema: str, name: str) -> sql.Composable:
-    """XOR of each column's seeded 64-bit hash (see table_fingerprint in tables.sql)."""
+    """XOR of each column's seeded 64-bit hash (see table_fingerprint in tables.sql).
+
+    Text-like values are hashed under the "C" collation, that is by their bytes: under a
+    nondeterministic collation (case-insensitive, say) the type's hash hashes the sort key,
+    and a backup in which 'abc' had become 'ABC' would still match its checksum.
+    """
     qualified = sql.Identifier(schema, name).as_string(conn)
     with conn.cursor() as cur:
         cur.execute(query(__file__, "tables.sql", "column_hash_functions"), {"table": qualified})
@@ -59,12 +64,16 @@ def row_hash_expression(conn, schema: str, name: str) -> sql.Composable:
     if not columns:
         return sql.SQL("0")
     parts = []
-    for seed, (column, function) in enumerate(columns, start=1):
+    for seed, (column, function, collatable) in enumerate(columns, start=1):
         value = sql.SQL("t.{}").format(sql.Identifier(column))
         if function and function != "-":
+            if collatable:
+                value = sql.SQL('{} COLLATE "C"').format(value)
             hashed = sql.SQL("{}({}, {})").format(sql.SQL(function), value, sql.Literal(seed))
         else:  # no hash function for this type: hash its text form
-            hashed = sql.SQL("hashtextextended({}::text, {})").format(value, sql.Literal(seed))
+            hashed = sql.SQL('hashtextextended({}::text COLLATE "C", {})').format(
+                value, sql.Literal(seed)
+            )
         parts.append(sql.SQL("coalesce({}, {})").format(hashed, sql.Literal(seed)))
     return sql.SQL(" # ").join(parts)
 

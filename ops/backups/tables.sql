@@ -11,8 +11,9 @@ ORDER BY pg_relation_size(c.oid) DESC, n.nspname, c.relname
 
 -- name: column_hash_functions --
 -- Each column of a table with the 64-bit hash function of its type's default hash operator
--- class (NULL when the type has none; such columns are hashed as text instead).
-SELECT a.attname, p.amproc::regproc::text
+-- class (NULL when the type has none; such columns are hashed as text instead), and whether
+-- the column has a collation.
+SELECT a.attname, p.amproc::regproc::text, a.attcollation <> 0
 FROM pg_attribute a
 LEFT JOIN pg_opclass c
   ON c.opcintype = a.atttypid AND c.opcdefault

@@ -127,3 +127,28 @@ def test_checksums_see_values_moved_between_columns_and_nulls(filled_env):
         zeroed = fingerprint_table(conn, "public", "pairs")
     assert before["rows"] == swapped["rows"] == 2
     assert len({before["checksum"], swapped["checksum"], zeroed["checksum"]}) == 3
+
+
+def test_text_is_hashed_by_its_bytes_whatever_the_columns_collation(filled_env):
+    # Under a nondeterministic collation a type's hash hashes the sort key, so the
+    # fingerprint hashes text as "C". This server has no ICU (the only provider of such
+    # collations), so what is proven here is that every kind of collatable column hashes
+    # under "C" to what its deterministic collation gives: earlier manifests still match.
+    with db.transaction(filled_env) as conn, conn.cursor() as cur:
+        cur.execute("CREATE DOMAIN label AS varchar(20)")
+        cur.execute('CREATE TABLE names (a text COLLATE "POSIX", b label, c text[], d char(5))')
+        cur.execute(
+            "INSERT INTO names VALUES ('abc', 'Abc', '{x,Y}', 'ab'), (NULL, NULL, NULL, NULL)"
+        )
+        fingerprint = fingerprint_table(conn, "public", "names")
+        cur.execute(
+            "SELECT 'c:' || sum(coalesce(hashtextextended(a, 1), 1)"
+            " # coalesce(hashtextextended(b::text, 2), 2)"
+            " # coalesce(hashtextextended(c::text, 3), 3)"
+            " # coalesce(hashbpcharextended(d, 4), 4)) FROM names"
+        )
+        by_own_collation = cur.fetchone()[0]
+        cur.execute("UPDATE names SET a = 'ABC' WHERE a = 'abc'")
+        changed = fingerprint_table(conn, "public", "names")
+    assert fingerprint == {"rows": 2, "checksum": by_own_collation}
+    assert changed["checksum"] != fingerprint["checksum"]
