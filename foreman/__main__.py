@@ -7,8 +7,8 @@ import logging
 import os
 import sys
 
-from foreman.environments import load_environment
-from foreman.errors import RefineryError
+from common.environments import load_environment
+from common.errors import RefineryError
 
 
 def main(argv: list[str] | None = None) -> int:

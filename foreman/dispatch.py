@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from psycopg2.extras import execute_values
 
-from foreman.environments import Environment
-from foreman.errors import first_line
+from common.environments import Environment
+from common.errors import first_line
+from common.sql import query
 from foreman.executors.base import Executor, Submission, worker_command
 from foreman.settings import ForemanSettings
-from foreman.sql import query
 
 log = logging.getLogger(__name__)
 

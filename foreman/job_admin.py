@@ -13,10 +13,10 @@ from typing import Any
 
 from psycopg2.extras import RealDictCursor
 
-from foreman.errors import JobError, ValidationError
+from common.errors import JobError, ValidationError
+from common.sql import query
 from foreman.executors.base import Executor
 from foreman.jobs import JOB_KINDS, get_job
-from foreman.sql import query
 
 JOB_STATES = ("pending", "dispatched", "running", "succeeded", "errored", "failed", "cancelled")
 RUNNING_STATES = ("dispatched", "running")

@@ -13,8 +13,8 @@ from typing import Any
 
 from psycopg2.extras import Json, RealDictCursor
 
-from foreman.errors import JobError
-from foreman.sql import query
+from common.errors import JobError
+from common.sql import query
 
 JOB_KINDS = ("survey", "download", "process")
 ACTIVE_STATES = ("pending", "dispatched", "running", "errored")

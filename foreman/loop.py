@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import psycopg2
 
-from foreman import db
+from common import db
+from common.environments import Environment
+from common.errors import DatabaseError
+from common.sql import query
 from foreman.dispatch import dispatch_pending_jobs, reconcile_active_jobs, settle_errored_jobs
-from foreman.environments import Environment
-from foreman.errors import DatabaseError
 from foreman.executors import executor_for
 from foreman.executors.base import Executor
 from foreman.settings import ForemanSettings
-from foreman.sql import query
 
 log = logging.getLogger(__name__)
 LEADER_LOCK_KEY = 0x5EF1_0004

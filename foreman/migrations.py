@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from foreman.errors import DatabaseError, first_line
+from common.errors import DatabaseError, first_line
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("sql") / "migrations"

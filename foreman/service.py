@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from foreman.environments import REPO_ROOT, Environment
-from foreman.errors import RefineryError
+from common.environments import REPO_ROOT, Environment
+from common.errors import RefineryError
 from foreman.executors.local import process_start_time
 
 

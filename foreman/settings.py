@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from foreman.environments import Environment
-from foreman.errors import ConfigError
+from common.environments import Environment
+from common.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from invoke.exceptions import Exit
 from rich.console import Console
 from rich.table import Table
 
-from foreman.environments import Environment, available_environments, load_environment
-from foreman.errors import ConfigError, RefineryError
+from common.environments import Environment, available_environments, load_environment
+from common.errors import ConfigError, RefineryError
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)

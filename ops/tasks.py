@@ -1,6 +1,6 @@
 """The Invoke collection: `inv --list` from the repo root.
 
-Each area lives in `ops/commands/<area>.py` as its own Collection; this module only composes
+Each area lives in `ops/<area>/tasks.py` as its own Collection; this module only composes
 them and sets the defaults each tool reads as `c.<tool>.<key>`.
 
 Importing every area costs over a second (boto3, docker, paramiko…), more than a quick command
@@ -43,7 +43,7 @@ def requested_areas(argv: Sequence[str]) -> set[str] | None:
 
 
 def _area_module(name: str) -> ModuleType:
-    return importlib.import_module(f"ops.commands.{name}")
+    return importlib.import_module(f"ops.{name}.tasks")
 
 
 _wanted = requested_areas(sys.argv)

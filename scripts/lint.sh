@@ -8,7 +8,7 @@ bin=.venv/bin
 "$bin/ruff" format --check .
 "$bin/ruff" check .
 "$bin/shellcheck" scripts/*.sh .ci/run
-terraform=$("$bin/python" -m ops.terraform.binary 2>/dev/null || true)
+terraform=$("$bin/python" -m ops.tf.binary 2>/dev/null || true)
 if [ -n "$terraform" ] && [ -d infrastructure ]; then
   "$terraform" fmt -check -recursive infrastructure
 fi

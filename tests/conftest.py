@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from foreman import db
-from foreman.environments import (
+from common import db
+from common.environments import (
     ENVIRONMENTS_DIR_VARIABLE,
     STATE_DIR_VARIABLE,
     Environment,

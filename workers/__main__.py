@@ -12,8 +12,8 @@ import logging
 import os
 import sys
 
-from foreman.environments import load_environment
-from foreman.errors import RefineryError
+from common.environments import load_environment
+from common.errors import RefineryError
 from workers.runtime import EXIT_USAGE, run_job
 
 

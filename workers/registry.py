@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from foreman.environments import Environment
-from foreman.errors import JobError
+from common.environments import Environment
+from common.errors import JobError
+from common.lake import Lake
 from foreman.jobs import Job
-from foreman.lake import Lake
 
 BUILTIN_MODULES = ("workers.surveyors", "workers.downloaders", "workers.processors")
 EXTRA_MODULES_VARIABLE = "REFINERY_HANDLER_MODULES"

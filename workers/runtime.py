@@ -18,14 +18,14 @@ import tempfile
 import threading
 from pathlib import Path
 
-from foreman import db
+from common import db
+from common.environments import Environment
+from common.errors import JobError
+from common.lake import open_lake
+from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
-from foreman.environments import Environment
-from foreman.errors import JobError
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
-from foreman.lake import open_lake
 from foreman.settings import ForemanSettings
-from foreman.signals import leave_termination_signals_to_main_thread
 from workers.registry import JobContext, find_handler
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from foreman.environments import Environment
-from foreman.errors import ConfigError
+from common.environments import Environment
+from common.errors import ConfigError
 
 DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
 PROCESS_APPLICATIONS = ("no_op", "fastq_qc")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from psycopg2.extras import RealDictCursor
 
-from foreman.errors import ValidationError
+from common.errors import ValidationError
+from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
-from foreman.sql import query
 from workers.surveyors.delivery import read_sample_sheet
 from workers.surveyors.ena import looks_like_accession, validate_accession
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from foreman.environments import Environment
-from foreman.errors import ConfigError
+from common.environments import Environment
+from common.errors import ConfigError
 from foreman.executors.base import Executor, ExecutorStatus, Submission, worker_command
 
 __all__ = ["Executor", "ExecutorStatus", "Submission", "executor_for", "worker_command"]

@@ -21,8 +21,8 @@ from typing import Any
 
 import boto3
 
-from foreman.environments import Environment
-from foreman.errors import ConfigError, JobError
+from common.environments import Environment
+from common.errors import ConfigError, JobError
 from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from foreman.environments import REPO_ROOT, Environment
+from common.environments import REPO_ROOT, Environment
 from foreman.executors.base import Executor, ExecutorStatus, Submission
 
 log = logging.getLogger(__name__)

@@ -15,13 +15,13 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from foreman.db import transaction
-from foreman.environments import Environment
-from foreman.errors import StorageError, ValidationError
+from common.db import transaction
+from common.environments import Environment
+from common.errors import StorageError, ValidationError
+from common.lake import open_lake
+from common.lake.layout import analysis_prefix
+from common.sql import query
 from foreman.jobs import enqueue_job
-from foreman.lake import open_lake
-from foreman.lake.layout import analysis_prefix
-from foreman.sql import query
 from ops.lake.moves import move_tree
 
 

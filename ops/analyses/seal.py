@@ -20,13 +20,13 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from foreman.db import transaction
-from foreman.environments import Environment
-from foreman.errors import ConfigError, RefineryError, StorageError
-from foreman.lake import FilesystemLake, Lake, open_lake
-from foreman.lake.checksums import sha256_of_object
-from foreman.lake.layout import analysis_prefix
-from foreman.sql import query
+from common.db import transaction
+from common.environments import Environment
+from common.errors import ConfigError, RefineryError, StorageError
+from common.lake import FilesystemLake, Lake, open_lake
+from common.lake.checksums import sha256_of_object
+from common.lake.layout import analysis_prefix
+from common.sql import query
 
 
 class PermissionRefused(RefineryError):

@@ -17,8 +17,8 @@ from typing import Any
 
 import jinja2
 
-from foreman.environments import REPO_ROOT, Environment
-from foreman.errors import ConfigError, ValidationError
+from common.environments import REPO_ROOT, Environment
+from common.errors import ConfigError, ValidationError
 from foreman.executors.batch import job_definition_name
 
 TEMPLATES_DIR = REPO_ROOT / "infrastructure" / "batch"

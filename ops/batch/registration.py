@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from foreman.environments import Environment
-from foreman.errors import ConfigError, RefineryError
+from common.environments import Environment
+from common.errors import ConfigError, RefineryError
 from foreman.executors.batch import batch_client
 from ops.batch.definitions import job_definition_name, pipelines, render_job_definitions
 

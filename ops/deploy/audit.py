@@ -21,9 +21,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common.identity import operator_identity
 from ops.deploy.errors import DeployError
 from ops.deploy.settings import DeploySettings, dynamodb_client
-from ops.identity import operator_identity
 
 AUDIT_KEY_PREFIX = "refinery-deploy-audit/"
 OUTCOMES = ("running", "succeeded", "failed", "interrupted")

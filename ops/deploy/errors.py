@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from foreman.errors import RefineryError
+from common.errors import RefineryError
 
 
 class DeployError(RefineryError):

@@ -21,10 +21,10 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from foreman.signals import leave_termination_signals_to_main_thread
+from common.identity import operator_identity
+from common.signals import leave_termination_signals_to_main_thread
 from ops.deploy.errors import DeployError, DeployLockedError
 from ops.deploy.settings import DeploySettings, dynamodb_client
-from ops.identity import operator_identity
 
 log = logging.getLogger(__name__)
 LOCK_KEY_PREFIX = "refinery-deploy-lock/"

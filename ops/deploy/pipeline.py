@@ -19,16 +19,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from foreman.db import database_password
-from foreman.environments import Environment
-from foreman.errors import RefineryError
-from foreman.shell import redact
+from common.db import database_password
+from common.environments import Environment
+from common.errors import RefineryError
+from common.shell import redact
 from ops.deploy.audit import AuditLog, DeployRecord, now_iso
 from ops.deploy.errors import DeployError
 from ops.deploy.lock import DeployLock, deploy_lock
 from ops.deploy.settings import DeploySettings, deploy_settings
 from ops.deploy.steps import DEPLOY_STEPS, ROLLBACK_STEPS, STEP_TABLE, Step, StepContext
-from ops.deploy.versions import check_version_for_environment
+from ops.release.versions import check_version_for_environment
 
 Reporter = Callable[[Any], None]
 # Called with each step's name just before it runs. Only tests pass one, to interrupt a

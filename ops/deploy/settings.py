@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from foreman.environments import Environment
-from foreman.errors import ConfigError
+from common.environments import Environment
+from common.errors import ConfigError
 
 DEPLOY_KEYS = ("lock_table", "region", "lease_seconds", "smoke_timeout_seconds")
 # Keys older environment files carried in [deploy]; the images area owns them now.

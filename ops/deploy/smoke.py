@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from foreman.db import connect
-from foreman.environments import Environment
-from foreman.sql import query
+from common.db import connect
+from common.environments import Environment
+from common.sql import query
 from ops.deploy.errors import SmokeCheckError
 
 

@@ -8,7 +8,7 @@ is recorded, and restarting a foreman twice leaves one foreman. Each step return
 says what it would do without changing anything, for `--dry-run`.
 
 The images, Terraform and Batch steps call those areas' public APIs (`ops.images`,
-`ops.terraform`, `ops.batch`) with the inputs their own tasks use: the registry and base image
+`ops.tf`, `ops.batch`) with the inputs their own tasks use: the registry and base image
 from `ops.images.default_registry` / `default_base_image`, the deployment values from
 `ops.images.environment_outputs` (Terraform outputs, overridden by an `[outputs]` table).
 """
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from foreman.db import connect
-from foreman.environments import Environment
+from common.db import connect
+from common.environments import Environment
 from foreman.migrations import apply_migrations
 from ops import batch, images, terraform
 from ops.deploy.audit import DeployRecord
@@ -121,7 +121,7 @@ def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
     if missing:
         raise DeployError(
             f"the {ctx.env.name} stack does not output {', '.join(missing)}: the stack and "
-            "ops/terraform/outputs.py disagree; fix the stack and deploy again"
+            "ops/tf/outputs.py disagree; fix the stack and deploy again"
         )
     ctx.scratch["outputs"] = outputs
     return {**plan_counts(summary), "applied": summary.has_changes}

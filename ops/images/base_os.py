@@ -17,8 +17,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from foreman.errors import CommandError, ConfigError
-from foreman.shell import run_command
+from common.errors import CommandError, ConfigError
+from common.shell import run_command
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import Any, Protocol
 import docker
 import docker.errors
 
-from foreman.environments import REPO_ROOT
-from foreman.errors import CommandError, ConfigError
+from common.environments import REPO_ROOT
+from common.errors import CommandError, ConfigError
 from ops.images.auth import registry_auth
 from ops.images.context import (
     app_context,

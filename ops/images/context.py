@@ -17,8 +17,8 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from foreman.environments import REPO_ROOT
-from foreman.shell import run_command
+from common.environments import REPO_ROOT
+from common.shell import run_command
 
 DISTRIBUTION = "refinery"
 DOCKERFILES_DIR = REPO_ROOT / "images"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from foreman.environments import Environment
-from foreman.errors import ConfigError
+from common.environments import Environment
+from common.errors import ConfigError
 
 DEFAULT_BASE_IMAGE = "refinery-os:bookworm"
 # Environments that run jobs on this machine use a registry on loopback by default.
@@ -31,7 +31,7 @@ def environment_outputs(env: Environment) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if env.section("terraform"):
         try:  # the Terraform area owns reading outputs; it may be absent in a partial checkout
-            from ops.terraform.outputs import read_outputs
+            from ops.tf.outputs import read_outputs
         except ImportError:
             read_outputs = None
         if read_outputs is not None:
@@ -87,8 +87,8 @@ def default_base_image(env: Environment) -> str:
 
 def git_revision() -> str:
     """The commit being built (`unknown` outside a git checkout)."""
-    from foreman.environments import REPO_ROOT
-    from foreman.shell import run_command
+    from common.environments import REPO_ROOT
+    from common.shell import run_command
 
     result = run_command(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, check=False)
     return result.stdout.strip() if result.returncode == 0 else "unknown"
@@ -99,8 +99,8 @@ def default_version() -> str:
     revision = git_revision()
     if revision == "unknown":
         raise ConfigError("not a git checkout: pass a version with -v")
-    from foreman.environments import REPO_ROOT
-    from foreman.shell import run_command
+    from common.environments import REPO_ROOT
+    from common.shell import run_command
 
     status = run_command(["git", "status", "--porcelain"], cwd=REPO_ROOT, check=False)
     return revision[:12] + ("-dirty" if status.stdout.strip() else "")

@@ -30,17 +30,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from foreman import db
-from foreman.environments import (
+from common import db
+from common.environments import (
     ENVIRONMENTS_DIR_VARIABLE,
     Environment,
     load_environment,
     state_root,
 )
-from foreman.lake.checksums import cache_path
-from foreman.lake.layout import original_file_key
+from common.lake.checksums import cache_path
+from common.lake.layout import original_file_key
+from common.shell import run_command
 from foreman.migrations import apply_migrations
-from foreman.shell import run_command
 
 FILES_PER_EXPERIMENT = 100
 

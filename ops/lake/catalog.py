@@ -10,10 +10,10 @@ import io
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from foreman.db import connect
-from foreman.environments import Environment
-from foreman.errors import DatabaseError
-from foreman.sql import query
+from common.db import connect
+from common.environments import Environment
+from common.errors import DatabaseError
+from common.sql import query
 
 NULL = "\\N"  # how COPY's text format writes NULL
 

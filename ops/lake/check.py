@@ -18,9 +18,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from foreman.environments import Environment
-from foreman.lake import FilesystemLake, Lake, ObjectInfo, open_lake
-from foreman.lake.checksums import (
+from common.environments import Environment
+from common.lake import FilesystemLake, Lake, ObjectInfo, open_lake
+from common.lake.checksums import (
     READ_CHUNK_BYTES,
     ChecksumCache,
     cache_path,

@@ -15,8 +15,8 @@ from __future__ import annotations
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
-from foreman.errors import CommandError
-from foreman.shell import run_command
+from common.errors import CommandError
+from common.shell import run_command
 
 FIND_FORMAT = "%p\\0%s\\0%i:%s:%T@:%C@\\0"  # key, size, fingerprint_of(stat)
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-from foreman.lake import FilesystemLake, Lake, ObjectInfo
-from foreman.lake.filesystem import fingerprint_of
+from common.lake import FilesystemLake, Lake, ObjectInfo
+from common.lake.filesystem import fingerprint_of
 from ops.lake.find_scan import find_sizes_and_fingerprints
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total or None)

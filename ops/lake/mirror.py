@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from foreman.environments import Environment
-from foreman.errors import StorageError
-from foreman.lake import FilesystemLake, ObjectInfo, open_lake
-from foreman.lake.checksums import ChecksumCache, cache_path, sha256_of_object
-from foreman.lake.s3 import MULTIPART_CHUNK_BYTES, S3Lake
+from common.environments import Environment
+from common.errors import StorageError
+from common.lake import FilesystemLake, ObjectInfo, open_lake
+from common.lake.checksums import ChecksumCache, cache_path, sha256_of_object
+from common.lake.s3 import MULTIPART_CHUNK_BYTES, S3Lake
 from ops.lake.listing import list_lake
 
 Progress = Callable[[str, int, int | None], None]

@@ -12,8 +12,8 @@ import shutil
 import stat
 from pathlib import Path
 
-from foreman.errors import StorageError
-from foreman.lake import FilesystemLake, Lake
+from common.errors import StorageError
+from common.lake import FilesystemLake, Lake
 
 INTERNAL_AREAS = (".quarantine/", ".trash/")
 

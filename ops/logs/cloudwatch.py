@@ -14,11 +14,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from foreman.db import connect
-from foreman.environments import Environment
-from foreman.errors import ConfigError, JobError
+from common.db import connect
+from common.environments import Environment
+from common.errors import ConfigError, JobError
+from common.sql import query
 from foreman.executors.batch import batch_client
-from foreman.sql import query
 
 DEFAULT_BATCH_GROUP = "/aws/batch/job"
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from foreman.environments import Environment
-from foreman.errors import ValidationError
+from common.environments import Environment
+from common.errors import ValidationError
 from foreman.executors.local import worker_log_dir, worker_log_path
 
 _SINCE = re.compile(r"^(\d+)\s*([mhdw])$")

@@ -1,6 +1,6 @@
 """A verified database backup younger than a limit, before anything destructive runs.
 
-The backups area provides `ops.backups.latest_verified_backup(env)` and
+The backups area provides `ops.db.backups.latest_verified_backup(env)` and
 `take_verified_backup(env, note)`; they are used when present. Until then (or when a caller
 passes its own), `pg_dump_backup` is a real provider: a custom-format `pg_dump` into the
 environment's state folder, verified by `pg_restore --list` reading it back.
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from foreman.db import libpq_environment
-from foreman.embedded import postgres_bin
-from foreman.environments import Environment
-from foreman.errors import CommandError
-from foreman.shell import run_command
+from common.db import libpq_environment
+from common.embedded import postgres_bin
+from common.environments import Environment
+from common.errors import CommandError
+from common.shell import run_command
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def ensure_recent_backup(
     if provider is not None:
         return _describe(provider(env, note))
     try:
-        backups = importlib.import_module("ops.backups")
+        backups = importlib.import_module("ops.db.backups")
     except ModuleNotFoundError:
         backups = None
     if backups is not None:

@@ -28,12 +28,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from foreman.db import connect
-from foreman.environments import Environment
-from foreman.errors import RefineryError, StorageError, ValidationError
-from foreman.lake import Lake, open_lake
-from foreman.lake.layout import analysis_prefix, experiment_prefix
-from foreman.sql import query
+from common.db import connect
+from common.environments import Environment
+from common.errors import RefineryError, StorageError, ValidationError
+from common.lake import Lake, open_lake
+from common.lake.layout import analysis_prefix, experiment_prefix
+from common.sql import query
 from ops.lake.moves import check_inside, move_tree, purge_tree, tree_exists
 from ops.runbooks.backup_guard import BackupProvider, ensure_recent_backup
 

@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from foreman.environments import Environment
-from foreman.errors import CommandError, ConfigError
+from common.environments import Environment
+from common.errors import CommandError, ConfigError
 
 log = logging.getLogger(__name__)
 _ALLOWED = {

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from foreman.environments import Environment
+from common.environments import Environment
 
 STATUS_FILE = "schedule-runs.jsonl"
 

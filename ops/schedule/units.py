@@ -15,14 +15,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from foreman.environments import (
+from common.environments import (
     ENVIRONMENTS_DIR_VARIABLE,
     REPO_ROOT,
     STATE_DIR_VARIABLE,
     Environment,
 )
-from foreman.errors import ConfigError
-from foreman.shell import run_command
+from common.errors import ConfigError
+from common.shell import run_command
 
 DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
 DEFAULT_CRON_DIR = Path("/etc/cron.d")

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from psycopg2 import sql
 
-from foreman.db import connect
-from foreman.environments import Environment
-from foreman.errors import ValidationError
-from foreman.sql import query
+from common.db import connect
+from common.environments import Environment
+from common.errors import ValidationError
+from common.sql import query
 
 ROLES = {
     "analyst": "refinery_analyst",

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from foreman import db
-from foreman.embedded import postgres_bin
+from common import db
+from common.embedded import postgres_bin
+from common.shell import run_command
 from foreman.migrations import SCHEMA_FILE, apply_migrations
-from foreman.shell import run_command
 
 pytestmark = pytest.mark.integration
 

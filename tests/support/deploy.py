@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from foreman.environments import REPO_ROOT, Environment
+from common.environments import REPO_ROOT, Environment
 from ops.deploy.steps import Step, StepContext
 from tests.support.sshd import SshServer
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from foreman import db
-from foreman.environments import REPO_ROOT, Environment
+from common import db
+from common.environments import REPO_ROOT, Environment
 from tests.support.handlers import COMPLETIONS_TABLE_SQL
 
 HANDLER_MODULES = "tests.support.handlers"

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from foreman.environments import REPO_ROOT, Environment, load_environment
+from common.environments import REPO_ROOT, Environment, load_environment
 from tests.support.environments import toml_value, write_environment
 
 NULL_STACK = REPO_ROOT / "infrastructure/stacks/test-null"

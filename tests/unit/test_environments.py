@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
-from foreman.errors import ConfigError
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
+from common.errors import ConfigError
 from tests.support.environments import write_environment
 
 
@@ -70,8 +70,8 @@ def _dsn_environment(env_dir, host: str):
 def test_a_host_from_a_terraform_output_is_read_from_the_last_outputs(
     env_dir, tmp_path, monkeypatch
 ):
-    from foreman import db
-    from foreman.environments import STATE_DIR_VARIABLE, TERRAFORM_OUTPUTS_FILE
+    from common import db
+    from common.environments import STATE_DIR_VARIABLE, TERRAFORM_OUTPUTS_FILE
 
     monkeypatch.setenv(STATE_DIR_VARIABLE, str(tmp_path / "state"))
     monkeypatch.setenv("CLOUD_DB_PASSWORD", "pw")
@@ -86,7 +86,7 @@ def test_a_host_from_a_terraform_output_is_read_from_the_last_outputs(
 
 
 def test_a_plain_host_is_taken_as_written(env_dir, monkeypatch):
-    from foreman import db
+    from common import db
 
     monkeypatch.setenv("CLOUD_DB_PASSWORD", "pw")
     assert db.connection_params(_dsn_environment(env_dir, "db.internal"))["host"] == "db.internal"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from foreman.environments import REPO_ROOT
+from common.environments import REPO_ROOT
 from ops.tasks import ns
 
 

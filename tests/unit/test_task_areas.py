@@ -11,7 +11,7 @@ from ops import tasks
 
 def test_every_area_collection_is_named_after_its_module():
     for name in tasks.AREA_NAMES:
-        assert importlib.import_module(f"ops.commands.{name}").ns.name == name
+        assert importlib.import_module(f"ops.{name}.tasks").ns.name == name
 
 
 def test_the_full_collection_has_every_area_and_the_top_level_rollback():

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from foreman import catalog
+from common import catalog
 from foreman.jobs import enqueue_job
 from workers.downloaders.transfer import DownloadFailed, fetch
 from workers.registry import JobContext, handler

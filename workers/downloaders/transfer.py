@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 
 import requests
 
-from foreman.errors import JobError
+from common.errors import JobError
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from foreman import catalog
-from foreman.errors import JobError, ValidationError
-from foreman.lake.layout import computed_file_key
+from common import catalog
+from common.errors import JobError, ValidationError
+from common.lake.layout import computed_file_key
 from workers.processors.fastq_stats import FastqStats, MalformedFastq, fastq_stats
 from workers.registry import JobContext, handler
 

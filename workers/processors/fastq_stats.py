@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from foreman.errors import ValidationError
+from common.errors import ValidationError
 
 BLOCK_BYTES = 2 * 1024 * 1024
 PHRED_OFFSET = 33

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from foreman import catalog
-from foreman.errors import ValidationError
+from common import catalog
+from common.errors import ValidationError
+from common.lake.layout import original_file_key
 from foreman.jobs import enqueue_job
-from foreman.lake.layout import original_file_key
 
 
 @dataclass(frozen=True)

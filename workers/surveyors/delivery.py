@@ -31,7 +31,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from foreman.errors import ValidationError
+from common.errors import ValidationError
 from workers.registry import JobContext, handler
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
 

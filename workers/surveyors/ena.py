@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from foreman.errors import JobError, ValidationError
+from common.errors import JobError, ValidationError
 from workers.registry import JobContext, handler
 from workers.settings import EnaSettings, ena_settings
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from foreman import db
-from ops.backups.catalog import list_backups
-from ops.backups.settings import backup_settings
+from common import db
+from ops.db.backups.catalog import list_backups
+from ops.db.backups.settings import backup_settings
 from tests.integration.backups.conftest import catalog_contents, fill_catalog
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.integration]

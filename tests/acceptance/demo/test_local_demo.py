@@ -17,8 +17,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from foreman.embedded import EmbeddedCluster
-from foreman.environments import REPO_ROOT
+from common.embedded import EmbeddedCluster
+from common.environments import REPO_ROOT
 
 pytestmark = pytest.mark.acceptance
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from invoke import Program
 
-from foreman.db import embedded_cluster
+from common.db import embedded_cluster
 from ops.deploy.lock import acquire_lock, current_holder
 from ops.deploy.settings import deploy_settings
 from ops.deploy.steps import STEP_TABLE, Step

@@ -30,8 +30,8 @@ import psycopg2
 import pytest
 import requests
 
-from foreman import db
-from foreman.environments import REPO_ROOT, load_environment
+from common import db
+from common.environments import REPO_ROOT, load_environment
 from foreman.migrations import all_migrations
 from ops.batch import job_definition_name, pipelines
 from tests.support import foreman_service

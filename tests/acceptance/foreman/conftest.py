@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from foreman.environments import REPO_ROOT
+from common.environments import REPO_ROOT
 from tests.support.foreman import HANDLER_MODULES
 
 

@@ -7,7 +7,7 @@ import select
 
 import pytest
 
-from foreman import db
+from common import db
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.local import LocalExecutor, process_start_time
 from tests.support.foreman import enqueue, fetch, make_foreman_env, wait_until

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from foreman.environments import REPO_ROOT
+from common.environments import REPO_ROOT
 from foreman.executors.local import process_start_time
 from tests.support.environments import write_environment
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from foreman.environments import REPO_ROOT
+from common.environments import REPO_ROOT
 
 pytestmark = pytest.mark.acceptance
 INV = Path(sys.executable).with_name("inv")

@@ -10,11 +10,11 @@ import subprocess
 
 import pytest
 
-from foreman import db
-from foreman.errors import ValidationError
+from common import db
+from common.errors import ValidationError
+from common.lake import FilesystemLake, open_lake
+from common.lake.layout import analysis_prefix
 from foreman.jobs import get_job
-from foreman.lake import FilesystemLake, open_lake
-from foreman.lake.layout import analysis_prefix
 from ops.analyses.run import request_run
 from ops.analyses.seal import results_sha256, seal_finished_analyses
 from ops.lake.check import check_lake

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from foreman import db
+from common import db
 
 TABLES = ("projects", "individuals", "samples")
 

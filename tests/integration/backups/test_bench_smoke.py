@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops.backups.bench import run_backup_benchmark
+from ops.db.bench import run_backup_benchmark
 
 pytestmark = pytest.mark.integration
 

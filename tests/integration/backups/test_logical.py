@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from foreman import db
-from ops.backups.catalog import find_backup, list_backups
-from ops.backups.errors import BackupCorruptError, BackupNotFoundError
-from ops.backups.logical import take_logical_backup
-from ops.backups.restore import execute_restore, plan_restore
-from ops.backups.settings import backup_settings
-from ops.backups.tables import fingerprint_table
-from ops.backups.verify import verify_backup
+from common import db
+from ops.db.backups.catalog import find_backup, list_backups
+from ops.db.backups.errors import BackupCorruptError, BackupNotFoundError
+from ops.db.backups.logical import take_logical_backup
+from ops.db.backups.restore import execute_restore, plan_restore
+from ops.db.backups.settings import backup_settings
+from ops.db.backups.tables import fingerprint_table
+from ops.db.backups.verify import verify_backup
 from tests.integration.backups.conftest import catalog_contents, flip_one_byte
 
 pytestmark = pytest.mark.integration

@@ -10,13 +10,13 @@ import shutil
 import boto3
 import pytest
 
-from foreman import db
-from ops.backups import offsite
-from ops.backups.catalog import list_backups
-from ops.backups.errors import BackupCorruptError
-from ops.backups.logical import take_logical_backup
-from ops.backups.restore import execute_restore
-from ops.backups.settings import backup_settings
+from common import db
+from ops.db.backups import offsite
+from ops.db.backups.catalog import list_backups
+from ops.db.backups.errors import BackupCorruptError
+from ops.db.backups.logical import take_logical_backup
+from ops.db.backups.restore import execute_restore
+from ops.db.backups.settings import backup_settings
 from tests.integration.backups.conftest import catalog_contents, fill_catalog
 
 pytestmark = pytest.mark.integration

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from foreman import db
-from foreman.environments import STATE_DIR_VARIABLE
-from ops.backups.catalog import find_backup
-from ops.backups.errors import BackupCorruptError
-from ops.backups.physical import take_physical_backup
-from ops.backups.restore import execute_restore
-from ops.backups.settings import backup_settings
-from ops.backups.verify import verify_backup
+from common import db
+from common.environments import STATE_DIR_VARIABLE
+from ops.db.backups.catalog import find_backup
+from ops.db.backups.errors import BackupCorruptError
+from ops.db.backups.physical import take_physical_backup
+from ops.db.backups.restore import execute_restore
+from ops.db.backups.settings import backup_settings
+from ops.db.backups.verify import verify_backup
 from tests.integration.backups.conftest import catalog_contents, fill_catalog, flip_one_byte
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from ops.backups.errors import BackupError
-from ops.backups.snapshot import take_rds_snapshot
+from ops.db.backups.errors import BackupError
+from ops.db.backups.snapshot import take_rds_snapshot
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops.backups.errors import BackupError
+from ops.db.backups.errors import BackupError
 from ops.schedule.status import recent_runs, record_run
 
 pytestmark = pytest.mark.integration

@@ -7,16 +7,16 @@ import json
 import pytest
 import zstandard
 
-from foreman import db
-from ops.backups import split
-from ops.backups.catalog import find_backup
-from ops.backups.errors import BackupCorruptError
-from ops.backups.logical import take_logical_backup
-from ops.backups.manifest import sha256_of
-from ops.backups.restore import execute_restore
-from ops.backups.settings import backup_settings
-from ops.backups.tables import fingerprint_table
-from ops.backups.verify import verify_backup
+from common import db
+from ops.db.backups import split
+from ops.db.backups.catalog import find_backup
+from ops.db.backups.errors import BackupCorruptError
+from ops.db.backups.logical import take_logical_backup
+from ops.db.backups.manifest import sha256_of
+from ops.db.backups.restore import execute_restore
+from ops.db.backups.settings import backup_settings
+from ops.db.backups.tables import fingerprint_table
+from ops.db.backups.verify import verify_backup
 from tests.integration.backups.conftest import catalog_contents
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import sys
 import boto3
 import pytest
 
-from foreman.environments import REPO_ROOT, load_environment
-from foreman.errors import ValidationError
+from common.environments import REPO_ROOT, load_environment
+from common.errors import ValidationError
 from ops.batch import job_definition_name, prune_job_definitions, register_job_definitions
 from ops.batch import registration as registration_module
 from ops.batch.definitions import TEMPLATES_DIR, render_job_definitions

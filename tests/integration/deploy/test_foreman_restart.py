@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.errors import ConfigError
+from common.errors import ConfigError
 from ops.runbooks.foreman_restart import (
     ForemanHostSettings,
     ForemanRestartError,

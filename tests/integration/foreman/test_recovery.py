@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from foreman import db
+from common import db
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.local import LocalExecutor
 from foreman.job_admin import job_status

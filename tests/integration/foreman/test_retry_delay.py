@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from foreman import db
+from common import db
 from foreman.dispatch import settle_errored_jobs
 from foreman.settings import ForemanSettings
 from tests.support.foreman import enqueue, fetch, make_foreman_env

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from foreman import db
+from common import db
+from common.environments import REPO_ROOT
 from foreman.dispatch import dispatch_pending_jobs
-from foreman.environments import REPO_ROOT
 from foreman.executors.null import NullExecutor
 from tests.support.foreman import enqueue, fetch, make_foreman_env
 

@@ -15,8 +15,8 @@ import time
 import boto3
 import pytest
 
-from foreman import db
-from foreman.environments import REPO_ROOT
+from common import db
+from common.environments import REPO_ROOT
 from foreman.executors.base import Submission
 from foreman.executors.batch import BatchExecutor
 from foreman.jobs import enqueue_job

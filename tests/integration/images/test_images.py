@@ -9,7 +9,7 @@ import sys
 import pytest
 import requests
 
-from foreman.environments import REPO_ROOT
+from common.environments import REPO_ROOT
 from ops.images import push_images
 from ops.images.build import REVISION_LABEL, VERSION_LABEL, find_built_images
 from tests.integration.images.conftest import GIT_SHA, VERSION

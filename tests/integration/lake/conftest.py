@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from foreman import db
-from foreman.lake import open_lake
-from foreman.lake.layout import computed_file_key, original_file_key
+from common import db
+from common.lake import open_lake
+from common.lake.layout import computed_file_key, original_file_key
 
 _bucket_counter = itertools.count()
 

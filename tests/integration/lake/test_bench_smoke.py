@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE
+from common.environments import ENVIRONMENTS_DIR_VARIABLE
 from ops.lake.bench import run_bench
 from tests.support.services import which_or_fail
 

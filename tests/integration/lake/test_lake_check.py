@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from foreman.lake import FilesystemLake, open_lake
+from common.lake import FilesystemLake, open_lake
 from ops.lake.check import check_lake
 
 pytestmark = pytest.mark.integration
@@ -75,7 +75,7 @@ def test_an_unchanged_object_is_hashed_once_and_deep_hashes_again(catalog):
 
 
 def test_a_rewrite_that_restores_mtime_is_hashed_again(make_env, tmp_path):
-    from foreman import db
+    from common import db
     from tests.integration.lake.conftest import Catalog
 
     env = make_env("mt")

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from foreman import db
-from foreman.environments import REPO_ROOT
-from foreman.errors import StorageError
-from foreman.lake import open_lake
-from foreman.lake.s3 import S3Lake
+from common import db
+from common.environments import REPO_ROOT
+from common.errors import StorageError
+from common.lake import open_lake
+from common.lake.s3 import S3Lake
 from ops.lake.check import check_lake
 from ops.lake.mirror import mirror_to_s3, restore_from_s3
 from tests.integration.lake.conftest import Catalog
@@ -121,8 +121,8 @@ def test_an_interrupted_large_upload_resumes_without_resending_parts(
 # sent must be found again from what is on disk and in S3 alone.
 _CRASHING_MIRROR = """
 import os, signal, sys
-from foreman.environments import load_environment
-from foreman.errors import StorageError
+from common.environments import load_environment
+from common.errors import StorageError
 from ops.lake.mirror import mirror_to_s3
 try:
     mirror_to_s3(load_environment(sys.argv[1]), sys.argv[2], chunk_bytes=int(sys.argv[3]),

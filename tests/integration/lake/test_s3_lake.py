@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from foreman.errors import StorageError
-from foreman.lake.checksums import sha256_of_object
-from foreman.lake.s3 import S3Lake, parse_s3_url
+from common.errors import StorageError
+from common.lake.checksums import sha256_of_object
+from common.lake.s3 import S3Lake, parse_s3_url
 
 pytestmark = pytest.mark.integration
 MIB = 1024 * 1024

@@ -9,7 +9,7 @@ import time
 import boto3
 import pytest
 
-from foreman.environments import REPO_ROOT, load_environment
+from common.environments import REPO_ROOT, load_environment
 from ops.logs import job_log_path
 from tests.support.environments import write_environment
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from foreman.errors import StorageError
+from common.errors import StorageError
+from common.lake import FilesystemLake, open_lake
 from foreman.jobs import enqueue_job
-from foreman.lake import FilesystemLake, open_lake
 from ops.lake.check import check_lake
 from ops.lake.moves import tree_exists
 from ops.runbooks.backup_guard import pg_dump_backup, recent_guard_backup
@@ -183,7 +183,7 @@ def test_unknown_experiment_is_one_line_and_changes_nothing(catalog):
 
 
 def test_a_lake_folder_leading_outside_the_lake_is_refused(make_env, tmp_path):
-    from foreman import db
+    from common import db
     from tests.integration.lake.conftest import Catalog
 
     env = make_env("escape")

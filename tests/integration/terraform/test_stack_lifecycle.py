@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from foreman.errors import CommandError
-from ops.terraform import (
+from common.errors import CommandError
+from ops.tf import (
     REQUIRED_OUTPUTS,
     DestructiveChangeError,
     StateLockedError,

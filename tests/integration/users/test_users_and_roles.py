@@ -11,8 +11,8 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from foreman import db
-from foreman.errors import ValidationError
+from common import db
+from common.errors import ValidationError
 from ops.users import add_user, list_users, remove_user
 from tests.integration.lake.conftest import Catalog
 

@@ -11,8 +11,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from common.lake import open_lake
 from foreman.jobs import JOB_KINDS, Job, enqueue_job, finish_attempt, get_job, start_attempt
-from foreman.lake import open_lake
 from workers.registry import JobContext, find_handler
 
 FIXTURES = Path(__file__).with_name("fixtures")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops.benchmarks.workers_bench import run_workers_bench
+from ops.jobs.bench import run_workers_bench
 
 pytestmark = pytest.mark.integration
 

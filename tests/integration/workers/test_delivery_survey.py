@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.errors import ValidationError
+from common.errors import ValidationError
 from foreman.jobs import get_job
+from ops.local.demo_data import write_demo_delivery
 from tests.integration.workers.jobrunner import CATALOG_TABLES, count_rows, enqueue_and_run
-from workers.demo_data import write_demo_delivery
 
 pytestmark = pytest.mark.integration
 

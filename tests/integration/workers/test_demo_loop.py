@@ -13,11 +13,11 @@ import threading
 import pytest
 from invoke.exceptions import Exit
 
-from foreman.db import connect, transaction
-from ops.demo import run_demo
-from ops.reports.qc_report import qc_rows, write_qc_report
+from common.db import connect, transaction
+from ops.local.demo import run_demo
+from ops.local.demo_data import write_demo_delivery
+from ops.local.qc_report import qc_rows, write_qc_report
 from tests.integration.workers.jobrunner import run_all_pending
-from workers.demo_data import write_demo_delivery
 from workers.submit import job_tree_progress, submit_survey
 
 pytestmark = pytest.mark.integration

@@ -6,10 +6,10 @@ import hashlib
 
 import pytest
 
-from foreman import catalog
-from foreman.errors import JobError
+from common import catalog
+from common.errors import JobError
+from common.lake import open_lake
 from foreman.jobs import enqueue_job
-from foreman.lake import open_lake
 from tests.integration.workers.jobrunner import enqueue_and_run, run_job
 
 pytestmark = pytest.mark.integration
@@ -80,7 +80,7 @@ def test_http_download_is_stored_verified_and_queues_processing(env, conn, tmp_p
 def test_a_broken_transfer_is_resumed_by_the_next_attempt_with_a_range_request(
     make_env, tmp_path, http_server
 ):
-    from foreman.db import connect
+    from common.db import connect
 
     env = make_env("resume", download={"retries": 0})
     conn = connect(env)
@@ -175,7 +175,7 @@ def test_two_downloads_finishing_together_queue_the_experiment_exactly_once(
     """The second download waits on the experiment lock, then sees the first one's file."""
     import threading
 
-    from foreman.db import connect
+    from common.db import connect
     from foreman.jobs import finish_attempt
     from tests.integration.workers.jobrunner import context_for, dispatch
     from workers.registry import find_handler

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.db import connect
-from foreman.errors import JobError, ValidationError
+from common.db import connect
+from common.errors import JobError, ValidationError
 from tests.integration.workers.jobrunner import (
     CATALOG_TABLES,
     FIXTURES,

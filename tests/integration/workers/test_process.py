@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from foreman.errors import JobError, ValidationError
+from common.errors import JobError, ValidationError
+from common.lake import open_lake
 from foreman.jobs import enqueue_job
-from foreman.lake import open_lake
+from ops.local.demo_data import write_demo_delivery
 from tests.integration.workers.jobrunner import enqueue_and_run, run_all_pending
-from workers.demo_data import write_demo_delivery
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ def test_no_op_registers_a_manifest_of_the_inputs(env, conn, tmp_path):
 
 
 def test_a_given_analysis_id_is_used(env, conn, tmp_path):
-    from foreman import catalog
+    from common import catalog
 
     experiments = stored_experiments(env, conn, tmp_path, samples=1)
     analysis_id = catalog.create_analysis(conn, "no_op", "1.0.0", "carol", [])

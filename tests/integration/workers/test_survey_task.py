@@ -9,9 +9,9 @@ import pytest
 from invoke import Context
 from invoke.exceptions import Exit
 
-from ops.commands.survey_task import survey
+from ops.jobs.survey import survey
+from ops.local.demo_data import write_demo_delivery
 from tests.integration.workers.jobrunner import count_rows
-from workers.demo_data import write_demo_delivery
 
 pytestmark = pytest.mark.integration
 

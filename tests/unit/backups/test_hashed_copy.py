@@ -9,8 +9,8 @@ import stat
 
 import pytest
 
-from ops.backups import hashed_copy
-from ops.backups.hashed_copy import copy_hashing
+from ops.db.backups import hashed_copy
+from ops.db.backups.hashed_copy import copy_hashing
 
 _REAL_COPY_FILE_RANGE = os.copy_file_range
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from foreman.errors import ConfigError
-from ops.backups.catalog import new_backup_name, time_of_name
-from ops.backups.errors import BackupCorruptError
-from ops.backups.manifest import Manifest, check_files, describe_files, write_manifest
+from common.errors import ConfigError
+from ops.db.backups.catalog import new_backup_name, time_of_name
+from ops.db.backups.errors import BackupCorruptError
+from ops.db.backups.manifest import Manifest, check_files, describe_files, write_manifest
 from ops.schedule.units import oncalendar_to_cron
 
 

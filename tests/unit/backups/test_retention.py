@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ops.backups.retention import RetentionCandidate, select_backups_to_delete
-from ops.backups.settings import RetentionPolicy
+from ops.db.backups.retention import RetentionCandidate, select_backups_to_delete
+from ops.db.backups.settings import RetentionPolicy
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

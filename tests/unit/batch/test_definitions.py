@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
-from foreman.errors import ValidationError
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
+from common.errors import ValidationError
 from ops.batch import job_definition_name, pipelines, render_job_definitions
 from ops.batch.definitions import TEMPLATES_DIR
 from tests.support.environments import write_environment

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.environments import load_environment
-from foreman.errors import ConfigError
+from common.environments import load_environment
+from common.errors import ConfigError
 from ops.deploy.settings import deploy_settings
 from tests.support.environments import write_environment
 

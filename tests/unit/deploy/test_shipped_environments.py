@@ -8,7 +8,7 @@ import tomllib
 import hcl2
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
 from foreman.executors.batch import BatchExecutor
 from ops.deploy.settings import DEPLOY_KEYS, deploy_settings
 from ops.images import (
@@ -18,7 +18,7 @@ from ops.images import (
     worker_image_reference,
 )
 from ops.runbooks.foreman_restart import foreman_host_settings, restart_command_for
-from ops.terraform.outputs import REQUIRED_OUTPUTS
+from ops.tf.outputs import REQUIRED_OUTPUTS
 from tests.support.environments import write_environment
 
 SHIPPED = REPO_ROOT / "infrastructure" / "environments"

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from ops.deploy.errors import DeployError, VersionRuleError
-from ops.deploy.versions import (
+from ops.release.versions import (
     check_version_for_environment,
     environment_for_version,
     version_at_head,

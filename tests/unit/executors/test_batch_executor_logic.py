@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
-from foreman.errors import JobError
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
+from common.errors import JobError
 from foreman.executors.base import Submission, worker_command
 from foreman.executors.batch import BatchExecutor, _failure_reason
 from tests.support.environments import write_environment

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from foreman.environments import load_environment
+from common.environments import load_environment
 from foreman.executors import executor_for
 from foreman.executors.base import Submission
 from foreman.executors.local import LocalExecutor, exit_reason

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from common.environments import load_environment
+from common.errors import ConfigError
 from foreman.dispatch import memory_for_tier
-from foreman.environments import load_environment
-from foreman.errors import ConfigError
 from foreman.settings import ForemanSettings
 from tests.support.environments import write_environment
 from workers.runtime import one_line_reason

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.errors import ConfigError
+from common.errors import ConfigError
 from ops.images.base_os import apt_mirror
 from ops.images.build import build_images, image_reference
 from ops.images.context import app_context, base_context, runtime_requirements

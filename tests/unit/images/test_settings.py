@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
-from foreman.errors import ConfigError
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
+from common.errors import ConfigError
 from ops.images import default_registry
 from ops.images.settings import LOCAL_REGISTRY, default_base_image
 from tests.support.environments import write_environment

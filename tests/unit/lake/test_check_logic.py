@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from foreman.errors import StorageError
-from foreman.lake import FilesystemLake
-from foreman.lake.checksums import ChecksumCache
+from common.errors import StorageError
+from common.lake import FilesystemLake
+from common.lake.checksums import ChecksumCache
 from ops.analyses.seal import results_sha256
 from ops.lake.check import compare_lake
 from ops.lake.moves import move_tree, purge_tree

@@ -6,9 +6,9 @@ import hashlib
 import os
 import sqlite3
 
-from foreman.lake import FilesystemLake
-from foreman.lake.checksums import ChecksumCache
-from foreman.lake.filesystem import fingerprint_of
+from common.lake import FilesystemLake
+from common.lake.checksums import ChecksumCache
+from common.lake.filesystem import fingerprint_of
 from ops.lake import listing
 from ops.lake.catalog import Catalog, parse_copy_text
 from ops.lake.check import compare_lake

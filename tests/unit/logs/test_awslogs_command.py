@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
-from foreman.errors import ConfigError
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
+from common.errors import ConfigError
 from ops.logs import LogTarget, awslogs_argv
 from ops.logs.cloudwatch import environment_log_group
 from tests.support.environments import write_environment

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, STATE_DIR_VARIABLE, load_environment
-from foreman.errors import ValidationError
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, STATE_DIR_VARIABLE, load_environment
+from common.errors import ValidationError
 from ops.logs import follow_local_logs, job_log_path, parse_since, read_local_logs
 from tests.support.environments import write_environment
 

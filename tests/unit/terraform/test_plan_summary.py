@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from ops.terraform import DestructiveChangeError, TerraformPlan, guard_plan, summarize_plan
-from ops.terraform.render import render_plan_summary
+from ops.tf import DestructiveChangeError, TerraformPlan, guard_plan, summarize_plan
+from ops.tf.render import render_plan_summary
 
 
 def _change(address, actions, before=None, mode="managed"):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from foreman.environments import AwsSettings, DatabaseSettings, Environment, ExecutorSettings
-from foreman.errors import CommandError
-from ops.terraform.runner import RefineryTerraform, StateLockedError, check_result
+from common.environments import AwsSettings, DatabaseSettings, Environment, ExecutorSettings
+from common.errors import CommandError
+from ops.tf.runner import RefineryTerraform, StateLockedError, check_result
 
 
 def _env() -> Environment:

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from foreman.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
-from foreman.errors import ConfigError
-from ops.terraform.plugins import NULL_PROVIDER_BINARY, bundled_plugin_dir
-from ops.terraform.settings import terraform_settings
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
+from common.errors import ConfigError
+from ops.tf.plugins import NULL_PROVIDER_BINARY, bundled_plugin_dir
+from ops.tf.settings import terraform_settings
 from tests.support.environments import write_environment
 
 BASE = {

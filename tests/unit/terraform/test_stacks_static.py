@@ -14,10 +14,10 @@ from typing import Any
 import hcl2
 import pytest
 
-from foreman.environments import REPO_ROOT
-from foreman.shell import run_command
-from ops.terraform.binary import terraform_path
-from ops.terraform.outputs import REQUIRED_OUTPUTS
+from common.environments import REPO_ROOT
+from common.shell import run_command
+from ops.tf.binary import terraform_path
+from ops.tf.outputs import REQUIRED_OUTPUTS
 
 INFRA = REPO_ROOT / "infrastructure"
 AWS_STACK = INFRA / "stacks/aws"

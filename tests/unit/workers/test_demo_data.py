@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 
-from workers.demo_data import write_demo_delivery
+from ops.local.demo_data import write_demo_delivery
 from workers.processors.fastq_stats import fastq_stats
 from workers.surveyors.delivery import read_sample_sheet
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from foreman.errors import ValidationError
+from common.errors import ValidationError
 from workers.submit import survey_payload
 from workers.surveyors.ena import (
     MalformedReport,

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from foreman.errors import ValidationError
+from common.errors import ValidationError
 from workers.surveyors.delivery import read_sample_sheet
 
 COLUMNS = ["project", "sample_id", "individual", "species", "tissue", "run_id", "read1", "read2"]

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from foreman.environments import (
+from common.environments import (
     AwsSettings,
     DatabaseSettings,
     Environment,
     ExecutorSettings,
     LakeSettings,
 )
-from foreman.errors import ConfigError
+from common.errors import ConfigError
 from workers.downloaders.transfer import DownloadFailed, download_url
 from workers.settings import download_settings, ena_settings, pipeline_settings
 

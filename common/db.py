@@ -1,0 +1,155 @@
+"""Connections to an environment's PostgreSQL.
+
+`embedded` environments share the state folder's embedded cluster, one database each, created
+on first use. `dsn` environments connect to a server whose password comes from an environment
+variable or a 0600 secrets file. Subprocesses (pg_dump, psql) get the same settings through
+libpq's PG* variables — the password never appears in argv.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from psycopg2 import sql
+
+from common.embedded import EmbeddedCluster
+from common.environments import TERRAFORM_PREFIX, Environment, state_root
+from common.errors import ConfigError, DatabaseError, first_line
+
+
+def embedded_cluster() -> EmbeddedCluster:
+    """The embedded cluster of the current state folder."""
+    return EmbeddedCluster(state_root() / "postgres")
+
+
+def connection_params(env: Environment, *, dbname: str | None = None) -> dict[str, object]:
+    """Keyword arguments for psycopg2.connect (includes the password: never log them)."""
+    settings = env.database
+    if settings.kind == "embedded":
+        address = embedded_cluster().address()
+        return {
+            "host": address.host,
+            "port": address.port,
+            "user": address.user,
+            "password": address.password,
+            "dbname": dbname or settings.name,
+        }
+    return {
+        "host": database_host(env),
+        "port": settings.port,
+        "user": settings.user,
+        "password": database_password(env),
+        "dbname": dbname or settings.name,
+        "sslmode": settings.sslmode,
+    }
+
+
+def database_host(env: Environment) -> str:
+    """The configured host, or the Terraform output it names (`terraform:database_endpoint`)."""
+    host = env.database.host
+    if not host.startswith(TERRAFORM_PREFIX):
+        return host
+    value = env.terraform_output(host.removeprefix(TERRAFORM_PREFIX))
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{env.name}: Terraform output {host} is not a host name")
+    return value
+
+
+def database_password(env: Environment) -> str:
+    """The password of a `dsn` environment, from its variable or its 0600 secrets file."""
+    settings = env.database
+    value = os.environ.get(settings.password_env)
+    if value:
+        return value
+    if settings.password_file:
+        path = Path(settings.password_file).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"database password file {path} does not exist")
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(f"database password file {path} must be 0600 (chmod 600 {path})")
+        return path.read_text().strip()
+    raise ConfigError(
+        f"no database password for environment {env.name!r}: "
+        f"set {settings.password_env} or database.password_file"
+    )
+
+
+def libpq_environment(env: Environment, *, dbname: str | None = None) -> dict[str, str]:
+    """PG* variables that let pg_dump, psql & co. reach the database without argv secrets."""
+    params = connection_params(env, dbname=dbname)
+    mapping = {
+        "host": "PGHOST",
+        "port": "PGPORT",
+        "user": "PGUSER",
+        "password": "PGPASSWORD",
+        "dbname": "PGDATABASE",
+        "sslmode": "PGSSLMODE",
+    }
+    return {mapping[key]: str(value) for key, value in params.items() if key in mapping}
+
+
+def connect(
+    env: Environment, *, autocommit: bool = False, dbname: str | None = None
+) -> psycopg2.extensions.connection:
+    """A new connection to the environment's database (created first when embedded)."""
+    params = connection_params(env, dbname=dbname)
+    try:
+        conn = psycopg2.connect(
+            **params, connect_timeout=10, application_name=f"refinery:{env.name}"
+        )
+    except psycopg2.OperationalError as exc:
+        missing = f'database "{params["dbname"]}" does not exist'
+        if env.database.kind == "embedded" and missing in str(exc) and dbname is None:
+            create_database(env, str(params["dbname"]))
+            return connect(env, autocommit=autocommit)
+        raise DatabaseError(
+            f"cannot connect to the {env.name} database at {params['host']}:{params['port']}: "
+            f"{first_line(exc, 'connection failed')}"
+        ) from None
+    conn.autocommit = autocommit
+    return conn
+
+
+def create_database(env: Environment, name: str, *, template: str | None = None) -> None:
+    """CREATE DATABASE `name` (optionally from `template`) on the environment's server."""
+    with maintenance_connection(env) as conn, conn.cursor() as cur:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        with suppress(psycopg2.errors.DuplicateDatabase):
+            cur.execute(statement)
+
+
+def drop_database(env: Environment, name: str) -> None:
+    """DROP DATABASE `name` if it exists, terminating its sessions first."""
+    with maintenance_connection(env) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def maintenance_connection(env: Environment):
+    """An autocommit connection to the `postgres` database, for CREATE/DROP DATABASE."""
+    conn = connect(env, autocommit=True, dbname="postgres")
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextmanager
+def transaction(env: Environment):
+    """A connection whose work commits on success and rolls back on any error."""
+    conn = connect(env)
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()

@@ -1,0 +1,114 @@
+"""The one way Refinery runs an external command (terraform, docker, pg_dump, rclone, ssh).
+
+Every command is logged before it runs, its output is captured, and a failure becomes a
+`CommandError` whose message ends with the last lines of stderr. Secrets travel in the
+environment or in 0600 files, never in argv; values passed as `secrets` are also masked in
+anything logged or raised, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import CommandError
+
+log = logging.getLogger(__name__)
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished command left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every non-empty secret in `text` with a mask."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def run_command(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    secrets: Iterable[str] = (),
+    check: bool = True,
+    timeout: float | None = None,
+    input_text: str | None = None,
+    capture: bool = True,
+) -> CommandResult:
+    """Run `argv`, adding `env` on top of this process's environment."""
+    args = tuple(str(part) for part in argv)
+    hidden = [secret for secret in secrets if secret]
+    for secret in hidden:
+        if any(secret in part for part in args):
+            raise CommandError(f"refusing to run {args[0]}: a secret would appear in its argv")
+    printable = redact(shlex.join(args), hidden)
+    log.info("running %s", printable, extra={"command": args[0]})
+    full_env = {**os.environ, **(env or {})}
+    try:
+        completed = subprocess.run(
+            args,
+            env=full_env,
+            cwd=cwd,
+            input=input_text,
+            capture_output=capture,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise CommandError(f"{args[0]} is not installed or not on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise CommandError(f"{printable} did not finish within {timeout:.0f} s") from None
+    result = CommandResult(
+        args, completed.returncode, completed.stdout or "", completed.stderr or ""
+    )
+    if check and result.returncode != 0:
+        tail = redact(_last_lines(result.stderr or result.stdout), hidden)
+        raise CommandError(f"{printable} exited {result.returncode}: {tail}")
+    return result
+
+
+def start_command(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    env: Mapping[str, str],
+    secrets: Iterable[str] = (),
+) -> subprocess.Popen:
+    """Start `argv` with piped stdout/stderr for a caller that streams its output.
+
+    Same rules as `run_command`: logged (masked) before it starts, refused when a secret would
+    be in argv. `env` is the child's whole environment. The caller waits and checks the exit.
+    """
+    args = tuple(str(part) for part in argv)
+    hidden = [secret for secret in secrets if secret]
+    if any(secret in part for secret in hidden for part in args):
+        raise CommandError(f"refusing to run {args[0]}: a secret would appear in its argv")
+    log.info("starting %s", redact(shlex.join(args), hidden), extra={"command": args[0]})
+    try:
+        return subprocess.Popen(
+            args, env=dict(env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise CommandError(f"{args[0]} is not installed or not on PATH") from None
+
+
+def _last_lines(text: str, count: int = 3) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-count:]) if lines else "(no output)"

@@ -1,1 +1,0 @@
-"""Benchmarks: each measures Refinery's code against a peer tool in the same run."""

@@ -1,1 +1,0 @@
-"""One Invoke collection per area; `ops/tasks.py` composes them."""

@@ -1,0 +1,1 @@
+"""`inv data.*`: deleting imported data safely and recovering an interrupted deletion."""

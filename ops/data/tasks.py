@@ -1,0 +1,63 @@
+"""`inv data.*`: deleting imported data safely (see ops/runbooks/delete_experiment.py)."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from common.lake import open_lake
+from ops.runbooks.delete_experiment import (
+    delete_experiment,
+    recover_interrupted,
+    validate_reference,
+)
+from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "experiment": "experiment id or accession",
+        "execute": "really delete (default: dry run listing every row and lake path)",
+        "json": JSON_HELP,
+    }
+)
+def delete(c, env, experiment, execute=False, json=False):
+    """Delete an experiment and what derives from it (dry run unless --execute)."""
+    report = delete_experiment(environment(env), validate_reference(experiment), execute=execute)
+    plan = report.plan
+    if json:
+        print_json(
+            {
+                "executed": report.executed,
+                "backup": report.backup,
+                "recovered": report.recovered,
+                "rows": plan.rows(),
+                "lake_paths": plan.lake_paths,
+            }
+        )
+        return
+    for line in report.recovered:
+        console.print(f"recovered an interrupted deletion: {line}")
+    verb = "deleted" if report.executed else "would delete"
+    print_table(f"{verb}: experiment {plan.accession}", ("table", "rows"), plan.rows())
+    print_table(f"{verb}: lake folders", ("path",), ((p,) for p in plan.lake_paths))
+    if report.executed:
+        console.print(f"verified backup: {report.backup}")
+    else:
+        console.print("dry run: nothing changed; add --execute to delete")
+
+
+@task(help={"env": ENV_HELP})
+def recover(c, env):
+    """Finish or undo a data.delete that was interrupted (also done by every data.delete)."""
+    settings = environment(env)
+    done = recover_interrupted(settings, open_lake(settings))
+    for line in done:
+        console.print(line)
+    if not done:
+        console.print("nothing to recover")
+
+
+ns = Collection("data")
+ns.add_task(delete)
+ns.add_task(recover)

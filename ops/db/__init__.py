@@ -1,0 +1,1 @@
+"""`inv db.*`: schema migrations and the database backups (`ops/db/backups/`)."""

@@ -1,0 +1,246 @@
+"""`inv db.backup | db.backups | db.verify | db.restore | db.prune | db.snapshot |
+db.scheduled-backup`: backups you can trust. Logic lives in `ops/db/backups/`."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from invoke.exceptions import Exit
+
+from ops.db.backups.catalog import find_backup, list_backups
+from ops.db.backups.logical import take_logical_backup
+from ops.db.backups.offsite import download_backup, upload_backup
+from ops.db.backups.physical import take_physical_backup
+from ops.db.backups.prune import backups_to_prune, delete_backups
+from ops.db.backups.restore import execute_restore, plan_restore
+from ops.db.backups.scheduled import run_scheduled_backup
+from ops.db.backups.settings import backup_settings
+from ops.db.backups.snapshot import take_rds_snapshot
+from ops.db.backups.verify import verify_backup
+from ops.schedule.status import record_run
+from ops.taskkit import (
+    ENV_HELP,
+    JSON_HELP,
+    console,
+    environment,
+    err_console,
+    print_json,
+    print_table,
+    task,
+)
+
+NAME_HELP = "backup name from inv db.backups, or `latest` for the newest"
+
+
+def _progress(message: str) -> None:
+    err_console.print(f"[dim]… {message}[/dim]")
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def human_age(moment: datetime) -> str:
+    seconds = max(0, int((datetime.now(UTC) - moment).total_seconds()))
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= length:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "note": "why this backup was taken (kept in its manifest)",
+        "physical": "pg_basebackup of the whole cluster (clusters Refinery runs), not pg_dump",
+        "offsite": "also copy it to the environment's S3 backup bucket",
+    }
+)
+def backup(c, env, note="", physical=False, offsite=False):
+    """Take a backup (logical by default) with a manifest of checksums and row counts."""
+    settings = environment(env)
+    backups = backup_settings(settings)
+    take = take_physical_backup if physical else take_logical_backup
+    record = take(settings, backups, note=note, progress=_progress)
+    tables = f", {len(record.manifest.tables)} tables" if record.kind == "logical" else ""
+    console.print(
+        f"{settings.name}: backup {record.name} ({record.kind}, "
+        f"{human_size(record.size_bytes)}{tables}) in {record.path}"
+    )
+    if offsite:
+        copy = upload_backup(settings, backups, record)
+        console.print(f"copied off-site to s3://{copy.bucket}/{copy.prefix}")
+
+
+@task(help={"env": ENV_HELP, "json": JSON_HELP})
+def backups(c, env, json=False):
+    """List backups: name, kind, age, size, verified, note."""
+    settings = environment(env)
+    records = list_backups(backup_settings(settings).directory)
+    if json:
+        print_json([record.as_json() for record in records])
+        return
+    verified_text = {True: "yes", False: "FAILED", None: "no"}
+    print_table(
+        f"{settings.name} backups",
+        ["name", "kind", "age", "size", "verified", "note"],
+        [
+            (
+                r.name,
+                r.kind,
+                human_age(r.created_at),
+                human_size(r.size_bytes),
+                verified_text[r.verified],
+                r.note,
+            )
+            for r in reversed(records)
+        ],
+        caption=str(backup_settings(settings).directory),
+    )
+
+
+@task(positional=["name"], help={"env": ENV_HELP, "name": NAME_HELP, "json": JSON_HELP})
+def verify(c, env, name=None, json=False):
+    """Prove a backup restores: check its files, restore it to scratch, compare, record."""
+    settings = environment(env)
+    record = find_backup(backup_settings(settings).directory, _named(name))
+    result = verify_backup(settings, record, progress=_progress)
+    if json:
+        print_json(asdict(result))
+    elif result.ok:
+        console.print(f"{record.name}: verified in {result.seconds:.1f} s — {result.detail}")
+    if not result.ok:
+        raise Exit(f"error: {record.name} failed verification: {result.detail}", code=3)
+
+
+@task(
+    positional=["name"],
+    help={
+        "env": ENV_HELP,
+        "name": NAME_HELP,
+        "execute": "really restore (default: dry run saying what would happen)",
+        "yes": "do not ask to type the environment name back (needed for prod without a TTY)",
+        "from_offsite": "download the backup from the S3 backup bucket first",
+        "keep_old": "keep the replaced database/data directory instead of dropping it",
+        "json": JSON_HELP,
+    },
+)
+def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, keep_old=False,
+            json=False):  # fmt: skip
+    """Restore a backup beside the live database and swap it in (dry run by default)."""
+    settings = environment(env)
+    backups_config = backup_settings(settings)
+    if from_offsite:
+        if _named(name) is None:
+            raise Exit("error: name the off-site backup to restore (inv db.restore NAME)", code=2)
+        record = download_backup(settings, backups_config, name)
+    else:
+        record = find_backup(backups_config.directory, _named(name))
+    plan = plan_restore(settings, record)
+    if not execute:
+        if json:
+            print_json(asdict(plan))
+            return
+        contents = (
+            f"{plan.tables} tables, {plan.rows} rows"
+            if plan.kind == "logical"
+            else f"whole cluster, {human_size(plan.backup_size_bytes)}"
+        )
+        note = f", note: {plan.backup_note}" if plan.backup_note else ""
+        console.print(
+            f"[bold]dry run[/bold]: would replace database {plan.database} of {plan.environment} "
+            f"({human_size(plan.live_size_bytes)}) with {plan.kind} backup {plan.backup} taken "
+            f"{plan.backup_created_at} ({contents}{note})"
+        )
+        for number, step in enumerate(plan.steps, 1):
+            console.print(f"  {number}. {step}")
+        console.print("run again with --execute to do it")
+        return
+    _confirm(settings.name, yes)
+    result = execute_restore(settings, record, keep_old=keep_old, progress=_progress)
+    if json:
+        print_json(asdict(result))
+        return
+    kept = f"; old copy kept as {result.kept}" if result.kept else ""
+    console.print(
+        f"{result.environment}: restored {result.backup} ({result.kind}) in "
+        f"{result.seconds:.1f} s{kept}; {result.writers}"
+    )
+    if result.pending_migrations:
+        console.print(f"pending migrations: {', '.join(result.pending_migrations)}")
+
+
+def _named(name: str | None) -> str | None:
+    """Invoke positional arguments are required, so `latest` stands for "the newest"."""
+    return None if not name or name == "latest" else name
+
+
+def _confirm(env_name: str, yes: bool) -> None:
+    if env_name != "prod" or yes:
+        return
+    if not sys.stdin.isatty():
+        raise Exit("error: restoring prod needs --yes when there is no terminal to confirm", code=2)
+    typed = input(f"This replaces the {env_name} database. Type the environment name to go on: ")
+    if typed.strip() != env_name:
+        raise Exit("error: confirmation did not match; nothing was changed", code=2)
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "execute": "really delete (default: dry run listing what would go)",
+        "json": JSON_HELP,
+    }
+)
+def prune(c, env, execute=False, json=False):
+    """Delete backups beyond the retention policy (dry run by default)."""
+    settings = environment(env)
+    doomed = backups_to_prune(backup_settings(settings))
+    if json:
+        print_json({"execute": execute, "delete": [record.name for record in doomed]})
+    if execute:
+        delete_backups(doomed)
+    if not json:
+        verb = "deleted" if execute else "would delete"
+        if not doomed:
+            console.print(f"{settings.name}: nothing to prune")
+        for record in doomed:
+            console.print(f"{verb} {record.name} ({record.kind}, {human_size(record.size_bytes)})")
+        if doomed and not execute:
+            console.print("run again with --execute to delete them")
+
+
+@task(help={"env": ENV_HELP})
+def snapshot(c, env):
+    """Ask AWS for an RDS snapshot of the environment's instance and wait for it."""
+    settings = environment(env)
+    result = take_rds_snapshot(settings)
+    console.print(f"snapshot {result.snapshot} of {result.instance}: {result.status}")
+
+
+@task(help={"env": ENV_HELP})
+def scheduled_backup(c, env):
+    """Take, verify, prune and ship a backup (what the timer runs); records its outcome."""
+    settings = environment(env)
+    record = record_run(
+        settings, "backup", lambda: run_scheduled_backup(settings, progress=_progress).summary()
+    )
+    console.print(record["detail"])
+
+
+TASKS = (backup, backups, verify, restore, prune, snapshot, scheduled_backup)
+
+
+def add_to(collection) -> None:
+    """Add every backup task to the `db` collection."""
+    for item in TASKS:
+        collection.add_task(item)

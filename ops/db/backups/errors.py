@@ -1,0 +1,21 @@
+"""Errors of the backups area, all rooted in `RefineryError` so tasks print one line."""
+
+from __future__ import annotations
+
+from common.errors import RefineryError
+
+
+class BackupError(RefineryError):
+    """A backup cannot be taken, found, verified or restored."""
+
+
+class BackupNotFoundError(BackupError):
+    """No backup of that name exists for the environment."""
+
+    exit_code = 2
+
+
+class BackupCorruptError(BackupError):
+    """A backup's files do not match its manifest, or it does not restore to what it claims."""
+
+    exit_code = 3

@@ -1,0 +1,164 @@
+"""`inv deploy`, `deploy.history`, `deploy.unlock` and `inv rollback`: releasing Refinery."""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+
+from invoke import Collection
+from rich.markup import escape
+
+from common.environments import REPO_ROOT
+from ops.deploy.audit import AuditLog, DeployRecord
+from ops.deploy.lock import break_stale_lock
+from ops.deploy.pipeline import DeployResult, run_deploy, run_rollback
+from ops.deploy.settings import deploy_settings
+from ops.images.progress import RichProgress
+from ops.release.versions import git_sha, version_at_head
+from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+
+WAIT_HELP = "seconds to wait for another deploy's lock before giving up (default: fail at once)"
+
+
+@task(
+    default=True,
+    help={
+        "env": ENV_HELP,
+        "version": "release to deploy: vX.Y.Z-dev (staging) or vX.Y.Z (prod); default: tag at HEAD",
+        "dry_run": "show every step and the Terraform plan without changing anything",
+        "allow_destroy": "let the plan destroy or replace protected resources (database, lake…)",
+        "wait": WAIT_HELP,
+    },
+)
+def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0):
+    """Deploy a release: images, Terraform, job definitions, migrations, foreman restart."""
+    settings = environment(env)
+    version = version or version_at_head(REPO_ROOT, settings.name)
+    with _sigterm_as_interrupt():
+        result = run_deploy(
+            settings,
+            version=version,
+            git_sha=git_sha(REPO_ROOT),
+            dry_run=dry_run,
+            allow_destroy=allow_destroy,
+            wait_seconds=float(wait),
+            report=_progress,
+            progress=RichProgress(console),
+        )
+    _render(result)
+
+
+@task(help={"env": ENV_HELP, "dry_run": "show what the rollback would do", "wait": WAIT_HELP})
+def rollback(c, env, dry_run=False, wait=0):
+    """Return job definitions and the foreman to the previous successful release."""
+    settings = environment(env)
+    with _sigterm_as_interrupt():
+        result = run_rollback(settings, dry_run=dry_run, wait_seconds=float(wait), report=_progress)
+    _render(result)
+
+
+@task(help={"env": ENV_HELP, "limit": "show at most this many records", "json": JSON_HELP})
+def history(c, env, limit=20, json=False):
+    """Show the deploy audit log: who deployed what, when, and how it ended."""
+    records = AuditLog(deploy_settings(environment(env))).history(limit=int(limit))
+    if json:
+        print_json([record.as_dict() for record in records])
+        return
+    print_table(
+        f"{env} deploys",
+        [
+            "started",
+            "action",
+            "version",
+            "commit",
+            "by",
+            "plan +/~/±/-",
+            "steps",
+            "outcome",
+            "error",
+        ],
+        [_history_row(record) for record in records],
+        caption="" if records else "no deploys recorded",
+    )
+
+
+@task(help={"env": ENV_HELP, "execute": "really remove the stale lock (default: dry run)"})
+def unlock(c, env, execute=False):
+    """Break a stale deploy lock (expired lease); a dry run unless --execute."""
+    result = break_stale_lock(deploy_settings(environment(env)), execute=execute)
+    if result.lock is None:
+        console.print(f"{env}: no deploy lock is held")
+    elif result.removed:
+        console.print(f"{env}: removed the stale deploy lock of {result.lock.describe()}")
+    else:
+        console.print(
+            f"{env}: would remove the stale deploy lock of {result.lock.describe()} "
+            "(dry run; add --execute)"
+        )
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """A cancelled CI job (SIGTERM) still records the deploy and releases its lock."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _progress(item) -> None:
+    """Step progress as it happens; plain text is never read as rich markup."""
+    console.print(escape(item) if isinstance(item, str) else item)
+
+
+def _history_row(record: DeployRecord) -> list[str]:
+    plan = record.plan
+    counts = "/".join(str(plan.get(k, 0)) for k in ("creates", "updates", "replaces", "destroys"))
+    action = record.action + (f" from {record.rolled_back_from}" if record.rolled_back_from else "")
+    row = [
+        record.started_at[:16].replace("T", " "),
+        action,
+        record.version,
+        record.git_sha[:8],
+        record.actor,
+        counts if plan else "",
+        str(len(record.steps_done)),
+        record.outcome,
+        record.error,
+    ]
+    return [escape(value) for value in row]
+
+
+def _render(result: DeployResult) -> None:
+    record = result.record
+    if result.dry_run:
+        print_table(
+            f"dry run: {record.action} {record.version} to {record.environment} (nothing changed)",
+            ["step", "what it would do"],
+            [(preview.name, escape("\n".join(preview.lines))) for preview in result.previews],
+        )
+        return
+    print_table(
+        f"{record.action} {record.version} to {record.environment}: {record.outcome}",
+        ["step", "result"],
+        [(name, escape(_facts_line(record.facts.get(name, {})))) for name in record.steps_done],
+        caption=f"audit record {record.deploy_id}"
+        + (f", resumed {record.resumed_from}" if record.resumed_from else ""),
+    )
+
+
+def _facts_line(facts: dict) -> str:
+    return ", ".join(
+        f"{key}={value}" for key, value in facts.items() if value not in ("", [], None)
+    )
+
+
+ns = Collection("deploy")
+ns.add_task(deploy, default=True)
+ns.add_task(history)
+ns.add_task(unlock)

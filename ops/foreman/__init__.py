@@ -1,0 +1,1 @@
+"""`inv foreman.*` and the dispatch benchmark."""

@@ -1,0 +1,1 @@
+"""`inv jobs.*`: queueing surveys, status, retry and cancel; the workers benchmark."""

@@ -1,0 +1,140 @@
+"""How fast the worker content is, next to peers run on the same machine in the same run.
+
+    fastq_qc on gzipped FASTQ   vs  decompressing alone (Python's zlib, the floor for any
+                                    pure-Python reader) and `gzip -dc` piped nowhere
+    fastq_qc on plain FASTQ     vs  `wc -l` (a line count: the least any reader must do)
+    download over loopback HTTP vs  curl writing the same file
+
+Results are ratios (ours / peer): 1.0 means as fast as the peer, 2.0 twice as slow.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.shell import run_command
+from ops.local.demo_data import write_demo_delivery
+from workers.downloaders.transfer import fetch
+from workers.processors.fastq_stats import fastq_stats
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One contender's best time over the repeats, and its ratio to the pair's peer."""
+
+    pair: str
+    contender: str
+    seconds: float
+    megabytes: float
+    ratio: float | None  # ours / peer; None for the peer itself
+
+    @property
+    def megabytes_per_second(self) -> float:
+        return self.megabytes / self.seconds if self.seconds else float("inf")
+
+
+def _best(func: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _pair(
+    pair: str,
+    ours: tuple[str, Callable[[], object]],
+    peer: tuple[str, Callable[[], object]],
+    megabytes: float,
+    repeats: int,
+) -> list[Measurement]:
+    peer_seconds = _best(peer[1], repeats)
+    our_seconds = _best(ours[1], repeats)
+    return [
+        Measurement(pair, ours[0], our_seconds, megabytes, our_seconds / peer_seconds),
+        Measurement(pair, peer[0], peer_seconds, megabytes, None),
+    ]
+
+
+def _qc(path: Path) -> None:
+    with open(path, "rb") as handle:
+        fastq_stats(handle)
+
+
+def _gunzip(path: Path) -> None:
+    with gzip.open(path, "rb") as handle:
+        while handle.read(1 << 21):
+            pass
+
+
+def run_workers_bench(*, reads: int = 100_000, repeats: int = 3) -> list[Measurement]:
+    """Measure the QC reader and the downloader against their peers on synthetic data."""
+    with tempfile.TemporaryDirectory(prefix="refinery-bench-") as folder:
+        work = Path(folder)
+        delivery = write_demo_delivery(work / "delivery", samples=1, reads=reads, read_length=150)
+        zipped = delivery.fastq_files[0]
+        plain = work / "plain.fastq"
+        with gzip.open(zipped, "rb") as source, open(plain, "wb") as target:
+            shutil.copyfileobj(source, target)
+        plain_mb = plain.stat().st_size / 1e6
+        results = _pair(
+            "QC of gzipped FASTQ",
+            ("fastq_qc", lambda: _qc(zipped)),
+            ("zlib decompress only", lambda: _gunzip(zipped)),
+            plain_mb,
+            repeats,
+        )
+        results += _pair(
+            "QC of plain FASTQ",
+            ("fastq_qc", lambda: _qc(plain)),
+            ("wc -l", lambda: run_command(["wc", "-l", str(plain)])),
+            plain_mb,
+            repeats,
+        )
+        results += _download_pair(plain, work, repeats)
+    return results
+
+
+def _download_pair(plain: Path, work: Path, repeats: int) -> list[Measurement]:
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+    def handler(*args, **kwargs):
+        return Quiet(*args, directory=str(plain.parent), **kwargs)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{plain.name}"
+    size = plain.stat().st_size
+
+    def ours() -> None:
+        target = work / "ours.part"
+        target.unlink(missing_ok=True)
+        fetch(url, target, expected_size=size)
+
+    def curl() -> None:
+        run_command(["curl", "-sSf", "-o", str(work / "curl.out"), url])
+
+    try:
+        return _pair(
+            "download over loopback HTTP",
+            ("download (+md5, sha256)", ours),
+            ("curl", curl),
+            size / 1e6,
+            repeats,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()

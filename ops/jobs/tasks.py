@@ -1,0 +1,145 @@
+"""`inv jobs.*`: look at jobs, retry the failed, cancel the unwanted."""
+
+from __future__ import annotations
+
+from invoke import Collection, Task
+from invoke.parser import Argument
+
+from common.db import connect
+from foreman.executors import executor_for
+from foreman.job_admin import cancel_job, job_status, retry_jobs
+from ops.jobs.survey import survey
+from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "json": JSON_HELP,
+        "state": "only jobs in this state (pending, running, failed…)",
+        "kind": "only jobs of this kind (survey, download, process)",
+    }
+)
+def status(c, env, json=False, state=None, kind=None):
+    """Show job counts by kind and state, and the latest failures with their reasons."""
+    settings = environment(env)
+    conn = connect(settings)
+    try:
+        report = job_status(conn, state=state, kind=kind)
+    finally:
+        conn.close()
+    if json:
+        print_json(report.as_dict())
+        return
+    total = sum(count for _, _, count in report.counts)
+    leaders = [beat for beat in report.foremen if beat.role == "leader"]
+    foreman_line = (
+        f"leader {leaders[0].foreman_id}, last beat {leaders[0].seconds_since_beat:.0f} s ago"
+        if leaders
+        else "no foreman is leading"
+    )
+    print_table(
+        f"jobs in {settings.name}",
+        ["kind", "state", "jobs"],
+        report.counts,
+        caption=f"{total} jobs",
+    )
+    console.print(f"foreman: {foreman_line}")
+    if report.recent_failures:
+        print_table(
+            "recent failures",
+            ["job", "kind", "attempts", "ended", "reason"],
+            (
+                (f.id, f.kind, f.attempt, f"{f.ended_at:%Y-%m-%d %H:%M:%S}" if f.ended_at else "",
+                 f.reason)
+                for f in report.recent_failures
+            ),
+        )  # fmt: skip
+
+
+class _JobIdUnlessAllFailed(Argument):
+    """A positional JOB_ID that `--all-failed` makes unnecessary (Invoke's positionals are
+    otherwise always required)."""
+
+    all_failed: Argument
+
+    @property
+    def value(self):
+        value = Argument.value.fget(self)
+        return "" if value is None and self.all_failed.value else value
+
+    @value.setter
+    def value(self, arg: str) -> None:
+        self.set_value(arg, cast=True)
+
+
+class _RetryTask(Task):
+    def get_arguments(self, ignore_unknown_help=None):
+        arguments = super().get_arguments(ignore_unknown_help)
+        by_name = {argument.name: argument for argument in arguments}
+        job_id = by_name["job_id"]
+        job_id.__class__ = _JobIdUnlessAllFailed
+        job_id.all_failed = by_name["all_failed"]
+        return arguments
+
+
+@task(
+    klass=_RetryTask,
+    positional=["job_id"],
+    help={
+        "env": ENV_HELP,
+        "job_id": "the failed or cancelled job to retry",
+        "all_failed": "retry every failed job",
+        "attempts": "attempts the job gets from now on (default 3)",
+    },
+)
+def retry(c, env, job_id=None, all_failed=False, attempts=3):
+    """Send a failed or cancelled job (or all failed jobs) back to pending with fresh attempts.
+
+    inv jobs.retry -e ENV JOB_ID   |   inv jobs.retry -e ENV --all-failed
+    """
+    settings = environment(env)
+    conn = connect(settings)
+    try:
+        retried = retry_jobs(
+            conn, job_id=_job_id(job_id), all_failed=all_failed, attempts=int(attempts)
+        )
+    finally:
+        conn.close()
+    if not retried:
+        console.print("no failed jobs to retry")
+    elif len(retried) == 1:
+        console.print(f"job {retried[0]} is pending again")
+    else:
+        console.print(f"{len(retried)} jobs are pending again")
+
+
+@task(positional=["job_id"], help={"env": ENV_HELP, "job_id": "the job to cancel"})
+def cancel(c, env, job_id):
+    """Cancel a job; a running one has its worker terminated first."""
+    settings = environment(env)
+    conn = connect(settings)
+    try:
+        outcome = cancel_job(conn, _job_id(job_id), lambda: executor_for(settings))
+    finally:
+        conn.close()
+    detail = f" (worker {outcome.terminated} terminated)" if outcome.terminated else ""
+    console.print(f"job {outcome.job_id} cancelled; it was {outcome.previous_state}{detail}")
+
+
+def _job_id(value) -> int | None:
+    from common.errors import ValidationError
+
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValidationError(f"job id must be a number, not {text!r}")
+    return int(text)
+
+
+ns = Collection("jobs")
+ns.add_task(status)
+ns.add_task(retry)
+ns.add_task(cancel)
+ns.add_task(survey)

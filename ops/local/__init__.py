@@ -1,0 +1,1 @@
+"""`inv local.*`: the embedded environment and its demo (synthetic delivery, QC report)."""

@@ -1,0 +1,82 @@
+"""What `inv local.demo` does after `local.up`: deliver, survey, wait with progress, report.
+
+The foreman started by `local.up` runs the jobs; this only queues the survey and watches the
+job tree it grows (survey → downloads → QC), then shows the per-sample QC table.
+"""
+
+from __future__ import annotations
+
+import time
+
+from invoke.exceptions import Exit
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from common.db import connect, transaction
+from common.environments import Environment
+from ops.local.demo_data import write_demo_delivery
+from ops.local.qc_report import qc_rows, qc_table, write_qc_report
+from ops.taskkit import console, print_table
+from workers.submit import JobTreeProgress, job_tree_progress, submit_survey
+
+POLL_SECONDS = 0.5
+
+
+def run_demo(env: Environment, *, samples: int, reads: int, timeout: float) -> None:
+    delivery = write_demo_delivery(
+        env.state_dir / "deliveries" / "demo", samples=samples, reads=reads
+    )
+    console.print(
+        f"wrote a synthetic delivery of {len(delivery.samples)} paired-end samples "
+        f"({delivery.reads_per_file:,} read pairs each) to {delivery.folder}"
+    )
+    with transaction(env) as conn:
+        job_id, _payload = submit_survey(conn, str(delivery.folder))
+    console.print(f"queued survey job {job_id}")
+    progress = wait_for_job_tree(env, job_id, timeout=timeout)
+    rows = qc_rows(env)
+    console.print(qc_table(rows))
+    report = write_qc_report(env, env.state_dir / "reports" / "qc_report.html")
+    console.print(f"QC report: {report}")
+    console.print("look around: inv jobs.status -e local    stop: inv local.down")
+    if progress.failed:
+        print_table(
+            "Jobs that did not succeed",
+            ("job", "kind", "reason"),
+            progress.failed,
+        )
+        raise Exit(f"error: {len(progress.failed)} demo jobs did not succeed", code=1)
+    if not progress.done:
+        raise Exit(
+            f"error: {progress.active} demo jobs still unfinished after {timeout:.0f} s; "
+            "is the foreman running? (inv local.up starts it)",
+            code=1,
+        )
+
+
+def wait_for_job_tree(env: Environment, root_job_id: int, *, timeout: float) -> JobTreeProgress:
+    """Poll the job tree under `root_job_id`, with a progress bar, until it ends or times out."""
+    deadline = time.monotonic() + timeout
+    conn = connect(env, autocommit=True)
+    try:
+        with Progress(
+            TextColumn("[bold]jobs"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task_id = bar.add_task("", total=1)
+            while True:
+                state = job_tree_progress(conn, root_job_id)
+                bar.update(
+                    task_id,
+                    total=state.total,
+                    completed=state.finished,
+                    description=f"{len(state.failed)} failed" if state.failed else "",
+                )
+                if state.done or time.monotonic() >= deadline:
+                    return state
+                time.sleep(POLL_SECONDS)
+    finally:
+        conn.close()

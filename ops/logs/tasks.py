@@ -1,0 +1,59 @@
+"""`inv logs -e ENV`: show an environment's logs (local files or CloudWatch Logs)."""
+
+from __future__ import annotations
+
+from invoke import Collection
+from rich.text import Text
+
+from common.shell import run_command
+from ops.logs import (
+    LogLine,
+    LogTarget,
+    awslogs_argv,
+    follow_local_logs,
+    job_log_target,
+    parse_since,
+    read_local_logs,
+)
+from ops.logs.cloudwatch import environment_log_group
+from ops.taskkit import ENV_HELP, console, environment, task
+
+
+@task(
+    default=True,
+    help={
+        "env": ENV_HELP,
+        "filter": "only lines matching this (CloudWatch filter pattern; text or regex locally)",
+        "since": "how far back to start: 30m, 1h, 2d, 1w (default 1h)",
+        "watch": "keep following new lines until interrupted",
+        "job": "only this job's log (its id in the jobs table)",
+    },
+)
+def show(c, env, filter="", since="1h", watch=False, job=0):
+    """Show an environment's logs (foreman and jobs), or one job's."""
+    settings = environment(env)
+    duration = parse_since(since)
+    job_id = int(job) or None
+    if settings.logs.get("kind", "files") == "cloudwatch":
+        if job_id is not None:
+            target = job_log_target(settings, job_id)
+        else:
+            target = LogTarget(environment_log_group(settings))
+        argv = awslogs_argv(settings, target, pattern=filter or None, since=since, watch=watch)
+        run_command(argv, capture=False)
+        return
+    pattern = filter or None
+    for line in read_local_logs(settings, job_id=job_id, pattern=pattern, since=duration):
+        _print_line(line)
+    if watch:
+        for line in follow_local_logs(settings, job_id=job_id, pattern=pattern):
+            _print_line(line)
+
+
+def _print_line(line: LogLine) -> None:
+    # Text, not markup: log lines often contain brackets.
+    console.print(Text.assemble((line.source, "dim"), " ", line.text), highlight=False)
+
+
+ns = Collection("logs")
+ns.add_task(show, default=True)

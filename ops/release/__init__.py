@@ -1,0 +1,1 @@
+"""`inv release.*`: release versions and tags, and the environment each deploys to."""

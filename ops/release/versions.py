@@ -1,0 +1,81 @@
+"""Which version may go to which environment, and the version a checkout stands for.
+
+Release tags decide where code may run: `vX.Y.Z-dev` is a staging build and `vX.Y.Z` is a
+production release. Holding the rule in one place means CI (`inv release.resolve TAG`) and
+engineers (`inv deploy -e ENV`) can never disagree about it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from common.errors import CommandError
+from common.shell import run_command
+from ops.deploy.errors import DeployError, VersionRuleError
+
+STAGING_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)-dev$")
+PROD_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+RULE = "vX.Y.Z-dev deploys only to staging, vX.Y.Z only to prod"
+DEPLOYABLE_ENVIRONMENTS = ("staging", "prod")
+
+
+def environment_for_version(version: str) -> str:
+    """`staging` or `prod` for a release tag; VersionRuleError for anything else."""
+    if STAGING_PATTERN.match(version):
+        return "staging"
+    if PROD_PATTERN.match(version):
+        return "prod"
+    raise VersionRuleError(f"{version!r} is not a release version ({RULE})")
+
+
+def check_version_for_environment(version: str, environment: str) -> None:
+    """Refuse `version` unless the rule sends it to `environment`."""
+    target = environment_for_version(version)
+    if target != environment:
+        raise VersionRuleError(
+            f"version {version} deploys only to {target}, not {environment} ({RULE})"
+        )
+
+
+def tags_at_head(repo: Path) -> list[str]:
+    """Every git tag pointing at HEAD of `repo`."""
+    result = run_command(["git", "tag", "--points-at", "HEAD"], cwd=repo)
+    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
+
+
+def git_sha(repo: Path) -> str:
+    """The full commit id of HEAD."""
+    try:
+        return run_command(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
+    except CommandError:
+        raise DeployError(f"{repo} is not a git checkout; deploy from the repository") from None
+
+
+def version_at_head(repo: Path, environment: str) -> str:
+    """The release tag at HEAD that may go to `environment` (the default `-v`)."""
+    tags = tags_at_head(repo)
+    example = "v1.2.3-dev" if environment == "staging" else "v1.2.3"
+    if not tags:
+        raise DeployError(
+            f"HEAD has no release tag; tag it (git tag {example}) or pass the version with "
+            f"-v {example} ({RULE})"
+        )
+    usable = [tag for tag in tags if _goes_to(tag, environment)]
+    if len(usable) == 1:
+        return usable[0]
+    if not usable:
+        raise VersionRuleError(
+            f"no tag at HEAD ({', '.join(tags)}) may deploy to {environment} ({RULE}); "
+            f"pass -v {example}"
+        )
+    raise DeployError(
+        f"several tags at HEAD may deploy to {environment} ({', '.join(usable)}); choose with -v"
+    )
+
+
+def _goes_to(tag: str, environment: str) -> bool:
+    try:
+        return environment_for_version(tag) == environment
+    except VersionRuleError:
+        return False
