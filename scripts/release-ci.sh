@@ -30,7 +30,6 @@ verify_tag() {
     set -- "$@" --no-fetch
   fi
   "$inv" "$@" >&2
-  "$inv" release.resolve "$tag"
 }
 
 install_deploy_key() {
@@ -49,7 +48,8 @@ install_deploy_key() {
 case $step in
   verify)
     tag=${2:?$usage}
-    environment=$(verify_tag "$tag")
+    verify_tag "$tag"
+    environment=$("$inv" release.resolve "$tag")
     echo "$tag deploys to $environment"
     if [ -n "${GITHUB_OUTPUT:-}" ]; then
       echo "environment=$environment" >>"$GITHUB_OUTPUT"
@@ -60,7 +60,8 @@ case $step in
     ;;
   deploy)
     tag=${2:?$usage}
-    environment=$(verify_tag "$tag")
+    verify_tag "$tag"
+    environment=$("$inv" release.resolve "$tag")
     install_deploy_key "$environment"
     exec "$inv" deploy -e "$environment" -v "$tag"
     ;;
