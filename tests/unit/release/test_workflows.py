@@ -68,8 +68,7 @@ def test_permissions_are_minimal_and_secrets_reach_steps_only_through_env():
                 assert re.search(r"@[0-9a-f]{40}$", step["uses"]), step["uses"]
     secrets = re.findall(r"secrets\.\w+", (WORKFLOWS / "release.yml").read_text())
     assert secrets and all(
-        name in yaml.safe_dump(workflow["jobs"]["deploy"]["steps"][-1]["env"])
-        for name in secrets
+        name in yaml.safe_dump(workflow["jobs"]["deploy"]["steps"][-1]["env"]) for name in secrets
     )
 
 
