@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Style gates: ruff (format + lint), shellcheck, terraform fmt.
+# Style gates: ruff (format + lint), shellcheck, terraform fmt, zizmor (GitHub workflows).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -12,4 +12,5 @@ terraform=$("$bin/python" -m ops.tf.binary 2>/dev/null || true)
 if [ -n "$terraform" ] && [ -d infrastructure ]; then
   "$terraform" fmt -check -recursive infrastructure
 fi
+"$bin/zizmor" --offline --quiet .github/workflows
 echo "lint: ok"

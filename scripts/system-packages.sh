@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite's real services need, idempotently:
-# a Docker engine, a registry, sshd, rclone and debootstrap (for a locally made base image).
+# a Docker engine, a registry, sshd, rclone and debootstrap (for a locally made base image),
+# and git, gnupg and ssh-keygen for signing and verifying release tags.
 set -eu
 
-packages="docker.io docker-registry openssh-server rclone debootstrap"
+packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from python_terraform import IsFlagged
@@ -23,8 +24,18 @@ log = logging.getLogger(__name__)
 _PLAN_OK = (0, 2)
 
 
-def plan_stack(env: Environment, *, out_dir: Path | None = None) -> TerraformPlan:
-    """Plan `env`'s stack into a file and summarise what applying it would do."""
+def plan_stack(
+    env: Environment,
+    *,
+    out_dir: Path | None = None,
+    destroy: bool = False,
+    replace: Sequence[str] = (),
+) -> TerraformPlan:
+    """Plan `env`'s stack into a file and summarise what applying it would do.
+
+    `destroy` plans the stack's teardown; `replace` forces new copies of those resource
+    addresses (`terraform plan -replace`, what `taint` used to do, but reviewed first).
+    """
     tf, settings = init_stack(env)
     out_dir = Path(out_dir) if out_dir else env.state_dir / "terraform" / "plans"
     # A plan file holds variable values and a state snapshot: private to this user.
@@ -34,6 +45,8 @@ def plan_stack(env: Environment, *, out_dir: Path | None = None) -> TerraformPla
         var=settings.variables or None,  # a temporary var file: values stay out of argv
         var_file=str(settings.var_file) if settings.var_file else None,
         out=str(plan_file),
+        destroy=IsFlagged if destroy else None,
+        replace=list(replace) or None,
     )
     if code not in _PLAN_OK:
         check_result(env, "plan", code or 1, out, err)

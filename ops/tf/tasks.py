@@ -1,4 +1,5 @@
-"""`inv tf.*`: an environment's Terraform stack — plan, apply the reviewed plan, outputs, unlock."""
+"""`inv tf.*`: an environment's Terraform stack — plan, apply the reviewed plan, outputs, unlock,
+and the maintenance verbs: the state's resources, replacing one of them, tearing it all down."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from invoke import Collection
 from common.errors import RefineryError
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 from ops.tf import (
+    TerraformPlan,
     apply_plan,
     force_unlock,
     guard_plan,
@@ -14,6 +16,7 @@ from ops.tf import (
     read_outputs,
     render_plan_summary,
 )
+from ops.tf.state import state_resources
 
 
 class ApplyDeclined(RefineryError):
@@ -83,12 +86,86 @@ def unlock(c, env, lock_id):
     console.print(f"{settings.name}: released state lock {lock_id}")
 
 
-def _confirmed(name: str) -> bool:
+@task(help={"env": ENV_HELP, "json": JSON_HELP})
+def state(c, env, json=False):
+    """List the resources in the environment's Terraform state (protected ones marked)."""
+    settings = environment(env)
+    rows = state_resources(settings)
+    if json:
+        print_json([vars(row) for row in rows])
+        return
+    print_table(
+        f"Terraform state: {settings.name}",
+        ["address", "type", "id", "protected"],
+        [(r.address, r.type, r.id, "yes" if r.protected else "") for r in rows],
+        caption=f"{len(rows)} resources",
+    )
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "address": "the resource address to replace, as inv tf.state lists it",
+        "allow_destroy": "let it replace a protected resource (database, buckets…)",
+        "yes": "apply without asking for confirmation",
+    }
+)
+def replace(c, env, address, allow_destroy=False, yes=False):
+    """Plan and apply a replacement of one resource (what terraform taint did), guarded."""
+    settings = environment(env)
+    known = {row.address for row in state_resources(settings)}
+    if address not in known:
+        raise RefineryError(
+            f"{settings.name}: no resource {address} in the state (inv tf.state -e {env})"
+        )
+    result = plan_stack(settings, replace=[address])
+    _show_guard_apply(settings.name, result, allow_destroy, yes, prompt="yes")
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "allow_destroy": "let it destroy protected resources (database, buckets…)",
+        "yes": "destroy without typing the environment's name back",
+    }
+)
+def destroy(c, env, allow_destroy=False, yes=False):
+    """Tear the environment's stack down: plan, show, guard, type its name, then destroy."""
+    settings = environment(env)
+    result = plan_stack(settings, destroy=True)
+    _show_guard_apply(settings.name, result, allow_destroy, yes, prompt=settings.name)
+
+
+def _show_guard_apply(
+    name: str, result: TerraformPlan, allow_destroy: bool, yes: bool, *, prompt: str
+) -> None:
+    """The one path of every change: show the saved plan, guard it, confirm, apply it."""
+    console.print(render_plan_summary(result.summary, title=f"Terraform plan: {name}"))
     try:
-        answer = input(f"apply this plan to {name}? type yes: ")
+        guard_plan(result, allow_destroy=allow_destroy)
+        if not result.summary.has_changes:
+            console.print(f"{name}: nothing to change")
+            return
+        if not yes and not _confirmed(name, prompt):
+            raise ApplyDeclined(f"{name}: not applied (type {prompt!r}, or pass --yes)")
+    except RefineryError:
+        result.plan_file.unlink(missing_ok=True)
+        raise
+    apply_plan_from_task(name, result)
+
+
+def apply_plan_from_task(name: str, result: TerraformPlan) -> None:
+    apply_plan(environment(name), result)
+    console.print(f"{name}: applied {result.plan_file.name}")
+
+
+def _confirmed(name: str, word: str = "yes") -> bool:
+    question = "type yes" if word == "yes" else "type the environment's name"
+    try:
+        answer = input(f"apply this plan to {name}? {question}: ")
     except EOFError:
         return False
-    return answer.strip().lower() == "yes"
+    return answer.strip() == word if word != "yes" else answer.strip().lower() == "yes"
 
 
 def _display(value: object) -> str:
@@ -98,5 +175,5 @@ def _display(value: object) -> str:
 
 
 ns = Collection("tf")
-for _task in (plan, apply, output, unlock):
+for _task in (plan, apply, output, unlock, state, replace, destroy):
     ns.add_task(_task)
