@@ -170,7 +170,7 @@ SELECT DISTINCT ON (e.id)
        e.id AS experiment_id, e.accession AS experiment, e.library_layout, e.platform,
        s.name AS sample, s.tissue, i.name AS individual, i.species, p.source,
        p.accession AS project, an.id AS analysis_id, an.status AS analysis_status,
-       qc.lake_key AS qc_key
+       qc.lake_key AS qc_key, i.metadata || s.metadata AS sample_metadata
 FROM experiments e
 JOIN aliquots a ON a.id = e.aliquot_id
 JOIN samples s ON s.id = a.sample_id

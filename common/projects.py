@@ -74,9 +74,14 @@ def add_project(
     with conn.cursor() as cur:
         cur.execute(
             _sql("insert_project"),
-            {"source": source, "code": code, "title": title.strip(), "owner": owner.strip(),
-             "schema_version": schema_version},
-        )  # fmt: skip
+            {
+                "source": source,
+                "code": code,
+                "title": title.strip(),
+                "owner": owner.strip(),
+                "schema_version": schema_version,
+            },
+        )
         if cur.fetchone() is None:
             raise ValidationError(
                 f"project {code} ({source}) already exists; see inv projects.show"
@@ -97,8 +102,9 @@ def find_project(conn, code: str, *, source: str | None = None) -> Project:
         raise ValidationError(f"no project {code}; create it with inv projects.add")
     if len(found) > 1:
         sources = ", ".join(project.source for project in found)
-        raise ValidationError(f"project {code} exists under several sources ({sources}); "
-                              "name one with --source")  # fmt: skip
+        raise ValidationError(
+            f"project {code} exists under several sources ({sources}); name one with --source"
+        )
     return found[0]
 
 

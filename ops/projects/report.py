@@ -17,6 +17,7 @@ from common.projects import (
     project_imports,
     project_samples,
 )
+from ops.metadata.runs import recent_runs
 from workers import schemas
 
 
@@ -81,6 +82,7 @@ def project_report(env: Environment, code: str, *, source: str | None = None) ->
             project,
             project_imports(conn, project.id),
             project_samples(conn, project.id),
+            recent_runs(conn, project.id, limit=5),
         )
     finally:
         conn.commit()

@@ -28,9 +28,13 @@ COUNT_COLUMNS = ("individuals", "samples", "experiments", "files", "analyses")
 def add(c, env, code, title="", owner="", schema_version="", source=DEFAULT_SOURCE, json=False):
     """Set up a project: code, title, owner and the metadata schema version it follows."""
     project = create_project(
-        environment(env), code, title=title, owner=owner, schema_version=schema_version,
+        environment(env),
+        code,
+        title=title,
+        owner=owner,
+        schema_version=schema_version,
         source=source,
-    )  # fmt: skip
+    )
     if json:
         print_json(project.as_dict())
         return
@@ -51,12 +55,18 @@ def list_(c, env, json=False):
         f"projects in {env}",
         ("code", "source", "title", "owner", "schema", *COUNT_COLUMNS),
         (
-            (p.code, p.source, p.title, p.owner, f"v{p.schema_version}",
-             *(getattr(p, name) for name in COUNT_COLUMNS))
+            (
+                p.code,
+                p.source,
+                p.title,
+                p.owner,
+                f"v{p.schema_version}",
+                *(getattr(p, name) for name in COUNT_COLUMNS),
+            )
             for p in projects
         ),
         caption=f"{len(projects)} projects",
-    )  # fmt: skip
+    )
 
 
 @task(
@@ -75,30 +85,67 @@ def show(c, env, code, source="", json=False):
         return
     p = report.project
     console.print(f"[bold]{p.code}[/bold] ({p.source}) {p.title}")
-    console.print(f"owner {p.owner or '—'}; metadata schema v{p.schema_version}; "
-                  f"created {p.created_at:%Y-%m-%d %H:%M}")  # fmt: skip
+    console.print(
+        f"owner {p.owner or '—'}; metadata schema v{p.schema_version}; "
+        f"created {p.created_at:%Y-%m-%d %H:%M}"
+    )
     print_table("holds", COUNT_COLUMNS, [[getattr(p, name) for name in COUNT_COLUMNS]])
     if report.imports:
         print_table(
             "imports",
             ("kind", "schema", "origin", "when"),
-            ((i["kind"], f"v{i['schema_version']}", i["origin"],
-              f"{i['created_at']:%Y-%m-%d %H:%M}") for i in report.imports),
-        )  # fmt: skip
+            (
+                (
+                    i["kind"],
+                    f"v{i['schema_version']}",
+                    i["origin"],
+                    f"{i['created_at']:%Y-%m-%d %H:%M}",
+                )
+                for i in report.imports
+            ),
+        )
     if report.samples:
         print_table(
             "samples and their metadata",
             ("individual", "species", "individual metadata", "sample", "tissue", "metadata"),
-            ((s["individual"], s["species"], _fields(s["individual_metadata"]), s["sample"],
-              s["tissue"], _fields(s["sample_metadata"])) for s in report.samples),
-        )  # fmt: skip
-    for sync in report.syncs:
-        console.print(sync)
+            (
+                (
+                    s["individual"],
+                    s["species"],
+                    _fields(s["individual_metadata"]),
+                    s["sample"],
+                    s["tissue"],
+                    _fields(s["sample_metadata"]),
+                )
+                for s in report.samples
+            ),
+        )
+    if report.syncs:
+        print_table(
+            "metadata syncs",
+            ("run", "source", "started", "state", "counts / error"),
+            (
+                (
+                    r["id"],
+                    r["source"],
+                    f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+                    r["state"],
+                    r["error"] or _counts(r["summary"]),
+                )
+                for r in report.syncs
+            ),
+        )
+
+
+def _counts(summary: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).items() if v)
 
 
 def _fields(metadata: dict) -> str:
-    return ", ".join(f"{k}={json_module.dumps(v) if not isinstance(v, str) else v}"
-                     for k, v in sorted((metadata or {}).items()))  # fmt: skip
+    return ", ".join(
+        f"{k}={json_module.dumps(v) if not isinstance(v, str) else v}"
+        for k, v in sorted((metadata or {}).items())
+    )
 
 
 ns = Collection("projects")

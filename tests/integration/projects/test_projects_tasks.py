@@ -26,16 +26,31 @@ def test_a_project_is_added_listed_and_shown_with_counts_of_what_it_holds(
 ):
     created = _json(capsys, add, env.name, "DEMO", title="Demo cohort", owner="lab-genomics")
     assert (created["code"], created["owner"], created["schema_version"]) == (
-        "DEMO", "lab-genomics", 2,  # the newest metadata record schema
-    )  # fmt: skip
+        "DEMO",
+        "lab-genomics",
+        2,  # the newest metadata record schema
+    )
     delivery = write_demo_delivery(tmp_path / "delivery", samples=3, reads=10)
-    enqueue_and_run(env, conn, "survey", {"source": "delivery", "location": str(delivery.folder)},
-                    tmp_path / "scratch")  # fmt: skip
+    enqueue_and_run(
+        env,
+        conn,
+        "survey",
+        {"source": "delivery", "location": str(delivery.folder)},
+        tmp_path / "scratch",
+    )
     listed = _json(capsys, list_, env.name)
-    assert [(p["code"], p["title"], p["individuals"], p["samples"], p["experiments"],
-             p["files"], p["analyses"]) for p in listed] == [
-        ("DEMO", "Demo cohort", 2, 3, 3, 6, 0)
-    ]  # fmt: skip
+    assert [
+        (
+            p["code"],
+            p["title"],
+            p["individuals"],
+            p["samples"],
+            p["experiments"],
+            p["files"],
+            p["analyses"],
+        )
+        for p in listed
+    ] == [("DEMO", "Demo cohort", 2, 3, 3, 6, 0)]
     shown = _json(capsys, show, env.name, "DEMO")
     assert [(i["kind"], i["schema_version"]) for i in shown["imports"]] == [("sample_sheet", 1)]
     assert [s["sample"] for s in shown["samples"]] == ["S1", "S2", "S3"]
@@ -47,12 +62,15 @@ def test_a_project_is_added_listed_and_shown_with_counts_of_what_it_holds(
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        (("DEMO",), {"title": "t", "owner": "o", "schema_version": "7"},
-         "unknown metadata_record schema version '7'"),
+        (
+            ("DEMO",),
+            {"title": "t", "owner": "o", "schema_version": "7"},
+            "unknown metadata_record schema version '7'",
+        ),
         (("DE MO",), {"title": "t", "owner": "o"}, "may only hold letters"),
         (("DEMO",), {"title": "", "owner": "o"}, "needs a --title and an --owner"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_project_is_one_line_and_adds_nothing(env, conn, args, kwargs, message):
     with pytest.raises(Exit) as caught:
         add(Context(), env.name, *args, **kwargs)

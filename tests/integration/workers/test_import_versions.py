@@ -42,12 +42,22 @@ def _as_version_2(folder, project):
 
 def test_a_v1_import_is_recorded_and_still_reads_after_a_v2_import(env, conn, tmp_path):
     old = write_demo_delivery(tmp_path / "old", samples=2, reads=10)
-    enqueue_and_run(env, conn, "survey", {"source": "delivery", "location": str(old.folder)},
-                    tmp_path / "scratch")  # fmt: skip
+    enqueue_and_run(
+        env,
+        conn,
+        "survey",
+        {"source": "delivery", "location": str(old.folder)},
+        tmp_path / "scratch",
+    )
     new = write_demo_delivery(tmp_path / "new", samples=2, reads=10)
     _as_version_2(new.folder, "NEWER")
-    enqueue_and_run(env, conn, "survey", {"source": "delivery", "location": str(new.folder)},
-                    tmp_path / "scratch")  # fmt: skip
+    enqueue_and_run(
+        env,
+        conn,
+        "survey",
+        {"source": "delivery", "location": str(new.folder)},
+        tmp_path / "scratch",
+    )
     assert _imports(conn) == [
         ("DEMO", "sample_sheet", 1, str(old.folder.resolve()), 2, 2),
         ("NEWER", "sample_sheet", 2, str(new.folder.resolve()), 2, 2),
@@ -61,8 +71,12 @@ def test_a_v1_import_is_recorded_and_still_reads_after_a_v2_import(env, conn, tm
     conn.commit()
     # The v1 sheet still validates as v1, and surveying it again adds no import and no rows.
     assert {run.schema for run in read_sample_sheet(old.folder)} == {("sample_sheet", 1)}
-    again = enqueue_and_run(env, conn, "survey",
-                            {"source": "delivery", "location": str(old.folder)},
-                            tmp_path / "scratch")  # fmt: skip
+    again = enqueue_and_run(
+        env,
+        conn,
+        "survey",
+        {"source": "delivery", "location": str(old.folder)},
+        tmp_path / "scratch",
+    )
     assert set(again["created"].values()) == {0}
     assert len(_imports(conn)) == 2

@@ -84,8 +84,11 @@ def test_an_unknown_version_is_refused_by_name(tmp_path):
 
 
 def test_version_2_needs_its_new_field_and_names_lines_after_the_declaration(tmp_path):
-    folder = write_delivery(tmp_path / "d", [row(), row("S2", collection_date="2026-13-01")],
-                            [*COLUMNS, "collection_date"])  # fmt: skip
+    folder = write_delivery(
+        tmp_path / "d",
+        [row(), row("S2", collection_date="2026-13-01")],
+        [*COLUMNS, "collection_date"],
+    )
     _declare(folder, 2)
     with pytest.raises(SchemaValidationError) as caught:
         read_sample_sheet(folder)
@@ -101,8 +104,11 @@ def test_a_version_1_sheet_still_reads_after_version_2_was_added(tmp_path):
     _declare(v1, 1)
     runs = read_sample_sheet(v1)
     assert runs[0].schema == ("sample_sheet", 1) and runs[0].sample_metadata == {}
-    v2 = write_delivery(tmp_path / "v2", [row(collection_date="2026-03-01", sex="female")],
-                        [*COLUMNS, "collection_date", "sex"])  # fmt: skip
+    v2 = write_delivery(
+        tmp_path / "v2",
+        [row(collection_date="2026-03-01", sex="female")],
+        [*COLUMNS, "collection_date", "sex"],
+    )
     _declare(v2, 2)
     runs = read_sample_sheet(v2)
     assert runs[0].schema == ("sample_sheet", 2)
@@ -114,11 +120,17 @@ def test_metadata_records_report_every_field_of_every_record():
         "metadata_record",
         1,
         schemas.without_empty(
-            {"sample_id": "S 1", "individual_id": "", "species": "Homo sapiens",
-             "tissue": "blood", "sex": "f", "collection_date": "yesterday"}
+            {
+                "sample_id": "S 1",
+                "individual_id": "",
+                "species": "Homo sapiens",
+                "tissue": "blood",
+                "sex": "f",
+                "collection_date": "yesterday",
+            }
         ),
         where="record S 1",
-    )  # fmt: skip
+    )
     assert [str(p) for p in problems] == [
         "record S 1: sample_id 'S 1' may only hold letters, digits, . _ -",
         "record S 1: individual_id is empty",
