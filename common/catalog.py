@@ -59,6 +59,7 @@ def upsert_sample(
     *,
     tissue: str = "",
     metadata: dict[str, Any] | None = None,
+    import_id: int | None = None,
 ) -> tuple[int, bool]:
     return _upsert(
         conn,
@@ -68,6 +69,23 @@ def upsert_sample(
             "name": name,
             "tissue": tissue,
             "metadata": Json(metadata or {}),
+            "import_id": import_id,
+        },
+    )  # type: ignore[return-value]
+
+
+def upsert_import(
+    conn, project_id: int, kind: str, schema_version: int, origin: str
+) -> tuple[int, bool]:
+    """The import of `origin` into the project under `kind` schema `schema_version`."""
+    return _upsert(
+        conn,
+        "insert_import",
+        {
+            "project_id": project_id,
+            "kind": kind,
+            "schema_version": schema_version,
+            "origin": origin,
         },
     )  # type: ignore[return-value]
 
@@ -84,6 +102,7 @@ def upsert_experiment(
     library_layout: str = "",
     platform: str = "",
     metadata: dict[str, Any] | None = None,
+    import_id: int | None = None,
 ) -> tuple[int, bool]:
     """The experiment `accession`; a ValidationError when it exists under another aliquot."""
     experiment_id, existing_aliquot, created = _upsert(
@@ -95,6 +114,7 @@ def upsert_experiment(
             "library_layout": library_layout,
             "platform": platform,
             "metadata": Json(metadata or {}),
+            "import_id": import_id,
         },
     )
     if existing_aliquot != aliquot_id:

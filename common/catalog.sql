@@ -30,14 +30,27 @@ SELECT id, false FROM individuals WHERE project_id = %(project_id)s AND name = %
 
 -- name: insert_sample --
 WITH inserted AS (
-    INSERT INTO samples (individual_id, name, tissue, metadata)
-    VALUES (%(individual_id)s, %(name)s, %(tissue)s, %(metadata)s)
+    INSERT INTO samples (individual_id, name, tissue, metadata, import_id)
+    VALUES (%(individual_id)s, %(name)s, %(tissue)s, %(metadata)s, %(import_id)s)
     ON CONFLICT (individual_id, name) DO NOTHING
     RETURNING id
 )
 SELECT id, true FROM inserted
 UNION ALL
 SELECT id, false FROM samples WHERE individual_id = %(individual_id)s AND name = %(name)s;
+
+-- name: insert_import --
+WITH inserted AS (
+    INSERT INTO imports (project_id, kind, schema_version, origin)
+    VALUES (%(project_id)s, %(kind)s, %(schema_version)s, %(origin)s)
+    ON CONFLICT (project_id, kind, schema_version, origin) DO NOTHING
+    RETURNING id
+)
+SELECT id, true FROM inserted
+UNION ALL
+SELECT id, false FROM imports
+WHERE project_id = %(project_id)s AND kind = %(kind)s AND schema_version = %(schema_version)s
+  AND origin = %(origin)s;
 
 -- name: insert_aliquot --
 WITH inserted AS (
@@ -52,8 +65,9 @@ SELECT id, false FROM aliquots WHERE sample_id = %(sample_id)s AND name = %(name
 
 -- name: insert_experiment --
 WITH inserted AS (
-    INSERT INTO experiments (aliquot_id, accession, library_layout, platform, metadata)
-    VALUES (%(aliquot_id)s, %(accession)s, %(library_layout)s, %(platform)s, %(metadata)s)
+    INSERT INTO experiments (aliquot_id, accession, library_layout, platform, metadata, import_id)
+    VALUES (%(aliquot_id)s, %(accession)s, %(library_layout)s, %(platform)s, %(metadata)s,
+            %(import_id)s)
     ON CONFLICT (accession) DO NOTHING
     RETURNING id, aliquot_id
 )
@@ -156,7 +170,7 @@ SELECT DISTINCT ON (e.id)
        e.id AS experiment_id, e.accession AS experiment, e.library_layout, e.platform,
        s.name AS sample, s.tissue, i.name AS individual, i.species, p.source,
        p.accession AS project, an.id AS analysis_id, an.status AS analysis_status,
-       qc.lake_key AS qc_key
+       qc.lake_key AS qc_key, i.metadata || s.metadata AS sample_metadata
 FROM experiments e
 JOIN aliquots a ON a.id = e.aliquot_id
 JOIN samples s ON s.id = a.sample_id

@@ -281,3 +281,88 @@ CREATE TRIGGER files_protect_sealed
 CREATE TRIGGER analysis_targets_protect_sealed
     BEFORE INSERT OR UPDATE OR DELETE ON analysis_targets
     FOR EACH ROW EXECUTE FUNCTION protect_sealed_children();
+
+-- 0015_projects_imports
+-- Projects set up on purpose (an owner, and the metadata schema version their records
+-- follow), and every import recorded with the schema version it followed. Samples and
+-- experiments point at the import that created them; individuals gain merged metadata.
+ALTER TABLE projects
+    ADD COLUMN owner text NOT NULL DEFAULT '',
+    ADD COLUMN metadata_schema_version integer NOT NULL DEFAULT 1
+        CHECK (metadata_schema_version >= 1);
+
+-- One row per (project, kind, version, origin): surveying the same sheet again adds nothing.
+CREATE TABLE imports (
+    id bigserial PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES projects (id),
+    kind text NOT NULL CHECK (kind IN ('sample_sheet', 'metadata_record')),
+    schema_version integer NOT NULL CHECK (schema_version >= 1),
+    origin text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (project_id, kind, schema_version, origin)
+);
+
+ALTER TABLE individuals ADD COLUMN metadata jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE samples ADD COLUMN import_id bigint REFERENCES imports (id);
+ALTER TABLE experiments ADD COLUMN import_id bigint REFERENCES imports (id);
+CREATE INDEX samples_import_idx ON samples (import_id) WHERE import_id IS NOT NULL;
+CREATE INDEX experiments_import_idx ON experiments (import_id) WHERE import_id IS NOT NULL;
+
+GRANT SELECT ON imports TO refinery_analyst;
+GRANT USAGE, SELECT ON SEQUENCE imports_id_seq TO refinery_analyst;
+GRANT ALL ON imports TO refinery_admin;
+GRANT ALL ON SEQUENCE imports_id_seq TO refinery_admin;
+
+-- 0016_metadata_sync
+-- Metadata pulled from the institution's records (REDCap): every sync run, the last fields
+-- each record gave, and the records held back because they broke the project's schema.
+CREATE TABLE metadata_sync_runs (
+    id bigserial PRIMARY KEY,
+    project_id bigint NOT NULL REFERENCES projects (id),
+    source text NOT NULL,
+    schema_version integer NOT NULL,
+    executed boolean NOT NULL,
+    state text NOT NULL DEFAULT 'running'
+        CHECK (state IN ('running', 'applied', 'dry-run', 'failed')),
+    -- records changed since `since` were fetched (NULL: every record); the next run starts
+    -- from this run's `watermark` minus the overlap window
+    since timestamptz,
+    watermark timestamptz NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    summary jsonb NOT NULL DEFAULT '{}',
+    error text
+);
+CREATE INDEX metadata_sync_runs_project_idx ON metadata_sync_runs (project_id, source, id);
+
+-- What each record last said, so a sync changes exactly the fields that changed. A record
+-- gone from the source keeps its row, marked removed, and is reported by every run.
+CREATE TABLE metadata_records (
+    project_id bigint NOT NULL REFERENCES projects (id),
+    source text NOT NULL,
+    record_id text NOT NULL,
+    sample_id bigint NOT NULL REFERENCES samples (id) ON DELETE CASCADE,
+    fields jsonb NOT NULL,
+    run_id bigint NOT NULL REFERENCES metadata_sync_runs (id),
+    synced_at timestamptz NOT NULL DEFAULT now(),
+    removed_at timestamptz,
+    PRIMARY KEY (project_id, source, record_id)
+);
+CREATE INDEX metadata_records_sample_idx ON metadata_records (sample_id);
+
+CREATE TABLE metadata_quarantine (
+    project_id bigint NOT NULL REFERENCES projects (id),
+    source text NOT NULL,
+    record_id text NOT NULL,
+    record jsonb NOT NULL,
+    reasons jsonb NOT NULL,
+    schema_version integer NOT NULL,
+    run_id bigint NOT NULL REFERENCES metadata_sync_runs (id),
+    quarantined_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (project_id, source, record_id)
+);
+
+GRANT SELECT ON metadata_sync_runs, metadata_records, metadata_quarantine TO refinery_analyst;
+GRANT ALL ON metadata_sync_runs, metadata_records, metadata_quarantine TO refinery_admin;
+GRANT USAGE, SELECT ON SEQUENCE metadata_sync_runs_id_seq TO refinery_analyst;
+GRANT ALL ON SEQUENCE metadata_sync_runs_id_seq TO refinery_admin;

@@ -5,6 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from common.lake import open_lake
+from ops.data.export_task import export
 from ops.runbooks.delete_experiment import (
     delete_experiment,
     recover_interrupted,
@@ -61,3 +62,4 @@ def recover(c, env):
 ns = Collection("data")
 ns.add_task(delete)
 ns.add_task(recover)
+ns.add_task(export)

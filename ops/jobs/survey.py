@@ -1,4 +1,5 @@
-"""`inv jobs.survey`: queue a survey of a delivery folder or an ENA accession.
+"""`inv jobs.survey`: queue a survey of a delivery folder or an ENA accession, or one survey
+per line of a list file (`--file`, local or s3://; see ops/jobs/survey_list.py).
 
 Exported as the Task `survey`, to be added to the `jobs` collection.
 """
@@ -6,7 +7,9 @@ Exported as the Task `survey`, to be added to the `jobs` collection.
 from __future__ import annotations
 
 from common.db import transaction
-from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, task
+from common.errors import ValidationError
+from ops.jobs.survey_list import queue_survey_list
+from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 from workers.submit import submit_survey
 
 
@@ -15,11 +18,18 @@ from workers.submit import submit_survey
         "env": ENV_HELP,
         "source": "a delivery folder (with samplesheet.csv) or an ENA run/study/project accession",
         "json": JSON_HELP,
-    }
+        "file": "a list of sources, one per line (a local file or s3://bucket/key), instead",
+    },
+    positional=["source"],
 )
-def survey(c, source, env="local", json=False):
-    """Queue a survey of a delivery folder or an ENA accession; prints the job id."""
+def survey(c, source="", env="local", json=False, file=""):
+    """Queue a survey of a delivery folder or an ENA accession (or each line of --file)."""
     settings = environment(env)
+    if file:
+        if source:
+            raise ValidationError("give a source or --file, not both")
+        _survey_list(settings, file, json=json)
+        return
     with transaction(settings) as conn:
         job_id, payload = submit_survey(conn, source)
     if json:
@@ -28,3 +38,17 @@ def survey(c, source, env="local", json=False):
     what = payload.get("location") or payload.get("accession")
     console.print(f"survey job {job_id} queued for {payload['source']} {what}")
     console.print(f"follow it with: inv jobs.status -e {env}")
+
+
+def _survey_list(settings, location: str, *, json: bool) -> None:
+    with transaction(settings) as conn:
+        queued = queue_survey_list(conn, settings, location)
+    if json:
+        print_json([{"line": q.line, "job_id": q.job_id, "payload": q.payload} for q in queued])
+        return
+    print_table(
+        f"{len(queued)} survey jobs queued from {location}",
+        ("line", "job", "source", "kind"),
+        ((q.line, q.job_id, q.source, q.payload["source"]) for q in queued),
+    )
+    console.print(f"follow them with: inv jobs.status -e {settings.name}")

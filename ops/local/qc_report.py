@@ -38,7 +38,10 @@ ROW_FIELDS = (
     "gc_percent",
     "mean_quality",
     "mean_length",
+    "metadata",
 )
+# Shown in their own columns already, so left out of the merged metadata column.
+_OWN_COLUMNS = {"species", "tissue"}
 
 
 def _qc_records(env: Environment) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -71,11 +74,22 @@ def _qc_records(env: Environment) -> list[tuple[dict[str, Any], dict[str, Any] |
             "experiment": result["experiment"],
             "library_layout": result["library_layout"],
             "analysis_id": result["analysis_id"] if totals else None,
+            "metadata": merged_metadata(result["sample_metadata"]),
         }
         for name in ("reads", "bases", "gc_percent", "mean_quality", "mean_length"):
             row[name] = totals.get(name) if totals else None
         records.append((row, totals))
     return records
+
+
+def merged_metadata(metadata: dict[str, Any] | None) -> str:
+    """The individual's and sample's merged metadata (a sample sheet's, a metadata sync's) as
+    `key=value` pairs, for one table cell."""
+    return ", ".join(
+        f"{key}={value}"
+        for key, value in sorted((metadata or {}).items())
+        if key not in _OWN_COLUMNS
+    )
 
 
 def qc_rows(env: Environment) -> list[dict[str, Any]]:
@@ -90,6 +104,7 @@ def qc_table(rows: list[dict[str, Any]], *, title: str = "Per-sample QC") -> Tab
         table.add_column(column)
     for column in ("reads", "bases", "GC %", "mean Q", "mean length"):
         table.add_column(column, justify="right")
+    table.add_column("metadata")
     for row in rows:
         table.add_row(
             row["sample"],
@@ -101,6 +116,7 @@ def qc_table(rows: list[dict[str, Any]], *, title: str = "Per-sample QC") -> Tab
             _number(row["gc_percent"], 1),
             _number(row["mean_quality"], 1),
             _number(row["mean_length"], 1),
+            row["metadata"],
         )
     return table
 

@@ -43,6 +43,10 @@ class SurveyedRun:
     library_layout: str = ""
     platform: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The import schema (kind, version) the source followed and where it came from; a source
+    # without a schema (an archive's own records) leaves it None.
+    schema: tuple[str, int] | None = None
+    origin: str = ""
 
 
 def download_dedupe_key(file_id: int) -> str:
@@ -60,12 +64,21 @@ def record_runs(
     for run in runs:
         project_id, new = catalog.upsert_project(conn, source, run.project, title=run.project_title)
         created["projects"] += new
+        import_id = None
+        if run.schema is not None:
+            kind, version = run.schema
+            import_id, _ = catalog.upsert_import(conn, project_id, kind, version, run.origin)
         individual_id, new = catalog.upsert_individual(
             conn, project_id, run.individual, species=run.species
         )
         created["individuals"] += new
         sample_id, new = catalog.upsert_sample(
-            conn, individual_id, run.sample, tissue=run.tissue, metadata=run.sample_metadata
+            conn,
+            individual_id,
+            run.sample,
+            tissue=run.tissue,
+            metadata=run.sample_metadata,
+            import_id=import_id,
         )
         created["samples"] += new
         aliquot_id, new = catalog.upsert_aliquot(conn, sample_id, run.aliquot)
@@ -77,6 +90,7 @@ def record_runs(
             library_layout=run.library_layout,
             platform=run.platform,
             metadata=run.metadata,
+            import_id=import_id,
         )
         created["experiments"] += new
         keys = [

@@ -2,7 +2,8 @@
 
 A delivery is a folder holding `samplesheet.csv` and FASTQ files (plain or gzipped) anywhere
 below it. The sheet is a comma-separated file with a header row; one row per sample and
-sequencing run (lane):
+sequencing run (lane). What a row holds is the `sample_sheet` import schema
+(`workers/schemas/sample_sheet/v<N>.json`); version 1 is:
 
     column      required  meaning
     project     yes       the delivery's project id (catalog: projects.accession)
@@ -18,29 +19,65 @@ sequencing run (lane):
     platform    no        e.g. ILLUMINA
     library     no        library / aliquot name (default: the sample id)
 
-Ids are letters, digits, `.`, `_` and `-`. The whole sheet is validated before anything is
-written: a missing column, an empty field, a duplicate (sample_id, run_id), a sample whose
-individual or tissue differs between rows, a FASTQ listed twice, missing, or outside the folder
-is a one-line ValidationError. Each row becomes one experiment `<project>-<sample_id>-<run_id>`.
+A sheet declares its version with a first line `# schema_version: 2`; a sheet without one is
+assigned version 1, the version every sheet followed before versions were declared, so old
+deliveries keep reading. An unknown version is refused.
+
+The whole sheet is validated before anything is written, and every problem is reported at
+once: a missing, unknown or repeated column, an empty or malformed field (from the schema), a
+duplicate (sample_id, run_id), a sample whose individual or tissue differs between rows, a
+FASTQ listed twice, missing, or outside the folder. They come as one SchemaValidationError
+whose message names each of them on one line. Each row becomes one experiment
+`<project>-<sample_id>-<run_id>`.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common.errors import ValidationError
+from workers import schemas
 from workers.registry import JobContext, handler
+from workers.schemas import Problem, SchemaValidationError
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
 
 SAMPLE_SHEET = "samplesheet.csv"
-REQUIRED_COLUMNS = ("project", "sample_id", "individual", "species", "tissue", "run_id", "read1")
-OPTIONAL_COLUMNS = ("read2", "read1_md5", "read2_md5", "platform", "library")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_MD5 = re.compile(r"^[0-9a-f]{32}$")
-ID_COLUMNS = ("project", "sample_id", "individual", "run_id")
+SHEET_KIND = "sample_sheet"
+DEFAULT_SHEET_VERSION = 1  # sheets from before versions were declared
+_DECLARATION = re.compile(r"^#\s*schema_version\s*[:=,]\s*(\S*?)[\s,]*$")
+
+
+@dataclass
+class _SheetState:
+    """What later rows are checked against: runs, files and samples already seen."""
+
+    root: Path
+    version: int
+    runs: set[tuple[str, str]] = field(default_factory=set)
+    files: dict[Path, int] = field(default_factory=dict)
+    samples: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, line: int, column: str, message: str) -> None:
+        self.problems.append(Problem(f"line {line}", column, message))
+
+
+def sheet_schema_version(text: str) -> int:
+    """The version a sheet declares on its first line, or the default one."""
+    first = text.split("\n", 1)[0].strip()
+    if not first.startswith("#"):
+        return DEFAULT_SHEET_VERSION
+    match = _DECLARATION.match(first)
+    if not match:
+        raise ValidationError(
+            f"first line {first!r} is not a schema declaration ('# schema_version: N')"
+        )
+    return schemas.check_version(SHEET_KIND, match.group(1))
 
 
 def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
@@ -53,85 +90,104 @@ def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
     if not sheet.is_file():
         raise ValidationError(f"{sheet} is missing: a delivery needs a {SAMPLE_SHEET}")
     try:
-        with open(sheet, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = [name.strip() for name in reader.fieldnames or []]
-            reader.fieldnames = header
-            rows = list(reader)
+        text = sheet.read_text(encoding="utf-8-sig")
+        version = sheet_schema_version(text)
+        declared = text.startswith("#")
+        if declared:
+            text = text.split("\n", 1)[1] if "\n" in text else ""
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ValidationError(f"{sheet}: not a readable CSV file ({exc})") from None
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
-    if missing:
-        raise ValidationError(
-            f"{sheet}: missing column {missing[0]!r} (required: {', '.join(REQUIRED_COLUMNS)})"
-        )
-    unknown = sorted(set(header) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS))
-    if unknown:
-        raise ValidationError(f"{sheet}: unknown column {unknown[0]!r}")
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise ValidationError(f"{sheet}: column {repeated[0]!r} appears twice")
+    except ValidationError as exc:
+        raise ValidationError(f"{sheet}: {exc}") from None
+    state = _SheetState(root, version)
+    absent = _header_problems(state, header)
     if not rows:
-        raise ValidationError(f"{sheet}: no samples listed")
-    runs: list[SurveyedRun] = []
-    seen_runs: set[tuple[str, str]] = set()
-    seen_files: dict[Path, int] = {}
-    samples: dict[str, tuple[str, str, str]] = {}
-    for line, row in enumerate(rows, start=2):
-        runs.append(_run_from_row(root, sheet, line, row, seen_runs, seen_files, samples))
+        state.problems.append(Problem("", "", "no samples listed"))
+    runs = []
+    for line, row in enumerate(rows, start=3 if declared else 2):
+        run = _run_from_row(state, line, row, absent)
+        if run is not None:
+            runs.append(run)
+    if state.problems:
+        raise SchemaValidationError(f"{sheet} (schema v{version})", state.problems)
     return runs
 
 
+def _header_problems(state: _SheetState, header: list[str]) -> set[str]:
+    """Report missing, unknown and repeated columns once; returns the columns to skip per row."""
+    known = schemas.fields(SHEET_KIND, state.version)
+    required = schemas.required_fields(SHEET_KIND, state.version)
+    missing = [column for column in required if column not in header]
+    for column in missing:
+        state.problems.append(
+            Problem("", column, f"missing column {column!r} (required: {', '.join(required)})")
+        )
+    unknown = sorted(set(header) - set(known))
+    for column in unknown:
+        state.problems.append(Problem("", column, f"unknown column {column!r}"))
+    for column in sorted({name for name in header if header.count(name) > 1}):
+        state.problems.append(Problem("", column, f"column {column!r} appears twice"))
+    return {*missing, *unknown}
+
+
 def _run_from_row(
-    root: Path,
-    sheet: Path,
-    line: int,
-    row: dict[str, Any],
-    seen_runs: set[tuple[str, str]],
-    seen_files: dict[Path, int],
-    samples: dict[str, tuple[str, str, str]],
-) -> SurveyedRun:
-    where = f"{sheet.name} line {line}"
+    state: _SheetState, line: int, row: dict[str, Any], absent: set[str]
+) -> SurveyedRun | None:
+    """The row's run, or None after recording every problem the row has."""
+    before = len(state.problems)
     if None in row:
-        raise ValidationError(f"{where}: more fields than columns")
-    values = {key: (value or "").strip() for key, value in row.items()}
-    for column in REQUIRED_COLUMNS:
-        if not values.get(column):
-            raise ValidationError(f"{where}: {column} is empty")
-    for column in ID_COLUMNS:
-        if not _ID.match(values[column]):
-            raise ValidationError(
-                f"{where}: {column} {values[column]!r} may only hold letters, digits, . _ -"
-            )
-    sample, run_id = values["sample_id"], values["run_id"]
-    if (sample, run_id) in seen_runs:
-        raise ValidationError(f"{where}: duplicate sample {sample} run {run_id}")
-    seen_runs.add((sample, run_id))
-    identity = (values["individual"], values["tissue"], values["species"])
-    if samples.setdefault(sample, identity) != identity:
-        raise ValidationError(
-            f"{where}: sample {sample} has a different individual, tissue or species than "
-            "on an earlier line"
+        state.problem(line, "", "more fields than columns")
+        row = {key: value for key, value in row.items() if key is not None}
+    values = schemas.without_empty({k: v for k, v in row.items() if k not in absent})
+    state.problems.extend(
+        schemas.problems_in(SHEET_KIND, state.version, values, where=f"line {line}")
+    )
+    sample, run_id = values.get("sample_id", ""), values.get("run_id", "")
+    if sample and run_id:
+        if (sample, run_id) in state.runs:
+            state.problem(line, "run_id", f"duplicate sample {sample} run {run_id}")
+        state.runs.add((sample, run_id))
+    identity = (values.get("individual", ""), values.get("tissue", ""), values.get("species", ""))
+    if sample and all(identity) and state.samples.setdefault(sample, identity) != identity:
+        state.problem(
+            line,
+            "individual",
+            f"sample {sample} has a different individual, tissue or species than on an "
+            "earlier line",
         )
     reads = [("read1", "read1_md5")]
     if values.get("read2"):
         reads.append(("read2", "read2_md5"))
     elif values.get("read2_md5"):
-        raise ValidationError(f"{where}: read2_md5 is set but read2 is empty")
+        state.problem(line, "read2_md5", "read2_md5 is set but read2 is empty")
     files = []
     for column, md5_column in reads:
-        path = _fastq_path(root, where, column, values[column])
-        if path in seen_files:
-            raise ValidationError(
-                f"{where}: {values[column]} is already listed on line {seen_files[path]}"
+        if column not in values:
+            continue
+        path = _fastq_path(state, line, column, values[column])
+        if path is None:
+            continue
+        if path in state.files:
+            state.problem(
+                line, column, f"{values[column]} is already listed on line {state.files[path]}"
             )
-        seen_files[path] = line
+            continue
+        state.files[path] = line
         md5 = values.get(md5_column, "").lower() or None
-        if md5 is not None and not _MD5.match(md5):
-            raise ValidationError(f"{where}: {md5_column} is not 32 hex digits")
         files.append(SurveyedFile(path.name, path.as_uri(), path.stat().st_size, md5))
     if len({file.name for file in files}) != len(files):
-        raise ValidationError(f"{where}: read1 and read2 have the same file name")
+        state.problem(line, "read2", "read1 and read2 have the same file name")
+    if len(state.problems) > before:
+        return None
+    extra = {
+        name: values[name]
+        for name in values
+        if schemas.metadata_level(SHEET_KIND, state.version, name) == "sample"
+    }
     return SurveyedRun(
         project=values["project"],
         individual=values["individual"],
@@ -141,21 +197,27 @@ def _run_from_row(
         aliquot=values.get("library") or sample,
         experiment=f"{values['project']}-{sample}-{run_id}",
         files=tuple(files),
+        sample_metadata=extra,
         library_layout="PAIRED" if len(files) == 2 else "SINGLE",
         platform=values.get("platform", "").upper(),
-        metadata={"run_id": run_id, "delivery": str(root)},
+        metadata={"run_id": run_id, "delivery": str(state.root)},
+        schema=(SHEET_KIND, state.version),
+        origin=str(state.root),
     )
 
 
-def _fastq_path(root: Path, where: str, column: str, value: str) -> Path:
+def _fastq_path(state: _SheetState, line: int, column: str, value: str) -> Path | None:
     relative = Path(value)
     if relative.is_absolute():
-        raise ValidationError(f"{where}: {column} {value!r} must be relative to the delivery")
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        raise ValidationError(f"{where}: {column} {value!r} points outside the delivery folder")
+        state.problem(line, column, f"{column} {value!r} must be relative to the delivery")
+        return None
+    path = (state.root / relative).resolve()
+    if not path.is_relative_to(state.root):
+        state.problem(line, column, f"{column} {value!r} points outside the delivery folder")
+        return None
     if not path.is_file():
-        raise ValidationError(f"{where}: {column} {value} does not exist in the delivery")
+        state.problem(line, column, f"{column} {value} does not exist in the delivery")
+        return None
     return path
 
 

@@ -1,0 +1,140 @@
+"""`inv metadata.sync`: pull records from the source, plan, and (with --execute) merge them.
+
+1. The project (`[metadata] project`) gives the schema version its records must follow.
+2. Since the last applied run's watermark minus the overlap window (everything on the first
+   run), the ids of changed records are asked for, then those records and any never synced
+   (or still quarantined) are fetched in batches; the full id list tells what was removed.
+3. Records are validated against the schema; the invalid are quarantined with every reason.
+4. The plan (ops/metadata/plan.py) is the dry run's diff; `--execute` applies it in one
+   transaction together with the run's record, under a per-project lock. A run killed before
+   that commit changes nothing in the catalog; its run stays `running` (interrupted) and the
+   next run starts from the last applied watermark.
+
+Every run, dry or not, is recorded in `metadata_sync_runs` with its counts and diff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from psycopg2.extras import RealDictCursor
+
+from common.db import connect
+from common.environments import Environment
+from common.errors import ValidationError, first_line
+from common.projects import Project, find_project
+from ops.metadata.apply import apply_plan
+from ops.metadata.plan import KIND, RECORD_ID, CatalogState, SyncPlan, plan_sync
+from ops.metadata.redcap import MetadataSourceError, RedcapSource
+from ops.metadata.runs import finish_run, last_watermark, sql, start_run
+from ops.metadata.settings import SOURCES, metadata_settings, redcap_token
+from workers import schemas
+
+
+@dataclass
+class SyncReport:
+    project: Project
+    source: str
+    run_id: int
+    executed: bool
+    since: Any
+    fetched: int
+    plan: SyncPlan
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "project": self.project.code,
+            "source": self.source,
+            "run_id": self.run_id,
+            "executed": self.executed,
+            "since": self.since,
+            "fetched": self.fetched,
+            **self.plan.as_dict(),
+        }
+
+
+def sync_metadata(
+    env: Environment, *, source: str = "redcap", execute: bool = False, progress=None
+) -> SyncReport:
+    if source not in SOURCES:
+        raise ValidationError(f"unknown metadata source {source!r} (known: {', '.join(SOURCES)})")
+    settings = metadata_settings(env)
+    client = RedcapSource(
+        settings.redcap_url, redcap_token(env, settings), timezone=settings.timezone
+    )
+    conn = connect(env)
+    try:
+        project = find_project(conn, settings.project)
+        version = project.schema_version
+        watermark = last_watermark(conn, project.id, source)
+        since = watermark - timedelta(minutes=settings.overlap_minutes) if watermark else None
+        run_id, _ = start_run(conn, project.id, source, version, executed=execute, since=since)
+        conn.commit()
+        try:
+            state = catalog_state(conn, project.id, source)
+            conn.commit()
+            records, all_ids, deletions = _fetch(
+                client, state, version, since, settings.batch_size, progress
+            )
+            plan = plan_sync(records, all_ids, state, version, deletions=deletions)
+            if execute:
+                apply_plan(
+                    conn, project, source, run_id, plan, catalog_state, origin=settings.redcap_url
+                )
+            finish_run(conn, run_id, "applied" if execute else "dry-run", plan.as_dict(), None)
+            conn.commit()
+        except Exception as exc:
+            conn.rollback()
+            finish_run(conn, run_id, "failed", {}, first_line(exc))
+            conn.commit()
+            raise
+        return SyncReport(project, source, run_id, execute, since, len(records), plan)
+    finally:
+        conn.close()
+
+
+def catalog_state(conn, project_id: int, source: str) -> CatalogState:
+    state = CatalogState({}, {}, {})
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(sql("catalog_samples"), {"project_id": project_id})
+        for row in cur.fetchall():
+            state.individuals[row["individual"]] = (
+                row["individual_id"],
+                row["individual_metadata"],
+            )
+            if row["sample_id"] is not None:
+                key = (row["individual"], row["sample"])
+                state.samples[key] = (row["sample_id"], row["sample_metadata"])
+        cur.execute(sql("known_records"), {"project_id": project_id, "source": source})
+        for row in cur.fetchall():
+            state.known[row["record_id"]] = dict(row)
+        cur.execute(sql("open_quarantine"), {"project_id": project_id})
+        state.quarantined = {row["record_id"] for row in cur.fetchall() if row["source"] == source}
+    return state
+
+
+def _fetch(
+    client: RedcapSource, state: CatalogState, version: int, since: Any, batch_size: int, progress
+) -> tuple[list[dict[str, Any]], set[str], dict]:
+    available = client.field_names()
+    missing = [name for name in schemas.required_fields(KIND, version) if name not in available]
+    if missing:
+        raise MetadataSourceError(
+            f"the REDCap project has no field {', '.join(missing)}, which metadata schema "
+            f"v{version} requires; add it to the project or move the project to another version"
+        )
+    fields = [name for name in schemas.fields(KIND, version) if name in available]
+    all_ids = set(client.record_ids(RECORD_ID))
+    changed = set(client.record_ids(RECORD_ID, since=since)) if since else set(all_ids)
+    current = {rid for rid, known in state.known.items() if not known.get("removed_at")}
+    wanted = sorted((changed | (all_ids - current) | state.quarantined) & all_ids)
+    records: list[dict[str, Any]] = []
+    for batch in client.records(wanted, fields, batch_size=batch_size):
+        records.extend(batch)
+        if progress:
+            progress("records", len(batch), len(wanted))
+    deletions = client.deletions(since=since) if set(state.known) - all_ids else {}
+    return records, all_ids, deletions

@@ -1,0 +1,135 @@
+"""`inv metadata.*`: sync records from the institution's REDCap project; the quarantine."""
+
+from __future__ import annotations
+
+from invoke import Collection
+
+from common.db import connect
+from common.projects import find_project
+from ops.metadata.runs import open_quarantine, recent_runs
+from ops.metadata.settings import SOURCES
+from ops.metadata.sync import SyncReport, sync_metadata
+from ops.progress import progress_callback
+from ops.projects.tasks import _counts
+from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "source": f"where records come from: {', '.join(SOURCES)} (default redcap)",
+        "execute": "apply the changes (default: dry run showing the diff)",
+        "json": JSON_HELP,
+    }
+)
+def sync(c, env, source="redcap", execute=False, json=False):
+    """Pull metadata records (REDCap), validate, show the diff; --execute merges it."""
+    settings = environment(env)
+    with progress_callback() as progress:
+        report = sync_metadata(settings, source=source, execute=execute, progress=progress)
+    if json:
+        print_json(report.as_dict())
+        return
+    _render(report)
+
+
+def _render(report: SyncReport) -> None:
+    plan = report.plan
+    since = f"changes since {report.since:%Y-%m-%d %H:%M %Z}" if report.since else "every record"
+    console.print(
+        f"{report.project.code}: {report.fetched} records fetched from {report.source} "
+        f"({since}), schema v{report.project.schema_version}, run {report.run_id}"
+    )
+    verb = "applied" if report.executed else "would apply"
+    print_table(
+        f"{verb}: individuals and samples",
+        ("change", "level", "individual", "sample", "fields"),
+        (
+            (c.action, c.level, c.individual, c.sample, _fields(c.fields) or c.detail)
+            for c in plan.changes
+        ),
+        caption=", ".join(f"{k} {v}" for k, v in plan.counts().items() if v),
+    )
+    if plan.quarantined:
+        verb = "quarantined" if report.executed else "would quarantine"
+        print_table(
+            f"{verb}: invalid records",
+            ("record", "reasons"),
+            ((q.record_id, "; ".join(q.reasons)) for q in plan.quarantined),
+        )
+    if not report.executed:
+        console.print("dry run: nothing changed; add --execute to apply")
+
+
+def _fields(fields: dict) -> str:
+    return ", ".join(
+        f"{name}: {'—' if old is None else old} → {'—' if new is None else new}"
+        for name, (old, new) in fields.items()
+    )
+
+
+@task(help={"env": ENV_HELP, "project": "only this project's records", "json": JSON_HELP})
+def quarantine(c, env, project="", json=False):
+    """List metadata records held back as invalid, with every reason."""
+    settings = environment(env)
+    conn = connect(settings)
+    try:
+        project_id = find_project(conn, project).id if project else None
+        entries = open_quarantine(conn, project_id)
+    finally:
+        conn.close()
+    if json:
+        print_json(entries)
+        return
+    print_table(
+        f"quarantined metadata records in {settings.name}",
+        ("project", "source", "record", "schema", "since", "reasons"),
+        (
+            (
+                e["project"],
+                e["source"],
+                e["record_id"],
+                f"v{e['schema_version']}",
+                f"{e['quarantined_at']:%Y-%m-%d %H:%M}",
+                "; ".join(e["reasons"]),
+            )
+            for e in entries
+        ),
+        caption=f"{len(entries)} records; fix them in the source and run inv metadata.sync",
+    )
+
+
+@task(help={"env": ENV_HELP, "limit": "how many runs to show", "json": JSON_HELP})
+def runs(c, env, limit=10, json=False):
+    """List the last metadata syncs: when, dry or applied, what they changed or why they failed."""
+    settings = environment(env)
+    conn = connect(settings)
+    try:
+        found = recent_runs(conn, None, int(limit))
+    finally:
+        conn.close()
+    if json:
+        print_json(found)
+        return
+    print_table(
+        f"metadata syncs in {settings.name}",
+        ("run", "project", "source", "started", "state", "schema", "counts / error"),
+        (
+            (
+                r["id"],
+                r["project"],
+                r["source"],
+                f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+                r["state"],
+                f"v{r['schema_version']}",
+                r["error"] or _counts(r["summary"]),
+            )
+            for r in found
+        ),
+    )
+
+
+ns = Collection("metadata")
+ns.add_task(sync)
+ns.add_task(quarantine)
+ns.add_task(runs)
