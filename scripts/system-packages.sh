@@ -4,7 +4,7 @@
 # and git, gnupg and ssh-keygen for signing and verifying release tags.
 set -eu
 
-packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client"
+packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
