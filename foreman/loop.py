@@ -23,7 +23,7 @@ import psycopg2
 
 from common import db
 from common.environments import Environment
-from common.errors import DatabaseError
+from common.errors import DatabaseError, RefineryError, first_line
 from common.sql import query
 from foreman.dispatch import dispatch_pending_jobs, reconcile_active_jobs, settle_errored_jobs
 from foreman.executors import executor_for
@@ -70,6 +70,7 @@ class Foreman:
         self._control = None
         self._work = None
         self._leader = False
+        self._last_failure: str | None = None
 
     # -- stopping -------------------------------------------------------------------------
     def request_stop(self, *_: object) -> None:
@@ -111,17 +112,36 @@ class Foreman:
                     log.error("database connection lost (%s); standing down", str(exc).strip())
                     self._disconnect()
                     self._wait(self.settings.takeover_seconds)
-                except Exception:
+                except Exception as exc:
                     # An executor's API can fail (network, throttling): log it, keep leading,
                     # and try again after the poll interval rather than dying.
-                    log.exception(
-                        "foreman round failed; retrying in %gs", self.settings.poll_seconds
-                    )
+                    self._log_round_failure(exc)
                     self._rollback_work()
                     self._wait(self.settings.poll_seconds)
+                else:
+                    self._last_failure = None
         finally:
             self._shutdown()
         return self.report
+
+    def _log_round_failure(self, exc: Exception) -> None:
+        """One line per failed round; the traceback only when the failure is new, not every
+        poll interval while the same cause (an executor outage) persists. A RefineryError
+        is a known condition whose message says what to do: never a traceback."""
+        line = f"{type(exc).__name__}: {first_line(exc)}"
+        extra = {"env": self.env.name, "foreman_id": self.foreman_id}
+        if isinstance(exc, RefineryError) or line == self._last_failure:
+            log.error(
+                "foreman round failed (%s); retrying in %gs",
+                line,
+                self.settings.poll_seconds,
+                extra=extra,
+            )
+        else:
+            log.exception(
+                "foreman round failed; retrying in %gs", self.settings.poll_seconds, extra=extra
+            )
+        self._last_failure = line
 
     def _round(self, *, reconcile: bool) -> int:
         """One round of work; returns how many jobs it dispatched."""
