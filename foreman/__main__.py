@@ -8,7 +8,7 @@ import os
 import sys
 
 from common.environments import load_environment
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         "stopped: dispatched %d, lost %d, retried %d, failed %d",
         report.dispatched, report.lost, report.retried, report.failed,
     )  # fmt: skip
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common.environments import Environment, available_environments, load_environment
-from common.errors import ConfigError, RefineryError
+from common.errors import ConfigError, ExitCode, RefineryError
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -43,9 +43,9 @@ def task(*args: Any, **kwargs: Any) -> Callable:
                 raise Exit(f"error: {exc}", code=exc.exit_code) from None
             except OSError as exc:
                 # A full disk, a folder that is a file, a permission: fixable, so one line.
-                raise Exit(f"error: {os_error_line(exc)}", code=1) from None
+                raise Exit(f"error: {os_error_line(exc)}", code=ExitCode.FAILURE) from None
             except KeyboardInterrupt:
-                raise Exit("interrupted", code=130) from None
+                raise Exit("interrupted", code=ExitCode.INTERRUPTED) from None
 
         options = dict(kwargs)
         if "positional" not in options:

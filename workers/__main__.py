@@ -2,7 +2,8 @@
 
 The environment comes from `-e` or REFINERY_ENVIRONMENT (set by the executor). Exit codes:
 0 succeeded, 1 the handler failed (attempt recorded errored), 2 usage or configuration error,
-3 the attempt is not this process's to run (already ended or re-dispatched), 143 SIGTERM.
+8 the attempt is not this process's to run (already ended or re-dispatched), 143 SIGTERM
+(common.errors.ExitCode).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import os
 import sys
 
 from common.environments import load_environment
-from common.errors import RefineryError
-from workers.runtime import EXIT_USAGE, run_job
+from common.errors import ExitCode, RefineryError
+from workers.runtime import EXIT_HANDLER_FAILED, EXIT_USAGE, run_job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_job(load_environment(env_name), args.job_id)
     except RefineryError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if exc.exit_code == 2 else 1
+        return EXIT_USAGE if exc.exit_code == ExitCode.USAGE else EXIT_HANDLER_FAILED
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from common import db
 from common.environments import Environment
-from common.errors import JobError
+from common.errors import ExitCode, JobError
 from common.lake import open_lake
 from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
@@ -30,11 +30,12 @@ from workers.registry import JobContext, find_handler
 
 log = logging.getLogger(__name__)
 
-EXIT_SUCCEEDED = 0
-EXIT_HANDLER_FAILED = 1
-EXIT_USAGE = 2
-EXIT_SUPERSEDED = 3
-EXIT_TERMINATED = 128 + signal.SIGTERM
+# The worker's exit statuses, from the one table (common.errors.ExitCode).
+EXIT_SUCCEEDED = ExitCode.OK
+EXIT_HANDLER_FAILED = ExitCode.FAILURE
+EXIT_USAGE = ExitCode.USAGE
+EXIT_SUPERSEDED = ExitCode.SUPERSEDED
+EXIT_TERMINATED = ExitCode.TERMINATED
 MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
 
 
