@@ -203,5 +203,5 @@ def settle_errored_jobs(
         failed = cur.fetchall()
     conn.commit()
     for job_id, reason in failed:
-        log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id})
+        log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id, "env": env.name})
     return retried, len(failed)

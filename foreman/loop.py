@@ -109,7 +109,11 @@ class Foreman:
                     if not dispatched:
                         self._wait(self.settings.poll_seconds)
                 except _CONNECTION_ERRORS as exc:
-                    log.error("database connection lost (%s); standing down", str(exc).strip())
+                    log.error(
+                        "database connection lost (%s); standing down",
+                        first_line(exc),
+                        extra=self._log_extra(),
+                    )
                     self._disconnect()
                     self._wait(self.settings.takeover_seconds)
                 except Exception as exc:
@@ -124,12 +128,16 @@ class Foreman:
             self._shutdown()
         return self.report
 
+    def _log_extra(self) -> dict[str, str]:
+        """The structured fields of every line this foreman logs."""
+        return {"env": self.env.name, "foreman_id": self.foreman_id, "host": socket.gethostname()}
+
     def _log_round_failure(self, exc: Exception) -> None:
         """One line per failed round; the traceback only when the failure is new, not every
         poll interval while the same cause (an executor outage) persists. A RefineryError
         is a known condition whose message says what to do: never a traceback."""
         line = f"{type(exc).__name__}: {first_line(exc)}"
-        extra = {"env": self.env.name, "foreman_id": self.foreman_id}
+        extra = self._log_extra()
         if isinstance(exc, RefineryError) or line == self._last_failure:
             log.error(
                 "foreman round failed (%s); retrying in %gs",
@@ -158,7 +166,7 @@ class Foreman:
         )
         self.report.dispatched += dispatched
         if dispatched:
-            log.info("dispatched %d jobs", dispatched)
+            log.info("dispatched %d jobs", dispatched, extra=self._log_extra())
         if not reconcile:
             return dispatched
         outcome = reconcile_active_jobs(
@@ -193,7 +201,12 @@ class Foreman:
             )
         self._leader = True
         self.report.was_leader = True
-        log.info("foreman %s is the leader of %s", self.foreman_id, self.env.name)
+        log.info(
+            "foreman %s is the leader of %s",
+            self.foreman_id,
+            self.env.name,
+            extra=self._log_extra(),
+        )
         self._beat("leader")
         return True
 
@@ -259,7 +272,7 @@ class Foreman:
         self.executor.close()
         os.close(self._wake_read)
         os.close(self._wake_write)
-        log.info("foreman %s stopped", self.foreman_id)
+        log.info("foreman %s stopped", self.foreman_id, extra=self._log_extra())
 
 
 def _version() -> str:

@@ -136,6 +136,12 @@ def restart_foreman(
     finally:
         group.close()
     results = [_host_result(connection, outcome[connection]) for connection in connections]
+    for result in results:
+        extra = {"host": result.host, "env": environment, "version": version}
+        if result.ok:
+            log.info("foreman restarted on %s", result.host, extra=extra)
+        else:
+            log.warning("foreman restart failed on %s: %s", result.host, result.error, extra=extra)
     failed = [result for result in results if not result.ok]
     if failed:
         details = "; ".join(f"{result.host}: {result.error}" for result in failed)
