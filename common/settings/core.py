@@ -42,16 +42,18 @@ class DatabaseSettings(Section):
     """
 
     kind: Literal["embedded", "dsn"] = Field(description="embedded server or a DSN to reach")
-    name: NonEmpty = Field("refinery", description="database name")
-    host: NonEmpty = Field("127.0.0.1", description='host, or "terraform:<output>"')
-    port: Port = Field(5432, description="TCP port")
-    user: NonEmpty = Field("refinery", description="role Refinery connects as")
+    name: NonEmpty = Field(default="refinery", description="database name")
+    host: NonEmpty = Field(default="127.0.0.1", description='host, or "terraform:<output>"')
+    port: Port = Field(default=5432, description="TCP port")
+    user: NonEmpty = Field(default="refinery", description="role Refinery connects as")
     password_env: NonEmpty = Field(
-        "REFINERY_DB_PASSWORD", description="variable holding the password"
+        default="REFINERY_DB_PASSWORD", description="variable holding the password"
     )
-    password_file: NonEmpty | None = Field(None, description="0600 file holding the password")
+    password_file: NonEmpty | None = Field(
+        default=None, description="0600 file holding the password"
+    )
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
-        "prefer", description="libpq sslmode"
+        default="prefer", description="libpq sslmode"
     )
 
 
@@ -61,9 +63,9 @@ class LakeSettings(Section):
     """Where the data lake is: a folder (`filesystem`) or a bucket and prefix (`s3`)."""
 
     backend: Literal["filesystem", "s3"] = Field(description="a folder or an S3 bucket")
-    root: Text = Field("", description="folder (relative: inside the state folder)")
-    bucket: Text = Field("", description="S3 bucket")
-    prefix: Text = Field("", description="key prefix inside the bucket")
+    root: Text = Field(default="", description="folder (relative: inside the state folder)")
+    bucket: Text = Field(default="", description="S3 bucket")
+    prefix: Text = Field(default="", description="key prefix inside the bucket")
 
     @model_validator(mode="after")
     def _location_is_given(self) -> Self:
@@ -85,13 +87,13 @@ class ExecutorSettings(Section):
 
     kind: Literal["local", "batch", "null"] = Field(description="where worker jobs run")
     concurrency: Annotated[Integer, Field(ge=0)] = Field(
-        0, description="attempts at once per queue; 0 = number of cores"
+        default=0, description="attempts at once per queue; 0 = number of cores"
     )
     queues: dict[NonEmpty, Annotated[Integer, Field(ge=1)]] = Field(
         default_factory=dict, description="attempts at once, per queue"
     )
     memory_tiers_mb: tuple[Annotated[Integer, Field(ge=1)], ...] = Field(
-        (2048, 4096, 8192), min_length=1, description="memory per attempt, by retry tier"
+        default=(2048, 4096, 8192), min_length=1, description="memory per attempt, by retry tier"
     )
 
     @field_validator("memory_tiers_mb")
@@ -106,9 +108,9 @@ class ExecutorSettings(Section):
 class AwsSettings(Section):
     """Region and optional endpoint (a loopback emulator in tests) for the AWS clients."""
 
-    region: NonEmpty = Field("us-east-1", description="AWS region")
-    endpoint_url: Text | None = Field(None, description="endpoint for every AWS client")
-    account_id: Text = Field("", description="AWS account id")
+    region: NonEmpty = Field(default="us-east-1", description="AWS region")
+    endpoint_url: Text | None = Field(default=None, description="endpoint for every AWS client")
+    account_id: Text = Field(default="", description="AWS account id")
 
     _endpoint_is_http = field_validator("endpoint_url")(http_url)
 
@@ -122,10 +124,12 @@ class LogsSettings(Section):
     host fields (REFINERY_LOG_FORMAT overrides it for one command).
     """
 
-    kind: Literal["files", "cloudwatch"] = Field("files", description="files or CloudWatch")
-    group: Text = Field("", description="CloudWatch group of the platform's logs")
-    batch_group: NonEmpty = Field("/aws/batch/job", description="CloudWatch group of Batch jobs")
-    format: Literal["text", "json"] = Field("text", description="text or JSON lines")
+    kind: Literal["files", "cloudwatch"] = Field(default="files", description="files or CloudWatch")
+    group: Text = Field(default="", description="CloudWatch group of the platform's logs")
+    batch_group: NonEmpty = Field(
+        default="/aws/batch/job", description="CloudWatch group of Batch jobs"
+    )
+    format: Literal["text", "json"] = Field(default="text", description="text or JSON lines")
 
 
 @section("identity")
@@ -133,7 +137,7 @@ class LogsSettings(Section):
 class IdentitySettings(Section):
     """The platform's own identity: it runs the platform's pipelines and owns sealed results."""
 
-    bot_user: Text = Field("refinery-bot", description="system user name of the platform")
+    bot_user: Text = Field(default="refinery-bot", description="system user name of the platform")
 
     @field_validator("bot_user")
     @classmethod

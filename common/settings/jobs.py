@@ -44,16 +44,22 @@ class ForemanSettings(Section):
     time to come back instead of every attempt being spent within a minute. 0 retries at once.
     """
 
-    poll_seconds: Positive = Field(2.0, description="idle wait between rounds")
-    reconcile_seconds: Positive = Field(10.0, description="how often running jobs are checked")
-    heartbeat_seconds: Positive = Field(5.0, description="how often the foreman beats")
-    takeover_seconds: Positive = Field(1.0, description="how often a standby tries to lead")
-    stale_after_seconds: Positive = Field(120.0, description="silence before a worker is lost")
-    submit_grace_seconds: Positive = Field(60.0, description="claim age before it is lost")
-    worker_heartbeat_seconds: Positive = Field(15.0, description="how often workers beat")
-    batch_size: Annotated[Integer, Field(gt=0)] = Field(500, description="jobs claimed at once")
-    retry_delay_seconds: NotNegative = Field(10.0, description="first retry delay")
-    retry_delay_max_seconds: NotNegative = Field(600.0, description="longest retry delay")
+    poll_seconds: Positive = Field(default=2.0, description="idle wait between rounds")
+    reconcile_seconds: Positive = Field(
+        default=10.0, description="how often running jobs are checked"
+    )
+    heartbeat_seconds: Positive = Field(default=5.0, description="how often the foreman beats")
+    takeover_seconds: Positive = Field(default=1.0, description="how often a standby tries to lead")
+    stale_after_seconds: Positive = Field(
+        default=120.0, description="silence before a worker is lost"
+    )
+    submit_grace_seconds: Positive = Field(default=60.0, description="claim age before it is lost")
+    worker_heartbeat_seconds: Positive = Field(default=15.0, description="how often workers beat")
+    batch_size: Annotated[Integer, Field(gt=0)] = Field(
+        default=500, description="jobs claimed at once"
+    )
+    retry_delay_seconds: NotNegative = Field(default=10.0, description="first retry delay")
+    retry_delay_max_seconds: NotNegative = Field(default=600.0, description="longest retry delay")
 
     @model_validator(mode="after")
     def _stale_outlasts_two_heartbeats(self) -> Self:
@@ -70,7 +76,7 @@ class ForemanSettings(Section):
 class PipelineSettings(Section):
     """The process application queued once an experiment's files are stored."""
 
-    application: Application = Field("fastq_qc", description="application")
+    application: Application = Field(default="fastq_qc", description="application")
 
 
 @section("ena")
@@ -78,13 +84,15 @@ class PipelineSettings(Section):
 class EnaSettings(Section):
     """The ENA portal the `ena` surveyor asks, and how patiently."""
 
-    portal_url: Text = Field(DEFAULT_PORTAL_URL, description="ENA Portal API base URL")
+    portal_url: Text = Field(default=DEFAULT_PORTAL_URL, description="ENA Portal API base URL")
     archive_scheme: Literal["https", "http"] = Field(
-        "https", description="scheme put in front of the archive's fastq paths"
+        default="https", description="scheme put in front of the archive's fastq paths"
     )
-    retries: Annotated[Integer, Field(ge=0)] = Field(4, description="retries per request")
-    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(2.0, description="first backoff")
-    timeout_seconds: Positive = Field(60.0, description="timeout per request")
+    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+        default=2.0, description="first backoff"
+    )
+    timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
 
     _portal_is_http = field_validator("portal_url")(http_url)
 
@@ -94,10 +102,10 @@ class EnaSettings(Section):
 class DownloadSettings(Section):
     """How downloads retry (resuming within one attempt) and how much a broken one keeps."""
 
-    retries: Annotated[Integer, Field(ge=0)] = Field(3, description="resumes per attempt")
-    timeout_seconds: Positive = Field(60.0, description="timeout per connection and read")
+    retries: Annotated[Integer, Field(ge=0)] = Field(default=3, description="resumes per attempt")
+    timeout_seconds: Positive = Field(default=60.0, description="timeout per connection and read")
     chunk_bytes: Annotated[Integer, Field(ge=4096)] = Field(
-        64 * 1024, description="a broken transfer keeps all but the last chunk"
+        default=64 * 1024, description="a broken transfer keeps all but the last chunk"
     )
 
 
@@ -114,5 +122,5 @@ class BatchSettings(Section):
         default_factory=dict, description="job kind or queue -> job definition family"
     )
     keep_revisions: Annotated[Integer, Field(ge=1)] = Field(
-        5, description="revisions kept per job definition"
+        default=5, description="revisions kept per job definition"
     )

@@ -36,14 +36,14 @@ class BackupsSection(Section):
     """Where an environment's backups live, locally and off-site, and how many to keep:
     the last N plus one per day, week and month."""
 
-    keep_last: Count = Field(3, description="newest backups kept")
-    keep_daily: Count = Field(7, description="days with one backup kept")
-    keep_weekly: Count = Field(4, description="weeks with one backup kept")
-    keep_monthly: Count = Field(3, description="months with one backup kept")
-    dir: Text = Field("", description="backup folder (relative: in the state folder)")
-    offsite_bucket: Text = Field("", description="S3 bucket backups are shipped to")
-    offsite_prefix: Text = Field("", description="key prefix there (default backups/<env>)")
-    rds_instance: Text = Field("", description="RDS instance to snapshot")
+    keep_last: Count = Field(default=3, description="newest backups kept")
+    keep_daily: Count = Field(default=7, description="days with one backup kept")
+    keep_weekly: Count = Field(default=4, description="weeks with one backup kept")
+    keep_monthly: Count = Field(default=3, description="months with one backup kept")
+    dir: Text = Field(default="", description="backup folder (relative: in the state folder)")
+    offsite_bucket: Text = Field(default="", description="S3 bucket backups are shipped to")
+    offsite_prefix: Text = Field(default="", description="key prefix there (default backups/<env>)")
+    rds_instance: Text = Field(default="", description="RDS instance to snapshot")
 
 
 # Keys older environment files carried in [deploy]; the images area owns them now.
@@ -60,10 +60,10 @@ class DeploySection(Section):
     """How `inv deploy` runs. The lock table and region fall back to the Terraform backend's
     (`[terraform.backend] dynamodb_table`, `region`), then `[aws] region`."""
 
-    lock_table: NonEmpty | None = Field(None, description="DynamoDB table of deploy locks")
-    region: NonEmpty | None = Field(None, description="region of the lock table")
-    lease_seconds: Seconds = Field(900, description="an unrenewed lock expires after this")
-    smoke_timeout_seconds: Seconds = Field(120, description="time for the foreman to beat")
+    lock_table: NonEmpty | None = Field(default=None, description="DynamoDB table of deploy locks")
+    region: NonEmpty | None = Field(default=None, description="region of the lock table")
+    lease_seconds: Seconds = Field(default=900, description="an unrenewed lock expires after this")
+    smoke_timeout_seconds: Seconds = Field(default=120, description="time for the foreman to beat")
 
     @model_validator(mode="before")
     @classmethod
@@ -120,12 +120,14 @@ class TerraformSection(Section):
 
     stack: NonEmpty = Field(description="folder of the Terraform stack")
     backend: TerraformBackend = Field(description="remote state: bucket, key, region, table")
-    var_file: NonEmpty | None = Field(None, description=".tfvars file")
+    var_file: NonEmpty | None = Field(default=None, description=".tfvars file")
     protected: list[NonEmpty] = Field(default_factory=list, description="address patterns")
     variables: dict[NonEmpty, Any] = Field(
         default_factory=dict, description="extra non-secret -var values"
     )
-    plugin_dir: NonEmpty | None = Field(None, description='"bundled": providers from the wheel')
+    plugin_dir: NonEmpty | None = Field(
+        default=None, description='"bundled": providers from the wheel'
+    )
 
 
 @section("foreman_host")
@@ -137,10 +139,10 @@ class ForemanHostSection(Section):
     user: NonEmpty = Field(description="SSH user")
     key_file: NonEmpty = Field(description="0600 private key file")
     restart_command: NonEmpty = Field(description="{version} and {environment} are filled in")
-    port: Port = Field(22, description="port of hosts given without one")
-    known_hosts_file: NonEmpty | None = Field(None, description="verify host keys strictly")
-    connect_timeout_seconds: Seconds = Field(10, description="SSH connect timeout")
-    command_timeout_seconds: Seconds = Field(120, description="restart command timeout")
+    port: Port = Field(default=22, description="port of hosts given without one")
+    known_hosts_file: NonEmpty | None = Field(default=None, description="verify host keys strictly")
+    connect_timeout_seconds: Seconds = Field(default=10, description="SSH connect timeout")
+    command_timeout_seconds: Seconds = Field(default=120, description="restart command timeout")
 
     @field_validator("hosts")
     @classmethod
@@ -159,8 +161,10 @@ class ForemanHostSection(Section):
 class ScheduleSection(Section):
     """When the timers run, as systemd OnCalendar expressions; an absent job is not run."""
 
-    backup: NonEmpty | None = Field(None, description="take, verify, prune and ship a backup")
-    seal: NonEmpty | None = Field(None, description="seal finished analyses")
+    backup: NonEmpty | None = Field(
+        default=None, description="take, verify, prune and ship a backup"
+    )
+    seal: NonEmpty | None = Field(default=None, description="seal finished analyses")
 
     def expressions(self) -> dict[str, str]:
         """{job: OnCalendar expression} for the jobs that are scheduled."""
@@ -174,8 +178,8 @@ class ScheduleSection(Section):
 class ImagesSection(Section):
     """Where images are pushed (default: the stack's registry) and the OS they are built on."""
 
-    registry: Text = Field("", description="registry images are pushed to")
-    base_image: NonEmpty = Field("refinery-os:bookworm", description="OS image of the base")
+    registry: Text = Field(default="", description="registry images are pushed to")
+    base_image: NonEmpty = Field(default="refinery-os:bookworm", description="OS image of the base")
 
 
 # Deployment values for an environment without Terraform (or a test): output name -> value,
