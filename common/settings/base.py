@@ -126,8 +126,8 @@ def validate_section(path: Path | str, name: str, values: Any) -> Any:
 def validate_file(path: Path | str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Every section of a parsed environment file, validated: {name: schema instance}.
 
-    Absent optional sections are validated from an empty table, so a default that breaks a
-    rule is caught here too.
+    A section the file does not have is not in the result; reading it gives the schema's
+    defaults, which are valid by construction (a unit test validates each from an empty table).
     """
     for name in REQUIRED_SECTIONS:
         if name not in data:
