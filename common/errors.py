@@ -2,10 +2,34 @@
 
 Every error a person can act on derives from `RefineryError`; its message is one line that
 says what went wrong and what to do next. Tasks turn it into `invoke.exceptions.Exit` so no
-traceback reaches the terminal.
+traceback reaches the terminal, with the exit code of its class from the one table below.
 """
 
 from __future__ import annotations
+
+import signal
+from enum import IntEnum, unique
+
+
+@unique
+class ExitCode(IntEnum):
+    """What every Refinery command's exit status means (the README's "Exit codes" table).
+
+    A script may branch on these: a held lock is worth waiting for, an out-of-sync lake or a
+    corrupt backup needs a person, a usage error needs a different command line.
+    """
+
+    OK = 0
+    FAILURE = 1  # anything else that went wrong; the message says what
+    USAGE = 2  # bad option, argument or environment file
+    OUT_OF_SYNC = 3  # verification failed: lake out of sync, backup corrupt
+    NOT_FOUND = 4  # the named backup, job or output does not exist
+    REFUSED = 5  # a guard refused: a destructive plan without --allow-destroy
+    LOCK_HELD = 6  # another deploy (or Terraform run) holds the lock
+    COMMAND_FAILED = 7  # an external command (terraform, docker, pg_dump, ssh…) failed
+    SUPERSEDED = 8  # a worker's attempt had already ended or been re-dispatched
+    INTERRUPTED = 128 + signal.SIGINT  # Ctrl-C
+    TERMINATED = 128 + signal.SIGTERM  # SIGTERM
 
 
 def first_line(exc: BaseException, default: str | None = None) -> str:
@@ -20,13 +44,13 @@ def first_line(exc: BaseException, default: str | None = None) -> str:
 class RefineryError(Exception):
     """Root of every error Refinery raises on purpose."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.FAILURE
 
 
 class ConfigError(RefineryError):
     """An environment file is missing, unknown or invalid."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class DatabaseError(RefineryError):
@@ -35,6 +59,8 @@ class DatabaseError(RefineryError):
 
 class CommandError(RefineryError):
     """An external command (terraform, docker, pg_dump, ssh…) failed."""
+
+    exit_code = ExitCode.COMMAND_FAILED
 
 
 class JobError(RefineryError):
@@ -48,4 +74,4 @@ class StorageError(RefineryError):
 class ValidationError(RefineryError):
     """Input (a sample sheet, an accession, a file) is malformed."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE

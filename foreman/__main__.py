@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from common.environments import load_environment
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
+from common.logformat import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,14 +20,13 @@ def main(argv: list[str] | None = None) -> int:
         "--until-idle", action="store_true", help="stop once nothing is pending (for batch runs)"
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("REFINERY_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(default_level="INFO", timestamps=True)
     from foreman.loop import Foreman
 
     try:
-        foreman = Foreman(load_environment(args.env))
+        env = load_environment(args.env)
+        configure_logging(default_level="INFO", timestamps=True, env=env)
+        foreman = Foreman(env)
         foreman.install_signal_handlers()
         report = foreman.run(stop_when_idle=args.until_idle)
     except RefineryError as exc:
@@ -36,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("foreman").info(
         "stopped: dispatched %d, lost %d, retried %d, failed %d",
         report.dispatched, report.lost, report.retried, report.failed,
+        extra={"env": env.name, "foreman_id": report.foreman_id},
     )  # fmt: skip
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -80,30 +80,46 @@ def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, li
             _sql("claim_pending"), {"queue": queue, "limit": limit, "executor": executor.name}
         )
         rows = cur.fetchall()
+    if not rows:
+        conn.commit()
+        return 0
+    try:
+        # Everything the foreman itself decides about a submission is settled before the claim
+        # commits: if it cannot be (a setting, a bug), the claim rolls back and the jobs stay
+        # pending with their attempts unspent, instead of waiting in `dispatched` to be lost.
+        submissions = [
+            (
+                Submission(
+                    job_id=job_id,
+                    attempt=attempt,
+                    kind=kind,
+                    queue=job_queue,
+                    memory_mb=memory_for_tier(env, tier),
+                    environment=env.name,
+                    command=worker_command(job_id),
+                ),
+                tier,
+            )
+            for job_id, kind, job_queue, attempt, tier in rows
+        ]
+    except BaseException:
+        conn.rollback()
+        raise
     # The claim commits before anything starts, so a worker always finds its attempt dispatched.
     conn.commit()
-    if not rows:
-        return 0
     submitted: list[tuple[int, int, int, str]] = []
     refused: list[tuple[int, int, str]] = []
-    for job_id, kind, job_queue, attempt, tier in rows:
-        submission = Submission(
-            job_id=job_id,
-            attempt=attempt,
-            kind=kind,
-            queue=job_queue,
-            memory_mb=memory_for_tier(env, tier),
-            environment=env.name,
-            command=worker_command(job_id),
-        )
+    for submission, tier in submissions:
         try:
             executor_job_id = executor.submit(submission)
         except Exception as exc:  # an executor error must not strand the rest of the batch
             reason = f"executor {executor.name} refused the job: {first_line(exc)}"
-            log.warning(reason, extra={"job_id": job_id})
-            refused.append((job_id, attempt, reason))
+            log.warning(
+                reason, extra={"job_id": submission.job_id, "env": env.name, "queue": queue}
+            )
+            refused.append((submission.job_id, submission.attempt, reason))
             continue
-        submitted.append((job_id, attempt, tier, executor_job_id))
+        submitted.append((submission.job_id, submission.attempt, tier, executor_job_id))
     if submitted:
         with conn.cursor() as cur:
             execute_values(cur, _sql("record_submissions"), submitted, page_size=len(submitted))
@@ -187,5 +203,5 @@ def settle_errored_jobs(
         failed = cur.fetchall()
     conn.commit()
     for job_id, reason in failed:
-        log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id})
+        log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id, "env": env.name})
     return retried, len(failed)

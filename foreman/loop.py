@@ -23,7 +23,7 @@ import psycopg2
 
 from common import db
 from common.environments import Environment
-from common.errors import DatabaseError
+from common.errors import DatabaseError, RefineryError, first_line
 from common.sql import query
 from foreman.dispatch import dispatch_pending_jobs, reconcile_active_jobs, settle_errored_jobs
 from foreman.executors import executor_for
@@ -70,6 +70,7 @@ class Foreman:
         self._control = None
         self._work = None
         self._leader = False
+        self._last_failure: str | None = None
 
     # -- stopping -------------------------------------------------------------------------
     def request_stop(self, *_: object) -> None:
@@ -108,20 +109,47 @@ class Foreman:
                     if not dispatched:
                         self._wait(self.settings.poll_seconds)
                 except _CONNECTION_ERRORS as exc:
-                    log.error("database connection lost (%s); standing down", str(exc).strip())
+                    log.error(
+                        "database connection lost (%s); standing down",
+                        first_line(exc),
+                        extra=self._log_extra(),
+                    )
                     self._disconnect()
                     self._wait(self.settings.takeover_seconds)
-                except Exception:
+                except Exception as exc:
                     # An executor's API can fail (network, throttling): log it, keep leading,
                     # and try again after the poll interval rather than dying.
-                    log.exception(
-                        "foreman round failed; retrying in %gs", self.settings.poll_seconds
-                    )
+                    self._log_round_failure(exc)
                     self._rollback_work()
                     self._wait(self.settings.poll_seconds)
+                else:
+                    self._last_failure = None
         finally:
             self._shutdown()
         return self.report
+
+    def _log_extra(self) -> dict[str, str]:
+        """The structured fields of every line this foreman logs."""
+        return {"env": self.env.name, "foreman_id": self.foreman_id, "host": socket.gethostname()}
+
+    def _log_round_failure(self, exc: Exception) -> None:
+        """One line per failed round; the traceback only when the failure is new, not every
+        poll interval while the same cause (an executor outage) persists. A RefineryError
+        is a known condition whose message says what to do: never a traceback."""
+        line = f"{type(exc).__name__}: {first_line(exc)}"
+        extra = self._log_extra()
+        if isinstance(exc, RefineryError) or line == self._last_failure:
+            log.error(
+                "foreman round failed (%s); retrying in %gs",
+                line,
+                self.settings.poll_seconds,
+                extra=extra,
+            )
+        else:
+            log.exception(
+                "foreman round failed; retrying in %gs", self.settings.poll_seconds, extra=extra
+            )
+        self._last_failure = line
 
     def _round(self, *, reconcile: bool) -> int:
         """One round of work; returns how many jobs it dispatched."""
@@ -138,7 +166,7 @@ class Foreman:
         )
         self.report.dispatched += dispatched
         if dispatched:
-            log.info("dispatched %d jobs", dispatched)
+            log.info("dispatched %d jobs", dispatched, extra=self._log_extra())
         if not reconcile:
             return dispatched
         outcome = reconcile_active_jobs(
@@ -173,7 +201,12 @@ class Foreman:
             )
         self._leader = True
         self.report.was_leader = True
-        log.info("foreman %s is the leader of %s", self.foreman_id, self.env.name)
+        log.info(
+            "foreman %s is the leader of %s",
+            self.foreman_id,
+            self.env.name,
+            extra=self._log_extra(),
+        )
         self._beat("leader")
         return True
 
@@ -239,7 +272,7 @@ class Foreman:
         self.executor.close()
         os.close(self._wake_read)
         os.close(self._wake_write)
-        log.info("foreman %s stopped", self.foreman_id)
+        log.info("foreman %s stopped", self.foreman_id, extra=self._log_extra())
 
 
 def _version() -> str:

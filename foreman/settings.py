@@ -1,51 +1,11 @@
-"""The foreman's timing and batching knobs, from the environment file's `[foreman]` section."""
+"""The foreman's timing and batching knobs: the environment file's `[foreman]` section.
+
+Declared (with its limits) in `common.settings.jobs` and validated when the environment is
+loaded; `ForemanSettings.for_environment(env)` gives it, defaults filled in.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from common.settings.jobs import ForemanSettings
 
-from common.environments import Environment
-from common.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class ForemanSettings:
-    """How often the foreman looks, and how long it trusts a silent worker.
-
-    `stale_after_seconds` must be several times `worker_heartbeat_seconds`, or live workers
-    are given up on; `submit_grace_seconds` is how long a claimed job may wait for its
-    executor id before the claim is presumed lost with a crashed foreman. An errored job waits
-    `retry_delay_seconds` × 2^(attempts so far - 1), at most `retry_delay_max_seconds`, before
-    it is dispatched again: a dependency that is down (the ENA portal, S3, a full disk) gets
-    time to come back instead of every attempt being spent within a minute. 0 retries at once.
-    """
-
-    poll_seconds: float = 2.0
-    reconcile_seconds: float = 10.0
-    heartbeat_seconds: float = 5.0
-    takeover_seconds: float = 1.0
-    stale_after_seconds: float = 120.0
-    submit_grace_seconds: float = 60.0
-    worker_heartbeat_seconds: float = 15.0
-    batch_size: int = 500
-    retry_delay_seconds: float = 10.0
-    retry_delay_max_seconds: float = 600.0
-
-    # May be 0; every other knob must be positive.
-    _MAY_BE_ZERO = frozenset({"retry_delay_seconds", "retry_delay_max_seconds"})
-
-    @classmethod
-    def for_environment(cls, env: Environment) -> ForemanSettings:
-        settings = env.settings("foreman", cls)
-        for field in fields(cls):
-            value = getattr(settings, field.name)
-            if field.name in cls._MAY_BE_ZERO and value < 0:
-                raise ConfigError(f"{env.path}: foreman.{field.name} must be 0 or more")
-            if field.name not in cls._MAY_BE_ZERO and value <= 0:
-                raise ConfigError(f"{env.path}: foreman.{field.name} must be a positive number")
-        if settings.stale_after_seconds < 2 * settings.worker_heartbeat_seconds:
-            raise ConfigError(
-                f"{env.path}: foreman.stale_after_seconds must be at least twice "
-                "foreman.worker_heartbeat_seconds"
-            )
-        return settings
+__all__ = ["ForemanSettings"]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import logging
-import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -20,8 +18,9 @@ from invoke.exceptions import Exit
 from rich.console import Console
 from rich.table import Table
 
+from common import logformat
 from common.environments import Environment, available_environments, load_environment
-from common.errors import ConfigError, RefineryError
+from common.errors import ConfigError, ExitCode, RefineryError
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -43,9 +42,9 @@ def task(*args: Any, **kwargs: Any) -> Callable:
                 raise Exit(f"error: {exc}", code=exc.exit_code) from None
             except OSError as exc:
                 # A full disk, a folder that is a file, a permission: fixable, so one line.
-                raise Exit(f"error: {os_error_line(exc)}", code=1) from None
+                raise Exit(f"error: {os_error_line(exc)}", code=ExitCode.FAILURE) from None
             except KeyboardInterrupt:
-                raise Exit("interrupted", code=130) from None
+                raise Exit("interrupted", code=ExitCode.INTERRUPTED) from None
 
         options = dict(kwargs)
         if "positional" not in options:
@@ -83,13 +82,15 @@ def environment(name: str | None) -> Environment:
     if not name:
         known = ", ".join(available_environments()) or "none"
         raise ConfigError(f"no environment given: pass -e ENV (known: {known})")
-    return load_environment(name)
+    env = load_environment(name)
+    configure_logging(env)  # the environment's [logs] format, now that it is known
+    return env
 
 
-def configure_logging() -> None:
-    """Warnings and errors to stderr by default; REFINERY_LOG_LEVEL=INFO shows commands run."""
-    level = os.environ.get("REFINERY_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+def configure_logging(env: Environment | None = None) -> None:
+    """Warnings and errors to stderr by default; REFINERY_LOG_LEVEL=INFO shows commands run,
+    REFINERY_LOG_FORMAT=json (or `[logs] format = "json"`) makes each line a JSON object."""
+    logformat.configure_logging(default_level="WARNING", env=env)
 
 
 def print_table(

@@ -1,7 +1,12 @@
 """The Invoke collection: `inv --list` from the repo root.
 
 Each area lives in `ops/<area>/tasks.py` as its own Collection; this module only composes
-them and sets the defaults each tool reads as `c.<tool>.<key>`.
+them. It sets no Invoke configuration (`ns.configure`), and tasks do not read defaults from
+`c.config`: what a task needs to know about a deployment is in the environment file named by
+`-e`, declared and validated once in `common.settings`, because the same values are read by
+code Invoke never runs (the foreman, the workers, the scheduled timers) and differ per
+environment, not per machine. Option defaults are the task's own keyword defaults, shown by
+`inv --help TASK`. The context `c` is passed to every task and left unused.
 
 Importing every area costs over a second (boto3, docker, paramiko…), more than a quick command
 such as `inv lake.check` takes to do its work. So when `inv` is asked to run `<area>.<task>`

@@ -2,19 +2,20 @@
 
 The environment comes from `-e` or REFINERY_ENVIRONMENT (set by the executor). Exit codes:
 0 succeeded, 1 the handler failed (attempt recorded errored), 2 usage or configuration error,
-3 the attempt is not this process's to run (already ended or re-dispatched), 143 SIGTERM.
+8 the attempt is not this process's to run (already ended or re-dispatched), 143 SIGTERM
+(common.errors.ExitCode).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
 from common.environments import load_environment
-from common.errors import RefineryError
-from workers.runtime import EXIT_USAGE, run_job
+from common.errors import ExitCode, RefineryError
+from common.logformat import configure_logging
+from workers.runtime import EXIT_HANDLER_FAILED, EXIT_USAGE, run_job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,19 +25,18 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("job_id", type=int, help="the job's id")
     run.add_argument("-e", "--env", help="environment name (default: $REFINERY_ENVIRONMENT)")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("REFINERY_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(default_level="INFO", timestamps=True)
     env_name = args.env or os.environ.get("REFINERY_ENVIRONMENT")
     if not env_name:
         print("error: no environment: pass -e ENV or set REFINERY_ENVIRONMENT", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return run_job(load_environment(env_name), args.job_id)
+        env = load_environment(env_name)
+        configure_logging(default_level="INFO", timestamps=True, env=env)
+        return run_job(env, args.job_id)
     except RefineryError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if exc.exit_code == 2 else 1
+        return EXIT_USAGE if exc.exit_code == ExitCode.USAGE else EXIT_HANDLER_FAILED
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from common import db
 from common.environments import Environment
-from common.errors import JobError
+from common.errors import ExitCode, JobError
 from common.lake import open_lake
 from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
@@ -30,11 +30,12 @@ from workers.registry import JobContext, find_handler
 
 log = logging.getLogger(__name__)
 
-EXIT_SUCCEEDED = 0
-EXIT_HANDLER_FAILED = 1
-EXIT_USAGE = 2
-EXIT_SUPERSEDED = 3
-EXIT_TERMINATED = 128 + signal.SIGTERM
+# The worker's exit statuses, from the one table (common.errors.ExitCode).
+EXIT_SUCCEEDED = ExitCode.OK
+EXIT_HANDLER_FAILED = ExitCode.FAILURE
+EXIT_USAGE = ExitCode.USAGE
+EXIT_SUPERSEDED = ExitCode.SUPERSEDED
+EXIT_TERMINATED = ExitCode.TERMINATED
 MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
 
 
@@ -50,7 +51,9 @@ def run_job(env: Environment, job_id: int) -> int:
         try:
             job = start_attempt(control, get_job(control, job_id), worker_id)
         except JobError as exc:
-            log.warning("not running job %s: %s", job_id, exc, extra={"job_id": job_id})
+            log.warning(
+                "not running job %s: %s", job_id, exc, extra={"job_id": job_id, "env": env.name}
+            )
             return EXIT_SUPERSEDED
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
         heartbeat = Heartbeat(env, job)
@@ -65,7 +68,10 @@ def run_job(env: Environment, job_id: int) -> int:
 
 
 def _run_attempt(env: Environment, job: Job, control) -> int:
-    adapter = logging.LoggerAdapter(logging.getLogger("workers.job"), {"job_id": job.id})
+    adapter = logging.LoggerAdapter(
+        logging.getLogger("workers.job"),
+        {"job_id": job.id, "attempt": job.attempt, "env": env.name, "host": socket.gethostname()},
+    )
     work = None
     try:
         work = db.connect(env)
@@ -139,6 +145,7 @@ class Heartbeat:
         self.env = env
         self.job = job
         self.interval = ForemanSettings.for_environment(env).worker_heartbeat_seconds
+        self._extra = {"job_id": job.id, "attempt": job.attempt, "env": env.name}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job.id}", daemon=True)
 
@@ -157,10 +164,12 @@ class Heartbeat:
                 try:
                     conn = conn or db.connect(self.env)
                     if not beat(conn, self.job):
-                        log.warning("job %s attempt is no longer running", self.job.id)
+                        log.warning(
+                            "job %s attempt is no longer running", self.job.id, extra=self._extra
+                        )
                         return
                 except Exception as exc:  # keep trying: a blip must not kill a long job
-                    log.warning("heartbeat failed: %s", exc)
+                    log.warning("heartbeat failed: %s", exc, extra=self._extra)
                     if conn is not None:
                         conn.close()
                     conn = None

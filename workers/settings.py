@@ -1,4 +1,5 @@
-"""The worker settings an environment file may set, validated in one place.
+"""The worker settings an environment file may set, declared in `common.settings.jobs` and
+validated when the environment is loaded.
 
 [pipeline]  application = "fastq_qc"   process application queued once an experiment is stored
 [ena]       portal_url = "https://www.ebi.ac.uk/ena/portal/api"
@@ -10,61 +11,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from common.environments import Environment
-from common.errors import ConfigError
+from common.settings.jobs import (
+    DEFAULT_PORTAL_URL,
+    PROCESS_APPLICATIONS,
+    DownloadSettings,
+    EnaSettings,
+    PipelineSettings,
+)
 
-DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
-PROCESS_APPLICATIONS = ("no_op", "fastq_qc")
-
-
-@dataclass(frozen=True)
-class PipelineSettings:
-    application: str = "fastq_qc"
-
-
-@dataclass(frozen=True)
-class EnaSettings:
-    portal_url: str = DEFAULT_PORTAL_URL
-    archive_scheme: str = "https"
-    retries: int = 4
-    backoff_seconds: float = 2.0
-    timeout_seconds: float = 60.0
-
-
-@dataclass(frozen=True)
-class DownloadSettings:
-    retries: int = 3
-    timeout_seconds: float = 60.0
-    chunk_bytes: int = 64 * 1024
-
-
-def _section(env: Environment, name: str, cls: type) -> Any:
-    return env.settings(name, cls)
+__all__ = [
+    "DEFAULT_PORTAL_URL",
+    "PROCESS_APPLICATIONS",
+    "DownloadSettings",
+    "EnaSettings",
+    "PipelineSettings",
+    "download_settings",
+    "ena_settings",
+    "pipeline_settings",
+]
 
 
 def pipeline_settings(env: Environment) -> PipelineSettings:
-    settings = _section(env, "pipeline", PipelineSettings)
-    if settings.application not in PROCESS_APPLICATIONS:
-        raise ConfigError(
-            f"{env.path}: pipeline.application must be one of {', '.join(PROCESS_APPLICATIONS)}"
-        )
-    return settings
+    return PipelineSettings.for_environment(env)
 
 
 def ena_settings(env: Environment) -> EnaSettings:
-    settings = _section(env, "ena", EnaSettings)
-    if settings.archive_scheme not in ("https", "http"):
-        raise ConfigError(f"{env.path}: ena.archive_scheme must be https or http")
-    if not settings.portal_url.startswith(("https://", "http://")):
-        raise ConfigError(f"{env.path}: ena.portal_url must be an http(s) URL")
-    return settings
+    return EnaSettings.for_environment(env)
 
 
 def download_settings(env: Environment) -> DownloadSettings:
-    settings = _section(env, "download", DownloadSettings)
-    if settings.chunk_bytes < 4096:
-        raise ConfigError(f"{env.path}: download.chunk_bytes must be at least 4096")
-    return settings
+    return DownloadSettings.for_environment(env)

@@ -23,6 +23,7 @@ import boto3
 
 from common.environments import Environment
 from common.errors import ConfigError, JobError
+from common.settings.jobs import BatchSettings
 from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,9 @@ class BatchExecutor(Executor):
     def __init__(self, env: Environment, *, client: Any = None) -> None:
         self.env = env
         self.client = client or batch_client(env)
-        settings = env.section("batch")
-        self.job_queues: dict[str, str] = dict(settings.get("job_queues", {}))
-        self.pipelines: dict[str, str] = dict(settings.get("pipelines", {}))
+        settings = BatchSettings.for_environment(env)
+        self.job_queues: dict[str, str] = dict(settings.job_queues)
+        self.pipelines: dict[str, str] = dict(settings.pipelines)
 
     def job_queue_for(self, queue: str) -> str:
         """The Batch queue of a worker pool: configured, else Terraform's naming rule."""

@@ -113,7 +113,12 @@ class LocalExecutor(Executor):
         pid = self._live_pid(executor_job_id)
         if pid is None:
             return
-        log.info("terminating worker %s: %s", executor_job_id, reason)
+        log.info(
+            "terminating worker %s: %s",
+            executor_job_id,
+            reason,
+            extra={"executor_job_id": executor_job_id, "env": self.env.name},
+        )
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
 

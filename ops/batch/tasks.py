@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from common.settings.jobs import BatchSettings
 from ops.batch import prune_job_definitions, register_job_definitions
 from ops.images import environment_outputs, worker_image_reference
 from ops.images.settings import default_version
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
-DEFAULT_KEEP = 5
+DEFAULT_KEEP = BatchSettings().keep_revisions
 
 
 @task(
@@ -46,7 +47,7 @@ def register(c, env, version="", image="", json=False):
 def prune(c, env, keep=0, execute=False, json=False):
     """Deregister old job-definition revisions, keeping N (dry run by default)."""
     settings = environment(env)
-    keep = int(keep) or int(settings.section("batch").get("keep_revisions", DEFAULT_KEEP))
+    keep = int(keep) or BatchSettings.for_environment(settings).keep_revisions
     pruned = prune_job_definitions(settings, keep=keep, dry_run=not execute)
     if json:
         print_json([item.__dict__ for item in pruned])

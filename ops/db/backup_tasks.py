@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from invoke.exceptions import Exit
 
+from common.errors import ExitCode
 from ops.db.backups.catalog import find_backup, list_backups
 from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.offsite import download_backup, upload_backup
@@ -119,7 +120,9 @@ def verify(c, env, name=None, json=False):
     elif result.ok:
         console.print(f"{record.name}: verified in {result.seconds:.1f} s — {result.detail}")
     if not result.ok:
-        raise Exit(f"error: {record.name} failed verification: {result.detail}", code=3)
+        raise Exit(
+            f"error: {record.name} failed verification: {result.detail}", code=ExitCode.OUT_OF_SYNC
+        )
 
 
 @task(
@@ -141,7 +144,10 @@ def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, kee
     backups_config = backup_settings(settings)
     if from_offsite:
         if _named(name) is None:
-            raise Exit("error: name the off-site backup to restore (inv db.restore NAME)", code=2)
+            raise Exit(
+                "error: name the off-site backup to restore (inv db.restore NAME)",
+                code=ExitCode.USAGE,
+            )
         record = download_backup(settings, backups_config, name)
     else:
         record = find_backup(backups_config.directory, _named(name))
@@ -188,10 +194,13 @@ def _confirm(env_name: str, yes: bool) -> None:
     if env_name != "prod" or yes:
         return
     if not sys.stdin.isatty():
-        raise Exit("error: restoring prod needs --yes when there is no terminal to confirm", code=2)
+        raise Exit(
+            "error: restoring prod needs --yes when there is no terminal to confirm",
+            code=ExitCode.USAGE,
+        )
     typed = input(f"This replaces the {env_name} database. Type the environment name to go on: ")
     if typed.strip() != env_name:
-        raise Exit("error: confirmation did not match; nothing was changed", code=2)
+        raise Exit("error: confirmation did not match; nothing was changed", code=ExitCode.USAGE)
 
 
 @task(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
 
 
 class DeployError(RefineryError):
@@ -12,13 +12,13 @@ class DeployError(RefineryError):
 class VersionRuleError(DeployError):
     """A version does not match the environment it is being deployed to."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class DeployLockedError(DeployError):
     """Another deploy holds the environment's deploy lock."""
 
-    exit_code = 3
+    exit_code = ExitCode.LOCK_HELD
 
 
 class SmokeCheckError(DeployError):

@@ -113,7 +113,11 @@ class DeployLock:
                 self.renew()
             except DeployError as exc:
                 self.lost = True
-                log.warning("deploy lock lease not renewed: %s", exc)
+                log.warning(
+                    "deploy lock lease not renewed: %s",
+                    exc,
+                    extra={"env": self.settings.environment},
+                )
                 return
 
     def renew(self) -> None:
@@ -153,7 +157,11 @@ class DeployLock:
                 ExpressionAttributeValues={":token": {"S": self.info.token}},
             )
         except ClientError as exc:
-            log.warning("deploy lock was not ours any more at release: %s", _code(exc))
+            log.warning(
+                "deploy lock was not ours any more at release: %s",
+                _code(exc),
+                extra={"env": self.settings.environment},
+            )
             return False
         return True
 

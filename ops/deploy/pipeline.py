@@ -21,7 +21,7 @@ from typing import Any
 
 from common.db import database_password
 from common.environments import Environment
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
 from common.shell import redact
 from ops.deploy.audit import AuditLog, DeployRecord, now_iso
 from ops.deploy.errors import DeployError
@@ -240,7 +240,7 @@ def _run_steps(
             raise StepFailedError(
                 f"{record.action} of {record.version} to {ctx.env.name} failed at step "
                 f"{record.error}; fix the cause and run it again (finished steps are safe to redo)",
-                exit_code=getattr(exc, "exit_code", 1),
+                exit_code=getattr(exc, "exit_code", ExitCode.FAILURE),
             ) from exc
         raise
     finally:
@@ -252,7 +252,7 @@ def _run_steps(
 class StepFailedError(DeployError):
     """A step raised; the message names the step and carries its one-line, masked error."""
 
-    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+    def __init__(self, message: str, *, exit_code: int = ExitCode.FAILURE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 

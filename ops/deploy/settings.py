@@ -17,15 +17,14 @@ they are built on is the images area's `[images]` section (`ops.images.default_r
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
 
 from common.environments import Environment
 from common.errors import ConfigError
+from common.settings.operations import DeploySection, TerraformSection
 
-DEPLOY_KEYS = ("lock_table", "region", "lease_seconds", "smoke_timeout_seconds")
-# Keys older environment files carried in [deploy]; the images area owns them now.
-_MOVED_TO_IMAGES = {"registry": "registry", "base_image": "base_image", "worker_image": None}
+DEPLOY_KEYS = tuple(field.name for field in dataclasses.fields(DeploySection))
 
 
 @dataclass(frozen=True)
@@ -41,46 +40,24 @@ class DeploySettings:
 
 
 def deploy_settings(env: Environment) -> DeploySettings:
-    """Read `[deploy]` (falling back to the Terraform backend's lock table) from `env`."""
-    deploy = env.section("deploy")
-    for key, new_key in _MOVED_TO_IMAGES.items():
-        if key in deploy:
-            where = f"[images] {new_key}" if new_key else "nothing (the image is always workers)"
-            raise ConfigError(f"{env.path}: deploy.{key} is no longer read; move it to {where}")
-    unknown = sorted(set(deploy) - set(DEPLOY_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"{env.path}: unknown key deploy.{unknown[0]} (allowed: {list(DEPLOY_KEYS)})"
-        )
-    backend = env.section("terraform").get("backend") or {}
-    table = deploy.get("lock_table") or backend.get("dynamodb_table")
+    """`[deploy]` of `env` (validated at load), its lock table and region falling back to
+    the Terraform backend's, then `[aws] region`."""
+    deploy = DeploySection.for_environment(env)
+    backend = TerraformSection.for_environment(env).backend if env.section("terraform") else None
+    table = deploy.lock_table or (backend.dynamodb_table if backend else None)
     if not table:
         raise ConfigError(
             f"{env.path}: no deploy lock table; set deploy.lock_table "
             "(or terraform.backend.dynamodb_table)"
         )
-    region = deploy.get("region") or backend.get("region") or env.aws.region
     return DeploySettings(
         environment=env.name,
-        lock_table=_text(env, "lock_table", table),
-        region=_text(env, "region", region),
+        lock_table=table,
+        region=deploy.region or (backend.region if backend else None) or env.aws.region,
         endpoint_url=env.aws.endpoint_url,
-        lease_seconds=_positive(env, deploy, "lease_seconds", 900),
-        smoke_timeout_seconds=_positive(env, deploy, "smoke_timeout_seconds", 120),
+        lease_seconds=deploy.lease_seconds,
+        smoke_timeout_seconds=deploy.smoke_timeout_seconds,
     )
-
-
-def _text(env: Environment, key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"{env.path}: deploy.{key} must be a string")
-    return value
-
-
-def _positive(env: Environment, section: dict[str, Any], key: str, default: float) -> float:
-    value = section.get(key, default)
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{env.path}: deploy.{key} must be a positive number of seconds")
-    return int(value) if float(value).is_integer() else value
 
 
 def dynamodb_client(settings: DeploySettings):

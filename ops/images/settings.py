@@ -14,8 +14,9 @@ from typing import Any
 
 from common.environments import Environment
 from common.errors import ConfigError
+from common.settings.operations import ImagesSection
 
-DEFAULT_BASE_IMAGE = "refinery-os:bookworm"
+DEFAULT_BASE_IMAGE = ImagesSection().base_image
 # Environments that run jobs on this machine use a registry on loopback by default.
 LOCAL_REGISTRY = "127.0.0.1:5000"
 _ECR_OUTPUT_KEYS = ("ecr_registry_url", "ecr_registry", "ecr_repository_url")
@@ -36,13 +37,13 @@ def environment_outputs(env: Environment) -> dict[str, Any]:
             read_outputs = None
         if read_outputs is not None:
             values.update(read_outputs(env))
-    values.update(env.section("outputs"))
+    values.update(env.settings("outputs"))
     return values
 
 
 def default_registry(env: Environment, outputs: Mapping[str, Any] | None = None) -> str:
     """The registry images of `env` are pushed to."""
-    configured = env.section("images").get("registry")
+    configured = ImagesSection.for_environment(env).registry
     if configured:
         return str(configured).rstrip("/")
     outputs = environment_outputs(env) if outputs is None else outputs
@@ -82,7 +83,7 @@ def worker_image_reference(
 
 
 def default_base_image(env: Environment) -> str:
-    return str(env.section("images").get("base_image", DEFAULT_BASE_IMAGE))
+    return ImagesSection.for_environment(env).base_image
 
 
 def git_revision() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 from invoke.exceptions import Exit
 
+from common.errors import ExitCode
 from ops.lake.check import check_lake
 from ops.lake.mirror import mirror_to_s3, restore_from_s3
 from ops.progress import progress_callback
@@ -18,8 +19,6 @@ from ops.taskkit import (
     print_table,
     task,
 )
-
-EXIT_OUT_OF_SYNC = 3
 
 
 @task(
@@ -63,7 +62,7 @@ def check(c, env, checksums=False, deep=False, json=False, workers=0):
             f"note: {len(interrupted)} interrupted data.delete(s) pending: run inv data.recover"
         )
     if not report.in_sync:
-        raise Exit(code=EXIT_OUT_OF_SYNC)
+        raise Exit(code=ExitCode.OUT_OF_SYNC)
 
 
 @task(help={"env": ENV_HELP, "to": "mirror address, s3://BUCKET/PREFIX", "json": JSON_HELP})

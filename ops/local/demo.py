@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from common.db import connect, transaction
 from common.environments import Environment
+from common.errors import ExitCode
 from ops.local.demo_data import write_demo_delivery
 from ops.local.qc_report import qc_rows, qc_table, write_qc_report
 from ops.taskkit import console, print_table
@@ -44,12 +45,14 @@ def run_demo(env: Environment, *, samples: int, reads: int, timeout: float) -> N
             ("job", "kind", "reason"),
             progress.failed,
         )
-        raise Exit(f"error: {len(progress.failed)} demo jobs did not succeed", code=1)
+        raise Exit(
+            f"error: {len(progress.failed)} demo jobs did not succeed", code=ExitCode.FAILURE
+        )
     if not progress.done:
         raise Exit(
             f"error: {progress.active} demo jobs still unfinished after {timeout:.0f} s; "
             "is the foreman running? (inv local.up starts it)",
-            code=1,
+            code=ExitCode.FAILURE,
         )
 
 

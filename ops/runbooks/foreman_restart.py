@@ -40,18 +40,9 @@ from typing import Any
 
 from common.environments import Environment
 from common.errors import CommandError, ConfigError
+from common.settings.operations import ForemanHostSection
 
 log = logging.getLogger(__name__)
-_ALLOWED = {
-    "hosts",
-    "port",
-    "user",
-    "key_file",
-    "restart_command",
-    "known_hosts_file",
-    "connect_timeout_seconds",
-    "command_timeout_seconds",
-}
 
 
 @dataclass(frozen=True)
@@ -95,32 +86,21 @@ class ForemanRestartError(CommandError):
 
 
 def foreman_host_settings(env: Environment) -> ForemanHostSettings:
-    """`[foreman_host]` of `env`, validated (the key file must exist and be 0600)."""
-    section = env.section("foreman_host")
-    where = f"{env.path}: foreman_host"
-    if not section:
+    """`[foreman_host]` of `env` (validated at load); the key file must exist and be 0600."""
+    if not env.section("foreman_host"):
         raise ConfigError(f"{env.path}: missing section [foreman_host] (hosts, user, key_file…)")
-    unknown = sorted(set(section) - _ALLOWED)
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]} is unknown (allowed: {sorted(_ALLOWED)})")
-    for key in ("hosts", "user", "key_file", "restart_command"):
-        if not section.get(key):
-            raise ConfigError(f"{where}.{key} is required")
-    default_port = _port(where, section.get("port", 22))
-    raw_hosts = section["hosts"]
-    if not isinstance(raw_hosts, list) or not all(isinstance(h, str) for h in raw_hosts):
-        raise ConfigError(f"{where}.hosts must be a list of host or host:port strings")
-    hosts = tuple(_split_host(where, entry, default_port) for entry in raw_hosts)
-    key_file = _private_file(where, "key_file", section["key_file"])
-    known_hosts = section.get("known_hosts_file")
+    section = ForemanHostSection.for_environment(env)
+    where = f"{env.path}: foreman_host"
     return ForemanHostSettings(
-        hosts=hosts,
-        user=str(section["user"]),
-        key_file=key_file,
-        restart_command=str(section["restart_command"]),
-        known_hosts_file=Path(known_hosts).expanduser() if known_hosts else None,
-        connect_timeout_seconds=float(section.get("connect_timeout_seconds", 10)),
-        command_timeout_seconds=float(section.get("command_timeout_seconds", 120)),
+        hosts=tuple(_split_host(entry, section.port) for entry in section.hosts),
+        user=section.user,
+        key_file=_private_file(where, "key_file", section.key_file),
+        restart_command=section.restart_command,
+        known_hosts_file=(
+            Path(section.known_hosts_file).expanduser() if section.known_hosts_file else None
+        ),
+        connect_timeout_seconds=section.connect_timeout_seconds,
+        command_timeout_seconds=section.command_timeout_seconds,
     )
 
 
@@ -156,6 +136,12 @@ def restart_foreman(
     finally:
         group.close()
     results = [_host_result(connection, outcome[connection]) for connection in connections]
+    for result in results:
+        extra = {"host": result.host, "env": environment, "version": version}
+        if result.ok:
+            log.info("foreman restarted on %s", result.host, extra=extra)
+        else:
+            log.warning("foreman restart failed on %s: %s", result.host, result.error, extra=extra)
     failed = [result for result in results if not result.ok]
     if failed:
         details = "; ".join(f"{result.host}: {result.error}" for result in failed)
@@ -220,23 +206,10 @@ def _tail(text: str, lines: int = 3) -> str:
     return " | ".join(kept[-lines:])
 
 
-def _split_host(where: str, entry: str, default_port: int) -> tuple[str, int]:
+def _split_host(entry: str, default_port: int) -> tuple[str, int]:
+    """`host` or `host:port` (the schema has checked the port) -> (host, port)."""
     host, sep, port = entry.rpartition(":")
-    if not sep:
-        return entry, default_port
-    if not host:
-        raise ConfigError(f"{where}.hosts entry {entry!r} has no host name")
-    return host, _port(where, port)
-
-
-def _port(where: str, value: Any) -> int:
-    try:
-        port = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: port {value!r} is not a number") from None
-    if not 0 < port < 65536:
-        raise ConfigError(f"{where}: port {port} is out of range 1-65535")
-    return port
+    return (host, int(port)) if sep else (entry, default_port)
 
 
 def _private_file(where: str, key: str, value: Any) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from invoke import Collection
 
+from common.errors import ExitCode
 from common.shell import run_command
 from ops.schedule.status import recent_runs, record_run
 from ops.schedule.units import (
@@ -45,7 +46,7 @@ def install(c, env, unit_dir="", cron_dir="", kind="", execute=False):
     else:
         from invoke.exceptions import Exit
 
-        raise Exit(f"error: --kind must be systemd or cron, not {kind!r}", code=2)
+        raise Exit(f"error: --kind must be systemd or cron, not {kind!r}", code=ExitCode.USAGE)
     if not execute:
         for unit in files:
             console.print(f"[bold]# {unit.path}[/bold]")
@@ -87,7 +88,10 @@ def run(c, env, job):
     if job != "seal":
         from invoke.exceptions import Exit
 
-        raise Exit(f"error: unknown job {job!r}; the backup job is inv db.scheduled-backup", code=2)
+        raise Exit(
+            f"error: unknown job {job!r}; the backup job is inv db.scheduled-backup",
+            code=ExitCode.USAGE,
+        )
     record = record_run(settings, "seal", lambda: _seal(settings.name))
     console.print(record["detail"])
 

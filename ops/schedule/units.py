@@ -22,6 +22,7 @@ from common.environments import (
     Environment,
 )
 from common.errors import ConfigError
+from common.settings.operations import ScheduleSection
 from common.shell import run_command
 
 DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
@@ -46,16 +47,11 @@ def scheduled_commands(env: Environment) -> dict[str, list[str]]:
 
 
 def schedule_expressions(env: Environment) -> dict[str, str]:
-    section = env.section("schedule")
-    unknown = sorted(set(section) - set(JOBS))
-    if unknown:
-        raise ConfigError(f"{env.path}: unknown key schedule.{unknown[0]} (allowed: {JOBS})")
-    for job, value in section.items():
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{env.path}: schedule.{job} must be an OnCalendar expression")
-    if not section:
+    """{job: OnCalendar expression} from `[schedule]` (validated at load)."""
+    expressions = ScheduleSection.for_environment(env).expressions()
+    if not expressions:
         raise ConfigError(f'{env.path}: no [schedule] section; add backup = "*-*-* 02:00:00"')
-    return dict(section)
+    return expressions
 
 
 def _environment_lines() -> list[str]:

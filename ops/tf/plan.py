@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
 
 PROTECTED_MARKER = "protected"
 _MARKER_CONTAINERS = ("tags", "tags_all", "triggers")
@@ -25,7 +25,7 @@ _MARKER_CONTAINERS = ("tags", "tags_all", "triggers")
 class DestructiveChangeError(RefineryError):
     """A plan would destroy or replace a protected resource."""
 
-    exit_code = 3
+    exit_code = ExitCode.REFUSED
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 from python_terraform import Terraform
 
 from common.environments import Environment, state_root
-from common.errors import CommandError
+from common.errors import CommandError, ExitCode
 from common.shell import run_command
 from ops.tf.plugins import bundled_plugin_dir
 from ops.tf.settings import BUNDLED_PLUGINS, TerraformSettings, terraform_settings
@@ -35,6 +35,8 @@ _MIN_SECRET_LENGTH = 16
 
 class StateLockedError(CommandError):
     """Someone (or a crashed run) holds the environment's state lock."""
+
+    exit_code = ExitCode.LOCK_HELD
 
 
 class RefineryTerraform(Terraform):

@@ -150,13 +150,20 @@ def fetch_file_report(settings: EnaSettings, accession: str) -> list[dict[str, A
             response = requests.get(url, params=params, timeout=settings.timeout_seconds)
         except requests.RequestException as exc:
             last_problem = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            log.warning("ENA request for %s failed: %s", accession, last_problem)
+            log.warning(
+                "ENA request for %s failed: %s",
+                accession,
+                last_problem,
+                extra={"accession": accession},
+            )
             continue
         if response.status_code == 204:
             raise UnknownAccession(f"ENA has no runs for {accession}; check the accession")
         if response.status_code == 429 or response.status_code >= 500:
             last_problem = f"HTTP {response.status_code}"
-            log.warning("ENA answered %s for %s", last_problem, accession)
+            log.warning(
+                "ENA answered %s for %s", last_problem, accession, extra={"accession": accession}
+            )
             continue
         if 400 <= response.status_code < 500:
             raise UnknownAccession(
@@ -166,7 +173,7 @@ def fetch_file_report(settings: EnaSettings, accession: str) -> list[dict[str, A
             return parse_file_report(response.text, accession)
         except MalformedReport as exc:
             last_problem = str(exc)
-            log.warning("%s", exc)
+            log.warning("%s", exc, extra={"accession": accession})
     raise JobError(
         f"ENA file report for {accession} failed after {settings.retries + 1} tries "
         f"({last_problem}); the job will be retried"

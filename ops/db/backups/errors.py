@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
 
 
 class BackupError(RefineryError):
@@ -12,10 +12,10 @@ class BackupError(RefineryError):
 class BackupNotFoundError(BackupError):
     """No backup of that name exists for the environment."""
 
-    exit_code = 2
+    exit_code = ExitCode.NOT_FOUND
 
 
 class BackupCorruptError(BackupError):
     """A backup's files do not match its manifest, or it does not restore to what it claims."""
 
-    exit_code = 3
+    exit_code = ExitCode.OUT_OF_SYNC

@@ -1,7 +1,7 @@
 """The `[backups]` section of an environment file: where backups live and how many to keep.
 
-Validated here because the environment loader leaves free-form sections to the area that owns
-them; a typo is a one-line error naming the key.
+Declared in `common.settings.operations` (BackupsSection) and validated when the environment
+loads; this module resolves the folder and the off-site prefix.
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.environments import Environment
-from common.errors import ConfigError
-
-_INTEGER_KEYS = ("keep_last", "keep_daily", "keep_weekly", "keep_monthly")
-_TEXT_KEYS = ("dir", "offsite_bucket", "offsite_prefix", "rds_instance")
+from common.settings.operations import BackupsSection
 
 
 @dataclass(frozen=True)
@@ -38,29 +35,20 @@ class BackupSettings:
 
 
 def backup_settings(env: Environment) -> BackupSettings:
-    """Read and validate `[backups]`; the folder defaults to `<state>/backups`."""
-    section = env.section("backups")
-    unknown = sorted(set(section) - set(_INTEGER_KEYS) - set(_TEXT_KEYS))
-    if unknown:
-        raise ConfigError(f"{env.path}: unknown key backups.{unknown[0]}")
-    counts: dict[str, int] = {}
-    for key in _INTEGER_KEYS:
-        if key in section:
-            value = section[key]
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{env.path}: backups.{key} must be a whole number >= 0")
-            counts[key] = value
-    for key in _TEXT_KEYS:
-        if key in section and not isinstance(section[key], str):
-            raise ConfigError(f"{env.path}: backups.{key} must be a string")
-    directory = Path(section["dir"]).expanduser() if section.get("dir") else None
+    """`[backups]` of `env`; the folder defaults to `<state>/backups`."""
+    section = BackupsSection.for_environment(env)
+    directory = Path(section.dir).expanduser() if section.dir else None
     if directory is not None and not directory.is_absolute():
         directory = env.state_dir / directory
-    prefix = str(section.get("offsite_prefix", "")).strip("/")
     return BackupSettings(
         directory=directory or env.state_dir / "backups",
-        retention=RetentionPolicy(**counts),
-        offsite_bucket=str(section.get("offsite_bucket", "")),
-        offsite_prefix=prefix or f"backups/{env.name}",
-        rds_instance=str(section.get("rds_instance", "")),
+        retention=RetentionPolicy(
+            keep_last=section.keep_last,
+            keep_daily=section.keep_daily,
+            keep_weekly=section.keep_weekly,
+            keep_monthly=section.keep_monthly,
+        ),
+        offsite_bucket=section.offsite_bucket,
+        offsite_prefix=section.offsite_prefix.strip("/") or f"backups/{env.name}",
+        rds_instance=section.rds_instance,
     )

@@ -19,6 +19,7 @@ import pytest
 from invoke import Program
 
 from common.db import embedded_cluster
+from common.errors import ExitCode
 from ops.deploy.lock import acquire_lock, current_holder
 from ops.deploy.settings import deploy_settings
 from ops.deploy.steps import STEP_TABLE, Step
@@ -59,7 +60,7 @@ def test_a_second_deploy_is_refused_at_once_naming_the_holder(deploy_env):
         second = inv_process("deploy", "-e", "staging", "-v", "v1.0.1-dev")
     finally:
         held.release()
-    assert second.returncode == 3
+    assert second.returncode == ExitCode.LOCK_HELD
     assert f"being deployed by {current_holder()} (pid {os.getpid()})" in second.stderr
     assert "since" in second.stderr and "--wait" in second.stderr
     history = inv_process("deploy.history", "-e", "staging", "--json")

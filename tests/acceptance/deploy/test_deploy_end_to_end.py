@@ -32,6 +32,7 @@ import requests
 
 from common import db
 from common.environments import REPO_ROOT, load_environment
+from common.errors import ExitCode
 from foreman.migrations import all_migrations
 from ops.batch import job_definition_name, pipelines
 from tests.support import foreman_service
@@ -356,7 +357,7 @@ def test_replacing_the_database_is_refused_by_name_until_allowed(staging):
     staging.set_stack_variables(database_identifier="refinery-staging-restored")
     state_before = staging.state_object()
     refused = staging.deploy("-v", "v1.2.4-dev")
-    assert refused.returncode == 3, refused.stdout[-3000:] + refused.stderr[-3000:]
+    assert refused.returncode == ExitCode.REFUSED, refused.stdout[-3000:] + refused.stderr[-3000:]
     assert "failed at step infrastructure" in refused.stderr
     assert "module.database.null_resource.this[0]" in refused.stderr
     assert "--allow-destroy" in refused.stderr

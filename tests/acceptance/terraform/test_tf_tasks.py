@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from common.environments import REPO_ROOT
+from common.errors import ExitCode
 
 pytestmark = pytest.mark.acceptance
 INV = Path(sys.executable).with_name("inv")
@@ -66,7 +67,7 @@ def test_apply_output_guard_and_allow_destroy_through_inv(make_tf_env):
     plan = json.loads(inv("tf.plan", "-e", name, "--json").stdout)
     assert plan["protected_changes"] == [DATABASE] and plan["replaces"] == [DATABASE]
     refused = inv("tf.apply", "-e", name, "--yes")
-    assert refused.returncode == 3
+    assert refused.returncode == ExitCode.REFUSED
     assert DATABASE in refused.stderr and "--allow-destroy" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert json.loads(inv("tf.output", "-e", name, "--json").stdout) == outputs

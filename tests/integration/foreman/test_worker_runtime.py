@@ -10,6 +10,7 @@ import pytest
 
 from common import db
 from common.environments import REPO_ROOT
+from common.errors import ExitCode
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.null import NullExecutor
 from tests.support.foreman import enqueue, fetch, make_foreman_env
@@ -52,7 +53,7 @@ def test_success_commits_the_handlers_writes_and_a_rerun_changes_nothing(make_en
         ("succeeded",)
     ]
     again = _run_job(env, job_id, "-e", env.name)
-    assert again.returncode == 3, again.stderr
+    assert again.returncode == ExitCode.SUPERSEDED, again.stderr
     assert fetch(env, "SELECT count(*) FROM test_completions") == [(1,)]
 
 
@@ -80,7 +81,7 @@ def test_unknown_handler_is_an_errored_attempt_naming_it(make_env):
 def test_a_job_that_was_not_dispatched_is_not_run(make_env):
     env = make_foreman_env(make_env, "runpending")
     (job_id,) = enqueue(env, "test_record")
-    assert _run_job(env, job_id, "-e", env.name).returncode == 3
+    assert _run_job(env, job_id, "-e", env.name).returncode == ExitCode.SUPERSEDED
     assert _job(env, job_id)[0] == "pending"
 
 

@@ -15,6 +15,12 @@ BASE = {
 }
 
 
+def terraform(**backend):
+    """A complete [terraform] section (the loader refuses partial ones) with `backend` keys."""
+    complete = {"bucket": "state", "key": "staging/x.tfstate", "region": "eu-west-1"}
+    return {"stack": "infrastructure/stacks/aws", "backend": {**complete, **backend}}
+
+
 @pytest.fixture
 def write(tmp_path, monkeypatch):
     monkeypatch.setenv("REFINERY_ENVIRONMENTS_DIR", str(tmp_path))
@@ -28,10 +34,11 @@ def write(tmp_path, monkeypatch):
 
 def test_lock_table_falls_back_to_the_terraform_backend_table(write):
     backend = {"dynamodb_table": "tf-locks", "region": "us-west-2"}
-    settings = deploy_settings(write(terraform={"backend": backend}))
+    settings = deploy_settings(write(terraform=terraform(**backend)))
     assert (settings.lock_table, settings.region) == ("tf-locks", "us-west-2")
     assert settings.endpoint_url == "http://127.0.0.1:1"
-    settings = deploy_settings(write(terraform={"backend": {"dynamodb_table": "tf-locks2"}}))
+    # Without a Terraform backend the region is [aws]'s.
+    settings = deploy_settings(write(deploy={"lock_table": "tf-locks2"}))
     assert (settings.lock_table, settings.region) == ("tf-locks2", "eu-west-1")  # [aws] region
 
 
@@ -47,7 +54,7 @@ def test_registry_and_base_image_in_deploy_are_refused_pointing_at_images(write)
 def test_deploy_section_wins_and_is_validated(write):
     env = write(
         deploy={"lock_table": "d", "lease_seconds": 60},
-        terraform={"backend": {"dynamodb_table": "t"}},
+        terraform=terraform(dynamodb_table="t"),
     )
     assert deploy_settings(env).lock_table == "d" and deploy_settings(env).lease_seconds == 60
     with pytest.raises(ConfigError, match=r"unknown key deploy\.lock_tabel"):

@@ -71,14 +71,15 @@ def test_an_aws_endpoint_override_routes_state_and_locks_to_it(env_dir):
     [
         (None, "not deployed with Terraform"),
         ({"stack": "nowhere", "backend": BACKEND}, "has no main.tf"),
-        ({"stack": "infrastructure/stacks/aws"}, r"needs a \[terraform.backend\]"),
+        ({"stack": "infrastructure/stacks/aws"}, r"missing key terraform\.backend$"),
         (
             {"stack": "infrastructure/stacks/aws", "backend": {**BACKEND, "secret_key": "x"}},
-            "backend key 'secret_key' is not allowed",
+            r"terraform\.backend\.secret_key is not allowed",
         ),
         (
             {"stack": "infrastructure/stacks/aws", "backend": {"bucket": "s"}},
-            "missing key, region, dynamodb_table",
+            r"missing keys terraform\.backend\.key, terraform\.backend\.region, "
+            r"terraform\.backend\.dynamodb_table",
         ),
         ({"stack": "infrastructure/stacks/aws", "backend": BACKEND, "stak": 1}, "unknown key"),
         (
@@ -88,6 +89,7 @@ def test_an_aws_endpoint_override_routes_state_and_locks_to_it(env_dir):
     ],
 )
 def test_bad_terraform_sections_are_one_line_errors(env_dir, terraform, message):
+    # Loading refuses what the file gets wrong; terraform_settings what this machine lacks.
     with pytest.raises(ConfigError, match=message) as caught:
         terraform_settings(_env(env_dir, terraform))
     assert "\n" not in str(caught.value)

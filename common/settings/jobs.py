@@ -1,0 +1,126 @@
+"""Sections read by the foreman and the workers: `[foreman]`, `[pipeline]`, `[ena]`,
+`[download]` and `[batch]`.
+
+They live here, with no dependency on the foreman or the workers, so that an environment file
+is checked whole when it is loaded: a foreman never meets a bad value two seconds into its
+loop. `foreman.settings` and `workers.settings` are the areas' names for them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Self, get_args
+
+from pydantic import Field, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+
+from common.settings.base import (
+    SCHEMA_CONFIG,
+    Integer,
+    Number,
+    Section,
+    SettingProblem,
+    Text,
+    section,
+)
+from common.settings.core import NonEmpty, http_url
+
+Positive = Annotated[Number, Field(gt=0)]
+NotNegative = Annotated[Number, Field(ge=0)]
+DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
+Application = Literal["no_op", "fastq_qc"]
+PROCESS_APPLICATIONS: tuple[str, ...] = get_args(Application)
+
+
+@section("foreman")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class ForemanSettings(Section):
+    """How often the foreman looks, and how long it trusts a silent worker.
+
+    `stale_after_seconds` must be at least twice `worker_heartbeat_seconds`, or live workers
+    are given up on; `submit_grace_seconds` is how long a claimed job may wait for its
+    executor id before the claim is presumed lost with a crashed foreman. An errored job waits
+    `retry_delay_seconds` × 2^(attempts so far - 1), at most `retry_delay_max_seconds`, before
+    it is dispatched again: a dependency that is down (the ENA portal, S3, a full disk) gets
+    time to come back instead of every attempt being spent within a minute. 0 retries at once.
+    """
+
+    poll_seconds: Positive = Field(default=2.0, description="idle wait between rounds")
+    reconcile_seconds: Positive = Field(
+        default=10.0, description="how often running jobs are checked"
+    )
+    heartbeat_seconds: Positive = Field(default=5.0, description="how often the foreman beats")
+    takeover_seconds: Positive = Field(default=1.0, description="how often a standby tries to lead")
+    stale_after_seconds: Positive = Field(
+        default=120.0, description="silence before a worker is lost"
+    )
+    submit_grace_seconds: Positive = Field(default=60.0, description="claim age before it is lost")
+    worker_heartbeat_seconds: Positive = Field(default=15.0, description="how often workers beat")
+    batch_size: Annotated[Integer, Field(gt=0)] = Field(
+        default=500, description="jobs claimed at once"
+    )
+    retry_delay_seconds: NotNegative = Field(default=10.0, description="first retry delay")
+    retry_delay_max_seconds: NotNegative = Field(default=600.0, description="longest retry delay")
+
+    @model_validator(mode="after")
+    def _stale_outlasts_two_heartbeats(self) -> Self:
+        if self.stale_after_seconds < 2 * self.worker_heartbeat_seconds:
+            raise SettingProblem(
+                "stale_after_seconds",
+                "must be at least twice foreman.worker_heartbeat_seconds",
+            )
+        return self
+
+
+@section("pipeline")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class PipelineSettings(Section):
+    """The process application queued once an experiment's files are stored."""
+
+    application: Application = Field(default="fastq_qc", description="application")
+
+
+@section("ena")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class EnaSettings(Section):
+    """The ENA portal the `ena` surveyor asks, and how patiently."""
+
+    portal_url: Text = Field(default=DEFAULT_PORTAL_URL, description="ENA Portal API base URL")
+    archive_scheme: Literal["https", "http"] = Field(
+        default="https", description="scheme put in front of the archive's fastq paths"
+    )
+    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+        default=2.0, description="first backoff"
+    )
+    timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
+
+    _portal_is_http = field_validator("portal_url")(http_url)
+
+
+@section("download")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class DownloadSettings(Section):
+    """How downloads retry (resuming within one attempt) and how much a broken one keeps."""
+
+    retries: Annotated[Integer, Field(ge=0)] = Field(default=3, description="resumes per attempt")
+    timeout_seconds: Positive = Field(default=60.0, description="timeout per connection and read")
+    chunk_bytes: Annotated[Integer, Field(ge=4096)] = Field(
+        default=64 * 1024, description="a broken transfer keeps all but the last chunk"
+    )
+
+
+@section("batch")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class BatchSettings(Section):
+    """AWS Batch: the stack's job queue per worker pool, the job definition family per job
+    kind or queue, and how many job-definition revisions a prune keeps (for rollbacks)."""
+
+    job_queues: dict[NonEmpty, NonEmpty] = Field(
+        default_factory=dict, description="worker pool -> Batch job queue"
+    )
+    pipelines: dict[NonEmpty, NonEmpty] = Field(
+        default_factory=dict, description="job kind or queue -> job definition family"
+    )
+    keep_revisions: Annotated[Integer, Field(ge=1)] = Field(
+        default=5, description="revisions kept per job definition"
+    )

@@ -1,0 +1,187 @@
+"""Sections read by `inv` areas: `[backups]`, `[deploy]`, `[terraform]` (and its
+`[terraform.backend]`), `[foreman_host]`, `[schedule]`, `[images]` and `[outputs]`.
+
+What only a machine can tell — a stack folder with a `main.tf`, a key file that is 0600 — is
+checked by the area when it uses the section; everything a file can get wrong is checked here,
+at load.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+
+from common.settings.base import (
+    SCHEMA_CONFIG,
+    Flag,
+    Integer,
+    Number,
+    Section,
+    SettingProblem,
+    Text,
+    register_table,
+    section,
+)
+from common.settings.core import NonEmpty, Port
+
+Count = Annotated[Integer, Field(ge=0)]
+Seconds = Annotated[Number, Field(gt=0)]
+
+
+@section("backups")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class BackupsSection(Section):
+    """Where an environment's backups live, locally and off-site, and how many to keep:
+    the last N plus one per day, week and month."""
+
+    keep_last: Count = Field(default=3, description="newest backups kept")
+    keep_daily: Count = Field(default=7, description="days with one backup kept")
+    keep_weekly: Count = Field(default=4, description="weeks with one backup kept")
+    keep_monthly: Count = Field(default=3, description="months with one backup kept")
+    dir: Text = Field(default="", description="backup folder (relative: in the state folder)")
+    offsite_bucket: Text = Field(default="", description="S3 bucket backups are shipped to")
+    offsite_prefix: Text = Field(default="", description="key prefix there (default backups/<env>)")
+    rds_instance: Text = Field(default="", description="RDS instance to snapshot")
+
+
+# Keys older environment files carried in [deploy]; the images area owns them now.
+MOVED_FROM_DEPLOY = {
+    "registry": "[images] registry",
+    "base_image": "[images] base_image",
+    "worker_image": "nothing (the image is always workers)",
+}
+
+
+@section("deploy")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class DeploySection(Section):
+    """How `inv deploy` runs. The lock table and region fall back to the Terraform backend's
+    (`[terraform.backend] dynamodb_table`, `region`), then `[aws] region`."""
+
+    lock_table: NonEmpty | None = Field(default=None, description="DynamoDB table of deploy locks")
+    region: NonEmpty | None = Field(default=None, description="region of the lock table")
+    lease_seconds: Seconds = Field(default=900, description="an unrenewed lock expires after this")
+    smoke_timeout_seconds: Seconds = Field(default=120, description="time for the foreman to beat")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys_point_to_their_new_home(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for key, where in MOVED_FROM_DEPLOY.items():
+                if key in values:
+                    raise SettingProblem(key, f"is no longer read; move it to {where}")
+        return values
+
+
+# Credentials are not settable: they come from the process environment, never argv or files.
+_BACKEND_CREDENTIALS = ("access_key", "secret_key", "token", "profile", "shared_credentials_file")
+
+
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class TerraformBackend:
+    """The keys of Terraform 1.0's s3 backend that an environment may set."""
+
+    bucket: NonEmpty = Field(description="S3 bucket of the state")
+    key: NonEmpty = Field(description="state object key")
+    region: NonEmpty = Field(description="region of the bucket and table")
+    dynamodb_table: NonEmpty = Field(description="DynamoDB table of state locks")
+    encrypt: Flag | None = None
+    kms_key_id: Text | None = None
+    endpoint: Text | None = None
+    dynamodb_endpoint: Text | None = None
+    sts_endpoint: Text | None = None
+    iam_endpoint: Text | None = None
+    force_path_style: Flag | None = None
+    skip_credentials_validation: Flag | None = None
+    skip_metadata_api_check: Flag | None = None
+    skip_region_validation: Flag | None = None
+    role_arn: Text | None = None
+    workspace_key_prefix: Text | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_credentials(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            for key in _BACKEND_CREDENTIALS:
+                if key in values:
+                    raise SettingProblem(
+                        key, "is not allowed: credentials come from the process environment"
+                    )
+        return values
+
+
+@section("terraform")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class TerraformSection(Section):
+    """The stack an environment deploys, its variables, its remote state and which resources
+    are protected against destroy/replace. Relative paths are from the repository root."""
+
+    stack: NonEmpty = Field(description="folder of the Terraform stack")
+    backend: TerraformBackend = Field(description="remote state: bucket, key, region, table")
+    var_file: NonEmpty | None = Field(default=None, description=".tfvars file")
+    protected: list[NonEmpty] = Field(default_factory=list, description="address patterns")
+    variables: dict[NonEmpty, Any] = Field(
+        default_factory=dict, description="extra non-secret -var values"
+    )
+    plugin_dir: NonEmpty | None = Field(
+        default=None, description='"bundled": providers from the wheel'
+    )
+
+
+@section("foreman_host")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class ForemanHostSection(Section):
+    """How to reach the foreman's hosts over SSH and restart it there."""
+
+    hosts: list[NonEmpty] = Field(min_length=1, description="host or host:port")
+    user: NonEmpty = Field(description="SSH user")
+    key_file: NonEmpty = Field(description="0600 private key file")
+    restart_command: NonEmpty = Field(description="{version} and {environment} are filled in")
+    port: Port = Field(default=22, description="port of hosts given without one")
+    known_hosts_file: NonEmpty | None = Field(default=None, description="verify host keys strictly")
+    connect_timeout_seconds: Seconds = Field(default=10, description="SSH connect timeout")
+    command_timeout_seconds: Seconds = Field(default=120, description="restart command timeout")
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_are_host_or_host_port(cls, hosts: list[str]) -> list[str]:
+        for index, entry in enumerate(hosts):
+            host, sep, port = entry.rpartition(":")
+            if sep and not host:
+                raise SettingProblem(index, f"{entry!r} has no host name")
+            if sep and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+                raise SettingProblem(index, f"{entry!r} has no port in 1-65535")
+        return hosts
+
+
+@section("schedule")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class ScheduleSection(Section):
+    """When the timers run, as systemd OnCalendar expressions; an absent job is not run."""
+
+    backup: NonEmpty | None = Field(
+        default=None, description="take, verify, prune and ship a backup"
+    )
+    seal: NonEmpty | None = Field(default=None, description="seal finished analyses")
+
+    def expressions(self) -> dict[str, str]:
+        """{job: OnCalendar expression} for the jobs that are scheduled."""
+        return {
+            job: value for job, value in (("backup", self.backup), ("seal", self.seal)) if value
+        }
+
+
+@section("images")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class ImagesSection(Section):
+    """Where images are pushed (default: the stack's registry) and the OS they are built on."""
+
+    registry: Text = Field(default="", description="registry images are pushed to")
+    base_image: NonEmpty = Field(default="refinery-os:bookworm", description="OS image of the base")
+
+
+# Deployment values for an environment without Terraform (or a test): output name -> value,
+# any shape Terraform outputs have.
+register_table("outputs", dict[str, Any])
