@@ -9,6 +9,7 @@ at load.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
@@ -185,3 +186,38 @@ class ImagesSection(Section):
 # Deployment values for an environment without Terraform (or a test): output name -> value,
 # any shape Terraform outputs have.
 register_table("outputs", dict[str, Any])
+
+
+def _known_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingProblem("timezone", f"{value!r} is not a known time zone") from None
+    return value
+
+
+@section("metadata")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class MetadataSection(Section):
+    """Where `inv metadata.sync` reads specimen metadata: a REDCap project's API. The API
+    token comes from the variable `token_env` or the 0600 file `token_file`, never from here."""
+
+    project: Text = Field(default="", description="the catalog project the records describe")
+    redcap_url: Text = Field(default="", description="the REDCap API URL (http(s), ending /api/)")
+    token_env: NonEmpty = Field(default="REFINERY_REDCAP_TOKEN", description="token variable")
+    token_file: Text = Field(default="", description="0600 file holding the token")
+    timezone: Text = Field(default="UTC", description="the zone REDCap writes its times in")
+    batch_size: Annotated[Integer, Field(ge=1)] = Field(default=200, description="records/call")
+    overlap_minutes: Count = Field(default=60, description="re-read before the last watermark")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_time_zone(value)
+
+    @field_validator("redcap_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if value and not (value.startswith(("https://", "http://")) and value.endswith("/api/")):
+            raise ValueError("must be an http(s) URL ending /api/")
+        return value

@@ -19,46 +19,28 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.environments import Environment
 from common.errors import ConfigError
+from common.settings.operations import MetadataSection
 
 SOURCES = ("redcap",)
 _TOKEN = re.compile(r"^[0-9A-Fa-f]{32}$")
 
 
-@dataclass(frozen=True)
-class MetadataSettings:
-    project: str = ""
-    redcap_url: str = ""
-    token_env: str = "REFINERY_REDCAP_TOKEN"
-    token_file: str = ""
-    timezone: str = "UTC"
-    batch_size: int = 200
-    overlap_minutes: int = 60
+MetadataSettings = MetadataSection
 
 
-def metadata_settings(env: Environment) -> MetadataSettings:
+def metadata_settings(env: Environment) -> MetadataSection:
+    """The validated `[metadata]` section; refused when sync is not set up here."""
     if not env.section("metadata"):
         raise ConfigError(f"{env.path}: no [metadata] section; metadata sync is not set up here")
-    settings: MetadataSettings = env.settings("metadata", MetadataSettings)
-    if not settings.project:
-        raise ConfigError(f"{env.path}: metadata.project must name the catalog project")
-    if not settings.redcap_url.startswith(("http://", "https://")) or not (
-        settings.redcap_url.endswith("/api/")
-    ):
-        raise ConfigError(f"{env.path}: metadata.redcap_url must be an http(s) URL ending /api/")
-    if settings.batch_size < 1 or settings.overlap_minutes < 0:
-        raise ConfigError(f"{env.path}: metadata.batch_size >= 1 and overlap_minutes >= 0")
-    try:
-        ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    settings: MetadataSection = env.settings("metadata", MetadataSection)
+    if not settings.project or not settings.redcap_url:
         raise ConfigError(
-            f"{env.path}: metadata.timezone {settings.timezone!r} is unknown"
-        ) from None
+            f"{env.path}: metadata.project and metadata.redcap_url are needed for a sync"
+        )
     return settings
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
 
 
 class ReleaseError(RefineryError):
@@ -12,4 +12,4 @@ class ReleaseError(RefineryError):
 class TagRefusedError(ReleaseError):
     """A tag is unsigned, signed by an unknown key, misplaced or not a release tag."""
 
-    exit_code = 3
+    exit_code = ExitCode.REFUSED

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from common.environments import REPO_ROOT
+from common.errors import ExitCode
 from tests.acceptance.deploy.test_deploy_end_to_end import staging  # noqa: F401 - fixture
 from tests.support.release_git import ReleaseRepos, make_ssh_key, run
 
@@ -68,7 +69,7 @@ def test_an_unsigned_tag_stops_at_verify_and_deploys_nothing(released, staging, 
     deploy = release_ci(checkout, staging.process_env, "deploy", "v1.2.4-dev")
 
     for result in (verify, deploy):
-        assert result.returncode == 3, result.stderr
+        assert result.returncode == ExitCode.REFUSED, result.stderr
         assert "refused v1.2.4-dev: the tag is not signed" in result.stderr
     assert staging.history() == before
 

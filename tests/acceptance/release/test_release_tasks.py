@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from common.environments import REPO_ROOT
+from common.errors import ExitCode
 
 pytestmark = pytest.mark.acceptance
 INV = Path(sys.executable).with_name("inv")
@@ -43,7 +44,7 @@ def test_verify_prints_who_signed_and_refuses_in_one_line(repos, ssh_key, tmp_pa
     assert json.loads(good.stdout)["environment"] == "staging"
 
     bad = inv(checkout, "release.verify", "v1.0.0")
-    assert bad.returncode == 3
+    assert bad.returncode == ExitCode.REFUSED
     assert bad.stderr.strip() == "error: refused v1.0.0: the tag is not signed (git tag -s)"
 
 
@@ -69,7 +70,7 @@ def test_next_refuses_and_deletes_a_tag_on_the_wrong_branch(repos, ssh_key):
 
     result = inv(repos.work, "release.next", "-e", "prod", "--tag", "--push")
 
-    assert result.returncode == 3 and "which is not on origin/main" in result.stderr
+    assert result.returncode == ExitCode.REFUSED and "which is not on origin/main" in result.stderr
     assert repos.git("tag", "--list", "v0.1.0") == ""
     assert "v0.1.0" not in repos.git("ls-remote", "--tags", str(repos.origin))
 
