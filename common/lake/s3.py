@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 from common.environments import Environment
 from common.errors import StorageError
+from common.failpoints import failpoint
 from common.lake.base import Lake, ObjectInfo, check_key
 
 MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
@@ -143,14 +144,13 @@ class S3Lake(Lake):
         *,
         sha256: str,
         state_dir: Path,
-        test_stop_after_parts: int | None = None,
     ) -> tuple[ObjectInfo, int]:
         """Like put_file, but a large upload interrupted part-way continues where it stopped.
 
         The multipart upload's id is kept in a small file under `state_dir`; a re-run lists the
         parts S3 already holds and sends only those missing or different (each part's SHA256
-        is compared). Returns the object and how many parts this call sent.
-        `test_stop_after_parts` is a test-only hook that interrupts after that many parts."""
+        is compared). Returns the object and how many parts this call sent. The failpoint
+        `lake.s3.upload_part` (common/failpoints.py) is reached before each part is sent."""
         source = Path(source)
         size = source.stat().st_size
         if size <= self.chunk_bytes:
@@ -182,8 +182,7 @@ class S3Lake(Lake):
                         {"PartNumber": number, "ETag": have["ETag"], "ChecksumSHA256": checksum}
                     )
                     continue
-                if test_stop_after_parts is not None and sent >= test_stop_after_parts:
-                    raise StorageError(f"upload of {key} interrupted (test hook); re-run to resume")
+                failpoint("lake.s3.upload_part")
                 response = self.client.upload_part(
                     Bucket=self.bucket, Key=object_key, UploadId=state["upload_id"],
                     PartNumber=number, Body=data, ChecksumAlgorithm="SHA256",

@@ -24,11 +24,12 @@ from pathlib import Path
 from common import db
 from common.environments import STATE_DIR_VARIABLE, DatabaseSettings, Environment, load_environment
 from common.shell import run_command
-from ops.db.backups.logical import Progress, _quiet, take_logical_backup
+from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.physical import take_physical_backup
 from ops.db.backups.restore import execute_restore
 from ops.db.backups.settings import backup_settings
 from ops.db.backups.tools import tool
+from ops.progress import Progress, quiet
 
 BENCH_DATABASE = "refinery_bench_backup"
 
@@ -77,7 +78,7 @@ def run_backup_benchmark(
     scale: int = 60,
     rounds: int = 1,
     base_env: str = "local",
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> BenchResult:
     work_dir.mkdir(parents=True, exist_ok=True)
     with private_state(work_dir):

@@ -7,7 +7,7 @@ from invoke.exceptions import Exit
 
 from ops.lake.check import check_lake
 from ops.lake.mirror import mirror_to_s3, restore_from_s3
-from ops.progress import progress_callback
+from ops.progress import progress_display
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,
@@ -34,7 +34,7 @@ EXIT_OUT_OF_SYNC = 3
 def check(c, env, checksums=False, deep=False, json=False, workers=0):
     """Compare the catalog with the lake: missing, orphan, size and checksum differences."""
     settings = environment(env)
-    with progress_callback() as progress:
+    with progress_display() as progress:
         report = check_lake(
             settings,
             checksums=checksums or deep,
@@ -70,7 +70,7 @@ def check(c, env, checksums=False, deep=False, json=False, workers=0):
 def mirror(c, env, to, json=False):
     """Mirror the filesystem lake to S3: new or changed files only, verified afterwards."""
     settings = environment(env)
-    with progress_callback() as progress:
+    with progress_display() as progress:
         report = mirror_to_s3(settings, to, progress=progress)
     _render_transfer(report, json, "mirrored")
 
@@ -86,7 +86,7 @@ def mirror(c, env, to, json=False):
 def restore(c, env, from_, execute=False, json=False):
     """Bring the filesystem lake back from an S3 mirror (dry run unless --execute)."""
     settings = environment(env)
-    with progress_callback() as progress:
+    with progress_display() as progress:
         report = restore_from_s3(settings, from_, execute=execute, progress=progress)
     _render_transfer(report, json, "restored" if execute else "would restore")
 
