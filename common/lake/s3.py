@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from common.environments import Environment
 from common.errors import StorageError
 from common.failpoints import failpoint
+from common.files import file_sha256
 from common.lake.base import Lake, ObjectInfo, check_key
 
 MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
@@ -47,14 +48,6 @@ def transfer_config(chunk_bytes: int = MULTIPART_CHUNK_BYTES) -> Any:
     return TransferConfig(
         multipart_threshold=chunk_bytes, multipart_chunksize=chunk_bytes, max_concurrency=4
     )
-
-
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -113,7 +106,7 @@ class S3Lake(Lake):
         sha256 in metadata. S3 makes an object visible only once complete, so this is atomic."""
         check_key(key)
         source = Path(source)
-        sha256 = sha256 or sha256_of_file(source)
+        sha256 = sha256 or file_sha256(source)
         self._upload(source, self.object_key(key), sha256)
         info = self.stat(key)
         if info is None or info.size != source.stat().st_size:

@@ -39,7 +39,7 @@ from common.environments import (
 )
 from common.lake.checksums import cache_path
 from common.lake.layout import original_file_key
-from common.shell import run_command
+from common.shell import last_lines, run_command
 from foreman.migrations import apply_migrations
 
 FILES_PER_EXPERIMENT = 100
@@ -132,7 +132,7 @@ def _timed(argv: list[str], *, expect_ok: bool = True, env: dict[str, str] | Non
     result = run_command(argv, env=env, check=False, timeout=3600)
     elapsed = time.perf_counter() - started
     if expect_ok and result.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {result.returncode}: {result.stderr[-400:]}")
+        raise RuntimeError(f"{argv[0]} exited {result.returncode}: {last_lines(result.stderr)}")
     return elapsed
 
 
