@@ -9,40 +9,22 @@ from it, and leave `inv lake.check --checksums` clean.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import psycopg2
 import pytest
-
-from common.embedded import EmbeddedCluster
-from common.environments import REPO_ROOT
 
 pytestmark = pytest.mark.acceptance
 
 
-def test_deleting_a_demo_experiment_backs_up_first_and_leaves_the_lake_in_sync(server_tmp_path):
-    state = server_tmp_path / "state"
-    variables = {**os.environ, "REFINERY_STATE_DIR": str(state), "COLUMNS": "200"}
-    variables.pop("REFINERY_ENVIRONMENTS_DIR", None)  # the shipped local environment
-    variables.pop("REFINERY_HANDLER_MODULES", None)
-    variables.pop("REFINERY_FAILPOINTS", None)
-
-    def inv(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(Path(sys.executable).with_name("inv")), *args],
-            cwd=REPO_ROOT, env=variables, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-
+def test_deleting_a_demo_experiment_backs_up_first_and_leaves_the_lake_in_sync(local_state):
+    inv = local_state.inv
+    accessions = "SELECT accession FROM experiments ORDER BY id"
     try:
         demo = inv("local.demo", "--samples", "2", "--reads", "500")
         assert demo.returncode == 0, demo.stdout + demo.stderr
-        doomed, kept = _query(state, "SELECT accession FROM experiments ORDER BY id")
+        [(doomed,), (kept,)] = local_state.query(accessions)
         deleted = inv("data.delete", "-e", "local", "--experiment", doomed, "--execute")
         assert deleted.returncode == 0, deleted.stdout + deleted.stderr
-        remaining = _query(state, "SELECT accession FROM experiments ORDER BY id")
+        remaining = local_state.query(accessions)
         listed = inv("db.backups", "-e", "local", "--json")
         checked = inv("lake.check", "-e", "local", "--checksums")
     finally:
@@ -50,7 +32,7 @@ def test_deleting_a_demo_experiment_backs_up_first_and_leaves_the_lake_in_sync(s
     assert down.returncode == 0, down.stderr
 
     assert f"deleted: experiment {doomed}" in deleted.stdout
-    assert remaining == [kept]
+    assert remaining == [(kept,)]
     assert listed.returncode == 0, listed.stderr
     [backup] = json.loads(listed.stdout)
     assert backup["verified"] is True and backup["kind"] == "logical"
@@ -58,17 +40,3 @@ def test_deleting_a_demo_experiment_backs_up_first_and_leaves_the_lake_in_sync(s
     assert f"verified backup taken first: {backup['name']}" in deleted.stdout
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "in sync" in checked.stdout
-
-
-def _query(state: Path, sql: str) -> list:
-    address = EmbeddedCluster(state / "postgres").address()
-    conn = psycopg2.connect(
-        host=address.host, port=address.port, user=address.user,
-        password=address.password, dbname="refinery",
-    )  # fmt: skip
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return [row[0] for row in cur.fetchall()]
-    finally:
-        conn.close()
