@@ -2,6 +2,8 @@
 
 - `common/` is the shared core: nothing in it imports `foreman`, `workers` or `ops` (at the
   top of a module or inside a function alike), so everything else may build on it.
+- The layers go one way: `foreman` builds on `common`; `workers` on `common` and `foreman`
+  (the job state machine); `ops` on all of them, and nothing imports `ops`.
 - No production function (common/ foreman/ workers/ ops/) has a parameter named `test_*`:
   faults are injected at the boundaries (common/failpoints.py), never through a hook.
 """
@@ -16,6 +18,8 @@ from common.environments import REPO_ROOT
 
 PRODUCTION_PACKAGES = ("common", "foreman", "workers", "ops")
 NOT_FOR_COMMON = {"foreman", "workers", "ops"}
+# What each package may not import (common's rule is the one above).
+NOT_FOR = {"common": NOT_FOR_COMMON, "foreman": {"workers", "ops"}, "workers": {"ops"}}
 
 
 def _modules(*packages: str) -> Iterator[tuple[Path, ast.Module]]:
@@ -46,11 +50,11 @@ def imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
             yield node.lineno, node.args[0].value
 
 
-def forbidden_imports(tree: ast.AST) -> list[str]:
+def forbidden_imports(tree: ast.AST, forbidden: set[str] = NOT_FOR_COMMON) -> list[str]:
     return [
         f"line {line}: {name}"
         for line, name in imported_modules(tree)
-        if name.split(".")[0] in NOT_FOR_COMMON
+        if name.split(".")[0] in forbidden
     ]
 
 
@@ -90,6 +94,16 @@ def test_nothing_in_common_imports_foreman_workers_or_ops():
         str(path.relative_to(REPO_ROOT)): problems
         for path, tree in _modules("common")
         if (problems := forbidden_imports(tree))
+    }
+    assert found == {}
+
+
+def test_foreman_and_workers_import_only_the_layers_below_them():
+    found = {
+        str(path.relative_to(REPO_ROOT)): problems
+        for package in ("foreman", "workers")
+        for path, tree in _modules(package)
+        if (problems := forbidden_imports(tree, NOT_FOR[package]))
     }
     assert found == {}
 
