@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager, suppress
-from pathlib import Path
 
 import psycopg2
 import psycopg2.errors
@@ -20,6 +19,7 @@ from psycopg2 import sql
 from common.embedded import EmbeddedCluster
 from common.environments import TERRAFORM_PREFIX, Environment, state_root
 from common.errors import ConfigError, DatabaseError, first_line
+from common.files import private_file
 
 
 def embedded_cluster() -> EmbeddedCluster:
@@ -67,12 +67,7 @@ def database_password(env: Environment) -> str:
     if value:
         return value
     if settings.password_file:
-        path = Path(settings.password_file).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"database password file {path} does not exist")
-        if path.stat().st_mode & 0o077:
-            raise ConfigError(f"database password file {path} must be 0600 (chmod 600 {path})")
-        return path.read_text().strip()
+        return private_file(settings.password_file, "database password file").read_text().strip()
     raise ConfigError(
         f"no database password for environment {env.name!r}: "
         f"set {settings.password_env} or database.password_file"

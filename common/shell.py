@@ -79,7 +79,7 @@ def run_command(
         args, completed.returncode, completed.stdout or "", completed.stderr or ""
     )
     if check and result.returncode != 0:
-        tail = redact(_last_lines(result.stderr or result.stdout), hidden)
+        tail = redact(last_lines(result.stderr or result.stdout) or "(no output)", hidden)
         raise CommandError(f"{printable} exited {result.returncode}: {tail}")
     return result
 
@@ -109,6 +109,8 @@ def start_command(
         raise CommandError(f"{args[0]} is not installed or not on PATH") from None
 
 
-def _last_lines(text: str, count: int = 3) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return " | ".join(lines[-count:]) if lines else "(no output)"
+def last_lines(text: str | None, count: int = 3) -> str:
+    """The last `count` non-blank lines of a command's output, joined on one line with " | "
+    ("" when there are none): what an error message quotes of what a command said."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return " | ".join(lines[-count:])

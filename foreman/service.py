@@ -17,6 +17,7 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
 from common.errors import RefineryError
+from common.shell import last_lines
 from foreman.executors.local import process_start_time
 
 
@@ -66,7 +67,8 @@ def start_foreman_background(env: Environment, *, settle_seconds: float = 1.0) -
         if process.poll() is not None:
             pid_file(env).unlink(missing_ok=True)
             raise ServiceError(
-                f"the foreman exited at once (code {process.returncode}): {_last_line(log_path)}"
+                f"the foreman exited at once (code {process.returncode}): "
+                f"{last_lines(log_path.read_text(errors='replace'), 1) or f'see {log_path}'}"
             )
         time.sleep(0.1)
     return process.pid
@@ -98,8 +100,3 @@ def _wait_gone(pid: int, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def _last_line(path: Path) -> str:
-    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1] if lines else f"see {path}"

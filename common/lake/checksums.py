@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+from common.files import file_sha256
 from common.lake.base import Lake, ObjectInfo
 
 READ_CHUNK_BYTES = 4 * 1024 * 1024  # large buffers: hashlib releases the GIL while hashing
@@ -21,11 +22,12 @@ READ_CHUNK_BYTES = 4 * 1024 * 1024  # large buffers: hashlib releases the GIL wh
 
 def sha256_of_object(lake: Lake, key: str) -> str:
     """The sha256 of the object's content, read from its local path when it has one."""
-    digest = hashlib.sha256()
     path = lake.local_path(key)
-    handle = open(path, "rb", buffering=0) if path is not None else lake.open_read(key)  # noqa: SIM115
-    with handle:
-        while chunk := handle.read(READ_CHUNK_BYTES):
+    if path is not None:
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    with lake.open_read(key) as stream:
+        while chunk := stream.read(READ_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
 

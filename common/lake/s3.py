@@ -23,6 +23,8 @@ from typing import Any, BinaryIO
 
 from common.environments import Environment
 from common.errors import StorageError
+from common.failpoints import failpoint
+from common.files import file_sha256
 from common.lake.base import Lake, ObjectInfo, check_key
 
 MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
@@ -46,14 +48,6 @@ def transfer_config(chunk_bytes: int = MULTIPART_CHUNK_BYTES) -> Any:
     return TransferConfig(
         multipart_threshold=chunk_bytes, multipart_chunksize=chunk_bytes, max_concurrency=4
     )
-
-
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -112,7 +106,7 @@ class S3Lake(Lake):
         sha256 in metadata. S3 makes an object visible only once complete, so this is atomic."""
         check_key(key)
         source = Path(source)
-        sha256 = sha256 or sha256_of_file(source)
+        sha256 = sha256 or file_sha256(source)
         self._upload(source, self.object_key(key), sha256)
         info = self.stat(key)
         if info is None or info.size != source.stat().st_size:
@@ -143,14 +137,13 @@ class S3Lake(Lake):
         *,
         sha256: str,
         state_dir: Path,
-        test_stop_after_parts: int | None = None,
     ) -> tuple[ObjectInfo, int]:
         """Like put_file, but a large upload interrupted part-way continues where it stopped.
 
         The multipart upload's id is kept in a small file under `state_dir`; a re-run lists the
         parts S3 already holds and sends only those missing or different (each part's SHA256
-        is compared). Returns the object and how many parts this call sent.
-        `test_stop_after_parts` is a test-only hook that interrupts after that many parts."""
+        is compared). Returns the object and how many parts this call sent. The failpoint
+        `lake.s3.upload_part` (common/failpoints.py) is reached before each part is sent."""
         source = Path(source)
         size = source.stat().st_size
         if size <= self.chunk_bytes:
@@ -182,8 +175,7 @@ class S3Lake(Lake):
                         {"PartNumber": number, "ETag": have["ETag"], "ChecksumSHA256": checksum}
                     )
                     continue
-                if test_stop_after_parts is not None and sent >= test_stop_after_parts:
-                    raise StorageError(f"upload of {key} interrupted (test hook); re-run to resume")
+                failpoint("lake.s3.upload_part")
                 response = self.client.upload_part(
                     Bucket=self.bucket, Key=object_key, UploadId=state["upload_id"],
                     PartNumber=number, Body=data, ChecksumAlgorithm="SHA256",

@@ -6,6 +6,7 @@ from invoke import Collection
 
 from common.lake import open_lake
 from ops.data.export_task import export
+from ops.progress import progress_display
 from ops.runbooks.delete_experiment import (
     delete_experiment,
     recover_interrupted,
@@ -24,7 +25,11 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
 )
 def delete(c, env, experiment, execute=False, json=False):
     """Delete an experiment and what derives from it (dry run unless --execute)."""
-    report = delete_experiment(environment(env), validate_reference(experiment), execute=execute)
+    settings = environment(env)
+    with progress_display(enabled=not json) as progress:
+        report = delete_experiment(
+            settings, validate_reference(experiment), execute=execute, progress=progress
+        )
     plan = report.plan
     if json:
         print_json(
@@ -43,7 +48,9 @@ def delete(c, env, experiment, execute=False, json=False):
     print_table(f"{verb}: experiment {plan.accession}", ("table", "rows"), plan.rows())
     print_table(f"{verb}: lake folders", ("path",), ((p,) for p in plan.lake_paths))
     if report.executed:
-        console.print(f"verified backup: {report.backup}")
+        console.print(
+            f"verified backup taken first: {report.backup} (inv db.backups -e {settings.name})"
+        )
     else:
         console.print("dry run: nothing changed; add --execute to delete")
 

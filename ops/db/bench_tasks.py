@@ -1,45 +1,41 @@
-"""`inv bench.backup`: time the old `pg_dump | gzip` practice against Refinery's backups.
-
-Exports the task `backup`; the `bench` collection adds it (`bench_ns.add_task(backup)`).
-"""
+"""`inv bench.backup`: the old `pg_dump | gzip` practice against Refinery's backups
+(see ops/db/bench.py). Exported as the Task `backup`; the `bench` collection adds it."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
+from ops.bench.report import render
 from ops.db.backup_tasks import human_size
-from ops.db.bench import ratios_of, run_backup_benchmark
-from ops.taskkit import console, err_console, print_table, task
+from ops.db.bench import comparisons_of, run_backup_benchmark
+from ops.progress import progress_display
+from ops.taskkit import JSON_HELP, err_console, task
 
 
 @task(
+    name="backup",
     help={
         "scale": "pgbench scale (60 ≈ 0.9 GB; 1 for a smoke run)",
         "rounds": "times to run every step; medians are reported (default 3: a shared "
         "machine's load moves single runs)",
         "work_dir": "folder for the benchmark's own cluster and backups (default: a temp dir)",
-    }
+        "json": JSON_HELP,
+    },
 )
-def backup(c, scale=60, rounds=3, work_dir=""):
+def backup_bench(c, scale=60, rounds=3, work_dir="", json=False):
     """Time pg_dump|gzip and gunzip|psql against db.backup/db.restore, logical and physical."""
-    with tempfile.TemporaryDirectory(dir=work_dir or None, prefix="bench-backup-") as scratch:
+    with (
+        progress_display(enabled=not json) as progress,
+        tempfile.TemporaryDirectory(dir=work_dir or None, prefix="bench-backup-") as scratch,
+    ):
         result = run_backup_benchmark(
-            Path(scratch), scale=int(scale), rounds=int(rounds),
-            progress=lambda message: err_console.print(f"[dim]… {message}[/dim]"),
-        )  # fmt: skip
-    numbers = range(1, len(result.rounds) + 1)
-    print_table(
-        f"backup benchmark (pgbench scale {result.scale}, {human_size(result.database_bytes)})",
-        ["step", "median s", *(f"round {n}" for n in numbers)],
-        [
-            (step, f"{value:.2f}", *(f"{r[step]:.2f}" for r in result.rounds))
-            for step, value in result.seconds.items()
-        ],
-    )
-    for number, seconds in zip(numbers, result.rounds, strict=True):
-        shown = ", ".join(f"{ratio:.2f}" for ratio, _ in ratios_of(seconds).values())
-        console.print(f"[dim]round {number} ratios (as below): {shown}[/dim]")
-    for label, (ratio, target) in result.ratios().items():
-        verdict = "meets" if ratio <= target else "MISSES"
-        console.print(f"{label} (medians): {ratio:.2f} ({verdict} the target ≤ {target:.1f})")
+            Path(scratch), scale=int(scale), rounds=int(rounds), progress=progress
+        )
+    title = f"backup benchmark (pgbench scale {result.scale}, {human_size(result.database_bytes)})"
+    render(title, result.comparisons(), as_json=json,
+           details={"median_seconds": result.seconds, "rounds": list(result.rounds)})  # fmt: skip
+    if not json:
+        for number, seconds in enumerate(result.rounds, 1):
+            shown = ", ".join(f"{c.ratio:.2f}×" for c in comparisons_of(seconds))
+            err_console.print(f"[dim]round {number} ratios (as above): {shown}[/dim]")

@@ -22,18 +22,17 @@ from typing import Any
 from common.db import database_password
 from common.environments import Environment
 from common.errors import ExitCode, RefineryError
+from common.failpoints import failpoint
 from common.shell import redact
 from ops.deploy.audit import AuditLog, DeployRecord, now_iso
 from ops.deploy.errors import DeployError
 from ops.deploy.lock import DeployLock, deploy_lock
 from ops.deploy.settings import DeploySettings, deploy_settings
 from ops.deploy.steps import DEPLOY_STEPS, ROLLBACK_STEPS, STEP_TABLE, Step, StepContext
+from ops.progress import Progress, quiet
 from ops.release.versions import check_version_for_environment
 
 Reporter = Callable[[Any], None]
-# Called with each step's name just before it runs. Only tests pass one, to interrupt a
-# deploy at a chosen step; production code never does.
-TestOnlyStepHook = Callable[[str], None]
 
 
 @dataclass
@@ -67,10 +66,12 @@ def run_deploy(
     wait_seconds: float = 0,
     steps: Mapping[str, Step] | None = None,
     report: Reporter = _quiet,
-    progress: Any = None,
-    test_only_step_hook: TestOnlyStepHook | None = None,
+    progress: Progress = quiet,
 ) -> DeployResult:
-    """Deploy `version` (built from `git_sha`) to `env`; `progress` shows image builds."""
+    """Deploy `version` (built from `git_sha`) to `env`; `progress` shows image builds.
+
+    Before each step runs, the failpoint `deploy.step.<name>` (common/failpoints.py) lets a
+    failure or an interrupt be injected there from outside."""
     check_version_for_environment(version, env.name)
     settings = deploy_settings(env)
     table = {**STEP_TABLE, **(steps or {})}
@@ -91,7 +92,6 @@ def run_deploy(
             table,
             DEPLOY_STEPS,
             reused=reused,
-            test_only_step_hook=test_only_step_hook,
         )
 
 
@@ -102,7 +102,6 @@ def run_rollback(
     wait_seconds: float = 0,
     steps: Mapping[str, Step] | None = None,
     report: Reporter = _quiet,
-    test_only_step_hook: TestOnlyStepHook | None = None,
 ) -> DeployResult:
     """Point job definitions and the foreman back at the previous successful version."""
     settings = deploy_settings(env)
@@ -124,7 +123,6 @@ def run_rollback(
             table,
             ROLLBACK_STEPS,
             reused=[],
-            test_only_step_hook=test_only_step_hook,
         )
 
 
@@ -206,7 +204,6 @@ def _run_steps(
     order: Sequence[str],
     *,
     reused: list[str],
-    test_only_step_hook: TestOnlyStepHook | None,
 ) -> DeployResult:
     record = ctx.record
     audit.save(record)
@@ -224,8 +221,7 @@ def _run_steps(
                     f"{ctx.env.name}` before running again"
                 )
             ctx.report(f"[{name}] {step.title}…")
-            if test_only_step_hook is not None:
-                test_only_step_hook(name)
+            failpoint(f"deploy.step.{name}")
             facts = step.run(ctx)
             ctx.facts[name] = facts
             record.facts[name] = facts

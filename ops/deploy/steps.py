@@ -28,6 +28,7 @@ from ops.deploy.audit import DeployRecord
 from ops.deploy.errors import DeployError
 from ops.deploy.settings import DeploySettings
 from ops.deploy.smoke import database_now, wait_for_fresh_heartbeat
+from ops.progress import Progress, quiet
 from ops.runbooks.foreman_restart import (
     foreman_host_settings,
     restart_command_for,
@@ -49,8 +50,8 @@ class StepContext:
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Values passed between steps of this run only, never written to the audit log.
     scratch: dict[str, Any] = field(default_factory=dict)
-    # Shows image builds and pushes as they stream (an ops.images ProgressSink), if given.
-    progress: Any = None
+    # Shows image builds and pushes as they go.
+    progress: Progress = quiet
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from ops.deploy.audit import AuditLog, DeployRecord
 from ops.deploy.lock import break_stale_lock
 from ops.deploy.pipeline import DeployResult, run_deploy, run_rollback
 from ops.deploy.settings import deploy_settings
-from ops.images.progress import RichProgress
+from ops.progress import progress_display
 from ops.release.versions import git_sha, version_at_head
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
@@ -34,7 +34,7 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0):
     """Deploy a release: images, Terraform, job definitions, migrations, foreman restart."""
     settings = environment(env)
     version = version or version_at_head(REPO_ROOT, settings.name)
-    with _sigterm_as_interrupt():
+    with _sigterm_as_interrupt(), progress_display() as progress:
         result = run_deploy(
             settings,
             version=version,
@@ -43,7 +43,7 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0):
             allow_destroy=allow_destroy,
             wait_seconds=float(wait),
             report=_progress,
-            progress=RichProgress(console),
+            progress=progress,
         )
     _render(result)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from common import db
@@ -20,8 +19,8 @@ from foreman.executors.null import NullExecutor
 from foreman.loop import Foreman
 from foreman.migrations import apply_migrations
 from foreman.settings import ForemanSettings
-
-Progress = Callable[[str], None]
+from ops.bench.report import Comparison
+from ops.progress import Progress, quiet
 
 
 @dataclass(frozen=True)
@@ -177,9 +176,10 @@ def run_foreman_bench(
     jobs: int,
     procrastinate_jobs: int = 10_000,
     batch_size: int = 500,
-    progress: Progress = lambda _: None,
-) -> list[BenchResult]:
-    """Run all three on `env`'s server (an embedded one or a scratch server you own)."""
+    progress: Progress = quiet,
+) -> list[Comparison]:
+    """Run all three on `env`'s server (an embedded one or a scratch server you own); the
+    foreman against each peer, compared per job (procrastinate drains fewer of them)."""
     if jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     if env.database.kind != "embedded":
@@ -197,4 +197,16 @@ def run_foreman_bench(
     # so a smaller drain measures it in minutes instead of half an hour.
     progress(f"procrastinate: {procrastinate_jobs} jobs")
     results.append(bench_procrastinate(env, procrastinate_jobs, concurrency=10))
-    return results
+    ours, *peers = results
+    return [
+        Comparison(
+            f"dispatch no-op jobs ({ours.detail})",
+            ours.seconds,
+            f"{peer.system} ({peer.detail})",
+            peer.seconds,
+            unit="jobs",
+            refinery_work=ours.jobs,
+            peer_work=peer.jobs,
+        )
+        for peer in peers
+    ]

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import docker
 import docker.errors
@@ -28,6 +28,7 @@ from ops.images.context import (
     python_version,
     runtime_requirements,
 )
+from ops.progress import Progress, quiet
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,9 @@ IMAGE_NAMES = ("base", "foreman", "workers")
 VERSION_LABEL = "org.opencontainers.image.version"
 REVISION_LABEL = "org.opencontainers.image.revision"
 TITLE_LABEL = "org.opencontainers.image.title"
+# What the engine says of each layer a push has finished with.
+PUSHED_LAYER_STATUSES = ("Pushed", "Layer already exists")
 WHEEL_CACHE = REPO_ROOT / ".state" / "images" / "wheels"
-
-
-class ProgressSink(Protocol):
-    """Receives the engine's streamed output while an image builds or pushes."""
-
-    def begin(self, name: str, action: str) -> None: ...
-    def line(self, name: str, text: str) -> None: ...
-    def end(self, name: str, summary: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +96,7 @@ def build_images(
     base_image: str,
     names: Sequence[str] | None = None,
     client: docker.APIClient | None = None,
-    progress: ProgressSink | None = None,
+    progress: Progress = quiet,
 ) -> list[BuiltImage]:
     """Build `names` (default: all) in dependency order; return what was built.
 
@@ -141,15 +136,14 @@ def push_images(
     images: Iterable[BuiltImage],
     *,
     client: docker.APIClient | None = None,
-    progress: ProgressSink | None = None,
+    progress: Progress = quiet,
     aws_endpoint_url: str | None = None,
 ) -> list[PushedImage]:
     """Push each image (with an ECR token when the registry is ECR); return the digests."""
     client = client or docker_client()
     pushed: list[PushedImage] = []
     for image in images:
-        if progress:
-            progress.begin(image.name, f"pushing {image.reference}")
+        progress(f"pushing {image.reference}")
         auth = registry_auth(image.reference, endpoint_url=aws_endpoint_url)
         digest, size = None, None
         events = client.push(
@@ -159,12 +153,11 @@ def push_images(
             aux = event.get("aux") or {}
             if aux.get("Digest"):
                 digest, size = aux["Digest"], aux.get("Size")
-            if progress and event.get("status"):
-                progress.line(image.name, f"{event.get('id', '')} {event['status']}".strip())
+            if event.get("status") in PUSHED_LAYER_STATUSES:
+                progress(f"{image.name} layers", 1)
         if digest is None:
             raise CommandError(f"push of {image.reference} reported no digest; check the registry")
-        if progress:
-            progress.end(image.name, f"pushed {image.reference} {digest}")
+        progress(f"pushed {image.reference} {digest}")
         pushed.append(PushedImage(image.name, image.reference, digest, size))
     return pushed
 
@@ -191,10 +184,9 @@ def _build_one(
     buildargs: dict[str, str],
     labels: dict[str, str],
     name: str,
-    progress: ProgressSink | None,
+    progress: Progress,
 ) -> str:
-    if progress:
-        progress.begin(name, f"building {reference}")
+    progress(f"building {reference}")
     log.info("building %s from %s", reference, context, extra={"image": reference})
     stream = client.build(
         path=str(context),
@@ -210,14 +202,13 @@ def _build_one(
     image_id = None
     for event in _events(stream):
         text = (event.get("stream") or "").strip()
-        if text and progress:
-            progress.line(name, text)
+        if text.startswith("Step "):  # the Dockerfile's steps; the rest is each step's output
+            progress(f"{name}: {text}")
         aux = event.get("aux") or {}
         if aux.get("ID"):
             image_id = aux["ID"]
     image_id = image_id or client.inspect_image(reference)["Id"]
-    if progress:
-        progress.end(name, f"built {reference} {image_id[:19]}")
+    progress(f"built {reference} {image_id[:19]}")
     return image_id
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from common.environments import Environment
 from common.errors import ConfigError
 from common.settings.operations import ImagesSection
+from ops.tf.outputs import read_outputs
 
 DEFAULT_BASE_IMAGE = ImagesSection().base_image
 # Environments that run jobs on this machine use a registry on loopback by default.
@@ -26,17 +27,11 @@ def environment_outputs(env: Environment) -> dict[str, Any]:
     """Deployment values for `env`: its `[outputs]` section, then Terraform's outputs.
 
     A static `[outputs]` table lets an environment without Terraform (or a test) name its
-    job role, log group and registry; Terraform outputs, when the Terraform area provides
-    them, fill in the rest.
+    job role, log group and registry; the Terraform stack's outputs fill in the rest.
     """
     values: dict[str, Any] = {}
     if env.section("terraform"):
-        try:  # the Terraform area owns reading outputs; it may be absent in a partial checkout
-            from ops.tf.outputs import read_outputs
-        except ImportError:
-            read_outputs = None
-        if read_outputs is not None:
-            values.update(read_outputs(env))
+        values.update(read_outputs(env))
     values.update(env.settings("outputs"))
     return values
 

@@ -6,9 +6,9 @@ from invoke import Collection
 
 from ops.images import build_images, default_base_image, default_registry, push_images
 from ops.images.build import find_built_images
-from ops.images.progress import RichProgress
 from ops.images.settings import default_version, git_revision
-from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+from ops.progress import progress_display
+from ops.taskkit import ENV_HELP, JSON_HELP, environment, print_json, print_table, task
 
 _HELP = {
     "version": "image tag (default: the short git commit, -dirty when modified)",
@@ -24,14 +24,15 @@ _HELP = {
 def build(c, version="", env="local", name=None, base_image="", registry="", json=False):
     """Build the base, foreman and workers images for a version."""
     settings = environment(env)
-    built = build_images(
-        registry=registry or default_registry(settings),
-        version=version or default_version(),
-        git_sha=git_revision(),
-        base_image=base_image or default_base_image(settings),
-        names=name or None,
-        progress=None if json else RichProgress(console),
-    )
+    with progress_display(enabled=not json) as progress:
+        built = build_images(
+            registry=registry or default_registry(settings),
+            version=version or default_version(),
+            git_sha=git_revision(),
+            base_image=base_image or default_base_image(settings),
+            names=name or None,
+            progress=progress,
+        )
     if json:
         print_json([image.__dict__ for image in built])
         return
@@ -48,11 +49,8 @@ def push(c, version="", env="local", name=None, registry="", json=False):
         version=version or default_version(),
         names=name or None,
     )
-    pushed = push_images(
-        images,
-        progress=None if json else RichProgress(console),
-        aws_endpoint_url=settings.aws.endpoint_url,
-    )
+    with progress_display(enabled=not json) as progress:
+        pushed = push_images(images, progress=progress, aws_endpoint_url=settings.aws.endpoint_url)
     if json:
         print_json([{**image.__dict__, "pinned": image.pinned_reference} for image in pushed])
         return

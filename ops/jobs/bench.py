@@ -5,7 +5,8 @@
     fastq_qc on plain FASTQ     vs  `wc -l` (a line count: the least any reader must do)
     download over loopback HTTP vs  curl writing the same file
 
-Results are ratios (ours / peer): 1.0 means as fast as the peer, 2.0 twice as slow.
+Each pair is a `Comparison` (ops/bench/report.py): the ratio is the peer's time ÷ ours, so
+above 1 means the worker code is faster than its peer, below 1 slower.
 """
 
 from __future__ import annotations
@@ -15,28 +16,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from common.shell import run_command
+from ops.bench.report import Comparison
 from ops.local.demo_data import write_demo_delivery
 from workers.downloaders.transfer import fetch
 from workers.processors.fastq_stats import fastq_stats
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One contender's best time over the repeats, and its ratio to the pair's peer."""
-
-    pair: str
-    contender: str
-    seconds: float
-    megabytes: float
-    ratio: float | None  # ours / peer; None for the peer itself
-
-    @property
-    def megabytes_per_second(self) -> float:
-        return self.megabytes / self.seconds if self.seconds else float("inf")
 
 
 def _best(func: Callable[[], object], repeats: int) -> float:
@@ -54,13 +40,13 @@ def _pair(
     peer: tuple[str, Callable[[], object]],
     megabytes: float,
     repeats: int,
-) -> list[Measurement]:
+) -> Comparison:
     peer_seconds = _best(peer[1], repeats)
     our_seconds = _best(ours[1], repeats)
-    return [
-        Measurement(pair, ours[0], our_seconds, megabytes, our_seconds / peer_seconds),
-        Measurement(pair, peer[0], peer_seconds, megabytes, None),
-    ]
+    return Comparison(
+        f"{pair}: {ours[0]}", our_seconds, peer[0], peer_seconds,
+        unit="MB", refinery_work=round(megabytes, 1), peer_work=round(megabytes, 1),
+    )  # fmt: skip
 
 
 def _qc(path: Path) -> None:
@@ -74,7 +60,7 @@ def _gunzip(path: Path) -> None:
             pass
 
 
-def run_workers_bench(*, reads: int = 100_000, repeats: int = 3) -> list[Measurement]:
+def run_workers_bench(*, reads: int = 100_000, repeats: int = 3) -> list[Comparison]:
     """Measure the QC reader and the downloader against their peers on synthetic data."""
     with tempfile.TemporaryDirectory(prefix="refinery-bench-") as folder:
         work = Path(folder)
@@ -84,25 +70,24 @@ def run_workers_bench(*, reads: int = 100_000, repeats: int = 3) -> list[Measure
         with gzip.open(zipped, "rb") as source, open(plain, "wb") as target:
             shutil.copyfileobj(source, target)
         plain_mb = plain.stat().st_size / 1e6
-        results = _pair(
+        gzipped = _pair(
             "QC of gzipped FASTQ",
             ("fastq_qc", lambda: _qc(zipped)),
             ("zlib decompress only", lambda: _gunzip(zipped)),
             plain_mb,
             repeats,
         )
-        results += _pair(
+        plain_qc = _pair(
             "QC of plain FASTQ",
             ("fastq_qc", lambda: _qc(plain)),
             ("wc -l", lambda: run_command(["wc", "-l", str(plain)])),
             plain_mb,
             repeats,
         )
-        results += _download_pair(plain, work, repeats)
-    return results
+        return [gzipped, plain_qc, _download_pair(plain, work, repeats)]
 
 
-def _download_pair(plain: Path, work: Path, repeats: int) -> list[Measurement]:
+def _download_pair(plain: Path, work: Path, repeats: int) -> Comparison:
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
     from threading import Thread
 

@@ -27,7 +27,6 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from common import db
@@ -39,22 +38,12 @@ from common.environments import (
 )
 from common.lake.checksums import cache_path
 from common.lake.layout import original_file_key
-from common.shell import run_command
+from common.shell import last_lines, run_command
 from foreman.migrations import apply_migrations
+from ops.bench.report import Comparison
+from ops.progress import Progress, quiet
 
 FILES_PER_EXPERIMENT = 100
-
-
-@dataclass
-class Timing:
-    mode: str
-    ours: float
-    peer: float
-    peer_command: str
-
-    @property
-    def ratio(self) -> float:
-        return self.peer / self.ours if self.ours else float("inf")
 
 
 def bench_environment(workdir: Path, name: str = "bench-lake") -> Environment:
@@ -132,7 +121,7 @@ def _timed(argv: list[str], *, expect_ok: bool = True, env: dict[str, str] | Non
     result = run_command(argv, env=env, check=False, timeout=3600)
     elapsed = time.perf_counter() - started
     if expect_ok and result.returncode != 0:
-        raise RuntimeError(f"{argv[0]} exited {result.returncode}: {result.stderr[-400:]}")
+        raise RuntimeError(f"{argv[0]} exited {result.returncode}: {last_lines(result.stderr)}")
     return elapsed
 
 
@@ -142,22 +131,24 @@ def run_bench(
     *,
     regenerate: bool = False,
     repeat: int = 3,
-    say: Callable[[str], None] = print,
-) -> list[Timing]:
+    progress: Progress = quiet,
+) -> list[Comparison]:
+    """`lake.check` against rclone on a lake of `count` files: size-only, then checksums
+    with a cold and a warm cache (each time the median of `repeat` runs)."""
     workdir = workdir or state_root() / "bench-lake"
     env = bench_environment(workdir)
     lake, mirror = Path(env.lake.root), workdir / "mirror"
     sums, marker = workdir / "catalog.sha256", workdir / "generated"
     if regenerate or not marker.is_file() or marker.read_text() != str(count):
         marker.unlink(missing_ok=True)
-        say(f"generating {count} files and catalog rows…")
+        progress(f"generating {count} files and catalog rows")
         rows = generate(env, count)
         shutil.rmtree(mirror, ignore_errors=True)
         run_command(["cp", "-a", lake, mirror])
         sums.write_text("".join(f"{sha}  {key}\n" for key, sha in rows))
         marker.write_text(str(count))
     else:
-        say(f"reusing the generated lake of {count} files in {workdir} (--regenerate to redo)")
+        progress(f"reusing the generated lake of {count} files in {workdir} (--regenerate to redo)")
     rclone_config = workdir / "rclone.conf"
     rclone_config.write_text("")
     rclone_env = {"RCLONE_CONFIG": str(rclone_config)}
@@ -185,16 +176,20 @@ def run_bench(
     def cold() -> None:
         cache.unlink(missing_ok=True)
 
-    timings: list[Timing] = []
-    say(f"size-only pass (median of {repeat})…")
+    work = f"{count} files"
+    timings: list[Comparison] = []
+    progress(f"size-only pass (median of {repeat})")
     peer, ours = median_of(rclone_sizes), median_of(check)
-    timings.append(Timing("size-only", ours, peer, "rclone check --size-only LAKE MIRROR"))
-    say(f"checksum pass, cold cache (median of {repeat})…")
+    timings.append(Comparison(f"lake.check size-only, {work}", ours,
+                              "rclone check --size-only LAKE MIRROR", peer))  # fmt: skip
+    progress(f"checksum pass, cold cache (median of {repeat})")
     peer, ours = median_of(rclone_sums), median_of([*check, "--checksums"], before=cold)
-    timings.append(Timing("checksum (cold)", ours, peer, "rclone checksum sha256 SUMS LAKE"))
+    cold_check = f"lake.check --checksums (cold), {work}"
+    timings.append(Comparison(cold_check, ours, "rclone checksum sha256 SUMS LAKE", peer))
     both = median_of(rclone_both)
-    timings.append(Timing("checksum (cold)", ours, both, "rclone check LAKE MIRROR (hashes both)"))
-    say(f"checksum pass, warm cache (median of {repeat})…")
+    timings.append(Comparison(cold_check, ours, "rclone check LAKE MIRROR (hashes both)", both))
+    progress(f"checksum pass, warm cache (median of {repeat})")
     peer, ours = median_of(rclone_sums), median_of([*check, "--checksums"])
-    timings.append(Timing("checksum (warm)", ours, peer, "rclone checksum sha256 SUMS LAKE"))
+    timings.append(Comparison(f"lake.check --checksums (warm), {work}", ours,
+                              "rclone checksum sha256 SUMS LAKE", peer))  # fmt: skip
     return timings

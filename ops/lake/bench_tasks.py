@@ -1,26 +1,27 @@
-"""`inv bench.lake`: lake.check against rclone on a generated lake (see ops/lake/bench.py)."""
+"""`inv bench.lake`: lake.check against rclone on a generated lake (see ops/lake/bench.py).
+Exported as the Task `lake`; the `bench` collection adds it."""
 
 from __future__ import annotations
 
+from ops.bench.report import render
 from ops.lake.bench import run_bench
-from ops.taskkit import console, print_table, task
+from ops.progress import progress_display
+from ops.taskkit import JSON_HELP, task
 
 
 @task(
+    name="lake",
     help={
         "files": "how many small files to generate (default 100000)",
         "regenerate": "generate the lake again even if one of that size is there",
         "repeat": "runs per command; the median is reported (default 3)",
-    }
+        "json": JSON_HELP,
+    },
 )
-def bench_lake(c, files=100_000, regenerate=False, repeat=3):
+def lake_bench(c, files=100_000, regenerate=False, repeat=3, json=False):
     """Time lake.check against rclone (size-only, checksum cold and warm) on one lake."""
-    timings = run_bench(int(files), regenerate=regenerate, repeat=int(repeat), say=console.print)
-    print_table(
-        f"lake.check vs rclone, {int(files)} files (ratio = rclone time / ours; > 1 is faster)",
-        ("mode", "ours (s)", "peer (s)", "ratio", "peer command"),
-        (
-            (t.mode, f"{t.ours:.2f}", f"{t.peer:.2f}", f"{t.ratio:.1f}x", t.peer_command)
-            for t in timings
-        ),
-    )
+    with progress_display(enabled=not json) as progress:
+        comparisons = run_bench(
+            int(files), regenerate=regenerate, repeat=int(repeat), progress=progress
+        )
+    render(f"lake.check vs rclone, {int(files)} files", comparisons, as_json=json)

@@ -27,7 +27,8 @@ from common.lake.checksums import (
     sha256_of_object,
 )
 from ops.lake.catalog import Catalog, catalog_files
-from ops.lake.listing import Entry, Progress, list_lake, scan_sizes_and_fingerprints
+from ops.lake.listing import Entry, list_lake, scan_sizes_and_fingerprints
+from ops.progress import Progress, quiet
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def check_lake(
     *,
     checksums: bool = False,
     deep: bool = False,
-    progress: Progress | None = None,
+    progress: Progress = quiet,
     workers: int | None = None,
     lake: Lake | None = None,
 ) -> CheckReport:
@@ -96,13 +97,12 @@ def compare_lake(
     checksums: bool = False,
     deep: bool = False,
     cache: ChecksumCache | Future | None = None,
-    progress: Progress | None = None,
+    progress: Progress = quiet,
     workers: int | None = None,
 ) -> CheckReport:
     """The comparison itself, on plain values: the catalog ({key: (size, sha256)} or a
     Catalog) against a lake. `expected` and `cache` may be futures still loading while the
     lake is listed."""
-    progress = progress or (lambda stage, advance, total: None)
     workers = workers or default_workers(lake)
     if isinstance(lake, FilesystemLake):
         return _compare_folder(lake, expected, checksums, deep, cache, progress, workers)

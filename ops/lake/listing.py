@@ -9,15 +9,14 @@ done with set operations instead of one Python object per file.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 from common.lake import FilesystemLake, Lake, ObjectInfo
 from common.lake.filesystem import fingerprint_of
 from ops.lake.find_scan import find_sizes_and_fingerprints
-
-Progress = Callable[[str, int, int | None], None]  # (stage, advance, total or None)
+from ops.progress import Progress
 
 
 class Entry(NamedTuple):

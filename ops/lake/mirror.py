@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +22,7 @@ from common.lake import FilesystemLake, ObjectInfo, open_lake
 from common.lake.checksums import ChecksumCache, cache_path, sha256_of_object
 from common.lake.s3 import MULTIPART_CHUNK_BYTES, S3Lake
 from ops.lake.listing import list_lake
-
-Progress = Callable[[str, int, int | None], None]
+from ops.progress import Progress, quiet
 
 
 @dataclass
@@ -80,16 +78,13 @@ def mirror_to_s3(
     env: Environment,
     url: str,
     *,
-    progress: Progress | None = None,
+    progress: Progress = quiet,
     workers: int = 8,
     chunk_bytes: int = MULTIPART_CHUNK_BYTES,
-    test_stop_after_parts: int | None = None,
 ) -> TransferReport:
     """Upload every new or changed object of `env`'s filesystem lake to `url`, then verify.
 
-    Large objects go up in parts that a re-run after an interruption does not send again.
-    `test_stop_after_parts` is a test-only hook that interrupts each upload after that many."""
-    progress = progress or (lambda stage, advance, total: None)
+    Large objects go up in parts that a re-run after an interruption does not send again."""
     source = _filesystem_lake(env)
     target = _mirror_lake(env, url)
     target.chunk_bytes = chunk_bytes
@@ -125,9 +120,8 @@ def mirror_to_s3(
     def upload(item: tuple[ObjectInfo, str]) -> tuple[str, int]:
         info, sha256 = item
         _, parts = target.put_file_resumable(
-            info.key, source.path_for(info.key), sha256=sha256, state_dir=upload_state,
-            test_stop_after_parts=test_stop_after_parts,
-        )  # fmt: skip
+            info.key, source.path_for(info.key), sha256=sha256, state_dir=upload_state
+        )
         return info.key, info.size, parts
 
     progress("uploading", 0, len(to_upload))
@@ -145,11 +139,10 @@ def restore_from_s3(
     url: str,
     *,
     execute: bool = False,
-    progress: Progress | None = None,
+    progress: Progress = quiet,
     workers: int = 8,
 ) -> TransferReport:
     """Bring `env`'s filesystem lake back from the mirror at `url` (dry run unless `execute`)."""
-    progress = progress or (lambda stage, advance, total: None)
     target = _filesystem_lake(env)
     mirror = _mirror_lake(env, url)
     cache = ChecksumCache(cache_path(env.state_dir), target.name)

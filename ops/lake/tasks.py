@@ -8,7 +8,7 @@ from invoke.exceptions import Exit
 from common.errors import ExitCode
 from ops.lake.check import check_lake
 from ops.lake.mirror import mirror_to_s3, restore_from_s3
-from ops.progress import progress_callback
+from ops.progress import progress_display
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,
@@ -33,7 +33,7 @@ from ops.taskkit import (
 def check(c, env, checksums=False, deep=False, json=False, workers=0):
     """Compare the catalog with the lake: missing, orphan, size and checksum differences."""
     settings = environment(env)
-    with progress_callback() as progress:
+    with progress_display() as progress:
         report = check_lake(
             settings,
             checksums=checksums or deep,
@@ -69,7 +69,7 @@ def check(c, env, checksums=False, deep=False, json=False, workers=0):
 def mirror(c, env, to, json=False):
     """Mirror the filesystem lake to S3: new or changed files only, verified afterwards."""
     settings = environment(env)
-    with progress_callback() as progress:
+    with progress_display() as progress:
         report = mirror_to_s3(settings, to, progress=progress)
     _render_transfer(report, json, "mirrored")
 
@@ -85,7 +85,7 @@ def mirror(c, env, to, json=False):
 def restore(c, env, from_, execute=False, json=False):
     """Bring the filesystem lake back from an S3 mirror (dry run unless --execute)."""
     settings = environment(env)
-    with progress_callback() as progress:
+    with progress_display() as progress:
         report = restore_from_s3(settings, from_, execute=execute, progress=progress)
     _render_transfer(report, json, "restored" if execute else "would restore")
 

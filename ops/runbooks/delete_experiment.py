@@ -11,9 +11,10 @@
    if nothing else still refers to it. Lake folders: the experiment's `raw/…/<experiment>/` and
    each analysis's `analyses/<id>/`; a path that resolves outside the lake is refused.
 3. With --execute: make sure a verified database backup younger than an hour exists (or take
-   and verify one), then write a manifest to the state folder, and in ONE transaction delete the
-   rows and — before committing — move the lake folders to `.quarantine/<stamp>/`. Commit.
-   Only then purge the quarantine, and drop the manifest.
+   and verify one, as `inv db.backup` and `inv db.verify` do; `inv db.backups` lists it and
+   `inv db.restore` brings it back), then write a manifest to the state folder, and in ONE
+   transaction delete the rows and — before committing — move the lake folders to
+   `.quarantine/<stamp>/`. Commit. Only then purge the quarantine, and drop the manifest.
 4. If anything fails before the commit, the transaction rolls back and the folders go back from
    quarantine. If the process dies outright, the next `inv data.delete` reads the leftover
    manifest: experiment still in the catalog → the commit never happened, folders go back;
@@ -23,7 +24,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,14 +31,15 @@ from pathlib import Path
 from common.db import connect
 from common.environments import Environment
 from common.errors import RefineryError, StorageError, ValidationError
+from common.failpoints import failpoint
 from common.lake import Lake, open_lake
 from common.lake.layout import analysis_prefix, experiment_prefix
 from common.sql import query
+from ops.db.backups.fresh import fresh_verified_backup
 from ops.lake.moves import check_inside, move_tree, purge_tree, tree_exists
-from ops.runbooks.backup_guard import BackupProvider, ensure_recent_backup
+from ops.progress import Progress, quiet
 
 BACKUP_MAX_AGE = timedelta(hours=1)
-FailureHook = Callable[[str], None]
 
 
 class DeletionRefused(RefineryError):
@@ -184,11 +185,13 @@ def delete_experiment(
     reference: str,
     *,
     execute: bool = False,
-    backup_provider: BackupProvider | None = None,
-    test_failure_hook: FailureHook | None = None,
+    progress: Progress = quiet,
 ) -> DeletionReport:
-    """Plan (and with `execute`, perform) the deletion of one experiment; see the module doc."""
-    fail = test_failure_hook or (lambda step: None)
+    """Plan (and with `execute`, perform) the deletion of one experiment; see the module doc.
+
+    Each step ends at a failpoint `data.delete.<step>` (common/failpoints.py), where a
+    failure or a killed process can be injected from outside.
+    """
     lake = open_lake(env)
     recovered = recover_interrupted(env, lake) if execute else []
     conn = connect(env)
@@ -202,33 +205,35 @@ def delete_experiment(
             conn.rollback()
             return DeletionReport(plan, executed=False)
         conn.rollback()  # release the row lock while a backup may take a while
-        backup = ensure_recent_backup(env, BACKUP_MAX_AGE, note=f"before deleting {plan.accession}",
-                                      provider=backup_provider)  # fmt: skip
-        fail("backup")
+        backup = fresh_verified_backup(
+            env, max_age=BACKUP_MAX_AGE, note=f"before deleting {plan.accession}",
+            progress=progress,
+        )  # fmt: skip
+        failpoint("data.delete.backup")
         with conn.cursor() as cur:
             plan = plan_deletion(cur, lake, reference)  # again, under the lock this time
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             quarantine = f".quarantine/{stamp}-{plan.experiment_id}"
             manifest = manifests_dir(env) / f"{stamp}-{plan.experiment_id}.json"
             manifest.write_text(json.dumps({**asdict(plan), "quarantine": quarantine}))
-            fail("manifest")
+            failpoint("data.delete.manifest")
             _delete_rows(cur, plan)
-            fail("rows")
+            failpoint("data.delete.rows")
             for index, path in enumerate(plan.lake_paths, 1):
                 move_tree(lake, path, f"{quarantine}/{path}")
                 moved.append((path, f"{quarantine}/{path}"))
-                fail(f"move:{index}")
-            fail("before_commit")
+                failpoint(f"data.delete.move.{index}")
+            failpoint("data.delete.before_commit")
         conn.commit()
         committed = True
         moved.clear()  # committed: the quarantined folders are now garbage, not data
-        fail("commit")
+        failpoint("data.delete.commit")
         for index, path in enumerate(plan.lake_paths, 1):
             purge_tree(lake, f"{quarantine}/{path}")
-            fail(f"purge:{index}")
+            failpoint(f"data.delete.purge.{index}")
         purge_tree(lake, quarantine)
         manifest.unlink()
-        return DeletionReport(plan, executed=True, backup=backup, recovered=recovered)
+        return DeletionReport(plan, executed=True, backup=backup.name, recovered=recovered)
     except Exception:
         conn.rollback()
         for path, quarantined in reversed(moved):

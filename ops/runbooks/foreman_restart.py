@@ -40,7 +40,9 @@ from typing import Any
 
 from common.environments import Environment
 from common.errors import CommandError, ConfigError
+from common.files import private_file
 from common.settings.operations import ForemanHostSection
+from common.shell import last_lines
 
 log = logging.getLogger(__name__)
 
@@ -183,27 +185,22 @@ def _host_result(connection: Any, outcome: Any) -> HostResult:
             name,
             False,
             getattr(getattr(outcome, "result", None), "exited", None),
-            _tail(getattr(getattr(outcome, "result", None), "stderr", "")),
+            last_lines(getattr(getattr(outcome, "result", None), "stderr", "")),
             _describe(outcome),
         )
-    return HostResult(name, outcome.exited == 0, outcome.exited, _tail(outcome.stdout), "")
+    return HostResult(name, outcome.exited == 0, outcome.exited, last_lines(outcome.stdout), "")
 
 
 def _describe(exc: BaseException) -> str:
     result = getattr(exc, "result", None)
     if result is not None and getattr(result, "exited", None) is not None:
-        tail = _tail(result.stderr or result.stdout)
+        tail = last_lines(result.stderr or result.stdout)
         return f"restart command exited {result.exited}" + (f": {tail}" if tail else "")
     wrapped = getattr(exc, "exceptions", None)
     if wrapped:  # invoke's ThreadException: report what failed inside the thread
         exc = wrapped[0].value
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else 'no detail'}"
-
-
-def _tail(text: str, lines: int = 3) -> str:
-    kept = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
-    return " | ".join(kept[-lines:])
 
 
 def _split_host(entry: str, default_port: int) -> tuple[str, int]:
@@ -213,9 +210,4 @@ def _split_host(entry: str, default_port: int) -> tuple[str, int]:
 
 
 def _private_file(where: str, key: str, value: Any) -> Path:
-    path = Path(str(value)).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"{where}.{key} {path} does not exist")
-    if path.stat().st_mode & 0o077:
-        raise ConfigError(f"{where}.{key} {path} must be 0600 (chmod 600 {path})")
-    return path
+    return private_file(str(value), f"{where}.{key}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from invoke import Collection
 
 from common.errors import ExitCode
-from common.shell import run_command
+from common.shell import last_lines, run_command
 from ops.schedule.status import recent_runs, record_run
 from ops.schedule.units import (
     DEFAULT_CRON_DIR,
@@ -99,8 +99,7 @@ def run(c, env, job):
 def _seal(env_name: str) -> str:
     inv = str(Path(sys.executable).with_name("inv"))
     result = run_command([inv, "analyses.seal", "-e", env_name], timeout=3600)
-    lines = result.stdout.strip().splitlines()
-    return lines[-1] if lines else "analyses.seal finished"
+    return last_lines(result.stdout, 1) or "analyses.seal finished"
 
 
 ns = Collection("schedule")

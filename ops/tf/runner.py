@@ -21,7 +21,7 @@ from python_terraform import Terraform
 
 from common.environments import Environment, state_root
 from common.errors import CommandError, ExitCode
-from common.shell import run_command
+from common.shell import last_lines, run_command
 from ops.tf.plugins import bundled_plugin_dir
 from ops.tf.settings import BUNDLED_PLUGINS, TerraformSettings, terraform_settings
 
@@ -142,5 +142,4 @@ def _error_summary(text: str) -> str:
             following = lines[index + 1] if index + 1 < len(lines) else ""
             located = following.startswith("on ")
             picked.append(f"{line} ({following.rstrip(':')})" if located else line)
-    picked = picked or lines[-3:]
-    return " | ".join(picked) if picked else "(no output)"
+    return " | ".join(picked) if picked else last_lines(text) or "(no output)"

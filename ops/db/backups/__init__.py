@@ -3,4 +3,6 @@ by restore, safe restore beside the live data, retention, off-site copies and th
 path that does all of it unattended.
 
 Modules take plain values and return results; `ops/db/backup_tasks.py` renders them.
+Anything destructive elsewhere asks `ops.db.backups.fresh.fresh_verified_backup` for a
+recent verified backup first; there is no other way to take one.
 """

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,8 +37,7 @@ from ops.db.backups.tables import (
     user_tables,
 )
 from ops.db.backups.tools import fastest_compression, parallel_jobs, tool
-
-Progress = Callable[[str], None]
+from ops.progress import Progress, quiet
 
 # Settings for pg_restore's own sessions only. Index builds dominate a restore after COPY,
 # and sort in memory with room to; commits need not wait for the disk because nothing uses
@@ -47,12 +45,8 @@ Progress = Callable[[str], None]
 RESTORE_SESSION_OPTIONS = "-c maintenance_work_mem=256MB -c synchronous_commit=off"
 
 
-def _quiet(_: str) -> None:
-    return None
-
-
 def take_logical_backup(
-    env: Environment, settings: BackupSettings, *, note: str = "", progress: Progress = _quiet
+    env: Environment, settings: BackupSettings, *, note: str = "", progress: Progress = quiet
 ) -> BackupRecord:
     """Dump the environment's database into a new backup folder and return its record."""
     started = time.monotonic()
@@ -114,7 +108,7 @@ def take_logical_backup(
 
 
 def restore_into_new_database(
-    env: Environment, backup: BackupRecord, target: str, *, progress: Progress = _quiet
+    env: Environment, backup: BackupRecord, target: str, *, progress: Progress = quiet
 ) -> Fingerprints:
     """pg_restore the backup into the new database `target` and prove it matches the manifest.
 

@@ -7,7 +7,6 @@ manifest is written last, so a folder without one is not a finished backup.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from common.environments import Environment
+from common.files import file_sha256
 from common.identity import operator_identity
 from ops.db.backups.errors import BackupCorruptError
 from ops.db.backups.tools import tool_version
@@ -27,7 +27,6 @@ VERIFICATION_FILE = "verification.json"
 PAYLOAD_DIRS = {"logical": "dump", "physical": "data"}
 # 2: big tables may be in dump/split/ (split_tables), not in pg_dump's data.
 FORMAT_VERSION = 2
-_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -129,22 +128,12 @@ def write_json_atomically(path: Path, value: Any) -> Path:
     return path
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    buffer = bytearray(_CHUNK)  # reused: a fresh object per read costs page faults
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while size := handle.readinto(buffer):
-            digest.update(view[:size])
-    return digest.hexdigest()
-
-
 def describe_files(payload_dir: Path, *, workers: int | None = None) -> dict[str, dict[str, Any]]:
     """{relative path: {size, sha256}} of every file under `payload_dir`, hashed in parallel."""
     paths = sorted(path for path in payload_dir.rglob("*") if path.is_file())
     # hashlib releases the GIL on large buffers, so threads use every core.
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
-        digests = list(pool.map(sha256_of, paths))
+        digests = list(pool.map(file_sha256, paths))
     return {
         str(path.relative_to(payload_dir)): {"size": path.stat().st_size, "sha256": digest}
         for path, digest in zip(paths, digests, strict=True)

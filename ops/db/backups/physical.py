@@ -25,14 +25,14 @@ from common.shell import run_command
 from common.sql import query
 from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
 from ops.db.backups.errors import BackupCorruptError, BackupError
-from ops.db.backups.logical import Progress, _quiet
 from ops.db.backups.manifest import new_manifest, write_manifest
 from ops.db.backups.settings import BackupSettings
 from ops.db.backups.tools import tool
+from ops.progress import Progress, quiet
 
 
 def take_physical_backup(
-    env: Environment, settings: BackupSettings, *, note: str = "", progress: Progress = _quiet
+    env: Environment, settings: BackupSettings, *, note: str = "", progress: Progress = quiet
 ) -> BackupRecord:
     """pg_basebackup the whole cluster (plain format, WAL streamed, with its backup manifest)."""
     started = time.monotonic()

@@ -20,7 +20,6 @@ from common.environments import Environment
 from ops.db.backups.catalog import BackupRecord
 from ops.db.backups.errors import BackupCorruptError, BackupError
 from ops.db.backups.hashed_copy import copy_hashing
-from ops.db.backups.logical import Progress, _quiet
 from ops.db.backups.manifest import Manifest
 from ops.db.backups.physical import (
     count_tables,
@@ -29,6 +28,7 @@ from ops.db.backups.physical import (
     run_as_server_user,
 )
 from ops.db.backups.tools import tool
+from ops.progress import Progress, quiet
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -43,7 +43,7 @@ class StagedDataDirectory:
 
 
 def stage_physical(
-    env: Environment, backup: BackupRecord, *, progress: Progress = _quiet
+    env: Environment, backup: BackupRecord, *, progress: Progress = quiet
 ) -> StagedDataDirectory:
     """Copy the backup beside the live data directory, checking every file's sha256 against
     the manifest as it is copied (one read). The live cluster keeps running meanwhile; a bad
@@ -69,7 +69,7 @@ def stage_physical(
 
 def swap_in_physical(
     env: Environment, staged: StagedDataDirectory, *, keep_old: bool = False,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> tuple[str, str]:  # fmt: skip
     """Stop the cluster, exchange data directories atomically, start and query it; on any
     failure put the old directory back. Returns (what was replaced, what was kept or '')."""

@@ -29,10 +29,11 @@ from common.errors import RefineryError
 from foreman.migrations import pending_migrations
 from ops.db.backups.catalog import BackupRecord
 from ops.db.backups.errors import BackupError
-from ops.db.backups.logical import Progress, _quiet, restore_into_new_database, scratch_name
+from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.manifest import check_files
 from ops.db.backups.physical_restore import stage_physical, swap_in_physical
 from ops.db.backups.writers import restart_writers, running_foreman_pid, stop_writers
+from ops.progress import Progress, quiet
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def plan_restore(env: Environment, backup: BackupRecord) -> RestorePlan:
 
 
 def execute_restore(
-    env: Environment, backup: BackupRecord, *, keep_old: bool = False, progress: Progress = _quiet
+    env: Environment, backup: BackupRecord, *, keep_old: bool = False, progress: Progress = quiet
 ) -> RestoreResult:
     """Restore `backup` over the live data, safely (see the module docstring)."""
     started = time.monotonic()

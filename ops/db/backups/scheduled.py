@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from common.environments import Environment
 from ops.db.backups.errors import BackupCorruptError
-from ops.db.backups.logical import Progress, _quiet, take_logical_backup
+from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.offsite import upload_backup
 from ops.db.backups.prune import backups_to_prune, delete_backups
 from ops.db.backups.settings import backup_settings
 from ops.db.backups.verify import verify_backup
+from ops.progress import Progress, quiet
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class ScheduledOutcome:
         return f"{self.backup} taken and verified; pruned {len(self.pruned)}{shipped}"
 
 
-def run_scheduled_backup(env: Environment, *, progress: Progress = _quiet) -> ScheduledOutcome:
+def run_scheduled_backup(env: Environment, *, progress: Progress = quiet) -> ScheduledOutcome:
     settings = backup_settings(env)
     backup = take_logical_backup(env, settings, note="scheduled", progress=progress)
     result = verify_backup(env, backup, progress=progress)

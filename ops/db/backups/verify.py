@@ -15,9 +15,10 @@ from common import db
 from common.environments import Environment
 from ops.db.backups.catalog import BackupRecord, record_verification
 from ops.db.backups.errors import BackupError
-from ops.db.backups.logical import Progress, _quiet, restore_into_new_database, scratch_name
+from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.manifest import check_files
 from ops.db.backups.physical import check_physical_backup
+from ops.progress import Progress, quiet
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class VerifyResult:
 
 
 def verify_backup(
-    env: Environment, backup: BackupRecord, *, progress: Progress = _quiet
+    env: Environment, backup: BackupRecord, *, progress: Progress = quiet
 ) -> VerifyResult:
     """Check and test-restore `backup`; record and return the outcome (never raises for a
     bad backup — a bad backup is a result, not a crash)."""

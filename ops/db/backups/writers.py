@@ -1,29 +1,17 @@
 """Stopping and restarting the environment's writers (the foreman and its workers) around a
 restore, so nothing writes to the database being replaced.
 
-The foreman's own service module does this when it is installed; until then the foreman is
-found by its pid file (`<state>/foreman.pid`) and asked to stop with SIGTERM.
+The foreman runs as a background service found by its pid file (foreman/service.py); this
+module only remembers whether it ran, so a restore restarts exactly what it stopped.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import os
-import signal
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from common.environments import Environment
 from common.errors import RefineryError
-
-log = logging.getLogger(__name__)
-
-try:  # the foreman service module arrives with the foreman area
-    from foreman import service as foreman_service  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on which areas are merged
-    foreman_service = None
+from foreman import service as foreman_service
 
 
 @dataclass(frozen=True)
@@ -38,37 +26,15 @@ class WritersState:
 
 
 def running_foreman_pid(env: Environment) -> int | None:
-    if foreman_service is not None:
-        return foreman_service.foreman_pid(env)
-    # The pid file holds `<pid>:<start time>`, so a recycled pid is not taken for the foreman.
-    try:
-        pid_text, _, started = (env.state_dir / "foreman.pid").read_text().strip().partition(":")
-        pid = int(pid_text)
-    except (FileNotFoundError, ValueError):
-        return None
-    actual = _start_time(pid)
-    if actual is None or (started and actual != started):
-        return None
-    return pid
+    return foreman_service.foreman_pid(env)
 
 
 def stop_writers(env: Environment, *, timeout: float = 30) -> WritersState:
     """Stop the foreman (which stops its workers); wait until it is gone."""
-    pid = running_foreman_pid(env)
+    pid = foreman_service.foreman_pid(env)
     if pid is None:
         return WritersState(None)
-    if foreman_service is not None:
-        foreman_service.stop_foreman(env)
-        return WritersState(pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(pid):
-        if time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            break
-        time.sleep(0.05)
+    foreman_service.stop_foreman(env, timeout=timeout)
     return WritersState(pid)
 
 
@@ -76,29 +42,8 @@ def restart_writers(env: Environment, state: WritersState) -> str:
     """Start the foreman again if it was running; a sentence saying what happened."""
     if not state.were_running:
         return "no writers were running; none started"
-    if foreman_service is None:
-        return "the foreman was stopped; start it again with inv foreman.run"
     try:
         pid = foreman_service.start_foreman_background(env)
     except RefineryError as exc:  # the restore itself is done; say what is left to do
         return f"the foreman did not restart ({exc}); start it with inv foreman.run"
     return f"the foreman was restarted (pid {pid})"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        if finished == pid:
-            return False
-    except ChildProcessError:
-        pass
-    return _start_time(pid) is not None
-
-
-def _start_time(pid: int) -> str | None:
-    """Start time in clock ticks since boot; None when gone or a zombie (writes nothing)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] == "Z" else fields[19]

@@ -10,6 +10,7 @@ import pytest
 from common import db
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.local import LocalExecutor, process_start_time
+from tests.support.bench import assert_json_shape, assert_table_shape
 from tests.support.foreman import enqueue, fetch, make_foreman_env, wait_until
 
 pytestmark = pytest.mark.acceptance
@@ -171,10 +172,13 @@ def test_bench_runs_all_three_systems_at_a_tiny_size(make_env, inv):
     env = make_foreman_env(make_env, "bench")
     result = inv("bench.foreman", "-e", env.name, "--jobs", "60", "--batch-size", "20")
     assert result.returncode == 0, result.stderr
-    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines()
-            if line.startswith("│")}  # fmt: skip
-    assert set(rows) == {"refinery foreman", "pgqueuer", "procrastinate"}
-    assert all(" 60 " in row and "×" in row for row in rows.values())
+    rows = assert_table_shape(result.stdout, rows=2)
+    assert [row[2].split()[0] for row in rows] == ["pgqueuer", "procrastinate"]
+    assert all("(60 jobs," in row[1] and "(60 jobs," in row[3] for row in rows)
+    as_json = inv("bench.foreman", "-e", env.name, "--jobs", "60", "--batch-size", "20", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    comparisons = assert_json_shape(as_json.stdout, rows=2)
+    assert all(c["refinery_work"] == c["peer_work"] == 60 for c in comparisons)
     # The bench's databases are gone afterwards.
     names = fetch(env, "SELECT datname FROM pg_database WHERE datname LIKE 'bench_%%'")
     assert names == []

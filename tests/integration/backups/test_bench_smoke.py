@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 
 from ops.db.bench import run_backup_benchmark
+from tests.support.bench import assert_reported_in_common_shape
 
 pytestmark = pytest.mark.integration
 
 
-def test_backup_benchmark_runs_every_step_at_tiny_scale(make_env, tmp_path):
+def test_backup_benchmark_runs_every_step_at_tiny_scale(
+    make_env, server_tmp_path, capsys, monkeypatch
+):
     base = make_env()
-    result = run_backup_benchmark(tmp_path / "bench", scale=1, rounds=2, base_env=base.name)
+    result = run_backup_benchmark(server_tmp_path / "bench", scale=1, rounds=2, base_env=base.name)
     assert list(result.seconds) == [
         "pg_dump | gzip", "gunzip | psql", "db.backup", "db.restore (logical)",
         "db.backup --physical", "db.restore (physical)",
@@ -21,8 +24,12 @@ def test_backup_benchmark_runs_every_step_at_tiny_scale(make_env, tmp_path):
     for step, median in result.seconds.items():  # the median of two rounds is their mean
         assert median == pytest.approx(sum(r[step] for r in result.rounds) / 2)
     assert result.database_bytes > 10_000_000  # pgbench scale 1 is about 15 MB
-    assert set(result.ratios()) == {
-        "logical backup / pg_dump|gzip",
-        "physical restore / gunzip|psql",
-        "logical restore / gunzip|psql",
-    }
+    assert result.ratios() == {
+        "logical backup": (
+            pytest.approx(result.seconds["pg_dump | gzip"] / result.seconds["db.backup"]), 2.0),
+        "physical restore": (pytest.approx(
+            result.seconds["gunzip | psql"] / result.seconds["db.restore (physical)"]), 2.0),
+        "logical restore (with checks)": (pytest.approx(
+            result.seconds["gunzip | psql"] / result.seconds["db.restore (logical)"]), 1.0),
+    }  # fmt: skip
+    assert_reported_in_common_shape(result.comparisons(), capsys, monkeypatch)

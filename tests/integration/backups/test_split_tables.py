@@ -8,11 +8,11 @@ import pytest
 import zstandard
 
 from common import db
+from common.files import file_sha256
 from ops.db.backups import split
 from ops.db.backups.catalog import find_backup
 from ops.db.backups.errors import BackupCorruptError
 from ops.db.backups.logical import take_logical_backup
-from ops.db.backups.manifest import sha256_of
 from ops.db.backups.restore import execute_restore
 from ops.db.backups.settings import backup_settings
 from ops.db.backups.tables import fingerprint_table
@@ -94,7 +94,7 @@ def test_a_split_range_with_a_row_missing_fails_the_checksum_check(filled_env, s
     manifest = json.loads(manifest_path.read_text())  # re-sign the file: only the rows can tell
     relative = str(first.relative_to(record.path / "dump"))
     manifest["files"][relative]["size"] = first.stat().st_size
-    manifest["files"][relative]["sha256"] = sha256_of(first)
+    manifest["files"][relative]["sha256"] = file_sha256(first)
     manifest_path.write_text(json.dumps(manifest))
     result = verify_backup(filled_env, find_backup(record.path.parent, record.name))
     assert not result.ok

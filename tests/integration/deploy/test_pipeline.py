@@ -4,15 +4,19 @@ Real DynamoDB (moto) for the lock and audit log, real PostgreSQL, the real forem
 over a real sshd. The images, Terraform and Batch steps are RECORDING FAKES here (see
 tests/support/deploy.py) so each case costs seconds; a successful deploy, a re-run, a dry run,
 the destructive guard and a rollback on the real steps are proven in
-tests/acceptance/deploy/test_deploy_end_to_end.py.
+tests/acceptance/deploy/test_deploy_end_to_end.py. Failures are injected from outside, through
+the failpoint before each step (common/failpoints.py) or by holding a lock the step needs.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
+from common import db, failpoints
+from foreman.migrations import _LOCK_KEY as MIGRATIONS_LOCK_KEY
 from ops.deploy.audit import AuditLog
 from ops.deploy.errors import DeployLockedError, VersionRuleError
 from ops.deploy.lock import current_holder, read_lock
@@ -24,33 +28,27 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 def test_a_concurrent_deploy_is_refused_naming_the_one_in_progress(deploy_env, fake_steps):
-    in_migrate, finish = threading.Event(), threading.Event()
+    # The first deploy waits in its migrate step: this test holds the migrations' lock.
+    holder = db.connect(deploy_env, autocommit=True)
+    with holder.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (MIGRATIONS_LOCK_KEY,))
     outcome: list = []
-
-    def test_only_pause_at_migrate(step: str) -> None:
-        if step == "migrate":
-            in_migrate.set()
-            finish.wait(30)
 
     def first_deploy() -> None:
         outcome.append(
-            run_deploy(
-                deploy_env,
-                version="v1.0.0-dev",
-                git_sha=SHA,
-                steps=fake_steps.steps(),
-                test_only_step_hook=test_only_pause_at_migrate,
-            )
+            run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=fake_steps.steps())
         )
 
     thread = threading.Thread(target=first_deploy)
     thread.start()
     try:
-        assert in_migrate.wait(60)
+        assert _waits_for_an_advisory_lock(holder, timeout=60)
         with pytest.raises(DeployLockedError) as refused:
             run_deploy(deploy_env, version="v1.0.1-dev", git_sha=SHA, steps=fake_steps.steps())
     finally:
-        finish.set()
+        with holder.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATIONS_LOCK_KEY,))
+        holder.close()
         thread.join(60)
     assert f"being deployed by {current_holder()}" in str(refused.value)
     assert "deploy v1.0.0-dev" in str(refused.value)
@@ -68,24 +66,19 @@ def test_a_version_for_the_wrong_environment_is_refused_before_anything_runs(
     assert AuditLog(deploy_settings(deploy_env)).history() == []
 
 
-def test_an_interrupted_deploy_records_the_failure_and_a_rerun_completes(deploy_env, fake_steps):
-    def test_only_fail_at_restart(step: str) -> None:
-        if step == "restart_foreman":
-            raise RuntimeError("injected by the test at restart_foreman")
-
+def test_an_interrupted_deploy_records_the_failure_and_a_rerun_completes(
+    deploy_env, fake_steps, monkeypatch
+):
+    monkeypatch.setenv(failpoints.VARIABLE, "deploy.step.restart_foreman")
     with pytest.raises(StepFailedError, match="failed at step restart_foreman"):
-        run_deploy(
-            deploy_env,
-            version="v1.1.0-dev",
-            git_sha=SHA,
-            steps=fake_steps.steps(),
-            test_only_step_hook=test_only_fail_at_restart,
-        )
+        run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=fake_steps.steps())
+    monkeypatch.delenv(failpoints.VARIABLE)
     audit = AuditLog(deploy_settings(deploy_env))
     [failed] = audit.history()
     assert failed.outcome == "failed"
     assert failed.steps_done == ["images", "infrastructure", "job_definitions", "migrate"]
-    assert "restart_foreman" in failed.error and "injected by the test" in failed.error
+    assert "restart_foreman" in failed.error
+    assert "injected at failpoint deploy.step.restart_foreman" in failed.error
     assert read_lock(deploy_settings(deploy_env)) is None  # released in finally
 
     result = run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=fake_steps.steps())
@@ -97,19 +90,12 @@ def test_an_interrupted_deploy_records_the_failure_and_a_rerun_completes(deploy_
     assert [r.outcome for r in audit.history()] == ["succeeded", "failed"]
 
 
-def test_an_interrupt_is_recorded_as_interrupted_and_releases_the_lock(deploy_env, fake_steps):
-    def test_only_interrupt_at_migrate(step: str) -> None:
-        if step == "migrate":
-            raise KeyboardInterrupt
-
+def test_an_interrupt_is_recorded_as_interrupted_and_releases_the_lock(
+    deploy_env, fake_steps, monkeypatch
+):
+    monkeypatch.setenv(failpoints.VARIABLE, "deploy.step.migrate=interrupt")
     with pytest.raises(KeyboardInterrupt):
-        run_deploy(
-            deploy_env,
-            version="v1.2.0-dev",
-            git_sha=SHA,
-            steps=fake_steps.steps(),
-            test_only_step_hook=test_only_interrupt_at_migrate,
-        )
+        run_deploy(deploy_env, version="v1.2.0-dev", git_sha=SHA, steps=fake_steps.steps())
     settings = deploy_settings(deploy_env)
     [record] = AuditLog(settings).history()
     assert record.outcome == "interrupted" and record.finished_at
@@ -128,22 +114,15 @@ def test_smoke_check_fails_clearly_when_no_heartbeat_advances(make_deploy_env, f
     assert record.outcome == "failed" and "no heartbeat at all" in record.error
 
 
-def test_rollback_after_a_failed_deploy_returns_to_the_last_successful_one(deploy_env, fake_steps):
+def test_rollback_after_a_failed_deploy_returns_to_the_last_successful_one(
+    deploy_env, fake_steps, monkeypatch
+):
     run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=fake_steps.steps())
     run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=fake_steps.steps())
-
-    def test_only_fail_at_smoke(step: str) -> None:
-        if step == "smoke_check":
-            raise RuntimeError("injected by the test at smoke_check")
-
+    monkeypatch.setenv(failpoints.VARIABLE, "deploy.step.smoke_check")
     with pytest.raises(StepFailedError):
-        run_deploy(
-            deploy_env,
-            version="v1.2.0-dev",
-            git_sha=SHA,
-            steps=fake_steps.steps(),
-            test_only_step_hook=test_only_fail_at_smoke,
-        )
+        run_deploy(deploy_env, version="v1.2.0-dev", git_sha=SHA, steps=fake_steps.steps())
+    monkeypatch.delenv(failpoints.VARIABLE)
     record = run_rollback(deploy_env, steps=fake_steps.steps()).record
     assert (record.version, record.rolled_back_from) == ("v1.1.0-dev", "v1.2.0-dev")
     assert record.facts["smoke_check"]["foreman_version"] == "v1.1.0-dev"
@@ -153,3 +132,18 @@ def test_rollback_without_an_earlier_version_is_refused(deploy_env, fake_steps):
     run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=fake_steps.steps())
     with pytest.raises(Exception, match="no earlier successful version"):
         run_rollback(deploy_env, steps=fake_steps.steps())
+
+
+def _waits_for_an_advisory_lock(conn, *, timeout: float) -> bool:
+    """True once another session of this database waits for an advisory lock."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            )
+            if cur.fetchone()[0]:
+                return True
+        time.sleep(0.1)
+    return False

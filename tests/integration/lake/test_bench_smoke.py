@@ -8,22 +8,26 @@ import pytest
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE
 from ops.lake.bench import run_bench
+from tests.support.bench import assert_reported_in_common_shape
 from tests.support.services import which_or_fail
 
 pytestmark = pytest.mark.integration
 
 
-def test_bench_lake_runs_every_mode_against_rclone(postgres_template, tmp_path, monkeypatch):
+def test_bench_lake_runs_every_mode_against_rclone(
+    postgres_template, tmp_path, monkeypatch, capsys
+):
     which_or_fail("rclone", "run scripts/system-packages.sh as root")
     monkeypatch.setenv(ENVIRONMENTS_DIR_VARIABLE, os.environ[ENVIRONMENTS_DIR_VARIABLE])
-    lines: list[str] = []
-    timings = run_bench(150, tmp_path, repeat=1, say=lines.append)
-    assert [t.mode for t in timings] == [
-        "size-only",
-        "checksum (cold)",
-        "checksum (cold)",
-        "checksum (warm)",
+    timings = run_bench(150, tmp_path, repeat=1)
+    assert [t.benchmark for t in timings] == [
+        "lake.check size-only, 150 files",
+        "lake.check --checksums (cold), 150 files",
+        "lake.check --checksums (cold), 150 files",
+        "lake.check --checksums (warm), 150 files",
     ]
-    assert all(t.ours > 0 and t.peer > 0 for t in timings)
+    assert all(t.refinery_seconds > 0 and t.peer_seconds > 0 for t in timings)
+    assert all(t.ratio == pytest.approx(t.peer_seconds / t.refinery_seconds) for t in timings)
     assert len(list((tmp_path / "lake").rglob("*.fq"))) == 150
     assert (tmp_path / "catalog.sha256").read_text().count("\n") == 150
+    assert_reported_in_common_shape(timings, capsys, monkeypatch)

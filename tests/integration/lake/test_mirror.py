@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from common import db
+from common import db, failpoints
 from common.environments import REPO_ROOT
 from common.errors import StorageError
+from common.failpoints import FailpointError
 from common.lake import open_lake
 from common.lake.s3 import S3Lake
 from ops.lake.check import check_lake
@@ -105,8 +106,10 @@ def test_an_interrupted_large_upload_resumes_without_resending_parts(
     mirror = S3Lake.from_url(url, env)
     mirror.ensure_bucket()
     chunk = 5 * 1024 * 1024
-    with pytest.raises(StorageError, match="interrupted"):
-        mirror_to_s3(env, url, chunk_bytes=chunk, test_stop_after_parts=1)
+    with pytest.MonkeyPatch.context() as patch:  # fail as the second part is about to go
+        patch.setenv(failpoints.VARIABLE, "lake.s3.upload_part=error@2")
+        with pytest.raises(FailpointError, match=r"lake\.s3\.upload_part"):
+            mirror_to_s3(env, url, chunk_bytes=chunk)
     assert mirror.stat("raw/ena-PRJ1/ERX11/big.bam") is None  # nothing half-visible
     resumed = mirror_to_s3(env, url, chunk_bytes=chunk)
     assert resumed.parts_sent == 2  # part 1 was already there
@@ -117,18 +120,14 @@ def test_an_interrupted_large_upload_resumes_without_resending_parts(
     conn.close()
 
 
-# The process dies after its first part, with no chance to tidy up (SIGKILL): what it had
-# sent must be found again from what is on disk and in S3 alone.
+# The process dies after its first part, with no chance to tidy up (SIGKILL, through the
+# failpoint before the second part): what it had sent must be found again from what is on
+# disk and in S3 alone.
 _CRASHING_MIRROR = """
-import os, signal, sys
+import sys
 from common.environments import load_environment
-from common.errors import StorageError
 from ops.lake.mirror import mirror_to_s3
-try:
-    mirror_to_s3(load_environment(sys.argv[1]), sys.argv[2], chunk_bytes=int(sys.argv[3]),
-                 test_stop_after_parts=1)
-except StorageError:
-    os.kill(os.getpid(), signal.SIGKILL)
+mirror_to_s3(load_environment(sys.argv[1]), sys.argv[2], chunk_bytes=int(sys.argv[3]))
 """
 
 
@@ -147,6 +146,7 @@ def test_a_mirror_killed_mid_upload_resumes_in_the_next_process(make_env, moto_s
     killed = subprocess.run(
         [sys.executable, "-c", _CRASHING_MIRROR, env.name, url, str(chunk)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, failpoints.VARIABLE: "lake.s3.upload_part=kill@2"},
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert mirror.stat("raw/ena-PRJ1/ERX12/big.bam") is None

@@ -1,31 +1,53 @@
-"""data.delete: right order, dry run by default, and consistent after a failure at ANY step."""
+"""data.delete: right order, dry run by default, and consistent after a failure at ANY step.
+
+Failures are injected from outside through failpoints (common/failpoints.py): an ordinary
+error raised in this process, or the `inv data.delete` process killed outright (SIGKILL: no
+except-clause or finally of the runbook runs). The backup taken first is the backups area's
+own, taken and verified for real.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from common import failpoints
 from common.errors import StorageError
+from common.failpoints import FailpointError
 from common.lake import FilesystemLake, open_lake
 from foreman.jobs import enqueue_job
+from ops.db.backups.catalog import find_backup, list_backups, record_verification
+from ops.db.backups.fresh import fresh_verified_backup
+from ops.db.backups.settings import backup_settings
 from ops.lake.check import check_lake
 from ops.lake.moves import tree_exists
-from ops.runbooks.backup_guard import pg_dump_backup, recent_guard_backup
 from ops.runbooks.delete_experiment import DeletionRefused, delete_experiment, manifests_dir
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
+INV = [sys.executable, "-m", "invoke"]
 
 
-class SimulatedCrash(BaseException):
-    """Stands for the process dying: no except-clause of the runbook sees it."""
+def _inv(*args, failpoint=None):
+    """`inv ARGS…` in a subprocess; with `failpoint`, the process is killed there."""
+    variables = dict(os.environ)
+    if failpoint:
+        variables[failpoints.VARIABLE] = f"{failpoint}=kill"
+    return subprocess.run([*INV, *args], cwd=REPO, capture_output=True, text=True, env=variables,
+                          timeout=300)  # fmt: skip
 
 
-class InjectedFailure(RuntimeError):
-    """An ordinary error at a step (disk full, network gone): the runbook's cleanup runs."""
+def _killed_deleting(env, reference, step):
+    """`inv data.delete --execute`, killed at `data.delete.<step>`."""
+    killed = _inv("data.delete", "-e", env.name, "--experiment", str(reference), "--execute",
+                  failpoint=f"data.delete.{step}")  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, (step, killed.stdout + killed.stderr)
 
 
 def _count(conn, table, where="true", params=()):
@@ -46,16 +68,14 @@ def _world(catalog):
 
 
 def _steps(catalog, target):
-    """Every step the runbook reports to its failure hook, found by running it once."""
-    seen: list[str] = []
+    """Every failpoint of the runbook, in order (the lake folders counted by a dry run)."""
     report = delete_experiment(catalog.env, str(target), execute=False)
     assert report.plan.lake_paths
-    seen = ["backup", "manifest", "rows"]
     paths = range(1, len(report.plan.lake_paths) + 1)
-    seen += [f"move:{index}" for index in paths]
-    seen += ["before_commit", "commit"]
-    seen += [f"purge:{index}" for index in paths]
-    return seen
+    return [
+        "backup", "manifest", "rows", *(f"move.{index}" for index in paths),
+        "before_commit", "commit", *(f"purge.{index}" for index in paths),
+    ]  # fmt: skip
 
 
 def _assert_deleted_and_clean(catalog, target, used_both, untouched):
@@ -99,35 +119,31 @@ def test_dry_run_lists_everything_and_changes_nothing(catalog):
 def test_a_lone_experiment_takes_its_aliquot_sample_and_individual(catalog):
     lone = catalog.experiment("ERX9", files=1)
     catalog.experiment("ERX8", files=1)
-    report = delete_experiment(catalog.env, str(lone), execute=True, backup_provider=pg_dump_backup)
+    report = delete_experiment(catalog.env, str(lone), execute=True)
     assert report.executed and report.plan.individual_id is not None
     assert _count(catalog.conn, "individuals") == 1 and _count(catalog.conn, "samples") == 1
     assert check_lake(catalog.env, checksums=True).in_sync
-    assert "dump" in report.backup
+    backup = find_backup(backup_settings(catalog.env).directory, report.backup)
+    assert backup.verified is True and backup.manifest.database == catalog.env.database.name
+    assert backup.note == "before deleting ERX9"
 
 
 @pytest.mark.parametrize("mode", ["error", "crash"])
-def test_a_failure_at_every_step_leaves_db_and_lake_consistent(catalog, mode):
+def test_a_failure_at_every_step_leaves_db_and_lake_consistent(catalog, mode, monkeypatch):
     target, _, used_both, untouched = _world(catalog)
     steps = _steps(catalog, target)
-    committed_steps = {"commit"} | {s for s in steps if s.startswith("purge:")}
+    committed_steps = {"commit"} | {s for s in steps if s.startswith("purge.")}
     for step in steps:
         # a fresh copy of the world for each step: ERXn accessions are reused per round
         if step != steps[0]:
             target, _other, used_both, untouched = _reset(catalog)
-
-        def hook(at, step=step):
-            if at == step:
-                raise (InjectedFailure if mode == "error" else SimulatedCrash)(f"injected at {at}")
-
-        with pytest.raises((InjectedFailure, SimulatedCrash), match=f"injected at {step}$"):
-            delete_experiment(
-                catalog.env,
-                str(target),
-                execute=True,
-                backup_provider=recent_guard_backup,
-                test_failure_hook=hook,
-            )
+        if mode == "error":
+            monkeypatch.setenv(failpoints.VARIABLE, f"data.delete.{step}")
+            with pytest.raises(FailpointError, match=rf"data\.delete\.{step}$"):
+                delete_experiment(catalog.env, str(target), execute=True)
+            monkeypatch.delenv(failpoints.VARIABLE)
+        else:
+            _killed_deleting(catalog.env, target, step)
         if step in committed_steps:
             assert _count(catalog.conn, "experiments", "id = %s", (target,)) == 0, step
             assert check_lake(catalog.env, checksums=True).in_sync, step
@@ -138,9 +154,7 @@ def test_a_failure_at_every_step_leaves_db_and_lake_consistent(catalog, mode):
                 assert list(manifests_dir(catalog.env).glob("*.json")) == [], step
         # re-running finishes or undoes whatever was interrupted, then completes the deletion
         try:
-            delete_experiment(
-                catalog.env, str(target), execute=True, backup_provider=recent_guard_backup
-            )
+            delete_experiment(catalog.env, str(target), execute=True)
         except DeletionRefused:
             assert step in committed_steps, step
         _assert_deleted_and_clean(catalog, target, used_both, untouched)
@@ -165,7 +179,7 @@ def test_unfinished_jobs_refuse_the_deletion(catalog):
     enqueue_job(catalog.conn, "process", {"application": "x", "experiment_ids": [target]})
     catalog.conn.commit()
     with pytest.raises(DeletionRefused, match="unfinished jobs"):
-        delete_experiment(catalog.env, "ERX1", execute=True, backup_provider=pg_dump_backup)
+        delete_experiment(catalog.env, "ERX1", execute=True)
     assert _count(catalog.conn, "experiments", "id = %s", (target,)) == 1
     assert check_lake(catalog.env).in_sync
 
@@ -196,7 +210,7 @@ def test_a_lake_folder_leading_outside_the_lake_is_refused(make_env, tmp_path):
     folder.rename(outside)
     folder.symlink_to(outside)
     with pytest.raises(StorageError, match="outside the lake"):
-        delete_experiment(env, "ERX1", execute=True, backup_provider=pg_dump_backup)
+        delete_experiment(env, "ERX1", execute=True)
     assert _count(conn, "experiments") == 1 and (outside / "r0.fastq.gz").exists()
     conn.close()
 
@@ -214,30 +228,32 @@ def test_inv_data_delete_dry_run_prints_rows_and_paths(catalog):
 
 
 def test_a_verified_backup_is_reused_within_the_hour_and_retaken_after(env):
-    first = recent_guard_backup(env, "one")
-    assert recent_guard_backup(env, "two").path == first.path
-    marker = first.path.with_name(first.path.name + ".verified")
-    marker.write_text("2000-01-01T00:00:00+00:00\n")  # as if taken long ago
-    third = recent_guard_backup(env, "three")
-    assert third.path != first.path and third.path.stat().st_size > 0
+    hour = timedelta(hours=1)
+    first = fresh_verified_backup(env, max_age=hour, note="one")
+    assert first.verified is True and first.kind == "logical"
+    assert fresh_verified_backup(env, max_age=hour, note="two").name == first.name
+    # An hour later (as far as the age limit can tell), the first is too old to rely on.
+    third = fresh_verified_backup(env, max_age=timedelta(0), note="three")
+    assert third.name != first.name and third.verified is True and third.size_bytes > 0
+    assert [r.name for r in list_backups(backup_settings(env).directory)][-2:] == [
+        first.name, third.name,
+    ]  # fmt: skip
+
+
+def test_a_backup_that_failed_verification_is_never_relied_on(env):
+    hour = timedelta(hours=1)
+    first = fresh_verified_backup(env, max_age=hour, note="one")
+    record_verification(first.path, ok=False, detail="restored to different data", seconds=1)
+    second = fresh_verified_backup(env, max_age=hour, note="two")
+    assert second.name != first.name and second.verified is True
 
 
 def test_after_a_crash_lake_check_points_to_data_recover_which_restores(catalog):
     target, *_ = _world(catalog)
-
-    def crash(at):
-        if at == "before_commit":
-            raise SimulatedCrash(at)
-
-    with pytest.raises(SimulatedCrash):
-        delete_experiment(catalog.env, str(target), execute=True,
-                          backup_provider=recent_guard_backup, test_failure_hook=crash)  # fmt: skip
-    inv = [sys.executable, "-m", "invoke"]
-    checked = subprocess.run([*inv, "lake.check", "-e", catalog.env.name],
-                             cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    _killed_deleting(catalog.env, target, "before_commit")
+    checked = _inv("lake.check", "-e", catalog.env.name)
     assert checked.returncode == 3 and "run inv data.recover" in checked.stderr
-    recovered = subprocess.run([*inv, "data.recover", "-e", catalog.env.name],
-                               cwd=REPO, capture_output=True, text=True)  # fmt: skip
+    recovered = _inv("data.recover", "-e", catalog.env.name)
     assert recovered.returncode == 0 and "restored .quarantine/" in recovered.stdout
     assert check_lake(catalog.env, checksums=True).in_sync
     assert _count(catalog.conn, "experiments", "id = %s", (target,)) == 1

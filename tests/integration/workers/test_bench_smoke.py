@@ -5,14 +5,20 @@ from __future__ import annotations
 import pytest
 
 from ops.jobs.bench import run_workers_bench
+from tests.support.bench import assert_reported_in_common_shape
 
 pytestmark = pytest.mark.integration
 
 
-def test_bench_measures_each_pair_against_its_peer():
+def test_bench_measures_each_pair_against_its_peer(capsys, monkeypatch):
     results = run_workers_bench(reads=500, repeats=1)
-    assert [r.pair for r in results].count("QC of gzipped FASTQ") == 2
-    assert {r.contender for r in results} >= {"fastq_qc", "wc -l", "curl"}
-    for ours, peer in zip(results[::2], results[1::2], strict=True):
-        assert ours.pair == peer.pair and peer.ratio is None
-        assert ours.seconds > 0 and ours.ratio == pytest.approx(ours.seconds / peer.seconds)
+    assert [r.benchmark for r in results] == [
+        "QC of gzipped FASTQ: fastq_qc", "QC of plain FASTQ: fastq_qc",
+        "download over loopback HTTP: download (+md5, sha256)",
+    ]  # fmt: skip
+    assert {r.peer for r in results} == {"zlib decompress only", "wc -l", "curl"}
+    for pair in results:
+        assert pair.refinery_work == pair.peer_work > 0  # the same megabytes, both sides
+        assert pair.refinery_seconds > 0 and pair.peer_seconds > 0
+        assert pair.ratio == pytest.approx(pair.peer_seconds / pair.refinery_seconds)
+    assert_reported_in_common_shape(results, capsys, monkeypatch)

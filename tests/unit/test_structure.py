@@ -1,0 +1,117 @@
+"""The layout's rules, read from the source itself with `ast`.
+
+- `common/` is the shared core: nothing in it imports `foreman`, `workers` or `ops` (at the
+  top of a module or inside a function alike), so everything else may build on it.
+- The layers go one way: `foreman` builds on `common`; `workers` on `common` and `foreman`
+  (the job state machine); `ops` on all of them, and nothing imports `ops`.
+- No production function (common/ foreman/ workers/ ops/) has a parameter named `test_*`:
+  faults are injected at the boundaries (common/failpoints.py), never through a hook.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+from common.environments import REPO_ROOT
+
+PRODUCTION_PACKAGES = ("common", "foreman", "workers", "ops")
+NOT_FOR_COMMON = {"foreman", "workers", "ops"}
+# What each package may not import (common's rule is the one above).
+NOT_FOR = {"common": NOT_FOR_COMMON, "foreman": {"workers", "ops"}, "workers": {"ops"}}
+
+
+def _modules(*packages: str) -> Iterator[tuple[Path, ast.Module]]:
+    for package in packages:
+        paths = sorted((REPO_ROOT / package).rglob("*.py"))
+        assert len(paths) > 5, f"{package}/ has no modules to check"
+        for path in paths:
+            yield path, ast.parse(path.read_text(), filename=str(path))
+
+
+def imported_modules(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, dotted name) of every absolute import anywhere in `tree`, including
+    `importlib.import_module("…")` with a literal name."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.lineno, node.module
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute | ast.Name)
+            and (getattr(node.func, "attr", None) or getattr(node.func, "id", None))
+            == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            yield node.lineno, node.args[0].value
+
+
+def forbidden_imports(tree: ast.AST, forbidden: set[str] = NOT_FOR_COMMON) -> list[str]:
+    return [
+        f"line {line}: {name}"
+        for line, name in imported_modules(tree)
+        if name.split(".")[0] in forbidden
+    ]
+
+
+def parameters_named_test(tree: ast.AST) -> list[str]:
+    """`function(parameter)` for every parameter named test_* in `tree`."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            arguments = node.args
+            every = [
+                *arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                *filter(None, (arguments.vararg, arguments.kwarg)),
+            ]  # fmt: skip
+            name = getattr(node, "name", "lambda")
+            found += [
+                f"{name}({a.arg}) line {node.lineno}" for a in every if a.arg.startswith("test_")
+            ]
+    return found
+
+
+def test_the_checks_catch_what_they_look_for():
+    planted = ast.parse(
+        "import ops.tasks\n"
+        "def f(x, *, test_hook=None):\n"
+        "    from foreman import loop\n"
+        "    importlib.import_module('workers.registry')\n"
+        "g = lambda test_only: test_only\n"
+    )
+    assert forbidden_imports(planted) == [
+        "line 1: ops.tasks", "line 3: foreman", "line 4: workers.registry",
+    ]  # fmt: skip
+    assert parameters_named_test(planted) == ["f(test_hook) line 2", "lambda(test_only) line 5"]
+
+
+def test_nothing_in_common_imports_foreman_workers_or_ops():
+    found = {
+        str(path.relative_to(REPO_ROOT)): problems
+        for path, tree in _modules("common")
+        if (problems := forbidden_imports(tree))
+    }
+    assert found == {}
+
+
+def test_foreman_and_workers_import_only_the_layers_below_them():
+    found = {
+        str(path.relative_to(REPO_ROOT)): problems
+        for package in ("foreman", "workers")
+        for path, tree in _modules(package)
+        if (problems := forbidden_imports(tree, NOT_FOR[package]))
+    }
+    assert found == {}
+
+
+def test_no_production_function_has_a_test_parameter():
+    found = {
+        str(path.relative_to(REPO_ROOT)): problems
+        for path, tree in _modules(*PRODUCTION_PACKAGES)
+        if (problems := parameters_named_test(tree))
+    }
+    assert found == {}
