@@ -201,14 +201,15 @@ def _write_metadata(content: dict[str, Any], folder: Path) -> None:
 
 def _upload_bag(env: Environment, bag_dir: Path, url: str) -> int:
     """Upload every file of the bag (skipping those already there whole), then check each."""
-    from common.lake.s3 import S3Lake, sha256_of_file
+    from common.files import file_sha256
+    from common.lake.s3 import S3Lake
 
     target = S3Lake.from_url(url, env)
     uploaded = 0
     files = sorted(p for p in bag_dir.rglob("*") if p.is_file())
     for path in files:
         key = path.relative_to(bag_dir).as_posix()
-        sha256 = sha256_of_file(path)
+        sha256 = file_sha256(path)
         info = target.stat(key)
         if info is None or info.sha256 != sha256 or info.size != path.stat().st_size:
             target.put_file(key, path, sha256=sha256)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ops.data.export import export_project
-from ops.progress import progress_callback
+from ops.progress import progress_display
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, task
 
 
@@ -19,7 +19,7 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, t
 def export(c, env, project, to, experiment="", json=False):
     """Export a project's metadata, files and analyses as a BagIt bag, verified; resumable."""
     settings = environment(env)
-    with progress_callback() as progress:
+    with progress_display() as progress:
         report = export_project(
             settings, project, to, experiment=experiment or None, progress=progress
         )

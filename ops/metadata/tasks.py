@@ -9,7 +9,7 @@ from common.projects import find_project
 from ops.metadata.runs import open_quarantine, recent_runs
 from ops.metadata.settings import SOURCES
 from ops.metadata.sync import SyncReport, sync_metadata
-from ops.progress import progress_callback
+from ops.progress import progress_display
 from ops.projects.tasks import _counts
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
@@ -25,7 +25,7 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
 def sync(c, env, source="redcap", execute=False, json=False):
     """Pull metadata records (REDCap), validate, show the diff; --execute merges it."""
     settings = environment(env)
-    with progress_callback() as progress:
+    with progress_display() as progress:
         report = sync_metadata(settings, source=source, execute=execute, progress=progress)
     if json:
         print_json(report.as_dict())
