@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common.db import libpq_environment
 from common.embedded import postgres_bin
 from common.environments import Environment
 from common.errors import CommandError
+from common.pgpass import libpq_child_environment
 from common.shell import run_command
 
 
@@ -72,8 +72,8 @@ def pg_dump_backup(env: Environment, note: str) -> GuardBackup:
     folder.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
     path = folder / f"{created.strftime('%Y%m%dT%H%M%S%fZ')}.dump"
-    libpq = libpq_environment(env)
-    run_command([postgres_bin("pg_dump"), "-Fc", "-f", path], env=libpq, timeout=3600)
+    with libpq_child_environment(env) as libpq:
+        run_command([postgres_bin("pg_dump"), "-Fc", "-f", path], env=libpq, timeout=3600)
     listing = run_command([postgres_bin("pg_restore"), "--list", path], timeout=600)
     if "TABLE DATA public files" not in listing.stdout:
         raise CommandError(f"backup {path} does not verify (no files table data); not deleting")

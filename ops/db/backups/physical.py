@@ -21,6 +21,7 @@ import psycopg2
 from common import db
 from common.embedded import SYSTEM_USER
 from common.environments import Environment
+from common.pgpass import libpq_child_environment
 from common.shell import run_command
 from common.sql import query
 from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
@@ -50,11 +51,12 @@ def take_physical_backup(
     try:
         partial.mkdir()
         progress(f"pg_basebackup of the {env.name} cluster")
-        run_command(
-            [tool("pg_basebackup"), "-D", partial / "data", "-Fp", "-X", "stream",
-             "-c", "fast", "--no-password"],
-            env=db.libpq_environment(env),
-        )  # fmt: skip
+        with libpq_child_environment(env) as libpq:
+            run_command(
+                [tool("pg_basebackup"), "-D", partial / "data", "-Fp", "-X", "stream",
+                 "-c", "fast", "--no-password"],
+                env=libpq,
+            )  # fmt: skip
         progress("pg_verifybackup")
         verify_with_pg_verifybackup(partial / "data")
         manifest = new_manifest(
