@@ -34,7 +34,7 @@ from ops.lake.listing import Entry, Progress, list_lake, scan_sizes_and_fingerpr
 class Difference:
     """One way the lake and the catalog disagree about a key."""
 
-    kind: str  # missing | orphan | size | checksum
+    kind: str  # missing | orphan | size | checksum | special | after-restore
     key: str
     expected: str = ""
     actual: str = ""
@@ -146,6 +146,11 @@ def _compare_folder(lake, expected, checksums, deep, cache, progress, workers) -
     catalog = catalog if isinstance(catalog, Catalog) else Catalog.of(catalog)
     wanted_sizes, sizes = catalog.sizes, scan.sizes
     report = CheckReport(lake=lake.name, catalog_files=len(wanted_sizes), lake_objects=len(sizes))
+    # Links, FIFOs and the like are never lake objects: a reader would follow or block on them.
+    report.differences += [
+        Difference("special", key, "a regular file" if key in wanted_sizes else "nothing", kind)
+        for key, kind in sorted(scan.special.items())
+    ]
     if wanted_sizes == sizes:  # same keys, same sizes: no missing, orphan or size difference
         if checksums:
             cache = cache.result() if isinstance(cache, Future) else cache
