@@ -26,6 +26,7 @@ from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
 from foreman.settings import ForemanSettings
+from workers.cleanup import remove_dead_workers_leftovers, scratch_prefix
 from workers.registry import JobContext, find_handler
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,14 @@ def _run_attempt(env: Environment, job: Job, control) -> int:
     try:
         work = db.connect(env)
         handler = find_handler(job)
-        with tempfile.TemporaryDirectory(prefix=f"refinery-job-{job.id}-") as scratch:
+        lake = open_lake(env)
+        remove_dead_workers_leftovers(env, lake)
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix(job.id, os.getpid())) as scratch:
             context = JobContext(
                 env=env,
                 job=job,
                 conn=work,
-                lake=open_lake(env),
+                lake=lake,
                 memory_mb=_memory_mb(env, job),
                 scratch_dir=Path(scratch),
                 log=adapter,

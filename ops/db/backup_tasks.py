@@ -191,6 +191,7 @@ def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, kee
         f"{result.environment}: restored {result.backup} ({result.kind}) in "
         f"{result.seconds:.1f} s{kept}; {result.writers}"
     )
+    console.print(result.after_restore)
     if result.pending_migrations:
         console.print(f"pending migrations: {', '.join(result.pending_migrations)}")
 
