@@ -20,7 +20,7 @@ from common.lake.base import Lake
 from common.lake.filesystem import FilesystemLake
 from common.sql import query
 
-PARTIAL_DOWNLOAD = re.compile(r"^download-file-(\d+)[.-].*part$")
+PARTIAL_DOWNLOAD = re.compile(r"^download-file-(\d+)\.part(\.promise)?$")
 LAKE_COPY = re.compile(r"^.+\.(\d+)\.copy$")
 
 

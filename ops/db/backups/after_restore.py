@@ -35,7 +35,7 @@ from ops.lake.moves import move_object
 # The tables whose ids name things outside the database, and where those names are found.
 _ANALYSIS_KEY = re.compile(r"^analyses/(\d+)/")
 _JOB_LOG = re.compile(r"^job-(\d+)-")
-_PARTIAL = re.compile(r"^download-file-(\d+)[.-]")
+_PARTIAL = re.compile(r"^download-file-(\d+)\.")
 
 
 @dataclass
