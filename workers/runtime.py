@@ -2,6 +2,9 @@
 
 The attempt is started (dispatched → running), kept alive by a heartbeat thread, and ended in
 the same transaction as the handler's own catalog writes: either both commit or neither does.
+The heartbeat means progress: while a transfer is watched (`workers.progress`) and no byte
+has moved for `[workers] stall_seconds`, the heartbeat thread records the attempt errored with
+that reason and ends the process (EXIT_STALLED), whatever the handler is blocked in.
 A handler error, a crash or SIGTERM leaves nothing half-written; the foreman sees the attempt
 errored (or, after a kill -9, silent) and retries it. Running the command again for an attempt
 that has already ended does nothing and exits with EXIT_SUPERSEDED.
@@ -27,7 +30,9 @@ from foreman.dispatch import memory_for_tier
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
 from foreman.settings import ForemanSettings
 from workers.cleanup import remove_dead_workers_leftovers, scratch_prefix
+from workers.progress import TransferProgress
 from workers.registry import JobContext, find_handler
+from workers.settings import worker_settings
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,7 @@ EXIT_SUCCEEDED = 0
 EXIT_HANDLER_FAILED = 1
 EXIT_USAGE = 2
 EXIT_SUPERSEDED = 3
+EXIT_STALLED = 4
 EXIT_TERMINATED = 128 + signal.SIGTERM
 MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
 
@@ -54,10 +60,11 @@ def run_job(env: Environment, job_id: int) -> int:
             log.warning("not running job %s: %s", job_id, exc, extra={"job_id": job_id})
             return EXIT_SUPERSEDED
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
-        heartbeat = Heartbeat(env, job)
+        transfers = TransferProgress()
+        heartbeat = Heartbeat(env, job, transfers)
         heartbeat.start()
         try:
-            return _run_attempt(env, job, control)
+            return _run_attempt(env, job, control, transfers)
         finally:
             signal.signal(signal.SIGTERM, previous)  # the attempt is recorded: default again
             heartbeat.stop()
@@ -65,7 +72,7 @@ def run_job(env: Environment, job_id: int) -> int:
         control.close()
 
 
-def _run_attempt(env: Environment, job: Job, control) -> int:
+def _run_attempt(env: Environment, job: Job, control, transfers: TransferProgress) -> int:
     adapter = logging.LoggerAdapter(logging.getLogger("workers.job"), {"job_id": job.id})
     work = None
     try:
@@ -82,6 +89,7 @@ def _run_attempt(env: Environment, job: Job, control) -> int:
                 memory_mb=_memory_mb(env, job),
                 scratch_dir=Path(scratch),
                 log=adapter,
+                transfers=transfers,
             )
             result = handler(context) or {}
             if not finish_attempt(work, job, succeeded=True, result=result):
@@ -136,12 +144,19 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 class Heartbeat:
-    """A thread that refreshes the attempt's heartbeat on its own connection."""
+    """A thread that refreshes the attempt's heartbeat on its own connection — as long as the
+    attempt's watched transfers keep moving."""
 
-    def __init__(self, env: Environment, job: Job) -> None:
+    def __init__(
+        self, env: Environment, job: Job, transfers: TransferProgress | None = None
+    ) -> None:
         self.env = env
         self.job = job
-        self.interval = ForemanSettings.for_environment(env).worker_heartbeat_seconds
+        self.transfers = transfers or TransferProgress()  # none watched: nothing can stall
+        self.stall_seconds = worker_settings(env).stall_seconds
+        self.interval = min(
+            ForemanSettings.for_environment(env).worker_heartbeat_seconds, self.stall_seconds
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job.id}", daemon=True)
 
@@ -159,6 +174,9 @@ class Heartbeat:
             while not self._stop.wait(self.interval):
                 try:
                     conn = conn or db.connect(self.env)
+                    stalled = self.transfers.stalled_for()
+                    if stalled is not None and stalled[0] >= self.stall_seconds:
+                        self._give_up(conn, *stalled)
                     if not beat(conn, self.job):
                         log.warning("job %s attempt is no longer running", self.job.id)
                         return
@@ -170,3 +188,21 @@ class Heartbeat:
         finally:
             if conn is not None:
                 conn.close()
+
+    def _give_up(self, conn, seconds: float, what: str, moved: int) -> None:
+        """Record the stall as the attempt's error, then end the process: the handler may be
+        blocked where no exception reaches it (opening a FIFO, reading a hung mount)."""
+        reason = (
+            f"stalled: {what} moved no byte for {seconds:.0f} s "
+            f"(after {moved} bytes; [workers] stall_seconds = {self.stall_seconds:g})"
+        )
+        log.error("job %s attempt %s %s", self.job.id, self.job.attempt, reason,
+                  extra={"job_id": self.job.id})  # fmt: skip
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET lock_timeout = '10s'")
+            finish_attempt(conn, self.job, succeeded=False, reason=reason)
+            conn.commit()
+        finally:
+            logging.shutdown()
+            os._exit(EXIT_STALLED)

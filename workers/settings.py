@@ -6,6 +6,7 @@
             retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
 [download]  retries = 3 (resumes within one attempt), timeout_seconds = 60,
             chunk_bytes = 65536 (a broken transfer keeps all but the last chunk)
+[workers]   stall_seconds = 300    a transfer that moves no byte for this long fails the attempt
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class DownloadSettings:
     chunk_bytes: int = 64 * 1024
 
 
+@dataclass(frozen=True)
+class WorkerSettings:
+    stall_seconds: float = 300.0
+
+
 def _section(env: Environment, name: str, cls: type) -> Any:
     return env.settings(name, cls)
 
@@ -67,4 +73,11 @@ def download_settings(env: Environment) -> DownloadSettings:
     settings = _section(env, "download", DownloadSettings)
     if settings.chunk_bytes < 4096:
         raise ConfigError(f"{env.path}: download.chunk_bytes must be at least 4096")
+    return settings
+
+
+def worker_settings(env: Environment) -> WorkerSettings:
+    settings = _section(env, "workers", WorkerSettings)
+    if not settings.stall_seconds > 0:
+        raise ConfigError(f"{env.path}: workers.stall_seconds must be a positive number")
     return settings

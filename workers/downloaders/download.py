@@ -74,14 +74,16 @@ def download_file(ctx: JobContext) -> dict[str, Any]:
     settings = download_settings(ctx.env)
     partial = partial_path(ctx, file_id)
     note = started_for(partial, record)
-    transfer = fetch(
-        record.source_url,
-        partial,
-        expected_size=record.size_bytes,
-        retries=settings.retries,
-        timeout=settings.timeout_seconds,
-        chunk_bytes=settings.chunk_bytes,
-    )
+    with ctx.transfers.watch(f"download of {record.source_url}"):
+        transfer = fetch(
+            record.source_url,
+            partial,
+            expected_size=record.size_bytes,
+            retries=settings.retries,
+            timeout=settings.timeout_seconds,
+            chunk_bytes=settings.chunk_bytes,
+            moved=ctx.transfers.moved,
+        )
     problem = _verification_problem(record, transfer.size, transfer.md5)
     if problem:
         partial.unlink(missing_ok=True)
