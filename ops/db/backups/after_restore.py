@@ -77,14 +77,22 @@ def sequence_values(env: Environment) -> dict[str, int]:
 def reconcile_after_restore(
     env: Environment, carried: dict[str, int], *, lake: Lake | None = None
 ) -> AfterRestore:
-    """Quarantine the lake's objects from after the backup, then advance every sequence."""
-    lake = lake or open_lake(env)
+    """Quarantine the lake's objects from after the backup, then advance every sequence.
+
+    A database without a catalog (no `files` table: not Refinery's, e.g. a benchmark's) says
+    nothing about the lake, which is then left alone."""
     outcome = AfterRestore()
     conn = db.connect(env)
     try:
         with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('public.files') IS NOT NULL")
+            if not cur.fetchone()[0]:
+                outcome.sequences = advance_sequences(conn, carried, {})
+                conn.commit()
+                return outcome
             cur.execute("SELECT lake_key FROM files WHERE stored_at IS NOT NULL")
             stored = {row[0] for row in cur.fetchall()}
+        lake = lake or open_lake(env)
         present = list_lake(lake, workers=4, progress=lambda *_: None)
         strays = sorted(set(present) - stored)
         if strays:
@@ -126,7 +134,11 @@ def advance_sequences(conn, carried: dict[str, int], used: dict[str, int]) -> di
     wanted = dict(carried)
     with conn.cursor() as cur:
         for table, highest in used.items():
-            cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", (f"public.{table}",))
+            cur.execute(
+                "SELECT CASE WHEN to_regclass(%(table)s) IS NOT NULL"
+                " THEN pg_get_serial_sequence(%(table)s, 'id') END",
+                {"table": f"public.{table}"},
+            )
             (sequence,) = cur.fetchone()
             if sequence:
                 wanted[sequence] = max(wanted.get(sequence, 0), highest)

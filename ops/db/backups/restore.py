@@ -139,7 +139,7 @@ def execute_restore(
         progress("setting aside lake objects from after the backup; advancing sequences")
         try:
             after = reconcile_after_restore(env, carried)
-        except RefineryError as exc:
+        except (RefineryError, psycopg2.Error, OSError) as exc:
             raise BackupError(
                 f"{backup.name} is restored, but the lake and sequences were not reconciled "
                 f"({exc}); writers left stopped: fix that and restore again"
