@@ -125,6 +125,18 @@ def upsert_experiment(
     return experiment_id, created
 
 
+@dataclass(frozen=True)
+class StoredOriginal:
+    """An original file the catalog already has, as a re-survey finds it."""
+
+    id: int
+    source_url: str
+    size_bytes: int | None
+    source_md5: str | None
+    sha256: str | None
+    stored_at: datetime | None
+
+
 def insert_original_file(
     conn,
     experiment_id: int,
@@ -134,8 +146,13 @@ def insert_original_file(
     source_url: str,
     size_bytes: int | None,
     source_md5: str | None,
-) -> tuple[int, bool]:
-    """An original file of an experiment; an unstored one takes the source's newest promise."""
+) -> tuple[int, str]:
+    """An original file of an experiment: (id, what happened) — "created", "unchanged", or
+    "updated" (not stored yet, so it takes the source's newest promise).
+
+    A stored file whose source now promises another size, md5 or location is refused with a
+    ValidationError saying what changed: its bytes are in the lake and may have been analysed,
+    so a re-delivery never replaces them silently (nor is it silently ignored)."""
     params = {
         "experiment_id": experiment_id,
         "name": name,
@@ -147,10 +164,40 @@ def insert_original_file(
     file_id, owner, created = _upsert(conn, "insert_original_file", params)
     if owner != experiment_id:
         raise ValidationError(f"lake key {lake_key} already belongs to another experiment")
-    if not created:
-        with conn.cursor() as cur:
-            cur.execute(_sql("refresh_unstored_file"), {**params, "id": file_id})
-    return file_id, created
+    if created:
+        return file_id, "created"
+    existing = stored_original(conn, file_id)
+    if existing.stored_at is not None:
+        changes = promise_changes(existing, source_url, size_bytes, source_md5)
+        if changes:
+            raise ValidationError(
+                f"{name} ({lake_key}) is already stored, but the source now differs: "
+                f"{'; '.join(changes)}; a changed re-delivery is refused and nothing was changed"
+            )
+        return file_id, "unchanged"
+    with conn.cursor() as cur:
+        cur.execute(_sql("refresh_unstored_file"), {**params, "id": file_id})
+        return file_id, "updated" if cur.fetchone() else "unchanged"
+
+
+def stored_original(conn, file_id: int) -> StoredOriginal:
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(_sql("select_original_file_promise"), {"id": file_id})
+        return StoredOriginal(id=file_id, **cur.fetchone())
+
+
+def promise_changes(
+    existing: StoredOriginal, source_url: str, size_bytes: int | None, source_md5: str | None
+) -> list[str]:
+    """How what a source says now differs from a stored file: size, md5, location."""
+    changes = []
+    if size_bytes is not None and size_bytes != existing.size_bytes:
+        changes.append(f"size {existing.size_bytes} -> {size_bytes} bytes")
+    if (source_md5 or None) != (existing.source_md5 or None):
+        changes.append(f"md5 {existing.source_md5 or 'none'} -> {source_md5 or 'none'}")
+    if source_url != existing.source_url:
+        changes.append(f"source {existing.source_url} -> {source_url}")
+    return changes
 
 
 @dataclass(frozen=True)
@@ -179,14 +226,29 @@ def get_file_for_download(conn, file_id: int) -> FileToDownload:
     return FileToDownload(**row)
 
 
-def mark_file_stored(conn, file_id: int, *, sha256: str, size_bytes: int) -> None:
+def mark_file_stored(conn, file: FileToDownload, *, sha256: str, size_bytes: int) -> None:
+    """Record `file` stored, if the catalog still holds the promise it was verified against."""
     with conn.cursor() as cur:
         cur.execute(
             _sql("mark_file_stored"),
-            {"file_id": file_id, "sha256": sha256, "size_bytes": size_bytes},
+            {
+                "file_id": file.id,
+                "sha256": sha256,
+                "size_bytes": size_bytes,
+                "source_url": file.source_url,
+                "promised_size": file.size_bytes,
+                "source_md5": file.source_md5,
+            },
         )
+        if cur.fetchone() is not None:
+            return
+        cur.execute(_sql("file_exists"), {"file_id": file.id})
         if cur.fetchone() is None:
-            raise JobError(f"file {file_id} vanished from the catalog while it was downloaded")
+            raise JobError(f"file {file.id} vanished from the catalog while it was downloaded")
+    raise JobError(
+        f"file {file.id} ({file.name}): its source was re-surveyed with another size, md5 or "
+        "location during the download; the retry fetches the new one"
+    )
 
 
 def experiment_fully_stored(conn, experiment_id: int) -> bool:

@@ -89,12 +89,19 @@ SELECT id, experiment_id, true FROM inserted
 UNION ALL
 SELECT id, experiment_id, false FROM files WHERE lake_key = %(lake_key)s;
 
+-- name: select_original_file_promise --
+-- What the catalog holds about an original file, locked: a re-survey compares it with what
+-- the source says now.
+SELECT source_url, size_bytes, source_md5, sha256, stored_at
+FROM files WHERE id = %(id)s FOR UPDATE;
+
 -- name: refresh_unstored_file --
 UPDATE files
 SET source_url = %(source_url)s, size_bytes = %(size_bytes)s, source_md5 = %(source_md5)s
 WHERE id = %(id)s AND stored_at IS NULL
   AND (source_url, size_bytes, source_md5)
-      IS DISTINCT FROM (%(source_url)s, %(size_bytes)s, %(source_md5)s);
+      IS DISTINCT FROM (%(source_url)s, %(size_bytes)s, %(source_md5)s)
+RETURNING id;
 
 -- name: select_file_for_download --
 SELECT f.id, f.kind, f.name, f.lake_key, f.source_url, f.size_bytes, f.source_md5, f.sha256,
@@ -104,9 +111,16 @@ LEFT JOIN experiments e ON e.id = f.experiment_id
 WHERE f.id = %(file_id)s;
 
 -- name: mark_file_stored --
+-- Only while the catalog still holds the promise the bytes were verified against: a
+-- re-survey may have changed it during the download.
 UPDATE files SET sha256 = %(sha256)s, size_bytes = %(size_bytes)s, stored_at = now()
 WHERE id = %(file_id)s
+  AND (source_url, size_bytes, source_md5)
+      IS NOT DISTINCT FROM (%(source_url)s, %(promised_size)s, %(source_md5)s)
 RETURNING id;
+
+-- name: file_exists --
+SELECT 1 FROM files WHERE id = %(file_id)s;
 
 -- name: lock_experiment --
 SELECT id FROM experiments WHERE id = %(experiment_id)s FOR UPDATE;

@@ -3,7 +3,8 @@
 `embedded` environments share the state folder's embedded cluster, one database each, created
 on first use. `dsn` environments connect to a server whose password comes from an environment
 variable or a 0600 secrets file. Subprocesses (pg_dump, psql) get the same settings through
-libpq's PG* variables — the password never appears in argv.
+libpq's PG* variables and the password through a 0600 file (`common.pgpass`) — never in argv
+or in their environment.
 """
 
 from __future__ import annotations
@@ -75,13 +76,13 @@ def database_password(env: Environment) -> str:
 
 
 def libpq_environment(env: Environment, *, dbname: str | None = None) -> dict[str, str]:
-    """PG* variables that let pg_dump, psql & co. reach the database without argv secrets."""
+    """PG* variables that tell pg_dump, psql & co. where the database is — without the
+    password, which a child tool gets from `common.pgpass.libpq_child_environment`."""
     params = connection_params(env, dbname=dbname)
     mapping = {
         "host": "PGHOST",
         "port": "PGPORT",
         "user": "PGUSER",
-        "password": "PGPASSWORD",
         "dbname": "PGDATABASE",
         "sslmode": "PGSSLMODE",
     }

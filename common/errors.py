@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
     LOCK_HELD = 6  # another deploy (or Terraform run) holds the lock
     COMMAND_FAILED = 7  # an external command (terraform, docker, pg_dump, ssh…) failed
     SUPERSEDED = 8  # a worker's attempt had already ended or been re-dispatched
+    STALLED = 9  # a worker's transfer moved no byte for [workers] stall_seconds
     INTERRUPTED = 128 + signal.SIGINT  # Ctrl-C
     TERMINATED = 128 + signal.SIGTERM  # SIGTERM
 

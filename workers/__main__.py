@@ -2,8 +2,8 @@
 
 The environment comes from `-e` or REFINERY_ENVIRONMENT (set by the executor). Exit codes:
 0 succeeded, 1 the handler failed (attempt recorded errored), 2 usage or configuration error,
-8 the attempt is not this process's to run (already ended or re-dispatched), 143 SIGTERM
-(common.errors.ExitCode).
+8 the attempt is not this process's to run (already ended or re-dispatched), 9 a transfer
+stalled (attempt recorded errored), 143 SIGTERM (common.errors.ExitCode).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import importlib
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from common.environments import Environment
 from common.errors import JobError
 from common.lake import Lake
 from foreman.jobs import Job
+from workers.progress import TransferProgress
 
 BUILTIN_MODULES = ("workers.surveyors", "workers.downloaders", "workers.processors")
 EXTRA_MODULES_VARIABLE = "REFINERY_HANDLER_MODULES"
@@ -32,7 +33,8 @@ EXTRA_MODULES_VARIABLE = "REFINERY_HANDLER_MODULES"
 
 @dataclass
 class JobContext:
-    """What a handler gets: its job, environment, lake, a transaction, scratch space."""
+    """What a handler gets: its job, environment, lake, a transaction, scratch space, and
+    where to report the bytes its transfers move (see `workers.progress`)."""
 
     env: Environment
     job: Job
@@ -41,6 +43,7 @@ class JobContext:
     memory_mb: int
     scratch_dir: Path
     log: logging.LoggerAdapter
+    transfers: TransferProgress = field(default_factory=TransferProgress)
 
 
 Handler = Callable[[JobContext], dict[str, Any]]

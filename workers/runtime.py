@@ -2,6 +2,9 @@
 
 The attempt is started (dispatched → running), kept alive by a heartbeat thread, and ended in
 the same transaction as the handler's own catalog writes: either both commit or neither does.
+The heartbeat means progress: while a transfer is watched (`workers.progress`) and no byte
+has moved for `[workers] stall_seconds`, the heartbeat thread records the attempt errored with
+that reason and ends the process (EXIT_STALLED), whatever the handler is blocked in.
 A handler error, a crash or SIGTERM leaves nothing half-written; the foreman sees the attempt
 errored (or, after a kill -9, silent) and retries it. Running the command again for an attempt
 that has already ended does nothing and exits with EXIT_SUPERSEDED.
@@ -26,7 +29,10 @@ from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
 from foreman.settings import ForemanSettings
+from workers.cleanup import remove_dead_workers_leftovers, scratch_prefix
+from workers.progress import TransferProgress
 from workers.registry import JobContext, find_handler
+from workers.settings import worker_settings
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,7 @@ EXIT_SUCCEEDED = ExitCode.OK
 EXIT_HANDLER_FAILED = ExitCode.FAILURE
 EXIT_USAGE = ExitCode.USAGE
 EXIT_SUPERSEDED = ExitCode.SUPERSEDED
+EXIT_STALLED = ExitCode.STALLED
 EXIT_TERMINATED = ExitCode.TERMINATED
 MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
 
@@ -56,10 +63,11 @@ def run_job(env: Environment, job_id: int) -> int:
             )
             return EXIT_SUPERSEDED
         previous = signal.signal(signal.SIGTERM, _raise_terminated)
-        heartbeat = Heartbeat(env, job)
+        transfers = TransferProgress()
+        heartbeat = Heartbeat(env, job, transfers)
         heartbeat.start()
         try:
-            return _run_attempt(env, job, control)
+            return _run_attempt(env, job, control, transfers)
         finally:
             signal.signal(signal.SIGTERM, previous)  # the attempt is recorded: default again
             heartbeat.stop()
@@ -67,7 +75,7 @@ def run_job(env: Environment, job_id: int) -> int:
         control.close()
 
 
-def _run_attempt(env: Environment, job: Job, control) -> int:
+def _run_attempt(env: Environment, job: Job, control, transfers: TransferProgress) -> int:
     adapter = logging.LoggerAdapter(
         logging.getLogger("workers.job"),
         {"job_id": job.id, "attempt": job.attempt, "env": env.name, "host": socket.gethostname()},
@@ -76,15 +84,18 @@ def _run_attempt(env: Environment, job: Job, control) -> int:
     try:
         work = db.connect(env)
         handler = find_handler(job)
-        with tempfile.TemporaryDirectory(prefix=f"refinery-job-{job.id}-") as scratch:
+        lake = open_lake(env)
+        remove_dead_workers_leftovers(env, lake)
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix(job.id, os.getpid())) as scratch:
             context = JobContext(
                 env=env,
                 job=job,
                 conn=work,
-                lake=open_lake(env),
+                lake=lake,
                 memory_mb=_memory_mb(env, job),
                 scratch_dir=Path(scratch),
                 log=adapter,
+                transfers=transfers,
             )
             result = handler(context) or {}
             if not finish_attempt(work, job, succeeded=True, result=result):
@@ -139,13 +150,20 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 
 class Heartbeat:
-    """A thread that refreshes the attempt's heartbeat on its own connection."""
+    """A thread that refreshes the attempt's heartbeat on its own connection — as long as the
+    attempt's watched transfers keep moving."""
 
-    def __init__(self, env: Environment, job: Job) -> None:
+    def __init__(
+        self, env: Environment, job: Job, transfers: TransferProgress | None = None
+    ) -> None:
         self.env = env
         self.job = job
-        self.interval = ForemanSettings.for_environment(env).worker_heartbeat_seconds
         self._extra = {"job_id": job.id, "attempt": job.attempt, "env": env.name}
+        self.transfers = transfers or TransferProgress()  # none watched: nothing can stall
+        self.stall_seconds = worker_settings(env).stall_seconds
+        self.interval = min(
+            ForemanSettings.for_environment(env).worker_heartbeat_seconds, self.stall_seconds
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{job.id}", daemon=True)
 
@@ -163,6 +181,9 @@ class Heartbeat:
             while not self._stop.wait(self.interval):
                 try:
                     conn = conn or db.connect(self.env)
+                    stalled = self.transfers.stalled_for()
+                    if stalled is not None and stalled[0] >= self.stall_seconds:
+                        self._give_up(conn, *stalled)
                     if not beat(conn, self.job):
                         log.warning(
                             "job %s attempt is no longer running", self.job.id, extra=self._extra
@@ -176,3 +197,21 @@ class Heartbeat:
         finally:
             if conn is not None:
                 conn.close()
+
+    def _give_up(self, conn, seconds: float, what: str, moved: int) -> None:
+        """Record the stall as the attempt's error, then end the process: the handler may be
+        blocked where no exception reaches it (opening a FIFO, reading a hung mount)."""
+        reason = (
+            f"stalled: {what} moved no byte for {seconds:.0f} s "
+            f"(after {moved} bytes; [workers] stall_seconds = {self.stall_seconds:g})"
+        )
+        log.error("job %s attempt %s %s", self.job.id, self.job.attempt, reason,
+                  extra={"job_id": self.job.id})  # fmt: skip
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET lock_timeout = '10s'")
+            finish_attempt(conn, self.job, succeeded=False, reason=reason)
+            conn.commit()
+        finally:
+            logging.shutdown()
+            os._exit(EXIT_STALLED)

@@ -7,6 +7,7 @@ validated when the environment is loaded.
             retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
 [download]  retries = 3 (resumes within one attempt), timeout_seconds = 60,
             chunk_bytes = 65536 (a broken transfer keeps all but the last chunk)
+[workers]   stall_seconds = 300    a transfer that moves no byte for this long fails the attempt
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from common.settings.jobs import (
     DownloadSettings,
     EnaSettings,
     PipelineSettings,
+    WorkerSettings,
 )
 
 __all__ = [
@@ -26,9 +28,11 @@ __all__ = [
     "DownloadSettings",
     "EnaSettings",
     "PipelineSettings",
+    "WorkerSettings",
     "download_settings",
     "ena_settings",
     "pipeline_settings",
+    "worker_settings",
 ]
 
 
@@ -42,3 +46,7 @@ def ena_settings(env: Environment) -> EnaSettings:
 
 def download_settings(env: Environment) -> DownloadSettings:
     return DownloadSettings.for_environment(env)
+
+
+def worker_settings(env: Environment) -> WorkerSettings:
+    return WorkerSettings.for_environment(env)

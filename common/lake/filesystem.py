@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -60,10 +61,11 @@ class FilesystemLake(Lake):
             for filename in filenames:
                 key = filename if relative == "." else f"{relative}/{filename}"
                 try:
-                    st = os.stat(os.path.join(dirpath, filename))
+                    st = os.lstat(os.path.join(dirpath, filename))
                 except FileNotFoundError:
                     continue
-                yield ObjectInfo(key, st.st_size, fingerprint_of(st))
+                if stat.S_ISREG(st.st_mode):  # a link or a FIFO is no object (lake.check says so)
+                    yield ObjectInfo(key, st.st_size, fingerprint_of(st))
 
     def open_read(self, key: str) -> BinaryIO:
         try:

@@ -296,16 +296,31 @@ class S3Lake(Lake):
             else [info.key for info in self.list(source)]
         )
         for key in keys:
-            destination = target + key[len(source) :]
-            self.client.copy(
-                {"Bucket": self.bucket, "Key": self.object_key(key)},
-                self.bucket,
-                self.object_key(destination),
-                ExtraArgs={"ChecksumAlgorithm": "SHA256", "MetadataDirective": "COPY"},
-                Config=transfer_config(self.chunk_bytes),
-            )
-            self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
+            self._copy_then_delete(key, target + key[len(source) :])
         return len(keys)
+
+    def move_object(self, key: str, target: str) -> None:
+        """Copy one object (metadata and checksum kept) to `target`, then delete it; either
+        end may be in an internal area. An existing target is never overwritten."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.object_key(target))
+        except ClientError:
+            pass
+        else:
+            raise StorageError(f"{target} already exists in {self.name}; not overwriting it")
+        self._copy_then_delete(key, target)
+
+    def _copy_then_delete(self, key: str, target: str) -> None:
+        self.client.copy(
+            {"Bucket": self.bucket, "Key": self.object_key(key)},
+            self.bucket,
+            self.object_key(target),
+            ExtraArgs={"ChecksumAlgorithm": "SHA256", "MetadataDirective": "COPY"},
+            Config=transfer_config(self.chunk_bytes),
+        )
+        self.client.delete_object(Bucket=self.bucket, Key=self.object_key(key))
 
     def staging_dir(self) -> Path:
         root = self._staging_root or Path(tempfile.gettempdir()) / "refinery-s3-staging"

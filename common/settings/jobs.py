@@ -109,6 +109,15 @@ class DownloadSettings(Section):
     )
 
 
+@section("workers")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class WorkerSettings(Section):
+    """How a worker decides that its job is stuck: a transfer that moves no byte for
+    `stall_seconds` fails the attempt (a heartbeat means progress, not just a live process)."""
+
+    stall_seconds: Positive = Field(default=300.0, description="no byte moved this long: stalled")
+
+
 @section("batch")
 @dataclass(frozen=True, config=SCHEMA_CONFIG)
 class BatchSettings(Section):

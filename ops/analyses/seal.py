@@ -112,7 +112,9 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
                     "analysis_id": analysis_id,
                     "bytes": total,
                     "sha256": checksum,
-                    "location": f"{lake.name}/{analysis_prefix(analysis_id)}",
+                    # lake-relative like every other row: the lake's own address is the
+                    # environment's business, and it moves (a mirror, a restored lake)
+                    "location": analysis_prefix(analysis_id),
                     "bot": bot,
                 },
             )

@@ -11,6 +11,7 @@ from invoke.exceptions import Exit
 
 from common.errors import ExitCode
 from ops.db.backups.catalog import find_backup, list_backups
+from ops.db.backups.leftovers import find_leftovers, remove_leftovers
 from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.offsite import download_backup, upload_backup
 from ops.db.backups.physical import take_physical_backup
@@ -84,11 +85,15 @@ def backup(c, env, note="", physical=False, offsite=False):
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 def backups(c, env, json=False):
-    """List backups: name, kind, age, size, verified, note."""
+    """List backups: name, kind, age, size, verified, note; and what killed runs left."""
     settings = environment(env)
-    records = list_backups(backup_settings(settings).directory)
+    directory = backup_settings(settings).directory
+    records = list_backups(directory)
+    leftovers = find_leftovers(directory)
     if json:
-        print_json([record.as_json() for record in records])
+        print_json(
+            [record.as_json() for record in records] + [left.as_json() for left in leftovers]
+        )
         return
     verified_text = {True: "yes", False: "FAILED", None: "no"}
     print_table(
@@ -104,8 +109,19 @@ def backups(c, env, json=False):
                 r.note,
             )
             for r in reversed(records)
+        ]
+        + [
+            (
+                left.name,
+                f"{left.kind} ({left.state})",
+                human_age(left.modified_at),
+                human_size(left.size_bytes),
+                "-",
+                "unfinished: inv db.prune --execute removes it" if not left.in_progress else "",
+            )
+            for left in leftovers
         ],
-        caption=str(backup_settings(settings).directory),
+        caption=str(directory),
     )
 
 
@@ -181,6 +197,7 @@ def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, kee
         f"{result.environment}: restored {result.backup} ({result.kind}) in "
         f"{result.seconds:.1f} s{kept}; {result.writers}"
     )
+    console.print(result.after_restore)
     if result.pending_migrations:
         console.print(f"pending migrations: {', '.join(result.pending_migrations)}")
 
@@ -211,20 +228,35 @@ def _confirm(env_name: str, yes: bool) -> None:
     }
 )
 def prune(c, env, execute=False, json=False):
-    """Delete backups beyond the retention policy (dry run by default)."""
+    """Delete backups beyond the retention policy, and abandoned partial ones (dry run by
+    default)."""
     settings = environment(env)
+    directory = backup_settings(settings).directory
     doomed = backups_to_prune(backup_settings(settings))
+    abandoned = [left for left in find_leftovers(directory) if not left.in_progress]
     if json:
-        print_json({"execute": execute, "delete": [record.name for record in doomed]})
+        print_json(
+            {
+                "execute": execute,
+                "delete": [record.name for record in doomed],
+                "leftovers": [left.name for left in abandoned],
+            }
+        )
     if execute:
         delete_backups(doomed)
+        abandoned = remove_leftovers(abandoned)
     if not json:
         verb = "deleted" if execute else "would delete"
-        if not doomed:
+        if not doomed and not abandoned:
             console.print(f"{settings.name}: nothing to prune")
         for record in doomed:
             console.print(f"{verb} {record.name} ({record.kind}, {human_size(record.size_bytes)})")
-        if doomed and not execute:
+        for left in abandoned:
+            console.print(
+                f"{verb} {left.name} ({left.kind} left by a killed run, "
+                f"{human_size(left.size_bytes)})"
+            )
+        if (doomed or abandoned) and not execute:
             console.print("run again with --execute to delete them")
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from common import db
 from common.environments import STATE_DIR_VARIABLE, DatabaseSettings, Environment, load_environment
+from common.pgpass import libpq_child_environment
 from common.shell import run_command
 from ops.bench.report import Comparison
 from ops.db.backups.logical import take_logical_backup
@@ -99,10 +100,11 @@ def run_backup_benchmark(
         db.drop_database(env, BENCH_DATABASE)
         db.create_database(env, BENCH_DATABASE)
         progress(f"generating pgbench data at scale {scale}")
-        run_command(
-            [tool("pgbench"), "-i", "-s", scale, "-I", "dtGvp", "-q"],
-            env=db.libpq_environment(env), timeout=3600,
-        )  # fmt: skip
+        with libpq_child_environment(env) as libpq:
+            run_command(
+                [tool("pgbench"), "-i", "-s", scale, "-I", "dtGvp", "-q"],
+                env=libpq, timeout=3600,
+            )  # fmt: skip
         size = _database_size(env)
         settings = backup_settings(env)
         dump_file = work_dir / "old.sql.gz"
@@ -122,7 +124,6 @@ def _one_round(
 ) -> dict[str, float]:
     """Every step once: the old practice, then the logical and physical backup and restore."""
     seconds: dict[str, float] = {}
-    pg = db.libpq_environment(env)
 
     def timed(label: str, action: Callable[[], object]) -> object:
         progress(prefix + label)
@@ -132,18 +133,20 @@ def _one_round(
         seconds[label] = round(time.monotonic() - started, 3)
         return value
 
-    timed(
-        "pg_dump | gzip",
-        lambda: _shell(
-            f"{shlex.quote(str(tool('pg_dump')))} | gzip > {shlex.quote(str(dump_file))}", pg
-        ),
-    )
+    with libpq_child_environment(env) as pg:
+        timed(
+            "pg_dump | gzip",
+            lambda: _shell(
+                f"{shlex.quote(str(tool('pg_dump')))} | gzip > {shlex.quote(str(dump_file))}", pg
+            ),
+        )
     old_target = f"{BENCH_DATABASE}_old_practice"
     db.drop_database(env, old_target)
     db.create_database(env, old_target)
-    timed("gunzip | psql", lambda: _shell(
-        f"gunzip -c {shlex.quote(str(dump_file))} | {shlex.quote(str(tool('psql')))} -q",
-        db.libpq_environment(env, dbname=old_target)))  # fmt: skip
+    with libpq_child_environment(env, dbname=old_target) as pg:
+        timed("gunzip | psql", lambda: _shell(
+            f"gunzip -c {shlex.quote(str(dump_file))} | {shlex.quote(str(tool('psql')))} -q",
+            pg))  # fmt: skip
     db.drop_database(env, old_target)
     logical = timed("db.backup", lambda: take_logical_backup(env, settings))
     timed("db.restore (logical)", lambda: execute_restore(env, logical))

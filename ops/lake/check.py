@@ -26,7 +26,9 @@ from common.lake.checksums import (
     cache_path,
     sha256_of_object,
 )
+from common.lake.staging import stale_staging_files
 from ops.lake.catalog import Catalog, catalog_files
+from ops.lake.leftovers import after_restore_objects
 from ops.lake.listing import Entry, list_lake, scan_sizes_and_fingerprints
 from ops.progress import Progress, quiet
 
@@ -35,7 +37,7 @@ from ops.progress import Progress, quiet
 class Difference:
     """One way the lake and the catalog disagree about a key."""
 
-    kind: str  # missing | orphan | size | checksum
+    kind: str  # missing | orphan | size | checksum | special | after-restore
     key: str
     expected: str = ""
     actual: str = ""
@@ -49,6 +51,9 @@ class CheckReport:
     hashed: int = 0
     from_cache: int = 0
     differences: list[Difference] = field(default_factory=list)
+    # Files nobody will finish (stale partial downloads): reported, cleaned by the workers,
+    # and no reason to call the lake out of sync.
+    leftovers: list[str] = field(default_factory=list)
 
     @property
     def in_sync(self) -> bool:
@@ -63,6 +68,7 @@ class CheckReport:
             "hashed": self.hashed,
             "from_cache": self.from_cache,
             "differences": [asdict(d) for d in self.differences],
+            "leftovers": self.leftovers,
         }
 
 
@@ -75,7 +81,12 @@ def check_lake(
     workers: int | None = None,
     lake: Lake | None = None,
 ) -> CheckReport:
-    """Compare `env`'s catalog with its lake (or `lake`, e.g. a mirror)."""
+    """Compare `env`'s catalog with its lake (or `lake`, e.g. a mirror).
+
+    The environment's own lake is also searched for what restores set aside (differences of
+    kind `after-restore`: not in the catalog, kept for someone to decide) and for stale files
+    in its staging area (leftovers)."""
+    own_lake = lake is None
     lake = lake or open_lake(env)
     with ThreadPoolExecutor(2) as background:  # the catalog and the cache load while we list
         expected = background.submit(catalog_files, env, checksums=checksums)
@@ -84,10 +95,21 @@ def check_lake(
             if checksums
             else None
         )
-        return compare_lake(
+        report = compare_lake(
             lake, expected, checksums=checksums, deep=deep, cache=cache, progress=progress,
             workers=workers,
         )  # fmt: skip
+    if own_lake:
+        report.differences += [
+            Difference("after-restore", item.key, "not in the restored catalog", item.location)
+            for item in after_restore_objects(lake)
+        ]
+        root = getattr(lake, "root", None)
+        report.leftovers = [
+            str(path.relative_to(root)) if root else str(path)
+            for path in stale_staging_files(env, lake)
+        ]
+    return report
 
 
 def compare_lake(
@@ -146,6 +168,11 @@ def _compare_folder(lake, expected, checksums, deep, cache, progress, workers) -
     catalog = catalog if isinstance(catalog, Catalog) else Catalog.of(catalog)
     wanted_sizes, sizes = catalog.sizes, scan.sizes
     report = CheckReport(lake=lake.name, catalog_files=len(wanted_sizes), lake_objects=len(sizes))
+    # Links, FIFOs and the like are never lake objects: a reader would follow or block on them.
+    report.differences += [
+        Difference("special", key, "a regular file" if key in wanted_sizes else "nothing", kind)
+        for key, kind in sorted(scan.special.items())
+    ]
     if wanted_sizes == sizes:  # same keys, same sizes: no missing, orphan or size difference
         if checksums:
             cache = cache.result() if isinstance(cache, Future) else cache

@@ -5,7 +5,10 @@ GIL, so threads barely help; `find -printf` does the walk and the stats in C, in
 processes at once, while this process loads the catalog and the checksum cache. Its output is
 one NUL-separated text per process, turned into dicts with a few string operations.
 
-The fingerprint `find` prints (`%i:%s:%T@:%C@`) is exactly `fingerprint_of`'s. Whenever find
+The fingerprint `find` prints (`%i:%s:%T@:%C@`) is exactly `fingerprint_of`'s. Entries that
+are neither folders nor regular files (symbolic links, FIFOs, sockets, devices) are not lake
+objects, but they are listed too, with their type, so that the check can report them: a FIFO
+where a file should be hangs whoever reads it. Whenever find
 cannot give a faithful listing (not GNU find, a file name that is not text, an error such as a
 folder it may not read), the caller falls back to the Python walk, which has the last word.
 """
@@ -18,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from common.errors import CommandError
 from common.shell import run_command
 
-FIND_FORMAT = "%p\\0%s\\0%i:%s:%T@:%C@\\0"  # key, size, fingerprint_of(stat)
+FIND_FORMAT = "%p\\0%s\\0%i:%s:%T@:%C@\\0%y\\0"  # key, size, fingerprint_of(stat), type
 
 
 def gnu_find() -> str | None:
@@ -29,9 +32,10 @@ def gnu_find() -> str | None:
 
 def find_sizes_and_fingerprints(
     root: str, units: list[str], processes: int
-) -> tuple[dict[str, int], dict[str, str]] | None:
+) -> tuple[dict[str, int], dict[str, str], dict[str, str]] | None:
     """({key: size}, {key: fingerprint}) of the regular files under `units` (prefixes of
-    `root`, folders ending in '/'), shared among `processes` finds; None if find cannot."""
+    `root`, folders ending in '/'), and {key: type name} of everything else that is not a
+    folder, shared among `processes` finds; None if find cannot."""
     find = gnu_find()
     if find is None:
         return None
@@ -40,22 +44,38 @@ def find_sizes_and_fingerprints(
         outputs = list(pool.map(lambda group: _run_find(find, root, group), groups))
     sizes: dict[str, int] = {}
     fingerprints: dict[str, str] = {}
+    special: dict[str, str] = {}
     for output in outputs:
         if output is None:
             return None
         fields = output.split("\0")
         fields.pop()  # after the last NUL
-        keys = fields[0::3]
-        sizes.update(zip(keys, map(int, fields[1::3]), strict=True))
-        fingerprints.update(zip(keys, fields[2::3], strict=True))
-    return sizes, fingerprints
+        keys, types = fields[0::4], fields[3::4]
+        sizes.update(zip(keys, map(int, fields[1::4]), strict=True))
+        fingerprints.update(zip(keys, fields[2::4], strict=True))
+        if any(kind != "f" for kind in types):
+            for key, kind in zip(keys, types, strict=True):
+                if kind != "f":
+                    special[key] = FIND_TYPES.get(kind, "not a regular file")
+                    del sizes[key], fingerprints[key]
+    return sizes, fingerprints, special
+
+
+FIND_TYPES = {
+    "l": "symbolic link",
+    "p": "FIFO",
+    "s": "socket",
+    "b": "block device",
+    "c": "character device",
+    "D": "door",
+}
 
 
 def _run_find(find: str, root: str, group: list[str]) -> str | None:
     """find's output for one group, keys without the './' that keeps names from being read
     as options; None when it is not a complete, faithful listing."""
     starts = "".join(f"./{unit.rstrip('/')}\0" for unit in group)
-    argv = [find, "-files0-from", "-", "-type", "f", "-printf", FIND_FORMAT]
+    argv = [find, "-files0-from", "-", "!", "-type", "d", "-printf", FIND_FORMAT]
     try:
         result = run_command(argv, cwd=root, input_text=starts, check=False, timeout=3600)
     except (CommandError, UnicodeDecodeError):  # no find, or names that are not UTF-8

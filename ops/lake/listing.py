@@ -9,6 +9,7 @@ done with set operations instead of one Python object per file.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -44,15 +45,17 @@ def list_lake(lake: Lake, *, workers: int, progress: Progress) -> dict[str, Obje
 def _list_one(lake: Lake, prefix: str) -> list:
     if not isinstance(lake, FilesystemLake):
         return list(lake.list(prefix))
-    keys, sizes, fingerprints = _scan_unit(str(lake.root), prefix)
+    keys, sizes, fingerprints, _special = _scan_unit(str(lake.root), prefix)
     return [Entry(*fields) for fields in zip(keys, sizes, fingerprints, strict=True)]
 
 
 class Scan(NamedTuple):
-    """A filesystem lake's objects as two dicts keyed alike: {key: size}, {key: fingerprint}."""
+    """A filesystem lake's objects as two dicts keyed alike: {key: size}, {key: fingerprint};
+    and what is in the lake but is no object: {key: type} of links, FIFOs, sockets, devices."""
 
     sizes: dict[str, int]
     fingerprints: dict[str, str]
+    special: dict[str, str]
 
 
 def scan_sizes_and_fingerprints(lake: FilesystemLake, *, workers: int, progress: Progress) -> Scan:
@@ -68,33 +71,38 @@ def scan_sizes_and_fingerprints(lake: FilesystemLake, *, workers: int, progress:
         return Scan(*found)
     sizes: dict[str, int] = {}
     fingerprints: dict[str, str] = {}
+    special: dict[str, str] = {}
     with ThreadPoolExecutor(workers) as pool:
-        for keys, unit_sizes, unit_fingerprints in pool.map(
+        for keys, unit_sizes, unit_fingerprints, unit_special in pool.map(
             lambda unit: _scan_unit(root, unit), units
         ):
             sizes.update(zip(keys, unit_sizes, strict=True))
             fingerprints.update(zip(keys, unit_fingerprints, strict=True))
+            special.update(unit_special)
             progress("listing", len(keys), None)
-    return Scan(sizes, fingerprints)
+    return Scan(sizes, fingerprints, special)
 
 
-def _scan_unit(root: str, prefix: str) -> tuple[list[str], list[int], list[str]]:
+def _scan_unit(root: str, prefix: str) -> tuple[list[str], list[int], list[str], dict[str, str]]:
     """(keys, sizes, fingerprints) of the regular files under `prefix` (a folder when it ends
-    with '/', else a single file). Symbolic links are not lake objects and are not followed
-    (as with `find -type f`)."""
+    with '/', else a single file), and {key: type} of what is neither file nor folder.
+    Symbolic links are not lake objects and are not followed (as with `find -P`)."""
     keys: list[str] = []
     sizes: list[int] = []
     fingerprints: list[str] = []
+    special: dict[str, str] = {}
     if not prefix.endswith("/"):
         try:
             st = os.lstat(os.path.join(root, prefix))
         except FileNotFoundError:
-            return keys, sizes, fingerprints
+            return keys, sizes, fingerprints, special
         if _is_regular(st):
             keys.append(prefix)
             sizes.append(st.st_size)
             fingerprints.append(fingerprint_of(st))
-        return keys, sizes, fingerprints
+        elif not stat.S_ISDIR(st.st_mode):
+            special[prefix] = type_name(st)
+        return keys, sizes, fingerprints, special
     stack = [(os.path.join(root, prefix), prefix)]
     while stack:
         folder, key_prefix = stack.pop()
@@ -111,15 +119,30 @@ def _scan_unit(root: str, prefix: str) -> tuple[list[str], list[int], list[str]]
             except FileNotFoundError:
                 continue
             if not _is_regular(st):
+                special[key_prefix + entry.name] = type_name(st)
                 continue
             keys.append(key_prefix + entry.name)
             sizes.append(st.st_size)
             fingerprints.append(fingerprint_of(st))
-    return keys, sizes, fingerprints
+    return keys, sizes, fingerprints, special
 
 
 def _is_regular(st: os.stat_result) -> bool:
     return (st.st_mode & 0o170000) == 0o100000  # S_ISREG without a function call per file
+
+
+def type_name(st: os.stat_result) -> str:
+    """What a non-regular entry is, in the words `find_scan` uses."""
+    for test, name in (
+        (stat.S_ISLNK, "symbolic link"),
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISCHR, "character device"),
+    ):
+        if test(st.st_mode):
+            return name
+    return "not a regular file"
 
 
 def listing_prefixes(lake: Lake, *, wanted: int = 64, max_depth: int = 3) -> Iterator[str]:

@@ -88,3 +88,15 @@ def _make_writable_and_retry(function, path, _exc) -> None:
     parent = os.path.dirname(path)
     os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR)
     function(path)
+
+
+def move_object(lake: Lake, key: str, target: str) -> None:
+    """Move one object to `target` (an internal area may be either end); never overwrites."""
+    if isinstance(lake, FilesystemLake):
+        src, dst = inside_lake(lake, key), inside_lake(lake, target)
+        if dst.exists():
+            raise StorageError(f"{target} already exists in the lake; not overwriting it")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+        return
+    lake.move_object(_relative(key), _relative(target))

@@ -56,6 +56,12 @@ def check(c, env, checksums=False, deep=False, json=False, workers=0):
                 ((d.kind, d.key, d.expected, d.actual) for d in report.differences),
                 caption=summary,
             )
+    if report.leftovers and not json:
+        err_console.print(
+            f"note: {len(report.leftovers)} stale file(s) in the lake's staging area "
+            f"(e.g. {report.leftovers[0]}); the next worker to start removes them",
+            markup=False,
+        )
     interrupted = sorted((settings.state_dir / "quarantine").glob("*.json"))
     if interrupted:
         err_console.print(

@@ -8,6 +8,7 @@ import pytest
 
 from common import db
 from common.embedded import postgres_bin
+from common.pgpass import libpq_child_environment
 from common.shell import run_command
 from foreman.migrations import SCHEMA_FILE, apply_migrations
 
@@ -15,11 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 def _schema_dump(env, dbname: str) -> str:
-    result = run_command(
-        [postgres_bin("pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
-         "--exclude-table=schema_migrations", dbname],
-        env=db.libpq_environment(env, dbname=dbname),
-    )  # fmt: skip
+    with libpq_child_environment(env, dbname=dbname) as libpq:
+        result = run_command(
+            [postgres_bin("pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
+             "--exclude-table=schema_migrations", dbname],
+            env=libpq,
+        )  # fmt: skip
     lines = [
         line
         for line in result.stdout.splitlines()

@@ -1,10 +1,11 @@
 """The `download` handler: one original file from its source into the lake, verified.
 
 The bytes land in a partial file in the lake's staging folder (named from the file id, so a
-retry resumes), are checked against the size and md5 the source promised, and are then put
-into the lake atomically under the file's catalog key. Only then does the file row get its
-sha256 and stored_at. When the last original file of an experiment is stored, the experiment's
-process job is queued (`[pipeline] application`, default fastq_qc).
+retry resumes — unless a re-survey changed what the source promises: a note beside the partial
+names the promise it was started for), are checked against the size and md5 the source
+promised, and are then put into the lake atomically under the file's catalog key. Only then
+does the file row get its sha256 and stored_at. When the last original file of an experiment
+is stored, the experiment's process job is queued (`[pipeline] application`, default fastq_qc).
 """
 
 from __future__ import annotations
@@ -27,6 +28,24 @@ def partial_path(ctx: JobContext, file_id: int) -> Path:
         folder = ctx.scratch_dir
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"download-file-{int(file_id)}.part"
+
+
+def started_for(partial: Path, record: catalog.FileToDownload) -> Path:
+    """Keep `partial` only if it was started for the promise the catalog holds now.
+
+    A re-delivery surveyed before the file was stored changes the promise (location, size,
+    md5); bytes of the old content must not be resumed into the new. Returns the note file
+    beside the partial that names the promise."""
+    note = partial.with_name(partial.name + ".promise")
+    promise = f"{record.source_url}\n{record.size_bytes}\n{record.source_md5}\n"
+    try:
+        current = note.read_text()
+    except FileNotFoundError:
+        current = None
+    if current != promise:
+        partial.unlink(missing_ok=True)
+        note.write_text(promise)
+    return note
 
 
 def process_dedupe_key(application: str, experiment_id: int) -> str:
@@ -54,21 +73,26 @@ def download_file(ctx: JobContext) -> dict[str, Any]:
         }
     settings = download_settings(ctx.env)
     partial = partial_path(ctx, file_id)
-    transfer = fetch(
-        record.source_url,
-        partial,
-        expected_size=record.size_bytes,
-        retries=settings.retries,
-        timeout=settings.timeout_seconds,
-        chunk_bytes=settings.chunk_bytes,
-    )
+    note = started_for(partial, record)
+    with ctx.transfers.watch(f"download of {record.source_url}"):
+        transfer = fetch(
+            record.source_url,
+            partial,
+            expected_size=record.size_bytes,
+            retries=settings.retries,
+            timeout=settings.timeout_seconds,
+            chunk_bytes=settings.chunk_bytes,
+            moved=ctx.transfers.moved,
+        )
     problem = _verification_problem(record, transfer.size, transfer.md5)
     if problem:
         partial.unlink(missing_ok=True)
+        note.unlink(missing_ok=True)
         raise DownloadFailed(f"file {file_id} ({record.name}): {problem}; nothing was stored")
     ctx.lake.put_file(record.lake_key, partial, sha256=transfer.sha256)
     partial.unlink(missing_ok=True)
-    catalog.mark_file_stored(ctx.conn, file_id, sha256=transfer.sha256, size_bytes=transfer.size)
+    note.unlink(missing_ok=True)
+    catalog.mark_file_stored(ctx.conn, record, sha256=transfer.sha256, size_bytes=transfer.size)
     process_job = queue_processing(ctx, record.experiment_id)
     ctx.log.info("stored file %s as %s (%d bytes)", file_id, record.lake_key, transfer.size)
     return {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -54,7 +55,8 @@ def download_url(url: str) -> str:
 
 
 class _Digests:
-    def __init__(self) -> None:
+    def __init__(self, moved: Callable[[int], None] = lambda count: None) -> None:
+        self.moved = moved
         self.reset()
 
     def reset(self) -> None:
@@ -66,6 +68,7 @@ class _Digests:
         self.md5.update(data)
         self.sha256.update(data)
         self.size += len(data)
+        self.moved(len(data))
 
 
 def fetch(
@@ -76,12 +79,14 @@ def fetch(
     retries: int = 3,
     timeout: float = 60.0,
     chunk_bytes: int = 64 * 1024,
+    moved: Callable[[int], None] = lambda count: None,
 ) -> Transfer:
-    """Complete `partial` from `url` (resuming it when it holds a prefix)."""
+    """Complete `partial` from `url` (resuming it when it holds a prefix); `moved` hears of
+    every chunk that arrives."""
     url = download_url(url)
     if partial.exists() and expected_size is not None and partial.stat().st_size > expected_size:
         partial.unlink()
-    digests = _Digests()
+    digests = _Digests(moved)
     if partial.exists():
         with open(partial, "rb") as handle:
             while block := handle.read(chunk_bytes):

@@ -7,8 +7,11 @@ job's connection, so it commits with the survey's success or not at all.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from common import catalog
 from common.errors import ValidationError
@@ -49,6 +52,35 @@ class SurveyedRun:
     origin: str = ""
 
 
+def refuse_changed_local_content(conn, file_id: int, name: str) -> None:
+    """A stored file whose local source (file://) changed after it was stored is refused.
+
+    Size, md5 and location are compared by the catalog; a same-size rewrite without an md5
+    is found here. Only a source touched since the download started (ctime or mtime after
+    stored_at: ctime cannot be set back by a copy that keeps times) is read and hashed."""
+    existing = catalog.stored_original(conn, file_id)
+    parsed = urlparse(existing.source_url)
+    if parsed.scheme != "file" or existing.stored_at is None or not existing.sha256:
+        return
+    path = Path(unquote(parsed.path))
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return  # the sheet's validation has already required it; gone since: nothing to read
+    if max(st.st_mtime, st.st_ctime) < existing.stored_at.timestamp():
+        return
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    if digest.hexdigest() != existing.sha256:
+        raise ValidationError(
+            f"{name} is already stored, but the source's content changed since (sha256 "
+            f"{existing.sha256[:12]}... -> {digest.hexdigest()[:12]}...); a changed re-delivery "
+            "is refused and nothing was changed"
+        )
+
+
 def download_dedupe_key(file_id: int) -> str:
     return f"download:file:{file_id}"
 
@@ -59,6 +91,7 @@ def record_runs(
     """Catalog `runs` and queue a download per file; returns counts of what was new."""
     created = {"projects": 0, "individuals": 0, "samples": 0, "aliquots": 0, "experiments": 0}
     created_files = 0
+    updated_files: list[str] = []
     created_jobs = 0
     download_job_ids: list[int] = []
     for run in runs:
@@ -103,7 +136,7 @@ def record_runs(
                 f"({', '.join(f.name for f in run.files)}); rename one"
             )
         for surveyed, key in zip(run.files, keys, strict=True):
-            file_id, new = catalog.insert_original_file(
+            file_id, outcome = catalog.insert_original_file(
                 conn,
                 experiment_id,
                 surveyed.name,
@@ -112,7 +145,11 @@ def record_runs(
                 size_bytes=surveyed.size_bytes,
                 source_md5=surveyed.md5,
             )
-            created_files += new
+            if outcome == "unchanged":
+                refuse_changed_local_content(conn, file_id, surveyed.name)
+            created_files += outcome == "created"
+            if outcome == "updated":
+                updated_files.append(f"{run.experiment}/{surveyed.name}")
             job_id, job_created = enqueue_job(
                 conn,
                 "download",
@@ -126,4 +163,6 @@ def record_runs(
         "runs": len(runs),
         "created": {**created, "files": created_files, "download_jobs": created_jobs},
         "download_job_ids": download_job_ids,
+        # not yet stored, so they take what the source promises now (a re-delivery)
+        "updated_files": updated_files,
     }

@@ -16,10 +16,12 @@ from pathlib import Path
 
 from common import db
 from common.environments import Environment
+from common.pgpass import libpq_child_environment
 from common.shell import run_command
 from common.sql import query
 from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
 from ops.db.backups.errors import BackupCorruptError, BackupError
+from ops.db.backups.leftovers import owned_partial
 from ops.db.backups.manifest import new_manifest, write_manifest
 from ops.db.backups.settings import BackupSettings
 from ops.db.backups.split import (
@@ -66,37 +68,41 @@ def take_logical_backup(
             server_version, size_bytes = cur.fetchone()
         tables = user_tables(conn)
         split = plan_split_tables(conn, jobs)
-        partial.mkdir()
-        progress(f"dumping {env.database.name} ({len(tables)} tables, -j {jobs}, {compression})")
-        # pg_dump, the split tables' ranges and the other tables' fingerprints all read the
-        # one snapshot, at the same time; the first failure is raised once all have stopped.
-        fingerprints: Fingerprints = {}
-        split_fingerprints: Fingerprints = {}
-        unsplit = [table for table in tables if ".".join(table) not in split]
-        run_all([
-            lambda: run_command(
-                [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression,
-                 "--snapshot", snapshot, *exclude_data_arguments(split), "-f", partial / "dump"],
-                env=db.libpq_environment(env),
-            ),
-            # Beside, not in, dump/: pg_dump wants that folder to itself until it is done.
-            lambda: split_fingerprints.update(dump_split_tables(
-                conn, split, partial, db.connection_params(env), snapshot, sessions=jobs)),
-            lambda: fingerprints.update(fingerprint_tables(
-                lambda: db.connect(env), unsplit, workers=max(1, jobs // 2), snapshot=snapshot)),
-        ])  # fmt: skip
-        fingerprints = dict(sorted({**fingerprints, **split_fingerprints}.items()))
-        if split:
-            (partial / SPLIT_DIR).rename(partial / "dump" / SPLIT_DIR)
-        conn.rollback()
-        progress("hashing files")
-        manifest = new_manifest(
-            env, name=name, kind="logical", tool="pg_dump", note=note,
-            created_at=created_at, started=started, server_version=server_version,
-            size_bytes=size_bytes, payload=partial / "dump",
-            compression=compression, snapshot=snapshot, tables=fingerprints, split_tables=split,
-        )  # fmt: skip
-        write_manifest(partial, manifest)
+        with owned_partial(partial):  # a killed backup leaves it unlocked
+            progress(
+                f"dumping {env.database.name} ({len(tables)} tables, -j {jobs}, {compression})"
+            )
+            # pg_dump, the split tables' ranges and the other tables' fingerprints all read the
+            # one snapshot, at the same time; the first failure is raised once all have stopped.
+            fingerprints: Fingerprints = {}
+            split_fingerprints: Fingerprints = {}
+            unsplit = [table for table in tables if ".".join(table) not in split]
+            with libpq_child_environment(env) as libpq:
+                run_all([
+                    lambda: run_command(
+                        [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression, "--snapshot",
+                         snapshot, *exclude_data_arguments(split), "-f", partial / "dump"],
+                        env=libpq,
+                    ),
+                    # Beside, not in, dump/: pg_dump wants that folder to itself until it is done.
+                    lambda: split_fingerprints.update(dump_split_tables(
+                        conn, split, partial, db.connection_params(env), snapshot, sessions=jobs)),
+                    lambda: fingerprints.update(fingerprint_tables(
+                        lambda: db.connect(env), unsplit, workers=max(1, jobs // 2),
+                        snapshot=snapshot)),
+                ])  # fmt: skip
+            fingerprints = dict(sorted({**fingerprints, **split_fingerprints}.items()))
+            if split:
+                (partial / SPLIT_DIR).rename(partial / "dump" / SPLIT_DIR)
+            conn.rollback()
+            progress("hashing files")
+            manifest = new_manifest(
+                env, name=name, kind="logical", tool="pg_dump", note=note,
+                created_at=created_at, started=started, server_version=server_version,
+                size_bytes=size_bytes, payload=partial / "dump",
+                compression=compression, snapshot=snapshot, tables=fingerprints, split_tables=split,
+            )  # fmt: skip
+            write_manifest(partial, manifest)
         final = settings.directory / name
         partial.rename(final)
     except BaseException:
@@ -158,11 +164,12 @@ def restore_into_new_database(
 
 
 def _pg_restore(env: Environment, backup: BackupRecord, target: str, *options: object) -> None:
-    run_command(
-        [tool("pg_restore"), "-Fd", *options, "--exit-on-error", "-d", target,
-         backup.path / "dump"],
-        env={**db.libpq_environment(env, dbname=target), "PGOPTIONS": RESTORE_SESSION_OPTIONS},
-    )  # fmt: skip
+    with libpq_child_environment(env, dbname=target) as libpq:
+        run_command(
+            [tool("pg_restore"), "-Fd", *options, "--exit-on-error", "-d", target,
+             backup.path / "dump"],
+            env={**libpq, "PGOPTIONS": RESTORE_SESSION_OPTIONS},
+        )  # fmt: skip
 
 
 def scratch_name(env: Environment, purpose: str) -> str:

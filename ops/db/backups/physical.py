@@ -21,10 +21,12 @@ import psycopg2
 from common import db
 from common.embedded import SYSTEM_USER
 from common.environments import Environment
+from common.pgpass import libpq_child_environment
 from common.shell import run_command
 from common.sql import query
 from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
 from ops.db.backups.errors import BackupCorruptError, BackupError
+from ops.db.backups.leftovers import owned_partial
 from ops.db.backups.manifest import new_manifest, write_manifest
 from ops.db.backups.settings import BackupSettings
 from ops.db.backups.tools import tool
@@ -48,21 +50,22 @@ def take_physical_backup(
     finally:
         conn.close()
     try:
-        partial.mkdir()
-        progress(f"pg_basebackup of the {env.name} cluster")
-        run_command(
-            [tool("pg_basebackup"), "-D", partial / "data", "-Fp", "-X", "stream",
-             "-c", "fast", "--no-password"],
-            env=db.libpq_environment(env),
-        )  # fmt: skip
-        progress("pg_verifybackup")
-        verify_with_pg_verifybackup(partial / "data")
-        manifest = new_manifest(
-            env, name=name, kind="physical", tool="pg_basebackup", note=note,
-            created_at=created_at, started=started, server_version=server_version,
-            size_bytes=size_bytes, payload=partial / "data",
-        )  # fmt: skip
-        write_manifest(partial, manifest)
+        with owned_partial(partial):  # a killed backup leaves it unlocked
+            progress(f"pg_basebackup of the {env.name} cluster")
+            with libpq_child_environment(env) as libpq:
+                run_command(
+                    [tool("pg_basebackup"), "-D", partial / "data", "-Fp", "-X", "stream",
+                     "-c", "fast", "--no-password"],
+                    env=libpq,
+                )  # fmt: skip
+            progress("pg_verifybackup")
+            verify_with_pg_verifybackup(partial / "data")
+            manifest = new_manifest(
+                env, name=name, kind="physical", tool="pg_basebackup", note=note,
+                created_at=created_at, started=started, server_version=server_version,
+                size_bytes=size_bytes, payload=partial / "data",
+            )  # fmt: skip
+            write_manifest(partial, manifest)
         partial.rename(settings.directory / name)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

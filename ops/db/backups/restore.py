@@ -7,7 +7,9 @@ Order of operations, each step safe to be killed at:
    matches the manifest;
 4. swap it in: two `ALTER DATABASE … RENAME` in one transaction (atomic), or an atomic
    directory exchange with the server stopped; the old one is kept until the swap succeeded;
-5. run the migration check and restart the writers.
+5. with the writers still stopped, set aside what the lake got after the backup and advance
+   every sequence past the ids already used (after_restore.py), so no id is issued twice;
+6. run the migration check and restart the writers.
 A restore killed before step 4 leaves the live database as it was.
 """
 
@@ -27,6 +29,7 @@ from common import db
 from common.environments import Environment
 from common.errors import RefineryError
 from foreman.migrations import pending_migrations
+from ops.db.backups.after_restore import reconcile_after_restore, sequence_values
 from ops.db.backups.catalog import BackupRecord
 from ops.db.backups.errors import BackupError
 from ops.db.backups.logical import restore_into_new_database, scratch_name
@@ -64,6 +67,7 @@ class RestoreResult:
     pending_migrations: list[str]
     writers: str
     seconds: float
+    after_restore: str = ""
 
 
 def plan_restore(env: Environment, backup: BackupRecord) -> RestorePlan:
@@ -77,6 +81,8 @@ def plan_restore(env: Environment, backup: BackupRecord) -> RestorePlan:
             f"pg_restore {backup.name} into a new database beside {live} and compare its row "
             "counts and checksums with the manifest",
             f"rename {live} to {live}_old_<time> and the new database to {live} (one transaction)",
+            "move lake objects the backup does not know to .quarantine/after-restore-<time>/ "
+            "and advance every sequence past the ids already used",
             f"run the migration check, then drop {live}_old_<time>",
         ]
     else:
@@ -85,6 +91,8 @@ def plan_restore(env: Environment, backup: BackupRecord) -> RestorePlan:
             f"stop the foreman (pid {pid})" if pid else "no foreman running: nothing to stop",
             "stop the embedded cluster, exchange the data directories, start it and query it "
             "(this puts back the WHOLE cluster: every embedded environment of this state folder)",
+            "move lake objects the backup does not know to .quarantine/after-restore-<time>/ "
+            "and advance every sequence past the ids already used",
             "run the migration check, then delete the old data directory",
         ]
     steps.append("restart the foreman" if pid else "leave the foreman stopped (it was not running)")
@@ -120,6 +128,7 @@ def execute_restore(
             staged = stage_physical(env, backup, progress=progress)
         writers = stop_writers(env)
         progress("writers stopped" if writers.were_running else "no writers running")
+        carried = sequence_values(env)  # the ids the live database has used, before it goes
         try:
             if staged is None:
                 replaced, kept = _restore_logical(env, backup, keep_old, progress)
@@ -128,6 +137,14 @@ def execute_restore(
         except BaseException:
             restart_writers(env, writers)
             raise
+        progress("setting aside lake objects from after the backup; advancing sequences")
+        try:
+            after = reconcile_after_restore(env, carried)
+        except (RefineryError, psycopg2.Error, OSError) as exc:
+            raise BackupError(
+                f"{backup.name} is restored, but the lake and sequences were not reconciled "
+                f"({exc}); writers left stopped: fix that and restore again"
+            ) from None
         pending = migration_check(env)
         if pending:
             message = (
@@ -138,7 +155,7 @@ def execute_restore(
             message = restart_writers(env, writers)
     return RestoreResult(
         env.name, backup.name, backup.kind, replaced, kept, pending, message,
-        round(time.monotonic() - started, 3),
+        round(time.monotonic() - started, 3), after.summary(),
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from common.environments import Environment
 from ops.db.backups.errors import BackupCorruptError
+from ops.db.backups.leftovers import find_leftovers, remove_leftovers
 from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.offsite import upload_backup
 from ops.db.backups.prune import backups_to_prune, delete_backups
@@ -38,8 +39,10 @@ def run_scheduled_backup(env: Environment, *, progress: Progress = quiet) -> Sch
         )
     doomed = backups_to_prune(settings)
     delete_backups(doomed)
+    abandoned = remove_leftovers(find_leftovers(settings.directory))
     offsite = ""
     if settings.offsite_bucket:
         copy = upload_backup(env, settings, backup)
         offsite = f"s3://{copy.bucket}/{copy.prefix}"
-    return ScheduledOutcome(backup.name, True, [record.name for record in doomed], offsite)
+    pruned = [record.name for record in doomed] + [left.name for left in abandoned]
+    return ScheduledOutcome(backup.name, True, pruned, offsite)

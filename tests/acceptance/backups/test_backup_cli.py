@@ -195,3 +195,48 @@ def test_scheduled_backup_records_its_run_and_schedule_units_render(make_env, tm
         "--execute")  # fmt: skip
     cron = (cron_dir / f"refinery-{env.name}").read_text()
     assert "0 2 * * * root" in cron and "*/15 * * * * root" in cron
+
+
+def test_a_backup_killed_half_way_is_listed_and_pruned_as_a_leftover(make_env):
+    env = make_env()
+    fill_catalog(env, projects=5)
+    _fill_bulk(env, 150_000)
+    directory = backup_settings(env).directory
+    process = subprocess.Popen(
+        [INV, "db.backup", "-e", env.name, "--note", "doomed"],
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    killed_while_dumping = False
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if any((partial / "dump").exists() for partial in directory.glob(".partial-*")):
+                os.killpg(process.pid, signal.SIGKILL)  # the backup and its pg_dump, at once
+                killed_while_dumping = True
+                break
+            time.sleep(0.01)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+    assert killed_while_dumping, "the backup finished before it could be killed half way"
+    (partial,) = directory.glob(".partial-*")
+    listing = json.loads(inv("db.backups", "-e", env.name, "--json").stdout)
+    assert [(b["name"], b["kind"], b["state"]) for b in listing] == [
+        (partial.name, "partial", "abandoned")
+    ]
+    table = subprocess.run(
+        [INV, "db.backups", "-e", env.name], cwd=REPO, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "COLUMNS": "250"},
+    ).stdout  # fmt: skip
+    assert partial.name in table and "partial (abandoned)" in table
+    dry = inv("db.prune", "-e", env.name)
+    assert f"would delete {partial.name}" in dry.stdout and partial.exists()
+    inv("db.prune", "-e", env.name, "--execute")
+    assert not partial.exists()
+    inv("db.backup", "-e", env.name, "--note", "whole")
+    assert [b.note for b in list_backups(directory)] == ["whole"]

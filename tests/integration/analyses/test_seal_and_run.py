@@ -193,3 +193,38 @@ def test_inv_seal_and_run_render_and_refuse_cleanly(seal_catalog):
          str(experiment)], cwd=repo, capture_output=True, text=True,
     )  # fmt: skip
     assert other.returncode == 0 and "job " in other.stdout, other.stderr
+
+
+def test_sealed_results_location_stays_lake_relative_and_old_rows_are_fixed(seal_catalog):
+    from foreman.migrations import MIGRATIONS_DIR
+
+    _system_user(BOT)
+    experiment = seal_catalog.experiment("ERX29", files=1)
+    analysis = seal_catalog.analysis([experiment], run_by=BOT, files=1)
+    seal_finished_analyses(seal_catalog.env)
+    conn = seal_catalog.conn
+    with conn.cursor() as cur:
+        cur.execute("SELECT status, results_location FROM analyses WHERE id = %s", (analysis,))
+        assert cur.fetchone() == ("SUCCEEDED", f"analyses/{analysis}/")
+        # A row sealed before the fix, with the lake's host path in front: the migration
+        # gives it its lake-relative location back and leaves trashed results alone.
+        lake_root = open_lake(seal_catalog.env).name
+        cur.execute(
+            "UPDATE analyses SET results_location = %s WHERE id = %s",
+            (f"{lake_root}/analyses/{analysis}/", analysis),
+        )
+        other = seal_catalog.analysis([experiment], run_by=BOT, application="x", files=0)
+        cur.execute(
+            "UPDATE analyses SET status = 'SUCCEEDED', results_location = %s WHERE id = %s",
+            (f".trash/analyses/{other}-20261121T000000Z/", other),
+        )
+        cur.execute((MIGRATIONS_DIR / "0008_lake_relative_results.sql").read_text())
+        cur.execute(
+            "SELECT id, results_location FROM analyses WHERE id IN (%s, %s) ORDER BY id",
+            (analysis, other),
+        )
+        assert cur.fetchall() == [
+            (analysis, f"analyses/{analysis}/"),
+            (other, f".trash/analyses/{other}-20261121T000000Z/"),
+        ]
+    conn.commit()

@@ -7,7 +7,12 @@ import pytest
 from common.errors import ValidationError
 from foreman.jobs import get_job
 from ops.local.demo_data import write_demo_delivery
-from tests.integration.workers.jobrunner import CATALOG_TABLES, count_rows, enqueue_and_run
+from tests.integration.workers.jobrunner import (
+    CATALOG_TABLES,
+    count_rows,
+    enqueue_and_run,
+    run_all_pending,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +114,73 @@ def test_file_names_that_collide_in_the_lake_are_refused(env, conn, tmp_path):
     with pytest.raises(ValidationError, match="map to the same lake key"):
         enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
     assert count_rows(conn, "files") == {"files": 0}
+
+
+def _stored_delivery(env, conn, tmp_path):
+    """A delivery surveyed and downloaded (its files stored), with its catalog's contents."""
+    delivery = write_demo_delivery(tmp_path / "delivery", samples=1, reads=20)
+    payload = {"source": "delivery", "location": str(delivery.folder)}
+    enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    run_all_pending(env, conn, tmp_path / "scratch", kinds=("download",))
+    return delivery, payload, _files(conn)
+
+
+def _files(conn) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT id, lake_key, source_url, size_bytes, source_md5, sha256, stored_at "
+            "FROM files ORDER BY id"
+        )
+        rows = cur.fetchall()
+    conn.commit()
+    return rows
+
+
+def _survey_job_failure(conn) -> str:
+    with conn.cursor() as cur:
+        cur.execute("SELECT failure_reason FROM jobs WHERE kind = 'survey' ORDER BY id DESC")
+        reason = cur.fetchone()[0]
+    conn.commit()
+    return reason
+
+
+def test_a_redelivered_stored_file_with_another_size_is_refused_with_the_reason(
+    env, conn, tmp_path
+):
+    delivery, payload, before = _stored_delivery(env, conn, tmp_path)
+    assert all(row[6] is not None for row in before)  # stored
+    fastq = delivery.fastq_files[0]
+    fastq.write_bytes(fastq.read_bytes() + b"\n")  # the core re-delivered another file
+    counts = count_rows(conn, *CATALOG_TABLES)
+    with pytest.raises(ValidationError, match=rf"{fastq.name} .* size \d+ -> \d+ bytes"):
+        enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    assert _files(conn) == before
+    assert count_rows(conn, *CATALOG_TABLES) == {**counts, "jobs": counts["jobs"] + 1}
+    assert "a changed re-delivery is refused" in _survey_job_failure(conn)
+
+
+def test_a_redelivered_stored_file_with_the_same_size_but_new_bytes_is_refused(env, conn, tmp_path):
+    delivery, payload, before = _stored_delivery(env, conn, tmp_path)
+    fastq = delivery.fastq_files[0]
+    original = fastq.read_bytes()
+    data = bytearray(original)
+    data[len(data) // 2] ^= 0x01
+    fastq.write_bytes(bytes(data))  # same size, and no md5 in the sheet... or a stale one
+    with pytest.raises(ValidationError, match=rf"{fastq.name} .*content changed"):
+        enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    assert _files(conn) == before
+    fastq.write_bytes(original)  # touched since it was stored, but the same bytes: accepted
+    again = enqueue_and_run(env, conn, "survey", payload, tmp_path / "scratch")
+    assert set(again["created"].values()) == {0} and again["updated_files"] == []
+    assert _files(conn) == before
+
+
+def test_a_redelivery_from_another_folder_is_refused_for_stored_files(env, conn, tmp_path):
+    _delivery, _payload, before = _stored_delivery(env, conn, tmp_path)
+    moved = write_demo_delivery(tmp_path / "elsewhere", samples=1, reads=20)
+    with pytest.raises(ValidationError, match=r"source file://.* -> file://.*elsewhere"):
+        enqueue_and_run(
+            env, conn, "survey", {"source": "delivery", "location": str(moved.folder)},
+            tmp_path / "scratch",
+        )  # fmt: skip
+    assert _files(conn) == before

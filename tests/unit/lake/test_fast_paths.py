@@ -129,3 +129,32 @@ def test_a_find_that_fails_leaves_the_listing_to_python(tmp_path, monkeypatch):
     assert find_sizes_and_fingerprints(str(lake.root), ["raw/"], 2) is None
     scan = listing.scan_sizes_and_fingerprints(lake, workers=2, progress=_quiet)
     assert scan.sizes == {"raw/p/e/a": 3}
+
+
+def test_links_fifos_and_sockets_in_the_lake_are_reported_by_both_listings(tmp_path, monkeypatch):
+    import socket
+
+    data = b"@r\nACGT\n+\nIIII\n"
+    lake = _lake_with(tmp_path, {"raw/p/e/a.fq": data, "raw/p/e/b.fq": data})
+    (lake.root / "raw/p/e/b.fq").unlink()
+    os.mkfifo(lake.root / "raw/p/e/b.fq")  # a FIFO swapped in for a stored file
+    (lake.root / "raw/p/e/link").symlink_to("/etc/hostname")
+    (lake.root / "top-link").symlink_to(lake.root / "raw")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(lake.root / "raw/p/sock"))
+    expected = {"raw/p/e/a.fq": (len(data), _sha(data)), "raw/p/e/b.fq": (len(data), _sha(data))}
+    special = {
+        ("special", "raw/p/e/b.fq", "a regular file", "FIFO"),
+        ("special", "raw/p/e/link", "nothing", "symbolic link"),
+        ("special", "raw/p/sock", "nothing", "socket"),
+        ("special", "top-link", "nothing", "symbolic link"),
+    }
+    by_find = compare_lake(lake, expected, checksums=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(listing, "find_sizes_and_fingerprints", lambda *args: None)
+        by_python = compare_lake(lake, expected, checksums=True)
+    for report in (by_find, by_python):
+        found = {(d.kind, d.key, d.expected, d.actual) for d in report.differences}
+        assert special <= found and ("missing", "raw/p/e/b.fq", str(len(data)), "absent") in found
+        assert not report.in_sync
+    assert [info.key for info in lake.list()] == ["raw/p/e/a.fq"]

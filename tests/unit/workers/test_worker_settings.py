@@ -15,7 +15,7 @@ from common.environments import (
 )
 from common.errors import ConfigError
 from workers.downloaders.transfer import DownloadFailed, download_url
-from workers.settings import download_settings, ena_settings, pipeline_settings
+from workers.settings import download_settings, ena_settings, pipeline_settings, worker_settings
 
 
 def environment(**extra) -> Environment:
@@ -77,3 +77,11 @@ def test_archive_ftp_paths_are_fetched_over_https(url, expected):
 def test_other_schemes_are_refused(url):
     with pytest.raises(DownloadFailed, match="only file://"):
         download_url(url)
+
+
+def test_stall_seconds_defaults_to_five_minutes_and_must_be_positive():
+    assert worker_settings(environment()).stall_seconds == 300
+    assert worker_settings(environment(workers={"stall_seconds": 2.5})).stall_seconds == 2.5
+    for wrong in (0, -1):
+        with pytest.raises(ConfigError, match="stall_seconds must be a positive number"):
+            worker_settings(environment(workers={"stall_seconds": wrong}))
