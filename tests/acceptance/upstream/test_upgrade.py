@@ -139,3 +139,15 @@ def test_an_unknown_upstream_is_one_line_and_non_zero(repos, tmp_path):
         f"error: no upstream named 'nope' in {repos.work}/infrastructure/upstreams.toml "
         "(declared: core)"
     ]
+
+
+def test_a_rej_file_anywhere_even_ignored_stops_the_upgrade(repos, tmp_path):
+    repos.local_commit("deployment: ignore build output", {".gitignore": "build/\n"})
+    (repos.work / "build" / "deep").mkdir(parents=True)
+    (repos.work / "build" / "deep" / "settings.py.rej").write_text("@@ -1 +1 @@\n-a\n+b\n")
+    repos.upstream_commit("core: wording", {"app.txt": "greeting = hi\ncolour = blue\n"})
+    branches_before = repos.origin_branches()
+    result, report = _upgrade(repos, tmp_path)
+    assert result.returncode == 4
+    assert report["steps"][-1]["data"]["leftovers"] == ["build/deep/settings.py.rej"]
+    assert repos.origin_branches() == branches_before
