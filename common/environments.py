@@ -20,6 +20,9 @@ from common.errors import ConfigError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS_DIR_VARIABLE = "REFINERY_ENVIRONMENTS_DIR"
 STATE_DIR_VARIABLE = "REFINERY_STATE_DIR"
+# Another database of the environment's own server, for a process started to work on a copy
+# beside the live one (the smoke run of `inv staging.refresh`); its workers inherit it.
+DATABASE_NAME_VARIABLE = "REFINERY_DATABASE_NAME"
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
@@ -176,7 +179,10 @@ def _parse(name: str, path: Path, data: dict[str, Any]) -> Environment:
     for section in _REQUIRED_SECTIONS:
         if not isinstance(data.get(section), dict):
             raise ConfigError(f"{path}: missing required section [{section}]")
-    database = _build(path, "database", DatabaseSettings, data["database"])
+    database_values = dict(data["database"])
+    if os.environ.get(DATABASE_NAME_VARIABLE):
+        database_values["name"] = os.environ[DATABASE_NAME_VARIABLE]
+    database = _build(path, "database", DatabaseSettings, database_values)
     if database.kind not in _DATABASE_KINDS:
         raise ConfigError(f"{path}: database.kind must be one of {sorted(_DATABASE_KINDS)}")
     lake = _build(path, "lake", LakeSettings, data["lake"])

@@ -6,6 +6,8 @@ lock_table = "refinery-terraform-locks"  # DynamoDB table; else [terraform.backe
 region = "eu-west-1"                     # else [terraform.backend] region, else [aws] region
 lease_seconds = 900                      # a lock whose holder stops renewing expires after this
 smoke_timeout_seconds = 120              # how long the restarted foreman has to beat
+require_rehearsal = true                 # refuse unless a staging refresh of this commit is green
+rehearsal_environment = "staging"        # whose rehearsal reports count (its state folder)
 ```
 
 The lock table is the one Terraform's S3 backend already uses for its state locks, so an
@@ -23,7 +25,10 @@ from typing import Any
 from common.environments import Environment
 from common.errors import ConfigError
 
-DEPLOY_KEYS = ("lock_table", "region", "lease_seconds", "smoke_timeout_seconds")
+DEPLOY_KEYS = (
+    "lock_table", "region", "lease_seconds", "smoke_timeout_seconds", "require_rehearsal",
+    "rehearsal_environment",
+)  # fmt: skip
 # Keys older environment files carried in [deploy]; the images area owns them now.
 _MOVED_TO_IMAGES = {"registry": "registry", "base_image": "base_image", "worker_image": None}
 
@@ -38,6 +43,8 @@ class DeploySettings:
     endpoint_url: str | None
     lease_seconds: float = 900
     smoke_timeout_seconds: float = 120
+    require_rehearsal: bool = False
+    rehearsal_environment: str = "staging"
 
 
 def deploy_settings(env: Environment) -> DeploySettings:
@@ -60,6 +67,9 @@ def deploy_settings(env: Environment) -> DeploySettings:
             "(or terraform.backend.dynamodb_table)"
         )
     region = deploy.get("region") or backend.get("region") or env.aws.region
+    require_rehearsal = deploy.get("require_rehearsal", False)
+    if not isinstance(require_rehearsal, bool):
+        raise ConfigError(f"{env.path}: deploy.require_rehearsal must be true or false")
     return DeploySettings(
         environment=env.name,
         lock_table=_text(env, "lock_table", table),
@@ -67,6 +77,10 @@ def deploy_settings(env: Environment) -> DeploySettings:
         endpoint_url=env.aws.endpoint_url,
         lease_seconds=_positive(env, deploy, "lease_seconds", 900),
         smoke_timeout_seconds=_positive(env, deploy, "smoke_timeout_seconds", 120),
+        require_rehearsal=require_rehearsal,
+        rehearsal_environment=_text(
+            env, "rehearsal_environment", deploy.get("rehearsal_environment", "staging")
+        ),
     )
 
 
