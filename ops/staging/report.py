@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from common.environments import Environment
-from common.errors import RefineryError
+from common.errors import first_line
 from ops.staging.errors import RehearsalRequiredError
 
 REHEARSALS_DIR = "rehearsals"
@@ -73,8 +73,8 @@ class RehearsalReport:
         started = time.monotonic()
         try:
             detail = action()
-        except (RefineryError, KeyboardInterrupt) as exc:
-            message = str(exc) or "interrupted"
+        except BaseException as exc:  # recorded whatever it was, then raised again
+            message = first_line(exc, "interrupted" if isinstance(exc, KeyboardInterrupt) else None)
             self.steps.append(RehearsalStep(name, False, message, _since(started)))
             self.finish("failed", f"{name}: {message}")
             raise

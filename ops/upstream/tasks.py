@@ -10,7 +10,7 @@ from invoke.exceptions import Exit
 from rich.markup import escape
 
 from ops.taskkit import JSON_HELP, console, print_json, print_table, task
-from ops.upstream.errors import EXIT_CODES
+from ops.upstream.errors import EXIT_CODES, UpstreamError
 from ops.upstream.git import toplevel
 from ops.upstream.report import UpgradeReport, default_report_path
 from ops.upstream.settings import SETTINGS_PATH, read_upstream_settings
@@ -25,7 +25,10 @@ PUSH_HELP = "push the upgrade branch when it is green (default; --no-push keeps 
 
 
 def _checkout(repo: str | None) -> Path:
-    return toplevel(Path(repo).resolve() if repo else Path.cwd())
+    start = Path(repo).resolve() if repo else Path.cwd()
+    if not start.is_dir():
+        raise UpstreamError(f"{start} is not a folder; pass the checkout with --repo")
+    return toplevel(start)
 
 
 @task(help={"repo": REPO_HELP, "config": CONFIG_HELP, "json": JSON_HELP})
