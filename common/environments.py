@@ -9,6 +9,7 @@ or a foreman that fails every two seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -31,6 +32,9 @@ from common.settings.core import (  # noqa: F401 - the core sections' public nam
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS_DIR_VARIABLE = "REFINERY_ENVIRONMENTS_DIR"
 STATE_DIR_VARIABLE = "REFINERY_STATE_DIR"
+# Another database of the environment's own server, for a process started to work on a copy
+# beside the live one (the smoke run of `inv staging.refresh`); its workers inherit it.
+DATABASE_NAME_VARIABLE = "REFINERY_DATABASE_NAME"
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
@@ -141,10 +145,13 @@ def load_environment(name: str) -> Environment:
 def _parse(name: str, path: Path, data: dict[str, Any]) -> Environment:
     """Validate every section (one-line ConfigError otherwise) and build the Environment."""
     sections = validate_file(path, data)
+    database = sections["database"]
+    if os.environ.get(DATABASE_NAME_VARIABLE):  # a copy beside the live database (a refresh)
+        database = dataclasses.replace(database, name=os.environ[DATABASE_NAME_VARIABLE])
     return Environment(
         name=name,
         path=path,
-        database=sections["database"],
+        database=database,
         lake=sections["lake"],
         executor=sections["executor"],
         logs=dict(data.get("logs", {"kind": "files"})),

@@ -26,7 +26,8 @@ from invoke import Collection
 
 AREA_NAMES = (
     "analyses", "batch", "bench", "data", "db", "deploy", "foreman", "images", "jobs", "lake",
-    "local", "logs", "metadata", "projects", "release", "schedule", "tf", "users",
+    "local", "logs", "metadata", "projects", "release", "schedule", "staging", "tf", "upstream",
+    "users",
 )  # fmt: skip
 TOP_LEVEL_TASKS = {"rollback": "deploy"}  # task name -> area whose task is also at the top
 

@@ -65,6 +65,12 @@ class DeploySection(Section):
     region: NonEmpty | None = Field(default=None, description="region of the lock table")
     lease_seconds: Seconds = Field(default=900, description="an unrenewed lock expires after this")
     smoke_timeout_seconds: Seconds = Field(default=120, description="time for the foreman to beat")
+    require_rehearsal: Flag = Field(
+        default=False, description="refuse a deploy without a green staging rehearsal of its commit"
+    )
+    rehearsal_environment: NonEmpty = Field(
+        default="staging", description="where that rehearsal (inv staging.refresh) runs"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -221,3 +227,17 @@ class MetadataSection(Section):
         if value and not (value.startswith(("https://", "http://")) and value.endswith("/api/")):
             raise ValueError("must be an http(s) URL ending /api/")
         return value
+
+
+@section("refresh")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class RefreshSection(Section):
+    """How `inv staging.refresh` rebuilds this environment's database from production's:
+    the anonymisation rules, and how fresh a reused production backup must be."""
+
+    rules: NonEmpty = Field(
+        default="infrastructure/anonymise.toml", description="personal columns and their methods"
+    )
+    reuse_backup_hours: Seconds = Field(default=24, description="reuse a verified backup this new")
+    smoke_timeout_seconds: Seconds = Field(default=600, description="time for the smoke job")
+    keep_old: Flag = Field(default=False, description="keep the previous database after the swap")

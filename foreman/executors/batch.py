@@ -15,13 +15,14 @@ e.g. `fastq_qc`), else that table, else the job kind (`survey`, `download`).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import boto3
 
-from common.environments import Environment
+from common.environments import DATABASE_NAME_VARIABLE, Environment
 from common.errors import ConfigError, JobError
 from common.settings.jobs import BatchSettings
 from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
@@ -96,6 +97,8 @@ class BatchExecutor(Executor):
             self.env, self.pipeline_for(submission), self.tier_for(submission.memory_mb)
         )
         environment = {"REFINERY_ENVIRONMENT": submission.environment, **submission.extra_env}
+        if os.environ.get(DATABASE_NAME_VARIABLE):  # a foreman working on a rehearsal copy
+            environment[DATABASE_NAME_VARIABLE] = os.environ[DATABASE_NAME_VARIABLE]
         try:
             response = self.client.submit_job(
                 jobName=f"refinery-{self.env.name}-job-{submission.job_id}-{submission.attempt}",

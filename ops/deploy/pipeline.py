@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.db import database_password
-from common.environments import Environment
+from common.environments import Environment, load_environment
 from common.errors import ExitCode, RefineryError
 from common.failpoints import failpoint
 from common.shell import redact
@@ -31,6 +31,7 @@ from ops.deploy.settings import DeploySettings, deploy_settings
 from ops.deploy.steps import DEPLOY_STEPS, ROLLBACK_STEPS, STEP_TABLE, Step, StepContext
 from ops.progress import Progress, quiet
 from ops.release.versions import check_version_for_environment
+from ops.staging.report import require_green_rehearsal
 
 Reporter = Callable[[Any], None]
 
@@ -74,6 +75,9 @@ def run_deploy(
     failure or an interrupt be injected there from outside."""
     check_version_for_environment(version, env.name)
     settings = deploy_settings(env)
+    if settings.require_rehearsal:
+        # Before anything else, dry runs included: nothing goes out unrehearsed.
+        require_green_rehearsal(load_environment(settings.rehearsal_environment), git_sha, env.name)
     table = {**STEP_TABLE, **(steps or {})}
     record = DeployRecord(env.name, "deploy", version, git_sha)
     ctx = StepContext(env, settings, version, git_sha, allow_destroy, record, report)

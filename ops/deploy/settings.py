@@ -6,6 +6,8 @@ lock_table = "refinery-terraform-locks"  # DynamoDB table; else [terraform.backe
 region = "eu-west-1"                     # else [terraform.backend] region, else [aws] region
 lease_seconds = 900                      # a lock whose holder stops renewing expires after this
 smoke_timeout_seconds = 120              # how long the restarted foreman has to beat
+require_rehearsal = true                 # refuse unless a staging refresh of this commit is green
+rehearsal_environment = "staging"        # whose rehearsal reports count (its state folder)
 ```
 
 The lock table is the one Terraform's S3 backend already uses for its state locks, so an
@@ -37,6 +39,8 @@ class DeploySettings:
     endpoint_url: str | None
     lease_seconds: float = 900
     smoke_timeout_seconds: float = 120
+    require_rehearsal: bool = False
+    rehearsal_environment: str = "staging"
 
 
 def deploy_settings(env: Environment) -> DeploySettings:
@@ -57,6 +61,8 @@ def deploy_settings(env: Environment) -> DeploySettings:
         endpoint_url=env.aws.endpoint_url,
         lease_seconds=deploy.lease_seconds,
         smoke_timeout_seconds=deploy.smoke_timeout_seconds,
+        require_rehearsal=deploy.require_rehearsal,
+        rehearsal_environment=deploy.rehearsal_environment,
     )
 
 

@@ -90,3 +90,16 @@ def test_a_plain_host_is_taken_as_written(env_dir, monkeypatch):
 
     monkeypatch.setenv("CLOUD_DB_PASSWORD", "pw")
     assert db.connection_params(_dsn_environment(env_dir, "db.internal"))["host"] == "db.internal"
+
+
+def test_a_process_can_be_pointed_at_another_database_of_the_same_server(env_dir, monkeypatch):
+    sections = {
+        "database": {"kind": "dsn", "name": "refinery", "host": "db.internal"},
+        "lake": {"backend": "filesystem", "root": "lake"},
+        "executor": {"kind": "null"},
+    }
+    write_environment(env_dir, "staging", sections)
+    assert load_environment("staging").database.name == "refinery"
+    monkeypatch.setenv("REFINERY_DATABASE_NAME", "refinery_refresh_20261121t020000")
+    database = load_environment("staging").database
+    assert (database.name, database.host) == ("refinery_refresh_20261121t020000", "db.internal")

@@ -68,3 +68,11 @@ def test_no_lock_table_is_a_one_line_error_saying_where_to_set_it(write):
         ConfigError, match=r"set deploy\.lock_table \(or terraform\.backend\.dynamodb_table\)"
     ):
         deploy_settings(write())
+
+
+def test_a_rehearsal_is_required_only_when_asked_and_from_staging_by_default(write):
+    assert deploy_settings(write(deploy={"lock_table": "t"})).require_rehearsal is False
+    settings = deploy_settings(write(deploy={"lock_table": "t", "require_rehearsal": True}))
+    assert (settings.require_rehearsal, settings.rehearsal_environment) == (True, "staging")
+    with pytest.raises(ConfigError, match=r"deploy\.require_rehearsal must be true or false"):
+        deploy_settings(write(deploy={"lock_table": "t", "require_rehearsal": "yes"}))

@@ -1,0 +1,132 @@
+"""Rehearsal reports: what a staging refresh did, kept in the staging environment's state
+folder (`rehearsals/<id>.json`), and the check a production deploy makes against them.
+
+A report is written when the refresh starts (outcome "running") and again after every step,
+so a refresh that was killed leaves a report that says how far it got — and is never green.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from common.environments import Environment
+from common.errors import first_line
+from ops.staging.errors import RehearsalRequiredError
+
+REHEARSALS_DIR = "rehearsals"
+
+
+@dataclass
+class RehearsalStep:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+
+
+@dataclass
+class RehearsalReport:
+    """One refresh of `environment` from `source_environment`; green when outcome is
+    "succeeded"."""
+
+    id: str
+    environment: str
+    source_environment: str
+    commit: str
+    source_backup: dict[str, Any] = field(default_factory=dict)
+    databases: dict[str, str] = field(default_factory=dict)
+    outcome: str = "running"
+    error: str = ""
+    steps: list[RehearsalStep] = field(default_factory=list)
+    checks: dict[str, Any] = field(default_factory=dict)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    finished_at: str = ""
+    path: str = ""
+
+    @property
+    def green(self) -> bool:
+        return self.outcome == "succeeded"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def save(self) -> None:
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        with open(temporary, "w") as handle:
+            handle.write(json.dumps(self.as_dict(), indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+
+    def run_step(self, name: str, action: Callable[[], str]) -> None:
+        """Run `action` (returning a detail line), record it, save; a failure is recorded,
+        marks the report failed and is raised again."""
+        started = time.monotonic()
+        try:
+            detail = action()
+        except BaseException as exc:  # recorded whatever it was, then raised again
+            message = first_line(exc, "interrupted" if isinstance(exc, KeyboardInterrupt) else None)
+            self.steps.append(RehearsalStep(name, False, message, _since(started)))
+            self.finish("failed", f"{name}: {message}")
+            raise
+        self.steps.append(RehearsalStep(name, True, detail, _since(started)))
+        self.save()
+
+    def finish(self, outcome: str, error: str = "") -> None:
+        self.outcome, self.error = outcome, error
+        self.finished_at = datetime.now(UTC).isoformat()
+        self.save()
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
+
+
+def new_report(env: Environment, source: Environment, commit: str) -> RehearsalReport:
+    report_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    path = env.state_dir / REHEARSALS_DIR / f"{report_id}.json"
+    report = RehearsalReport(report_id, env.name, source.name, commit, path=str(path))
+    report.save()
+    return report
+
+
+def rehearsal_reports(env: Environment) -> list[dict[str, Any]]:
+    """Every rehearsal report of `env`, oldest first (unreadable files are skipped)."""
+    folder = env.state_dir / REHEARSALS_DIR
+    reports = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            reports.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return reports
+
+
+def require_green_rehearsal(rehearsal_env: Environment, commit: str, target: str) -> dict:
+    """The newest green rehearsal on `rehearsal_env` of `commit`, or RehearsalRequiredError."""
+    reports = rehearsal_reports(rehearsal_env)
+    green = [r for r in reports if r.get("outcome") == "succeeded" and r.get("commit") == commit]
+    if green:
+        return green[-1]
+    how = f"inv staging.refresh -e {rehearsal_env.name} --from {target} --execute"
+    if not reports:
+        seen = "there is none"
+    else:
+        latest = reports[-1]
+        seen = (
+            f"the latest ({latest.get('id')}) is {latest.get('outcome')} for commit "
+            f"{str(latest.get('commit', ''))[:12]}"
+        )
+    raise RehearsalRequiredError(
+        f"{target} requires a green rehearsal on {rehearsal_env.name} of commit {commit[:12]} "
+        f"and {seen}; run {how} from this commit first"
+    )
