@@ -29,6 +29,7 @@ class ExitCode(IntEnum):
     COMMAND_FAILED = 7  # an external command (terraform, docker, pg_dump, ssh…) failed
     SUPERSEDED = 8  # a worker's attempt had already ended or been re-dispatched
     STALLED = 9  # a worker's transfer moved no byte for [workers] stall_seconds
+    CONFLICT = 10  # a merge or template update left conflicts for a person to resolve
     INTERRUPTED = 128 + signal.SIGINT  # Ctrl-C
     TERMINATED = 128 + signal.SIGTERM  # SIGTERM
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
 
 
 class RefreshError(RefineryError):
@@ -12,4 +12,4 @@ class RefreshError(RefineryError):
 class RehearsalRequiredError(RefineryError):
     """A deploy needs a green rehearsal of its commit and there is none."""
 
-    exit_code = 3
+    exit_code = ExitCode.REFUSED

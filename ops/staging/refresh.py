@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import psycopg2
 
@@ -29,16 +30,18 @@ from common.environments import Environment
 from common.errors import first_line
 from foreman.jobs import ACTIVE_STATES
 from foreman.migrations import apply_migrations
-from ops.db.backups.logical import Progress, _quiet, restore_into_new_database, scratch_name
+from ops.db.backups.fresh import latest_verified_backup
+from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.restore import restore_lock, swap_databases
 from ops.db.backups.writers import restart_writers, stop_writers
+from ops.progress import Progress, quiet
 from ops.staging.anonymise import apply_rules, hmac_key, read_rules
 from ops.staging.checks import foreign_key_violations, row_count_differences
 from ops.staging.errors import RefreshError
 from ops.staging.report import RehearsalReport, new_report
 from ops.staging.settings import refresh_settings
 from ops.staging.smoke import run_smoke_job
-from ops.staging.source import reusable_backup, verified_source_backup
+from ops.staging.source import verified_source_backup
 
 PURPOSE = "refresh"  # the copy is <live>_refresh_<time>
 COPIED_JOB_REASON = "copied from {source} by a staging refresh; not run in staging"
@@ -67,7 +70,9 @@ def plan_refresh(target: Environment, source: Environment, backup_name: str | No
     check_environments(target, source)
     settings = refresh_settings(target)
     rules = read_rules(settings.rules)
-    reused = reusable_backup(source, settings.reuse_backup_hours)
+    reused = latest_verified_backup(
+        source, max_age=timedelta(hours=settings.reuse_backup_hours), kind="logical"
+    )
     if backup_name:
         backup = f"backup {backup_name} of {source.name} (verified first if it never was)"
     elif reused is not None:
@@ -98,7 +103,7 @@ def plan_refresh(target: Environment, source: Environment, backup_name: str | No
 
 def execute_refresh(
     target: Environment, source: Environment, *, commit: str, backup_name: str | None = None,
-    keep_old: bool | None = None, progress: Progress = _quiet,
+    keep_old: bool | None = None, progress: Progress = quiet,
 ) -> RehearsalReport:  # fmt: skip
     """Refresh `target` from `source` (see the module docstring); the report says how it went.
 

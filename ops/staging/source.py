@@ -1,9 +1,8 @@
 """The production backup a refresh starts from: a verified logical backup, reused when one
 recent enough exists, otherwise taken and verified now.
 
-This is the one place that chooses it, so that it can move to the backups area's own
-"fresh verified backup" function when there is one; until then it uses the logical backup,
-verify and catalog functions of `ops.db.backups` directly.
+The backups area's own `fresh_verified_backup` chooses it, as it does for `data.delete`; a
+backup named on the command line is verified here if it never was.
 """
 
 from __future__ import annotations
@@ -12,10 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from common.environments import Environment
-from ops.db.backups.catalog import BackupRecord, find_backup, list_backups
-from ops.db.backups.logical import Progress, _quiet, take_logical_backup
+from ops.db.backups.catalog import BackupRecord, find_backup
+from ops.db.backups.fresh import fresh_verified_backup
 from ops.db.backups.settings import backup_settings
 from ops.db.backups.verify import verify_backup
+from ops.progress import Progress, quiet
 from ops.staging.errors import RefreshError
 
 
@@ -27,32 +27,23 @@ class SourceBackup:
     how: str
 
 
-def reusable_backup(source: Environment, max_age_hours: float) -> BackupRecord | None:
-    """The newest verified logical backup of `source` younger than `max_age_hours`."""
-    newest_allowed = datetime.now(UTC) - timedelta(hours=max_age_hours)
-    candidates = [
-        record
-        for record in list_backups(backup_settings(source).directory)
-        if record.kind == "logical" and record.verified is True
-        and record.created_at >= newest_allowed
-    ]  # fmt: skip
-    return candidates[-1] if candidates else None
-
-
 def verified_source_backup(
-    source: Environment, *, name: str | None, max_age_hours: float, progress: Progress = _quiet
+    source: Environment, *, name: str | None, max_age_hours: float, progress: Progress = quiet
 ) -> SourceBackup:
     """The named backup (verified now if it never was), a recent verified one, or a new one."""
     settings = backup_settings(source)
     if name:
         record, how = find_backup(settings.directory, name), "named"
     else:
-        reused = reusable_backup(source, max_age_hours)
-        if reused is not None:
-            return SourceBackup(reused, "reused")
-        progress(f"taking a logical backup of {source.name}")
-        record = take_logical_backup(source, settings, note="staging refresh", progress=progress)
-        how = "taken"
+        asked_at = datetime.now(UTC)
+        record = fresh_verified_backup(
+            source,
+            max_age=timedelta(hours=max_age_hours),
+            note="staging refresh",
+            kind="logical",
+            progress=progress,
+        )
+        return SourceBackup(record, "taken" if record.created_at >= asked_at else "reused")
     if record.kind != "logical":
         raise RefreshError(
             f"backup {record.name} is {record.kind}; a refresh restores a logical backup "

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from common.errors import RefineryError
+from common.errors import ExitCode, RefineryError
 
 # How `inv upstream.upgrade` / `upstream.template` exit, by the report's outcome.
 EXIT_CODES = {
-    "up-to-date": 0,
-    "pushed": 0,
-    "merged": 0,  # green, and --no-push was asked for
-    "failed": 1,
-    "conflict": 4,
-    "tests-failed": 5,
+    "up-to-date": ExitCode.OK,
+    "pushed": ExitCode.OK,
+    "merged": ExitCode.OK,  # green, and --no-push was asked for
+    "failed": ExitCode.FAILURE,
+    "conflict": ExitCode.CONFLICT,
+    "tests-failed": ExitCode.OUT_OF_SYNC,  # the merged tree did not pass its own tests
 }
 
 

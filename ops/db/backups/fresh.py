@@ -20,14 +20,18 @@ from ops.db.backups.verify import verify_backup
 from ops.progress import Progress, quiet
 
 
-def latest_verified_backup(env: Environment, *, max_age: timedelta) -> BackupRecord | None:
-    """The newest backup of `env`'s database that passed verification within `max_age`."""
+def latest_verified_backup(
+    env: Environment, *, max_age: timedelta, kind: str | None = None
+) -> BackupRecord | None:
+    """The newest backup of `env`'s database that passed verification within `max_age`
+    (only of `kind`, "logical" or "physical", when given)."""
     oldest = datetime.now(UTC) - max_age
     for record in reversed(list_backups(backup_settings(env).directory)):
         if record.created_at < oldest:
             return None  # listed oldest first: everything before this is older still
         if (
             record.verified is True
+            and (kind is None or record.kind == kind)
             and record.manifest.environment == env.name
             and record.manifest.database == env.database.name
         ):
@@ -36,14 +40,20 @@ def latest_verified_backup(env: Environment, *, max_age: timedelta) -> BackupRec
 
 
 def fresh_verified_backup(
-    env: Environment, *, max_age: timedelta, note: str, progress: Progress = quiet
+    env: Environment,
+    *,
+    max_age: timedelta,
+    note: str,
+    kind: str | None = None,
+    progress: Progress = quiet,
 ) -> BackupRecord:
     """A verified backup younger than `max_age`: the newest one, or a new one (see above).
 
     Raises BackupCorruptError when the new backup does not verify: whatever asked for it
-    must not go ahead.
+    must not go ahead. A restore beside a live database needs a logical backup
+    (`kind="logical"`); a new backup is always logical.
     """
-    existing = latest_verified_backup(env, max_age=max_age)
+    existing = latest_verified_backup(env, max_age=max_age, kind=kind)
     if existing is not None:
         progress(f"using backup {existing.name}, verified {existing.verified_at}")
         return existing

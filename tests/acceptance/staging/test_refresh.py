@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from common import db
+from common.errors import ExitCode
 from ops.staging.report import rehearsal_reports
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.integration]
@@ -211,7 +212,7 @@ def test_a_refresh_killed_half_way_leaves_staging_as_it_was(prod_and_staging):
     # A production deploy that requires a rehearsal is refused: the only one was killed.
     # (Also shown: the refusal comes before anything else, dry run included.)
     refused = _deploy_prod(prod)
-    assert refused.returncode == 3, refused.stderr
+    assert refused.returncode == ExitCode.REFUSED, refused.stderr
     assert "requires a green rehearsal on staging" in refused.stderr
     assert f"{killed['id']}) is running" in refused.stderr
 

@@ -9,6 +9,7 @@ import json
 import copier
 import pytest
 
+from common.errors import ExitCode
 from tests.support.release_git import run
 from tests.support.upstream_git import commit_files, git, inv
 
@@ -62,7 +63,7 @@ def test_a_template_update_with_a_conflict_is_reported_and_not_pushed(deployment
         "settings.toml.jinja": SETTINGS.replace("workers = 4", "workers = 2"),
     })  # fmt: skip
     result, report = _template_update(work, tmp_path)
-    assert result.returncode == 4, result.stderr
+    assert result.returncode == ExitCode.CONFLICT, result.stderr
     assert report["outcome"] == "conflict" and report["pushed"] is False
     conflicts = report["steps"][-1]
     assert conflicts["name"] == "conflicts" and "settings.toml" in conflicts["data"]["files"]

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from common.errors import ExitCode
 from tests.support.upstream_git import PYPROJECT, git, inv, make_upgrade_repos
 
 pytestmark = [pytest.mark.acceptance]
@@ -82,7 +83,7 @@ def test_a_conflict_names_the_files_pushes_nothing_and_leaves_the_merge_unmerged
     repos.upstream_commit("core: their colour", {"app.txt": "greeting = hello\ncolour = green\n"})
     branches_before = repos.origin_branches()
     result, report = _upgrade(repos, tmp_path)
-    assert result.returncode == 4, result.stderr
+    assert result.returncode == ExitCode.CONFLICT, result.stderr
     assert report["outcome"] == "conflict" and report["pushed"] is False
     merge = report["steps"][-1]
     assert merge["name"] == "merge" and not merge["ok"]
@@ -102,7 +103,7 @@ def test_an_upgrade_whose_tests_fail_is_not_pushed(repos, tmp_path):
     repos.upstream_commit("core: a regression", {"app.txt": "greeting = BROKEN\ncolour = blue\n"})
     branches_before = repos.origin_branches()
     result, report = _upgrade(repos, tmp_path)
-    assert result.returncode == 5, result.stderr
+    assert result.returncode == ExitCode.OUT_OF_SYNC, result.stderr
     assert report["outcome"] == "tests-failed" and report["pushed"] is False
     test_step = report["steps"][-1]
     assert test_step["name"] == "test" and test_step["data"]["returncode"] == 1
@@ -118,7 +119,7 @@ def test_conflict_markers_committed_upstream_are_caught_by_the_scan(repos, tmp_p
     })  # fmt: skip
     branches_before = repos.origin_branches()
     result, report = _upgrade(repos, tmp_path)
-    assert result.returncode == 4
+    assert result.returncode == ExitCode.CONFLICT
     scan = report["steps"][-1]
     assert scan["name"] == "scan" and scan["data"]["markers"][0]["path"] == "notes.txt"
     assert scan["data"]["markers"][0]["line"] == 1
@@ -148,6 +149,6 @@ def test_a_rej_file_anywhere_even_ignored_stops_the_upgrade(repos, tmp_path):
     repos.upstream_commit("core: wording", {"app.txt": "greeting = hi\ncolour = blue\n"})
     branches_before = repos.origin_branches()
     result, report = _upgrade(repos, tmp_path)
-    assert result.returncode == 4
+    assert result.returncode == ExitCode.CONFLICT
     assert report["steps"][-1]["data"]["leftovers"] == ["build/deep/settings.py.rej"]
     assert repos.origin_branches() == branches_before
