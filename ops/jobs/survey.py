@@ -22,7 +22,7 @@ from workers.submit import submit_survey
     },
     positional=["source"],
 )
-def survey(c, source="", env="local", json=False, file=""):
+def survey(c, source=None, env="local", json=False, file=""):
     """Queue a survey of a delivery folder or an ENA accession (or each line of --file)."""
     settings = environment(env)
     if file:
@@ -30,6 +30,8 @@ def survey(c, source="", env="local", json=False, file=""):
             raise ValidationError("give a source or --file, not both")
         _survey_list(settings, file, json=json)
         return
+    if not source:
+        raise ValidationError("give a source (a delivery folder or an accession) or --file LIST")
     with transaction(settings) as conn:
         job_id, payload = submit_survey(conn, source)
     if json:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from common import db
-from ops.db.backups.logical import take_logical_backup
-from ops.db.backups.settings import backup_settings
+from common.pgpass import libpq_child_environment
+from common.shell import run_command
+from ops.db.backups.tools import tool
 from tests.support.foreman import wait_until
 
 pytestmark = pytest.mark.integration
@@ -34,16 +35,35 @@ def _children_named(name: str) -> list[int]:
     return found
 
 
-def test_a_running_pg_dump_has_no_password_in_its_environment(env):
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _dump(env, target: Path) -> Path:
+    """pg_dump exactly as the backups run it: through the command wrapper, with the
+    environment `libpq_child_environment` gives every child tool."""
+    with libpq_child_environment(env) as libpq:
+        run_command([tool("pg_dump"), "-Fc", "-f", target], env=libpq)
+    return target
+
+
+def test_no_production_code_hands_a_password_to_a_child_in_its_environment():
+    offenders = [
+        f"{path.relative_to(REPO)}"
+        for folder in ("common", "foreman", "workers", "ops")
+        for path in (REPO / folder).rglob("*.py")
+        if "PGPASSWORD" in path.read_text() and path.name != "pgpass.py"
+    ]
+    assert offenders == []
+
+
+def test_a_running_pg_dump_has_no_password_in_its_environment(env, tmp_path):
     password = str(db.connection_params(env)["password"])
     blocker = db.connect(env)
     with blocker.cursor() as cur:  # pg_dump waits for this lock: it is caught while it runs
         cur.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
     outcome: dict[str, object] = {}
     dump = threading.Thread(
-        target=lambda: outcome.setdefault(
-            "backup", take_logical_backup(env, backup_settings(env), note="secrets test")
-        )
+        target=lambda: outcome.setdefault("backup", _dump(env, tmp_path / "dump.custom"))
     )
     dump.start()
     try:
@@ -59,5 +79,5 @@ def test_a_running_pg_dump_has_no_password_in_its_environment(env):
         blocker.rollback()
         blocker.close()
         dump.join(60)
-    assert Path(outcome["backup"].path).stat().st_size > 0
+    assert Path(outcome["backup"]).stat().st_size > 0
     assert not passfile.exists()  # removed once the tool finished
