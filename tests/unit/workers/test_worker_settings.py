@@ -67,13 +67,14 @@ def test_bad_settings_are_one_line_config_errors(extra, message):
         ("ftp://ftp.sra.ebi.ac.uk/vol1/x.fastq.gz", "https://ftp.sra.ebi.ac.uk/vol1/x.fastq.gz"),
         ("https://example.org/x.fq", "https://example.org/x.fq"),
         ("file:///data/x.fq", "file:///data/x.fq"),
+        ("s3://bucket/delivery/x.fq", "s3://bucket/delivery/x.fq"),  # a delivery in S3
     ],
 )
 def test_archive_ftp_paths_are_fetched_over_https(url, expected):
     assert download_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["ftp://elsewhere.org/x.fq", "s3://bucket/x.fq", "x.fq"])
+@pytest.mark.parametrize("url", ["ftp://elsewhere.org/x.fq", "gs://bucket/x.fq", "x.fq"])
 def test_other_schemes_are_refused(url):
     with pytest.raises(DownloadFailed, match="only file://"):
         download_url(url)
