@@ -44,6 +44,7 @@ def test_defaults_point_at_the_real_archive_and_fastq_qc():
     [
         ({"pipeline": {"application": "bwa"}}, "pipeline.application must be one of"),
         ({"ena": {"portal_url": "ftp://x"}}, "ena.portal_url must be an http"),
+        ({"ena": {"archive_mirror_url": "127.0.0.1:8089"}}, "ena.archive_mirror_url must be"),
         ({"ena": {"retries": "many"}}, "ena.retries must be an integer"),
         ({"ena": {"colour": 1}}, "unknown key ena.colour"),
         ({"download": {"chunk_bytes": 10}}, "at least 4096"),
