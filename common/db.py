@@ -52,27 +52,36 @@ def connection_params(env: Environment, *, dbname: str | None = None) -> dict[st
 
 def database_host(env: Environment) -> str:
     """The configured host, or the Terraform output it names (`terraform:database_endpoint`)."""
-    host = env.database.host
-    if not host.startswith(TERRAFORM_PREFIX):
-        return host
-    value = env.terraform_output(host.removeprefix(TERRAFORM_PREFIX))
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{env.name}: Terraform output {host} is not a host name")
-    return value
+    return _resolve(env, env.database.host, "a host name")
 
 
 def database_password(env: Environment) -> str:
-    """The password of a `dsn` environment, from its variable or its 0600 secrets file."""
+    """The password of a `dsn` environment: its variable, its 0600 secrets file, or its
+    Secrets Manager secret (`database.password_secret`, an ARN or `terraform:<output>`)."""
     settings = env.database
     value = os.environ.get(settings.password_env)
     if value:
         return value
     if settings.password_file:
         return private_file(settings.password_file, "database password file").read_text().strip()
+    if settings.password_secret:
+        from common.secrets import secret_password
+
+        return secret_password(env, _resolve(env, settings.password_secret, "a secret ARN"))
     raise ConfigError(
         f"no database password for environment {env.name!r}: "
-        f"set {settings.password_env} or database.password_file"
+        f"set {settings.password_env}, database.password_file or database.password_secret"
     )
+
+
+def _resolve(env: Environment, value: str, what: str) -> str:
+    """`value`, or the Terraform output it names (`terraform:<output>`)."""
+    if not value.startswith(TERRAFORM_PREFIX):
+        return value
+    resolved = env.terraform_output(value.removeprefix(TERRAFORM_PREFIX))
+    if not isinstance(resolved, str) or not resolved:
+        raise ConfigError(f"{env.name}: Terraform output {value} is not {what}")
+    return resolved
 
 
 def libpq_environment(env: Environment, *, dbname: str | None = None) -> dict[str, str]:

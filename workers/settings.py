@@ -4,6 +4,9 @@ validated when the environment is loaded.
 [pipeline]  application = "fastq_qc"   process application queued once an experiment is stored
 [ena]       portal_url = "https://www.ebi.ac.uk/ena/portal/api"
             archive_scheme = "https"   scheme put in front of the archive's fastq paths
+            archive_mirror_url = ""    serve the archive's files from here instead
+                                       (`<url>/ftp.sra.ebi.ac.uk/vol1/…`): a sandbox serves
+                                       recorded reports and files on loopback
             retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
 [download]  retries = 3 (resumes within one attempt), timeout_seconds = 60,
             chunk_bytes = 65536 (a broken transfer keeps all but the last chunk)

@@ -52,6 +52,10 @@ class DatabaseSettings(Section):
     password_file: NonEmpty | None = Field(
         default=None, description="0600 file holding the password"
     )
+    password_secret: NonEmpty | None = Field(
+        default=None,
+        description="Secrets Manager ARN of the password (or terraform:<output> naming it)",
+    )
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
         default="prefer", description="libpq sslmode"
     )

@@ -93,8 +93,16 @@ class EnaSettings(Section):
         default=2.0, description="first backoff"
     )
     timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
+    archive_mirror_url: Text = Field(
+        default="", description="serve the archive's file paths from this host instead"
+    )
 
     _portal_is_http = field_validator("portal_url")(http_url)
+
+    @field_validator("archive_mirror_url")
+    @classmethod
+    def _mirror_is_http(cls, value: str) -> str:
+        return http_url(value) if value else value
 
 
 @section("download")
@@ -118,17 +126,32 @@ class WorkerSettings(Section):
     stall_seconds: Positive = Field(default=300.0, description="no byte moved this long: stalled")
 
 
+@section("routing")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class RoutingSection(Section):
+    """Which worker pool (queue) a job runs on: by memory tier first, then by kind; see
+    `foreman.routing`. Without this section every job stays on the queue it was created with."""
+
+    default_queue: NonEmpty = Field(default="default", description="queue unless a rule matches")
+    kind_queues: dict[NonEmpty, NonEmpty] = Field(
+        default_factory=dict, description="job kind -> queue"
+    )
+    memory_queues: dict[NonEmpty, Annotated[Integer, Field(gt=0)]] = Field(
+        default_factory=dict, description="queue -> smallest memory tier (MB) it takes"
+    )
+
+
 @section("batch")
 @dataclass(frozen=True, config=SCHEMA_CONFIG)
 class BatchSettings(Section):
-    """AWS Batch: the stack's job queue per worker pool, the job definition family per job
-    kind or queue, and how many job-definition revisions a prune keeps (for rollbacks)."""
+    """AWS Batch: the stack's job queue per worker pool, plain variables every job definition
+    carries, and how many job-definition revisions a prune keeps (for rollbacks)."""
 
     job_queues: dict[NonEmpty, NonEmpty] = Field(
         default_factory=dict, description="worker pool -> Batch job queue"
     )
-    pipelines: dict[NonEmpty, NonEmpty] = Field(
-        default_factory=dict, description="job kind or queue -> job definition family"
+    job_environment: dict[NonEmpty, Text] = Field(
+        default_factory=dict, description="plain variables every job definition carries"
     )
     keep_revisions: Annotated[Integer, Field(ge=1)] = Field(
         default=5, description="revisions kept per job definition"

@@ -1,5 +1,6 @@
-"""`inv jobs.survey`: queue a survey of a delivery folder or an ENA accession, or one survey
-per line of a list file (`--file`, local or s3://; see ops/jobs/survey_list.py).
+"""`inv jobs.survey`: queue a survey of a delivery (a folder, or `s3://bucket/prefix/` in the
+cloud) or an ENA accession, or one survey per line of a list file (`--file`, local or s3://;
+see ops/jobs/survey_list.py).
 
 Exported as the Task `survey`, to be added to the `jobs` collection.
 """
@@ -16,14 +17,15 @@ from workers.submit import submit_survey
 @task(
     help={
         "env": ENV_HELP,
-        "source": "a delivery folder (with samplesheet.csv) or an ENA run/study/project accession",
+        "source": "a delivery (a folder or s3://bucket/prefix/ with samplesheet.csv) or an "
+        "ENA run/study/project accession",
         "json": JSON_HELP,
         "file": "a list of sources, one per line (a local file or s3://bucket/key), instead",
     },
     positional=["source"],
 )
 def survey(c, source=None, env="local", json=False, file=""):
-    """Queue a survey of a delivery folder or an ENA accession (or each line of --file)."""
+    """Queue a survey of a delivery (folder or S3) or an ENA accession (or each line of --file)."""
     settings = environment(env)
     if file:
         if source:
@@ -33,7 +35,7 @@ def survey(c, source=None, env="local", json=False, file=""):
     if not source:
         raise ValidationError("give a source (a delivery folder or an accession) or --file LIST")
     with transaction(settings) as conn:
-        job_id, payload = submit_survey(conn, source)
+        job_id, payload = submit_survey(conn, source, settings)
     if json:
         print_json({"job_id": job_id, "payload": payload})
         return

@@ -98,6 +98,11 @@ def test_nothing_in_common_imports_foreman_workers_or_ops():
     assert found == {}
 
 
+# The one way up, on purpose: the Batch executor names a job definition per handler the
+# workers register, so it reads the workers' registry (the handlers' names, not their code).
+ALLOWED_UPWARD = {"foreman/executors/batch.py": ["workers.registry"]}
+
+
 def test_foreman_and_workers_import_only_the_layers_below_them():
     found = {
         str(path.relative_to(REPO_ROOT)): problems
@@ -105,6 +110,11 @@ def test_foreman_and_workers_import_only_the_layers_below_them():
         for path, tree in _modules(package)
         if (problems := forbidden_imports(tree, NOT_FOR[package]))
     }
+    for module, allowed in ALLOWED_UPWARD.items():
+        remaining = [p for p in found.get(module, []) if p.split(": ", 1)[-1] not in allowed]
+        found.pop(module, None)
+        if remaining:
+            found[module] = remaining
     assert found == {}
 
 

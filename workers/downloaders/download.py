@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from common import catalog
+from common.lake.s3 import s3_client
 from foreman.jobs import enqueue_job
 from workers.downloaders.transfer import DownloadFailed, fetch
 from workers.registry import JobContext, handler
@@ -83,6 +84,7 @@ def download_file(ctx: JobContext) -> dict[str, Any]:
             timeout=settings.timeout_seconds,
             chunk_bytes=settings.chunk_bytes,
             moved=ctx.transfers.moved,
+            s3_client=s3_client(ctx.env) if record.source_url.startswith("s3://") else None,
         )
     problem = _verification_problem(record, transfer.size, transfer.md5)
     if problem:

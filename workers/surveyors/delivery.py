@@ -1,7 +1,9 @@
-"""The `delivery` surveyor: a sequencing core's delivery folder with a sample sheet.
+"""The `delivery` surveyor: a sequencing core's delivery with a sample sheet.
 
-A delivery is a folder holding `samplesheet.csv` and FASTQ files (plain or gzipped) anywhere
-below it. The sheet is a comma-separated file with a header row; one row per sample and
+A delivery is a folder — on a shared drive, or an S3 prefix `s3://bucket/prefix/` in the
+cloud (workers.surveyors.delivery_sources) — holding `samplesheet.csv` and FASTQ files (plain
+or gzipped) anywhere below it; the same rules hold wherever it is. The sheet is a
+comma-separated file with a header row; one row per sample and
 sequencing run (lane). What a row holds is the `sample_sheet` import schema
 (`workers/schemas/sample_sheet/v<N>.json`); version 1 is:
 
@@ -41,12 +43,21 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import ValidationError
+from common.lake.s3 import s3_client
 from workers import schemas
 from workers.registry import JobContext, handler
 from workers.schemas import Problem, SchemaValidationError
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
+from workers.surveyors.delivery_sources import (
+    SAMPLE_SHEET,
+    DeliveryFile,
+    DeliverySource,
+    FolderDelivery,
+    open_delivery,
+)
 
-SAMPLE_SHEET = "samplesheet.csv"
+__all__ = ["SAMPLE_SHEET", "read_delivery", "read_sample_sheet", "survey_delivery"]
+
 SHEET_KIND = "sample_sheet"
 DEFAULT_SHEET_VERSION = 1  # sheets from before versions were declared
 _DECLARATION = re.compile(r"^#\s*schema_version\s*[:=,]\s*(\S*?)[\s,]*$")
@@ -56,10 +67,10 @@ _DECLARATION = re.compile(r"^#\s*schema_version\s*[:=,]\s*(\S*?)[\s,]*$")
 class _SheetState:
     """What later rows are checked against: runs, files and samples already seen."""
 
-    root: Path
+    source: DeliverySource
     version: int
     runs: set[tuple[str, str]] = field(default_factory=set)
-    files: dict[Path, int] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)
     samples: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
@@ -81,16 +92,15 @@ def sheet_schema_version(text: str) -> int:
 
 
 def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
-    """Validate the delivery in `folder` and describe its runs (nothing is written)."""
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise ValidationError(f"delivery folder {root} does not exist or is not a folder")
-    root = root.resolve()
-    sheet = root / SAMPLE_SHEET
-    if not sheet.is_file():
-        raise ValidationError(f"{sheet} is missing: a delivery needs a {SAMPLE_SHEET}")
+    """Validate the delivery folder `folder` and describe its runs (nothing is written)."""
+    return read_delivery(FolderDelivery.open(folder))
+
+
+def read_delivery(source: DeliverySource) -> list[SurveyedRun]:
+    """Validate the delivery at `source` (folder or S3) and describe its runs."""
+    sheet = source.sheet_name
+    text = source.sheet_text()
     try:
-        text = sheet.read_text(encoding="utf-8-sig")
         version = sheet_schema_version(text)
         declared = text.startswith("#")
         if declared:
@@ -99,11 +109,11 @@ def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
         header = [name.strip() for name in reader.fieldnames or []]
         reader.fieldnames = header
         rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except csv.Error as exc:
         raise ValidationError(f"{sheet}: not a readable CSV file ({exc})") from None
     except ValidationError as exc:
         raise ValidationError(f"{sheet}: {exc}") from None
-    state = _SheetState(root, version)
+    state = _SheetState(source, version)
     absent = _header_problems(state, header)
     if not rows:
         state.problems.append(Problem("", "", "no samples listed"))
@@ -168,17 +178,17 @@ def _run_from_row(
     for column, md5_column in reads:
         if column not in values:
             continue
-        path = _fastq_path(state, line, column, values[column])
-        if path is None:
+        found = _locate(state, line, column, values[column])
+        if found is None:
             continue
-        if path in state.files:
+        if found.key in state.files:
             state.problem(
-                line, column, f"{values[column]} is already listed on line {state.files[path]}"
+                line, column, f"{values[column]} is already listed on line {state.files[found.key]}"
             )
             continue
-        state.files[path] = line
+        state.files[found.key] = line
         md5 = values.get(md5_column, "").lower() or None
-        files.append(SurveyedFile(path.name, path.as_uri(), path.stat().st_size, md5))
+        files.append(SurveyedFile(found.name, found.url, found.size, md5))
     if len({file.name for file in files}) != len(files):
         state.problem(line, "read2", "read1 and read2 have the same file name")
     if len(state.problems) > before:
@@ -200,34 +210,30 @@ def _run_from_row(
         sample_metadata=extra,
         library_layout="PAIRED" if len(files) == 2 else "SINGLE",
         platform=values.get("platform", "").upper(),
-        metadata={"run_id": run_id, "delivery": str(state.root)},
+        metadata={"run_id": run_id, "delivery": state.source.location},
         schema=(SHEET_KIND, state.version),
-        origin=str(state.root),
+        origin=state.source.location,
     )
 
 
-def _fastq_path(state: _SheetState, line: int, column: str, value: str) -> Path | None:
-    relative = Path(value)
-    if relative.is_absolute():
-        state.problem(line, column, f"{column} {value!r} must be relative to the delivery")
+def _locate(state: _SheetState, line: int, column: str, value: str) -> DeliveryFile | None:
+    """The file a sheet cell names, or None after recording why it cannot be used."""
+    where = f"line {line}"
+    try:
+        return state.source.locate(where, column, value)
+    except ValidationError as exc:
+        state.problem(line, column, str(exc).removeprefix(f"{where}: "))
         return None
-    path = (state.root / relative).resolve()
-    if not path.is_relative_to(state.root):
-        state.problem(line, column, f"{column} {value!r} points outside the delivery folder")
-        return None
-    if not path.is_file():
-        state.problem(line, column, f"{column} {value} does not exist in the delivery")
-        return None
-    return path
 
 
 @handler("survey", "delivery")
 def survey_delivery(ctx: JobContext) -> dict[str, Any]:
-    """Catalog a delivery folder and queue a download per FASTQ file."""
+    """Catalog a delivery (folder or S3 prefix) and queue a download per FASTQ file."""
     location = ctx.job.payload.get("location")
     if not isinstance(location, str) or not location:
         raise ValidationError("survey payload needs 'location': the delivery folder")
-    runs = read_sample_sheet(location)
+    client = s3_client(ctx.env) if location.startswith("s3://") else None
+    runs = read_delivery(open_delivery(location, s3_client=client))
     result = record_runs(ctx.conn, "delivery", runs, parent_job_id=ctx.job.id)
     ctx.log.info("surveyed delivery %s: %d runs", location, len(runs))
     return {"source": "delivery", "location": location, **result}
