@@ -172,12 +172,23 @@ class ScheduleSection(Section):
         default=None, description="take, verify, prune and ship a backup"
     )
     seal: NonEmpty | None = Field(default=None, description="seal finished analyses")
+    metadata_sync: NonEmpty | None = Field(
+        default=None, description="pull and apply the REDCap metadata ([metadata])"
+    )
+    lake_check: NonEmpty | None = Field(
+        default=None, description="compare the catalog with the lake, checksums included"
+    )
 
     def expressions(self) -> dict[str, str]:
-        """{job: OnCalendar expression} for the jobs that are scheduled."""
-        return {
-            job: value for job, value in (("backup", self.backup), ("seal", self.seal)) if value
+        """{job: OnCalendar expression} for the jobs that are scheduled (jobs are named with
+        dashes, as `inv schedule.run` takes them)."""
+        values = {
+            "backup": self.backup,
+            "seal": self.seal,
+            "metadata-sync": self.metadata_sync,
+            "lake-check": self.lake_check,
         }
+        return {job: value for job, value in values.items() if value}
 
 
 @section("images")

@@ -53,3 +53,37 @@ def recent_runs(env: Environment, limit: int = 20) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return runs
+
+
+def job_summaries(
+    env: Environment, expressions: dict[str, str], jobs: list[str]
+) -> list[dict[str, Any]]:
+    """Per job: its schedule, its last run and outcome, and the age of its last success —
+    the figure that says whether a timer silently stopped doing its work."""
+    now = datetime.now(UTC)
+    last: dict[str, dict[str, Any]] = {}
+    last_ok: dict[str, dict[str, Any]] = {}
+    for run in recent_runs(env, limit=100_000):
+        job = str(run.get("job"))
+        last[job] = run
+        if run.get("ok"):
+            last_ok[job] = run
+    summaries = []
+    for job in jobs:
+        success = last_ok.get(job)
+        age = None
+        if success is not None:
+            started = datetime.fromisoformat(str(success["started_at"]))
+            age = round((now - started).total_seconds())
+        summaries.append(
+            {
+                "job": job,
+                "schedule": expressions.get(job),
+                "last_run_at": last.get(job, {}).get("started_at"),
+                "last_ok": last.get(job, {}).get("ok"),
+                "last_detail": last.get(job, {}).get("detail"),
+                "last_success_at": success["started_at"] if success else None,
+                "last_success_age_seconds": age,
+            }
+        )
+    return summaries

@@ -1,16 +1,17 @@
-"""`inv schedule.install | schedule.status | schedule.run`: the timers that take, verify,
-prune and ship backups and seal finished analyses, and what their last runs did."""
+"""`inv schedule.install | schedule.status | schedule.run`: the timers of every scheduled job
+(backups, sealing, metadata sync, lake check), and what their last runs did."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from invoke import Collection
 
 from common.errors import ExitCode
+from common.settings.operations import ScheduleSection
 from common.shell import last_lines, run_command
-from ops.schedule.status import recent_runs, record_run
+from ops.schedule.jobs import SCHEDULED_JOBS, ScheduledJob, scheduled_job, task_argv
+from ops.schedule.status import job_summaries, recent_runs, record_run
 from ops.schedule.units import (
     DEFAULT_CRON_DIR,
     DEFAULT_UNIT_DIR,
@@ -32,7 +33,7 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
     }
 )
 def install(c, env, unit_dir="", cron_dir="", kind="", execute=False):
-    """Install the backup and sealing timers (systemd, or cron where systemd is absent)."""
+    """Install a timer per scheduled job (systemd, or cron where systemd is absent)."""
     settings = environment(env)
     kind = kind or ("systemd" if systemd_present() else "cron")
     if kind == "systemd":
@@ -57,16 +58,33 @@ def install(c, env, unit_dir="", cron_dir="", kind="", execute=False):
         console.print(line)
 
 
-@task(help={"env": ENV_HELP, "json": JSON_HELP, "limit": "how many recent runs to show"})
+@task(help={"env": ENV_HELP, "json": JSON_HELP, "limit": "how many recent runs to list"})
 def status(c, env, json=False, limit=20):
-    """Show the last scheduled runs (backup, seal) and their outcome."""
+    """Show every scheduled job (schedule, last outcome, age of the last success) and the runs."""
     settings = environment(env)
+    expressions = ScheduleSection.for_environment(settings).expressions()
+    jobs = list(SCHEDULED_JOBS)
+    summaries = job_summaries(settings, expressions, jobs)
     runs = recent_runs(settings, int(limit))
     if json:
-        print_json(runs)
+        print_json({"jobs": summaries, "runs": runs})
         return
     print_table(
-        f"{settings.name} scheduled runs",
+        f"{settings.name} scheduled jobs",
+        ["job", "schedule", "last run", "outcome", "last success"],
+        [
+            (
+                s["job"],
+                s["schedule"] or "not scheduled",
+                s["last_run_at"] or "never",
+                {True: "ok", False: "FAILED", None: ""}[s["last_ok"]],
+                _age(s["last_success_age_seconds"]),
+            )
+            for s in summaries
+        ],
+    )
+    print_table(
+        f"{settings.name} recent runs",
         ["started", "job", "outcome", "seconds", "detail"],
         [
             (
@@ -81,25 +99,31 @@ def status(c, env, json=False, limit=20):
     )
 
 
-@task(help={"env": ENV_HELP, "job": "seal (backups run through inv db.scheduled-backup)"})
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "never"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+@task(help={"env": ENV_HELP, "job": f"one of: {', '.join(SCHEDULED_JOBS)}"})
 def run(c, env, job):
-    """Run one scheduled job now and record its outcome (what the seal timer runs)."""
+    """Run one scheduled job now and record its outcome (what the timers run)."""
     settings = environment(env)
-    if job != "seal":
-        from invoke.exceptions import Exit
-
-        raise Exit(
-            f"error: unknown job {job!r}; the backup job is inv db.scheduled-backup",
-            code=ExitCode.USAGE,
-        )
-    record = record_run(settings, "seal", lambda: _seal(settings.name))
-    console.print(record["detail"])
+    scheduled = scheduled_job(job)
+    if scheduled.records_itself:
+        result = run_command(task_argv(scheduled, settings.name), timeout=6 * 3600)
+        console.print(last_lines(result.stdout, 1) or f"{scheduled.name} finished", markup=False)
+        return
+    record = record_run(settings, scheduled.name, lambda: _run_task(scheduled, settings.name))
+    console.print(record["detail"], markup=False)
 
 
-def _seal(env_name: str) -> str:
-    inv = str(Path(sys.executable).with_name("inv"))
-    result = run_command([inv, "analyses.seal", "-e", env_name], timeout=3600)
-    return last_lines(result.stdout, 1) or "analyses.seal finished"
+def _run_task(job: ScheduledJob, env_name: str) -> str:
+    result = run_command(task_argv(job, env_name), timeout=6 * 3600)
+    return last_lines(result.stdout, 1) or f"{' '.join(job.task)} finished"
 
 
 ns = Collection("schedule")

@@ -1,8 +1,9 @@
 """Rendering and installing the timers: systemd units, or a cron file where systemd is absent.
 
-Two jobs per environment, from its `[schedule]` section: `backup` (OnCalendar expression;
-runs `inv db.scheduled-backup`, which takes, verifies, prunes and ships a backup) and `seal`
-(runs `inv schedule.run seal`, which wraps `inv analyses.seal` and records its outcome).
+One timer per job the environment's `[schedule]` section names (an OnCalendar expression
+each): `backup` (runs `inv db.scheduled-backup`, which takes, verifies, prunes and ships a
+backup and records its outcome), and `seal`, `metadata_sync`, `lake_check` (each run through
+`inv schedule.run JOB`, which runs the task and records its outcome); see `ops.schedule.jobs`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +24,10 @@ from common.environments import (
 from common.errors import ConfigError
 from common.settings.operations import ScheduleSection
 from common.shell import run_command
+from ops.schedule.jobs import SCHEDULED_JOBS, timer_argv
 
 DEFAULT_UNIT_DIR = Path("/etc/systemd/system")
 DEFAULT_CRON_DIR = Path("/etc/cron.d")
-JOBS = ("backup", "seal")
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,7 @@ class UnitFile:
 
 def scheduled_commands(env: Environment) -> dict[str, list[str]]:
     """{job: argv} for the jobs this environment schedules."""
-    inv = str(Path(sys.executable).with_name("inv"))
-    commands = {
-        "backup": [inv, "db.scheduled-backup", "-e", env.name],
-        "seal": [inv, "schedule.run", "-e", env.name, "seal"],
-    }
-    return {job: commands[job] for job in JOBS if job in schedule_expressions(env)}
+    return {name: timer_argv(SCHEDULED_JOBS[name], env.name) for name in schedule_expressions(env)}
 
 
 def schedule_expressions(env: Environment) -> dict[str, str]:
