@@ -456,12 +456,16 @@ LEFT JOIN LATERAL (
 CREATE FUNCTION refinery_reindex(kind text, ids bigint[]) RETURNS void
     LANGUAGE plpgsql AS $$
 BEGIN
+    -- joined with unnest (not `= ANY`) so that a bulk insert's many ids hash-join
     DELETE FROM search_documents d
-     WHERE d.entity = kind AND d.entity_id = ANY(ids)
+     USING unnest(ids) AS changed (id)
+     WHERE d.entity = kind AND d.entity_id = changed.id
        AND NOT EXISTS (SELECT FROM search_sources s
                         WHERE s.entity = kind AND s.entity_id = d.entity_id);
     INSERT INTO search_documents
-    SELECT * FROM search_sources s WHERE s.entity = kind AND s.entity_id = ANY(ids)
+    SELECT s.* FROM search_sources s JOIN (SELECT DISTINCT unnest(ids) AS id) AS changed
+                                       ON s.entity_id = changed.id
+     WHERE s.entity = kind
     ON CONFLICT (entity, entity_id) DO UPDATE
     SET title = EXCLUDED.title, subtitle = EXCLUDED.subtitle, project = EXCLUDED.project,
         tissue = EXCLUDED.tissue, application = EXCLUDED.application,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from ops.console.bench_tasks import console_bench
 from ops.db.bench_tasks import backup as backup_bench
 from ops.foreman.bench import run_foreman_bench
 from ops.jobs.bench_tasks import workers_bench
@@ -48,3 +49,4 @@ ns.add_task(foreman)
 ns.add_task(workers_bench)
 ns.add_task(backup_bench, name="backup")
 ns.add_task(bench_lake, name="lake")
+ns.add_task(console_bench, name="console")

@@ -69,8 +69,9 @@ def search(
     return result
 
 
-def ilike_samples(conn, word: str, *, limit: int = 20) -> list[tuple[int, str]]:
-    """The naive peer of `search`: samples whose fields contain `word` (for the benchmark)."""
+def ilike_samples(conn, word: str, *, limit: int = 20) -> list[tuple[int, str, int]]:
+    """The naive peer of `search` (for the benchmark): (id, name, total matches) of samples
+    whose fields contain `word`."""
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     with conn.cursor() as cur:
         cur.execute(

@@ -44,8 +44,9 @@ counted AS (
 SELECT facet, value, hits FROM counted WHERE place <= 10 ORDER BY facet, hits DESC, value;
 
 -- name: ilike_samples --
--- The plain peer: the same samples found by substring, no index that helps, no ranking.
-SELECT s.id, s.name
+-- The plain peer: the same samples found by substring with no index that helps and no
+-- ranking, answering what the search answers (how many match, and a page of them).
+SELECT s.id, s.name, count(*) OVER () AS total
 FROM samples s
 JOIN individuals i ON i.id = s.individual_id
 WHERE s.name ILIKE %(pattern)s OR s.tissue ILIKE %(pattern)s OR i.species ILIKE %(pattern)s
