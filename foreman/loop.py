@@ -76,6 +76,8 @@ class Foreman:
         self._leader = False
         self._rollup_slot = -1
         self._metrics_server: MetricsServer | None = None
+        self._published: Snapshot | None = None
+        self._cloudwatch = None
 
     # -- stopping -------------------------------------------------------------------------
     def request_stop(self, *_: object) -> None:
@@ -179,8 +181,11 @@ class Foreman:
         if slot == self._rollup_slot:
             return
         try:
-            written = write_rollup(self._work, self.take_snapshot(self._work))
+            snapshot = self.take_snapshot(self._work)
+            written = write_rollup(self._work, snapshot)
             pruned = prune_history(self._work)
+            if self.settings.cloudwatch_namespace:
+                self._publish_to_cloudwatch(snapshot)
         except _CONNECTION_ERRORS:
             raise
         except Exception:
@@ -190,6 +195,20 @@ class Foreman:
         else:
             log.debug("metrics rollup: %d rows written, %d pruned", written, pruned)
         self._rollup_slot = slot
+
+    def _publish_to_cloudwatch(self, snapshot: Snapshot) -> None:
+        from foreman.cloudwatch import cloudwatch_client, publish
+
+        if self._cloudwatch is None:
+            self._cloudwatch = cloudwatch_client(self.env)
+        publish(
+            self._cloudwatch,
+            self.settings.cloudwatch_namespace,
+            self.env.name,
+            snapshot,
+            self._published,
+        )
+        self._published = snapshot
 
     # -- leadership and connections --------------------------------------------------------
     def _ensure_connected(self) -> None:

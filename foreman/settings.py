@@ -20,7 +20,8 @@ class ForemanSettings:
     time to come back instead of every attempt being spent within a minute. 0 retries at once.
 
     The leader writes the metrics' per-minute history every `rollup_seconds`; every foreman
-    serves `/metrics` on `metrics_address` (HOST:PORT, loopback by default; empty: off).
+    serves `/metrics` on `metrics_address` (HOST:PORT, loopback by default; empty: off). With
+    `cloudwatch_namespace` set, the leader also publishes the figures to CloudWatch.
     """
 
     poll_seconds: float = 2.0
@@ -35,6 +36,7 @@ class ForemanSettings:
     retry_delay_max_seconds: float = 600.0
     rollup_seconds: float = 60.0
     metrics_address: str = "127.0.0.1:9464"
+    cloudwatch_namespace: str = ""
 
     # May be 0; every other knob must be positive.
     _MAY_BE_ZERO = frozenset({"retry_delay_seconds", "retry_delay_max_seconds"})
