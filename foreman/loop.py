@@ -4,7 +4,9 @@ Leadership is a PostgreSQL session advisory lock held on the foreman's control c
 the leader dies, its connection closes, the lock is released, and a standby's next try takes
 it. The leader wakes on NOTIFY `refinery_jobs` (fired when jobs are inserted) or its poll
 interval, and on every wake claims, submits, settles errored jobs and, when due, reconciles
-running ones. SIGTERM stops it after the current round, leaving running workers alone.
+running ones. Once a minute it also records the metrics' rollup and prunes old history.
+Every foreman, leader or standby, serves `/metrics` (foreman.exporter). SIGTERM stops it after
+the current round, leaving running workers alone.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ import psycopg2
 from common import db
 from common.environments import Environment
 from common.errors import DatabaseError, RefineryError, first_line
+from common.metrics import Snapshot, collect, prune_history, write_rollup
 from common.sql import query
 from foreman.dispatch import dispatch_pending_jobs, reconcile_active_jobs, settle_errored_jobs
 from foreman.executors import executor_for
 from foreman.executors.base import Executor
+from foreman.exporter import MetricsServer, serve_metrics
 from foreman.settings import ForemanSettings
 
 log = logging.getLogger(__name__)
@@ -71,6 +75,10 @@ class Foreman:
         self._work = None
         self._leader = False
         self._last_failure: str | None = None
+        self._rollup_slot = -1
+        self._metrics_server: MetricsServer | None = None
+        self._published: Snapshot | None = None
+        self._cloudwatch = None
 
     # -- stopping -------------------------------------------------------------------------
     def request_stop(self, *_: object) -> None:
@@ -87,6 +95,9 @@ class Foreman:
     def run(self, *, stop_when_idle: bool = False) -> ForemanReport:
         """Lead or stand by until asked to stop (or, with stop_when_idle, until idle)."""
         last_beat = last_reconcile = 0.0
+        self._metrics_server = serve_metrics(
+            self.env, self.settings.metrics_address, self.take_snapshot
+        )
         try:
             while not self._stopping:
                 try:
@@ -104,6 +115,7 @@ class Foreman:
                     if time.monotonic() - last_beat >= self.settings.heartbeat_seconds:
                         self._beat("leader")
                         last_beat = time.monotonic()
+                    self._rollup_when_due()
                     if stop_when_idle and not dispatched and not self._pending_exists():
                         break
                     if not dispatched:
@@ -181,6 +193,50 @@ class Foreman:
             self.report.retried += retried
             self.report.failed += failed
         return dispatched
+
+    # -- metrics ---------------------------------------------------------------------------
+    def take_snapshot(self, conn) -> Snapshot:
+        """The metrics layer's figures, with this foreman's executor limits as capacity."""
+        return collect(
+            conn,
+            capacity=self.executor.capacity,
+            stale_after_seconds=self.settings.stale_after_seconds,
+        )
+
+    def _rollup_when_due(self) -> None:
+        """Once per `rollup_seconds` of wall-clock time: record the rollup, prune history."""
+        slot = int(time.time() // self.settings.rollup_seconds)
+        if slot == self._rollup_slot:
+            return
+        try:
+            snapshot = self.take_snapshot(self._work)
+            written = write_rollup(self._work, snapshot)
+            pruned = prune_history(self._work)
+            if self.settings.cloudwatch_namespace:
+                self._publish_to_cloudwatch(snapshot)
+        except _CONNECTION_ERRORS:
+            raise
+        except Exception:
+            # History is worth less than dispatch: log it and try again next slot.
+            log.exception("metrics rollup failed")
+            self._rollback_work()
+        else:
+            log.debug("metrics rollup: %d rows written, %d pruned", written, pruned)
+        self._rollup_slot = slot
+
+    def _publish_to_cloudwatch(self, snapshot: Snapshot) -> None:
+        from foreman.cloudwatch import cloudwatch_client, publish
+
+        if self._cloudwatch is None:
+            self._cloudwatch = cloudwatch_client(self.env)
+        publish(
+            self._cloudwatch,
+            self.settings.cloudwatch_namespace,
+            self.env.name,
+            snapshot,
+            self._published,
+        )
+        self._published = snapshot
 
     # -- leadership and connections --------------------------------------------------------
     def _ensure_connected(self) -> None:
@@ -269,6 +325,8 @@ class Foreman:
         except _CONNECTION_ERRORS:
             pass
         self._disconnect()
+        if self._metrics_server is not None:
+            self._metrics_server.close()
         self.executor.close()
         os.close(self._wake_read)
         os.close(self._wake_write)

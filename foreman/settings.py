@@ -6,6 +6,6 @@ loaded; `ForemanSettings.for_environment(env)` gives it, defaults filled in.
 
 from __future__ import annotations
 
-from common.settings.jobs import ForemanSettings
+from common.settings.jobs import ForemanSettings, parse_address
 
-__all__ = ["ForemanSettings"]
+__all__ = ["ForemanSettings", "parse_address"]

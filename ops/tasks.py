@@ -29,7 +29,8 @@ AREA_NAMES = (
     "local", "logs", "metadata", "projects", "release", "schedule", "staging", "tf", "upstream",
     "users",
 )  # fmt: skip
-TOP_LEVEL_TASKS = {"rollback": "deploy"}  # task name -> area whose task is also at the top
+# task name -> the module (`ops/<name>/tasks.py`) whose task of that name is at the top level
+TOP_LEVEL_TASKS = {"rollback": "deploy", "console": "console"}
 
 
 def requested_areas(argv: Sequence[str]) -> set[str] | None:
@@ -59,4 +60,5 @@ ns = Collection()
 for area in AREAS:
     ns.add_collection(area.ns)
 if _wanted is None:
-    ns.add_task(_area_module("deploy").rollback)
+    for _name, _module in TOP_LEVEL_TASKS.items():
+        ns.add_task(getattr(_area_module(_module), _name))

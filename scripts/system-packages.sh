@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite's real services need, idempotently:
 # a Docker engine, a registry, sshd, rclone and debootstrap (for a locally made base image),
-# and git, gnupg and ssh-keygen for signing and verifying release tags.
+# git, gnupg and ssh-keygen for signing and verifying release tags, Graphviz for the schema
+# diagram, Prometheus (its promtool checks the alert rules) and Chromium (the console's
+# browser tests).
 set -eu
 
-packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz"
+packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
@@ -22,8 +24,9 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   # shellcheck disable=SC2086 # word splitting of the package list is intended
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
-  # The distribution starts a registry service on install; tests run their own.
+  # The distribution starts registry and Prometheus services on install; tests need neither.
   if command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
   fi
 fi

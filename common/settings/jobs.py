@@ -31,6 +31,18 @@ Application = Literal["no_op", "fastq_qc"]
 PROCESS_APPLICATIONS: tuple[str, ...] = get_args(Application)
 
 
+def parse_address(value: str) -> tuple[str, int] | None:
+    """`host:port` (IPv6 as `[::1]:port`), or None when empty (turned off)."""
+    text = value.strip()
+    if not text:
+        return None
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"must be HOST:PORT (such as 127.0.0.1:9464), not {value!r}")
+    return host, int(port)
+
+
 @section("foreman")
 @dataclass(frozen=True, config=SCHEMA_CONFIG)
 class ForemanSettings(Section):
@@ -42,6 +54,10 @@ class ForemanSettings(Section):
     `retry_delay_seconds` × 2^(attempts so far - 1), at most `retry_delay_max_seconds`, before
     it is dispatched again: a dependency that is down (the ENA portal, S3, a full disk) gets
     time to come back instead of every attempt being spent within a minute. 0 retries at once.
+
+    The leader writes the metrics' per-minute history every `rollup_seconds`; every foreman
+    serves `/metrics` on `metrics_address` (HOST:PORT, loopback by default; empty: off). With
+    `cloudwatch_namespace` set, the leader also publishes the figures to CloudWatch.
     """
 
     poll_seconds: Positive = Field(default=2.0, description="idle wait between rounds")
@@ -60,6 +76,19 @@ class ForemanSettings(Section):
     )
     retry_delay_seconds: NotNegative = Field(default=10.0, description="first retry delay")
     retry_delay_max_seconds: NotNegative = Field(default=600.0, description="longest retry delay")
+    rollup_seconds: Positive = Field(default=60.0, description="how often history is written")
+    metrics_address: Text = Field(
+        default="127.0.0.1:9464", description="HOST:PORT of /metrics (empty: off)"
+    )
+    cloudwatch_namespace: Text = Field(
+        default="", description="CloudWatch namespace the leader publishes to (empty: off)"
+    )
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        parse_address(value)
+        return value
 
     @model_validator(mode="after")
     def _stale_outlasts_two_heartbeats(self) -> Self:

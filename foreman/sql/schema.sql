@@ -366,3 +366,284 @@ GRANT SELECT ON metadata_sync_runs, metadata_records, metadata_quarantine TO ref
 GRANT ALL ON metadata_sync_runs, metadata_records, metadata_quarantine TO refinery_admin;
 GRANT USAGE, SELECT ON SEQUENCE metadata_sync_runs_id_seq TO refinery_analyst;
 GRANT ALL ON SEQUENCE metadata_sync_runs_id_seq TO refinery_admin;
+-- 0020_metrics
+
+-- A failure reason with what varies between occurrences taken out (paths, ids, numbers), so
+-- that ten thousand failures of one cause are one line. One definition, used by the metrics,
+-- the live view and the console's reason filter alike.
+CREATE FUNCTION refinery_reason_group(reason text) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    line text := btrim(split_part(coalesce(reason, ''), E'\n', 1));
+BEGIN
+    IF line = '' THEN
+        RETURN 'no reason given';
+    END IF;
+    line := regexp_replace(line, '(s3|https?)://[^[:space:]''"]+', '<url>', 'g');
+    line := regexp_replace(line, '(~|\.{1,2})?(/[^[:space:]/:''",;]+){2,}/?', '<path>', 'g');
+    line := regexp_replace(
+        line, '[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}', '<id>', 'g');
+    -- hex tokens of 6+ characters with a digit and a letter: hashes, container and job ids
+    line := regexp_replace(
+        line, '\m(?=[0-9a-fA-F]*[0-9])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{6,}\M', '<id>', 'g');
+    line := regexp_replace(line, '[0-9]+([.:,][0-9]+)*', '<n>', 'g');
+    line := regexp_replace(line, '[[:space:]]+', ' ', 'g');
+    RETURN left(line, 200);
+END
+$$;
+
+-- One row per minute and (queue, kind): the gauges as they stood and the counters' totals,
+-- written by the leading foreman once a minute and kept for 30 days. Throughput over a
+-- minute is the difference of two consecutive rows' totals.
+CREATE TABLE metrics_minutes (
+    minute timestamptz NOT NULL,
+    queue text NOT NULL,
+    kind text NOT NULL,
+    pending integer NOT NULL,
+    dispatched integer NOT NULL,
+    running integer NOT NULL,
+    errored integer NOT NULL,
+    failed integer NOT NULL,
+    capacity integer NOT NULL,
+    oldest_pending_seconds double precision NOT NULL,
+    stale_heartbeats integer NOT NULL,
+    dispatches_total bigint NOT NULL,
+    succeeded_total bigint NOT NULL,
+    errored_total bigint NOT NULL,
+    lost_total bigint NOT NULL,
+    cancelled_total bigint NOT NULL,
+    duration_bounds double precision[] NOT NULL,
+    duration_buckets bigint[] NOT NULL,
+    duration_sum_seconds double precision NOT NULL,
+    PRIMARY KEY (minute, queue, kind)
+);
+
+-- The newest backup as its folder's catalog last showed it, written by whatever took, verified,
+-- pruned or restored backups (so a restore that rolls this table back also puts it right).
+CREATE TABLE backup_records (
+    environment text PRIMARY KEY,
+    name text NOT NULL,
+    kind text NOT NULL,
+    created_at timestamptz NOT NULL,
+    verified boolean,
+    verified_at timestamptz,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Every `inv lake.check`: when, whether the lake and the catalog agreed, and how far not.
+CREATE TABLE lake_checks (
+    id bigserial PRIMARY KEY,
+    checked_at timestamptz NOT NULL DEFAULT now(),
+    lake text NOT NULL,
+    in_sync boolean NOT NULL,
+    differences integer NOT NULL,
+    catalog_files bigint NOT NULL,
+    lake_objects bigint NOT NULL,
+    checksums boolean NOT NULL
+);
+CREATE INDEX lake_checks_checked_at_idx ON lake_checks (checked_at);
+
+GRANT SELECT ON metrics_minutes, backup_records, lake_checks TO refinery_analyst;
+GRANT INSERT, UPDATE, DELETE ON metrics_minutes, backup_records, lake_checks TO refinery_engineer;
+GRANT USAGE, SELECT ON SEQUENCE lake_checks_id_seq TO refinery_analyst;
+GRANT ALL ON metrics_minutes, backup_records, lake_checks TO refinery_admin;
+
+-- 0021_console
+
+-- One token per person (`inv users.add` makes it, `inv users.token` replaces it), kept only
+-- as its SHA-256: the token is 32 random bytes, so a fast hash is as strong as a slow one.
+CREATE TABLE api_tokens (
+    user_name text PRIMARY KEY,
+    role text NOT NULL CHECK (role IN ('analyst', 'engineer', 'admin')),
+    token_sha256 text NOT NULL UNIQUE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    rotated_at timestamptz NOT NULL DEFAULT now()
+);
+GRANT ALL ON api_tokens TO refinery_admin;
+
+-- What the search finds, one row per project, sample, experiment and analysis: the text
+-- weighted by field (A names and accessions, B tissue, species, application and status,
+-- C the free-form metadata, D the rest) and the facets to count. Rows are rewritten by the
+-- triggers below in the same transaction as the change, so the index is never behind.
+CREATE TABLE search_documents (
+    entity text NOT NULL CHECK (entity IN ('project', 'sample', 'experiment', 'analysis')),
+    entity_id bigint NOT NULL,
+    title text NOT NULL,
+    subtitle text NOT NULL DEFAULT '',
+    project text NOT NULL DEFAULT '',
+    tissue text NOT NULL DEFAULT '',
+    application text NOT NULL DEFAULT '',
+    status text NOT NULL DEFAULT '',
+    document tsvector NOT NULL,
+    PRIMARY KEY (entity, entity_id)
+);
+CREATE INDEX search_documents_document_idx ON search_documents USING gin (document);
+
+-- The text of jsonb metadata: its string and number values (keys say little to a searcher).
+CREATE FUNCTION refinery_metadata_text(metadata jsonb) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT jsonb_to_tsvector('english', coalesce(metadata, '{}'), '["string", "numeric"]')
+$$;
+
+CREATE VIEW search_sources AS
+SELECT 'project'::text AS entity, p.id AS entity_id, p.accession AS title,
+       p.title AS subtitle, p.accession AS project, ''::text AS tissue,
+       ''::text AS application, ''::text AS status,
+       setweight(to_tsvector('english', p.accession || ' ' || p.title), 'A')
+       || setweight(to_tsvector('english', p.source), 'D') AS document
+FROM projects p
+UNION ALL
+SELECT 'sample', s.id, s.name, i.name || ' · ' || s.tissue, p.accession, s.tissue, '', '',
+       setweight(to_tsvector('english', s.name), 'A')
+       || setweight(to_tsvector('english', s.tissue || ' ' || i.species), 'B')
+       || setweight(refinery_metadata_text(s.metadata), 'C')
+       || setweight(to_tsvector('english', i.name || ' ' || p.accession || ' ' || p.title), 'D')
+FROM samples s
+JOIN individuals i ON i.id = s.individual_id
+JOIN projects p ON p.id = i.project_id
+UNION ALL
+SELECT 'experiment', e.id, e.accession, s.name || ' · ' || e.library_layout, p.accession,
+       s.tissue, '', '',
+       setweight(to_tsvector('english', e.accession), 'A')
+       || setweight(to_tsvector('english', s.tissue || ' ' || e.platform || ' '
+                                           || e.library_layout), 'B')
+       || setweight(refinery_metadata_text(e.metadata), 'C')
+       || setweight(to_tsvector('english', s.name || ' ' || p.accession), 'D')
+FROM experiments e
+JOIN aliquots a ON a.id = e.aliquot_id
+JOIN samples s ON s.id = a.sample_id
+JOIN individuals i ON i.id = s.individual_id
+JOIN projects p ON p.id = i.project_id
+UNION ALL
+SELECT 'analysis', an.id, an.application || ' #' || an.id, an.status || ' · ' || an.run_by,
+       coalesce(targets.projects, ''), coalesce(targets.tissues, ''), an.application,
+       an.status,
+       setweight(to_tsvector('english', an.application), 'A')
+       || setweight(to_tsvector('english', an.status || ' ' || an.run_by), 'B')
+       || setweight(refinery_metadata_text(an.metadata), 'C')
+       || setweight(to_tsvector('english', coalesce(targets.words, '')), 'D')
+FROM analyses an
+LEFT JOIN LATERAL (
+    SELECT string_agg(DISTINCT p.accession, ', ') AS projects,
+           string_agg(DISTINCT s.tissue, ', ') AS tissues,
+           string_agg(e.accession || ' ' || s.name, ' ') AS words
+    FROM analysis_targets t
+    JOIN experiments e ON e.id = t.experiment_id
+    JOIN aliquots a ON a.id = e.aliquot_id
+    JOIN samples s ON s.id = a.sample_id
+    JOIN individuals i ON i.id = s.individual_id
+    JOIN projects p ON p.id = i.project_id
+    WHERE t.analysis_id = an.id
+) AS targets ON true;
+
+-- Rewrite (or drop) the search rows of some entities from their sources.
+CREATE FUNCTION refinery_reindex(kind text, ids bigint[]) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    -- joined with unnest (not `= ANY`) so that a bulk insert's many ids hash-join
+    DELETE FROM search_documents d
+     USING unnest(ids) AS changed (id)
+     WHERE d.entity = kind AND d.entity_id = changed.id
+       AND NOT EXISTS (SELECT FROM search_sources s
+                        WHERE s.entity = kind AND s.entity_id = d.entity_id);
+    INSERT INTO search_documents
+    SELECT s.* FROM search_sources s JOIN (SELECT DISTINCT unnest(ids) AS id) AS changed
+                                       ON s.entity_id = changed.id
+     WHERE s.entity = kind
+    ON CONFLICT (entity, entity_id) DO UPDATE
+    SET title = EXCLUDED.title, subtitle = EXCLUDED.subtitle, project = EXCLUDED.project,
+        tissue = EXCLUDED.tissue, application = EXCLUDED.application,
+        status = EXCLUDED.status, document = EXCLUDED.document;
+END
+$$;
+
+-- One trigger function for every source table, per statement (transition tables), so a
+-- survey's bulk insert reindexes once, not once per row. A change to a sample also reaches
+-- its experiments (their tissue), an individual's its samples (species), and a project's
+-- title its samples.
+CREATE FUNCTION refinery_search_refresh() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+    changed bigint[];
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        EXECUTE 'SELECT array_agg(' || quote_ident(TG_ARGV[1]) || ') FROM old_rows' INTO changed;
+    ELSIF TG_OP = 'INSERT' THEN
+        EXECUTE 'SELECT array_agg(' || quote_ident(TG_ARGV[1]) || ') FROM new_rows' INTO changed;
+    ELSE
+        EXECUTE 'SELECT array_agg(' || quote_ident(TG_ARGV[1]) || ') FROM ('
+             || 'SELECT ' || quote_ident(TG_ARGV[1]) || ' FROM new_rows UNION '
+             || 'SELECT ' || quote_ident(TG_ARGV[1]) || ' FROM old_rows) AS c' INTO changed;
+    END IF;
+    IF changed IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF TG_ARGV[0] <> 'individual' THEN
+        PERFORM refinery_reindex(TG_ARGV[0], changed);
+    END IF;
+    IF TG_ARGV[0] = 'sample' THEN
+        PERFORM refinery_reindex('experiment', ARRAY(
+            SELECT e.id FROM experiments e JOIN aliquots a ON a.id = e.aliquot_id
+             WHERE a.sample_id = ANY(changed)));
+    ELSIF TG_ARGV[0] = 'individual' THEN
+        PERFORM refinery_reindex('sample', ARRAY(
+            SELECT s.id FROM samples s WHERE s.individual_id = ANY(changed)));
+    ELSIF TG_ARGV[0] = 'project' AND TG_OP = 'UPDATE' THEN
+        PERFORM refinery_reindex('sample', ARRAY(
+            SELECT s.id FROM samples s JOIN individuals i ON i.id = s.individual_id
+             WHERE i.project_id = ANY(changed)));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER projects_search_insert AFTER INSERT ON projects
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('project', 'id');
+CREATE TRIGGER projects_search_update AFTER UPDATE ON projects
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('project', 'id');
+CREATE TRIGGER projects_search_delete AFTER DELETE ON projects
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('project', 'id');
+CREATE TRIGGER individuals_search_update AFTER UPDATE ON individuals
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('individual', 'id');
+CREATE TRIGGER samples_search_insert AFTER INSERT ON samples
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('sample', 'id');
+CREATE TRIGGER samples_search_update AFTER UPDATE ON samples
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('sample', 'id');
+CREATE TRIGGER samples_search_delete AFTER DELETE ON samples
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('sample', 'id');
+CREATE TRIGGER experiments_search_insert AFTER INSERT ON experiments
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('experiment', 'id');
+CREATE TRIGGER experiments_search_update AFTER UPDATE ON experiments
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('experiment', 'id');
+CREATE TRIGGER experiments_search_delete AFTER DELETE ON experiments
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('experiment', 'id');
+CREATE TRIGGER analyses_search_insert AFTER INSERT ON analyses
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('analysis', 'id');
+CREATE TRIGGER analyses_search_update AFTER UPDATE ON analyses
+    REFERENCING NEW TABLE AS new_rows OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('analysis', 'id');
+CREATE TRIGGER analyses_search_delete AFTER DELETE ON analyses
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('analysis', 'id');
+CREATE TRIGGER analysis_targets_search_insert AFTER INSERT ON analysis_targets
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('analysis', 'analysis_id');
+CREATE TRIGGER analysis_targets_search_delete AFTER DELETE ON analysis_targets
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION refinery_search_refresh('analysis', 'analysis_id');
+
+-- Whatever the catalog held before this migration.
+INSERT INTO search_documents SELECT * FROM search_sources;
+
+GRANT SELECT ON search_documents, search_sources TO refinery_analyst;

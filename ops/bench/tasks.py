@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from ops.console.bench_tasks import console_bench
 from ops.db.bench_tasks import backup_bench
 from ops.foreman.bench_tasks import foreman_bench
 from ops.jobs.bench_tasks import workers_bench
 from ops.lake.bench_tasks import lake_bench
 
 ns = Collection("bench")
-for bench_task in (foreman_bench, workers_bench, backup_bench, lake_bench):
+for bench_task in (foreman_bench, workers_bench, backup_bench, lake_bench, console_bench):
     ns.add_task(bench_task)

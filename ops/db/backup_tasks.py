@@ -16,6 +16,7 @@ from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.offsite import download_backup, upload_backup
 from ops.db.backups.physical import take_physical_backup
 from ops.db.backups.prune import backups_to_prune, delete_backups
+from ops.db.backups.published import publish_newest_backup
 from ops.db.backups.restore import execute_restore, plan_restore
 from ops.db.backups.scheduled import run_scheduled_backup
 from ops.db.backups.settings import backup_settings
@@ -73,6 +74,7 @@ def backup(c, env, note="", physical=False, offsite=False):
     backups = backup_settings(settings)
     take = take_physical_backup if physical else take_logical_backup
     record = take(settings, backups, note=note, progress=_progress)
+    publish_newest_backup(settings)
     tables = f", {len(record.manifest.tables)} tables" if record.kind == "logical" else ""
     console.print(
         f"{settings.name}: backup {record.name} ({record.kind}, "
@@ -131,6 +133,7 @@ def verify(c, env, name=None, json=False):
     settings = environment(env)
     record = find_backup(backup_settings(settings).directory, _named(name))
     result = verify_backup(settings, record, progress=_progress)
+    publish_newest_backup(settings)
     if json:
         print_json(asdict(result))
     elif result.ok:
@@ -189,6 +192,7 @@ def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, kee
         return
     _confirm(settings.name, yes)
     result = execute_restore(settings, record, keep_old=keep_old, progress=_progress)
+    publish_newest_backup(settings)
     if json:
         print_json(asdict(result))
         return
@@ -245,6 +249,7 @@ def prune(c, env, execute=False, json=False):
     if execute:
         delete_backups(doomed)
         abandoned = remove_leftovers(abandoned)
+        publish_newest_backup(settings)
     if not json:
         verb = "deleted" if execute else "would delete"
         if not doomed and not abandoned:
@@ -272,9 +277,12 @@ def snapshot(c, env):
 def scheduled_backup(c, env):
     """Take, verify, prune and ship a backup (what the timer runs); records its outcome."""
     settings = environment(env)
-    record = record_run(
-        settings, "backup", lambda: run_scheduled_backup(settings, progress=_progress).summary()
-    )
+    try:
+        record = record_run(
+            settings, "backup", lambda: run_scheduled_backup(settings, progress=_progress).summary()
+        )
+    finally:
+        publish_newest_backup(settings)
     console.print(record["detail"])
 
 

@@ -138,8 +138,53 @@ def _job_id(value) -> int | None:
     return int(text)
 
 
+@task(
+    help={
+        "env": ENV_HELP,
+        "once": "draw one frame and exit (for scripts)",
+        "interval": "seconds between refreshes (default 3)",
+    }
+)
+def top(c, env, once=False, interval="3"):
+    """Live view: queues against capacity, oldest waits, throughput, failures by reason."""
+    import time
+
+    from rich.live import Live
+
+    from common.errors import ValidationError
+    from ops.jobs.top import render_frame
+    from ops.snapshots import SnapshotSource
+
+    try:
+        seconds = float(interval)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValidationError(f"--interval must be a positive number of seconds, not {interval}")
+    settings = environment(env)
+    source = SnapshotSource(settings)
+
+    def frame():
+        return render_frame(settings.name, source.take(), source.history(minutes=5))
+
+    try:
+        if once:
+            console.print(frame())
+            return
+        with Live(frame(), console=console, auto_refresh=False, screen=False) as live:
+            try:
+                while True:
+                    time.sleep(seconds)
+                    live.update(frame(), refresh=True)
+            except KeyboardInterrupt:
+                pass  # leaving the view is how it ends
+    finally:
+        source.close()
+
+
 ns = Collection("jobs")
 ns.add_task(status)
 ns.add_task(retry)
 ns.add_task(cancel)
 ns.add_task(survey)
+ns.add_task(top)

@@ -7,6 +7,7 @@ from invoke.exceptions import Exit
 
 from common.errors import ExitCode
 from ops.lake.check import check_lake
+from ops.lake.history import record_check_outcome
 from ops.lake.mirror import mirror_to_s3, restore_from_s3
 from ops.progress import progress_display
 from ops.taskkit import (
@@ -41,6 +42,7 @@ def check(c, env, checksums=False, deep=False, json=False, workers=0):
             progress=progress,
             workers=workers or None,
         )
+    record_check_outcome(settings, report, checksums=checksums or deep)
     if json:
         print_json(report.to_dict())
     else:

@@ -44,13 +44,18 @@ ROW_FIELDS = (
 _OWN_COLUMNS = {"species", "tissue"}
 
 
-def _qc_records(env: Environment) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """(row, the experiment's qc.json totals or None) for every catalogued experiment."""
+def _qc_records(
+    env: Environment, experiment_ids: set[int] | None = None
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """(row, the experiment's qc.json totals or None) for every catalogued experiment (or
+    only those in `experiment_ids`)."""
     conn = connect(env)
     try:
         results = catalog.qc_results(conn)
     finally:
         conn.close()
+    if experiment_ids is not None:
+        results = [r for r in results if r["experiment_id"] in experiment_ids]
     lake = open_lake(env)
     documents: dict[str, dict[str, Any]] = {}
     records = []
@@ -95,6 +100,12 @@ def merged_metadata(metadata: dict[str, Any] | None) -> str:
 def qc_rows(env: Environment) -> list[dict[str, Any]]:
     """One row per experiment: who it is and its QC numbers (None while not yet computed)."""
     return [row for row, _totals in _qc_records(env)]
+
+
+def qc_plots(env: Environment, experiment_ids: set[int]) -> list[dict[str, str]]:
+    """The report's plots (title, base64 PNG) for these experiments' finished QC only."""
+    done = [(row, totals) for row, totals in _qc_records(env, experiment_ids) if totals]
+    return _plots(done) if done else []
 
 
 def qc_table(rows: list[dict[str, Any]], *, title: str = "Per-sample QC") -> Table:

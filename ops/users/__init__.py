@@ -1,8 +1,10 @@
-"""People's database logins: one LOGIN role per person, member of one group role.
+"""People's database logins: one LOGIN role per person, member of one group role, and their
+console API token.
 
 The generated password is returned once to be shown to the person and sent to the server only
 as a SCRAM-SHA-256 verifier computed here, so the plaintext never reaches the server's logs,
-argv or any file.
+argv or any file. The API token (for `inv console` and its JSON API) is likewise shown once
+and stored only as its SHA-256 (`api_tokens`); `rotate_token` replaces it.
 """
 
 from __future__ import annotations
@@ -60,12 +62,36 @@ def _check_name(name: str) -> str:
     return name
 
 
-def add_user(env: Environment, name: str, role: str) -> str:
-    """Create `name` as a LOGIN role in `role`'s group; returns the generated password."""
+TOKEN_PREFIX = "rfy_"
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """What `add_user` made: both secrets, to be shown once."""
+
+    name: str
+    role: str
+    password: str
+    token: str
+
+
+def new_token() -> str:
+    """A fresh API token: 32 random bytes, with a prefix that makes a leaked one recognisable."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(env: Environment, name: str, role: str) -> NewUser:
+    """Create `name` as a LOGIN role in `role`'s group, with an API token of the same role;
+    returns the generated password and token."""
     _check_name(name)
     if role not in ROLES:
         raise ValidationError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     password = secrets.token_urlsafe(24)
+    token = new_token()
     conn = connect(env)
     try:
         with conn.cursor() as cur:
@@ -86,10 +112,34 @@ def add_user(env: Environment, name: str, role: str) -> str:
                     sql.Identifier(conn.info.dbname), sql.Identifier(name)
                 )
             )
+            cur.execute(
+                query(__file__, "users.sql", "save_token"),
+                {"name": name, "role": role, "digest": token_digest(token)},
+            )
         conn.commit()
     finally:
         conn.close()
-    return password
+    return NewUser(name, role, password, token)
+
+
+def rotate_token(env: Environment, name: str) -> str:
+    """Replace `name`'s API token (the old one stops working at once); returns the new one."""
+    _check_name(name)
+    users = {user.name: user for user in list_users(env)}
+    if name not in users:
+        raise ValidationError(f"{name!r} is not a Refinery user (see inv users.list)")
+    token = new_token()
+    conn = connect(env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                query(__file__, "users.sql", "save_token"),
+                {"name": name, "role": users[name].role, "digest": token_digest(token)},
+            )
+        conn.commit()
+    finally:
+        conn.close()
+    return token
 
 
 def list_users(env: Environment) -> list[User]:
@@ -121,5 +171,6 @@ def remove_user(env: Environment, name: str) -> None:
                 )
             )
             cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+            cur.execute(query(__file__, "users.sql", "delete_token"), {"name": name})
     finally:
         conn.close()

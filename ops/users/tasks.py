@@ -5,15 +5,25 @@ from __future__ import annotations
 from invoke import Collection
 
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
-from ops.users import add_user, list_users, remove_user
+from ops.users import add_user, list_users, remove_user, rotate_token
 
 
 @task(help={"env": ENV_HELP, "name": "login name", "role": "analyst, engineer or admin"})
 def add(c, env, name, role):
-    """Create a person's database login in a role; prints the password once."""
-    password = add_user(environment(env), name, role)
-    console.print(f"created {name} ({role}). Password (shown once, store it now):")
-    print(password)
+    """Create a person's database login and console API token in a role; prints both once."""
+    user = add_user(environment(env), name, role)
+    console.print(f"created {name} ({role}). Database password (shown once, store it now):")
+    print(user.password)
+    console.print("Console API token (shown once, store it now):")
+    print(user.token)
+
+
+@task(help={"env": ENV_HELP, "name": "login name whose console API token to replace"})
+def token(c, env, name):
+    """Replace a person's console API token (the old one stops working); prints it once."""
+    new = rotate_token(environment(env), name)
+    console.print(f"new console API token for {name} (shown once, store it now):")
+    print(new)
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
@@ -39,3 +49,4 @@ ns = Collection("users")
 ns.add_task(add)
 ns.add_task(list_, name="list")
 ns.add_task(remove)
+ns.add_task(token)

@@ -88,6 +88,15 @@ module "logging" {
   kms_key_arn    = var.kms_key_arn
 }
 
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  name_prefix   = var.name
+  environment   = var.environment
+  oncall_emails = var.oncall_emails
+  kms_key_arn   = var.kms_key_arn
+}
+
 module "ecr" {
   source = "../../modules/ecr"
 

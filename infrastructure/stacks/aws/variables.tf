@@ -170,6 +170,12 @@ variable "log_retention_days" {
   type        = number
 }
 
+variable "oncall_emails" {
+  description = "Addresses the on-call alarms notify (infrastructure/modules/monitoring)."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Extra tags for every resource."
   type        = map(string)

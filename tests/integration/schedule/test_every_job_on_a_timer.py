@@ -35,7 +35,8 @@ def scheduled_env(make_env, redcap, monkeypatch):  # noqa: F811
         metadata={"project": "CRC", "redcap_url": redcap.url, "overlap_minutes": 0},
     )
     subprocess.run(
-        [INV, "projects.add", "-e", env.name, "CRC", "--title", "Colorectal", "--owner", "lab", "--schema-version", "1"],
+        [INV, "projects.add", "-e", env.name, "CRC", "--title", "Colorectal", "--owner", "lab",
+         "--schema-version", "1"],
         cwd=REPO, check=True, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     fill(redcap.project, 2)

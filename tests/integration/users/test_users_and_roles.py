@@ -34,7 +34,7 @@ def people(env):
 
     def add(role: str) -> tuple[str, str]:
         name = f"u{os.getpid()}_{role}_{len(created)}"
-        password = add_user(env, name, role)
+        password = add_user(env, name, role).password
         created.append(name)
         return name, password
 
@@ -107,7 +107,8 @@ def test_password_is_stored_only_as_scram_and_shown_once(env, conn):
         cwd=REPO, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    password = result.stdout.strip().splitlines()[-1]
+    lines = result.stdout.strip().splitlines()
+    password = lines[lines.index(next(x for x in lines if "Database password" in x)) + 1]
     with conn.cursor() as cur:
         cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (name,))
         stored = cur.fetchone()[0]
@@ -165,3 +166,33 @@ def test_tools_run_with_an_analysts_login_refuse_seal_force_and_delete(
         request_run(as_analyst, "fastq_qc", [experiment], run_by=name, force=True)
     job = request_run(as_analyst, "other_app", [experiment], run_by=name)  # analysts run apps
     assert job.job_id > 0
+
+
+def test_api_token_is_shown_once_stored_as_its_hash_and_rotated(env, conn):
+    import hashlib
+
+    name = f"u{os.getpid()}_tok"
+
+    def inv(*args):
+        result = subprocess.run(
+            [sys.executable, "-m", "invoke", *args], cwd=REPO, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()
+
+    first = inv("users.add", "-e", env.name, name, "--role", "analyst")[-1]
+    assert first.startswith("rfy_") and len(first) > 40
+
+    def stored():
+        with conn.cursor() as cur:
+            cur.execute("SELECT role, token_sha256 FROM api_tokens WHERE user_name = %s", (name,))
+            row = cur.fetchone()
+        conn.commit()
+        return row
+
+    assert stored() == ("analyst", hashlib.sha256(first.encode()).hexdigest())
+    second = inv("users.token", "-e", env.name, name)[-1]
+    assert second.startswith("rfy_") and second != first
+    assert stored() == ("analyst", hashlib.sha256(second.encode()).hexdigest())
+    remove_user(env, name)
+    assert stored() is None

@@ -70,3 +70,21 @@ def test_failure_reasons_are_one_short_line():
     assert one_line_reason(RuntimeError("disk full\nmore detail")) == "RuntimeError: disk full"
     assert one_line_reason(KeyError()) == "KeyError"
     assert len(one_line_reason(ValueError("x" * 2000))) == 500
+
+
+def test_metrics_address_is_loopback_by_default_and_empty_turns_it_off(env_with):
+    from foreman.settings import parse_address
+
+    assert parse_address(ForemanSettings.for_environment(env_with()).metrics_address) == (
+        "127.0.0.1",
+        9464,
+    )
+    off = ForemanSettings.for_environment(env_with({"metrics_address": ""}))
+    assert parse_address(off.metrics_address) is None
+    assert parse_address("[::1]:9000") == ("::1", 9000)
+
+
+@pytest.mark.parametrize("address", ["9464", "127.0.0.1:", "127.0.0.1:99999", ":9464"])
+def test_a_malformed_metrics_address_is_a_one_line_error(env_with, address):
+    with pytest.raises(ConfigError, match=r"foreman.metrics_address must be HOST:PORT"):
+        ForemanSettings.for_environment(env_with({"metrics_address": address}))
