@@ -8,11 +8,11 @@ backup named on the command line is verified here if it never was.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from common.environments import Environment
 from ops.db.backups.catalog import BackupRecord, find_backup
-from ops.db.backups.fresh import fresh_verified_backup
+from ops.db.backups.fresh import fresh_verified_backup, latest_verified_backup
 from ops.db.backups.settings import backup_settings
 from ops.db.backups.verify import verify_backup
 from ops.progress import Progress, quiet
@@ -35,15 +35,13 @@ def verified_source_backup(
     if name:
         record, how = find_backup(settings.directory, name), "named"
     else:
-        asked_at = datetime.now(UTC)
+        max_age = timedelta(hours=max_age_hours)
+        reusable = latest_verified_backup(source, max_age=max_age, kind="logical")
         record = fresh_verified_backup(
-            source,
-            max_age=timedelta(hours=max_age_hours),
-            note="staging refresh",
-            kind="logical",
-            progress=progress,
+            source, max_age=max_age, note="staging refresh", kind="logical", progress=progress
         )
-        return SourceBackup(record, "taken" if record.created_at >= asked_at else "reused")
+        reused = reusable is not None and record.name == reusable.name
+        return SourceBackup(record, "reused" if reused else "taken")
     if record.kind != "logical":
         raise RefreshError(
             f"backup {record.name} is {record.kind}; a refresh restores a logical backup "

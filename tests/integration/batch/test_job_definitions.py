@@ -11,10 +11,12 @@ import pytest
 
 from common.environments import REPO_ROOT, load_environment
 from common.errors import ValidationError
+from foreman.executors.batch import pipeline_name
 from ops.batch import job_definition_name, prune_job_definitions, register_job_definitions
 from ops.batch import registration as registration_module
 from ops.batch.definitions import TEMPLATES_DIR, render_job_definitions
 from tests.support.environments import write_environment
+from workers.registry import registered_handlers
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +59,11 @@ def test_register_creates_a_revision_per_pipeline_and_tier_and_prune_keeps_newes
         registered = register_job_definitions(
             cloud_env, version=version, image=f"127.0.0.1:5000/workers:{version}", outputs=OUTPUTS
         )
-    assert len(registered) == 5 * 2  # five registered handlers, two tiers
+    # One per registered handler and tier: the five of the workers (and any a test registered).
+    pipelines = {pipeline_name(*item) for item in registered_handlers()}
+    assert {"survey-delivery", "survey-ena", "download", "process-no_op"} <= pipelines
+    assert "process-fastq_qc" in pipelines
+    assert len(registered) == len(pipelines) * 2
     name = job_definition_name(cloud_env, "download", 4096)
     assert _active(name) == [1, 2, 3, 4]
 
@@ -67,7 +73,7 @@ def test_register_creates_a_revision_per_pipeline_and_tier_and_prune_keeps_newes
     assert _active(name) == [1, 2, 3, 4]
 
     done = prune_job_definitions(cloud_env, keep=2, dry_run=False)
-    assert len(done) == 10 * 2 and all(p.deregistered for p in done)
+    assert len(done) == len(pipelines) * 2 * 2 and all(p.deregistered for p in done)
     assert _active(name) == [3, 4]
     latest = boto3.client("batch").describe_job_definitions(
         jobDefinitionName=name, status="ACTIVE"
