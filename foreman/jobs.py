@@ -19,6 +19,8 @@ from common.sql import query
 JOB_KINDS = ("survey", "download", "process")
 ACTIVE_STATES = ("pending", "dispatched", "running", "errored")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
+# Job ids are bigserial; a larger number cannot name a job (and PostgreSQL would refuse it).
+MAX_JOB_ID = 2**63 - 1
 
 
 def _sql(name: str) -> str:

@@ -14,7 +14,7 @@ from ops.taskkit import err_console
 def progress_callback() -> Iterator:
     """Yields `callback(stage, advance, total)`; each stage gets its own bar."""
     bars = Progress(
-        TextColumn("{task.description:>11}"),
+        TextColumn("{task.description:>11}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -1,7 +1,8 @@
 """Starting work from outside: survey jobs from a source, and how far a job's tree has got.
 
 `survey_payload` decides what a source is (an existing folder → a delivery, else an ENA
-accession) and validates it before anything is queued, so a typo never becomes a failed job.
+accession) and validates it before anything is queued, so a typo never becomes a failed job:
+text that is not valid UTF-8, holds control characters or is longer than any path is refused.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from psycopg2.extras import RealDictCursor
 
 from common.errors import ValidationError
+from common.inputs import MAX_PATH_LENGTH, check_text, excerpt
 from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
 from workers.surveyors.delivery import read_sample_sheet
@@ -20,7 +22,7 @@ from workers.surveyors.ena import looks_like_accession, validate_accession
 
 def survey_payload(source: str) -> dict[str, str]:
     """The survey job payload for `source`: a delivery folder or an ENA accession."""
-    text = (source or "").strip()
+    text = check_text(source, "the survey source", max_length=MAX_PATH_LENGTH).strip()
     if not text:
         raise ValidationError("give a delivery folder or an ENA accession to survey")
     path = Path(text).expanduser()
@@ -30,7 +32,7 @@ def survey_payload(source: str) -> dict[str, str]:
     if looks_like_accession(text):
         return {"source": "ena", "accession": validate_accession(text)}
     if "/" in text or text.startswith("."):
-        raise ValidationError(f"delivery folder {text} does not exist")
+        raise ValidationError(f"delivery folder {excerpt(text, 200)} does not exist")
     return {"source": "ena", "accession": validate_accession(text)}
 
 

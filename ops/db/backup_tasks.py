@@ -8,6 +8,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from invoke.exceptions import Exit
+from rich.text import Text
 
 from ops.db.backups.catalog import find_backup, list_backups
 from ops.db.backups.logical import take_logical_backup
@@ -28,6 +29,7 @@ from ops.taskkit import (
     err_console,
     print_json,
     print_table,
+    styled,
     task,
 )
 
@@ -35,7 +37,7 @@ NAME_HELP = "backup name from inv db.backups, or `latest` for the newest"
 
 
 def _progress(message: str) -> None:
-    err_console.print(f"[dim]… {message}[/dim]")
+    err_console.print(styled(f"… {message}", "dim"))
 
 
 def human_size(size: int | None) -> str:
@@ -157,9 +159,14 @@ def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, kee
         )
         note = f", note: {plan.backup_note}" if plan.backup_note else ""
         console.print(
-            f"[bold]dry run[/bold]: would replace database {plan.database} of {plan.environment} "
-            f"({human_size(plan.live_size_bytes)}) with {plan.kind} backup {plan.backup} taken "
-            f"{plan.backup_created_at} ({contents}{note})"
+            Text.assemble(
+                styled("dry run", "bold"),
+                f": would replace database {plan.database} of {plan.environment} "
+                f"({human_size(plan.live_size_bytes)}) with {plan.kind} backup {plan.backup} "
+                f"taken {plan.backup_created_at} ({contents}",
+                styled(note),
+                ")",
+            )
         )
         for number, step in enumerate(plan.steps, 1):
             console.print(f"  {number}. {step}")

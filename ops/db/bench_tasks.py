@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ops.db.backup_tasks import human_size
 from ops.db.bench import ratios_of, run_backup_benchmark
-from ops.taskkit import console, err_console, print_table, task
+from ops.taskkit import console, err_console, print_table, styled, task
 
 
 @task(
@@ -26,7 +26,7 @@ def backup(c, scale=60, rounds=3, work_dir=""):
     with tempfile.TemporaryDirectory(dir=work_dir or None, prefix="bench-backup-") as scratch:
         result = run_backup_benchmark(
             Path(scratch), scale=int(scale), rounds=int(rounds),
-            progress=lambda message: err_console.print(f"[dim]… {message}[/dim]"),
+            progress=lambda message: err_console.print(styled(f"… {message}", "dim")),
         )  # fmt: skip
     numbers = range(1, len(result.rounds) + 1)
     print_table(
@@ -39,7 +39,7 @@ def backup(c, scale=60, rounds=3, work_dir=""):
     )
     for number, seconds in zip(numbers, result.rounds, strict=True):
         shown = ", ".join(f"{ratio:.2f}" for ratio, _ in ratios_of(seconds).values())
-        console.print(f"[dim]round {number} ratios (as below): {shown}[/dim]")
+        console.print(styled(f"round {number} ratios (as below): {shown}", "dim"))
     for label, (ratio, target) in result.ratios().items():
         verdict = "meets" if ratio <= target else "MISSES"
         console.print(f"{label} (medians): {ratio:.2f} ({verdict} the target ≤ {target:.1f})")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.status import Status
+from rich.text import Text
+
+from ops.taskkit import styled
 
 
 class RichProgress:
@@ -14,17 +17,17 @@ class RichProgress:
         self._status: Status | None = None
 
     def begin(self, name: str, action: str) -> None:
-        self._status = self.console.status(f"[bold]{action}[/]")
+        self._status = self.console.status(styled(action, "bold"))
         self._status.start()
 
     def line(self, name: str, text: str) -> None:
         if self._status is not None:
-            self._status.update(f"[bold]{name}[/] {text[:120]}")
+            self._status.update(Text.assemble(styled(name, "bold"), " ", styled(text[:120])))
         if text.startswith("Step "):
-            self.console.print(f"  [dim]{name}: {text}[/]", markup=True, highlight=False)
+            self.console.print(styled(f"  {name}: {text}", "dim"))
 
     def end(self, name: str, summary: str) -> None:
         if self._status is not None:
             self._status.stop()
             self._status = None
-        self.console.print(f"[green]✓[/] {summary}")
+        self.console.print(Text.assemble(styled("✓", "green"), " ", styled(summary)))

@@ -41,18 +41,19 @@ ns.add_task(down)
 
 
 @task(
+    bounds={"samples": (1, 6), "reads": (1, 100_000), "timeout": (1, 86_400)},
     help={
         "samples": "how many synthetic paired-end samples to deliver (1-6)",
-        "reads": "read pairs per sample",
+        "reads": "read pairs per sample (1-100000)",
         "timeout": "seconds to wait for the jobs before giving up",
-    }
+    },
 )
 def demo(c, samples=4, reads=3000, timeout=600):
     """Run the platform end to end on a synthetic delivery: survey, download, QC, report."""
     from ops.local.demo import run_demo
 
     up(c)
-    run_demo(environment("local"), samples=int(samples), reads=int(reads), timeout=float(timeout))
+    run_demo(environment("local"), samples=samples, reads=reads, timeout=timeout)
 
 
 ns.add_task(demo)

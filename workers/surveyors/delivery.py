@@ -18,10 +18,12 @@ sequencing run (lane):
     platform    no        e.g. ILLUMINA
     library     no        library / aliquot name (default: the sample id)
 
-Ids are letters, digits, `.`, `_` and `-`. The whole sheet is validated before anything is
-written: a missing column, an empty field, a duplicate (sample_id, run_id), a sample whose
-individual or tissue differs between rows, a FASTQ listed twice, missing, or outside the folder
-is a one-line ValidationError. Each row becomes one experiment `<project>-<sample_id>-<run_id>`.
+Ids are ASCII letters, digits, `.`, `_` and `-`, at most 100 characters; every other field is
+valid text without NUL or control characters, at most 1000. The whole sheet (at most
+MAX_SHEET_BYTES) is validated before anything is written: a missing column, an empty field, a
+duplicate (sample_id, run_id), a sample whose individual or tissue differs between rows, a
+FASTQ listed twice, missing, or outside the folder is a one-line ValidationError. Each row
+becomes one experiment `<project>-<sample_id>-<run_id>`.
 """
 
 from __future__ import annotations
@@ -32,26 +34,39 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import ValidationError
+from common.inputs import (
+    MAX_ID_LENGTH,
+    MAX_PATH_LENGTH,
+    MAX_TEXT_LENGTH,
+    check_identifier,
+    check_text,
+    excerpt,
+)
 from workers.registry import JobContext, handler
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
 
 SAMPLE_SHEET = "samplesheet.csv"
 REQUIRED_COLUMNS = ("project", "sample_id", "individual", "species", "tissue", "run_id", "read1")
 OPTIONAL_COLUMNS = ("read2", "read1_md5", "read2_md5", "platform", "library")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_MD5 = re.compile(r"^[0-9a-f]{32}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
+_MD5 = re.compile(r"[0-9a-f]{32}", re.ASCII)
+MAX_SHEET_BYTES = 16 * 1024 * 1024
 ID_COLUMNS = ("project", "sample_id", "individual", "run_id")
 
 
 def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
     """Validate the delivery in `folder` and describe its runs (nothing is written)."""
+    check_text(str(folder), "the delivery folder's path", max_length=MAX_PATH_LENGTH)
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise ValidationError(f"delivery folder {root} does not exist or is not a folder")
     root = root.resolve()
+    check_text(str(root), "the delivery folder's path", max_length=MAX_PATH_LENGTH)
     sheet = root / SAMPLE_SHEET
     if not sheet.is_file():
         raise ValidationError(f"{sheet} is missing: a delivery needs a {SAMPLE_SHEET}")
+    if sheet.stat().st_size > MAX_SHEET_BYTES:
+        raise ValidationError(f"{sheet} is larger than {MAX_SHEET_BYTES // 2**20} MB")
     try:
         with open(sheet, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
@@ -60,6 +75,8 @@ def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
             rows = list(reader)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ValidationError(f"{sheet}: not a readable CSV file ({exc})") from None
+    for name in header:
+        check_text(name, f"{sheet}: a column name", max_length=MAX_ID_LENGTH)
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ValidationError(
@@ -67,7 +84,7 @@ def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
         )
     unknown = sorted(set(header) - set(REQUIRED_COLUMNS) - set(OPTIONAL_COLUMNS))
     if unknown:
-        raise ValidationError(f"{sheet}: unknown column {unknown[0]!r}")
+        raise ValidationError(f"{sheet}: unknown column {excerpt(unknown[0])}")
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
         raise ValidationError(f"{sheet}: column {repeated[0]!r} appears twice")
@@ -95,14 +112,19 @@ def _run_from_row(
     if None in row:
         raise ValidationError(f"{where}: more fields than columns")
     values = {key: (value or "").strip() for key, value in row.items()}
+    for column, value in values.items():
+        limit = MAX_ID_LENGTH if column in ID_COLUMNS else MAX_TEXT_LENGTH
+        check_text(value, f"{where}: {column}", max_length=limit)
     for column in REQUIRED_COLUMNS:
         if not values.get(column):
             raise ValidationError(f"{where}: {column} is empty")
     for column in ID_COLUMNS:
-        if not _ID.match(values[column]):
-            raise ValidationError(
-                f"{where}: {column} {values[column]!r} may only hold letters, digits, . _ -"
-            )
+        check_identifier(
+            values[column],
+            f"{where}: {column}",
+            _ID,
+            hint="may only hold letters, digits, . _ - (ASCII)",
+        )
     sample, run_id = values["sample_id"], values["run_id"]
     if (sample, run_id) in seen_runs:
         raise ValidationError(f"{where}: duplicate sample {sample} run {run_id}")
@@ -127,7 +149,7 @@ def _run_from_row(
             )
         seen_files[path] = line
         md5 = values.get(md5_column, "").lower() or None
-        if md5 is not None and not _MD5.match(md5):
+        if md5 is not None and not _MD5.fullmatch(md5):
             raise ValidationError(f"{where}: {md5_column} is not 32 hex digits")
         files.append(SurveyedFile(path.name, path.as_uri(), path.stat().st_size, md5))
     if len({file.name for file in files}) != len(files):
@@ -150,10 +172,14 @@ def _run_from_row(
 def _fastq_path(root: Path, where: str, column: str, value: str) -> Path:
     relative = Path(value)
     if relative.is_absolute():
-        raise ValidationError(f"{where}: {column} {value!r} must be relative to the delivery")
+        raise ValidationError(
+            f"{where}: {column} {excerpt(value)} must be relative to the delivery"
+        )
     path = (root / relative).resolve()
     if not path.is_relative_to(root):
-        raise ValidationError(f"{where}: {column} {value!r} points outside the delivery folder")
+        raise ValidationError(
+            f"{where}: {column} {excerpt(value)} points outside the delivery folder"
+        )
     if not path.is_file():
         raise ValidationError(f"{where}: {column} {value} does not exist in the delivery")
     return path
