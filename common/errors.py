@@ -49,3 +49,8 @@ class ValidationError(RefineryError):
     """Input (a sample sheet, an accession, a file) is malformed."""
 
     exit_code = 2
+
+
+class PermanentJobError(JobError):
+    """A job that no retry can make succeed (no handler for it, a payload it cannot use):
+    the foreman fails it at once with this reason instead of retrying it."""

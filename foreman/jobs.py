@@ -145,11 +145,14 @@ def finish_attempt(
     succeeded: bool,
     result: dict[str, Any] | None = None,
     reason: str | None = None,
+    permanent: bool = False,
 ) -> bool:
     """Record the end of the job's current attempt in the caller's transaction.
 
-    Returns False (changing nothing) when the attempt was already ended by someone else — the
-    caller must then roll back whatever else it did in this transaction.
+    A `permanent` failure is one no retry can fix (malformed input, no handler): the foreman
+    fails the job at once instead of retrying it. Returns False (changing nothing) when the
+    attempt was already ended by someone else — the caller must then roll back whatever else
+    it did in this transaction.
     """
     state = "succeeded" if succeeded else "errored"
     with conn.cursor() as cur:
@@ -161,6 +164,7 @@ def finish_attempt(
                 "state": state,
                 "result": Json(result) if result is not None else None,
                 "reason": reason,
+                "permanent": permanent and not succeeded,
             },
         )
         if cur.fetchone() is None:

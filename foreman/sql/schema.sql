@@ -281,3 +281,8 @@ CREATE TRIGGER files_protect_sealed
 CREATE TRIGGER analysis_targets_protect_sealed
     BEFORE INSERT OR UPDATE OR DELETE ON analysis_targets
     FOR EACH ROW EXECUTE FUNCTION protect_sealed_children();
+
+-- 0010_permanent_failures
+ALTER TABLE jobs ADD COLUMN permanent boolean NOT NULL DEFAULT false;
+ALTER TABLE jobs ADD COLUMN retry_base_attempt integer NOT NULL DEFAULT 0
+    CHECK (retry_base_attempt >= 0);

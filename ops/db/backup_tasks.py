@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from invoke.exceptions import Exit
 from rich.text import Text
 
+from common.inputs import check_text
 from ops.db.backups.catalog import find_backup, list_backups
 from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.offsite import download_backup, upload_backup
@@ -34,6 +35,7 @@ from ops.taskkit import (
 )
 
 NAME_HELP = "backup name from inv db.backups, or `latest` for the newest"
+MAX_NOTE_LENGTH = 500
 
 
 def _progress(message: str) -> None:
@@ -62,13 +64,14 @@ def human_age(moment: datetime) -> str:
 @task(
     help={
         "env": ENV_HELP,
-        "note": "why this backup was taken (kept in its manifest)",
+        "note": "why this backup was taken (kept in its manifest; one line of text)",
         "physical": "pg_basebackup of the whole cluster (clusters Refinery runs), not pg_dump",
         "offsite": "also copy it to the environment's S3 backup bucket",
     }
 )
 def backup(c, env, note="", physical=False, offsite=False):
     """Take a backup (logical by default) with a manifest of checksums and row counts."""
+    note = check_text(note, "--note", max_length=MAX_NOTE_LENGTH)
     settings = environment(env)
     backups = backup_settings(settings)
     take = take_physical_backup if physical else take_logical_backup

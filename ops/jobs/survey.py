@@ -17,7 +17,7 @@ from workers.submit import submit_survey
         "json": JSON_HELP,
     }
 )
-def survey(c, source, env="local", json=False):
+def survey(c, source, env=None, json=False):
     """Queue a survey of a delivery folder or an ENA accession; prints the job id."""
     settings = environment(env)
     with transaction(settings) as conn:
