@@ -62,13 +62,17 @@ def displayable(text: str, *, keep_newlines: bool = False) -> str:
     )
 
 
-def excerpt(value: object, limit: int = 40) -> str:
-    """A short, quoted, displayable rendering of `value` for an error message."""
+def excerpt(value: object, limit: int = 40, *, at: int = 0) -> str:
+    """A short, quoted, displayable rendering of `value` for an error message; a long value
+    is cut to about `limit` characters around position `at` (where the problem is)."""
     text = value if isinstance(value, str) else str(value)
     shown = displayable(text)
     if len(shown) <= limit:
         return repr(shown) if shown == text else f"'{shown}'"
-    return f"'{shown[:limit]}…' ({len(text):,} characters)"
+    start = max(0, at - limit // 2)
+    part = displayable(text[start : start + limit])
+    before, after = ("…" if start else ""), ("…" if start + limit < len(text) else "")
+    return f"'{before}{part}{after}' ({len(text):,} characters)"
 
 
 def check_text(
@@ -92,16 +96,16 @@ def check_text(
             f"{what} is too long ({len(value):,} characters, at most {max_length:,}): "
             f"{excerpt(value)}"
         )
-    for char in value:
+    for index, char in enumerate(value):
         if 0xD800 <= ord(char) <= 0xDFFF:
-            raise ValidationError(f"{what} is not valid UTF-8: {excerpt(value)}")
+            raise ValidationError(f"{what} is not valid UTF-8: {excerpt(value, at=index)}")
         if char == "\x00":
-            raise ValidationError(f"{what} contains a NUL byte: {excerpt(value)}")
+            raise ValidationError(f"{what} contains a NUL byte: {excerpt(value, at=index)}")
         if char in "\t" or (allow_newlines and char in "\r\n"):
             continue
         if _hidden(char, keep_newlines=False):
             raise ValidationError(
-                f"{what} contains a control character ({_escape(char)}): {excerpt(value)}"
+                f"{what} contains a control character ({_escape(char)}): {excerpt(value, at=index)}"
             )
     return value
 

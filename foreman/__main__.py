@@ -25,11 +25,14 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from foreman.loop import Foreman
+    from foreman.service import registered_foreman
 
     try:
-        foreman = Foreman(load_environment(args.env))
+        env = load_environment(args.env)
+        foreman = Foreman(env)
         foreman.install_signal_handlers()
-        report = foreman.run(stop_when_idle=args.until_idle)
+        with registered_foreman(env):
+            report = foreman.run(stop_when_idle=args.until_idle)
     except RefineryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -4,7 +4,9 @@ Leadership is a PostgreSQL session advisory lock held on the foreman's control c
 the leader dies, its connection closes, the lock is released, and a standby's next try takes
 it. The leader wakes on NOTIFY `refinery_jobs` (fired when jobs are inserted) or its poll
 interval, and on every wake claims, submits, settles errored jobs and, when due, reconciles
-running ones. SIGTERM stops it after the current round, leaving running workers alone.
+running ones. SIGTERM stops it after the current round, leaving running workers alone. A
+foreman whose embedded database was stopped on purpose (`inv local.down`) exits instead of
+reconnecting: reconnecting would start the server again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import psycopg2
 
 from common import db
+from common.embedded import EnvironmentStopped
 from common.environments import Environment
 from common.errors import DatabaseError
 from common.sql import query
@@ -70,6 +73,7 @@ class Foreman:
         self._control = None
         self._work = None
         self._leader = False
+        self._connected_once = False
 
     # -- stopping -------------------------------------------------------------------------
     def request_stop(self, *_: object) -> None:
@@ -107,6 +111,11 @@ class Foreman:
                         break
                     if not dispatched:
                         self._wait(self.settings.poll_seconds)
+                except EnvironmentStopped:
+                    if not self._connected_once:
+                        raise  # started while stopped: the caller says so in one line
+                    log.warning("%s is stopped (inv local.down); the foreman exits", self.env.name)
+                    break
                 except _CONNECTION_ERRORS as exc:
                     log.error("database connection lost (%s); standing down", str(exc).strip())
                     self._disconnect()
@@ -160,6 +169,7 @@ class Foreman:
             self._control = db.connect(self.env, autocommit=True)
         if self._work is None:
             self._work = db.connect(self.env)
+        self._connected_once = True
 
     def _try_lead(self) -> bool:
         with self._control.cursor() as cur:
