@@ -90,10 +90,14 @@ def request_run(
             unready = cur.fetchall()
             if unready:
                 accession, files, unstored = unready[0]
-                what = f"{unstored} of its {files} files are" if files else "no files are"
+                missing = (
+                    f"{unstored} of its {files} files not yet stored in the lake"
+                    if files
+                    else "no files in the catalog yet"
+                )
                 raise ValidationError(
-                    f"experiment {accession}: {what} stored in the lake yet; "
-                    "run it once its downloads have succeeded (inv jobs.status)"
+                    f"experiment {accession}: {missing}; run it once its downloads have "
+                    "succeeded (inv jobs.status)"
                 )
             cur.execute(_sql("succeeded_same_run"), {"application": application, "ids": ids})
             previous = [row[0] for row in cur.fetchall()]
