@@ -161,16 +161,12 @@ def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, kee
             else f"whole cluster, {human_size(plan.backup_size_bytes)}"
         )
         note = f", note: {plan.backup_note}" if plan.backup_note else ""
-        console.print(
-            Text.assemble(
-                styled("dry run", "bold"),
-                f": would replace database {plan.database} of {plan.environment} "
-                f"({human_size(plan.live_size_bytes)}) with {plan.kind} backup {plan.backup} "
-                f"taken {plan.backup_created_at} ({contents}",
-                styled(note),
-                ")",
-            )
+        what = (
+            f": would replace database {plan.database} of {plan.environment} "
+            f"({human_size(plan.live_size_bytes)}) with {plan.kind} backup {plan.backup} "
+            f"taken {plan.backup_created_at} ({contents}{note})"
         )
+        console.print(Text.assemble(styled("dry run", "bold"), styled(what)))
         for number, step in enumerate(plan.steps, 1):
             console.print(f"  {number}. {step}")
         console.print("run again with --execute to do it")
