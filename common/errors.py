@@ -77,3 +77,8 @@ class ValidationError(RefineryError):
     """Input (a sample sheet, an accession, a file) is malformed."""
 
     exit_code = ExitCode.USAGE
+
+
+class PermanentJobError(JobError):
+    """A job that no retry can make succeed (no handler for it, a payload it cannot use):
+    the foreman fails it at once with this reason instead of retrying it."""

@@ -22,13 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(default_level="INFO", timestamps=True)
     from foreman.loop import Foreman
+    from foreman.service import registered_foreman
 
     try:
         env = load_environment(args.env)
         configure_logging(default_level="INFO", timestamps=True, env=env)
         foreman = Foreman(env)
         foreman.install_signal_handlers()
-        report = foreman.run(stop_when_idle=args.until_idle)
+        with registered_foreman(env):
+            report = foreman.run(stop_when_idle=args.until_idle)
     except RefineryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -86,7 +86,8 @@ DO UPDATE SET ended_at = now(), outcome = 'lost', reason = EXCLUDED.reason;
 
 -- name: retry_errored --
 -- Back to pending one memory tier up, once the job has waited its delay since the attempt
--- ended: %(delay)s seconds doubled for every attempt after the first, at most %(max_delay)s.
+-- ended: %(delay)s seconds doubled for every attempt after the first since the last manual
+-- retry (`retry_base_attempt`), at most %(max_delay)s. Permanent failures are never retried.
 -- With routes, the job moves to the queue of its new tier (the large-memory pool, say).
 UPDATE jobs
 SET state = 'pending', memory_tier = LEAST(memory_tier + 1, %(max_tier)s),
@@ -96,17 +97,21 @@ SET state = 'pending', memory_tier = LEAST(memory_tier + 1, %(max_tier)s),
         WHERE routes.kind = jobs.kind
           AND routes.memory_tier = LEAST(jobs.memory_tier + 1, %(max_tier)s)
     ), jobs.queue)
-WHERE state = 'errored' AND attempt < max_attempts
+WHERE state = 'errored' AND NOT permanent AND attempt < max_attempts
   AND coalesce(ended_at, '-infinity') <= now() - make_interval(
-        secs => LEAST(%(max_delay)s, %(delay)s * power(2, GREATEST(attempt - 1, 0))))
+        secs => LEAST(%(max_delay)s,
+                      %(delay)s * power(2, GREATEST(attempt - retry_base_attempt - 1, 0))))
 RETURNING id;
 
 -- name: fail_exhausted --
+-- Jobs out of attempts, and those whose worker reported an error no retry can fix.
 UPDATE jobs
 SET state = 'failed', ended_at = now(),
-    failure_reason = 'gave up after ' || attempt || ' attempts: '
-                     || coalesce(failure_reason, 'no reason recorded')
-WHERE state = 'errored' AND attempt >= max_attempts
+    failure_reason = CASE
+        WHEN permanent THEN 'not retried, it cannot succeed: '
+        ELSE 'gave up after ' || attempt || ' attempts: '
+    END || coalesce(failure_reason, 'no reason recorded')
+WHERE state = 'errored' AND (permanent OR attempt >= max_attempts)
 RETURNING id, failure_reason;
 
 -- name: beat --

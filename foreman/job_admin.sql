@@ -13,16 +13,19 @@ ORDER BY ended_at DESC NULLS LAST, id DESC
 LIMIT %(limit)s;
 
 -- name: retry_one --
+-- Fresh attempts, and the retry delay starts over from its shortest (retry_base_attempt).
 UPDATE jobs
 SET state = 'pending', max_attempts = attempt + %(attempts)s, failure_reason = NULL,
-    ended_at = NULL, executor_job_id = NULL, worker_id = NULL
+    ended_at = NULL, executor_job_id = NULL, worker_id = NULL, permanent = false,
+    retry_base_attempt = attempt
 WHERE id = %(job_id)s AND state IN ('failed', 'cancelled')
 RETURNING id;
 
 -- name: retry_all_failed --
 UPDATE jobs
 SET state = 'pending', max_attempts = attempt + %(attempts)s, failure_reason = NULL,
-    ended_at = NULL, executor_job_id = NULL, worker_id = NULL
+    ended_at = NULL, executor_job_id = NULL, worker_id = NULL, permanent = false,
+    retry_base_attempt = attempt
 WHERE state = 'failed'
 RETURNING id;
 

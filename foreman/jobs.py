@@ -19,6 +19,8 @@ from common.sql import query
 JOB_KINDS = ("survey", "download", "process")
 ACTIVE_STATES = ("pending", "dispatched", "running", "errored")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
+# Job ids are bigserial; a larger number cannot name a job (and PostgreSQL would refuse it).
+MAX_JOB_ID = 2**63 - 1
 
 
 def _sql(name: str) -> str:
@@ -156,11 +158,14 @@ def finish_attempt(
     succeeded: bool,
     result: dict[str, Any] | None = None,
     reason: str | None = None,
+    permanent: bool = False,
 ) -> bool:
     """Record the end of the job's current attempt in the caller's transaction.
 
-    Returns False (changing nothing) when the attempt was already ended by someone else — the
-    caller must then roll back whatever else it did in this transaction.
+    A `permanent` failure is one no retry can fix (malformed input, no handler): the foreman
+    fails the job at once instead of retrying it. Returns False (changing nothing) when the
+    attempt was already ended by someone else — the caller must then roll back whatever else
+    it did in this transaction.
     """
     state = "succeeded" if succeeded else "errored"
     with conn.cursor() as cur:
@@ -172,6 +177,7 @@ def finish_attempt(
                 "state": state,
                 "result": Json(result) if result is not None else None,
                 "reason": reason,
+                "permanent": permanent and not succeeded,
             },
         )
         if cur.fetchone() is None:

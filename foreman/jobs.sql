@@ -26,7 +26,8 @@ RETURNING state;
 
 -- name: finish_attempt --
 UPDATE jobs
-SET state = %(state)s, ended_at = now(), result = %(result)s, failure_reason = %(reason)s
+SET state = %(state)s, ended_at = now(), result = %(result)s, failure_reason = %(reason)s,
+    permanent = %(permanent)s
 WHERE id = %(job_id)s AND attempt = %(attempt)s AND state IN ('dispatched', 'running')
 RETURNING id;
 

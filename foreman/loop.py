@@ -6,7 +6,9 @@ it. The leader wakes on NOTIFY `refinery_jobs` (fired when jobs are inserted) or
 interval, and on every wake claims, submits, settles errored jobs and, when due, reconciles
 running ones. Once a minute it also records the metrics' rollup and prunes old history.
 Every foreman, leader or standby, serves `/metrics` (foreman.exporter). SIGTERM stops it after
-the current round, leaving running workers alone.
+the current round, leaving running workers alone. A foreman whose embedded database was
+stopped on purpose (`inv local.down`) exits instead of reconnecting: reconnecting would start
+the server again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import psycopg2
 
 from common import db
+from common.embedded import EnvironmentStopped
 from common.environments import Environment
 from common.errors import DatabaseError, RefineryError, first_line
 from common.metrics import Snapshot, collect, prune_history, write_rollup
@@ -79,6 +82,7 @@ class Foreman:
         self._metrics_server: MetricsServer | None = None
         self._published: Snapshot | None = None
         self._cloudwatch = None
+        self._connected_once = False
 
     # -- stopping -------------------------------------------------------------------------
     def request_stop(self, *_: object) -> None:
@@ -120,6 +124,11 @@ class Foreman:
                         break
                     if not dispatched:
                         self._wait(self.settings.poll_seconds)
+                except EnvironmentStopped:
+                    if not self._connected_once:
+                        raise  # started while stopped: the caller says so in one line
+                    log.warning("%s is stopped (inv local.down); the foreman exits", self.env.name)
+                    break
                 except _CONNECTION_ERRORS as exc:
                     log.error(
                         "database connection lost (%s); standing down",
@@ -244,6 +253,7 @@ class Foreman:
             self._control = db.connect(self.env, autocommit=True)
         if self._work is None:
             self._work = db.connect(self.env)
+        self._connected_once = True
 
     def _try_lead(self) -> bool:
         with self._control.cursor() as cur:

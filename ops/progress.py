@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bars
 
-from ops.taskkit import err_console
+from ops.taskkit import err_console, styled
 
 
 class Progress(Protocol):
@@ -42,7 +41,7 @@ def progress_display(*, enabled: bool = True) -> Iterator[Progress]:
         yield quiet
         return
     bars = Bars(
-        TextColumn("{task.description:>11}"),
+        TextColumn("{task.description:>11}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -54,7 +53,7 @@ def progress_display(*, enabled: bool = True) -> Iterator[Progress]:
     def show(stage: str, advance: int = 0, total: int | None = None) -> None:
         if stage not in stages:
             if not advance and total is None:
-                bars.console.print(f"[dim]… {escape(stage)}[/dim]", highlight=False)
+                bars.console.print(styled(f"… {stage}", "dim"))
                 return
             stages[stage] = bars.add_task(stage, total=total)
         elif total is not None:

@@ -1,8 +1,14 @@
 """What every task module shares: the task decorator, environment loading, output.
 
 Tasks are thin: they parse options, call one function and render its result. The `task`
-decorator here turns any `RefineryError` into a one-line message and a non-zero exit, so a
-person never sees a traceback for a problem they can fix.
+decorator here is the one place that keeps tracebacks away from people: a `RefineryError`
+becomes its one-line message and exit code, numeric options are converted and bounded before
+the task's body runs (Invoke's own conversion would raise a traceback on `--attempts abc`), and
+anything unexpected becomes one `error:` line with the traceback kept in a log file.
+
+Output goes through `console`/`err_console`, which never interpret text: no rich markup, no
+emoji codes, control characters shown as escapes. Folder names, failure reasons, backup notes
+and log lines come from people and sources; printed, they stay exactly what they are.
 """
 
 from __future__ import annotations
@@ -10,51 +16,185 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import logging
+import os
+import traceback
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from datetime import UTC, datetime
 from typing import Any
 
 import invoke
 from invoke.exceptions import Exit
-from rich.console import Console
+from invoke.parser import Argument
+from rich.console import Console, RenderableType
+from rich.status import Status
 from rich.table import Table
+from rich.text import Text
 
 from common import logformat
-from common.environments import Environment, available_environments, load_environment
-from common.errors import ConfigError, ExitCode, RefineryError
+from common.environments import Environment, available_environments, load_environment, state_root
+from common.errors import ConfigError, ExitCode, RefineryError, first_line
+from common.inputs import MAX_NUMBER, displayable, parse_float, parse_int
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+log = logging.getLogger(__name__)
 
 ENV_HELP = "environment name: local, staging, prod (files in infrastructure/environments/)"
 JSON_HELP = "print machine-readable JSON instead of a table"
+# One error line is at most this long: a value echoed from input never floods the terminal.
+MAX_ERROR_LENGTH = 1000
+UNEXPECTED_ERRORS_LOG = "inv-errors.log"
 
 
-def task(*args: Any, **kwargs: Any) -> Callable:
-    """`invoke.task`, plus clean one-line errors for every `RefineryError`."""
+class SafeConsole(Console):
+    """A rich console that shows every string as plain text.
+
+    Markup and emoji codes are off, and control characters (terminal escape sequences,
+    bidirectional overrides) and undecodable bytes are escaped, for strings printed directly,
+    table cells, titles and captions alike. Deliberate styling uses `styled()`.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        kwargs.update(markup=False, emoji=False)
+        return super().render_str(displayable(text, keep_newlines=True), **kwargs)
+
+    def status(self, status: RenderableType, **kwargs: Any) -> Status:
+        """A spinner whose text (now and on every update) is plain text, not markup."""
+        return _PlainStatus(_plain(status), console=self, **kwargs)
+
+
+class _PlainStatus(Status):
+    def update(self, status: RenderableType | None = None, **kwargs: Any) -> None:
+        super().update(None if status is None else _plain(status), **kwargs)
+
+
+def _plain(renderable: RenderableType) -> RenderableType:
+    return styled(renderable) if isinstance(renderable, str) else renderable
+
+
+def styled(text: str, style: str = "") -> Text:
+    """`text` shown literally in `style` (rich's Text is never parsed as markup)."""
+    return Text(displayable(text, keep_newlines=True), style=style)
+
+
+console = SafeConsole(stderr=False)
+err_console = SafeConsole(stderr=True)
+
+
+class _UncastNumber(Argument):
+    """A numeric option whose text Invoke keeps as given: the `task` wrapper converts it, so a
+    bad value is one line instead of the ValueError Invoke's `int(value)` would raise."""
+
+    def set_value(self, value: Any, cast: bool = True) -> None:
+        self.raw_value = value
+        self._value = value
+
+
+class RefineryTask(invoke.Task):
+    """`invoke.Task` with numeric options left for the `task` wrapper to convert."""
+
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
+        arguments = super().get_arguments(ignore_unknown_help)
+        for argument in arguments:
+            if argument.kind in (int, float) and not argument.incrementable:
+                argument.__class__ = _UncastNumber
+        return arguments
+
+
+Bounds = dict[str, tuple[float, float]]
+
+
+def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Callable:
+    """`invoke.task`, plus the error contract: one line, a non-zero exit, never a traceback.
+
+    Numeric options (those whose default is an int or a float) accept ASCII numbers only,
+    between 0 and MAX_NUMBER unless `bounds={"name": (minimum, maximum)}` says otherwise;
+    anything else is refused before the task's body runs.
+    """
 
     def decorate(func: Callable) -> invoke.Task:
+        numbers = _numeric_parameters(func, bounds or {})
+        signature = inspect.signature(func)
+
         @functools.wraps(func)
         def run(c: invoke.Context, *a: Any, **kw: Any) -> Any:
-            configure_logging()
             try:
-                return func(c, *a, **kw)
+                configure_logging()
+                bound = signature.bind(c, *a, **kw)
+                for name, (kind, low, high) in numbers.items():
+                    if name in bound.arguments and bound.arguments[name] is not None:
+                        what = "--" + name.replace("_", "-")
+                        parse = parse_int if kind is int else parse_float
+                        value = parse(bound.arguments[name], what, minimum=low, maximum=high)
+                        bound.arguments[name] = value
+                return func(*bound.args, **bound.kwargs)
             except RefineryError as exc:
-                raise Exit(f"error: {exc}", code=exc.exit_code) from None
+                raise Exit(error_line(str(exc)), code=exc.exit_code) from None
             except OSError as exc:
                 # A full disk, a folder that is a file, a permission: fixable, so one line.
-                raise Exit(f"error: {os_error_line(exc)}", code=ExitCode.FAILURE) from None
+                raise Exit(error_line(os_error_line(exc)), code=ExitCode.FAILURE) from None
             except KeyboardInterrupt:
                 raise Exit("interrupted", code=ExitCode.INTERRUPTED) from None
+            except Exit as exc:
+                if not exc.message:
+                    raise
+                message = displayable(str(exc.message))[:MAX_ERROR_LENGTH]
+                raise Exit(message, code=exc.code) from None
+            except Exception as exc:
+                raise Exit(_unexpected(exc), code=ExitCode.FAILURE) from None
 
         options = dict(kwargs)
+        options.setdefault("klass", RefineryTask)
+        if not issubclass(options["klass"], RefineryTask):
+            raise TypeError(f"task {func.__name__}: klass must derive from RefineryTask")
         if "positional" not in options:
             options["positional"] = _positional_parameters(func)
-        return invoke.task(*args, **options)(run)
+        return invoke.task(**options)(run)
 
-    if len(args) == 1 and callable(args[0]) and not kwargs:
-        func, args = args[0], ()
-        return decorate(func)
+    if len(args) == 1 and callable(args[0]) and not kwargs and bounds is None:
+        return decorate(args[0])
+    if args:
+        raise TypeError("task() takes options as keywords only")
     return decorate
+
+
+def error_line(message: str) -> str:
+    """`error: message` as one displayable line of bounded length."""
+    return "error: " + displayable(message)[:MAX_ERROR_LENGTH]
+
+
+def _unexpected(exc: Exception) -> str:
+    """One line for an error nobody planned for; its traceback goes to a log file (and to
+    stderr with REFINERY_LOG_LEVEL=DEBUG), where whoever fixes the bug can read it."""
+    log.debug("unexpected error", exc_info=exc)
+    where = ""
+    with suppress(OSError):
+        path = state_root() / UNEXPECTED_ERRORS_LOG
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(f"--- {datetime.now(UTC).isoformat()} pid {os.getpid()}\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        where = f" (traceback in {path})"
+    return error_line(f"unexpected {type(exc).__name__}: {first_line(exc, '')}") + where
+
+
+def _numeric_parameters(func: Callable, bounds: Bounds) -> dict[str, tuple[type, float, float]]:
+    numbers = {}
+    for parameter in list(inspect.signature(func).parameters.values())[1:]:
+        default = parameter.default
+        if isinstance(default, bool) or not isinstance(default, int | float):
+            if parameter.name in bounds:
+                raise TypeError(f"{func.__name__}: bounds for non-numeric {parameter.name}")
+            continue
+        low, high = bounds.get(parameter.name, (0, MAX_NUMBER))
+        numbers[parameter.name] = (type(default), low, high)
+    unknown = set(bounds) - set(numbers)
+    if unknown:
+        raise TypeError(f"{func.__name__}: bounds for unknown parameters {sorted(unknown)}")
+    return numbers
 
 
 def os_error_line(exc: OSError) -> str:
@@ -102,7 +242,7 @@ def print_table(
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))
-    console.print(table)
+    console.print(table)  # cells are plain text: see SafeConsole
 
 
 def print_json(value: Any) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from common.environments import Environment
-from common.errors import JobError
+from common.errors import PermanentJobError
 from common.lake import Lake
 from foreman.jobs import Job
 from foreman.jobs import handler_name as _handler_name
@@ -82,9 +82,15 @@ def find_handler(job: Job) -> Handler:
         return _handlers[(job.kind, name)]
     except KeyError:
         known = sorted(n for kind, n in _handlers if kind == job.kind)
-        raise JobError(
+        raise PermanentJobError(
             f"no {job.kind} handler named {name!r} (known: {', '.join(known)})"
         ) from None
+
+
+def handler_names(kind: str) -> list[str]:
+    """Names registered for jobs of `kind` (e.g. the applications a process job may name)."""
+    load_handler_modules()
+    return sorted(name for handler_kind, name in _handlers if handler_kind == kind)
 
 
 def load_handler_modules() -> None:

@@ -6,8 +6,10 @@ The heartbeat means progress: while a transfer is watched (`workers.progress`) a
 has moved for `[workers] stall_seconds`, the heartbeat thread records the attempt errored with
 that reason and ends the process (EXIT_STALLED), whatever the handler is blocked in.
 A handler error, a crash or SIGTERM leaves nothing half-written; the foreman sees the attempt
-errored (or, after a kill -9, silent) and retries it. Running the command again for an attempt
-that has already ended does nothing and exits with EXIT_SUPERSEDED.
+errored (or, after a kill -9, silent) and retries it — unless the error is permanent (see
+`is_permanent`: malformed input, no handler), which the foreman fails at once with its
+reason. Running the command again for an attempt that has already ended does nothing and
+exits with EXIT_SUPERSEDED.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import tempfile
 import threading
 from pathlib import Path
 
+import psycopg2
+
 from common import db
 from common.environments import Environment
-from common.errors import ExitCode, JobError
+from common.errors import ExitCode, JobError, PermanentJobError, ValidationError
 from common.lake import open_lake
 from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
@@ -110,15 +114,27 @@ def _run_attempt(env: Environment, job: Job, control, transfers: TransferProgres
         return EXIT_TERMINATED
     except Exception as exc:
         reason = one_line_reason(exc)
-        adapter.error("job %s attempt %s failed: %s", job.id, job.attempt, reason)
-        _record_error(work, control, job, reason)
+        permanent = is_permanent(exc)
+        adapter.error(
+            "job %s attempt %s failed%s: %s",
+            job.id, job.attempt, " for good" if permanent else "", reason,
+        )  # fmt: skip
+        _record_error(work, control, job, reason, permanent=permanent)
         return EXIT_HANDLER_FAILED
     finally:
         if work is not None:
             work.close()
 
 
-def _record_error(work, control, job: Job, reason: str) -> None:
+def is_permanent(exc: BaseException) -> bool:
+    """Whether no retry of the attempt can succeed: the input is malformed (ValidationError,
+    e.g. a truncated FASTQ or a bad payload), the job says so (PermanentJobError, e.g. no
+    handler), or PostgreSQL refused the data itself (DataError). Anything else — a network
+    error, a full disk, a busy archive — is transient and retried."""
+    return isinstance(exc, ValidationError | PermanentJobError | psycopg2.DataError)
+
+
+def _record_error(work, control, job: Job, reason: str, *, permanent: bool = False) -> None:
     """Throw away the handler's transaction, then record the error in a fresh one."""
     if work is not None:
         with contextlib.suppress(Exception):  # the handler's connection may be what broke
@@ -126,7 +142,7 @@ def _record_error(work, control, job: Job, reason: str) -> None:
     # Signals are ignored while the error is written, or a second SIGTERM would lose it.
     previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        finish_attempt(control, job, succeeded=False, reason=reason)
+        finish_attempt(control, job, succeeded=False, reason=reason, permanent=permanent)
         control.commit()
     finally:
         signal.signal(signal.SIGTERM, previous)

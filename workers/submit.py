@@ -2,7 +2,8 @@
 
 `survey_payload` decides what a source is (an existing folder or an `s3://bucket/prefix/`
 → a delivery, else an ENA accession) and validates it before anything is queued, so a typo
-never becomes a failed job. An S3 delivery is read with the environment's S3 settings.
+never becomes a failed job: text that is not valid UTF-8, holds control characters or is
+longer than any path is refused. An S3 delivery is read with the environment's S3 settings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from psycopg2.extras import RealDictCursor
 
 from common.environments import Environment
 from common.errors import ValidationError
+from common.inputs import MAX_PATH_LENGTH, check_text, excerpt
 from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
 from workers.surveyors.delivery import read_delivery, read_sample_sheet
@@ -24,7 +26,7 @@ from workers.surveyors.ena import looks_like_accession, validate_accession
 def survey_payload(source: str, env: Environment | None = None) -> dict[str, str]:
     """The survey job payload for `source`: a delivery folder, an S3 delivery (read with
     `env`'s S3 settings) or an ENA accession."""
-    text = (source or "").strip()
+    text = check_text(source, "the survey source", max_length=MAX_PATH_LENGTH).strip()
     if not text:
         raise ValidationError("give a delivery folder or an ENA accession to survey")
     if text.startswith("s3://"):
@@ -42,7 +44,7 @@ def survey_payload(source: str, env: Environment | None = None) -> dict[str, str
     if looks_like_accession(text):
         return {"source": "ena", "accession": validate_accession(text)}
     if "/" in text or text.startswith("."):
-        raise ValidationError(f"delivery folder {text} does not exist")
+        raise ValidationError(f"delivery folder {excerpt(text, 200)} does not exist")
     return {"source": "ena", "accession": validate_accession(text)}
 
 

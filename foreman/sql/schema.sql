@@ -282,6 +282,11 @@ CREATE TRIGGER analysis_targets_protect_sealed
     BEFORE INSERT OR UPDATE OR DELETE ON analysis_targets
     FOR EACH ROW EXECUTE FUNCTION protect_sealed_children();
 
+-- 0010_permanent_failures
+ALTER TABLE jobs ADD COLUMN permanent boolean NOT NULL DEFAULT false;
+ALTER TABLE jobs ADD COLUMN retry_base_attempt integer NOT NULL DEFAULT 0
+    CHECK (retry_base_attempt >= 0);
+
 -- 0015_projects_imports
 -- Projects set up on purpose (an owner, and the metadata schema version their records
 -- follow), and every import recorded with the schema version it followed. Samples and

@@ -24,6 +24,16 @@ UPDATE analyses
 -- name: existing_experiments --
 SELECT id FROM experiments WHERE id = ANY(%(ids)s);
 
+-- name: experiments_not_stored --
+-- Experiments a process job could not run on yet: no original file, or one not yet stored.
+SELECT e.accession, count(f.id) AS files, count(f.id) FILTER (WHERE f.stored_at IS NULL) AS unstored
+  FROM experiments AS e
+  LEFT JOIN files AS f ON f.experiment_id = e.id AND f.kind = 'original'
+ WHERE e.id = ANY(%(ids)s)
+ GROUP BY e.id, e.accession
+HAVING count(f.id) = 0 OR count(f.id) FILTER (WHERE f.stored_at IS NULL) > 0
+ ORDER BY e.id;
+
 -- name: succeeded_same_run --
 SELECT a.id
   FROM analyses AS a

@@ -6,11 +6,16 @@ of the same application over the same experiments is not silently redone: the re
 refused unless an admin forces it, and then the old results are moved to
 `.trash/analyses/<id>-<timestamp>/` (never deleted in place) in the same transaction that
 enqueues the job — if the transaction fails, the results are moved back.
+
+A job that can only fail is never queued: the application must be one the workers have a
+handler for, every experiment id a whole number naming an experiment, and every experiment's
+original files already stored in the lake.
 """
 
 from __future__ import annotations
 
 import getpass
+import re
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,11 +23,16 @@ from datetime import UTC, datetime
 from common.db import transaction
 from common.environments import Environment
 from common.errors import StorageError, ValidationError
+from common.inputs import check_identifier, excerpt, parse_int
 from common.lake import open_lake
 from common.lake.layout import analysis_prefix
 from common.sql import query
 from foreman.jobs import enqueue_job
 from ops.lake.moves import move_tree
+from workers.registry import handler_names
+
+_APPLICATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
+MAX_CATALOG_ID = 2**63 - 1  # ids are bigserial
 
 
 def _sql(name: str) -> str:
@@ -38,6 +48,15 @@ class RunRequest:
     trashed: list[tuple[int, str]] = field(default_factory=list)
 
 
+def _experiment_id(value: object) -> int:
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit():
+        raise ValidationError(
+            f"--experiment takes an experiment id (a whole number), not {excerpt(text)}"
+        )
+    return parse_int(text, "--experiment", minimum=1, maximum=MAX_CATALOG_ID)
+
+
 def request_run(
     env: Environment,
     application: str,
@@ -47,9 +66,15 @@ def request_run(
     force: bool = False,
 ) -> RunRequest:
     """Enqueue a process job for `application` over `experiment_ids`."""
-    if not application or not application.replace("_", "").replace("-", "").isalnum():
-        raise ValidationError(f"invalid application name {application!r}")
-    ids = sorted({int(value) for value in experiment_ids})
+    check_identifier(
+        application, "invalid application name", _APPLICATION, hint="(letters, digits, _ and -)"
+    )
+    known = handler_names("process")
+    if application not in known:
+        raise ValidationError(
+            f"unknown application {application!r} (known: {', '.join(known) or 'none'})"
+        )
+    ids = sorted({_experiment_id(value) for value in experiment_ids})
     if not ids:
         raise ValidationError("name at least one experiment: --experiment ID")
     run_by = run_by or getpass.getuser()
@@ -61,6 +86,19 @@ def request_run(
             unknown = sorted(set(ids) - {row[0] for row in cur.fetchall()})
             if unknown:
                 raise ValidationError(f"unknown experiment id(s) {unknown}: see the catalog")
+            cur.execute(_sql("experiments_not_stored"), {"ids": ids})
+            unready = cur.fetchall()
+            if unready:
+                accession, files, unstored = unready[0]
+                missing = (
+                    f"{unstored} of its {files} files not yet stored in the lake"
+                    if files
+                    else "no files in the catalog yet"
+                )
+                raise ValidationError(
+                    f"experiment {accession}: {missing}; run it once its downloads have "
+                    "succeeded (inv jobs.status)"
+                )
             cur.execute(_sql("succeeded_same_run"), {"application": application, "ids": ids})
             previous = [row[0] for row in cur.fetchall()]
             if previous and not force:

@@ -8,8 +8,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from invoke.exceptions import Exit
+from rich.text import Text
 
 from common.errors import ExitCode
+from common.inputs import check_text
 from ops.db.backups.catalog import find_backup, list_backups
 from ops.db.backups.leftovers import find_leftovers, remove_leftovers
 from ops.db.backups.logical import take_logical_backup
@@ -31,14 +33,16 @@ from ops.taskkit import (
     err_console,
     print_json,
     print_table,
+    styled,
     task,
 )
 
 NAME_HELP = "backup name from inv db.backups, or `latest` for the newest"
+MAX_NOTE_LENGTH = 500
 
 
 def _progress(message: str) -> None:
-    err_console.print(f"[dim]… {message}[/dim]")
+    err_console.print(styled(f"… {message}", "dim"))
 
 
 def human_size(size: int | None) -> str:
@@ -63,13 +67,14 @@ def human_age(moment: datetime) -> str:
 @task(
     help={
         "env": ENV_HELP,
-        "note": "why this backup was taken (kept in its manifest)",
+        "note": "why this backup was taken (kept in its manifest; one line of text)",
         "physical": "pg_basebackup of the whole cluster (clusters Refinery runs), not pg_dump",
         "offsite": "also copy it to the environment's S3 backup bucket",
     }
 )
 def backup(c, env, note="", physical=False, offsite=False):
     """Take a backup (logical by default) with a manifest of checksums and row counts."""
+    note = check_text(note, "--note", max_length=MAX_NOTE_LENGTH)
     settings = environment(env)
     backups = backup_settings(settings)
     take = take_physical_backup if physical else take_logical_backup
@@ -181,11 +186,12 @@ def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, kee
             else f"whole cluster, {human_size(plan.backup_size_bytes)}"
         )
         note = f", note: {plan.backup_note}" if plan.backup_note else ""
-        console.print(
-            f"[bold]dry run[/bold]: would replace database {plan.database} of {plan.environment} "
-            f"({human_size(plan.live_size_bytes)}) with {plan.kind} backup {plan.backup} taken "
-            f"{plan.backup_created_at} ({contents}{note})"
+        what = (
+            f": would replace database {plan.database} of {plan.environment} "
+            f"({human_size(plan.live_size_bytes)}) with {plan.kind} backup {plan.backup} "
+            f"taken {plan.backup_created_at} ({contents}{note})"
         )
+        console.print(Text.assemble(styled("dry run", "bold"), styled(what)))
         for number, step in enumerate(plan.steps, 1):
             console.print(f"  {number}. {step}")
         console.print("run again with --execute to do it")

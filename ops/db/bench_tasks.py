@@ -10,7 +10,7 @@ from ops.bench.report import render
 from ops.db.backup_tasks import human_size
 from ops.db.bench import comparisons_of, run_backup_benchmark
 from ops.progress import progress_display
-from ops.taskkit import JSON_HELP, err_console, task
+from ops.taskkit import JSON_HELP, err_console, styled, task
 
 
 @task(
@@ -38,4 +38,4 @@ def backup_bench(c, scale=60, rounds=3, work_dir="", json=False):
     if not json:
         for number, seconds in enumerate(result.rounds, 1):
             shown = ", ".join(f"{c.ratio:.2f}×" for c in comparisons_of(seconds))
-            err_console.print(f"[dim]round {number} ratios (as above): {shown}[/dim]")
+            err_console.print(styled(f"round {number} ratios (as above): {shown}", "dim"))

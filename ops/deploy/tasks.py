@@ -6,7 +6,6 @@ import signal
 from contextlib import contextmanager
 
 from invoke import Collection
-from rich.markup import escape
 
 from common.environments import REPO_ROOT
 from ops.deploy.audit import AuditLog, DeployRecord
@@ -112,8 +111,8 @@ def _sigterm_as_interrupt():
 
 
 def _progress(item) -> None:
-    """Step progress as it happens; plain text is never read as rich markup."""
-    console.print(escape(item) if isinstance(item, str) else item)
+    """Step progress as it happens (the console never reads text as markup)."""
+    console.print(item)
 
 
 def _history_row(record: DeployRecord) -> list[str]:
@@ -131,7 +130,7 @@ def _history_row(record: DeployRecord) -> list[str]:
         record.outcome,
         record.error,
     ]
-    return [escape(value) for value in row]
+    return row
 
 
 def _render(result: DeployResult) -> None:
@@ -140,13 +139,13 @@ def _render(result: DeployResult) -> None:
         print_table(
             f"dry run: {record.action} {record.version} to {record.environment} (nothing changed)",
             ["step", "what it would do"],
-            [(preview.name, escape("\n".join(preview.lines))) for preview in result.previews],
+            [(preview.name, "\n".join(preview.lines)) for preview in result.previews],
         )
         return
     print_table(
         f"{record.action} {record.version} to {record.environment}: {record.outcome}",
         ["step", "result"],
-        [(name, escape(_facts_line(record.facts.get(name, {})))) for name in record.steps_done],
+        [(name, _facts_line(record.facts.get(name, {}))) for name in record.steps_done],
         caption=f"audit record {record.deploy_id}"
         + (f", resumed {record.resumed_from}" if record.resumed_from else ""),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from invoke import Collection
 
 from foreman.loop import Foreman
+from foreman.service import registered_foreman
 from ops.taskkit import ENV_HELP, console, environment, task
 
 
@@ -15,7 +16,8 @@ def run(c, env, until_idle=False):
     foreman = Foreman(settings)
     foreman.install_signal_handlers()
     console.print(f"foreman {foreman.foreman_id} for {settings.name} (stop with Ctrl-C)")
-    report = foreman.run(stop_when_idle=until_idle)
+    with registered_foreman(settings):
+        report = foreman.run(stop_when_idle=until_idle)
     console.print(
         f"stopped: dispatched {report.dispatched}, lost {report.lost}, "
         f"retried {report.retried}, failed {report.failed}"

@@ -24,7 +24,7 @@ from workers.submit import submit_survey
     },
     positional=["source"],
 )
-def survey(c, source=None, env="local", json=False, file=""):
+def survey(c, source=None, env=None, json=False, file=""):
     """Queue a survey of a delivery (folder or S3) or an ENA accession (or each line of --file)."""
     settings = environment(env)
     if file:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from invoke import Collection, Task
+from invoke import Collection
 from invoke.parser import Argument
 
 from common.db import connect
+from common.inputs import parse_int
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, job_status, retry_jobs
+from foreman.jobs import MAX_JOB_ID
 from ops.jobs.survey import survey
-from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+from ops.taskkit import (
+    ENV_HELP,
+    JSON_HELP,
+    RefineryTask,
+    console,
+    environment,
+    print_json,
+    print_table,
+    task,
+)
 
 
 @task(
@@ -73,7 +84,7 @@ class _JobIdUnlessAllFailed(Argument):
         self.set_value(arg, cast=True)
 
 
-class _RetryTask(Task):
+class _RetryTask(RefineryTask):
     def get_arguments(self, ignore_unknown_help=None):
         arguments = super().get_arguments(ignore_unknown_help)
         by_name = {argument.name: argument for argument in arguments}
@@ -85,6 +96,7 @@ class _RetryTask(Task):
 
 @task(
     klass=_RetryTask,
+    bounds={"attempts": (1, 100)},
     positional=["job_id"],
     help={
         "env": ENV_HELP,
@@ -101,9 +113,7 @@ def retry(c, env, job_id=None, all_failed=False, attempts=3):
     settings = environment(env)
     conn = connect(settings)
     try:
-        retried = retry_jobs(
-            conn, job_id=_job_id(job_id), all_failed=all_failed, attempts=int(attempts)
-        )
+        retried = retry_jobs(conn, job_id=_job_id(job_id), all_failed=all_failed, attempts=attempts)
     finally:
         conn.close()
     if not retried:
@@ -128,14 +138,10 @@ def cancel(c, env, job_id):
 
 
 def _job_id(value) -> int | None:
-    from common.errors import ValidationError
-
     text = "" if value is None else str(value).strip()
     if not text:
         return None
-    if not text.isdigit():
-        raise ValidationError(f"job id must be a number, not {text!r}")
-    return int(text)
+    return parse_int(text, "job id", minimum=1, maximum=MAX_JOB_ID)
 
 
 @task(

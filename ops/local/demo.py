@@ -62,10 +62,10 @@ def wait_for_job_tree(env: Environment, root_job_id: int, *, timeout: float) -> 
     conn = connect(env, autocommit=True)
     try:
         with Progress(
-            TextColumn("[bold]jobs"),
+            TextColumn("jobs", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             TimeElapsedColumn(),
             console=console,
         ) as bar:

@@ -6,6 +6,7 @@ from invoke import Collection
 from rich.text import Text
 
 from common.shell import run_command
+from foreman.jobs import MAX_JOB_ID
 from ops.logs import (
     LogLine,
     LogTarget,
@@ -16,11 +17,12 @@ from ops.logs import (
     read_local_logs,
 )
 from ops.logs.cloudwatch import environment_log_group
-from ops.taskkit import ENV_HELP, console, environment, task
+from ops.taskkit import ENV_HELP, console, environment, styled, task
 
 
 @task(
     default=True,
+    bounds={"job": (0, MAX_JOB_ID)},
     help={
         "env": ENV_HELP,
         "filter": "only lines matching this (CloudWatch filter pattern; text or regex locally)",
@@ -33,7 +35,7 @@ def show(c, env, filter="", since="1h", watch=False, job=0):
     """Show an environment's logs (foreman and jobs), or one job's."""
     settings = environment(env)
     duration = parse_since(since)
-    job_id = int(job) or None
+    job_id = job or None
     if settings.logs.get("kind", "files") == "cloudwatch":
         if job_id is not None:
             target = job_log_target(settings, job_id)
@@ -51,8 +53,8 @@ def show(c, env, filter="", since="1h", watch=False, job=0):
 
 
 def _print_line(line: LogLine) -> None:
-    # Text, not markup: log lines often contain brackets.
-    console.print(Text.assemble((line.source, "dim"), " ", line.text), highlight=False)
+    # Log lines hold brackets, escape sequences, anything a job printed: shown as they are.
+    console.print(Text.assemble(styled(line.source, "dim"), " ", styled(line.text)))
 
 
 ns = Collection("logs")

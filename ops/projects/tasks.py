@@ -84,7 +84,7 @@ def show(c, env, code, source="", json=False):
         print_json(report.as_dict())
         return
     p = report.project
-    console.print(f"[bold]{p.code}[/bold] ({p.source}) {p.title}")
+    console.print(f"{p.code} ({p.source}) {p.title}")
     console.print(
         f"owner {p.owner or '—'}; metadata schema v{p.schema_version}; "
         f"created {p.created_at:%Y-%m-%d %H:%M}"

@@ -32,6 +32,7 @@ from common.db import connect
 from common.environments import Environment
 from common.errors import RefineryError, StorageError, ValidationError
 from common.failpoints import failpoint
+from common.inputs import MAX_ID_LENGTH, check_text
 from common.lake import Lake, open_lake
 from common.lake.layout import analysis_prefix, experiment_prefix
 from common.sql import query
@@ -248,4 +249,4 @@ def delete_experiment(
 def validate_reference(reference: str) -> str:
     if not reference or not str(reference).strip():
         raise ValidationError("name the experiment: --experiment ID (id or accession)")
-    return str(reference).strip()
+    return check_text(str(reference), "--experiment", max_length=MAX_ID_LENGTH).strip()

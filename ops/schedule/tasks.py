@@ -20,7 +20,16 @@ from ops.schedule.units import (
     systemd_present,
     systemd_units,
 )
-from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+from ops.taskkit import (
+    ENV_HELP,
+    JSON_HELP,
+    console,
+    environment,
+    print_json,
+    print_table,
+    styled,
+    task,
+)
 
 
 @task(
@@ -50,8 +59,8 @@ def install(c, env, unit_dir="", cron_dir="", kind="", execute=False):
         raise Exit(f"error: --kind must be systemd or cron, not {kind!r}", code=ExitCode.USAGE)
     if not execute:
         for unit in files:
-            console.print(f"[bold]# {unit.path}[/bold]")
-            console.print(unit.text, markup=False, soft_wrap=True)
+            console.print(styled(f"# {unit.path}", "bold"))
+            console.print(unit.text, soft_wrap=True)
         console.print("dry run: run again with --execute to install these")
         return
     for line in install_units(files, activate=activate, timers=timers):

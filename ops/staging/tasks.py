@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from invoke import Collection
-from rich.markup import escape
 
 from common.environments import REPO_ROOT
 from common.errors import ConfigError
@@ -28,7 +27,7 @@ TARGET_HELP = "the environment to refresh (default staging)"
 
 
 def _progress(message: str) -> None:
-    err_console.print(f"[dim]… {escape(message)}[/dim]")
+    err_console.print(f"… {message!s}")
 
 
 @task(
@@ -53,11 +52,11 @@ def refresh(c, from_=None, env="staging", backup=None, execute=False, keep_old=F
             print_json(asdict(plan))
             return
         console.print(
-            f"[bold]dry run[/bold]: would replace database {plan.database} of "
+            f"dry run: would replace database {plan.database} of "
             f"{plan.environment} with an anonymised copy of {plan.source_environment}"
         )
         for number, step in enumerate(plan.steps, 1):
-            console.print(f"  {number}. {escape(step)}")
+            console.print(f"  {number}. {step!s}")
         console.print("run again with --execute to do it")
         return
     report = execute_refresh(
@@ -70,7 +69,7 @@ def refresh(c, from_=None, env="staging", backup=None, execute=False, keep_old=F
     print_table(
         f"{target.name} refreshed from {origin.name}: {report.outcome}",
         ["step", "detail"],
-        [(step.name, escape(step.detail)) for step in report.steps],
+        [(step.name, str(step.detail)) for step in report.steps],
         caption=f"rehearsal report: {report.path}",
     )
 
@@ -92,7 +91,7 @@ def rehearsals(c, env="staging", json=False):
                 r.get("source_backup", {}).get("name"),
                 str(r.get("commit", ""))[:12],
                 r.get("outcome"),
-                escape(r.get("error", "")),
+                str(r.get("error", "")),
             )
             for r in reversed(reports)
         ],

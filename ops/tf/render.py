@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from ops.tf.plan import PlanSummary
 
@@ -24,9 +25,9 @@ def render_plan_summary(summary: PlanSummary, *, title: str = "Terraform plan") 
     for action, attribute, style in _ROWS:
         for address in getattr(summary, attribute):
             table.add_row(
-                f"[{style}]{action}[/]",
-                address,
-                "[bold red]PROTECTED[/]" if address in protected else "",
+                Text(action, style=style),
+                address,  # a plain string: the console never reads it as markup
+                Text("PROTECTED", style="bold red") if address in protected else "",
             )
     for name in summary.output_changes:
         table.add_row("output", name, "")

@@ -6,7 +6,16 @@ from __future__ import annotations
 from invoke import Collection
 
 from common.errors import RefineryError
-from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+from ops.taskkit import (
+    ENV_HELP,
+    JSON_HELP,
+    console,
+    environment,
+    print_json,
+    print_table,
+    styled,
+    task,
+)
 from ops.tf import (
     TerraformPlan,
     apply_plan,
@@ -35,8 +44,11 @@ def plan(c, env, json=False):
     console.print(f"plan saved to {result.plan_file}")
     if result.summary.protected_changes:
         console.print(
-            "[bold red]this plan destroys or replaces protected resources: "
-            "tf.apply will refuse it without --allow-destroy[/]"
+            styled(
+                "this plan destroys or replaces protected resources: "
+                "tf.apply will refuse it without --allow-destroy",
+                "bold red",
+            )
         )
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from invoke import Collection
 from invoke.exceptions import Exit
-from rich.markup import escape
 
 from ops.taskkit import JSON_HELP, console, print_json, print_table, task
 from ops.upstream.errors import EXIT_CODES, UpstreamError
@@ -48,12 +47,12 @@ def status(c, repo=None, config=None, json=False):
 
 def _render_status(result: UpstreamStatus) -> None:
     console.print(
-        f"[bold]{escape(result.name)}[/bold] ({escape(result.url)} {escape(result.branch)} → "
-        f"{escape(result.local_branch)}): {result.behind} commits behind, {result.ahead} ahead"
+        f"{result.name!s} ({result.url!s} {result.branch!s} → "
+        f"{result.local_branch!s}): {result.behind} commits behind, {result.ahead} ahead"
     )
     if result.commits:
         print_table("commits", ["commit", "subject"],
-                    [(c["commit"][:12], escape(c["subject"])) for c in result.commits])  # fmt: skip
+                    [(c["commit"][:12], str(c["subject"])) for c in result.commits])  # fmt: skip
     if result.migrations:
         print_table("migrations", ["change", "file"],
                     [(m["change"], m["path"]) for m in result.migrations])  # fmt: skip
@@ -61,8 +60,8 @@ def _render_status(result: UpstreamStatus) -> None:
         print_table(
             "dependencies",
             ["file", "group", "package", "change", "before", "after"],
-            [(d["file"], d["group"], d["name"], d["change"], escape(d["before"]),
-              escape(d["after"])) for d in result.dependencies],
+            [(d["file"], d["group"], d["name"], d["change"], str(d["before"]),
+              str(d["after"])) for d in result.dependencies],
         )  # fmt: skip
 
 
@@ -120,7 +119,7 @@ def _end(record: UpgradeReport, as_json: bool) -> None:
         print_table(
             f"{record.kind} {record.name}: {record.outcome}",
             ["step", "ok", "detail"],
-            [(s.name, "yes" if s.ok else "NO", escape(s.detail)) for s in record.steps],
+            [(s.name, "yes" if s.ok else "NO", str(s.detail)) for s in record.steps],
             caption=f"report: {record.report_file}",
         )
         if record.outcome == "conflict":

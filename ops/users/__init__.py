@@ -21,6 +21,7 @@ from psycopg2 import sql
 from common.db import connect
 from common.environments import Environment
 from common.errors import ValidationError
+from common.inputs import excerpt
 from common.sql import query
 
 ROLES = {
@@ -28,7 +29,7 @@ ROLES = {
     "engineer": "refinery_engineer",
     "admin": "refinery_admin",
 }
-_NAME = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+_NAME = re.compile(r"[a-z][a-z0-9_]{1,40}", re.ASCII)
 SCRAM_ITERATIONS = 4096
 
 
@@ -54,9 +55,10 @@ def scram_sha256_verifier(password: str, *, salt: bytes | None = None) -> str:
 
 
 def _check_name(name: str) -> str:
-    if not _NAME.match(name or "") or name.startswith(("refinery_", "pg_")):
+    if not _NAME.fullmatch(name or "") or name.startswith(("refinery_", "pg_")):
         raise ValidationError(
-            f"invalid user name {name!r}: lower-case letters, digits and _, 2-41 characters,"
+            f"invalid user name {excerpt(name or '')}: lower-case letters, digits and _, "
+            "2-41 characters,"
             " not starting with refinery_ or pg_"
         )
     return name

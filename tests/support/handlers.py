@@ -1,14 +1,16 @@
 """Test-only job handlers, loaded through REFINERY_HANDLER_MODULES by the worker runtime.
 
 They give the foreman tests jobs with known behaviour: slow ones that can be killed halfway,
-ones that always fail, and ones that record each committed completion in `test_completions`
-(created by the tests) so "exactly once" can be counted.
+ones that always fail (transiently, or for good on malformed input), and ones that record
+each committed completion in `test_completions` (created by the tests) so "exactly once" can
+be counted.
 """
 
 from __future__ import annotations
 
 import time
 
+from common.errors import ValidationError
 from workers.registry import JobContext, handler
 
 COMPLETIONS_TABLE_SQL = """
@@ -41,6 +43,12 @@ def sleep_then_record(ctx: JobContext) -> dict:
 def record(ctx: JobContext) -> dict:
     _record_completion(ctx)
     return {"recorded": True}
+
+
+@handler("process", "test_malformed_input")
+def malformed_input(ctx: JobContext) -> dict:
+    _record_completion(ctx)
+    raise ValidationError("the input is malformed on purpose")
 
 
 @handler("process", "test_always_fail")

@@ -7,7 +7,7 @@ if the handler fails, the lake objects it wrote are removed again, so a retry st
 
     no_op      registers the inputs only: `manifest.json` lists the original files used.
     fastq_qc   `qc.json`: reads, bases, GC %, mean Phred quality and length distribution per
-               file and per experiment (see `fastq_stats`).
+               file and per experiment (see `fastq_stats`). A file without reads fails QC.
 """
 
 from __future__ import annotations
@@ -139,6 +139,9 @@ def quality_control(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[
                     stats = fastq_stats(raw)
                 except MalformedFastq as exc:
                     raise MalformedFastq(f"{original['name']}: {exc}") from None
+            if stats.reads == 0:
+                # An empty file is a failed delivery or transfer, not a sample with no reads.
+                raise MalformedFastq(f"{original['name']}: no reads (the file is empty)")
             per_file[original["name"]] = stats.summary()
             total.merge(stats)
         report["experiments"][str(experiment["id"])] = {

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import ValidationError
+from common.inputs import MAX_ID_LENGTH, MAX_PATH_LENGTH, MAX_TEXT_LENGTH, check_text
 from common.lake.s3 import s3_client
 from workers import schemas
 from workers.registry import JobContext, handler
@@ -59,6 +60,10 @@ from workers.surveyors.delivery_sources import (
 __all__ = ["SAMPLE_SHEET", "read_delivery", "read_sample_sheet", "survey_delivery"]
 
 SHEET_KIND = "sample_sheet"
+_MAX_LENGTHS = {
+    **dict.fromkeys(("project", "sample_id", "individual", "run_id", "library"), MAX_ID_LENGTH),
+    **dict.fromkeys(("read1", "read2"), MAX_PATH_LENGTH),
+}
 DEFAULT_SHEET_VERSION = 1  # sheets from before versions were declared
 _DECLARATION = re.compile(r"^#\s*schema_version\s*[:=,]\s*(\S*?)[\s,]*$")
 
@@ -153,6 +158,12 @@ def _run_from_row(
         state.problem(line, "", "more fields than columns")
         row = {key: value for key, value in row.items() if key is not None}
     values = schemas.without_empty({k: v for k, v in row.items() if k not in absent})
+    for column, value in list(values.items()):
+        try:  # ASCII ids, paths and free text without NUL or control characters, bounded
+            check_text(value, column, max_length=_MAX_LENGTHS.get(column, MAX_TEXT_LENGTH))
+        except ValidationError as exc:
+            state.problem(line, column, str(exc))
+            del values[column]
     state.problems.extend(
         schemas.problems_in(SHEET_KIND, state.version, values, where=f"line {line}")
     )

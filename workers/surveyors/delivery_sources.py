@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from common.errors import StorageError, ValidationError
+from common.inputs import MAX_PATH_LENGTH, check_text
 
 SAMPLE_SHEET = "samplesheet.csv"
+MAX_SHEET_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class FolderDelivery:
 
     @classmethod
     def open(cls, folder: str | Path) -> FolderDelivery:
+        check_text(str(folder), "the delivery folder's path", max_length=MAX_PATH_LENGTH)
         root = Path(folder).expanduser()
         if not root.is_dir():
             raise ValidationError(f"delivery folder {root} does not exist or is not a folder")
@@ -75,6 +78,8 @@ class FolderDelivery:
         sheet = self.root / SAMPLE_SHEET
         if not sheet.is_file():
             raise ValidationError(f"{sheet} is missing: a delivery needs a {SAMPLE_SHEET}")
+        if sheet.stat().st_size > MAX_SHEET_BYTES:
+            raise ValidationError(f"{sheet} is larger than {MAX_SHEET_BYTES // 2**20} MB")
         try:
             return sheet.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -146,6 +151,8 @@ class S3Delivery:
             raise ValidationError(
                 f"{self.sheet_name} is missing: a delivery needs a {SAMPLE_SHEET}"
             )
+        if self.objects[key] > MAX_SHEET_BYTES:
+            raise ValidationError(f"{self.sheet_name} is larger than {MAX_SHEET_BYTES // 2**20} MB")
         body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
         try:
             return body.read().decode("utf-8-sig")

@@ -23,13 +23,16 @@ from typing import Any
 import requests
 
 from common.errors import JobError, ValidationError
+from common.inputs import excerpt
 from workers.registry import JobContext, handler
 from workers.settings import EnaSettings, ena_settings
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
 
 log = logging.getLogger(__name__)
 
-_ACCESSION = re.compile(r"^(?:(?:SRR|ERR|DRR|SRP|ERP|DRP)\d{6,}|PRJ(?:NA|EB|DB)\d{3,})$")
+# ASCII digits only (`\d` would take any Unicode digit), and a bounded length.
+_ACCESSION = re.compile(r"(?:(?:SRR|ERR|DRR|SRP|ERP|DRP)[0-9]{6,12}|PRJ(?:NA|EB|DB)[0-9]{3,12})")
+MAX_ACCESSION_LENGTH = 20
 REQUIRED_FIELDS = ("run_accession", "fastq_ftp", "fastq_md5", "fastq_bytes")
 OPTIONAL_FIELDS = (
     "study_accession",
@@ -64,16 +67,21 @@ class UnknownAccession(ValidationError):
 def validate_accession(value: str) -> str:
     """The accession, upper-cased; a ValidationError before any request when malformed."""
     accession = (value or "").strip().upper()
-    if not _ACCESSION.match(accession):
+    if not looks_like_accession(accession):
         raise ValidationError(
-            f"{value!r} is not an ENA run, study or project accession "
-            "(SRR/ERR/DRR…, SRP/ERP/DRP…, PRJNA/PRJEB/PRJDB…)"
+            f"{excerpt(value or '')} is not an ENA run, study or project accession "
+            "(SRR/ERR/DRR…, SRP/ERP/DRP…, PRJNA/PRJEB/PRJDB… and ASCII digits)"
         )
     return accession
 
 
 def looks_like_accession(value: str) -> bool:
-    return bool(_ACCESSION.match((value or "").strip().upper()))
+    accession = (value or "").strip().upper()
+    return (
+        len(accession) <= MAX_ACCESSION_LENGTH
+        and accession.isascii()
+        and _ACCESSION.fullmatch(accession) is not None
+    )
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,7 @@ def test_inv_seal_and_run_render_and_refuse_cleanly(seal_catalog):
         "error: fastq_qc already SUCCEEDED"
     )
     other = subprocess.run(
-        [*inv, "analyses.run", "-e", seal_catalog.env.name, "other_app", "--experiment",
+        [*inv, "analyses.run", "-e", seal_catalog.env.name, "no_op", "--experiment",
          str(experiment)], cwd=repo, capture_output=True, text=True,
     )  # fmt: skip
     assert other.returncode == 0 and "job " in other.stdout, other.stderr

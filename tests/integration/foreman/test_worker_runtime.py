@@ -68,14 +68,37 @@ def test_handler_failure_rolls_back_its_writes_and_records_the_reason(make_env):
     assert fetch(env, "SELECT count(*) FROM test_completions") == [(0,)]
 
 
-def test_unknown_handler_is_an_errored_attempt_naming_it(make_env):
+def _permanent(env, job_id) -> bool:
+    return fetch(env, "SELECT permanent FROM jobs WHERE id = %s", (job_id,))[0][0]
+
+
+def test_unknown_handler_is_a_permanently_errored_attempt_naming_it(make_env):
     env = make_foreman_env(make_env, "runnohandler")
     (job_id,) = enqueue(env, "no_such_application")
     _dispatch(env)
     assert _run_job(env, job_id, "-e", env.name).returncode == 1
     state, reason, _ = _job(env, job_id)
     assert state == "errored"
-    assert reason.startswith("JobError: no process handler named 'no_such_application'")
+    assert reason.startswith("PermanentJobError: no process handler named 'no_such_application'")
+    assert _permanent(env, job_id) is True
+
+
+def test_malformed_input_is_permanent_and_other_failures_are_not(make_env):
+    env = make_foreman_env(make_env, "runpermanent")
+    malformed, failing = (
+        enqueue(env, "test_malformed_input")[0],
+        enqueue(env, "test_always_fail")[0],
+    )
+    _dispatch(env)
+    assert _run_job(env, malformed, "-e", env.name).returncode == 1
+    assert _run_job(env, failing, "-e", env.name).returncode == 1
+    assert _job(env, malformed)[:2] == (
+        "errored",
+        "ValidationError: the input is malformed on purpose",
+    )
+    assert _permanent(env, malformed) is True
+    assert _permanent(env, failing) is False
+    assert fetch(env, "SELECT count(*) FROM test_completions") == [(0,)]
 
 
 def test_a_job_that_was_not_dispatched_is_not_run(make_env):

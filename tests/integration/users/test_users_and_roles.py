@@ -164,7 +164,7 @@ def test_tools_run_with_an_analysts_login_refuse_seal_force_and_delete(
         delete_experiment(as_analyst, "ERX42")
     with pytest.raises(ValidationError, match="only an admin"):
         request_run(as_analyst, "fastq_qc", [experiment], run_by=name, force=True)
-    job = request_run(as_analyst, "other_app", [experiment], run_by=name)  # analysts run apps
+    job = request_run(as_analyst, "no_op", [experiment], run_by=name)  # analysts run apps
     assert job.job_id > 0
 
 
