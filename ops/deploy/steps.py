@@ -23,7 +23,7 @@ from typing import Any
 from common.db import connect
 from common.environments import Environment
 from foreman.migrations import apply_migrations
-from ops import batch, images, terraform
+from ops import batch, images, tf
 from ops.deploy.audit import DeployRecord
 from ops.deploy.errors import DeployError
 from ops.deploy.settings import DeploySettings
@@ -99,7 +99,7 @@ def preview_images(ctx: StepContext) -> list[str]:
 # --- infrastructure ---------------------------------------------------------------------
 
 
-def plan_counts(summary: terraform.PlanSummary) -> dict[str, int]:
+def plan_counts(summary: tf.PlanSummary) -> dict[str, int]:
     return {
         kind: len(getattr(summary, kind))
         for kind in ("creates", "updates", "replaces", "destroys", "protected_changes")
@@ -107,17 +107,17 @@ def plan_counts(summary: terraform.PlanSummary) -> dict[str, int]:
 
 
 def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
-    plan = terraform.plan_stack(ctx.env)
+    plan = tf.plan_stack(ctx.env)
     summary = plan.summary
     ctx.record.plan = plan_counts(summary)
-    ctx.report(terraform.render_plan_summary(summary))
-    terraform.guard_plan(plan, allow_destroy=ctx.allow_destroy)
+    ctx.report(tf.render_plan_summary(summary))
+    tf.guard_plan(plan, allow_destroy=ctx.allow_destroy)
     if summary.has_changes:
-        terraform.apply_plan(ctx.env, plan)
+        tf.apply_plan(ctx.env, plan)
     else:
         plan.plan_file.unlink(missing_ok=True)  # nothing to apply: no reason to keep it
     outputs = images.environment_outputs(ctx.env)
-    missing = terraform.missing_outputs(outputs)
+    missing = tf.missing_outputs(outputs)
     if missing:
         raise DeployError(
             f"the {ctx.env.name} stack does not output {', '.join(missing)}: the stack and "
@@ -128,14 +128,14 @@ def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
 
 
 def preview_plan(ctx: StepContext) -> list[str]:
-    plan = terraform.plan_stack(ctx.env)
+    plan = tf.plan_stack(ctx.env)
     plan.plan_file.unlink(missing_ok=True)  # a dry run applies nothing: keep no plan around
     counts = plan_counts(plan.summary)
     ctx.record.plan = counts
-    ctx.report(terraform.render_plan_summary(plan.summary))
+    ctx.report(tf.render_plan_summary(plan.summary))
     try:
-        terraform.guard_plan(plan, allow_destroy=ctx.allow_destroy)
-    except terraform.DestructiveChangeError as exc:  # shown, not raised: a dry run shows all
+        tf.guard_plan(plan, allow_destroy=ctx.allow_destroy)
+    except tf.DestructiveChangeError as exc:  # shown, not raised: a dry run shows all
         return [f"REFUSED: {exc}"]
     if not plan.summary.has_changes:
         return ["infrastructure is up to date: nothing to apply"]
