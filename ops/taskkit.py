@@ -2,7 +2,9 @@
 
 Tasks are thin: they parse options, call one function and render its result. The `task`
 decorator here turns any `RefineryError` into a one-line message and a non-zero exit, so a
-person never sees a traceback for a problem they can fix.
+person never sees a traceback for a problem they can fix, and runs every task in a tunnel scope:
+a private database (`[database] tunnel = "foreman_host"`) is reached through an SSH tunnel
+opened on first use and closed when the task ends (common/tunnel.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import invoke
@@ -22,6 +25,7 @@ from rich.table import Table
 
 from common.environments import Environment, available_environments, load_environment
 from common.errors import ConfigError, RefineryError
+from common.tunnel import tunnel_scope
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -38,7 +42,8 @@ def task(*args: Any, **kwargs: Any) -> Callable:
         def run(c: invoke.Context, *a: Any, **kw: Any) -> Any:
             configure_logging()
             try:
-                return func(c, *a, **kw)
+                with tunnel_scope():
+                    return func(c, *a, **kw)
             except RefineryError as exc:
                 raise Exit(f"error: {exc}", code=exc.exit_code) from None
             except OSError as exc:
@@ -83,7 +88,20 @@ def environment(name: str | None) -> Environment:
     if not name:
         known = ", ".join(available_environments()) or "none"
         raise ConfigError(f"no environment given: pass -e ENV (known: {known})")
-    return load_environment(name)
+    env = load_environment(name)
+    use_aws_credentials_file(env)
+    return env
+
+
+def use_aws_credentials_file(env: Environment) -> None:
+    """Point this process's AWS clients (and Terraform) at `[aws] credentials_file`, unless
+    credentials are already given in the environment. A missing file is not an error here:
+    the first AWS call says what is missing."""
+    if not env.aws.credentials_file or os.environ.get("AWS_ACCESS_KEY_ID"):
+        return
+    path = Path(env.aws.credentials_file).expanduser()
+    path = path if path.is_absolute() else env.state_dir / path
+    os.environ.setdefault("AWS_SHARED_CREDENTIALS_FILE", str(path))
 
 
 def configure_logging() -> None:

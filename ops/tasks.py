@@ -21,7 +21,7 @@ from invoke import Collection
 
 AREA_NAMES = (
     "analyses", "batch", "bench", "data", "db", "deploy", "foreman", "images", "jobs", "lake",
-    "local", "logs", "release", "schedule", "tf", "users",
+    "local", "logs", "release", "sandbox", "schedule", "tf", "users",
 )  # fmt: skip
 TOP_LEVEL_TASKS = {"rollback": "deploy"}  # task name -> area whose task is also at the top
 

