@@ -12,7 +12,6 @@ SSH tunnel common/tunnel.py opens — for psycopg2 and for pg_dump/psql alike.
 
 from __future__ import annotations
 
-import json
 import os
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -60,17 +59,12 @@ def connection_params(env: Environment, *, dbname: str | None = None) -> dict[st
 
 def database_host(env: Environment) -> str:
     """The configured host, or the Terraform output it names (`terraform:database_endpoint`)."""
-    host = env.database.host
-    if not host.startswith(TERRAFORM_PREFIX):
-        return host
-    value = env.terraform_output(host.removeprefix(TERRAFORM_PREFIX))
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{env.name}: Terraform output {host} is not a host name")
-    return value
+    return _resolve(env, env.database.host, "a host name")
 
 
 def database_password(env: Environment) -> str:
-    """The password of a `dsn` environment: its variable, its 0600 file, or its secret."""
+    """The password of a `dsn` environment: its variable, its 0600 secrets file, or its
+    Secrets Manager secret (`database.password_secret`, an ARN or `terraform:<output>`)."""
     settings = env.database
     value = os.environ.get(settings.password_env)
     if value:
@@ -85,33 +79,23 @@ def database_password(env: Environment) -> str:
             raise ConfigError(f"database password file {path} must be 0600 (chmod 600 {path})")
         return path.read_text().strip()
     if settings.password_secret:
-        return _secret_password(env, str(env.resolve(settings.password_secret)))
+        from common.secrets import secret_password
+
+        return secret_password(env, _resolve(env, settings.password_secret, "a secret ARN"))
     raise ConfigError(
         f"no database password for environment {env.name!r}: "
         f"set {settings.password_env}, database.password_file or database.password_secret"
     )
 
 
-def _secret_password(env: Environment, secret_id: str) -> str:
-    """The password in Secrets Manager secret `secret_id` (plain, or RDS's JSON shape)."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    client = boto3.client(
-        "secretsmanager", region_name=env.aws.region, endpoint_url=env.aws.endpoint_url
-    )
-    try:
-        text = client.get_secret_value(SecretId=secret_id)["SecretString"]
-    except (BotoCoreError, ClientError) as exc:
-        raise ConfigError(
-            f"cannot read the {env.name} database password from Secrets Manager "
-            f"({secret_id}): {first_line(exc)}"
-        ) from None
-    with suppress(ValueError):
-        document = json.loads(text)
-        if isinstance(document, dict) and "password" in document:
-            return str(document["password"])
-    return text
+def _resolve(env: Environment, value: str, what: str) -> str:
+    """`value`, or the Terraform output it names (`terraform:<output>`)."""
+    if not value.startswith(TERRAFORM_PREFIX):
+        return value
+    resolved = env.terraform_output(value.removeprefix(TERRAFORM_PREFIX))
+    if not isinstance(resolved, str) or not resolved:
+        raise ConfigError(f"{env.name}: Terraform output {value} is not {what}")
+    return resolved
 
 
 def libpq_environment(env: Environment, *, dbname: str | None = None) -> dict[str, str]:

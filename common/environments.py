@@ -7,6 +7,7 @@ file and the key, not a traceback deep inside a deploy.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -169,8 +170,25 @@ def available_environments() -> list[str]:
     return sorted(path.stem for path in environments_dir().glob("*.toml"))
 
 
+# What a deployed process (a Batch worker, the foreman's container) is told by whatever
+# started it, e.g. a job definition filled from the stack's outputs when it was registered:
+# variable -> (section, key). They apply only to the environment named by
+# REFINERY_ENVIRONMENT, so a machine that loads several environments never mixes them up.
+DEPLOYED_SETTINGS: dict[str, tuple[str, str]] = {
+    "REFINERY_DATABASE_HOST": ("database", "host"),
+    "REFINERY_DATABASE_PORT": ("database", "port"),
+    "REFINERY_DATABASE_NAME": ("database", "name"),
+    "REFINERY_DATABASE_USER": ("database", "user"),
+    "REFINERY_DATABASE_PASSWORD_SECRET": ("database", "password_secret"),
+    "REFINERY_LAKE_BUCKET": ("lake", "bucket"),
+    "REFINERY_LOG_GROUP": ("logs", "group"),
+}
+ENVIRONMENT_VARIABLE = "REFINERY_ENVIRONMENT"
+
+
 def load_environment(name: str) -> Environment:
-    """Read and validate the environment called `name`."""
+    """Read and validate the environment called `name` (with DEPLOYED_SETTINGS applied when
+    this process was started for it)."""
     if not name or not _NAME_PATTERN.match(name):
         raise ConfigError(f"invalid environment name {name!r}: use lower-case letters, digits, -")
     path = environments_dir() / f"{name}.toml"
@@ -181,7 +199,30 @@ def load_environment(name: str) -> Environment:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return _parse(name, path, data)
+    return _apply_deployed_settings(_parse(name, path, data), os.environ)
+
+
+def _apply_deployed_settings(env: Environment, variables: dict[str, str]) -> Environment:
+    if variables.get(ENVIRONMENT_VARIABLE) != env.name:
+        return env
+    given = {var: variables[var] for var in DEPLOYED_SETTINGS if variables.get(var)}
+    if not given:
+        return env
+    database, lake, logs = env.database, env.lake, dict(env.logs)
+    for variable, value in given.items():
+        section, key = DEPLOYED_SETTINGS[variable]
+        if section == "database" and database.kind == "dsn":
+            if key == "port":
+                if not value.isdigit():
+                    raise ConfigError(f"{variable} must be a port number, not {value!r}")
+                database = dataclasses.replace(database, port=int(value))
+            else:
+                database = dataclasses.replace(database, **{key: value})
+        elif section == "lake" and lake.backend == "s3":
+            lake = dataclasses.replace(lake, bucket=value)
+        elif section == "logs":
+            logs[key] = value
+    return dataclasses.replace(env, database=database, lake=lake, logs=logs)
 
 
 _REQUIRED_SECTIONS = ("database", "lake", "executor")

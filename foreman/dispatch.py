@@ -11,12 +11,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from psycopg2.extras import execute_values
+from psycopg2.extras import Json, execute_values
 
 from common.environments import Environment
 from common.errors import first_line
 from common.sql import query
-from foreman.executors.base import Executor, Submission, worker_command
+from foreman.executors.base import Executor, ExecutorUnavailable, Submission, worker_command
+from foreman.jobs import handler_name
+from foreman.routing import UNROUTED_QUEUE, QueueRouting
 from foreman.settings import ForemanSettings
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,10 @@ def dispatch_pending_jobs(
     """Claim pending jobs within each queue's free capacity and submit them; returns how many.
 
     `should_stop` is asked between batches, so a stop request never waits for a long queue.
+    New jobs are first routed to their queue (foreman.routing). When the executor is
+    unavailable (throttled), the claimed jobs go back to pending unspent and this round stops.
     """
+    route_new_jobs(conn, env)
     with conn.cursor() as cur:
         cur.execute(_sql("pending_queues"))
         queues = [row[0] for row in cur.fetchall()]
@@ -65,16 +70,45 @@ def dispatch_pending_jobs(
     for queue, free in free_capacity(conn, executor, queues).items():
         while free > 0 and not should_stop():
             wanted = min(free, batch_size)
-            claimed = _claim_and_submit(conn, env, executor, queue, wanted)
-            dispatched += claimed
+            claimed, handled = _claim_and_submit(conn, env, executor, queue, wanted)
+            dispatched += handled
             free -= claimed
+            if handled < claimed:
+                conn.commit()
+                return dispatched  # the executor is throttling: try again next round
             if claimed < wanted:
                 break  # the queue ran dry (or another claimer holds the rest)
     conn.commit()
     return dispatched
 
 
-def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, limit: int) -> int:
+def route_new_jobs(conn, env: Environment) -> int:
+    """Move new jobs from the unrouted queue to their kind's and tier's queue (commits)."""
+    routing = QueueRouting.for_environment(env)
+    if not routing.enabled:
+        return 0
+    with conn.cursor() as cur:
+        cur.execute(_sql("route_new_jobs"), _routing_params(env, routing))
+        routed = cur.rowcount
+    conn.commit()
+    return routed
+
+
+def _routing_params(env: Environment, routing: QueueRouting) -> dict[str, object]:
+    return {
+        "routes": Json(routing.as_rows() if routing.enabled else []),
+        "unrouted": UNROUTED_QUEUE,
+        "max_tier": max(len(env.executor.memory_tiers_mb) - 1, 0),
+    }
+
+
+def _claim_and_submit(
+    conn, env: Environment, executor: Executor, queue: str, limit: int
+) -> tuple[int, int]:
+    """Claim up to `limit` jobs and submit them: (claimed, submitted or refused).
+
+    Fewer handled than claimed means the executor became unavailable: the rest were released.
+    """
     with conn.cursor() as cur:
         cur.execute(
             _sql("claim_pending"), {"queue": queue, "limit": limit, "executor": executor.name}
@@ -83,10 +117,14 @@ def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, li
     # The claim commits before anything starts, so a worker always finds its attempt dispatched.
     conn.commit()
     if not rows:
-        return 0
+        return 0, 0
     submitted: list[tuple[int, int, int, str]] = []
     refused: list[tuple[int, int, str]] = []
-    for job_id, kind, job_queue, attempt, tier in rows:
+    released: list[tuple[int, int]] = []
+    for job_id, kind, job_queue, attempt, tier, source, application in rows:
+        if released:
+            released.append((job_id, attempt))
+            continue
         submission = Submission(
             job_id=job_id,
             attempt=attempt,
@@ -95,9 +133,20 @@ def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, li
             memory_mb=memory_for_tier(env, tier),
             environment=env.name,
             command=worker_command(job_id),
+            handler=handler_name(kind, {"source": source, "application": application}),
         )
         try:
             executor_job_id = executor.submit(submission)
+        except ExecutorUnavailable as exc:
+            log.warning(
+                "executor %s unavailable (%s); job %s and the rest of the batch wait",
+                executor.name,
+                first_line(exc),
+                job_id,
+                extra={"job_id": job_id, "env": env.name},
+            )
+            released.append((job_id, attempt))
+            continue
         except Exception as exc:  # an executor error must not strand the rest of the batch
             reason = f"executor {executor.name} refused the job: {first_line(exc)}"
             log.warning(reason, extra={"job_id": job_id})
@@ -110,7 +159,17 @@ def _claim_and_submit(conn, env: Environment, executor: Executor, queue: str, li
         conn.commit()
     if refused:
         mark_lost(conn, refused)
-    return len(rows)
+    if released:
+        release_claims(conn, released)
+    return len(rows), len(rows) - len(released)
+
+
+def release_claims(conn, released: list[tuple[int, int]]) -> int:
+    """Put claimed but unsubmitted (job id, attempt)s back to pending, attempt unspent."""
+    with conn.cursor() as cur:
+        back = execute_values(cur, _sql("release_claims"), released, fetch=True)
+    conn.commit()
+    return len(back)
 
 
 def mark_lost(conn, lost: list[tuple[int, int, str]]) -> int:
@@ -175,10 +234,10 @@ def settle_errored_jobs(
     """Errored jobs go back to pending one memory tier up once their retry delay has passed
     (see ForemanSettings), or fail at once after their last attempt."""
     settings = settings or ForemanSettings.for_environment(env)
-    max_tier = max(len(env.executor.memory_tiers_mb) - 1, 0)
+    params = _routing_params(env, QueueRouting.for_environment(env))
     with conn.cursor() as cur:
         cur.execute(_sql("retry_errored"), {
-            "max_tier": max_tier,
+            **params,
             "delay": settings.retry_delay_seconds,
             "max_delay": settings.retry_delay_max_seconds,
         })  # fmt: skip

@@ -27,7 +27,26 @@ SET state = 'dispatched', attempt = jobs.attempt + 1, executor = %(executor)s,
     started_at = NULL, ended_at = NULL, failure_reason = NULL
 FROM claimed
 WHERE jobs.id = claimed.id
-RETURNING jobs.id, jobs.kind, jobs.queue, jobs.attempt, jobs.memory_tier;
+RETURNING jobs.id, jobs.kind, jobs.queue, jobs.attempt, jobs.memory_tier,
+          jobs.payload->>'source', jobs.payload->>'application';
+
+-- name: release_claims --
+-- The executor could not take these attempts (throttled, unavailable): back to pending as if
+-- never claimed — the attempt is not spent and the memory tier stays.
+UPDATE jobs
+SET state = 'pending', attempt = jobs.attempt - 1, executor = NULL, dispatched_at = NULL
+FROM (VALUES %s) AS released (id, attempt)
+WHERE jobs.id = released.id AND jobs.attempt = released.attempt
+  AND jobs.state = 'dispatched' AND jobs.executor_job_id IS NULL
+RETURNING jobs.id;
+
+-- name: route_new_jobs --
+-- New jobs wait on the unrouted queue; each goes to its kind's and memory tier's queue.
+UPDATE jobs SET queue = routes.queue
+FROM jsonb_to_recordset(%(routes)s) AS routes (kind text, memory_tier integer, queue text)
+WHERE jobs.state = 'pending' AND jobs.queue = %(unrouted)s
+  AND routes.kind = jobs.kind AND routes.memory_tier = LEAST(jobs.memory_tier, %(max_tier)s)
+  AND routes.queue <> jobs.queue;
 
 -- name: record_submissions --
 -- One round trip: the executor ids go on the jobs and into each attempt's history row (the
@@ -68,8 +87,15 @@ DO UPDATE SET ended_at = now(), outcome = 'lost', reason = EXCLUDED.reason;
 -- name: retry_errored --
 -- Back to pending one memory tier up, once the job has waited its delay since the attempt
 -- ended: %(delay)s seconds doubled for every attempt after the first, at most %(max_delay)s.
+-- With routes, the job moves to the queue of its new tier (the large-memory pool, say).
 UPDATE jobs
-SET state = 'pending', memory_tier = LEAST(memory_tier + 1, %(max_tier)s)
+SET state = 'pending', memory_tier = LEAST(memory_tier + 1, %(max_tier)s),
+    queue = coalesce((
+        SELECT routes.queue
+        FROM jsonb_to_recordset(%(routes)s) AS routes (kind text, memory_tier integer, queue text)
+        WHERE routes.kind = jobs.kind
+          AND routes.memory_tier = LEAST(jobs.memory_tier + 1, %(max_tier)s)
+    ), jobs.queue)
 WHERE state = 'errored' AND attempt < max_attempts
   AND coalesce(ended_at, '-infinity') <= now() - make_interval(
         secs => LEAST(%(max_delay)s, %(delay)s * power(2, GREATEST(attempt - 1, 0))))

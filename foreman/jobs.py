@@ -25,6 +25,19 @@ def _sql(name: str) -> str:
     return query(__file__, "jobs.sql", name)
 
 
+def handler_name(kind: str, payload: dict[str, Any]) -> str:
+    """The name a job's handler is registered under (workers.registry): a survey's
+    `source`, `download` for downloads, a process job's `application`.
+
+    The foreman names a job's Batch job definition by it, so it lives here, beside the jobs.
+    """
+    if kind == "survey":
+        return str(payload.get("source") or "")
+    if kind == "download":
+        return "download"
+    return str(payload.get("application") or "")
+
+
 @dataclass(frozen=True)
 class Job:
     """One row of the jobs table."""

@@ -25,6 +25,7 @@ from common.environments import Environment
 from common.errors import JobError
 from common.lake import Lake
 from foreman.jobs import Job
+from foreman.jobs import handler_name as _handler_name
 
 BUILTIN_MODULES = ("workers.surveyors", "workers.downloaders", "workers.processors")
 EXTRA_MODULES_VARIABLE = "REFINERY_HANDLER_MODULES"
@@ -60,11 +61,14 @@ def handler(kind: str, name: str) -> Callable[[Handler], Handler]:
 
 def handler_name(job: Job) -> str:
     """The name a job's handler is registered under."""
-    if job.kind == "survey":
-        return str(job.payload.get("source", ""))
-    if job.kind == "download":
-        return "download"
-    return str(job.payload.get("application", ""))
+    return _handler_name(job.kind, job.payload)
+
+
+def registered_handlers() -> list[tuple[str, str]]:
+    """Every (job kind, handler name) the workers can run, sorted: what gets a Batch job
+    definition (ops.batch.definitions) and what the Batch executor may name."""
+    load_handler_modules()
+    return sorted(_handlers)
 
 
 def find_handler(job: Job) -> Handler:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from common.errors import JobError
+
 ExecutorState = Literal["queued", "running", "succeeded", "failed", "unknown"]
 
 
@@ -27,6 +29,16 @@ class Submission:
     environment: str
     command: tuple[str, ...]
     extra_env: dict[str, str] = field(default_factory=dict)
+    handler: str = ""  # the handler's registered name (foreman.jobs.handler_name)
+
+
+class ExecutorUnavailable(JobError):
+    """The executor could not take the submission now (throttled, unreachable, 5xx).
+
+    Nothing was started: the foreman puts the job back to pending with its attempt unspent,
+    on the same memory tier, and tries again later. Any other error from `submit` is a
+    refusal of the job itself and costs the attempt.
+    """
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ batch_pools = {
   }
   large_memory = {
     type           = "EC2"
-    instance_types = ["r6i.2xlarge"]
+    instance_types = ["r6i.2xlarge", "r6i.4xlarge"] # the 65536 MB tier needs the 128 GiB size
     min_vcpus      = 0
-    max_vcpus      = 16
+    max_vcpus      = 32
     priority       = 20
   }
 }

@@ -1,8 +1,19 @@
-"""Job-definition templates (`infrastructure/batch/<pipeline>.json.j2`), rendered and checked.
+"""Job definitions for every pipeline the workers can run, rendered from templates and checked.
 
-One template per pipeline, rendered once per memory tier of the environment, so the foreman
-can retry a job with more memory by submitting it to the next tier's definition. Every
-rendered definition is validated before any API call: it must be JSON, name what AWS
+The pipelines come from the workers' own registry of handlers (`workers.registry`): one per
+(job kind, handler) — `survey-delivery`, `survey-ena`, `download`, `process-no_op`,
+`process-fastq_qc` — so a new handler gets its definitions without anyone keeping a list.
+Each is rendered from `infrastructure/batch/<pipeline>.json.j2` when that exists (its own
+vCPUs or timeout), else from its kind's `<kind>.json.j2`, once per memory tier of the
+environment, so the foreman can retry a job with more memory on the next tier's definition.
+
+A definition carries what its container needs and nothing from the deploying machine: the
+environment's name (the image carries the environment files) and the settings that come
+from the stack (common.environments.DEPLOYED_SETTINGS: database host, port, name and user,
+the ARN of the secret holding the password, the lake bucket, the log group), resolved from
+the stack's outputs now. Never a password.
+
+Every rendered definition is validated before any API call: it must be JSON, name what AWS
 accepts, carry sane memory and vCPUs, a timeout, and a retry strategy that retries spot
 interruptions (`Host EC2*`) — a bad template fails the whole set, nothing is registered.
 """
@@ -17,24 +28,89 @@ from typing import Any
 
 import jinja2
 
-from common.environments import REPO_ROOT, Environment
+from common.environments import DEPLOYED_SETTINGS, REPO_ROOT, TERRAFORM_PREFIX, Environment
 from common.errors import ConfigError, ValidationError
-from foreman.executors.batch import job_definition_name
+from foreman.executors.batch import job_definition_name, pipeline_name
+from workers.registry import registered_handlers
 
 TEMPLATES_DIR = REPO_ROOT / "infrastructure" / "batch"
 TEMPLATE_SUFFIX = ".json.j2"
 _MIN_MEMORY_MB, _MAX_MEMORY_MB = 512, 1_048_576
 _MIN_TIMEOUT_S = 60
 _SPOT_INTERRUPTION = "Host EC2 (instance i-0123) terminated."
+# Set by the shared template for every definition.
+TEMPLATE_VARIABLES = (
+    "REFINERY_ENVIRONMENT",
+    "REFINERY_VERSION",
+    "REFINERY_PIPELINE",
+    "REFINERY_MEMORY_MB",
+)
 
 
-def pipelines(templates_dir: Path = TEMPLATES_DIR) -> list[str]:
-    """Pipelines that have a template (files starting with `_` are shared layouts)."""
-    return sorted(
-        path.name.removesuffix(TEMPLATE_SUFFIX)
-        for path in templates_dir.glob(f"*{TEMPLATE_SUFFIX}")
-        if not path.name.startswith("_")
+def pipelines() -> list[str]:
+    """Every pipeline the workers register: one per (job kind, handler)."""
+    return sorted(pipeline_name(kind, name) for kind, name in registered_handlers())
+
+
+def template_for(kind: str, pipeline: str, templates_dir: Path = TEMPLATES_DIR) -> str:
+    """The pipeline's own template, else its kind's; a ConfigError when neither exists."""
+    for name in (pipeline, kind):
+        if (templates_dir / f"{name}{TEMPLATE_SUFFIX}").is_file():
+            return f"{name}{TEMPLATE_SUFFIX}"
+    raise ConfigError(
+        f"no job-definition template for pipeline {pipeline}: add {templates_dir.name}/"
+        f"{kind}{TEMPLATE_SUFFIX} (every {kind} pipeline) or {pipeline}{TEMPLATE_SUFFIX}"
     )
+
+
+def unused_templates(templates_dir: Path = TEMPLATES_DIR) -> list[str]:
+    """Templates that no registered pipeline or kind would use (a renamed handler's)."""
+    used = {
+        name
+        for kind, handler in registered_handlers()
+        for name in (kind, pipeline_name(kind, handler))
+    }
+    return sorted(
+        path.name
+        for path in templates_dir.glob(f"*{TEMPLATE_SUFFIX}")
+        if not path.name.startswith("_") and path.name.removesuffix(TEMPLATE_SUFFIX) not in used
+    )
+
+
+def container_settings(env: Environment, outputs: Mapping[str, Any]) -> dict[str, str]:
+    """The DEPLOYED_SETTINGS variables of `env`'s workers, resolved against the stack's
+    `outputs`: a `terraform:<output>` setting takes that output's value."""
+    values: dict[str, Any] = {}
+    database = env.database
+    if database.kind == "dsn":
+        values["REFINERY_DATABASE_HOST"] = _resolved(database.host, outputs, "database.host")
+        values["REFINERY_DATABASE_PORT"] = database.port
+        values["REFINERY_DATABASE_NAME"] = database.name
+        values["REFINERY_DATABASE_USER"] = database.user
+        if database.password_secret:
+            values["REFINERY_DATABASE_PASSWORD_SECRET"] = _resolved(
+                database.password_secret, outputs, "database.password_secret"
+            )
+    if env.lake.backend == "s3":
+        stack_bucket = outputs.get("lake_bucket")
+        if stack_bucket is not None and _output_value(stack_bucket) != env.lake.bucket:
+            raise ValidationError(
+                f"{env.path.name}: lake.bucket is {env.lake.bucket!r} but the stack's lake "
+                f"bucket is {_output_value(stack_bucket)!r}; workers would write elsewhere"
+            )
+        values["REFINERY_LAKE_BUCKET"] = env.lake.bucket
+    values["REFINERY_LOG_GROUP"] = outputs["log_group_name"]
+    return {key: str(value) for key, value in values.items()}
+
+
+def _resolved(value: str, outputs: Mapping[str, Any], setting: str) -> Any:
+    if not value.startswith(TERRAFORM_PREFIX):
+        return value
+    name = value.removeprefix(TERRAFORM_PREFIX)
+    found = outputs[name]  # a missing output is the _Outputs error naming it
+    if not isinstance(found, str | int) or found in ("", None):
+        raise ValidationError(f"{setting}: Terraform output {name} has no value")
+    return found
 
 
 def vcpus_for(memory_mb: int) -> int:
@@ -57,16 +133,17 @@ def render_job_definitions(
         autoescape=False,
         keep_trailing_newline=True,
     )
-    found = pipelines(templates_dir)
-    if not found:
-        raise ConfigError(f"no job-definition templates in {templates_dir}")
+    handlers = registered_handlers()
     tiers = env.executor.memory_tiers_mb
     if not tiers:
         raise ConfigError(f"{env.path.name}: executor.memory_tiers_mb is empty")
     flat_outputs = _Outputs({key: _output_value(value) for key, value in outputs.items()})
+    settings = container_settings(env, flat_outputs)
+    extra = job_environment(env)
     rendered: list[dict[str, Any]] = []
-    for pipeline in found:
-        template_name = f"{pipeline}{TEMPLATE_SUFFIX}"
+    for kind, handler in handlers:
+        pipeline = pipeline_name(kind, handler)
+        template_name = template_for(kind, pipeline, templates_dir)
         for tier in tiers:
             name = job_definition_name(env, pipeline, tier)
             context = {
@@ -75,6 +152,10 @@ def render_job_definitions(
                 "version": version,
                 "image": image,
                 "pipeline": pipeline,
+                "kind": kind,
+                "handler": handler,
+                "settings": settings,
+                "job_environment": extra,
                 "memory_mb": int(tier),
                 "vcpus": vcpus_for(int(tier)),
                 "outputs": flat_outputs,
@@ -91,6 +172,30 @@ def render_job_definitions(
             validate_job_definition(definition, expected_name=name, memory_mb=int(tier))
             rendered.append(definition)
     return rendered
+
+
+def job_environment(env: Environment) -> dict[str, str]:
+    """`[batch] job_environment`: plain variables every definition carries (log level…).
+
+    Anyone who may describe job definitions reads them, so they are never secrets: AWS
+    credentials are refused unless the environment talks to an emulator (`[aws]
+    endpoint_url`, which takes any key), and so is the database password's variable.
+    """
+    table = env.section("batch").get("job_environment", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{env.path}: batch.job_environment must be a table")
+    refused = {env.database.password_env, "PGPASSWORD", *DEPLOYED_SETTINGS, *TEMPLATE_VARIABLES}
+    if not env.aws.endpoint_url:
+        refused |= {"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+    for name, value in table.items():
+        if name in refused:
+            raise ConfigError(
+                f"{env.path}: batch.job_environment may not set {name}: job definitions are "
+                "readable by anyone who may describe them"
+            )
+        if not isinstance(value, str):
+            raise ConfigError(f"{env.path}: batch.job_environment.{name} must be a string")
+    return dict(table)
 
 
 class _Outputs(dict):

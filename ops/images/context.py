@@ -4,7 +4,10 @@ The base image gets its Dockerfile, a pinned `requirements.txt` (Refinery's runt
 dependency closure, at exactly the versions the host runs and tests with) and the wheels for
 it, made on the host with `pip wheel` and cached by the hash of the pins. The foreman and
 workers images get their Dockerfile and the project's packages (source and package data,
-no caches).
+no caches), and the environment files (`infrastructure/environments/*.toml`, which hold no
+secrets): a container started with REFINERY_ENVIRONMENT=<name> loads its environment's file
+from the image, and what only the stack knows (the database's address, the password's
+secret) comes from whatever started it (common.environments.DEPLOYED_SETTINGS).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from common.shell import run_command
 DISTRIBUTION = "refinery"
 DOCKERFILES_DIR = REPO_ROOT / "images"
 APP_PACKAGES = ("common", "foreman", "workers")
+ENVIRONMENTS = Path("infrastructure") / "environments"
 _PACKAGE_DATA_SUFFIXES = {".py", ".sql", ".j2", ".html", ".json", ".toml"}
 
 
@@ -116,4 +120,8 @@ def app_context(destination: Path, name: str, packages: tuple[str, ...] = APP_PA
             target = destination / "app" / path.relative_to(REPO_ROOT)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
+    environments = destination / "app" / ENVIRONMENTS
+    environments.mkdir(parents=True, exist_ok=True)
+    for path in sorted((REPO_ROOT / ENVIRONMENTS).glob("*.toml")):
+        shutil.copy2(path, environments / path.name)
     return destination

@@ -90,3 +90,68 @@ def test_a_plain_host_is_taken_as_written(env_dir, monkeypatch):
 
     monkeypatch.setenv("CLOUD_DB_PASSWORD", "pw")
     assert db.connection_params(_dsn_environment(env_dir, "db.internal"))["host"] == "db.internal"
+
+
+def _deployed(env_dir):
+    write_environment(
+        env_dir,
+        "staging",
+        {
+            "database": {"kind": "dsn", "host": "terraform:database_endpoint"},
+            "lake": {"backend": "s3", "bucket": "from-the-file"},
+            "executor": {"kind": "batch"},
+            "logs": {"kind": "cloudwatch", "group": "/from/the/file"},
+        },
+    )
+    write_environment(
+        env_dir,
+        "prod",
+        {
+            "database": {"kind": "dsn", "host": "prod.db"},
+            "lake": {"backend": "s3", "bucket": "prod-lake"},
+            "executor": {"kind": "batch"},
+        },
+    )
+
+
+DEPLOYED = {
+    "REFINERY_DATABASE_HOST": "db.internal",
+    "REFINERY_DATABASE_PORT": "6543",
+    "REFINERY_DATABASE_NAME": "refinery2",
+    "REFINERY_DATABASE_USER": "worker",
+    "REFINERY_DATABASE_PASSWORD_SECRET": "arn:aws:secretsmanager:eu-west-1:1:secret:db",
+    "REFINERY_LAKE_BUCKET": "stack-lake",
+    "REFINERY_LOG_GROUP": "/stack/logs",
+}
+
+
+def test_a_started_process_takes_the_stack_settings_it_was_given(env_dir, monkeypatch):
+    """A worker container needs nothing from the deploying machine: what only the stack
+    knows comes from the variables its job definition set."""
+    _deployed(env_dir)
+    monkeypatch.setenv("REFINERY_ENVIRONMENT", "staging")
+    for name, value in DEPLOYED.items():
+        monkeypatch.setenv(name, value)
+    env = load_environment("staging")
+    assert (env.database.host, env.database.port) == ("db.internal", 6543)
+    assert (env.database.name, env.database.user) == ("refinery2", "worker")
+    assert env.database.password_secret == DEPLOYED["REFINERY_DATABASE_PASSWORD_SECRET"]
+    assert env.lake.bucket == "stack-lake"
+    assert env.logs["group"] == "/stack/logs"
+    # Another environment loaded by the same process keeps its own file's settings.
+    other = load_environment("prod")
+    assert (other.database.host, other.lake.bucket) == ("prod.db", "prod-lake")
+
+
+def test_stack_settings_apply_only_to_the_environment_the_process_was_started_for(
+    env_dir, monkeypatch
+):
+    _deployed(env_dir)
+    monkeypatch.delenv("REFINERY_ENVIRONMENT", raising=False)
+    monkeypatch.setenv("REFINERY_DATABASE_HOST", "db.internal")
+    env = load_environment("staging")
+    assert env.database.host == "terraform:database_endpoint"
+    monkeypatch.setenv("REFINERY_ENVIRONMENT", "staging")
+    monkeypatch.setenv("REFINERY_DATABASE_PORT", "not-a-port")
+    with pytest.raises(ConfigError, match="REFINERY_DATABASE_PORT must be a port number"):
+        load_environment("staging")

@@ -1,4 +1,5 @@
-"""Job-definition templates: rendered per pipeline and tier, rejected when unsafe."""
+"""Job definitions: one per registered handler and memory tier, carrying what a worker
+container needs (never a password), rejected when unsafe."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import shutil
 import pytest
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
-from common.errors import ValidationError
+from common.errors import ConfigError, JobError, ValidationError
+from foreman.executors.base import Submission, worker_command
+from foreman.executors.batch import BatchExecutor
 from ops.batch import job_definition_name, pipelines, render_job_definitions
-from ops.batch.definitions import TEMPLATES_DIR
+from ops.batch.definitions import TEMPLATES_DIR, unused_templates
+from ops.batch.registration import environment_definition_names
 from tests.support.environments import write_environment
+from workers.registry import registered_handlers
 
 OUTPUTS = {
     "batch_job_role_arn": "arn:aws:iam::123456789012:role/refinery-staging-job",
@@ -45,7 +50,13 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
         for pipeline in pipelines()
         for tier in (2048, 8192)
     ]
-    assert {"survey", "download", "fastq_qc"} <= set(pipelines())
+    assert set(pipelines()) == {
+        "survey-delivery",
+        "survey-ena",
+        "download",
+        "process-no_op",
+        "process-fastq_qc",
+    }
     qc = next(item for item in rendered if item["jobDefinitionName"].endswith("fastq-qc-8192mb"))
     resources = {r["type"]: r["value"] for r in qc["containerProperties"]["resourceRequirements"]}
     assert resources == {"MEMORY": "8192", "VCPU": "4"}
@@ -65,11 +76,149 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
 
 
 def test_job_definition_names_follow_aws_pattern(staging):
-    assert job_definition_name(staging, "fastq_qc", 4096) == "refinery-staging-fastq-qc-4096mb"
+    assert (
+        job_definition_name(staging, "process-fastq_qc", 4096)
+        == "refinery-staging-process-fastq-qc-4096mb"
+    )
+
+
+def _payload(kind, handler):
+    return {"survey": {"source": handler}, "process": {"application": handler}}.get(kind, {})
+
+
+def test_every_registered_handler_and_tier_has_a_definition_the_executor_names(staging):
+    """The executor's names, for every (kind, handler) × memory the foreman can ask for,
+    are exactly the definitions `inv batch.register` registers — none missing, none extra."""
+    rendered = {
+        item["jobDefinitionName"]
+        for item in render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
+    }
+    assert rendered == set(environment_definition_names(staging))
+    executor = BatchExecutor(staging)
+    named = set()
+    for kind, handler in registered_handlers():
+        for memory in (1, 2048, 2049, 8192):
+            submission = Submission(
+                job_id=1,
+                attempt=1,
+                kind=kind,
+                queue="spot",
+                memory_mb=memory,
+                environment="staging",
+                command=worker_command(1),
+                handler=handler,
+            )
+            named.add(
+                job_definition_name(
+                    staging, executor.pipeline_for(submission), executor.tier_for(memory)
+                )
+            )
+    assert named == rendered
+    assert len(named) == len(registered_handlers()) * 2
+    stray = Submission(1, 1, "survey", "spot", 2048, "staging", worker_command(1), handler="ftp")
+    with pytest.raises(JobError, match="no survey handler named 'ftp'"):
+        executor.pipeline_for(stray)
+
+
+def test_every_template_serves_a_registered_pipeline_or_kind():
+    assert unused_templates() == []
+
+
+def test_a_handler_without_any_template_is_a_clear_error(staging, tmp_path):
+    folder = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, folder)
+    (folder / "process.json.j2").unlink()
+    with pytest.raises(ConfigError, match="no job-definition template for pipeline process-no_op"):
+        render_job_definitions(
+            staging, version="1.0", image=IMAGE, outputs=OUTPUTS, templates_dir=folder
+        )
+
+
+@pytest.fixture
+def deployed(tmp_path, monkeypatch):
+    """A staging-shaped environment whose database host and password come from the stack."""
+    folder = tmp_path / "environments"
+    folder.mkdir()
+    monkeypatch.setenv(ENVIRONMENTS_DIR_VARIABLE, str(folder))
+    monkeypatch.setenv("REFINERY_DB_PASSWORD", "pw-on-the-deploying-machine")
+    write_environment(
+        folder,
+        "staging",
+        {
+            "database": {
+                "kind": "dsn",
+                "host": "terraform:database_endpoint",
+                "name": "refinery",
+                "user": "refinery",
+                "password_secret": "terraform:database_master_secret_arn",
+            },
+            "lake": {"backend": "s3", "bucket": "refinery-staging-lake"},
+            "executor": {"kind": "batch", "memory_tiers_mb": [2048]},
+            "batch": {"job_environment": {"REFINERY_LOG_LEVEL": "DEBUG"}},
+        },
+    )
+    return load_environment("staging")
+
+
+STACK = {
+    **OUTPUTS,
+    "database_endpoint": "refinery-staging-db.abc.eu-west-1.rds.amazonaws.com",
+    "database_master_secret_arn": "arn:aws:secretsmanager:eu-west-1:1:secret:rds!db-1",
+    "lake_bucket": "refinery-staging-lake",
+}
+
+
+def test_definitions_carry_the_stack_settings_and_never_a_password(deployed):
+    rendered = render_job_definitions(deployed, version="1.0", image=IMAGE, outputs=STACK)
+    for definition in rendered:
+        variables = {
+            e["name"]: e["value"] for e in definition["containerProperties"]["environment"]
+        }
+        assert variables["REFINERY_ENVIRONMENT"] == "staging"
+        assert variables["REFINERY_DATABASE_HOST"] == STACK["database_endpoint"]
+        assert variables["REFINERY_DATABASE_PORT"] == "5432"
+        assert variables["REFINERY_DATABASE_PASSWORD_SECRET"] == STACK["database_master_secret_arn"]
+        assert variables["REFINERY_LAKE_BUCKET"] == "refinery-staging-lake"
+        assert variables["REFINERY_LOG_GROUP"] == "/aws/batch/job"
+        assert variables["REFINERY_LOG_LEVEL"] == "DEBUG"
+        assert "pw-on-the-deploying-machine" not in json.dumps(definition)
+        assert not any("PASSWORD" in name and "SECRET" not in name for name in variables)
+
+
+def test_a_lake_bucket_the_stack_did_not_create_is_refused(deployed):
+    with pytest.raises(ValidationError, match="the stack's lake bucket is 'other-lake'"):
+        render_job_definitions(
+            deployed, version="1.0", image=IMAGE, outputs={**STACK, "lake_bucket": "other-lake"}
+        )
+
+
+@pytest.mark.parametrize(
+    "name", ["AWS_SECRET_ACCESS_KEY", "REFINERY_DB_PASSWORD", "REFINERY_DATABASE_HOST"]
+)
+def test_job_environment_refuses_secrets_and_settings_it_does_not_own(tmp_path, monkeypatch, name):
+    monkeypatch.setenv(ENVIRONMENTS_DIR_VARIABLE, str(tmp_path))
+    write_environment(
+        tmp_path,
+        "staging",
+        {
+            "database": {"kind": "dsn"},
+            "lake": {"backend": "s3", "bucket": "lake"},
+            "executor": {"kind": "batch"},
+            "batch": {"job_environment": {name: "x"}},
+        },
+    )
+    with pytest.raises(ConfigError, match=f"may not set {name}"):
+        render_job_definitions(
+            load_environment("staging"), version="1.0", image=IMAGE, outputs=OUTPUTS
+        )
 
 
 def test_missing_terraform_output_is_a_one_line_error(staging):
     with pytest.raises(ValidationError, match="batch_job_role_arn"):
+        render_job_definitions(
+            staging, version="1.0", image=IMAGE, outputs={"log_group_name": "/g"}
+        )
+    with pytest.raises(ValidationError, match="log_group_name"):
         render_job_definitions(staging, version="1.0", image=IMAGE, outputs={})
 
 

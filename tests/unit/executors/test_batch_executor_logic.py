@@ -7,11 +7,12 @@ are proven against moto's Batch in tests/integration/images/test_batch_executor.
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
 from common.errors import JobError
 from foreman.executors.base import Submission, worker_command
-from foreman.executors.batch import BatchExecutor, _failure_reason
+from foreman.executors.batch import BatchExecutor, _failure_reason, is_unavailable
 from tests.support.environments import write_environment
 
 
@@ -30,7 +31,7 @@ def executor(tmp_path, monkeypatch):
                 "queues": {"download": 20},
             },
             "aws": {"endpoint_url": "http://127.0.0.1:9"},
-            "batch": {"job_queues": {"download": "spot-downloads"}, "pipelines": {"x": "y"}},
+            "batch": {"job_queues": {"download": "spot-downloads"}},
         },
     )
     return BatchExecutor(load_environment("staging"))
@@ -61,9 +62,11 @@ def test_queues_and_pipelines_follow_configuration_then_naming_rules(executor):
     assert executor.job_queue_for("download") == "spot-downloads"
     assert executor.job_queue_for("survey") == "refinery-staging-survey"
     assert executor.job_queue_for("large_memory") == "refinery-staging-large-memory"
-    assert executor.pipeline_for(_submission(kind="download")) == "download"
-    qc = _submission(extra_env={"REFINERY_PIPELINE": "fastq_qc"})
-    assert executor.pipeline_for(qc) == "fastq_qc"
+    assert executor.pipeline_for(_submission(kind="download", handler="download")) == "download"
+    qc = _submission(handler="fastq_qc")
+    assert executor.pipeline_for(qc) == "process-fastq_qc"
+    survey = _submission(kind="survey", handler="delivery")
+    assert executor.pipeline_for(survey) == "survey-delivery"
     assert executor.capacity("download") == 20
     assert executor.capacity("survey") == 100
 
@@ -83,3 +86,26 @@ def test_failure_reason_names_status_container_reason_and_exit_code():
         "Essential container in task exited; OutOfMemoryError: Container killed; exit code 137"
     )
     assert _failure_reason({}) == "failed"
+
+
+def _client_error(status, code):
+    return ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "SubmitJob",
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (_client_error(429, "TooManyRequestsException"), True),
+        (_client_error(400, "ThrottlingException"), True),
+        (_client_error(503, "ServiceUnavailable"), True),
+        (_client_error(500, "ServerException"), True),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), True),
+        (_client_error(400, "ClientException"), False),  # e.g. no such job definition
+        (ValueError("bad"), False),
+    ],
+)
+def test_throttling_and_outages_are_told_apart_from_refusals(error, unavailable):
+    assert is_unavailable(error) is unavailable

@@ -58,6 +58,10 @@ def test_app_context_holds_only_code_and_package_data(tmp_path):
     assert "app/foreman/executors/base.py" in files
     assert "app/foreman/sql/schema.sql" in files
     assert "app/workers/registry.py" in files
+    # The shared core, and the environment files a container loads by name (no tfvars).
+    assert "app/common/environments.py" in files
+    assert {"app/infrastructure/environments/staging.toml"} <= files
+    assert not any(name.endswith(".tfvars") for name in files)
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
     assert not any(name.startswith(("app/ops/", "app/tests/")) for name in files)
 
