@@ -180,6 +180,8 @@ DEPLOYED_SETTINGS: dict[str, tuple[str, str]] = {
     "REFINERY_DATABASE_NAME": ("database", "name"),
     "REFINERY_DATABASE_USER": ("database", "user"),
     "REFINERY_DATABASE_PASSWORD_SECRET": ("database", "password_secret"),
+    # `none` inside the network (the foreman host's timers): connect directly, no tunnel.
+    "REFINERY_DATABASE_TUNNEL": ("database", "tunnel"),
     "REFINERY_LAKE_BUCKET": ("lake", "bucket"),
     "REFINERY_LOG_GROUP": ("logs", "group"),
 }

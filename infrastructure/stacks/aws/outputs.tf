@@ -16,6 +16,11 @@ output "database_port" {
   value       = module.database.port
 }
 
+output "database_identifier" {
+  description = "Database instance identifier (what RDS snapshots are taken of)."
+  value       = module.database.identifier
+}
+
 output "database_name" {
   description = "Database created for Refinery."
   value       = module.database.database_name
@@ -68,7 +73,7 @@ output "log_group_name" {
 
 output "foreman_host" {
   description = "Private DNS name of the foreman host."
-  value       = module.foreman.private_dns
+  value       = try(module.dns.fqdns["foreman"], module.foreman.private_dns)
 }
 
 output "lock_table" {

@@ -1,7 +1,8 @@
 """The `[backups]` section of an environment file: where backups live and how many to keep.
 
 Validated here because the environment loader leaves free-form sections to the area that owns
-them; a typo is a one-line error naming the key.
+them; a typo is a one-line error naming the key. `offsite_bucket` and `rds_instance` may name
+a stack output (`terraform:backup_bucket`), resolved where they are used.
 """
 
 from __future__ import annotations
