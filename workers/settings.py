@@ -3,6 +3,9 @@
 [pipeline]  application = "fastq_qc"   process application queued once an experiment is stored
 [ena]       portal_url = "https://www.ebi.ac.uk/ena/portal/api"
             archive_scheme = "https"   scheme put in front of the archive's fastq paths
+            archive_mirror_url = ""    serve the archive's files from here instead
+                                       (`<url>/ftp.sra.ebi.ac.uk/vol1/…`): a sandbox serves
+                                       recorded reports and files on loopback
             retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
 [download]  retries = 3 (resumes within one attempt), timeout_seconds = 60,
             chunk_bytes = 65536 (a broken transfer keeps all but the last chunk)
@@ -29,6 +32,7 @@ class PipelineSettings:
 class EnaSettings:
     portal_url: str = DEFAULT_PORTAL_URL
     archive_scheme: str = "https"
+    archive_mirror_url: str = ""
     retries: int = 4
     backoff_seconds: float = 2.0
     timeout_seconds: float = 60.0
@@ -58,8 +62,10 @@ def ena_settings(env: Environment) -> EnaSettings:
     settings = _section(env, "ena", EnaSettings)
     if settings.archive_scheme not in ("https", "http"):
         raise ConfigError(f"{env.path}: ena.archive_scheme must be https or http")
-    if not settings.portal_url.startswith(("https://", "http://")):
-        raise ConfigError(f"{env.path}: ena.portal_url must be an http(s) URL")
+    for key in ("portal_url", "archive_mirror_url"):
+        value = getattr(settings, key)
+        if (value or key == "portal_url") and not value.startswith(("https://", "http://")):
+            raise ConfigError(f"{env.path}: ena.{key} must be an http(s) URL")
     return settings
 
 

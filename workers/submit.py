@@ -1,7 +1,8 @@
 """Starting work from outside: survey jobs from a source, and how far a job's tree has got.
 
-`survey_payload` decides what a source is (an existing folder → a delivery, else an ENA
-accession) and validates it before anything is queued, so a typo never becomes a failed job.
+`survey_payload` decides what a source is (an existing folder or an `s3://bucket/prefix/`
+→ a delivery, else an ENA accession) and validates it before anything is queued, so a typo
+never becomes a failed job. An S3 delivery is read with the environment's S3 settings.
 """
 
 from __future__ import annotations
@@ -11,18 +12,29 @@ from pathlib import Path
 
 from psycopg2.extras import RealDictCursor
 
+from common.environments import Environment
 from common.errors import ValidationError
 from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
-from workers.surveyors.delivery import read_sample_sheet
+from workers.surveyors.delivery import read_delivery, read_sample_sheet
+from workers.surveyors.delivery_sources import S3Delivery
 from workers.surveyors.ena import looks_like_accession, validate_accession
 
 
-def survey_payload(source: str) -> dict[str, str]:
-    """The survey job payload for `source`: a delivery folder or an ENA accession."""
+def survey_payload(source: str, env: Environment | None = None) -> dict[str, str]:
+    """The survey job payload for `source`: a delivery folder, an S3 delivery (read with
+    `env`'s S3 settings) or an ENA accession."""
     text = (source or "").strip()
     if not text:
         raise ValidationError("give a delivery folder or an ENA accession to survey")
+    if text.startswith("s3://"):
+        from common.lake.s3 import s3_client
+
+        if env is None:
+            raise ValidationError(f"{text}: an S3 delivery is surveyed within an environment")
+        delivery = S3Delivery.open(text, s3_client(env))
+        read_delivery(delivery)
+        return {"source": "delivery", "location": delivery.location}
     path = Path(text).expanduser()
     if path.is_dir():
         read_sample_sheet(path)
@@ -34,9 +46,9 @@ def survey_payload(source: str) -> dict[str, str]:
     return {"source": "ena", "accession": validate_accession(text)}
 
 
-def submit_survey(conn, source: str) -> tuple[int, dict[str, str]]:
+def submit_survey(conn, source: str, env: Environment | None = None) -> tuple[int, dict[str, str]]:
     """Validate `source` and queue its survey job (the caller commits): (job id, payload)."""
-    payload = survey_payload(source)
+    payload = survey_payload(source, env)
     job_id, _created = enqueue_job(conn, "survey", payload)
     return job_id, payload
 

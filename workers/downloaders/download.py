@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from common import catalog
+from common.lake.s3 import s3_client
 from foreman.jobs import enqueue_job
 from workers.downloaders.transfer import DownloadFailed, fetch
 from workers.registry import JobContext, handler
@@ -61,6 +62,7 @@ def download_file(ctx: JobContext) -> dict[str, Any]:
         retries=settings.retries,
         timeout=settings.timeout_seconds,
         chunk_bytes=settings.chunk_bytes,
+        s3_client=s3_client(ctx.env) if record.source_url.startswith("s3://") else None,
     )
     problem = _verification_problem(record, transfer.size, transfer.md5)
     if problem:

@@ -1,7 +1,9 @@
 """Bring one file's bytes into a partial file, resuming where an earlier try stopped.
 
+Sources are `file://` paths, `http(s)://` URLs, archive FTP paths (fetched over HTTPS) and
+`s3://bucket/key` objects (a delivery uploaded to S3, read with the environment's client).
 The partial file's name comes from the catalog file id, so the next attempt of the same
-download finds it and asks the server only for the rest (an HTTP Range request); a server that
+download finds it and asks the source only for the rest (a Range request); a server that
 ignores the range sends everything again and the partial is restarted. md5 and sha256 are
 computed while streaming (the kept prefix is hashed once on resume), so the file is read once.
 """
@@ -13,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import requests
@@ -44,13 +47,15 @@ class Transfer:
 def download_url(url: str) -> str:
     """The URL to fetch: file:// and http(s):// as they are, archive FTP paths as https."""
     parsed = urlparse(url)
-    if parsed.scheme in ("file", "http", "https"):
+    if parsed.scheme in ("file", "http", "https", "s3"):
         return url
     if parsed.scheme == "ftp" and parsed.hostname in ARCHIVE_FTP_HOSTS:
         return "https://" + url[len("ftp://") :]
     if not parsed.scheme and url.split("/", 1)[0] in ARCHIVE_FTP_HOSTS:
         return "https://" + url
-    raise DownloadFailed(f"cannot download {url!r}: only file://, http(s):// and archive FTP paths")
+    raise DownloadFailed(
+        f"cannot download {url!r}: only file://, http(s)://, s3:// and archive FTP paths"
+    )
 
 
 class _Digests:
@@ -76,8 +81,10 @@ def fetch(
     retries: int = 3,
     timeout: float = 60.0,
     chunk_bytes: int = 64 * 1024,
+    s3_client: Any = None,
 ) -> Transfer:
-    """Complete `partial` from `url` (resuming it when it holds a prefix)."""
+    """Complete `partial` from `url` (resuming it when it holds a prefix); an `s3://` source
+    is read with `s3_client` (its own retries with backoff resume nothing: one request)."""
     url = download_url(url)
     if partial.exists() and expected_size is not None and partial.stat().st_size > expected_size:
         partial.unlink()
@@ -91,6 +98,14 @@ def fetch(
         _copy_local(url, partial, digests, chunk_bytes)
         return Transfer(
             digests.size, digests.md5.hexdigest(), digests.sha256.hexdigest(), resumed_from, 0
+        )
+    if urlparse(url).scheme == "s3":
+        if s3_client is None:
+            raise DownloadFailed(f"cannot download {url}: no S3 client for this environment")
+        if expected_size is None or digests.size < expected_size:
+            _copy_s3(s3_client, url, partial, digests, chunk_bytes)
+        return Transfer(
+            digests.size, digests.md5.hexdigest(), digests.sha256.hexdigest(), resumed_from, 1
         )
     count = 0
     with requests.Session() as session:
@@ -168,3 +183,41 @@ def _copy_local(url: str, partial: Path, digests: _Digests, chunk_bytes: int) ->
         while block := handle.read(chunk_bytes):
             out.write(block)
             digests.update(block)
+
+
+def _copy_s3(client: Any, url: str, partial: Path, digests: _Digests, chunk_bytes: int) -> None:
+    """The rest of an S3 object after the partial's bytes (a ranged GetObject), streamed."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    request: dict[str, Any] = {"Bucket": bucket, "Key": key}
+    if digests.size:
+        request["Range"] = f"bytes={digests.size}-"
+    try:
+        response = client.get_object(**request)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        if code in ("NoSuchKey", "404", "NoSuchBucket"):
+            raise DownloadFailed(f"{url} is not at the source ({code})") from None
+        if code == "InvalidRange":
+            return  # the partial already holds every byte; the size check decides
+        raise DownloadFailed(f"S3 refused {url} ({code})") from None
+    except BotoCoreError as exc:
+        raise DownloadFailed(f"cannot reach S3 for {url} ({type(exc).__name__})") from None
+    mode = "ab"
+    if digests.size and not response.get("ContentRange", "").startswith(f"bytes {digests.size}-"):
+        digests.reset()
+        mode = "wb"
+    body = response["Body"]
+    try:
+        with open(partial, mode) as out:
+            for block in body.iter_chunks(chunk_bytes):
+                out.write(block)
+                digests.update(block)
+    except (BotoCoreError, OSError) as exc:
+        raise DownloadFailed(
+            f"download of {url} broke off at {digests.size} bytes ({type(exc).__name__}); "
+            "the retry resumes from there"
+        ) from None
+    finally:
+        body.close()

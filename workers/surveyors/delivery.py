@@ -1,8 +1,9 @@
-"""The `delivery` surveyor: a sequencing core's delivery folder with a sample sheet.
+"""The `delivery` surveyor: a sequencing core's delivery with a sample sheet.
 
-A delivery is a folder holding `samplesheet.csv` and FASTQ files (plain or gzipped) anywhere
-below it. The sheet is a comma-separated file with a header row; one row per sample and
-sequencing run (lane):
+A delivery is a folder — on a shared drive, or an S3 prefix `s3://bucket/prefix/` in the
+cloud (workers.surveyors.delivery_sources) — holding `samplesheet.csv` and FASTQ files (plain
+or gzipped) anywhere below it. The same rules hold wherever it is. The sheet is a
+comma-separated file with a header row; one row per sample and sequencing run (lane):
 
     column      required  meaning
     project     yes       the delivery's project id (catalog: projects.accession)
@@ -27,15 +28,22 @@ is a one-line ValidationError. Each row becomes one experiment `<project>-<sampl
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 from typing import Any
 
 from common.errors import ValidationError
+from common.lake.s3 import s3_client
 from workers.registry import JobContext, handler
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
+from workers.surveyors.delivery_sources import (
+    SAMPLE_SHEET,
+    DeliverySource,
+    FolderDelivery,
+    open_delivery,
+)
 
-SAMPLE_SHEET = "samplesheet.csv"
 REQUIRED_COLUMNS = ("project", "sample_id", "individual", "species", "tissue", "run_id", "read1")
 OPTIONAL_COLUMNS = ("read2", "read1_md5", "read2_md5", "platform", "library")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -44,21 +52,20 @@ ID_COLUMNS = ("project", "sample_id", "individual", "run_id")
 
 
 def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
-    """Validate the delivery in `folder` and describe its runs (nothing is written)."""
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise ValidationError(f"delivery folder {root} does not exist or is not a folder")
-    root = root.resolve()
-    sheet = root / SAMPLE_SHEET
-    if not sheet.is_file():
-        raise ValidationError(f"{sheet} is missing: a delivery needs a {SAMPLE_SHEET}")
+    """Validate the delivery folder `folder` and describe its runs (nothing is written)."""
+    return read_delivery(FolderDelivery.open(folder))
+
+
+def read_delivery(source: DeliverySource) -> list[SurveyedRun]:
+    """Validate the delivery at `source` (folder or S3) and describe its runs."""
+    sheet = source.sheet_name
+    text = source.sheet_text()
     try:
-        with open(sheet, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = [name.strip() for name in reader.fieldnames or []]
-            reader.fieldnames = header
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [name.strip() for name in reader.fieldnames or []]
+        reader.fieldnames = header
+        rows = list(reader)
+    except csv.Error as exc:
         raise ValidationError(f"{sheet}: not a readable CSV file ({exc})") from None
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
@@ -75,23 +82,22 @@ def read_sample_sheet(folder: str | Path) -> list[SurveyedRun]:
         raise ValidationError(f"{sheet}: no samples listed")
     runs: list[SurveyedRun] = []
     seen_runs: set[tuple[str, str]] = set()
-    seen_files: dict[Path, int] = {}
+    seen_files: dict[str, int] = {}
     samples: dict[str, tuple[str, str, str]] = {}
     for line, row in enumerate(rows, start=2):
-        runs.append(_run_from_row(root, sheet, line, row, seen_runs, seen_files, samples))
+        runs.append(_run_from_row(source, line, row, seen_runs, seen_files, samples))
     return runs
 
 
 def _run_from_row(
-    root: Path,
-    sheet: Path,
+    source: DeliverySource,
     line: int,
     row: dict[str, Any],
     seen_runs: set[tuple[str, str]],
-    seen_files: dict[Path, int],
+    seen_files: dict[str, int],
     samples: dict[str, tuple[str, str, str]],
 ) -> SurveyedRun:
-    where = f"{sheet.name} line {line}"
+    where = f"{SAMPLE_SHEET} line {line}"
     if None in row:
         raise ValidationError(f"{where}: more fields than columns")
     values = {key: (value or "").strip() for key, value in row.items()}
@@ -120,16 +126,16 @@ def _run_from_row(
         raise ValidationError(f"{where}: read2_md5 is set but read2 is empty")
     files = []
     for column, md5_column in reads:
-        path = _fastq_path(root, where, column, values[column])
-        if path in seen_files:
+        found = source.locate(where, column, values[column])
+        if found.key in seen_files:
             raise ValidationError(
-                f"{where}: {values[column]} is already listed on line {seen_files[path]}"
+                f"{where}: {values[column]} is already listed on line {seen_files[found.key]}"
             )
-        seen_files[path] = line
+        seen_files[found.key] = line
         md5 = values.get(md5_column, "").lower() or None
         if md5 is not None and not _MD5.match(md5):
             raise ValidationError(f"{where}: {md5_column} is not 32 hex digits")
-        files.append(SurveyedFile(path.name, path.as_uri(), path.stat().st_size, md5))
+        files.append(SurveyedFile(found.name, found.url, found.size, md5))
     if len({file.name for file in files}) != len(files):
         raise ValidationError(f"{where}: read1 and read2 have the same file name")
     return SurveyedRun(
@@ -143,29 +149,18 @@ def _run_from_row(
         files=tuple(files),
         library_layout="PAIRED" if len(files) == 2 else "SINGLE",
         platform=values.get("platform", "").upper(),
-        metadata={"run_id": run_id, "delivery": str(root)},
+        metadata={"run_id": run_id, "delivery": source.location},
     )
-
-
-def _fastq_path(root: Path, where: str, column: str, value: str) -> Path:
-    relative = Path(value)
-    if relative.is_absolute():
-        raise ValidationError(f"{where}: {column} {value!r} must be relative to the delivery")
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        raise ValidationError(f"{where}: {column} {value!r} points outside the delivery folder")
-    if not path.is_file():
-        raise ValidationError(f"{where}: {column} {value} does not exist in the delivery")
-    return path
 
 
 @handler("survey", "delivery")
 def survey_delivery(ctx: JobContext) -> dict[str, Any]:
-    """Catalog a delivery folder and queue a download per FASTQ file."""
+    """Catalog a delivery (folder or S3 prefix) and queue a download per FASTQ file."""
     location = ctx.job.payload.get("location")
     if not isinstance(location, str) or not location:
         raise ValidationError("survey payload needs 'location': the delivery folder")
-    runs = read_sample_sheet(location)
+    client = s3_client(ctx.env) if location.startswith("s3://") else None
+    runs = read_delivery(open_delivery(location, s3_client=client))
     result = record_runs(ctx.conn, "delivery", runs, parent_job_id=ctx.job.id)
     ctx.log.info("surveyed delivery %s: %d runs", location, len(runs))
     return {"source": "delivery", "location": location, **result}

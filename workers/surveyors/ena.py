@@ -173,15 +173,18 @@ def fetch_file_report(settings: EnaSettings, accession: str) -> list[dict[str, A
     )
 
 
-def archive_url(path: str, scheme: str = "https") -> str:
-    """The download URL of a scheme-less archive path (`ftp.sra.ebi.ac.uk/vol1/…`)."""
+def archive_url(path: str, scheme: str = "https", mirror: str = "") -> str:
+    """The download URL of a scheme-less archive path (`ftp.sra.ebi.ac.uk/vol1/…`): on the
+    archive's host, or under `mirror` (`<mirror>/ftp.sra.ebi.ac.uk/vol1/…`)."""
     if "://" in path:
         return path
+    if mirror:
+        return f"{mirror.rstrip('/')}/{path.lstrip('/')}"
     return f"{scheme}://{path.lstrip('/')}"
 
 
 def runs_from_report(
-    rows: list[dict[str, Any]], accession: str, *, scheme: str = "https"
+    rows: list[dict[str, Any]], accession: str, *, scheme: str = "https", mirror: str = ""
 ) -> tuple[list[SurveyedRun], list[str]]:
     """Catalog runs for report rows, and the runs that have no FASTQ files."""
     runs: list[SurveyedRun] = []
@@ -233,7 +236,7 @@ def runs_from_report(
                 files=tuple(
                     SurveyedFile(
                         name=file.path.rsplit("/", 1)[-1],
-                        source_url=archive_url(file.path, scheme),
+                        source_url=archive_url(file.path, scheme, mirror),
                         size_bytes=file.size_bytes,
                         md5=file.md5,
                     )
@@ -250,7 +253,9 @@ def survey_ena(ctx: JobContext) -> dict[str, Any]:
     accession = validate_accession(str(ctx.job.payload.get("accession", "")))
     settings = ena_settings(ctx.env)
     rows = fetch_file_report(settings, accession)
-    runs, without_files = runs_from_report(rows, accession, scheme=settings.archive_scheme)
+    runs, without_files = runs_from_report(
+        rows, accession, scheme=settings.archive_scheme, mirror=settings.archive_mirror_url
+    )
     result = record_runs(ctx.conn, "ena", runs, parent_job_id=ctx.job.id)
     ctx.log.info("surveyed ENA %s: %d runs", accession, len(runs))
     return {

@@ -37,6 +37,16 @@ def test_paired_report_gives_two_files_position_by_position():
     )
 
 
+def test_a_mirror_serves_the_archive_paths_of_a_recorded_report():
+    """A sandbox serves recorded reports and their files on loopback: same paths, its host."""
+    rows = parse_file_report(PAIRED, "ERR2223563")
+    (run,), _ = runs_from_report(rows, "ERR2223563", mirror="http://127.0.0.1:8089/archive/")
+    assert run.files[1].source_url == (
+        "http://127.0.0.1:8089/archive/"
+        "ftp.sra.ebi.ac.uk/vol1/fastq/ERR222/003/ERR2223563/ERR2223563_2.fastq.gz"
+    )
+
+
 def test_layout_paired_with_one_file_keeps_one_file_and_the_metadata():
     rows = parse_file_report(ALL_FIELDS, "SRR9320616")
     (run,), _ = runs_from_report(rows, "SRR9320616")

@@ -44,6 +44,7 @@ def test_defaults_point_at_the_real_archive_and_fastq_qc():
     [
         ({"pipeline": {"application": "bwa"}}, "pipeline.application must be one of"),
         ({"ena": {"portal_url": "ftp://x"}}, "ena.portal_url must be an http"),
+        ({"ena": {"archive_mirror_url": "127.0.0.1:8089"}}, "ena.archive_mirror_url must be"),
         ({"ena": {"retries": "many"}}, "ena.retries must be an integer"),
         ({"ena": {"colour": 1}}, "unknown key ena.colour"),
         ({"download": {"chunk_bytes": 10}}, "at least 4096"),
@@ -67,13 +68,14 @@ def test_bad_settings_are_one_line_config_errors(extra, message):
         ("ftp://ftp.sra.ebi.ac.uk/vol1/x.fastq.gz", "https://ftp.sra.ebi.ac.uk/vol1/x.fastq.gz"),
         ("https://example.org/x.fq", "https://example.org/x.fq"),
         ("file:///data/x.fq", "file:///data/x.fq"),
+        ("s3://bucket/delivery/x.fq", "s3://bucket/delivery/x.fq"),  # a delivery in S3
     ],
 )
 def test_archive_ftp_paths_are_fetched_over_https(url, expected):
     assert download_url(url) == expected
 
 
-@pytest.mark.parametrize("url", ["ftp://elsewhere.org/x.fq", "s3://bucket/x.fq", "x.fq"])
+@pytest.mark.parametrize("url", ["ftp://elsewhere.org/x.fq", "gs://bucket/x.fq", "x.fq"])
 def test_other_schemes_are_refused(url):
     with pytest.raises(DownloadFailed, match="only file://"):
         download_url(url)
