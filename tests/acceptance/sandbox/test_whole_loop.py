@@ -14,6 +14,7 @@ API calls the emulator served.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -109,10 +110,8 @@ def upload_delivery(work: Path) -> str:
         aws_access_key_id="sandbox",
         aws_secret_access_key="sandbox",
     )
-    try:
-        s3.create_bucket(Bucket=DELIVERIES)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=DELIVERIES)  # the second round finds it
     prefix = f"core-{uuid.uuid4().hex[:8]}/"
     for path in sorted(delivery.folder.rglob("*")):
         if path.is_file():
