@@ -44,7 +44,7 @@ def ensure_recent_backup(
         backups = importlib.import_module("ops.db.backups")
     except ModuleNotFoundError:
         backups = None
-    if backups is not None:
+    if backups is not None and hasattr(backups, "latest_verified_backup"):
         latest = backups.latest_verified_backup(env)
         if latest is not None and datetime.now(UTC) - latest.created_at < max_age:
             return _describe(latest)

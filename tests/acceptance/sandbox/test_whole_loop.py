@@ -126,7 +126,8 @@ def wait_for_jobs(box: Sandbox) -> dict[tuple[str, str], int]:
         counts = box.job_counts()
         done = counts and all(state in TERMINAL for _, state in counts)
         kinds = {kind for kind, _ in counts}
-        if done and {"survey", "download", "process"} <= kinds:
+        failed = any(state != "succeeded" for _, state in counts)
+        if done and ({"survey", "download", "process"} <= kinds or failed):
             return counts
         if time.monotonic() > deadline:
             pytest.fail(f"jobs did not finish within {JOBS_TIMEOUT_S} s: {counts}")
@@ -142,7 +143,8 @@ def run_the_loop(box: Sandbox, work: Path) -> None:
     queued = json.loads(box.ok("jobs.survey", "-e", "sandbox", source, "--json"))
     survey_id = queued["job_id"]
     counts = wait_for_jobs(box)
-    assert {state for _, state in counts} == {"succeeded"}, counts
+    failures = json.loads(box.ok("jobs.status", "-e", "sandbox", "--json"))["recent_failures"]
+    assert {state for _, state in counts} == {"succeeded"}, (counts, failures)
     assert counts[("download", "succeeded")] >= 4  # two samples, paired-end
 
     logs = box.ok("logs", "-e", "sandbox", "--job", str(survey_id))
@@ -176,6 +178,7 @@ def run_the_loop(box: Sandbox, work: Path) -> None:
     assert all(row["state"] != "running" for row in down), down
 
 
+@pytest.mark.timeout(5400)
 def test_the_whole_loop_runs_twice_on_one_sandbox(sandbox, tmp_path):
     started = time.monotonic()
     for round_number in (1, 2):
