@@ -37,8 +37,12 @@ def cluster(env: Environment) -> EmbeddedCluster:
     return EmbeddedCluster(env.state_dir / "postgres")
 
 
-def start_database(env: Environment) -> StandIn:
-    """Start the cluster on its port, create the login and the (empty) database: idempotent."""
+def start_database(env: Environment, *, empty: bool = False) -> StandIn:
+    """Start the cluster on its port, create the login and the database: idempotent.
+
+    `empty`: drop the platform's database first (a new emulator is a new, empty account:
+    a catalog that names its buckets' old objects would describe nothing that exists).
+    """
     stand_in = cluster(env)
     port = env.database.port
     if not stand_in.is_running():
@@ -71,6 +75,10 @@ def start_database(env: Environment) -> StandIn:
                 sql.Identifier(user), sql.Literal(password)
             )
         )
+        if empty:
+            cur.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
         if cur.fetchone() is None:
             cur.execute(

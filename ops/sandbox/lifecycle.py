@@ -14,8 +14,10 @@
 7. the foreman host: an sshd on `[foreman_host] hosts`, its `refinery-foreman` command and
    the state provisioning gives it.
 Every process started is tracked by pid under `<state>/services/` and `down` stops it by
-that pid; data (the database, the registry's storage, the keys) stays for the next `up`.
-Everything listens on 127.0.0.1 only.
+that pid. The emulator keeps its state in memory, so an `up` that starts it begins a new,
+empty account: the database stand-in's database is emptied to match (a catalog naming
+objects of buckets that no longer exist would describe nothing). The keys, the registry's
+images, the base OS image and the local backups stay. Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -84,10 +86,12 @@ def sandbox_up(env: Environment, *, progress: Progress) -> list[ServiceStatus]:
 
     ensure_installed(SANDBOX_EXTRA, progress=progress)
     _docker_engine(env, progress)
-    _emulator(env, progress)
+    fresh = _emulator(env, progress)
     outputs = _stack(env, progress)
     progress(f"database stand-in on 127.0.0.1:{env.database.port}")
-    stand_in = database.start_database(env)
+    if fresh:
+        progress("a new emulator holds nothing (its state is in memory): the database starts empty")
+    stand_in = database.start_database(env, empty=fresh)
     emulator.create_stack_resources(env, outputs, stand_in.password)
     _registry(env, outputs, progress)
     _foreman_host(env, outputs, progress)
@@ -178,7 +182,8 @@ def _docker_engine(env: Environment, progress: Progress) -> None:
             client.close()
 
 
-def _emulator(env: Environment, progress: Progress) -> None:
+def _emulator(env: Environment, progress: Progress) -> bool:
+    """Start the emulator unless it runs; True when it was started (holding nothing yet)."""
     folder = services_dir(env)
     port = emulator.emulator_port(env)
     credentials = _credentials_file(env)
@@ -193,11 +198,12 @@ def _emulator(env: Environment, progress: Progress) -> None:
     if credentials is not None and not os.environ.get("AWS_ACCESS_KEY_ID"):
         os.environ.setdefault("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     if recorded_pid(folder / "emulator.pid") and port_open(port):
-        return
+        return False
     _refuse_taken(port, "[aws] endpoint_url", env)
     progress(f"AWS emulator on 127.0.0.1:{port}")
     server = emulator.start_moto(folder, port=port)
     record_pid(folder / "emulator.pid", server.process.pid)
+    return True
 
 
 def _stack(env: Environment, progress: Progress) -> dict[str, Any]:

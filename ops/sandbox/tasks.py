@@ -51,7 +51,7 @@ def status(c, env="sandbox", json=False):
 
 @task(help={"env": SANDBOX_ENV_HELP, "json": JSON_HELP})
 def down(c, env="sandbox", json=False):
-    """Stop every process the sandbox started (by pid); its data stays for the next up."""
+    """Stop every process the sandbox started (by pid); keys, images and backups stay."""
     settings = environment(env)
     rows = sandbox_down(settings, progress=_progress)
     _render(f"sandbox {settings.name}: down", rows, json)
