@@ -4,6 +4,6 @@ environment = "sandbox"
 region      = "us-east-1"
 
 database_address = "127.0.0.1"
-database_port    = 45532
-registry         = "127.0.0.1:45500"
+database_port    = 24532
+registry         = "127.0.0.1:24500"
 foreman_address  = "127.0.0.1"

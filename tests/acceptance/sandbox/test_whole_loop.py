@@ -35,7 +35,7 @@ from ops.local.demo_data import write_demo_delivery
 
 pytestmark = pytest.mark.acceptance
 
-ENDPOINT = "http://127.0.0.1:45566"  # [aws] endpoint_url of sandbox.toml
+ENDPOINT = "http://127.0.0.1:24566"  # [aws] endpoint_url of sandbox.toml
 DELIVERIES = "refinery-sandbox-deliveries"  # the sequencing core's bucket
 FIRST, SECOND = "v0.1.0-dev", "v0.1.1-dev"
 JOBS_TIMEOUT_S = 600
@@ -161,7 +161,7 @@ def run_the_loop(box: Sandbox, work: Path) -> None:
     box.ok("lake.check", "-e", "sandbox")
 
     restored = box.ok("db.restore", "-e", "sandbox", "latest", "--execute", "--yes")
-    assert "the foreman was started again on 127.0.0.1:45522" in restored
+    assert "the foreman was started again on 127.0.0.1:24522" in restored
     assert experiment in box.sql("SELECT accession FROM experiments")  # the backup's data
     heartbeat = box.sql(
         "SELECT version FROM foreman_heartbeats WHERE role <> 'stopped' "
