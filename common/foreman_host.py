@@ -125,7 +125,13 @@ def ssh_connection(settings: ForemanHostSettings, host: str, port: int) -> Any:
             raise ConfigError(
                 f"foreman_host.known_hosts_file {settings.known_hosts_file} does not exist"
             )
-        connection.client.load_host_keys(str(settings.known_hosts_file))
+        try:
+            connection.client.load_host_keys(str(settings.known_hosts_file))
+        except (OSError, paramiko.SSHException) as exc:
+            raise ConfigError(
+                f"foreman_host.known_hosts_file {settings.known_hosts_file} is unreadable: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from None
         connection.client.set_missing_host_key_policy(paramiko.RejectPolicy())
     return connection
 
