@@ -261,7 +261,7 @@ def _foreman_host(env: Environment, outputs: dict[str, Any], progress: Progress)
     record_pid(folder / "foreman-host-sshd.pid", server.process.pid)
 
 
-# --- helpers ----------------------------------------------------------------------------
+# --- reading the environment ------------------------------------------------------------
 
 
 def _tracked(folder: Path, name: str, title: str, address: str) -> ServiceStatus:
