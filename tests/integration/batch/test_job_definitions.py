@@ -57,7 +57,7 @@ def test_register_creates_a_revision_per_pipeline_and_tier_and_prune_keeps_newes
         registered = register_job_definitions(
             cloud_env, version=version, image=f"127.0.0.1:5000/workers:{version}", outputs=OUTPUTS
         )
-    assert len(registered) == 3 * 2
+    assert len(registered) == 5 * 2  # five registered handlers, two tiers
     name = job_definition_name(cloud_env, "download", 4096)
     assert _active(name) == [1, 2, 3, 4]
 
@@ -67,7 +67,7 @@ def test_register_creates_a_revision_per_pipeline_and_tier_and_prune_keeps_newes
     assert _active(name) == [1, 2, 3, 4]
 
     done = prune_job_definitions(cloud_env, keep=2, dry_run=False)
-    assert len(done) == 6 * 2 and all(p.deregistered for p in done)
+    assert len(done) == 10 * 2 and all(p.deregistered for p in done)
     assert _active(name) == [3, 4]
     latest = boto3.client("batch").describe_job_definitions(
         jobDefinitionName=name, status="ACTIVE"
@@ -80,7 +80,7 @@ def test_register_creates_a_revision_per_pipeline_and_tier_and_prune_keeps_newes
 def test_invalid_template_stops_before_any_api_call(cloud_env, tmp_path, monkeypatch):
     folder = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, folder)
-    broken = folder / "fastq_qc.json.j2"
+    broken = folder / "process-fastq_qc.json.j2"
     broken.write_text(broken.read_text().replace("14400", "30"))  # a timeout under a minute
     monkeypatch.setattr(
         registration_module,
@@ -89,8 +89,8 @@ def test_invalid_template_stops_before_any_api_call(cloud_env, tmp_path, monkeyp
     )
     with pytest.raises(ValidationError, match="timeout"):
         register_job_definitions(cloud_env, version="9", image="r/workers:9", outputs=OUTPUTS)
-    # download and survey render fine, but nothing at all was registered.
-    for pipeline in ("download", "survey"):
+    # download and the surveys render fine, but nothing at all was registered.
+    for pipeline in ("download", "survey-delivery", "survey-ena"):
         assert _active(job_definition_name(cloud_env, pipeline, 1024)) == []
 
 
@@ -113,7 +113,7 @@ def test_batch_tasks_register_and_prune_with_dry_run_by_default(cloud_env):
     dry = _inv("batch.prune", "-e", cloud_env.name, "--keep", "1")
     assert dry.returncode == 0, dry.stderr
     assert "would deregister" in dry.stdout and "pass --execute" in dry.stdout
-    name = job_definition_name(cloud_env, "survey", 1024)
+    name = job_definition_name(cloud_env, "survey-delivery", 1024)
     assert _active(name) == [1, 2]
     done = _inv("batch.prune", "-e", cloud_env.name, "--keep", "1", "--execute", "--json")
     assert done.returncode == 0, done.stderr

@@ -92,6 +92,7 @@ def test_batch_executor_runs_workers_image_and_logs_reach_cloudwatch(batch_env, 
             memory_mb=memory_mb,
             environment=batch_env.name,
             command=command,
+            handler="delivery",
         )
 
     script = "import os; print('hello from job', os.environ['REFINERY_ENVIRONMENT'])"
@@ -104,7 +105,8 @@ def test_batch_executor_runs_workers_image_and_logs_reach_cloudwatch(batch_env, 
     assert statuses[bad].state == "failed" and statuses[bad].reason
     assert statuses["no-such-job"].state == "unknown"
     described = boto3.client("batch").describe_jobs(jobs=[good])["jobs"][0]
-    assert described["jobDefinition"].split("/")[-1].startswith("refinery-batchrun-survey-2048mb")
+    definition = described["jobDefinition"].split("/")[-1]
+    assert definition.startswith("refinery-batchrun-survey-delivery-2048mb")
     stream = described["container"]["logStreamName"]
     events = boto3.client("logs").get_log_events(
         logGroupName="/aws/batch/job", logStreamName=stream
@@ -151,6 +153,7 @@ def test_batch_executor_terminates_a_running_job(batch_env, built_images):
             memory_mb=2048,
             environment=batch_env.name,
             command=("sleep", "120"),
+            handler="ena",
         )
     )
     deadline = time.monotonic() + 60
