@@ -2,21 +2,27 @@
 
 `embedded` environments share the state folder's embedded cluster, one database each, created
 on first use. `dsn` environments connect to a server whose password comes from an environment
-variable or a 0600 secrets file. Subprocesses (pg_dump, psql) get the same settings through
-libpq's PG* variables and the password through a 0600 file (`common.pgpass`) — never in argv
-or in their environment.
+variable, a 0600 secrets file or Secrets Manager. Subprocesses (pg_dump, psql) get the same
+settings through libpq's PG* variables and the password through a 0600 file (`common.pgpass`)
+— never in argv or in their environment.
+
+This module is the one place a connection's address is decided: a private database
+(`[database] tunnel = "foreman_host"`) is reached, inside an operator's task, through the
+SSH tunnel common/tunnel.py opens — for psycopg2 and for pg_dump/psql alike.
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
+from common import tunnel
 from common.embedded import EmbeddedCluster
 from common.environments import TERRAFORM_PREFIX, Environment, state_root
 from common.errors import ConfigError, DatabaseError, first_line
@@ -40,9 +46,12 @@ def connection_params(env: Environment, *, dbname: str | None = None) -> dict[st
             "password": address.password,
             "dbname": dbname or settings.name,
         }
+    host, port = database_host(env), settings.port
+    if tunnel.wants_tunnel(env):
+        host, port = tunnel.local_endpoint(env, host, port)
     return {
-        "host": database_host(env),
-        "port": settings.port,
+        "host": host,
+        "port": port,
         "user": settings.user,
         "password": database_password(env),
         "dbname": dbname or settings.name,
@@ -63,7 +72,10 @@ def database_password(env: Environment) -> str:
     if value:
         return value
     if settings.password_file:
-        return private_file(settings.password_file, "database password file").read_text().strip()
+        path = Path(settings.password_file).expanduser()
+        if not path.is_absolute():
+            path = env.state_dir / path
+        return private_file(str(path), "database password file").read_text().strip()
     if settings.password_secret:
         from common.secrets import secret_password
 

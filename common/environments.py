@@ -81,6 +81,12 @@ class Environment:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def resolve(self, value: Any) -> Any:
+        """`value`, or the stack output it names when it is `terraform:<output>`."""
+        if isinstance(value, str) and value.startswith(TERRAFORM_PREFIX):
+            return self.terraform_output(value.removeprefix(TERRAFORM_PREFIX))
+        return value
+
     def terraform_output(self, name: str) -> Any:
         """Output `name` of this environment's stack, as last read by `inv tf.output`,
         `inv tf.apply` or a deploy on this machine (they write TERRAFORM_OUTPUTS_FILE)."""
@@ -137,6 +143,8 @@ DEPLOYED_SETTINGS: dict[str, tuple[str, str]] = {
     "REFINERY_DATABASE_NAME": ("database", "name"),
     "REFINERY_DATABASE_USER": ("database", "user"),
     "REFINERY_DATABASE_PASSWORD_SECRET": ("database", "password_secret"),
+    # `none` inside the network (the foreman host's timers): connect directly, no tunnel.
+    "REFINERY_DATABASE_TUNNEL": ("database", "tunnel"),
     "REFINERY_LAKE_BUCKET": ("lake", "bucket"),
     "REFINERY_LOG_GROUP": ("logs", "group"),
 }

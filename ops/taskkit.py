@@ -4,7 +4,10 @@ Tasks are thin: they parse options, call one function and render its result. The
 decorator here is the one place that keeps tracebacks away from people: a `RefineryError`
 becomes its one-line message and exit code, numeric options are converted and bounded before
 the task's body runs (Invoke's own conversion would raise a traceback on `--attempts abc`), and
-anything unexpected becomes one `error:` line with the traceback kept in a log file.
+anything unexpected becomes one `error:` line with the traceback kept in a log file. It also
+runs every task in a tunnel scope: a private database (`[database] tunnel = "foreman_host"`)
+is reached through an SSH tunnel opened on first use and closed when the task ends
+(common/tunnel.py).
 
 Output goes through `console`/`err_console`, which never interpret text: no rich markup, no
 emoji codes, control characters shown as escapes. Folder names, failure reasons, backup notes
@@ -22,6 +25,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import invoke
@@ -36,6 +40,7 @@ from common import logformat
 from common.environments import Environment, available_environments, load_environment, state_root
 from common.errors import ConfigError, ExitCode, RefineryError, first_line
 from common.inputs import MAX_NUMBER, displayable, parse_float, parse_int
+from common.tunnel import tunnel_scope
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +135,8 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Callable:
                         parse = parse_int if kind is int else parse_float
                         value = parse(bound.arguments[name], what, minimum=low, maximum=high)
                         bound.arguments[name] = value
-                return func(*bound.args, **bound.kwargs)
+                with tunnel_scope():
+                    return func(*bound.args, **bound.kwargs)
             except RefineryError as exc:
                 raise Exit(error_line(str(exc)), code=exc.exit_code) from None
             except OSError as exc:
@@ -224,7 +230,19 @@ def environment(name: str | None) -> Environment:
         raise ConfigError(f"no environment given: pass -e ENV (known: {known})")
     env = load_environment(name)
     configure_logging(env)  # the environment's [logs] format, now that it is known
+    use_aws_credentials_file(env)
     return env
+
+
+def use_aws_credentials_file(env: Environment) -> None:
+    """Point this process's AWS clients (and Terraform) at `[aws] credentials_file`, unless
+    credentials are already given in the environment. A missing file is not an error here:
+    the first AWS call says what is missing."""
+    if not env.aws.credentials_file or os.environ.get("AWS_ACCESS_KEY_ID"):
+        return
+    path = Path(env.aws.credentials_file).expanduser()
+    path = path if path.is_absolute() else env.state_dir / path
+    os.environ.setdefault("AWS_SHARED_CREDENTIALS_FILE", str(path))
 
 
 def configure_logging(env: Environment | None = None) -> None:

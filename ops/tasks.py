@@ -26,8 +26,8 @@ from invoke import Collection
 
 AREA_NAMES = (
     "analyses", "batch", "bench", "data", "db", "deploy", "foreman", "images", "jobs", "lake",
-    "local", "logs", "metadata", "projects", "release", "schedule", "staging", "tf", "upstream",
-    "users",
+    "local", "logs", "metadata", "projects", "release", "sandbox", "schedule", "staging", "tf",
+    "upstream", "users",
 )  # fmt: skip
 # task name -> the module (`ops/<name>/tasks.py`) whose task of that name is at the top level
 TOP_LEVEL_TASKS = {"rollback": "deploy", "console": "console"}

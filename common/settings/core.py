@@ -59,6 +59,11 @@ class DatabaseSettings(Section):
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = Field(
         default="prefer", description="libpq sslmode"
     )
+    tunnel: Literal["", "none", "foreman_host"] = Field(
+        default="",
+        description="foreman_host: a private database an operator's tasks reach through an SSH "
+        "tunnel via the foreman host (common/tunnel.py); empty or none: connect directly",
+    )
 
 
 @section("lake")
@@ -115,6 +120,11 @@ class AwsSettings(Section):
     region: NonEmpty = Field(default="us-east-1", description="AWS region")
     endpoint_url: Text | None = Field(default=None, description="endpoint for every AWS client")
     account_id: Text = Field(default="", description="AWS account id")
+    credentials_file: NonEmpty | None = Field(
+        default=None,
+        description="AWS shared-credentials file (0600; relative: in the state folder) used "
+        "when no credentials are set in the process environment",
+    )
 
     _endpoint_is_http = field_validator("endpoint_url")(http_url)
 

@@ -143,9 +143,11 @@ class ForemanHostSection(Section):
     """How to reach the foreman's hosts over SSH and restart it there."""
 
     hosts: list[NonEmpty] = Field(min_length=1, description="host or host:port")
-    user: NonEmpty = Field(description="SSH user")
-    key_file: NonEmpty = Field(description="0600 private key file")
+    key_file: NonEmpty = Field(description="0600 private key file (relative: state folder)")
     restart_command: NonEmpty = Field(description="{version} and {environment} are filled in")
+    user: NonEmpty | None = Field(default=None, description="SSH user (default: login name)")
+    stop_command: Text = Field(default="", description="stops the foreman (a restore)")
+    start_command: Text = Field(default="", description="starts it again after")
     port: Port = Field(default=22, description="port of hosts given without one")
     known_hosts_file: NonEmpty | None = Field(default=None, description="verify host keys strictly")
     connect_timeout_seconds: Seconds = Field(default=10, description="SSH connect timeout")

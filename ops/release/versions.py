@@ -18,6 +18,8 @@ STAGING_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)-dev$")
 PROD_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 RULE = "vX.Y.Z-dev deploys only to staging, vX.Y.Z only to prod"
 DEPLOYABLE_ENVIRONMENTS = ("staging", "prod")
+# The sandbox rehearses staging's releases on one machine, so it takes staging's versions.
+TAKES_VERSIONS_OF = {"sandbox": "staging"}
 
 
 def environment_for_version(version: str) -> str:
@@ -32,7 +34,7 @@ def environment_for_version(version: str) -> str:
 def check_version_for_environment(version: str, environment: str) -> None:
     """Refuse `version` unless the rule sends it to `environment`."""
     target = environment_for_version(version)
-    if target != environment:
+    if target != TAKES_VERSIONS_OF.get(environment, environment):
         raise VersionRuleError(
             f"version {version} deploys only to {target}, not {environment} ({RULE})"
         )
@@ -55,7 +57,7 @@ def git_sha(repo: Path) -> str:
 def version_at_head(repo: Path, environment: str) -> str:
     """The release tag at HEAD that may go to `environment` (the default `-v`)."""
     tags = tags_at_head(repo)
-    example = "v1.2.3-dev" if environment == "staging" else "v1.2.3"
+    example = "v1.2.3" if environment == "prod" else "v1.2.3-dev"
     if not tags:
         raise DeployError(
             f"HEAD has no release tag; tag it (git tag {example}) or pass the version with "
@@ -76,6 +78,6 @@ def version_at_head(repo: Path, environment: str) -> str:
 
 def _goes_to(tag: str, environment: str) -> bool:
     try:
-        return environment_for_version(tag) == environment
+        return environment_for_version(tag) == TAKES_VERSIONS_OF.get(environment, environment)
     except VersionRuleError:
         return False

@@ -18,50 +18,24 @@ watch `SELECT foreman_id, hostname, role, beat_at FROM foreman_heartbeats` until
 moves past the time of the restart. If a host refuses the connection, check sshd and the
 security group; if the command fails, read `journalctl -u refinery-foreman` on that host.
 
-```toml
-[foreman_host]
-hosts = ["foreman-1.internal", "foreman-2.internal:2222"]  # host or host:port
-port = 22                                   # default port for hosts without one
-user = "refinery"
-key_file = "~/.ssh/refinery-deploy"         # 0600
-restart_command = "sudo systemctl restart refinery-foreman"
-known_hosts_file = "~/.ssh/known_hosts"     # optional: verify host keys strictly
-connect_timeout_seconds = 10
-command_timeout_seconds = 120
-```
+The settings are `[foreman_host]` (common/foreman_host.py documents every key).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from common.environments import Environment
-from common.errors import CommandError, ConfigError
-from common.files import private_file
-from common.settings.operations import ForemanHostSection
+from common.errors import CommandError
+from common.foreman_host import (  # noqa: F401 - the runbook's public settings API
+    ForemanHostSettings,
+    foreman_host_settings,
+    ssh_connection,
+)
 from common.shell import last_lines
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ForemanHostSettings:
-    """How to reach the foreman's hosts and restart it there."""
-
-    hosts: tuple[tuple[str, int], ...]
-    user: str
-    key_file: Path
-    restart_command: str
-    known_hosts_file: Path | None = None
-    connect_timeout_seconds: float = 10
-    command_timeout_seconds: float = 120
-
-    @property
-    def host_names(self) -> list[str]:
-        return [f"{host}:{port}" for host, port in self.hosts]
 
 
 @dataclass(frozen=True)
@@ -87,25 +61,6 @@ class ForemanRestartError(CommandError):
         return [result.host for result in self.results if not result.ok]
 
 
-def foreman_host_settings(env: Environment) -> ForemanHostSettings:
-    """`[foreman_host]` of `env` (validated at load); the key file must exist and be 0600."""
-    if not env.section("foreman_host"):
-        raise ConfigError(f"{env.path}: missing section [foreman_host] (hosts, user, key_file…)")
-    section = ForemanHostSection.for_environment(env)
-    where = f"{env.path}: foreman_host"
-    return ForemanHostSettings(
-        hosts=tuple(_split_host(entry, section.port) for entry in section.hosts),
-        user=section.user,
-        key_file=_private_file(where, "key_file", section.key_file),
-        restart_command=section.restart_command,
-        known_hosts_file=(
-            Path(section.known_hosts_file).expanduser() if section.known_hosts_file else None
-        ),
-        connect_timeout_seconds=section.connect_timeout_seconds,
-        command_timeout_seconds=section.command_timeout_seconds,
-    )
-
-
 def restart_command_for(settings: ForemanHostSettings, *, environment: str, version: str) -> str:
     """The command each host runs, with `{environment}` and `{version}` filled in."""
     return settings.restart_command.replace("{environment}", environment).replace(
@@ -117,11 +72,38 @@ def restart_foreman(
     settings: ForemanHostSettings, *, environment: str, version: str
 ) -> list[HostResult]:
     """Run the restart command on every host; one aggregate error if any host failed."""
+    command = restart_command_for(settings, environment=environment, version=version)
+    return run_on_foreman_hosts(settings, command, action="restart")
+
+
+def stop_foreman(settings: ForemanHostSettings, *, environment: str) -> list[HostResult]:
+    """Stop the foreman on every host (`stop_command`), e.g. while a restore swaps databases."""
+    if not settings.stop_command:
+        raise CommandError(
+            f"{environment}: no [foreman_host] stop_command: the foreman on "
+            f"{', '.join(settings.host_names)} cannot be stopped; add one (see "
+            "common/foreman_host.py)"
+        )
+    command = settings.stop_command.replace("{environment}", environment)
+    return run_on_foreman_hosts(settings, command, action="stop")
+
+
+def start_foreman(settings: ForemanHostSettings, *, environment: str) -> list[HostResult]:
+    """Start the foreman again on every host (`start_command`) at the release it last ran."""
+    if not settings.start_command:
+        raise CommandError(f"{environment}: no [foreman_host] start_command")
+    command = settings.start_command.replace("{environment}", environment)
+    return run_on_foreman_hosts(settings, command, action="start")
+
+
+def run_on_foreman_hosts(
+    settings: ForemanHostSettings, command: str, *, action: str
+) -> list[HostResult]:
+    """Run `command` on every host at once; one aggregate error naming every failed host."""
     from fabric import ThreadingGroup
     from fabric.exceptions import GroupException
 
-    command = restart_command_for(settings, environment=environment, version=version)
-    connections = [_connection(settings, host, port) for host, port in settings.hosts]
+    connections = [ssh_connection(settings, host, port) for host, port in settings.hosts]
     group = ThreadingGroup.from_connections(connections)
     try:
         # in_stream=False: a deploy is unattended, the remote command must never wait on
@@ -137,48 +119,27 @@ def restart_foreman(
         outcome = exc.result
     finally:
         group.close()
-    results = [_host_result(connection, outcome[connection]) for connection in connections]
+    results = [_host_result(connection, outcome[connection], action) for connection in connections]
     for result in results:
-        extra = {"host": result.host, "env": environment, "version": version}
+        extra = {"host": result.host, "action": action}
         if result.ok:
-            log.info("foreman restarted on %s", result.host, extra=extra)
+            log.info("foreman %s done on %s", action, result.host, extra=extra)
         else:
-            log.warning("foreman restart failed on %s: %s", result.host, result.error, extra=extra)
+            log.warning(
+                "foreman %s failed on %s: %s", action, result.host, result.error, extra=extra
+            )
     failed = [result for result in results if not result.ok]
     if failed:
         details = "; ".join(f"{result.host}: {result.error}" for result in failed)
         raise ForemanRestartError(
-            f"foreman restart failed on {len(failed)} of {len(results)} host(s): {details}; "
+            f"foreman {action} failed on {len(failed)} of {len(results)} host(s): {details}; "
             "see the foreman_restart runbook (ops/runbooks/foreman_restart.py)",
             results,
         )
     return results
 
 
-def _connection(settings: ForemanHostSettings, host: str, port: int):
-    import paramiko
-    from fabric import Config, Connection
-
-    config = Config(overrides={"load_ssh_configs": False})
-    connection = Connection(
-        host,
-        user=settings.user,
-        port=port,
-        config=config,
-        connect_timeout=settings.connect_timeout_seconds,
-        connect_kwargs={
-            "key_filename": [str(settings.key_file)],
-            "look_for_keys": False,
-            "allow_agent": False,
-        },
-    )
-    if settings.known_hosts_file is not None:
-        connection.client.load_host_keys(str(settings.known_hosts_file))
-        connection.client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    return connection
-
-
-def _host_result(connection: Any, outcome: Any) -> HostResult:
+def _host_result(connection: Any, outcome: Any, action: str) -> HostResult:
     name = f"{connection.host}:{connection.port}"
     if isinstance(outcome, BaseException):
         return HostResult(
@@ -186,28 +147,18 @@ def _host_result(connection: Any, outcome: Any) -> HostResult:
             False,
             getattr(getattr(outcome, "result", None), "exited", None),
             last_lines(getattr(getattr(outcome, "result", None), "stderr", "")),
-            _describe(outcome),
+            _describe(outcome, action),
         )
     return HostResult(name, outcome.exited == 0, outcome.exited, last_lines(outcome.stdout), "")
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, action: str) -> str:
     result = getattr(exc, "result", None)
     if result is not None and getattr(result, "exited", None) is not None:
         tail = last_lines(result.stderr or result.stdout)
-        return f"restart command exited {result.exited}" + (f": {tail}" if tail else "")
+        return f"{action} command exited {result.exited}" + (f": {tail}" if tail else "")
     wrapped = getattr(exc, "exceptions", None)
     if wrapped:  # invoke's ThreadException: report what failed inside the thread
         exc = wrapped[0].value
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else 'no detail'}"
-
-
-def _split_host(entry: str, default_port: int) -> tuple[str, int]:
-    """`host` or `host:port` (the schema has checked the port) -> (host, port)."""
-    host, sep, port = entry.rpartition(":")
-    return (host, int(port)) if sep else (entry, default_port)
-
-
-def _private_file(where: str, key: str, value: Any) -> Path:
-    return private_file(str(value), f"{where}.{key}")

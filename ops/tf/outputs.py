@@ -21,6 +21,7 @@ REQUIRED_OUTPUTS: dict[str, str] = {
     "aws_region": "region the stack is deployed in",
     "database_endpoint": "PostgreSQL host name",
     "database_port": "PostgreSQL port",
+    "database_identifier": "database instance identifier (what RDS snapshots are taken of)",
     "database_name": "database created for Refinery",
     "database_username": "master user name",
     "database_master_secret_arn": "Secrets Manager secret holding the managed master password",

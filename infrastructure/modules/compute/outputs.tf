@@ -7,3 +7,8 @@ output "instance_id" {
   description = "EC2 instance ID."
   value       = try(aws_instance.this[0].id, null)
 }
+
+output "private_ip" {
+  description = "Private IP address of the host (the target of its DNS record)."
+  value       = try(aws_instance.this[0].private_ip, null)
+}

@@ -27,3 +27,8 @@ output "arn" {
   description = "ARN of the instance."
   value       = try(aws_db_instance.this[0].arn, null)
 }
+
+output "identifier" {
+  description = "Instance identifier (what RDS snapshots are taken of)."
+  value       = try(aws_db_instance.this[0].identifier, null)
+}

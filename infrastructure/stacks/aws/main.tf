@@ -17,6 +17,8 @@ provider "aws" {
 locals {
   prefix              = "${var.name}-${var.environment}"
   database_identifier = coalesce(var.database_identifier, "${local.prefix}-db")
+  # The private zone of the environment; the deploy connects to foreman.<zone>.
+  private_zone = "${var.environment}.${var.name}.internal"
 }
 
 module "network" {
@@ -141,4 +143,28 @@ module "foreman" {
   security_group_ids    = [module.network.foreman_security_group_id]
   instance_profile_name = module.iam.foreman_instance_profile_name
   kms_key_arn           = var.kms_key_arn
+  user_data = templatefile("${path.module}/templates/foreman_host.cloud-init.yaml.tftpl", {
+    environment         = var.environment
+    region              = var.region
+    registry            = module.ecr.repository_urls["foreman"]
+    log_group           = module.logging.name
+    database_host       = module.database.address
+    database_port       = module.database.port
+    database_name       = module.database.database_name
+    database_user       = module.database.username
+    database_secret_arn = module.database.master_user_secret_arn
+    lake_bucket         = module.lake_bucket.id
+    deploy_public_keys  = var.foreman_deploy_public_keys
+    backup_schedule     = var.backup_schedule
+    seal_schedule       = var.seal_schedule
+  })
+}
+
+module "dns" {
+  source = "../../modules/private_dns"
+
+  create    = var.create_foreman_host
+  zone_name = local.private_zone
+  vpc_id    = module.network.vpc_id
+  a_records = var.create_foreman_host ? { foreman = [module.foreman.private_ip] } : {}
 }

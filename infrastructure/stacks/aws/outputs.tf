@@ -1,4 +1,4 @@
-# What the deploy reads (ops/terraform/outputs.py REQUIRED_OUTPUTS); stacks/test-null
+# What the deploy reads (ops/terraform/outputs.py REQUIRED_OUTPUTS); stacks/sandbox
 # declares the same outputs.
 
 output "aws_region" {
@@ -14,6 +14,11 @@ output "database_endpoint" {
 output "database_port" {
   description = "PostgreSQL port."
   value       = module.database.port
+}
+
+output "database_identifier" {
+  description = "Database instance identifier (what RDS snapshots are taken of)."
+  value       = module.database.identifier
 }
 
 output "database_name" {
@@ -68,7 +73,7 @@ output "log_group_name" {
 
 output "foreman_host" {
   description = "Private DNS name of the foreman host."
-  value       = module.foreman.private_dns
+  value       = try(module.dns.fqdns["foreman"], module.foreman.private_dns)
 }
 
 output "lock_table" {

@@ -159,6 +159,24 @@ variable "foreman_instance_type" {
   default     = "t3.small"
 }
 
+variable "foreman_deploy_public_keys" {
+  description = "SSH public keys of the deploy's login (refinery-deploy) on the foreman host."
+  type        = list(string)
+  default     = []
+}
+
+variable "backup_schedule" {
+  description = "systemd OnCalendar expression of the scheduled backup on the foreman host."
+  type        = string
+  default     = "*-*-* 02:00:00"
+}
+
+variable "seal_schedule" {
+  description = "systemd OnCalendar expression of the sealing of finished analyses."
+  type        = string
+  default     = "*:0/15"
+}
+
 variable "ecr_repositories" {
   description = "Image names that get an ECR repository."
   type        = list(string)

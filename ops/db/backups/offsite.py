@@ -43,7 +43,7 @@ def s3_client(env: Environment):
 def _require_bucket(env: Environment, settings: BackupSettings) -> str:
     if not settings.offsite_bucket:
         raise BackupError(f"{env.path}: set [backups] offsite_bucket to ship backups off-site")
-    return settings.offsite_bucket
+    return str(env.resolve(settings.offsite_bucket))  # may be `terraform:backup_bucket`
 
 
 def upload_backup(env: Environment, settings: BackupSettings, backup: BackupRecord) -> OffsiteCopy:

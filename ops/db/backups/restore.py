@@ -31,6 +31,7 @@ from common.errors import RefineryError
 from foreman.migrations import pending_migrations
 from ops.db.backups.after_restore import reconcile_after_restore, sequence_values
 from ops.db.backups.catalog import BackupRecord
+from ops.db.backups.cloud_writers import describe_cloud_writers, has_cloud_writers
 from ops.db.backups.errors import BackupError
 from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.manifest import check_files
@@ -96,6 +97,12 @@ def plan_restore(env: Environment, backup: BackupRecord) -> RestorePlan:
             "run the migration check, then delete the old data directory",
         ]
     steps.append("restart the foreman" if pid else "leave the foreman stopped (it was not running)")
+    if has_cloud_writers(env):  # the writers are on the foreman host and in Batch
+        cloud = describe_cloud_writers(env)
+        steps = [cloud[0] if step.startswith(("stop the foreman", "no foreman")) else step
+                 for step in steps]  # fmt: skip
+        steps[2:2] = cloud[1:]
+        steps[-1] = "start the foreman again on its host(s), at the release it ran"
     return RestorePlan(
         environment=env.name,
         database=live,

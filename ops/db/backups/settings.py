@@ -1,7 +1,9 @@
 """The `[backups]` section of an environment file: where backups live and how many to keep.
 
 Declared in `common.settings.operations` (BackupsSection) and validated when the environment
-loads; this module resolves the folder and the off-site prefix.
+loads; this module resolves the folder and the off-site prefix. `offsite_bucket` and
+`rds_instance` may name a stack output (`terraform:backup_bucket`), resolved where they are
+used.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ def take_rds_snapshot(env: Environment, *, wait_seconds: int = 3600) -> Snapshot
     instance = backup_settings(env).rds_instance
     if not instance:
         raise BackupError(f"{env.path}: set [backups] rds_instance to take RDS snapshots")
+    instance = str(env.resolve(instance))  # may be `terraform:database_identifier`
     client = boto3.client("rds", region_name=env.aws.region, endpoint_url=env.aws.endpoint_url)
     name = f"refinery-{env.name}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
     try:

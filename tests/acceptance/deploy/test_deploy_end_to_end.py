@@ -4,7 +4,7 @@ One `staging` environment for the whole module: a fresh, EMPTY database on the e
 PostgreSQL (the deploy migrates it; its password reaches `inv` through REFINERY_DB_PASSWORD
 and the foreman host through a 0600 file), an S3 lake, Terraform's state and locks, the deploy
 lock and audit log and the Batch job definitions in the moto server, the null-provider test
-stack (`infrastructure/stacks/test-null`, copied so `terraform init` writes nothing into the
+stack (`infrastructure/stacks/sandbox`, copied so `terraform init` writes nothing into the
 repository), images built by the real Docker engine on the locally made base OS image and
 pushed to the real registry, and the REAL foreman (`python -m foreman run -e staging`)
 restarted over the real sshd through a pid file. Every command is the `inv` program in a

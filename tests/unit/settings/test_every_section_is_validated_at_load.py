@@ -247,7 +247,7 @@ def test_every_optional_sections_defaults_are_valid():
             assert isinstance(validate_section("x.toml", name, {}), schema)
 
 
-@pytest.mark.parametrize("name", ["local", "staging", "prod"])
+@pytest.mark.parametrize("name", ["local", "sandbox", "staging", "prod"])
 def test_every_shipped_environment_loads_and_each_of_its_sections_is_validated(monkeypatch, name):
     monkeypatch.delenv(ENVIRONMENTS_DIR_VARIABLE, raising=False)
     assert name in available_environments()
@@ -260,7 +260,7 @@ def test_every_shipped_environment_loads_and_each_of_its_sections_is_validated(m
 
 def test_every_shipped_environment_file_is_covered():
     shipped = {p.stem for p in (REPO_ROOT / "infrastructure/environments").glob("*.toml")}
-    assert shipped == {"local", "staging", "prod"}
+    assert shipped == {"local", "sandbox", "staging", "prod"}
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from ops.tf.outputs import REQUIRED_OUTPUTS
 
 INFRA = REPO_ROOT / "infrastructure"
 AWS_STACK = INFRA / "stacks/aws"
-NULL_STACK = INFRA / "stacks/test-null"
+NULL_STACK = INFRA / "stacks/sandbox"
 MODULE_DIRS = sorted(path for path in (INFRA / "modules").iterdir() if path.is_dir())
 STACK_DIRS = [AWS_STACK, NULL_STACK, NULL_STACK / "modules/stand_in"]
 LAYOUT = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")

@@ -8,12 +8,17 @@ output "aws_region" {
 
 output "database_endpoint" {
   description = "PostgreSQL host name."
-  value       = "${local.database_identifier}.${module.database.id}.${var.region}.rds.test"
+  value       = coalesce(var.database_address, "${local.database_identifier}.${module.database.id}.${var.region}.rds.test")
 }
 
 output "database_port" {
   description = "PostgreSQL port."
-  value       = 5432
+  value       = var.database_port
+}
+
+output "database_identifier" {
+  description = "Database instance identifier (what RDS snapshots are taken of)."
+  value       = local.database_identifier
 }
 
 output "database_name" {
@@ -28,7 +33,7 @@ output "database_username" {
 
 output "database_master_secret_arn" {
   description = "Secrets Manager secret holding the managed master password."
-  value       = "arn:aws:secretsmanager:${var.region}:123456789012:secret:rds!db-${module.database.id}"
+  value       = "arn:aws:secretsmanager:${var.region}:${var.account_id}:secret:rds!db-${local.database_identifier}"
 }
 
 output "lake_bucket" {
@@ -48,17 +53,17 @@ output "batch_job_queues" {
 
 output "batch_job_role_arn" {
   description = "IAM role Batch jobs run as."
-  value       = "arn:aws:iam::123456789012:role/${local.prefix}-batch-job"
+  value       = "arn:aws:iam::${var.account_id}:role/${local.prefix}-batch-job"
 }
 
 output "batch_execution_role_arn" {
   description = "IAM role Batch uses to pull images and write logs."
-  value       = "arn:aws:iam::123456789012:role/${local.prefix}-batch-execution"
+  value       = "arn:aws:iam::${var.account_id}:role/${local.prefix}-batch-execution"
 }
 
 output "ecr_repository_urls" {
   description = "Repository URL per image name."
-  value       = { for repository in var.ecr_repositories : repository => "123456789012.dkr.ecr.${var.region}.amazonaws.com/${var.name}/${repository}" }
+  value       = { for repository in var.ecr_repositories : repository => "${coalesce(var.registry, "${var.account_id}.dkr.ecr.${var.region}.amazonaws.com/${var.name}")}/${repository}" }
 }
 
 output "log_group_name" {
@@ -68,7 +73,7 @@ output "log_group_name" {
 
 output "foreman_host" {
   description = "Private DNS name of the foreman host."
-  value       = "${local.prefix}-foreman.${module.foreman.id}.internal"
+  value       = coalesce(var.foreman_address, "foreman.${var.environment}.${var.name}.internal")
 }
 
 output "lock_table" {

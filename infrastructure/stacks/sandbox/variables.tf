@@ -50,3 +50,33 @@ variable "foreman_instance_type" {
   type        = string
   default     = "t3.small"
 }
+
+variable "account_id" {
+  description = "Account ID in the ARNs the outputs name (the emulator's default account)."
+  type        = string
+  default     = "123456789012"
+}
+
+variable "database_address" {
+  description = "Address of the PostgreSQL server as the foreman host sees it; null names a stand-in RDS endpoint."
+  type        = string
+  default     = null
+}
+
+variable "database_port" {
+  description = "Port of the PostgreSQL server."
+  type        = number
+  default     = 5432
+}
+
+variable "registry" {
+  description = "Registry (host:port) the image repositories live in; null names a stand-in ECR registry."
+  type        = string
+  default     = null
+}
+
+variable "foreman_address" {
+  description = "Address of the foreman host; null names its private DNS record, as on AWS."
+  type        = string
+  default     = null
+}

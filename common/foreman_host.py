@@ -1,0 +1,128 @@
+"""The foreman host of an environment (`[foreman_host]`): how an operator's machine reaches it.
+
+The deploy restarts the foreman there over SSH (ops/runbooks/foreman_restart.py), a restore
+stops and starts it there, and an operator's tasks reach a private database through it
+(common/tunnel.py). All of them read the same validated settings and open SSH connections
+the same way: with the key file handed to the SSH library (never argv), no agent, no
+`~/.ssh/config`, and host keys checked strictly when a known-hosts file is given.
+
+```toml
+[foreman_host]
+hosts = ["foreman-1.internal", "foreman-2.internal:2222"]  # host or host:port
+port = 22                                   # default port for hosts without one
+user = "refinery"                           # default: this machine's login name, as ssh does
+key_file = "~/.ssh/refinery-deploy"         # 0600; a relative path is in the state folder
+restart_command = "sudo systemctl restart refinery-foreman"
+stop_command = "sudo systemctl stop refinery-foreman"    # a restore stops the writers…
+start_command = "sudo systemctl start refinery-foreman"  # …and starts them again
+known_hosts_file = "~/.ssh/known_hosts"     # optional: verify host keys strictly
+connect_timeout_seconds = 10
+command_timeout_seconds = 120
+```
+"""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common.environments import Environment
+from common.errors import ConfigError
+from common.files import private_file
+from common.settings.operations import ForemanHostSection
+
+SECTION = "foreman_host"
+
+
+@dataclass(frozen=True)
+class ForemanHostSettings:
+    """How to reach the foreman's hosts and restart, stop or start the foreman there."""
+
+    hosts: tuple[tuple[str, int], ...]
+    user: str
+    key_file: Path
+    restart_command: str
+    known_hosts_file: Path | None = None
+    connect_timeout_seconds: float = 10
+    command_timeout_seconds: float = 120
+    stop_command: str = ""
+    start_command: str = ""
+
+    @property
+    def host_names(self) -> list[str]:
+        return [f"{host}:{port}" for host, port in self.hosts]
+
+
+def has_foreman_host(env: Environment) -> bool:
+    """Whether `env` names a foreman host at all (the local environment does not)."""
+    return bool(env.section(SECTION))
+
+
+def foreman_host_settings(env: Environment) -> ForemanHostSettings:
+    """`[foreman_host]` of `env` (validated at load); the key file must exist and be 0600."""
+    if not env.section(SECTION):
+        raise ConfigError(f"{env.path}: missing section [foreman_host] (hosts, user, key_file…)")
+    section = ForemanHostSection.for_environment(env)
+    where = f"{env.path}: foreman_host"
+    return ForemanHostSettings(
+        hosts=tuple(_split_host(entry, section.port) for entry in section.hosts),
+        user=section.user or getpass.getuser(),
+        key_file=private_file(str(_path(env, section.key_file)), f"{where}.key_file"),
+        restart_command=section.restart_command,
+        known_hosts_file=(
+            _path(env, section.known_hosts_file) if section.known_hosts_file else None
+        ),
+        connect_timeout_seconds=section.connect_timeout_seconds,
+        command_timeout_seconds=section.command_timeout_seconds,
+        stop_command=section.stop_command,
+        start_command=section.start_command,
+    )
+
+
+def ssh_connection(settings: ForemanHostSettings, host: str, port: int) -> Any:
+    """A Fabric connection to one foreman host (not yet opened)."""
+    import paramiko
+    from fabric import Config, Connection
+
+    config = Config(overrides={"load_ssh_configs": False})
+    connection = Connection(
+        host,
+        user=settings.user,
+        port=port,
+        config=config,
+        connect_timeout=settings.connect_timeout_seconds,
+        connect_kwargs={
+            "key_filename": [str(settings.key_file)],
+            "look_for_keys": False,
+            "allow_agent": False,
+        },
+    )
+    if settings.known_hosts_file is not None:
+        if not settings.known_hosts_file.is_file():
+            raise ConfigError(
+                f"foreman_host.known_hosts_file {settings.known_hosts_file} does not exist"
+            )
+        try:
+            connection.client.load_host_keys(str(settings.known_hosts_file))
+        except (OSError, paramiko.SSHException) as exc:
+            raise ConfigError(
+                f"foreman_host.known_hosts_file {settings.known_hosts_file} is unreadable: "
+                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from None
+        connection.client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    return connection
+
+
+def _path(env: Environment, value: Any) -> Path:
+    """A configured file: `~` expanded; a relative path lies in the environment's state folder
+    (where `inv sandbox.up` generates the sandbox's keys)."""
+    path = Path(str(value)).expanduser()
+    return path if path.is_absolute() else env.state_dir / path
+
+
+def _split_host(entry: str, default_port: int) -> tuple[str, int]:
+    """`host` or `host:port` (the schema has checked the port) -> (host, port)."""
+    host, sep, port = entry.rpartition(":")
+    return (host, int(port)) if sep else (entry, default_port)

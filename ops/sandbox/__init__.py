@@ -1,0 +1,1 @@
+"""The sandbox: the staging shape on one machine (`inv sandbox.*`)."""

@@ -1,0 +1,192 @@
+"""The whole cloud loop on the sandbox, through `inv` in subprocesses, nothing injected.
+
+`inv sandbox.up` starts the staging shape on loopback (the shipped `sandbox` environment, in a
+state folder of its own); the release is deployed to it as to staging; a synthetic delivery
+is uploaded to the emulator's S3, as a sequencing core would; then every step an operator
+takes in the cloud: survey from S3 (the foreman on its host dispatches survey, downloads and
+QC to Batch, whose jobs run as containers of the workers image), job status, a worker's logs,
+a lake check with checksums, sealing, an off-site backup and its verification, a deletion, a
+restore that stops the writers (the foreman over SSH, the Batch jobs) and starts them again,
+a rollback, and `inv sandbox.down`. The loop runs twice on the same sandbox (the second `up`
+finds the first one's data), and the module's notes record its wall time and how many Batch
+API calls the emulator served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from common.environments import REPO_ROOT
+from ops.local.demo_data import write_demo_delivery
+
+pytestmark = pytest.mark.acceptance
+
+ENDPOINT = "http://127.0.0.1:24566"  # [aws] endpoint_url of sandbox.toml
+DELIVERIES = "refinery-sandbox-deliveries"  # the sequencing core's bucket
+FIRST, SECOND = "v0.1.0-dev", "v0.1.1-dev"
+JOBS_TIMEOUT_S = 600
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+class Sandbox:
+    """`inv` against the shipped sandbox environment, in a private state folder."""
+
+    def __init__(self, state: Path) -> None:
+        self.state = state
+        self.variables = {
+            key: value
+            for key, value in os.environ.items()
+            # Only what an operator's shell has: no test environment folder, no credentials.
+            if not key.startswith(("AWS_", "REFINERY_")) and key != "PGPASSWORD"
+        }
+        self.variables.update({"REFINERY_STATE_DIR": str(state), "COLUMNS": "200"})
+        self.outputs: list[str] = []
+
+    def inv(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=REPO_ROOT, env=self.variables, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        self.outputs += [result.stdout, result.stderr]
+        return result
+
+    def ok(self, *args: str, timeout: float = 900) -> str:
+        result = self.inv(*args, timeout=timeout)
+        step = " ".join(args[:3])
+        assert result.returncode == 0, f"{step}: {result.stdout[-2500:]}{result.stderr[-2500:]}"
+        return result.stdout
+
+    def sql(self, statement: str) -> list[str]:
+        """One-column rows of `statement`, through `inv db.shell` (and so the tunnel)."""
+        out = self.ok("db.shell", "-e", "sandbox", "--command", statement)
+        lines = [line.strip() for line in out.splitlines()]
+        # psql's aligned output: header, rule, rows, "(N rows)".
+        rule = next(i for i, line in enumerate(lines) if set(line) <= {"-", "+"} and line)
+        return [line for line in lines[rule + 1 :] if line and not line.startswith("(")]
+
+    def job_counts(self) -> dict[tuple[str, str], int]:
+        report = json.loads(self.ok("jobs.status", "-e", "sandbox", "--json"))
+        return {(row["kind"], row["state"]): row["jobs"] for row in report["counts"]}
+
+    def emulator_log(self) -> Path:
+        return self.state / "sandbox" / "services" / "moto.log"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    # Not under pytest's 0700 temporary root: the database stand-in runs as an unprivileged
+    # user when the suite runs as root, and the foreman's container as the images' user.
+    root = Path(tempfile.mkdtemp(prefix="refinery-sandbox-"))
+    root.chmod(0o755)
+    box = Sandbox(root / "state")
+    try:
+        yield box
+    finally:
+        box.inv("sandbox.down")  # by pid: whatever a failed step left running
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def upload_delivery(work: Path) -> str:
+    """A synthetic delivery in the deliveries bucket; its s3:// prefix."""
+    delivery = write_demo_delivery(work / "delivery", samples=2, reads=400)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=ENDPOINT,
+        region_name="us-east-1",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=DELIVERIES)  # the second round finds it
+    prefix = f"core-{uuid.uuid4().hex[:8]}/"
+    for path in sorted(delivery.folder.rglob("*")):
+        if path.is_file():
+            key = prefix + path.relative_to(delivery.folder).as_posix()
+            s3.upload_file(str(path), DELIVERIES, key)
+    return f"s3://{DELIVERIES}/{prefix}"
+
+
+def wait_for_jobs(box: Sandbox) -> dict[tuple[str, str], int]:
+    deadline = time.monotonic() + JOBS_TIMEOUT_S
+    while True:
+        counts = box.job_counts()
+        done = counts and all(state in TERMINAL for _, state in counts)
+        kinds = {kind for kind, _ in counts}
+        failed = any(state != "succeeded" for _, state in counts)
+        if done and ({"survey", "download", "process"} <= kinds or failed):
+            return counts
+        if time.monotonic() > deadline:
+            pytest.fail(f"jobs did not finish within {JOBS_TIMEOUT_S} s: {counts}")
+        time.sleep(3)
+
+
+def run_the_loop(box: Sandbox, work: Path) -> None:
+    box.ok("sandbox.up", timeout=1800)
+    deployed = box.ok("deploy", "-e", "sandbox", "-v", FIRST, timeout=1800)
+    assert f"deploy {FIRST} to sandbox: succeeded" in deployed
+
+    source = upload_delivery(work)
+    queued = json.loads(box.ok("jobs.survey", "-e", "sandbox", source, "--json"))
+    survey_id = queued["job_id"]
+    counts = wait_for_jobs(box)
+    failures = json.loads(box.ok("jobs.status", "-e", "sandbox", "--json"))["recent_failures"]
+    assert {state for _, state in counts} == {"succeeded"}, (counts, failures)
+    assert counts[("download", "succeeded")] >= 4  # two samples, paired-end
+
+    logs = box.ok("logs", "-e", "sandbox", "--job", str(survey_id))
+    assert "surveyed delivery" in logs
+
+    box.ok("lake.check", "-e", "sandbox", "--checksums")
+    box.ok("analyses.seal", "-e", "sandbox")
+    box.ok("db.backup", "-e", "sandbox", "--offsite")
+    box.ok("db.verify", "-e", "sandbox", "latest")
+
+    [experiment, *_] = box.sql("SELECT accession FROM experiments ORDER BY id")
+    box.ok("data.delete", "-e", "sandbox", "--experiment", experiment, "--execute")
+    assert experiment not in box.sql("SELECT accession FROM experiments")
+    box.ok("lake.check", "-e", "sandbox")
+
+    restored = box.ok("db.restore", "-e", "sandbox", "latest", "--execute", "--yes")
+    assert "the foreman was started again on 127.0.0.1:24522" in restored
+    assert experiment in box.sql("SELECT accession FROM experiments")  # the backup's data
+    heartbeat = box.sql(
+        "SELECT version FROM foreman_heartbeats WHERE role <> 'stopped' "
+        "AND beat_at > now() - interval '30 seconds'"
+    )
+    assert heartbeat, "no foreman beats after the restore"
+
+    box.ok("deploy", "-e", "sandbox", "-v", SECOND, timeout=1800)
+    box.ok("rollback", "-e", "sandbox", timeout=900)
+    history = json.loads(box.ok("deploy.history", "-e", "sandbox", "--json"))
+    assert history[0]["action"] == "rollback" and history[0]["version"] == FIRST
+
+    down = json.loads(box.ok("sandbox.down", "--json"))
+    assert all(row["state"] != "running" for row in down), down
+
+
+@pytest.mark.timeout(5400)
+def test_the_whole_loop_runs_twice_on_one_sandbox(sandbox, tmp_path):
+    started = time.monotonic()
+    for round_number in (1, 2):
+        run_the_loop(sandbox, tmp_path / f"round-{round_number}")
+    seconds = time.monotonic() - started
+    # The emulator logs every request; Batch's API is the /v1/ paths.
+    calls = len(re.findall(r'"(?:GET|POST) /v1/', sandbox.emulator_log().read_text()))
+    print(f"\nwhole loop x2: {seconds:.0f} s wall time, {calls} Batch API calls")
+    password = (sandbox.state / "sandbox" / "database-password").read_text().strip()
+    for text in sandbox.outputs:
+        assert password not in text
