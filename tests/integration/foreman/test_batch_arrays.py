@@ -6,6 +6,7 @@ and losing nothing once restarted."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -56,9 +57,12 @@ def batch_env(make_env, moto_server, containers_off):
     batch.create_compute_environment(
         computeEnvironmentName=f"{name}-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
     )
-    batch.create_job_queue(jobQueueName=f"refinery-{name}-default", state="ENABLED", priority=1,
-                           computeEnvironmentOrder=[{"order": 1,
-                                                     "computeEnvironment": f"{name}-ce"}])  # fmt: skip
+    batch.create_job_queue(
+        jobQueueName=f"refinery-{name}-default",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": f"{name}-ce"}],
+    )
     for tier in (1024, 2048):
         batch.register_job_definition(
             jobDefinitionName=f"refinery-{name}-download-{tier}mb",
@@ -68,7 +72,7 @@ def batch_env(make_env, moto_server, containers_off):
                 "vcpus": 1,
                 "memory": tier,
                 "command": ["true"],
-            },  # fmt: skip
+            },
         )
     return env
 
@@ -119,8 +123,6 @@ def test_attempts_sharing_a_definition_go_as_one_array_and_each_child_finds_its_
 
 
 def _foreman(env, failpoint: str | None) -> subprocess.Popen:
-    import os
-
     variables = {k: v for k, v in os.environ.items() if k != "REFINERY_FAILPOINTS"}
     if failpoint:
         variables["REFINERY_FAILPOINTS"] = failpoint
