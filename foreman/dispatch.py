@@ -15,11 +15,18 @@ from psycopg2.extras import Json, execute_values
 
 from common.environments import Environment
 from common.errors import first_line
+from common.failpoints import failpoint
 from common.sql import query
 from foreman.executors.base import Executor, ExecutorUnavailable, Submission, worker_command
 from foreman.jobs import handler_name
 from foreman.routing import UNROUTED_QUEUE, QueueRouting
 from foreman.settings import ForemanSettings
+from foreman.submissions import (
+    forget_groups,
+    record_group_submitted,
+    record_groups,
+    recover_submissions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,8 @@ def dispatch_pending_jobs(
     New jobs are first routed to their queue (foreman.routing). When the executor is
     unavailable (throttled), the claimed jobs go back to pending unspent and this round stops.
     """
+    # An executor that starts many attempts per call (Batch arrays) is handed that many at once.
+    batch_size = max(batch_size, executor.max_group_size)
     route_new_jobs(conn, env)
     with conn.cursor() as cur:
         cur.execute(_sql("pending_queues"))
@@ -140,39 +149,66 @@ def _claim_and_submit(
     except BaseException:
         conn.rollback()
         raise
-    # The claim commits before anything starts, so a worker always finds its attempt dispatched.
+    tiers = {submission.job_id: tier for submission, tier in submissions}
+    try:
+        groups, refused_now = executor.group([submission for submission, _ in submissions])
+        if executor.records_submissions:
+            record_groups(conn, executor, groups)  # with the claim: one transaction
+    except BaseException:
+        conn.rollback()
+        raise
+    # The claim commits before anything starts, so a worker always finds its attempt dispatched
+    # (and, for a recorded submission, its place in the group).
     conn.commit()
+    failpoint("foreman.dispatch.claimed")
+    refused = [
+        (s.job_id, s.attempt, f"executor {executor.name} refused the job: {first_line(reason)}")
+        for s, reason in refused_now
+    ]
     submitted: list[tuple[int, int, int, str]] = []
-    refused: list[tuple[int, int, str]] = []
     released: list[tuple[int, int]] = []
-    for submission, tier in submissions:
-        job_id, attempt = submission.job_id, submission.attempt
+    forgotten: list[str] = []
+    for group in groups:
+        members = [(s.job_id, s.attempt) for s in group.submissions]
         if released:
-            released.append((job_id, attempt))
+            released.extend(members)
+            forgotten.append(group.token)
             continue
         try:
-            executor_job_id = executor.submit(submission)
+            executor_job_ids = executor.submit_many(group)
         except ExecutorUnavailable as exc:
             log.warning(
-                "executor %s unavailable (%s); job %s and the rest of the batch wait",
+                "executor %s unavailable (%s); %d jobs and the rest of the batch wait",
                 executor.name,
                 first_line(exc),
-                job_id,
-                extra={"job_id": job_id, "env": env.name},
+                len(members),
+                extra={"job_id": members[0][0], "env": env.name, "queue": queue},
             )
-            released.append((job_id, attempt))
+            released.extend(members)
+            forgotten.append(group.token)
             continue
         except Exception as exc:  # an executor error must not strand the rest of the batch
             reason = f"executor {executor.name} refused the job: {first_line(exc)}"
-            log.warning(
-                reason, extra={"job_id": submission.job_id, "env": env.name, "queue": queue}
-            )
-            refused.append((submission.job_id, submission.attempt, reason))
+            log.warning(reason, extra={"job_id": members[0][0], "env": env.name, "queue": queue})
+            refused.extend((job_id, attempt, reason) for job_id, attempt in members)
+            forgotten.append(group.token)
             continue
-        submitted.append((submission.job_id, submission.attempt, tier, executor_job_id))
+        failpoint("foreman.dispatch.submitted")
+        if executor.records_submissions:
+            record_group_submitted(conn, group.token, executor_job_ids[0].split(":")[0])
+        else:
+            submitted.extend(
+                (job_id, attempt, tiers[job_id], executor_job_id)
+                for (job_id, attempt), executor_job_id in zip(
+                    members, executor_job_ids, strict=True
+                )
+            )
     if submitted:
         with conn.cursor() as cur:
             execute_values(cur, _sql("record_submissions"), submitted, page_size=len(submitted))
+        conn.commit()
+    if executor.records_submissions and forgotten:
+        forget_groups(conn, forgotten)
         conn.commit()
     if refused:
         mark_lost(conn, refused)
@@ -214,7 +250,10 @@ class ReconcileReport:
 def reconcile_active_jobs(
     conn, executor: Executor, *, stale_after: float, submit_grace: float
 ) -> ReconcileReport:
-    """Find attempts whose worker is gone or silent, and mark them errored (to be retried)."""
+    """Find attempts whose worker is gone or silent, and mark them errored (to be retried).
+
+    Submissions a dead foreman left unanswered are settled first (foreman.submissions)."""
+    recover_submissions(conn, executor, grace=submit_grace)
     with conn.cursor() as cur:
         cur.execute(_sql("active_jobs"), {"stale": stale_after, "grace": submit_grace})
         rows = cur.fetchall()
@@ -230,18 +269,15 @@ def reconcile_active_jobs(
             lost.append((job_id, attempt, "dispatched but never submitted to an executor"))
         elif executor_job_id and job_executor == executor.name:
             to_describe[executor_job_id] = (job_id, attempt)
-    ids = list(to_describe)
-    for start in range(0, len(ids), executor.describe_batch_size):
-        chunk = ids[start : start + executor.describe_batch_size]
-        for executor_job_id, status in executor.describe(chunk).items():
-            if status.state in ("queued", "running"):
-                continue
-            job_id, attempt = to_describe[executor_job_id]
-            if status.state == "succeeded":
-                reason = "worker exited without finishing the attempt"
-            else:
-                reason = status.reason or f"executor reports the worker {status.state}"
-            lost.append((job_id, attempt, reason))
+    for executor_job_id, status in executor.describe_all(list(to_describe)).items():
+        if status.state in ("queued", "running") or executor_job_id not in to_describe:
+            continue
+        job_id, attempt = to_describe[executor_job_id]
+        if status.state == "succeeded":
+            reason = "worker exited without finishing the attempt"
+        else:
+            reason = status.reason or f"executor reports the worker {status.state}"
+        lost.append((job_id, attempt, reason))
     return ReconcileReport(active=len(rows), lost=mark_lost(conn, lost))
 
 

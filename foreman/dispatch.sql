@@ -64,8 +64,15 @@ ON CONFLICT (job_id, attempt) DO UPDATE SET executor_job_id = EXCLUDED.executor_
 -- name: active_jobs --
 SELECT id, attempt, state, executor, executor_job_id,
        (state = 'running' AND heartbeat_at < now() - make_interval(secs => %(stale)s)) AS stale,
-       (state = 'dispatched' AND executor_job_id IS NULL
-        AND dispatched_at < now() - make_interval(secs => %(grace)s)) AS unsubmitted
+       -- never submitted, unless its recorded submission is still to be settled (recovery)
+       CASE WHEN state = 'dispatched' AND executor_job_id IS NULL
+                 AND dispatched_at < now() - make_interval(secs => %(grace)s)
+            THEN NOT EXISTS (
+                SELECT 1 FROM job_submission_members m
+                JOIN job_submissions s ON s.token = m.token
+                WHERE m.job_id = jobs.id AND m.attempt = jobs.attempt
+                  AND s.executor_job_id IS NULL)
+            ELSE false END AS unsubmitted
 FROM jobs
 WHERE state IN ('dispatched', 'running');
 
@@ -115,10 +122,13 @@ WHERE state = 'errored' AND (permanent OR attempt >= max_attempts)
 RETURNING id, failure_reason;
 
 -- name: beat --
-INSERT INTO foreman_heartbeats (foreman_id, hostname, pid, version, role, dispatched_total)
-VALUES (%(foreman_id)s, %(hostname)s, %(pid)s, %(version)s, %(role)s, %(dispatched_total)s)
+INSERT INTO foreman_heartbeats (foreman_id, hostname, pid, version, role, dispatched_total,
+                                api_usage)
+VALUES (%(foreman_id)s, %(hostname)s, %(pid)s, %(version)s, %(role)s, %(dispatched_total)s,
+        %(api_usage)s)
 ON CONFLICT (foreman_id) DO UPDATE
-SET role = EXCLUDED.role, beat_at = now(), dispatched_total = EXCLUDED.dispatched_total;
+SET role = EXCLUDED.role, beat_at = now(), dispatched_total = EXCLUDED.dispatched_total,
+    api_usage = EXCLUDED.api_usage;
 
 -- name: retire_previous_leaders --
 -- Whoever held the lock before us is gone (its session ended); say so for monitoring, and

@@ -46,6 +46,8 @@ class ForemanBeat:
     role: str
     seconds_since_beat: float
     dispatched_total: int
+    # Per executor API (Batch): rate, calls and throttles in the last minute and in total.
+    api_usage: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass

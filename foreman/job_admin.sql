@@ -44,7 +44,7 @@ SELECT pg_notify('refinery_jobs', 'retried');
 
 -- name: foremen --
 SELECT foreman_id, role, extract(epoch FROM now() - beat_at)::float AS seconds_since_beat,
-       dispatched_total
+       dispatched_total, api_usage
 FROM foreman_heartbeats
 WHERE role <> 'stopped'
 ORDER BY role, beat_at DESC;

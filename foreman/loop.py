@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 
 import psycopg2
+from psycopg2.extras import Json
 
 from common import db
 from common.embedded import EnvironmentStopped
@@ -294,6 +295,7 @@ class Foreman:
                     "version": _version(),
                     "role": role,
                     "dispatched_total": self.report.dispatched,
+                    "api_usage": Json(self.executor.api_usage()),
                 },
             )
 

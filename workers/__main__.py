@@ -1,5 +1,10 @@
 """`python -m workers run-job JOB_ID`: the command every executor runs for a job.
 
+`run-job --submission TOKEN` is the form of a recorded submission (AWS Batch): the job and its
+attempt are looked up from the token and the process's array index (AWS_BATCH_JOB_ARRAY_INDEX,
+else the `:<index>` ending of AWS_BATCH_JOB_ID, else 0 for a lone job), and an attempt that was
+superseded meanwhile is not run.
+
 The environment comes from `-e` or REFINERY_ENVIRONMENT (set by the executor). Exit codes:
 0 succeeded, 1 the handler failed (attempt recorded errored), 2 usage or configuration error,
 8 the attempt is not this process's to run (already ended or re-dispatched), 9 a transfer
@@ -15,14 +20,22 @@ import sys
 from common.environments import load_environment
 from common.errors import ExitCode, RefineryError
 from common.logformat import configure_logging
-from workers.runtime import EXIT_HANDLER_FAILED, EXIT_USAGE, run_job
+from workers.runtime import (
+    EXIT_HANDLER_FAILED,
+    EXIT_USAGE,
+    array_index,
+    resolve_submission,
+    run_job,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run-job", help="run the current attempt of one job")
-    run.add_argument("job_id", type=int, help="the job's id")
+    target = run.add_mutually_exclusive_group(required=True)
+    target.add_argument("job_id", type=int, nargs="?", help="the job's id")
+    target.add_argument("--submission", help="a recorded submission's token (array child)")
     run.add_argument("-e", "--env", help="environment name (default: $REFINERY_ENVIRONMENT)")
     args = parser.parse_args(argv)
     configure_logging(default_level="INFO", timestamps=True)
@@ -33,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = load_environment(env_name)
         configure_logging(default_level="INFO", timestamps=True, env=env)
-        return run_job(env, args.job_id)
+        if args.submission is None:
+            return run_job(env, args.job_id)
+        job_id, attempt = resolve_submission(env, args.submission, array_index())
+        return run_job(env, job_id, attempt=attempt)
     except RefineryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE if exc.exit_code == ExitCode.USAGE else EXIT_HANDLER_FAILED

@@ -33,6 +33,7 @@ from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
 from foreman.settings import ForemanSettings
+from foreman.submissions import resolve_member
 from workers.cleanup import remove_dead_workers_leftovers, scratch_prefix
 from workers.progress import TransferProgress
 from workers.registry import JobContext, find_handler
@@ -54,13 +55,38 @@ class Terminated(BaseException):
     """Raised in the main thread when SIGTERM arrives, so the attempt can be marked errored."""
 
 
-def run_job(env: Environment, job_id: int) -> int:
-    """Run the current attempt of `job_id`; returns the process exit code."""
+def array_index() -> int:
+    """This process's index in its array job: AWS_BATCH_JOB_ARRAY_INDEX, else the ending of
+    AWS_BATCH_JOB_ID (`<parent>:<index>`, all an emulator may set), else 0 (a lone job)."""
+    index = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "")
+    if index.isdigit():
+        return int(index)
+    _, sep, ending = os.environ.get("AWS_BATCH_JOB_ID", "").rpartition(":")
+    return int(ending) if sep and ending.isdigit() else 0
+
+
+def resolve_submission(env: Environment, token: str, index: int) -> tuple[int, int]:
+    """(job id, attempt) that the foreman recorded at `index` of submission `token`."""
+    conn = db.connect(env)
+    try:
+        return resolve_member(conn, token, index)
+    finally:
+        conn.close()
+
+
+def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int:
+    """Run the current attempt of `job_id` (only if it is `attempt`, when given); returns the
+    process exit code."""
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
     control = db.connect(env)
     try:
         try:
-            job = start_attempt(control, get_job(control, job_id), worker_id)
+            current = get_job(control, job_id)
+            if attempt is not None and current.attempt != attempt:
+                raise JobError(
+                    f"job {job_id} is on attempt {current.attempt}, not {attempt}; not running it"
+                )
+            job = start_attempt(control, current, worker_id)
         except JobError as exc:
             log.warning(
                 "not running job %s: %s", job_id, exc, extra={"job_id": job_id, "env": env.name}

@@ -28,6 +28,15 @@ Positive = Annotated[Number, Field(gt=0)]
 NotNegative = Annotated[Number, Field(ge=0)]
 DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
 Application = Literal["no_op", "fastq_qc"]
+BatchApi = Literal["SubmitJob", "DescribeJobs", "ListJobs", "TerminateJob"]
+# Calls per second per Batch API unless `[batch] api_rates` says otherwise: SubmitJob below the
+# account's fixed 50/s so other systems in the account keep a share.
+DEFAULT_BATCH_API_RATES: dict[str, float] = {
+    "SubmitJob": 40.0,
+    "DescribeJobs": 40.0,
+    "ListJobs": 40.0,
+    "TerminateJob": 20.0,
+}
 PROCESS_APPLICATIONS: tuple[str, ...] = get_args(Application)
 
 
@@ -185,3 +194,23 @@ class BatchSettings(Section):
     keep_revisions: Annotated[Integer, Field(ge=1)] = Field(
         default=5, description="revisions kept per job definition"
     )
+    api_rates: dict[NonEmpty, Positive] = Field(
+        default_factory=dict,
+        description="calls per second this foreman allows itself per Batch API (the account's "
+        "SubmitJob quota, 50/s, is shared with everything else in it)",
+    )
+    array_size: Annotated[Integer, Field(ge=2, le=10_000)] = Field(
+        default=10_000, description="most children per array job (AWS allows 2 to 10,000)"
+    )
+
+    @field_validator("api_rates")
+    @classmethod
+    def _known_apis(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(get_args(BatchApi)))
+        if unknown:
+            raise ValueError(f"unknown Batch API {unknown[0]!r} ({', '.join(get_args(BatchApi))})")
+        return value
+
+    def api_rate(self, api: str) -> float:
+        """The configured rate of `api`, else its default (DEFAULT_BATCH_API_RATES)."""
+        return float(self.api_rates.get(api, DEFAULT_BATCH_API_RATES[api]))

@@ -9,6 +9,15 @@ are the same (`download`). Only pipelines the workers register are submitted, so
 this executor uses has a definition (ops.batch.definitions renders one per pipeline × tier).
 Status is read 100 ids per DescribeJobs call, the most Batch accepts.
 
+At scale: claimed attempts that share a job definition and a Batch queue go as one array job
+(up to `[batch] array_size` children, 10,000 on AWS); a lone attempt goes plainly. Every
+submission is named after its token and runs `run-job --submission TOKEN`: the worker finds
+its attempt from its array index in the mapping the foreman recorded with the claim, so a
+child that fails is retried alone, and a submission repeated after a crash is found by name
+instead of started twice. Array children are read through their parent's status summary
+(foreman.executors.batch_arrays), and every call is paced by the API budget
+(foreman.executors.batch_budget).
+
 Throttling: SubmitJob is limited to 50 calls/s per account. The client retries throttled,
 5xx and connection failures itself (botocore's standard mode: exponential backoff with full
 jitter); when those retries run out, `submit` raises ExecutorUnavailable, which the foreman
@@ -23,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,7 +49,11 @@ from foreman.executors.base import (
     ExecutorStatus,
     ExecutorUnavailable,
     Submission,
+    SubmissionGroup,
+    submission_worker_command,
 )
+from foreman.executors.batch_arrays import ArrayStatusReader, split_child_id
+from foreman.executors.batch_budget import ApiBudget
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +80,7 @@ _UNAVAILABLE_CODES = frozenset(
         "ServerException",
     }
 )
+_BUDGETED_APIS = ("SubmitJob", "DescribeJobs", "ListJobs", "TerminateJob")
 API_ATTEMPTS = 6  # botocore's standard mode: 1 call + 5 retries, backoff 2^n s with jitter
 
 
@@ -108,12 +123,17 @@ class BatchExecutor(Executor):
 
     name = "batch"
     describe_batch_size = 100
+    records_submissions = True
 
     def __init__(self, env: Environment, *, client: Any = None) -> None:
         self.env = env
         self.client = client or batch_client(env)
         settings = BatchSettings.for_environment(env)
         self.job_queues: dict[str, str] = dict(settings.job_queues)
+        self.max_group_size = settings.array_size
+        self.budget = ApiBudget({api: settings.api_rate(api) for api in _BUDGETED_APIS})
+        self.budget.install(self.client)
+        self.arrays = ArrayStatusReader(self.client, reason=_failure_reason)
         self._pipelines: frozenset[str] | None = None
 
     def job_queue_for(self, queue: str) -> str:
@@ -148,35 +168,127 @@ class BatchExecutor(Executor):
                 return tier
         raise JobError(f"{memory_mb} MB exceeds the largest memory tier ({tiers[-1]} MB)")
 
-    def submit(self, submission: Submission) -> str:
-        definition = job_definition_name(
+    def definition_for(self, submission: Submission) -> str:
+        """The job definition of the attempt's handler and memory tier (a JobError if none)."""
+        return job_definition_name(
             self.env, self.pipeline_for(submission), self.tier_for(submission.memory_mb)
         )
-        environment = {"REFINERY_ENVIRONMENT": submission.environment, **submission.extra_env}
+
+    def submit(self, submission: Submission) -> str:
+        """One attempt as a plain Batch job running `submission.command`."""
+        definition = self.definition_for(submission)
+        return self._submit_job(
+            name=_plain_name(self.env.name, submission),
+            job_queue=self.job_queue_for(submission.queue),
+            definition=definition,
+            command=submission.command,
+            size=1,
+            what=f"job {submission.job_id} ({definition})",
+            extra_env=submission.extra_env,
+        )
+
+    def group(
+        self, submissions: Sequence[Submission]
+    ) -> tuple[list[SubmissionGroup], list[tuple[Submission, str]]]:
+        """Attempts sharing a definition and a Batch queue, in arrays of at most
+        `max_group_size`; an attempt with no definition is refused on its own."""
+        refused: list[tuple[Submission, str]] = []
+        by_target: dict[tuple[str, str], list[Submission]] = {}
+        for submission in submissions:
+            try:
+                definition = self.definition_for(submission)
+            except JobError as exc:
+                refused.append((submission, str(exc)))
+                continue
+            target = (self.job_queue_for(submission.queue), definition)
+            by_target.setdefault(target, []).append(submission)
+        groups = []
+        for (job_queue, definition), members in by_target.items():
+            for start in range(0, len(members), self.max_group_size):
+                chunk = tuple(members[start : start + self.max_group_size])
+                token = uuid.uuid4().hex
+                name = (
+                    f"refinery-{self.env.name}-array-{token}"
+                    if len(chunk) > 1
+                    else _plain_name(self.env.name, chunk[0])
+                )
+                groups.append(SubmissionGroup(token, name, job_queue, definition, chunk))
+        return groups, refused
+
+    def submit_many(self, group: SubmissionGroup) -> list[str]:
+        size = len(group.submissions)
+        first = group.submissions[0]
+        parent = self.resubmit(group.token, group.name, group.job_queue, group.job_definition,
+                               size, extra_env=first.extra_env)  # fmt: skip
+        if size == 1:
+            return [parent]
+        return [f"{parent}:{index}" for index in range(size)]
+
+    def resubmit(
+        self,
+        token: str,
+        name: str,
+        job_queue: str,
+        definition: str,
+        size: int,
+        *,
+        extra_env: dict[str, str] | None = None,
+    ) -> str:
+        """Start the recorded submission `token` (an array when `size` > 1); its Batch id."""
+        return self._submit_job(
+            name=name,
+            job_queue=job_queue,
+            definition=definition,
+            command=submission_worker_command(token),
+            size=size,
+            what=f"submission {name} of {size} ({definition})",
+            extra_env=extra_env or {},
+        )
+
+    def find_submitted(self, name: str, job_queue: str) -> str | None:
+        """The Batch id of the job named `name` on `job_queue`, if one was submitted."""
+        page = self.client.list_jobs(
+            jobQueue=job_queue, filters=[{"name": "JOB_NAME", "values": [name]}]
+        )
+        for summary in page.get("jobSummaryList", []):
+            if summary.get("jobName") == name and split_child_id(summary["jobId"]) is None:
+                return summary["jobId"]
+        return None
+
+    def _submit_job(
+        self,
+        *,
+        name: str,
+        job_queue: str,
+        definition: str,
+        command: Sequence[str],
+        size: int,
+        what: str,
+        extra_env: dict[str, str],
+    ) -> str:
+        environment = {"REFINERY_ENVIRONMENT": self.env.name, **extra_env}
         if os.environ.get(DATABASE_NAME_VARIABLE):  # a foreman working on a rehearsal copy
             environment[DATABASE_NAME_VARIABLE] = os.environ[DATABASE_NAME_VARIABLE]
+        request: dict[str, Any] = {
+            "jobName": name,
+            "jobQueue": job_queue,
+            "jobDefinition": definition,
+            "containerOverrides": {
+                "command": list(command),
+                "environment": [{"name": k, "value": v} for k, v in environment.items()],
+            },
+            "tags": {"refinery:submission": name},
+        }
+        if size > 1:
+            request["arrayProperties"] = {"size": size}
         try:
-            response = self.client.submit_job(
-                jobName=f"refinery-{self.env.name}-job-{submission.job_id}-{submission.attempt}",
-                jobQueue=self.job_queue_for(submission.queue),
-                jobDefinition=definition,
-                containerOverrides={
-                    "command": list(submission.command),
-                    "environment": [{"name": k, "value": v} for k, v in environment.items()],
-                },
-                tags={"refinery:job-id": str(submission.job_id)},
-            )
+            response = self.client.submit_job(**request)
         except Exception as exc:
-            message = f"job {submission.job_id} ({definition}): {_one_line(exc)}"
+            message = f"{what}: {_one_line(exc)}"
             if is_unavailable(exc):
                 raise ExecutorUnavailable(f"Batch could not take {message}") from None
             raise JobError(f"Batch refused {message}") from None
-        log.info(
-            "submitted job %s as %s",
-            submission.job_id,
-            response["jobId"],
-            extra={"job_id": submission.job_id, "env": self.env.name},
-        )
+        log.info("submitted %s as %s", name, response["jobId"], extra={"env": self.env.name})
         return response["jobId"]
 
     def describe(self, executor_job_ids: Sequence[str]) -> dict[str, ExecutorStatus]:
@@ -193,6 +305,18 @@ class BatchExecutor(Executor):
             statuses[job["jobId"]] = ExecutorStatus(job["jobId"], state, reason)
         return statuses
 
+    def describe_all(self, executor_job_ids: Sequence[str]) -> dict[str, ExecutorStatus]:
+        """Plain jobs 100 per DescribeJobs; array children through their parents' summaries."""
+        ids = list(dict.fromkeys(executor_job_ids))
+        children = [job_id for job_id in ids if split_child_id(job_id) is not None]
+        plain = [job_id for job_id in ids if split_child_id(job_id) is None]
+        statuses = super().describe_all(plain)
+        statuses.update(self.arrays.statuses(children))
+        return statuses
+
+    def api_usage(self) -> dict[str, dict[str, float]]:
+        return self.budget.usage()
+
     def terminate(self, executor_job_id: str, reason: str) -> None:
         self.client.terminate_job(jobId=executor_job_id, reason=reason[:256] or "terminated")
 
@@ -204,6 +328,11 @@ class BatchExecutor(Executor):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _plain_name(env_name: str, submission: Submission) -> str:
+    """A lone attempt's job name: unique per attempt, so a repeated submission is found."""
+    return f"refinery-{env_name}-job-{submission.job_id}-{submission.attempt}"
 
 
 def _failure_reason(job: dict[str, Any]) -> str:

@@ -56,6 +56,17 @@ def status(c, env, json=False, state=None, kind=None):
         caption=f"{total} jobs",
     )
     console.print(f"foreman: {foreman_line}")
+    if leaders and leaders[0].api_usage:
+        print_table(
+            "executor API budget (the leader's last minute)",
+            ["API", "rate/s", "calls", "throttled", "calls in all", "throttled in all"],
+            (
+                (api, f"{u['rate_per_second']:g}", int(u["calls_last_minute"]),
+                 int(u["throttled_last_minute"]), int(u["calls_total"]),
+                 int(u["throttled_total"]))
+                for api, u in sorted(leaders[0].api_usage.items())
+            ),
+        )  # fmt: skip
     if report.recent_failures:
         print_table(
             "recent failures",

@@ -1,0 +1,179 @@
+"""Array submission on moto's Batch (containers off): one SubmitJob for many attempts, each
+child's attempt recorded with the claim, and a foreman killed around SubmitJob (by the
+`foreman.dispatch.*` failpoints, SIGKILL from inside, no parameter) submitting nothing twice
+and losing nothing once restarted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+
+import boto3
+import pytest
+
+from common import db
+from common.environments import REPO_ROOT
+from foreman.dispatch import dispatch_pending_jobs
+from foreman.executors.batch import BatchExecutor
+from foreman.jobs import enqueue_job
+from foreman.submissions import resolve_member
+from tests.support.foreman import FAST_FOREMAN, fetch, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def containers_off(moto_server):
+    def configure(use_docker: bool) -> None:
+        request = urllib.request.Request(
+            f"{moto_server.endpoint_url}/moto-api/config",
+            data=json.dumps({"batch": {"use_docker": use_docker}}).encode(),
+            method="POST",
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+
+    configure(False)
+    yield
+    configure(True)
+
+
+@pytest.fixture
+def batch_env(make_env, moto_server, containers_off):
+    name = f"arr{uuid.uuid4().hex[:6]}"
+    env = make_env(
+        name,
+        executor={"kind": "batch", "memory_tiers_mb": [1024, 2048], "queues": {"default": 100}},
+        aws={"region": "us-east-1", "endpoint_url": moto_server.endpoint_url},
+        foreman={**FAST_FOREMAN, "reconcile_seconds": 0.5, "submit_grace_seconds": 1},
+    )
+    batch = boto3.client("batch")
+    role = boto3.client("iam").create_role(
+        RoleName=f"{name}-service", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    batch.create_compute_environment(
+        computeEnvironmentName=f"{name}-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )
+    batch.create_job_queue(
+        jobQueueName=f"refinery-{name}-default",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": f"{name}-ce"}],
+    )
+    for tier in (1024, 2048):
+        batch.register_job_definition(
+            jobDefinitionName=f"refinery-{name}-download-{tier}mb",
+            type="container",
+            containerProperties={
+                "image": "busybox",
+                "vcpus": 1,
+                "memory": tier,
+                "command": ["true"],
+            },
+        )
+    return env
+
+
+def _enqueue(env, count: int) -> list[int]:
+    conn = db.connect(env)
+    try:
+        ids = [enqueue_job(conn, "download", {"file_id": i})[0] for i in range(count)]
+        conn.commit()
+    finally:
+        conn.close()
+    return ids
+
+
+def test_attempts_sharing_a_definition_go_as_one_array_and_each_child_finds_its_job(batch_env):
+    jobs = _enqueue(batch_env, 25)
+    executor = BatchExecutor(batch_env)
+    conn = db.connect(batch_env)
+    try:
+        assert dispatch_pending_jobs(conn, batch_env, executor) == 25
+        usage = executor.api_usage()
+        assert usage["SubmitJob"]["calls_total"] == 1
+        rows = fetch(batch_env, "SELECT id, attempt, executor_job_id FROM jobs ORDER BY id")
+        parents = {executor_job_id.rsplit(":", 1)[0] for _, _, executor_job_id in rows}
+        assert len(parents) == 1
+        [(token, size)] = fetch(batch_env, "SELECT token::text, size FROM job_submissions")
+        assert size == 25
+        for job_id, attempt, executor_job_id in rows:
+            index = int(executor_job_id.rsplit(":", 1)[1])
+            assert resolve_member(conn, token, index) == (job_id, attempt)
+        assert sorted(job_id for job_id, *_ in rows) == jobs
+        # Status through the parent: one DescribeJobs for all 25 children.
+        described = wait_until(
+            lambda: (
+                (s := executor.describe_all([r[2] for r in rows]))
+                and all(v.state == "succeeded" for v in s.values())
+                and s
+            ),
+            timeout=30,
+            what="moto ran the array",
+        )
+        assert len(described) == 25
+        assert executor.api_usage()["DescribeJobs"]["calls_total"] <= 30
+        assert executor.api_usage()["ListJobs"]["calls_total"] == 0
+    finally:
+        conn.close()
+        executor.close()
+
+
+def _foreman(env, failpoint: str | None) -> subprocess.Popen:
+    variables = {k: v for k, v in os.environ.items() if k != "REFINERY_FAILPOINTS"}
+    if failpoint:
+        variables["REFINERY_FAILPOINTS"] = failpoint
+    return subprocess.Popen(
+        [sys.executable, "-m", "foreman", "run", "-e", env.name],
+        cwd=REPO_ROOT,
+        env=variables,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+@pytest.mark.parametrize("moment", ["claimed", "submitted"])
+def test_a_foreman_killed_around_submit_job_submits_each_array_exactly_once(batch_env, moment):
+    _enqueue(batch_env, 12)
+    killed = _foreman(batch_env, f"foreman.dispatch.{moment}=kill")
+    assert killed.wait(timeout=60) == -9
+    [(token, name, recorded)] = fetch(
+        batch_env, "SELECT token::text, job_name, executor_job_id FROM job_submissions"
+    )
+    assert recorded is None  # the claim and the mapping committed; the answer never did
+    queue = f"refinery-{batch_env.name}-default"
+    batch = boto3.client("batch")
+
+    def named() -> list[dict]:
+        found = batch.list_jobs(jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [name]}])
+        return [job for job in found["jobSummaryList"] if ":" not in job["jobId"]]
+
+    assert len(named()) == (1 if moment == "submitted" else 0)
+
+    restarted = _foreman(batch_env, None)
+    try:
+        wait_until(
+            lambda: fetch(
+                batch_env, "SELECT executor_job_id FROM job_submissions WHERE token = %s", (token,)
+            )[0][0],
+            timeout=60,
+            what="the successor settled the submission",
+        )
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=30)
+    [parent] = named()  # submitted exactly once, whichever side of the call the crash was
+    members = fetch(
+        batch_env,
+        "SELECT m.job_id, m.attempt, a.executor_job_id FROM job_submission_members m"
+        " JOIN job_attempts a ON a.job_id = m.job_id AND a.attempt = m.attempt"
+        " WHERE m.token = %s ORDER BY m.array_index",
+        (token,),
+    )
+    assert len(members) == 12  # none lost: every attempt of the array recorded as submitted
+    assert {attempt for _, attempt, _ in members} == {1}
+    assert [eid for *_, eid in members] == [f"{parent['jobId']}:{i}" for i in range(12)]
