@@ -176,7 +176,7 @@ def test_scheduled_backup_records_its_run_and_schedule_units_render(make_env, tm
     inv("db.scheduled-backup", "-e", env.name)
     backups = json.loads(inv("db.backups", "-e", env.name, "--json").stdout)
     assert len(backups) == 1 and backups[0]["verified"] is True
-    runs = json.loads(inv("schedule.status", "-e", env.name, "--json").stdout)
+    runs = json.loads(inv("schedule.status", "-e", env.name, "--json").stdout)["runs"]
     assert runs[-1]["job"] == "backup" and runs[-1]["ok"] is True
     unit_dir = tmp_path / "units"
     dry = inv("schedule.install", "-e", env.name, "--kind", "systemd", "--unit-dir", str(unit_dir))
