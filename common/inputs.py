@@ -75,6 +75,12 @@ def excerpt(value: object, limit: int = 40, *, at: int = 0) -> str:
     return f"'{before}{part}{after}' ({len(text):,} characters)"
 
 
+def shown(value: str, limit: int = 200) -> str:
+    """`value` as it is when it is short and printable (a file name in a message reads as
+    typed), else its `excerpt`."""
+    return value if len(value) <= limit and value.isprintable() else excerpt(value, limit)
+
+
 def check_text(
     value: object,
     what: str,

@@ -15,7 +15,7 @@ from psycopg2.extras import RealDictCursor
 
 from common.environments import Environment
 from common.errors import ValidationError
-from common.inputs import MAX_PATH_LENGTH, check_text, excerpt
+from common.inputs import MAX_PATH_LENGTH, check_text, shown
 from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
 from workers.surveyors.delivery import read_delivery, read_sample_sheet
@@ -44,7 +44,7 @@ def survey_payload(source: str, env: Environment | None = None) -> dict[str, str
     if looks_like_accession(text):
         return {"source": "ena", "accession": validate_accession(text)}
     if "/" in text or text.startswith("."):
-        raise ValidationError(f"delivery folder {excerpt(text, 200)} does not exist")
+        raise ValidationError(f"delivery folder {shown(text)} does not exist")
     return {"source": "ena", "accession": validate_accession(text)}
 
 

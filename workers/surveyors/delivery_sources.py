@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from common.errors import StorageError, ValidationError
-from common.inputs import MAX_PATH_LENGTH, check_text
+from common.inputs import MAX_PATH_LENGTH, check_text, excerpt, shown
 
 SAMPLE_SHEET = "samplesheet.csv"
 MAX_SHEET_BYTES = 16 * 1024 * 1024
@@ -86,15 +86,23 @@ class FolderDelivery:
             raise ValidationError(f"{sheet}: not a readable CSV file ({exc})") from None
 
     def locate(self, where: str, column: str, value: str) -> DeliveryFile:
+        named, quoted = shown(value), excerpt(value, 200)
         relative = Path(value)
         if relative.is_absolute():
-            raise ValidationError(f"{where}: {column} {value!r} must be relative to the delivery")
-        path = (self.root / relative).resolve()
-        if not path.is_relative_to(self.root):
-            raise ValidationError(f"{where}: {column} {value!r} points outside the delivery folder")
-        if not path.is_file():
-            raise ValidationError(f"{where}: {column} {value} does not exist in the delivery")
-        return DeliveryFile(str(path), path.name, path.as_uri(), path.stat().st_size)
+            raise ValidationError(f"{where}: {column} {quoted} must be relative to the delivery")
+        try:
+            path = (self.root / relative).resolve()
+            if not path.is_relative_to(self.root):
+                raise ValidationError(
+                    f"{where}: {column} {quoted} points outside the delivery folder"
+                )
+            if not path.is_file():
+                raise ValidationError(f"{where}: {column} {named} does not exist in the delivery")
+            size = path.stat().st_size
+        except OSError as exc:  # a name too long for the file system, a loop of links…
+            reason = exc.strerror or type(exc).__name__
+            raise ValidationError(f"{where}: {column} {named} cannot be used ({reason})") from None
+        return DeliveryFile(str(path), path.name, path.as_uri(), size)
 
 
 @dataclass

@@ -50,7 +50,8 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
         for pipeline in pipelines()
         for tier in (2048, 8192)
     ]
-    assert set(pipelines()) == {
+    # The workers' own handlers (a test may have registered handlers of its own).
+    assert {name for name in pipelines() if not name.startswith("process-test_")} == {
         "survey-delivery",
         "survey-ena",
         "download",
