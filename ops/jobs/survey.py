@@ -7,6 +7,8 @@ Exported as the Task `survey`, to be added to the `jobs` collection.
 
 from __future__ import annotations
 
+from invoke import Context
+
 from common.db import transaction
 from common.errors import ValidationError
 from ops.jobs.survey_list import queue_survey_list
@@ -24,7 +26,13 @@ from workers.submit import submit_survey
     },
     positional=["source"],
 )
-def survey(c, source=None, env=None, json=False, file=""):
+def survey(
+    c: Context,
+    source: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    file: str = "",
+) -> None:
     """Queue a survey of a delivery (folder or S3) or an ENA accession (or each line of --file)."""
     settings = environment(env)
     if file:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 from invoke.parser import Argument
 
 from common.db import connect
@@ -31,7 +31,9 @@ from ops.taskkit import (
         "kind": "only jobs of this kind (survey, download, process)",
     }
 )
-def status(c, env, json=False, state=None, kind=None):
+def status(
+    c: Context, env: str, json: bool = False, state: str | None = None, kind: str | None = None
+) -> None:
     """Show job counts by kind and state, and the latest failures with their reasons."""
     settings = environment(env)
     conn = connect(settings)
@@ -116,7 +118,9 @@ class _RetryTask(RefineryTask):
         "attempts": "attempts the job gets from now on (default 3)",
     },
 )
-def retry(c, env, job_id=None, all_failed=False, attempts=3):
+def retry(
+    c: Context, env: str, job_id: str | None = None, all_failed: bool = False, attempts: int = 3
+) -> None:
     """Send a failed or cancelled job (or all failed jobs) back to pending with fresh attempts.
 
     inv jobs.retry -e ENV JOB_ID   |   inv jobs.retry -e ENV --all-failed
@@ -136,7 +140,7 @@ def retry(c, env, job_id=None, all_failed=False, attempts=3):
 
 
 @task(positional=["job_id"], help={"env": ENV_HELP, "job_id": "the job to cancel"})
-def cancel(c, env, job_id):
+def cancel(c: Context, env: str, job_id: str) -> None:
     """Cancel a job; a running one has its worker terminated first."""
     settings = environment(env)
     conn = connect(settings)
@@ -162,7 +166,7 @@ def _job_id(value) -> int | None:
         "interval": "seconds between refreshes (default 3)",
     }
 )
-def top(c, env, once=False, interval="3"):
+def top(c: Context, env: str, once: bool = False, interval: str = "3") -> None:
     """Live view: queues against capacity, oldest waits, throughput, failures by reason."""
     import time
 
