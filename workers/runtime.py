@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 
 import psycopg2
+from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
@@ -240,7 +241,7 @@ class Heartbeat:
             if conn is not None:
                 conn.close()
 
-    def _give_up(self, conn, seconds: float, what: str, moved: int) -> None:
+    def _give_up(self, conn: Connection, seconds: float, what: str, moved: int) -> None:
         """Record the stall as the attempt's error, then end the process: the handler may be
         blocked where no exception reaches it (opening a FIFO, reading a hung mount)."""
         reason = (

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.db import connect
@@ -77,7 +78,7 @@ def export_project(
     return report
 
 
-def _content(conn, project: Project, experiment: str | None) -> dict[str, Any]:
+def _content(conn: Connection, project: Project, experiment: str | None) -> dict[str, Any]:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(
             _sql("export_experiments"), {"project_id": project.id, "experiment": experiment}

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.db import connect
@@ -96,7 +97,7 @@ def sync_metadata(
         conn.close()
 
 
-def catalog_state(conn, project_id: int, source: str) -> CatalogState:
+def catalog_state(conn: Connection, project_id: int, source: str) -> CatalogState:
     state = CatalogState({}, {}, {})
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(sql("catalog_samples"), {"project_id": project_id})
