@@ -61,7 +61,13 @@ def _choice(value: str | None, allowed: tuple[str, ...] | None, what: str) -> st
 
 
 def jobs_page(
-    conn: Connection, *, state=None, kind=None, queue=None, reason=None, limit=200
+    conn: Connection,
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    queue: str | None = None,
+    reason: str | None = None,
+    limit: int = 200,
 ) -> dict:
     filters = {
         "state": _choice(state, JOB_STATES, "state"),
@@ -151,7 +157,9 @@ def experiment_page(
     }
 
 
-def results_page(conn: Connection, *, status=None, application=None, limit=200) -> dict:
+def results_page(
+    conn: Connection, *, status: str | None = None, application: str | None = None, limit: int = 200
+) -> dict:
     filters = {
         "status": _choice(status, ANALYSIS_STATUSES, "status"),
         "application": _choice(application, None, "application"),

@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from invoke import Context
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 from rich.text import Text
 
@@ -299,7 +299,7 @@ def scheduled_backup(c: Context, env: str) -> None:
 TASKS = (backup, backups, verify, restore, prune, snapshot, scheduled_backup)
 
 
-def add_to(collection) -> None:
+def add_to(collection: Collection) -> None:
     """Add every backup task to the `db` collection."""
     for item in TASKS:
         collection.add_task(item)

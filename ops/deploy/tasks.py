@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 from invoke import Collection, Context
 
@@ -104,10 +106,10 @@ def unlock(c: Context, env: str, execute: bool = False) -> None:
 
 
 @contextmanager
-def _sigterm_as_interrupt():
+def _sigterm_as_interrupt() -> Iterator[None]:
     """A cancelled CI job (SIGTERM) still records the deploy and releases its lock."""
 
-    def interrupt(signum, frame):
+    def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
@@ -117,7 +119,7 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _progress(item) -> None:
+def _progress(item: str) -> None:
     """Step progress as it happens (the console never reads text as markup)."""
     console.print(item)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from invoke import Context
 
 from common.db import transaction
+from common.environments import Environment
 from common.errors import ValidationError
 from ops.jobs.survey_list import queue_survey_list
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
@@ -52,7 +53,7 @@ def survey(
     console.print(f"follow it with: inv jobs.status -e {env}")
 
 
-def _survey_list(settings, location: str, *, json: bool) -> None:
+def _survey_list(settings: Environment, location: str, *, json: bool) -> None:
     with transaction(settings) as conn:
         queued = queue_survey_list(conn, settings, location)
     if json:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from invoke import Collection, Context
 from invoke.parser import Argument
+from rich.console import RenderableType
 
 from common.db import connect
 from common.inputs import parse_int
@@ -88,7 +91,7 @@ class _JobIdUnlessAllFailed(Argument):
     all_failed: Argument
 
     @property
-    def value(self):
+    def value(self) -> Any:
         value = Argument.value.fget(self)
         return "" if value is None and self.all_failed.value else value
 
@@ -98,7 +101,7 @@ class _JobIdUnlessAllFailed(Argument):
 
 
 class _RetryTask(RefineryTask):
-    def get_arguments(self, ignore_unknown_help=None):
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         arguments = super().get_arguments(ignore_unknown_help)
         by_name = {argument.name: argument for argument in arguments}
         job_id = by_name["job_id"]
@@ -152,7 +155,7 @@ def cancel(c: Context, env: str, job_id: str) -> None:
     console.print(f"job {outcome.job_id} cancelled; it was {outcome.previous_state}{detail}")
 
 
-def _job_id(value) -> int | None:
+def _job_id(value: object) -> int | None:
     text = "" if value is None else str(value).strip()
     if not text:
         return None
@@ -185,7 +188,7 @@ def top(c: Context, env: str, once: bool = False, interval: str = "3") -> None:
     settings = environment(env)
     source = SnapshotSource(settings)
 
-    def frame():
+    def frame() -> RenderableType:
         return render_frame(settings.name, source.take(), source.history(minutes=5))
 
     try:

@@ -8,7 +8,7 @@ from invoke.exceptions import Exit
 from common.errors import ExitCode
 from ops.lake.check import check_lake
 from ops.lake.history import record_check_outcome
-from ops.lake.mirror import mirror_to_s3, restore_from_s3
+from ops.lake.mirror import TransferReport, mirror_to_s3, restore_from_s3
 from ops.progress import progress_display
 from ops.taskkit import (
     ENV_HELP,
@@ -105,7 +105,7 @@ def restore(c: Context, env: str, from_: str, execute: bool = False, json: bool 
     _render_transfer(report, json, "restored" if execute else "would restore")
 
 
-def _render_transfer(report, as_json: bool, verb: str) -> None:
+def _render_transfer(report: TransferReport, as_json: bool, verb: str) -> None:
     if as_json:
         print_json(report.to_dict())
         return

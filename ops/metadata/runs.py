@@ -23,7 +23,7 @@ def last_watermark(conn: Connection, project_id: int, source: str) -> Any:
 
 def start_run(
     conn: Connection, project_id: int, source: str, version: int, *, executed: bool, since: Any
-):
+) -> tuple[Any, ...]:
     """Record a run as `running` (the caller commits it at once): (run id, watermark)."""
     with conn.cursor() as cur:
         cur.execute(

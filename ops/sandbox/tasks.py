@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 from invoke import Collection, Context
 
-from ops.sandbox.lifecycle import sandbox_down, sandbox_status, sandbox_up
+from ops.sandbox.lifecycle import ServiceStatus, sandbox_down, sandbox_status, sandbox_up
 from ops.taskkit import JSON_HELP, console, environment, err_console, print_json, print_table, task
 
 SANDBOX_ENV_HELP = "the sandbox environment (default: sandbox)"
@@ -21,7 +21,7 @@ def _progress(message: str) -> None:
     err_console.print(f"[dim]… {message}[/dim]")
 
 
-def _render(title: str, rows, json: bool) -> None:
+def _render(title: str, rows: list[ServiceStatus], json: bool) -> None:
     if json:
         print_json([asdict(row) for row in rows])
         return
