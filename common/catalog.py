@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, RealDictCursor
 
 from common.errors import JobError, ValidationError
@@ -23,7 +24,7 @@ def _sql(name: str) -> str:
     return query(__file__, "catalog.sql", name)
 
 
-def _upsert(conn, name: str, params: dict[str, Any]) -> tuple[Any, ...]:
+def _upsert(conn: Connection, name: str, params: dict[str, Any]) -> tuple[Any, ...]:
     """Run an insert-or-select query; retried once when a concurrent insert hid the row."""
     for _ in range(2):
         with conn.cursor() as cur:
@@ -34,7 +35,9 @@ def _upsert(conn, name: str, params: dict[str, Any]) -> tuple[Any, ...]:
     raise JobError(f"catalog write {name} found no row after a conflict; retry the job")
 
 
-def upsert_project(conn, source: str, accession: str, *, title: str = "") -> tuple[int, bool]:
+def upsert_project(
+    conn: Connection, source: str, accession: str, *, title: str = ""
+) -> tuple[int, bool]:
     project_id, created = _upsert(
         conn, "insert_project", {"source": source, "accession": accession, "title": title}
     )
@@ -44,7 +47,9 @@ def upsert_project(conn, source: str, accession: str, *, title: str = "") -> tup
     return project_id, created
 
 
-def upsert_individual(conn, project_id: int, name: str, *, species: str = "") -> tuple[int, bool]:
+def upsert_individual(
+    conn: Connection, project_id: int, name: str, *, species: str = ""
+) -> tuple[int, bool]:
     return _upsert(
         conn,
         "insert_individual",
@@ -53,7 +58,7 @@ def upsert_individual(conn, project_id: int, name: str, *, species: str = "") ->
 
 
 def upsert_sample(
-    conn,
+    conn: Connection,
     individual_id: int,
     name: str,
     *,
@@ -75,7 +80,7 @@ def upsert_sample(
 
 
 def upsert_import(
-    conn, project_id: int, kind: str, schema_version: int, origin: str
+    conn: Connection, project_id: int, kind: str, schema_version: int, origin: str
 ) -> tuple[int, bool]:
     """The import of `origin` into the project under `kind` schema `schema_version`."""
     return _upsert(
@@ -90,12 +95,12 @@ def upsert_import(
     )  # type: ignore[return-value]
 
 
-def upsert_aliquot(conn, sample_id: int, name: str) -> tuple[int, bool]:
+def upsert_aliquot(conn: Connection, sample_id: int, name: str) -> tuple[int, bool]:
     return _upsert(conn, "insert_aliquot", {"sample_id": sample_id, "name": name})  # type: ignore[return-value]
 
 
 def upsert_experiment(
-    conn,
+    conn: Connection,
     aliquot_id: int,
     accession: str,
     *,
@@ -138,7 +143,7 @@ class StoredOriginal:
 
 
 def insert_original_file(
-    conn,
+    conn: Connection,
     experiment_id: int,
     name: str,
     lake_key: str,
@@ -180,7 +185,7 @@ def insert_original_file(
         return file_id, "updated" if cur.fetchone() else "unchanged"
 
 
-def stored_original(conn, file_id: int) -> StoredOriginal:
+def stored_original(conn: Connection, file_id: int) -> StoredOriginal:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_original_file_promise"), {"id": file_id})
         return StoredOriginal(id=file_id, **cur.fetchone())
@@ -217,7 +222,7 @@ class FileToDownload:
     experiment_accession: str | None
 
 
-def get_file_for_download(conn, file_id: int) -> FileToDownload:
+def get_file_for_download(conn: Connection, file_id: int) -> FileToDownload:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_file_for_download"), {"file_id": file_id})
         row = cur.fetchone()
@@ -226,7 +231,9 @@ def get_file_for_download(conn, file_id: int) -> FileToDownload:
     return FileToDownload(**row)
 
 
-def mark_file_stored(conn, file: FileToDownload, *, sha256: str, size_bytes: int) -> None:
+def mark_file_stored(
+    conn: Connection, file: FileToDownload, *, sha256: str, size_bytes: int
+) -> None:
     """Record `file` stored, if the catalog still holds the promise it was verified against."""
     with conn.cursor() as cur:
         cur.execute(
@@ -251,7 +258,7 @@ def mark_file_stored(conn, file: FileToDownload, *, sha256: str, size_bytes: int
     )
 
 
-def experiment_fully_stored(conn, experiment_id: int) -> bool:
+def experiment_fully_stored(conn: Connection, experiment_id: int) -> bool:
     """Whether every original file of the experiment is stored.
 
     Locks the experiment row first, so that of two downloads finishing at once the second one
@@ -265,13 +272,13 @@ def experiment_fully_stored(conn, experiment_id: int) -> bool:
     return total > 0 and unstored == 0
 
 
-def original_files(conn, experiment_id: int) -> list[dict[str, Any]]:
+def original_files(conn: Connection, experiment_id: int) -> list[dict[str, Any]]:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_original_files"), {"experiment_id": experiment_id})
         return [dict(row) for row in cur.fetchall()]
 
 
-def get_experiment(conn, experiment_id: int) -> dict[str, Any]:
+def get_experiment(conn: Connection, experiment_id: int) -> dict[str, Any]:
     """An experiment with its aliquot, sample, individual and project names."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_experiment"), {"experiment_id": experiment_id})
@@ -282,7 +289,7 @@ def get_experiment(conn, experiment_id: int) -> dict[str, Any]:
 
 
 def create_analysis(
-    conn,
+    conn: Connection,
     application: str,
     version: str,
     run_by: str,
@@ -306,7 +313,7 @@ def create_analysis(
     return analysis_id
 
 
-def add_analysis_targets(conn, analysis_id: int, experiment_ids: list[int]) -> None:
+def add_analysis_targets(conn: Connection, analysis_id: int, experiment_ids: list[int]) -> None:
     with conn.cursor() as cur:
         for experiment_id in experiment_ids:
             cur.execute(
@@ -315,7 +322,7 @@ def add_analysis_targets(conn, analysis_id: int, experiment_ids: list[int]) -> N
             )
 
 
-def get_analysis(conn, analysis_id: int) -> dict[str, Any]:
+def get_analysis(conn: Connection, analysis_id: int) -> dict[str, Any]:
     """The analysis row, locked for this transaction."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_analysis"), {"analysis_id": analysis_id})
@@ -325,7 +332,7 @@ def get_analysis(conn, analysis_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def start_analysis(conn, analysis_id: int) -> str:
+def start_analysis(conn: Connection, analysis_id: int) -> str:
     """CREATED → STARTED; sets results_location and returns it (the lake prefix)."""
     location = analysis_prefix(analysis_id)
     with conn.cursor() as cur:
@@ -337,7 +344,7 @@ def start_analysis(conn, analysis_id: int) -> str:
     return location
 
 
-def finish_analysis(conn, analysis_id: int) -> None:
+def finish_analysis(conn: Connection, analysis_id: int) -> None:
     """STARTED → FINISHED (sealing later makes it SUCCEEDED)."""
     with conn.cursor() as cur:
         cur.execute(_sql("finish_analysis"), {"analysis_id": analysis_id})
@@ -346,7 +353,7 @@ def finish_analysis(conn, analysis_id: int) -> None:
 
 
 def insert_computed_file(
-    conn, analysis_id: int, name: str, lake_key: str, *, size_bytes: int, sha256: str
+    conn: Connection, analysis_id: int, name: str, lake_key: str, *, size_bytes: int, sha256: str
 ) -> int:
     with conn.cursor() as cur:
         cur.execute(
@@ -365,7 +372,7 @@ def insert_computed_file(
     return row[0]
 
 
-def qc_results(conn) -> list[dict[str, Any]]:
+def qc_results(conn: Connection) -> list[dict[str, Any]]:
     """Every experiment with its newest finished fastq_qc analysis and qc.json key (or None)."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_qc_results"))

@@ -14,6 +14,7 @@ SSH tunnel common/tunnel.py opens — for psycopg2 and for pg_dump/psql alike.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
+from psycopg2.extensions import connection
 
 from common import tunnel
 from common.embedded import EmbeddedCluster
@@ -149,7 +151,7 @@ def drop_database(env: Environment, name: str) -> None:
 
 
 @contextmanager
-def maintenance_connection(env: Environment):
+def maintenance_connection(env: Environment) -> Iterator[connection]:
     """An autocommit connection to the `postgres` database, for CREATE/DROP DATABASE."""
     conn = connect(env, autocommit=True, dbname="postgres")
     try:
@@ -159,7 +161,7 @@ def maintenance_connection(env: Environment):
 
 
 @contextmanager
-def transaction(env: Environment):
+def transaction(env: Environment) -> Iterator[connection]:
     """A connection whose work commits on success and rolls back on any error."""
     conn = connect(env)
     try:

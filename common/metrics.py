@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor, execute_values
 
 from common.sql import query
@@ -140,7 +141,7 @@ class Snapshot:
 
 
 def collect(
-    conn,
+    conn: Connection,
     *,
     capacity: Callable[[str], int],
     stale_after_seconds: float,
@@ -210,7 +211,7 @@ def _add_outcomes(figures: dict[tuple[str, str], QueueFigures], rows: list[dict]
 
 
 # -- history -------------------------------------------------------------------------------
-def write_rollup(conn, snapshot: Snapshot) -> int:
+def write_rollup(conn: Connection, snapshot: Snapshot) -> int:
     """Record the snapshot as its minute's rows (once per minute; a second call that minute
     changes nothing). Commits; returns the rows written."""
     minute = snapshot.taken_at.replace(second=0, microsecond=0)
@@ -232,7 +233,7 @@ def write_rollup(conn, snapshot: Snapshot) -> int:
     return max(written, 0)
 
 
-def prune_history(conn, *, days: int = ROLLUP_DAYS) -> int:
+def prune_history(conn: Connection, *, days: int = ROLLUP_DAYS) -> int:
     """Delete rollups and lake-check records older than `days`; commits; returns rows gone."""
     with conn.cursor() as cur:
         cur.execute(_sql("prune_minutes"), {"days": days})
@@ -244,7 +245,7 @@ def prune_history(conn, *, days: int = ROLLUP_DAYS) -> int:
 
 
 def history(
-    conn, *, minutes: int = 60, queue: str | None = None, kind: str | None = None
+    conn: Connection, *, minutes: int = 60, queue: str | None = None, kind: str | None = None
 ) -> list[dict[str, Any]]:
     """Per-minute rows of the last `minutes`, summed over the queues and kinds asked for."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
@@ -256,7 +257,7 @@ def history(
 
 # -- facts recorded by the commands that are not jobs ---------------------------------------
 def record_backup_state(
-    conn,
+    conn: Connection,
     environment: str,
     newest: dict[str, Any] | None,
 ) -> None:
@@ -271,7 +272,7 @@ def record_backup_state(
 
 
 def record_lake_check(
-    conn,
+    conn: Connection,
     *,
     lake: str,
     in_sync: bool,

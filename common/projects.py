@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.errors import ValidationError
@@ -65,7 +66,13 @@ def validate_source(source: str) -> str:
 
 
 def add_project(
-    conn, code: str, *, title: str, owner: str, schema_version: int, source: str = DEFAULT_SOURCE
+    conn: Connection,
+    code: str,
+    *,
+    title: str,
+    owner: str,
+    schema_version: int,
+    source: str = DEFAULT_SOURCE,
 ) -> Project:
     """Create the project (the caller commits); refuses one that exists."""
     code, source = validate_code(code), validate_source(source)
@@ -89,13 +96,15 @@ def add_project(
     return find_project(conn, code, source=source)
 
 
-def list_projects(conn, *, code: str | None = None, source: str | None = None) -> list[Project]:
+def list_projects(
+    conn: Connection, *, code: str | None = None, source: str | None = None
+) -> list[Project]:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_projects"), {"code": code, "source": source})
         return [Project(**row) for row in cur.fetchall()]
 
 
-def find_project(conn, code: str, *, source: str | None = None) -> Project:
+def find_project(conn: Connection, code: str, *, source: str | None = None) -> Project:
     """The project `code`; a ValidationError when there is none or the code is ambiguous."""
     found = list_projects(conn, code=validate_code(code), source=source)
     if not found:
@@ -108,13 +117,13 @@ def find_project(conn, code: str, *, source: str | None = None) -> Project:
     return found[0]
 
 
-def project_imports(conn, project_id: int) -> list[dict[str, Any]]:
+def project_imports(conn: Connection, project_id: int) -> list[dict[str, Any]]:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_imports"), {"project_id": project_id})
         return [dict(row) for row in cur.fetchall()]
 
 
-def project_samples(conn, project_id: int) -> list[dict[str, Any]]:
+def project_samples(conn: Connection, project_id: int) -> list[dict[str, Any]]:
     """Every sample with its individual and both their merged metadata."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_project_samples"), {"project_id": project_id})

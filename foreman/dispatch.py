@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, execute_values
 
 from common.environments import Environment
@@ -41,7 +42,7 @@ def memory_for_tier(env: Environment, tier: int) -> int:
     return int(tiers[min(tier, len(tiers) - 1)])
 
 
-def free_capacity(conn, executor: Executor, queues: list[str]) -> dict[str, int]:
+def free_capacity(conn: Connection, executor: Executor, queues: list[str]) -> dict[str, int]:
     """How many more attempts each queue may start now."""
     limits = {queue: executor.capacity(queue) for queue in queues}
     if all(limit >= 1_000_000_000 for limit in limits.values()):
@@ -53,7 +54,7 @@ def free_capacity(conn, executor: Executor, queues: list[str]) -> dict[str, int]
 
 
 def dispatch_pending_jobs(
-    conn,
+    conn: Connection,
     env: Environment,
     executor: Executor,
     *,
@@ -91,7 +92,7 @@ def dispatch_pending_jobs(
     return dispatched
 
 
-def route_new_jobs(conn, env: Environment) -> int:
+def route_new_jobs(conn: Connection, env: Environment) -> int:
     """Move new jobs from the unrouted queue to their kind's and tier's queue (commits)."""
     routing = QueueRouting.for_environment(env)
     if not routing.enabled:
@@ -112,7 +113,7 @@ def _routing_params(env: Environment, routing: QueueRouting) -> dict[str, object
 
 
 def _claim_and_submit(
-    conn, env: Environment, executor: Executor, queue: str, limit: int
+    conn: Connection, env: Environment, executor: Executor, queue: str, limit: int
 ) -> tuple[int, int]:
     """Claim up to `limit` jobs and submit them: (claimed, submitted or refused).
 
@@ -217,7 +218,7 @@ def _claim_and_submit(
     return len(rows), len(rows) - len(released)
 
 
-def release_claims(conn, released: list[tuple[int, int]]) -> int:
+def release_claims(conn: Connection, released: list[tuple[int, int]]) -> int:
     """Put claimed but unsubmitted (job id, attempt)s back to pending, attempt unspent."""
     with conn.cursor() as cur:
         back = execute_values(cur, _sql("release_claims"), released, fetch=True)
@@ -225,7 +226,7 @@ def release_claims(conn, released: list[tuple[int, int]]) -> int:
     return len(back)
 
 
-def mark_lost(conn, lost: list[tuple[int, int, str]]) -> int:
+def mark_lost(conn: Connection, lost: list[tuple[int, int, str]]) -> int:
     """Mark (job id, attempt, reason) attempts errored unless they finished meanwhile."""
     if not lost:
         return 0
@@ -248,7 +249,7 @@ class ReconcileReport:
 
 
 def reconcile_active_jobs(
-    conn, executor: Executor, *, stale_after: float, submit_grace: float
+    conn: Connection, executor: Executor, *, stale_after: float, submit_grace: float
 ) -> ReconcileReport:
     """Find attempts whose worker is gone or silent, and mark them errored (to be retried).
 
@@ -282,7 +283,7 @@ def reconcile_active_jobs(
 
 
 def settle_errored_jobs(
-    conn, env: Environment, settings: ForemanSettings | None = None
+    conn: Connection, env: Environment, settings: ForemanSettings | None = None
 ) -> tuple[int, int]:
     """Errored jobs go back to pending one memory tier up once their retry delay has passed
     (see ForemanSettings), or fail at once after their last attempt."""

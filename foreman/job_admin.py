@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.errors import JobError, ValidationError
@@ -67,7 +68,7 @@ class JobStatusReport:
 
 
 def job_status(
-    conn, *, state: str | None = None, kind: str | None = None, failures: int = 10
+    conn: Connection, *, state: str | None = None, kind: str | None = None, failures: int = 10
 ) -> JobStatusReport:
     """Counts of jobs by (kind, state), optionally filtered, and the latest failures."""
     if state is not None and state not in JOB_STATES:
@@ -100,7 +101,7 @@ def job_status(
 
 
 def retry_jobs(
-    conn, *, job_id: int | None = None, all_failed: bool = False, attempts: int = 3
+    conn: Connection, *, job_id: int | None = None, all_failed: bool = False, attempts: int = 3
 ) -> list[int]:
     """Put a failed or cancelled job (or every failed job) back to pending with `attempts` more
     attempts, and wake the foreman. Returns the ids retried."""
@@ -135,7 +136,9 @@ class CancelOutcome:
     terminated: str | None
 
 
-def cancel_job(conn, job_id: int, executor_for_job: Callable[[], Executor]) -> CancelOutcome:
+def cancel_job(
+    conn: Connection, job_id: int, executor_for_job: Callable[[], Executor]
+) -> CancelOutcome:
     """Cancel a job; a running attempt is marked cancelled first, then its worker terminated
     (so the worker cannot report it errored and have it retried)."""
     job = get_job(conn, job_id)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, RealDictCursor
 
 from common.errors import JobError
@@ -72,7 +73,7 @@ class Job:
 
 
 def enqueue_job(
-    conn,
+    conn: Connection,
     kind: str,
     payload: dict[str, Any],
     *,
@@ -105,7 +106,7 @@ def enqueue_job(
     return job_id, inserted
 
 
-def get_job(conn, job_id: int) -> Job:
+def get_job(conn: Connection, job_id: int) -> Job:
     """The job `job_id`, or a JobError naming it."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_job"), {"job_id": job_id})
@@ -115,7 +116,7 @@ def get_job(conn, job_id: int) -> Job:
     return Job.from_row(row)
 
 
-def start_attempt(conn, job: Job, worker_id: str) -> Job:
+def start_attempt(conn: Connection, job: Job, worker_id: str) -> Job:
     """Mark the job's current attempt running on `worker_id` (commits)."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(
@@ -142,7 +143,7 @@ def start_attempt(conn, job: Job, worker_id: str) -> Job:
     return Job.from_row(row)
 
 
-def beat(conn, job: Job) -> bool:
+def beat(conn: Connection, job: Job) -> bool:
     """Refresh the attempt's heartbeat; False when the attempt is no longer running."""
     with conn.cursor() as cur:
         cur.execute(_sql("beat"), {"job_id": job.id, "attempt": job.attempt})
@@ -152,7 +153,7 @@ def beat(conn, job: Job) -> bool:
 
 
 def finish_attempt(
-    conn,
+    conn: Connection,
     job: Job,
     *,
     succeeded: bool,

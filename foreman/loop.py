@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 
 import psycopg2
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json
 
 from common import db
@@ -205,7 +206,7 @@ class Foreman:
         return dispatched
 
     # -- metrics ---------------------------------------------------------------------------
-    def take_snapshot(self, conn) -> Snapshot:
+    def take_snapshot(self, conn: Connection) -> Snapshot:
         """The metrics layer's figures, with this foreman's executor limits as capacity."""
         return collect(
             conn,

@@ -13,6 +13,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg2.extensions import connection as Connection
+
 from common.errors import DatabaseError, first_line
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def all_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return [Migration(path.stem, path) for path in sorted(directory.glob("[0-9]*.sql"))]
 
 
-def applied_migrations(conn) -> dict[str, str]:
+def applied_migrations(conn: Connection) -> dict[str, str]:
     """{name: sha256} of the migrations recorded in the database."""
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
@@ -68,7 +70,7 @@ def applied_migrations(conn) -> dict[str, str]:
         return dict(cur.fetchall())
 
 
-def pending_migrations(conn) -> list[Migration]:
+def pending_migrations(conn: Connection) -> list[Migration]:
     """Migrations not yet applied; refuses when an applied file was edited afterwards."""
     recorded = applied_migrations(conn)
     pending = []
@@ -83,7 +85,7 @@ def pending_migrations(conn) -> list[Migration]:
     return pending
 
 
-def apply_migrations(conn, *, dry_run: bool = False) -> MigrationReport:
+def apply_migrations(conn: Connection, *, dry_run: bool = False) -> MigrationReport:
     """Apply every pending migration, one transaction each, under an advisory lock."""
     if conn.autocommit:
         conn.autocommit = False

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import execute_values
 
 from common.errors import JobError, first_line
@@ -30,7 +31,7 @@ def _sql(name: str) -> str:
     return query(__file__, "submissions.sql", name)
 
 
-def record_groups(conn, executor: Executor, groups: list[SubmissionGroup]) -> None:
+def record_groups(conn: Connection, executor: Executor, groups: list[SubmissionGroup]) -> None:
     """Write the groups and their members (no commit: the claim's transaction holds them)."""
     with conn.cursor() as cur:
         for group in groups:
@@ -46,7 +47,7 @@ def record_groups(conn, executor: Executor, groups: list[SubmissionGroup]) -> No
             execute_values(cur, _sql("record_members"), members, page_size=10_000)
 
 
-def record_group_submitted(conn, token: str, executor_job_id: str) -> None:
+def record_group_submitted(conn: Connection, token: str, executor_job_id: str) -> None:
     """The executor took `token` as `executor_job_id` (commits)."""
     with conn.cursor() as cur:
         cur.execute(_sql("record_group_submitted"),
@@ -54,14 +55,14 @@ def record_group_submitted(conn, token: str, executor_job_id: str) -> None:
     conn.commit()
 
 
-def forget_groups(conn, tokens: list[str]) -> None:
+def forget_groups(conn: Connection, tokens: list[str]) -> None:
     """Drop groups the executor never took (no commit)."""
     if tokens:
         with conn.cursor() as cur:
             execute_values(cur, _sql("forget_submissions"), [(t,) for t in tokens])
 
 
-def resolve_member(conn, token: str, index: int) -> tuple[int, int]:
+def resolve_member(conn: Connection, token: str, index: int) -> tuple[int, int]:
     """(job id, attempt) at `index` of submission `token`; a JobError when there is none."""
     with conn.cursor() as cur:
         cur.execute(_sql("resolve_member"), {"token": token, "index": index})
@@ -72,7 +73,7 @@ def resolve_member(conn, token: str, index: int) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def recover_submissions(conn, executor: Executor, *, grace: float) -> int:
+def recover_submissions(conn: Connection, executor: Executor, *, grace: float) -> int:
     """Settle submissions a dead foreman left unanswered; returns how many were settled."""
     if not executor.records_submissions:
         return 0

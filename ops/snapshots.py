@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg2.errors
+from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
@@ -35,7 +36,7 @@ class SnapshotSource:
             self._capacity[queue] = int(self._executor_capacity(queue))
         return self._capacity[queue]
 
-    def _connection(self):
+    def _connection(self) -> Connection:
         if self._conn is None or self._conn.closed:
             self._conn = db.connect(self.env)
         return self._conn

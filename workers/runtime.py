@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 
 import psycopg2
+from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
@@ -105,7 +106,9 @@ def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int
         control.close()
 
 
-def _run_attempt(env: Environment, job: Job, control, transfers: TransferProgress) -> int:
+def _run_attempt(
+    env: Environment, job: Job, control: Connection, transfers: TransferProgress
+) -> int:
     adapter = logging.LoggerAdapter(
         logging.getLogger("workers.job"),
         {"job_id": job.id, "attempt": job.attempt, "env": env.name, "host": socket.gethostname()},
@@ -160,7 +163,9 @@ def is_permanent(exc: BaseException) -> bool:
     return isinstance(exc, ValidationError | PermanentJobError | psycopg2.DataError)
 
 
-def _record_error(work, control, job: Job, reason: str, *, permanent: bool = False) -> None:
+def _record_error(
+    work: Connection | None, control: Connection, job: Job, reason: str, *, permanent: bool = False
+) -> None:
     """Throw away the handler's transaction, then record the error in a fresh one."""
     if work is not None:
         with contextlib.suppress(Exception):  # the handler's connection may be what broke
@@ -240,7 +245,7 @@ class Heartbeat:
             if conn is not None:
                 conn.close()
 
-    def _give_up(self, conn, seconds: float, what: str, moved: int) -> None:
+    def _give_up(self, conn: Connection, seconds: float, what: str, moved: int) -> None:
         """Record the stall as the attempt's error, then end the process: the handler may be
         blocked where no exception reaches it (opening a FIFO, reading a hung mount)."""
         reason = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.environments import Environment
@@ -48,7 +49,9 @@ def survey_payload(source: str, env: Environment | None = None) -> dict[str, str
     return {"source": "ena", "accession": validate_accession(text)}
 
 
-def submit_survey(conn, source: str, env: Environment | None = None) -> tuple[int, dict[str, str]]:
+def submit_survey(
+    conn: Connection, source: str, env: Environment | None = None
+) -> tuple[int, dict[str, str]]:
     """Validate `source` and queue its survey job (the caller commits): (job id, payload)."""
     payload = survey_payload(source, env)
     job_id, _created = enqueue_job(conn, "survey", payload)
@@ -73,7 +76,7 @@ class JobTreeProgress:
         return self.total > 0 and self.active == 0
 
 
-def job_tree_progress(conn, root_job_id: int) -> JobTreeProgress:
+def job_tree_progress(conn: Connection, root_job_id: int) -> JobTreeProgress:
     """Progress of `root_job_id` and every job it created (read in one statement)."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(query(__file__, "submit.sql", "job_tree"), {"root_job_id": root_job_id})

@@ -11,6 +11,7 @@ import itertools
 import os
 from collections.abc import Sequence
 
+from common.environments import Environment
 from foreman.executors.base import Executor, ExecutorStatus, Submission
 
 RECORD_VARIABLE = "REFINERY_NULL_EXECUTOR_RECORD"
@@ -22,7 +23,7 @@ class NullExecutor(Executor):
 
     name = "null"
 
-    def __init__(self, env=None, *, record_path: str | None = None) -> None:
+    def __init__(self, env: Environment | None = None, *, record_path: str | None = None) -> None:
         self._ids = itertools.count(1)
         self._prefix = f"null-{os.getpid()}-"
         path = record_path or os.environ.get(RECORD_VARIABLE)

@@ -17,6 +17,7 @@ import hashlib
 import os
 import pwd
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
     return report
 
 
-def _hash_results(lake: Lake, analysis_id: int, files) -> dict[str, tuple[int, str]]:
+def _hash_results(lake: Lake, analysis_id: int, files: Iterable[str]) -> dict[str, tuple[int, str]]:
     per_file: dict[str, tuple[int, str]] = {}
     for _file_id, key, size, recorded in files:
         info = lake.stat(key)

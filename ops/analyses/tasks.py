@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from ops.analyses.run import request_run
 from ops.analyses.seal import seal_finished_analyses
@@ -16,7 +16,7 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
         "json": JSON_HELP,
     }
 )
-def seal(c, env, dry_run=False, json=False):
+def seal(c: Context, env: str, dry_run: bool = False, json: bool = False) -> None:
     """Seal FINISHED analyses: SUCCEEDED, read-only, owned by the bot, checksums recorded."""
     report = seal_finished_analyses(environment(env), execute=not dry_run)
     if json:
@@ -56,7 +56,9 @@ def seal(c, env, dry_run=False, json=False):
         "force": "admins only: re-run over a SUCCEEDED analysis (old results go to .trash)",
     },
 )
-def run(c, env, application, experiment, force=False):
+def run(
+    c: Context, env: str, application: str, experiment: list[str] | None, force: bool = False
+) -> None:
     """Run an application on experiments now (creates a process job)."""
     request = request_run(environment(env), application, experiment, force=force)
     for analysis_id, trash in request.trashed:

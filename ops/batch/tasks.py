@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from common.settings.jobs import BatchSettings
 from ops.batch import prune_job_definitions, register_job_definitions
@@ -21,7 +21,7 @@ DEFAULT_KEEP = BatchSettings().keep_revisions
         "json": JSON_HELP,
     }
 )
-def register(c, env, version="", image="", json=False):
+def register(c: Context, env: str, version: str = "", image: str = "", json: bool = False) -> None:
     """Register job definitions for every pipeline and memory tier."""
     settings = environment(env)
     version = version or default_version()
@@ -44,7 +44,7 @@ def register(c, env, version="", image="", json=False):
         "json": JSON_HELP,
     }
 )
-def prune(c, env, keep=0, execute=False, json=False):
+def prune(c: Context, env: str, keep: int = 0, execute: bool = False, json: bool = False) -> None:
     """Deregister old job-definition revisions, keeping N (dry run by default)."""
     settings = environment(env)
     keep = int(keep) or BatchSettings.for_environment(settings).keep_revisions

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from psycopg2.extensions import connection as Connection
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -198,46 +199,46 @@ def _q(request: Request, name: str) -> str | None:
 
 
 # -- handlers: each returns the page's data ----------------------------------------------
-def _jobs(c: Console, r: Request, conn, user) -> dict:
+def _jobs(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return pages.jobs_page(conn, state=_q(r, "state"), kind=_q(r, "kind"), queue=_q(r, "queue"),
                            reason=_q(r, "reason"))  # fmt: skip
 
 
-def _job(c: Console, r: Request, conn, user) -> dict:
+def _job(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     data = pages.job_page(conn, c.env, _int(r, "job_id"))
     data["may_operate"] = user["role"] in OPERATORS
     return data
 
 
-def _catalog(c: Console, r: Request, conn, user) -> dict:
+def _catalog(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return pages.catalog_page(conn)
 
 
-def _project(c: Console, r: Request, conn, user) -> dict:
+def _project(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return pages.project_page(conn, _int(r, "item_id"))
 
 
-def _sample(c: Console, r: Request, conn, user) -> dict:
+def _sample(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return pages.sample_page(conn, c.env, _int(r, "item_id"))
 
 
-def _experiment(c: Console, r: Request, conn, user) -> dict:
+def _experiment(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return pages.experiment_page(conn, c.env, _int(r, "item_id"))
 
 
-def _results(c: Console, r: Request, conn, user) -> dict:
+def _results(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return pages.results_page(conn, status=_q(r, "status"), application=_q(r, "application"))
 
 
-def _analysis(c: Console, r: Request, conn, user) -> dict:
+def _analysis(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return pages.analysis_page(conn, c.env, _int(r, "item_id"))
 
 
-def _health(c: Console, r: Request, conn, user) -> dict:
+def _health(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return c.health()
 
 
-def _search(c: Console, r: Request, conn, user) -> dict:
+def _search(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     try:
         page = max(1, int(r.query_params.get("page", "1")))
     except ValueError:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
+
 from common import db
 from common.environments import Environment
 from common.errors import ConfigError
@@ -144,7 +146,7 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - clock
 
 
-def _generated_size(conn) -> int | None:
+def _generated_size(conn: Connection) -> int | None:
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('bench_console_size') IS NOT NULL")
         if not cur.fetchone()[0]:
@@ -156,7 +158,7 @@ def _generated_size(conn) -> int | None:
     return row[0] if row else None
 
 
-def _generate(conn, samples: int) -> None:
+def _generate(conn: Connection, samples: int) -> None:
     """The synthetic catalog in a handful of set-based statements, indexed once at the end."""
     diagnoses = [prefix + suffix for prefix in PREFIXES for suffix in SUFFIXES]
     individuals = max(1, samples // 4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from invoke import Context
+
 from ops.bench.report import render
 from ops.console.bench import run_console_bench
 from ops.taskkit import console, environment, task
@@ -17,7 +19,14 @@ from ops.taskkit import console, environment, task
         "json": "print machine-readable JSON instead of a table",
     },
 )
-def console_bench(c, env="local", samples=1_000_000, rounds=5, regenerate=False, json=False):
+def console_bench(
+    c: Context,
+    env: str = "local",
+    samples: int = 1_000_000,
+    rounds: int = 5,
+    regenerate: bool = False,
+    json: bool = False,
+) -> None:
     """Search latency p50/p95: the console's full-text search vs plain ILIKE, same data."""
     settings = environment(env)
     with console.status("benchmarking…") as status:

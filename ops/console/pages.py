@@ -10,6 +10,7 @@ import re
 from collections import deque
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.environments import Environment
@@ -27,13 +28,13 @@ class NotFound(RefineryError):
     """No such job, project, sample, experiment or analysis."""
 
 
-def _rows(conn, name: str, **params: Any) -> list[dict[str, Any]]:
+def _rows(conn: Connection, name: str, **params: Any) -> list[dict[str, Any]]:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(query(__file__, "pages.sql", name), params)
         return [dict(row) for row in cur.fetchall()]
 
 
-def _one(conn, name: str, what: str, **params: Any) -> dict[str, Any]:
+def _one(conn: Connection, name: str, what: str, **params: Any) -> dict[str, Any]:
     rows = _rows(conn, name, **params)
     if not rows:
         raise NotFound(f"no {what} {params.get('id')}")
@@ -59,7 +60,15 @@ def _choice(value: str | None, allowed: tuple[str, ...] | None, what: str) -> st
     return value
 
 
-def jobs_page(conn, *, state=None, kind=None, queue=None, reason=None, limit=200) -> dict:
+def jobs_page(
+    conn: Connection,
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    queue: str | None = None,
+    reason: str | None = None,
+    limit: int = 200,
+) -> dict:
     filters = {
         "state": _choice(state, JOB_STATES, "state"),
         "kind": _choice(kind, JOB_KINDS, "kind"),
@@ -73,7 +82,7 @@ def jobs_page(conn, *, state=None, kind=None, queue=None, reason=None, limit=200
     return {"filters": filters, "choices": choices, "jobs": jobs}
 
 
-def job_page(conn, env: Environment, job_id: int) -> dict:
+def job_page(conn: Connection, env: Environment, job_id: int) -> dict:
     job = _one(conn, "job", "job", id=job_id)
     job["payload"] = masked(job["payload"])
     job["result"] = masked(job["result"])
@@ -98,11 +107,11 @@ def _log_tail(env: Environment, job_id: int, attempt: int) -> dict[str, Any]:
     return {"available": True, "lines": [line.rstrip("\n") for line in lines], "hint": ""}
 
 
-def catalog_page(conn) -> dict:
+def catalog_page(conn: Connection) -> dict:
     return {"projects": _rows(conn, "projects")}
 
 
-def project_page(conn, project_id: int) -> dict:
+def project_page(conn: Connection, project_id: int) -> dict:
     project = _one(conn, "project", "project", id=project_id)
     samples = _rows(conn, "project_samples", id=project_id)
     individuals: dict[int, dict[str, Any]] = {}
@@ -119,7 +128,7 @@ def project_page(conn, project_id: int) -> dict:
     return {"project": project, "individuals": list(individuals.values())}
 
 
-def sample_page(conn, env: Environment, sample_id: int, *, plots: bool = True) -> dict:
+def sample_page(conn: Connection, env: Environment, sample_id: int, *, plots: bool = True) -> dict:
     sample = _one(conn, "sample", "sample", id=sample_id)
     sample["metadata"] = masked(sample["metadata"])
     experiments = _rows(conn, "sample_experiments", id=sample_id)
@@ -135,7 +144,9 @@ def sample_page(conn, env: Environment, sample_id: int, *, plots: bool = True) -
     }
 
 
-def experiment_page(conn, env: Environment, experiment_id: int, *, plots: bool = True) -> dict:
+def experiment_page(
+    conn: Connection, env: Environment, experiment_id: int, *, plots: bool = True
+) -> dict:
     experiment = _one(conn, "experiment", "experiment", id=experiment_id)
     experiment["metadata"] = masked(experiment["metadata"])
     return {
@@ -146,7 +157,9 @@ def experiment_page(conn, env: Environment, experiment_id: int, *, plots: bool =
     }
 
 
-def results_page(conn, *, status=None, application=None, limit=200) -> dict:
+def results_page(
+    conn: Connection, *, status: str | None = None, application: str | None = None, limit: int = 200
+) -> dict:
     filters = {
         "status": _choice(status, ANALYSIS_STATUSES, "status"),
         "application": _choice(application, None, "application"),
@@ -155,7 +168,9 @@ def results_page(conn, *, status=None, application=None, limit=200) -> dict:
     return {"filters": filters, "statuses": list(ANALYSIS_STATUSES), "analyses": analyses}
 
 
-def analysis_page(conn, env: Environment, analysis_id: int, *, plots: bool = True) -> dict:
+def analysis_page(
+    conn: Connection, env: Environment, analysis_id: int, *, plots: bool = True
+) -> dict:
     analysis = _one(conn, "analysis", "analysis", id=analysis_id)
     analysis["metadata"] = masked(analysis["metadata"])
     analysis["sealed"] = analysis["status"] == "SUCCEEDED"
@@ -176,6 +191,6 @@ def _plots(env: Environment, experiment_ids: list[int]) -> list[dict[str, str]]:
     return qc_plots(env, set(experiment_ids))
 
 
-def token_user(conn, digest: str) -> dict[str, str] | None:
+def token_user(conn: Connection, digest: str) -> dict[str, str] | None:
     rows = _rows(conn, "token_user", digest=digest)
     return rows[0] if rows else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.errors import ValidationError
@@ -35,7 +36,12 @@ class SearchResult:
 
 
 def search(
-    conn, text: str, *, filters: dict[str, str] | None = None, limit: int = 20, offset: int = 0
+    conn: Connection,
+    text: str,
+    *,
+    filters: dict[str, str] | None = None,
+    limit: int = 20,
+    offset: int = 0,
 ) -> SearchResult:
     """The best `limit` hits for `text` (after `offset`), with facet counts."""
     text = (text or "").strip()
@@ -69,7 +75,7 @@ def search(
     return result
 
 
-def ilike_samples(conn, word: str, *, limit: int = 20) -> list[tuple[int, str, int]]:
+def ilike_samples(conn: Connection, word: str, *, limit: int = 20) -> list[tuple[int, str, int]]:
     """The naive peer of `search` (for the benchmark): (id, name, total matches) of samples
     whose fields contain `word`."""
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from invoke import Context
+
 from common.errors import ValidationError
 from foreman.settings import parse_address
 from ops.taskkit import ENV_HELP, environment, err_console, task
@@ -18,7 +20,7 @@ DEFAULT_ADDRESS = "127.0.0.1:8765"
         "address": f"HOST:PORT to listen on (default {DEFAULT_ADDRESS}, loopback only)",
     }
 )
-def console(c, env, address=DEFAULT_ADDRESS):
+def console(c: Context, env: str, address: str = DEFAULT_ADDRESS) -> None:
     """Serve the web console: jobs, catalog, results, health and search (Ctrl-C stops it)."""
     import uvicorn
 

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.db import connect
 from common.environments import Environment
 from common.errors import StorageError, ValidationError
-from common.lake import open_lake
+from common.lake import Lake, open_lake
 from common.projects import Project, find_project
 from common.sql import query
+from ops.progress import Progress
 
 CHUNK = 1024 * 1024
 
@@ -49,7 +51,12 @@ def _sql(name: str) -> str:
 
 
 def export_project(
-    env: Environment, code: str, target: str, *, experiment: str | None = None, progress=None
+    env: Environment,
+    code: str,
+    target: str,
+    *,
+    experiment: str | None = None,
+    progress: Progress | None = None,
 ) -> ExportReport:
     conn = connect(env)
     try:
@@ -77,7 +84,7 @@ def export_project(
     return report
 
 
-def _content(conn, project: Project, experiment: str | None) -> dict[str, Any]:
+def _content(conn: Connection, project: Project, experiment: str | None) -> dict[str, Any]:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(
             _sql("export_experiments"), {"project_id": project.id, "experiment": experiment}
@@ -106,7 +113,14 @@ def _content(conn, project: Project, experiment: str | None) -> dict[str, Any]:
     }
 
 
-def _build_bag(env, project, content, staging: Path, report: ExportReport, progress) -> None:
+def _build_bag(
+    env: Environment,
+    project: Project,
+    content: dict[str, Any],
+    staging: Path,
+    report: ExportReport,
+    progress: Progress,
+) -> None:
     import bagit
 
     # bagit moves the payload into data/ when it makes the bag; a run killed in between
@@ -147,7 +161,7 @@ def _bag_info(project: Project) -> dict[str, str]:
     }
 
 
-def _copy_file(lake, entry: dict[str, Any], path: Path, report: ExportReport) -> None:
+def _copy_file(lake: Lake, entry: dict[str, Any], path: Path, report: ExportReport) -> None:
     """Stream one lake file into the bag, verified; a file already there whole is kept."""
     if path.is_file() and path.stat().st_size == entry["size_bytes"]:
         report.files_reused += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from invoke import Context
+
 from ops.data.export import export_project
 from ops.progress import progress_display
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, task
@@ -16,7 +18,9 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, t
         "json": JSON_HELP,
     }
 )
-def export(c, env, project, to, experiment="", json=False):
+def export(
+    c: Context, env: str, project: str, to: str, experiment: str = "", json: bool = False
+) -> None:
     """Export a project's metadata, files and analyses as a BagIt bag, verified; resumable."""
     settings = environment(env)
     with progress_display() as progress:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from common.lake import open_lake
 from ops.data.export_task import export
@@ -23,7 +23,9 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
         "json": JSON_HELP,
     }
 )
-def delete(c, env, experiment, execute=False, json=False):
+def delete(
+    c: Context, env: str, experiment: str, execute: bool = False, json: bool = False
+) -> None:
     """Delete an experiment and what derives from it (dry run unless --execute)."""
     settings = environment(env)
     with progress_display(enabled=not json) as progress:
@@ -56,7 +58,7 @@ def delete(c, env, experiment, execute=False, json=False):
 
 
 @task(help={"env": ENV_HELP})
-def recover(c, env):
+def recover(c: Context, env: str) -> None:
     """Finish or undo a data.delete that was interrupted (also done by every data.delete)."""
     settings = environment(env)
     done = recover_interrupted(settings, open_lake(settings))

@@ -7,6 +7,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 from rich.text import Text
 
@@ -72,7 +73,9 @@ def human_age(moment: datetime) -> str:
         "offsite": "also copy it to the environment's S3 backup bucket",
     }
 )
-def backup(c, env, note="", physical=False, offsite=False):
+def backup(
+    c: Context, env: str, note: str = "", physical: bool = False, offsite: bool = False
+) -> None:
     """Take a backup (logical by default) with a manifest of checksums and row counts."""
     note = check_text(note, "--note", max_length=MAX_NOTE_LENGTH)
     settings = environment(env)
@@ -91,7 +94,7 @@ def backup(c, env, note="", physical=False, offsite=False):
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
-def backups(c, env, json=False):
+def backups(c: Context, env: str, json: bool = False) -> None:
     """List backups: name, kind, age, size, verified, note; and what killed runs left."""
     settings = environment(env)
     directory = backup_settings(settings).directory
@@ -133,7 +136,7 @@ def backups(c, env, json=False):
 
 
 @task(positional=["name"], help={"env": ENV_HELP, "name": NAME_HELP, "json": JSON_HELP})
-def verify(c, env, name=None, json=False):
+def verify(c: Context, env: str, name: str | None = None, json: bool = False) -> None:
     """Prove a backup restores: check its files, restore it to scratch, compare, record."""
     settings = environment(env)
     record = find_backup(backup_settings(settings).directory, _named(name))
@@ -161,8 +164,9 @@ def verify(c, env, name=None, json=False):
         "json": JSON_HELP,
     },
 )
-def restore(c, env, name=None, execute=False, yes=False, from_offsite=False, keep_old=False,
-            json=False):  # fmt: skip
+def restore(c: Context, env: str, name: str | None = None, execute: bool = False,
+            yes: bool = False, from_offsite: bool = False, keep_old: bool = False,
+            json: bool = False) -> None:  # fmt: skip
     """Restore a backup beside the live database and swap it in (dry run by default)."""
     settings = environment(env)
     backups_config = backup_settings(settings)
@@ -237,7 +241,7 @@ def _confirm(env_name: str, yes: bool) -> None:
         "json": JSON_HELP,
     }
 )
-def prune(c, env, execute=False, json=False):
+def prune(c: Context, env: str, execute: bool = False, json: bool = False) -> None:
     """Delete backups beyond the retention policy, and abandoned partial ones (dry run by
     default)."""
     settings = environment(env)
@@ -272,7 +276,7 @@ def prune(c, env, execute=False, json=False):
 
 
 @task(help={"env": ENV_HELP})
-def snapshot(c, env):
+def snapshot(c: Context, env: str) -> None:
     """Ask AWS for an RDS snapshot of the environment's instance and wait for it."""
     settings = environment(env)
     result = take_rds_snapshot(settings)
@@ -280,7 +284,7 @@ def snapshot(c, env):
 
 
 @task(help={"env": ENV_HELP})
-def scheduled_backup(c, env):
+def scheduled_backup(c: Context, env: str) -> None:
     """Take, verify, prune and ship a backup (what the timer runs); records its outcome."""
     settings = environment(env)
     try:
@@ -295,7 +299,7 @@ def scheduled_backup(c, env):
 TASKS = (backup, backups, verify, restore, prune, snapshot, scheduled_backup)
 
 
-def add_to(collection) -> None:
+def add_to(collection: Collection) -> None:
     """Add every backup task to the `db` collection."""
     for item in TASKS:
         collection.add_task(item)

@@ -16,7 +16,7 @@ import shlex
 import shutil
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from ops.bench.report import Comparison
 from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.physical import take_physical_backup
 from ops.db.backups.restore import execute_restore
-from ops.db.backups.settings import backup_settings
+from ops.db.backups.settings import BackupSettings, backup_settings
 from ops.db.backups.tools import tool
 from ops.progress import Progress, quiet
 
@@ -66,7 +66,7 @@ def comparisons_of(s: dict[str, float]) -> list[Comparison]:
 
 
 @contextmanager
-def private_state(work_dir: Path):
+def private_state(work_dir: Path) -> Iterator[None]:
     previous = os.environ.get(STATE_DIR_VARIABLE)
     os.environ[STATE_DIR_VARIABLE] = str(work_dir / "state")
     try:
@@ -120,7 +120,7 @@ def run_backup_benchmark(
 
 
 def _one_round(
-    env: Environment, settings, dump_file: Path, prefix: str, progress: Progress
+    env: Environment, settings: BackupSettings, dump_file: Path, prefix: str, progress: Progress
 ) -> dict[str, float]:
     """Every step once: the old practice, then the logical and physical backup and restore."""
     seconds: dict[str, float] = {}

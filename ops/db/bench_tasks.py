@@ -6,6 +6,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from invoke import Context
+
 from ops.bench.report import render
 from ops.db.backup_tasks import human_size
 from ops.db.bench import comparisons_of, run_backup_benchmark
@@ -23,7 +25,9 @@ from ops.taskkit import JSON_HELP, err_console, styled, task
         "json": JSON_HELP,
     },
 )
-def backup_bench(c, scale=60, rounds=3, work_dir="", json=False):
+def backup_bench(
+    c: Context, scale: int = 60, rounds: int = 3, work_dir: str = "", json: bool = False
+) -> None:
     """Time pg_dump|gzip and gunzip|psql against db.backup/db.restore, logical and physical."""
     with (
         progress_display(enabled=not json) as progress,

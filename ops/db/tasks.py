@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from invoke import Collection
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from common.db import connect
@@ -20,7 +20,7 @@ from ops.taskkit import ENV_HELP, console, environment, task
 
 
 @task(help={"env": ENV_HELP, "dry_run": "list pending migrations without applying them"})
-def migrate(c, env, dry_run=False):
+def migrate(c: Context, env: str, dry_run: bool = False) -> None:
     """Apply pending schema migrations (safe to re-run)."""
     settings = environment(env)
     conn = connect(settings)
@@ -42,7 +42,7 @@ def migrate(c, env, dry_run=False):
         "output": "file to write (default .state/<env>/schema.<format>)",
     }
 )
-def schema_diagram(c, env, format="svg", output=""):
+def schema_diagram(c: Context, env: str, format: str = "svg", output: str = "") -> None:
     """Draw the schema from the live catalog: tables grouped by area, with foreign keys."""
     settings = environment(env)
     conn = connect(settings)
@@ -60,7 +60,7 @@ def schema_diagram(c, env, format="svg", output=""):
         "command": "run this one SQL command and exit (psql -c) instead of an interactive shell",
     }
 )
-def shell(c, env, command=""):
+def shell(c: Context, env: str, command: str = "") -> None:
     """psql on the environment's database (through the foreman host when it is private)."""
     settings = environment(env)
     psql = postgres_bin("psql")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -110,7 +111,7 @@ class AuditLog:
         """Succeeded deploys and rollbacks, newest first."""
         return [record for record in self.history() if record.outcome == "succeeded"]
 
-    def _call(self, method, **kwargs):
+    def _call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
         try:
             return method(**kwargs)
         except (ClientError, BotoCoreError) as exc:

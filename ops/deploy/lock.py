@@ -15,9 +15,11 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -220,7 +222,9 @@ def acquire_lock(
 
 
 @contextmanager
-def deploy_lock(settings: DeploySettings, *, version: str, operation: str, wait_seconds: float):
+def deploy_lock(
+    settings: DeploySettings, *, version: str, operation: str, wait_seconds: float
+) -> Iterator[None]:
     """Hold the deploy lock for the body; always released in `finally`."""
     lock = acquire_lock(settings, version=version, operation=operation, wait_seconds=wait_seconds)
     try:
@@ -296,7 +300,7 @@ def _table_error(settings: DeploySettings, exc: Exception) -> DeployError:
     )
 
 
-def _call(settings: DeploySettings, method, **kwargs):
+def _call(settings: DeploySettings, method: Callable[..., Any], **kwargs: Any) -> Any:
     try:
         return method(**kwargs)
     except (ClientError, BotoCoreError) as exc:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from common.environments import Environment
 from common.errors import ConfigError
@@ -66,7 +67,7 @@ def deploy_settings(env: Environment) -> DeploySettings:
     )
 
 
-def dynamodb_client(settings: DeploySettings):
+def dynamodb_client(settings: DeploySettings) -> Any:
     """A boto3 DynamoDB client for the lock table's region and endpoint."""
     import boto3
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from common.environments import REPO_ROOT
 from ops.deploy.audit import AuditLog, DeployRecord
@@ -29,7 +31,14 @@ WAIT_HELP = "seconds to wait for another deploy's lock before giving up (default
         "wait": WAIT_HELP,
     },
 )
-def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0):
+def deploy(
+    c: Context,
+    env: str,
+    version: str = "",
+    dry_run: bool = False,
+    allow_destroy: bool = False,
+    wait: int = 0,
+) -> None:
     """Deploy a release: images, Terraform, job definitions, migrations, foreman restart."""
     settings = environment(env)
     version = version or version_at_head(REPO_ROOT, settings.name)
@@ -48,7 +57,7 @@ def deploy(c, env, version="", dry_run=False, allow_destroy=False, wait=0):
 
 
 @task(help={"env": ENV_HELP, "dry_run": "show what the rollback would do", "wait": WAIT_HELP})
-def rollback(c, env, dry_run=False, wait=0):
+def rollback(c: Context, env: str, dry_run: bool = False, wait: int = 0) -> None:
     """Return job definitions and the foreman to the previous successful release."""
     settings = environment(env)
     with _sigterm_as_interrupt():
@@ -57,7 +66,7 @@ def rollback(c, env, dry_run=False, wait=0):
 
 
 @task(help={"env": ENV_HELP, "limit": "show at most this many records", "json": JSON_HELP})
-def history(c, env, limit=20, json=False):
+def history(c: Context, env: str, limit: int = 20, json: bool = False) -> None:
     """Show the deploy audit log: who deployed what, when, and how it ended."""
     records = AuditLog(deploy_settings(environment(env))).history(limit=int(limit))
     if json:
@@ -82,7 +91,7 @@ def history(c, env, limit=20, json=False):
 
 
 @task(help={"env": ENV_HELP, "execute": "really remove the stale lock (default: dry run)"})
-def unlock(c, env, execute=False):
+def unlock(c: Context, env: str, execute: bool = False) -> None:
     """Break a stale deploy lock (expired lease); a dry run unless --execute."""
     result = break_stale_lock(deploy_settings(environment(env)), execute=execute)
     if result.lock is None:
@@ -97,10 +106,10 @@ def unlock(c, env, execute=False):
 
 
 @contextmanager
-def _sigterm_as_interrupt():
+def _sigterm_as_interrupt() -> Iterator[None]:
     """A cancelled CI job (SIGTERM) still records the deploy and releases its lock."""
 
-    def interrupt(signum, frame):
+    def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
@@ -110,7 +119,7 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _progress(item) -> None:
+def _progress(item: str) -> None:
     """Step progress as it happens (the console never reads text as markup)."""
     console.print(item)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 from common import db
 from common.environments import Environment, ExecutorSettings
@@ -112,7 +113,7 @@ def bench_pgqueuer(env: Environment, jobs: int, batch_size: int) -> BenchResult:
             pgq = PgQueuer(AsyncpgDriver(conn))
 
             @pgq.entrypoint("no_op")
-            async def no_op(job) -> None:
+            async def no_op(job: Any) -> None:
                 return None
 
             started = time.perf_counter()

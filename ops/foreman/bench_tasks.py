@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from invoke import Context
+
 from ops.bench.report import render
 from ops.foreman.bench import run_foreman_bench
 from ops.progress import progress_display
@@ -20,8 +22,9 @@ from ops.taskkit import JSON_HELP, environment, task
         "json": JSON_HELP,
     },
 )
-def foreman_bench(c, env="local", jobs=100_000, procrastinate_jobs=10_000, batch_size=500,
-                  json=False):  # fmt: skip
+def foreman_bench(c: Context, env: str = "local", jobs: int = 100_000,
+                  procrastinate_jobs: int = 10_000, batch_size: int = 500,
+                  json: bool = False) -> None:  # fmt: skip
     """Dispatch throughput: the foreman vs pgqueuer and procrastinate (same PostgreSQL)."""
     settings = environment(env)
     with progress_display(enabled=not json) as progress:

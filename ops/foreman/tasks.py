@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from foreman.loop import Foreman
 from foreman.service import registered_foreman
@@ -10,7 +10,7 @@ from ops.taskkit import ENV_HELP, console, environment, task
 
 
 @task(help={"env": ENV_HELP, "until_idle": "stop once no job is pending (for one-off drains)"})
-def run(c, env, until_idle=False):
+def run(c: Context, env: str, until_idle: bool = False) -> None:
     """Run the foreman in the foreground: leader or standby, dispatching until SIGTERM."""
     settings = environment(env)
     foreman = Foreman(settings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from ops.images import build_images, default_base_image, default_registry, push_images
 from ops.images.build import find_built_images
@@ -21,7 +21,15 @@ _HELP = {
 
 
 @task(iterable=["name"], help=_HELP)
-def build(c, version="", env="local", name=None, base_image="", registry="", json=False):
+def build(
+    c: Context,
+    version: str = "",
+    env: str = "local",
+    name: list[str] | None = None,
+    base_image: str = "",
+    registry: str = "",
+    json: bool = False,
+) -> None:
     """Build the base, foreman and workers images for a version."""
     settings = environment(env)
     with progress_display(enabled=not json) as progress:
@@ -41,7 +49,14 @@ def build(c, version="", env="local", name=None, base_image="", registry="", jso
 
 
 @task(iterable=["name"], help={k: v for k, v in _HELP.items() if k != "base_image"})
-def push(c, version="", env="local", name=None, registry="", json=False):
+def push(
+    c: Context,
+    version: str = "",
+    env: str = "local",
+    name: list[str] | None = None,
+    registry: str = "",
+    json: bool = False,
+) -> None:
     """Push a version's images to the registry and show their digests."""
     settings = environment(env)
     images = find_built_images(

@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from common.shell import run_command
 from ops.bench.report import Comparison
@@ -92,10 +93,10 @@ def _download_pair(plain: Path, work: Path, repeats: int) -> Comparison:
     from threading import Thread
 
     class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, format, *args):
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    def handler(*args, **kwargs):
+    def handler(*args: Any, **kwargs: Any) -> Quiet:
         return Quiet(*args, directory=str(plain.parent), **kwargs)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from invoke import Context
+
 from ops.bench.report import render
 from ops.taskkit import JSON_HELP, task
 
@@ -15,7 +17,7 @@ from ops.taskkit import JSON_HELP, task
         "json": JSON_HELP,
     },
 )
-def workers_bench(c, reads=100_000, repeats=3, json=False):
+def workers_bench(c: Context, reads: int = 100_000, repeats: int = 3, json: bool = False) -> None:
     """Benchmark FASTQ QC and downloads against zlib, wc -l and curl."""
     from ops.jobs.bench import run_workers_bench
 

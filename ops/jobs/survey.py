@@ -7,7 +7,10 @@ Exported as the Task `survey`, to be added to the `jobs` collection.
 
 from __future__ import annotations
 
+from invoke import Context
+
 from common.db import transaction
+from common.environments import Environment
 from common.errors import ValidationError
 from ops.jobs.survey_list import queue_survey_list
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
@@ -24,7 +27,13 @@ from workers.submit import submit_survey
     },
     positional=["source"],
 )
-def survey(c, source=None, env=None, json=False, file=""):
+def survey(
+    c: Context,
+    source: str | None = None,
+    env: str | None = None,
+    json: bool = False,
+    file: str = "",
+) -> None:
     """Queue a survey of a delivery (folder or S3) or an ENA accession (or each line of --file)."""
     settings = environment(env)
     if file:
@@ -44,7 +53,7 @@ def survey(c, source=None, env=None, json=False, file=""):
     console.print(f"follow it with: inv jobs.status -e {env}")
 
 
-def _survey_list(settings, location: str, *, json: bool) -> None:
+def _survey_list(settings: Environment, location: str, *, json: bool) -> None:
     with transaction(settings) as conn:
         queued = queue_survey_list(conn, settings, location)
     if json:

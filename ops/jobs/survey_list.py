@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg2.extensions import connection as Connection
+
 from common.environments import Environment
 from common.errors import StorageError, ValidationError
 from common.lake.s3 import parse_s3_url, s3_client
@@ -84,7 +86,7 @@ def survey_list_payloads(text: str, location: str) -> list[tuple[int, str, dict[
     return found
 
 
-def queue_survey_list(conn, env: Environment, location: str) -> list[QueuedSurvey]:
+def queue_survey_list(conn: Connection, env: Environment, location: str) -> list[QueuedSurvey]:
     """Validate the whole list, then queue one survey per line (the caller commits)."""
     entries = survey_list_payloads(read_survey_list(env, location), location)
     queued = []

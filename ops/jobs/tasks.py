@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from typing import Any
+
+from invoke import Collection, Context
 from invoke.parser import Argument
+from rich.console import RenderableType
 
 from common.db import connect
 from common.inputs import parse_int
@@ -31,7 +34,9 @@ from ops.taskkit import (
         "kind": "only jobs of this kind (survey, download, process)",
     }
 )
-def status(c, env, json=False, state=None, kind=None):
+def status(
+    c: Context, env: str, json: bool = False, state: str | None = None, kind: str | None = None
+) -> None:
     """Show job counts by kind and state, and the latest failures with their reasons."""
     settings = environment(env)
     conn = connect(settings)
@@ -86,7 +91,7 @@ class _JobIdUnlessAllFailed(Argument):
     all_failed: Argument
 
     @property
-    def value(self):
+    def value(self) -> Any:
         value = Argument.value.fget(self)
         return "" if value is None and self.all_failed.value else value
 
@@ -96,7 +101,7 @@ class _JobIdUnlessAllFailed(Argument):
 
 
 class _RetryTask(RefineryTask):
-    def get_arguments(self, ignore_unknown_help=None):
+    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         arguments = super().get_arguments(ignore_unknown_help)
         by_name = {argument.name: argument for argument in arguments}
         job_id = by_name["job_id"]
@@ -116,7 +121,9 @@ class _RetryTask(RefineryTask):
         "attempts": "attempts the job gets from now on (default 3)",
     },
 )
-def retry(c, env, job_id=None, all_failed=False, attempts=3):
+def retry(
+    c: Context, env: str, job_id: str | None = None, all_failed: bool = False, attempts: int = 3
+) -> None:
     """Send a failed or cancelled job (or all failed jobs) back to pending with fresh attempts.
 
     inv jobs.retry -e ENV JOB_ID   |   inv jobs.retry -e ENV --all-failed
@@ -136,7 +143,7 @@ def retry(c, env, job_id=None, all_failed=False, attempts=3):
 
 
 @task(positional=["job_id"], help={"env": ENV_HELP, "job_id": "the job to cancel"})
-def cancel(c, env, job_id):
+def cancel(c: Context, env: str, job_id: str) -> None:
     """Cancel a job; a running one has its worker terminated first."""
     settings = environment(env)
     conn = connect(settings)
@@ -148,7 +155,7 @@ def cancel(c, env, job_id):
     console.print(f"job {outcome.job_id} cancelled; it was {outcome.previous_state}{detail}")
 
 
-def _job_id(value) -> int | None:
+def _job_id(value: object) -> int | None:
     text = "" if value is None else str(value).strip()
     if not text:
         return None
@@ -162,7 +169,7 @@ def _job_id(value) -> int | None:
         "interval": "seconds between refreshes (default 3)",
     }
 )
-def top(c, env, once=False, interval="3"):
+def top(c: Context, env: str, once: bool = False, interval: str = "3") -> None:
     """Live view: queues against capacity, oldest waits, throughput, failures by reason."""
     import time
 
@@ -181,7 +188,7 @@ def top(c, env, once=False, interval="3"):
     settings = environment(env)
     source = SnapshotSource(settings)
 
-    def frame():
+    def frame() -> RenderableType:
         return render_frame(settings.name, source.take(), source.history(minutes=5))
 
     try:

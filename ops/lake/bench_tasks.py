@@ -3,6 +3,8 @@ Exported as the Task `lake`; the `bench` collection adds it."""
 
 from __future__ import annotations
 
+from invoke import Context
+
 from ops.bench.report import render
 from ops.lake.bench import run_bench
 from ops.progress import progress_display
@@ -18,7 +20,9 @@ from ops.taskkit import JSON_HELP, task
         "json": JSON_HELP,
     },
 )
-def lake_bench(c, files=100_000, regenerate=False, repeat=3, json=False):
+def lake_bench(
+    c: Context, files: int = 100_000, regenerate: bool = False, repeat: int = 3, json: bool = False
+) -> None:
     """Time lake.check against rclone (size-only, checksum cold and warm) on one lake."""
     with progress_display(enabled=not json) as progress:
         comparisons = run_bench(

@@ -29,7 +29,7 @@ from common.lake.checksums import (
 from common.lake.staging import stale_staging_files
 from ops.lake.catalog import Catalog, catalog_files
 from ops.lake.leftovers import after_restore_objects
-from ops.lake.listing import Entry, list_lake, scan_sizes_and_fingerprints
+from ops.lake.listing import Entry, Scan, list_lake, scan_sizes_and_fingerprints
 from ops.progress import Progress, quiet
 
 
@@ -156,7 +156,15 @@ def _resolved(expected: Catalog | Mapping | Future) -> Catalog | Mapping:
     return expected.result() if isinstance(expected, Future) else expected
 
 
-def _compare_folder(lake, expected, checksums, deep, cache, progress, workers) -> CheckReport:
+def _compare_folder(
+    lake: FilesystemLake,
+    expected: Catalog | Mapping | Future,
+    checksums: bool,
+    deep: bool,
+    cache: ChecksumCache | Future | None,
+    progress: Progress,
+    workers: int,
+) -> CheckReport:
     """A folder lake, compared with set operations on dicts: one stat per file is the only
     per-file work when every checksum is vouched for by the cache.
 
@@ -211,7 +219,9 @@ def _with_checksum(catalog: Catalog, keys: set[str]) -> set[str]:
     return keys
 
 
-def _cache_vouches_for_all(scan, catalog, cache, deep) -> bool:
+def _cache_vouches_for_all(
+    scan: Scan, catalog: Catalog, cache: ChecksumCache | Future | None, deep: bool
+) -> bool:
     """Every object unchanged since it was hashed, and every hash the catalog's."""
     return (
         not deep
@@ -221,7 +231,17 @@ def _cache_vouches_for_all(scan, catalog, cache, deep) -> bool:
     )
 
 
-def _verify_folder(lake, scan, catalog, candidates, report, deep, cache, progress, workers):
+def _verify_folder(
+    lake: Lake,
+    scan: Scan,
+    catalog: Catalog,
+    candidates: set[str],
+    report: CheckReport,
+    deep: bool,
+    cache: ChecksumCache | Future | None,
+    progress: Progress,
+    workers: int,
+) -> None:
     """Trust the cache for every candidate whose fingerprint is unchanged (unless `deep`);
     hash the rest on the pool; compare both with the catalog and keep the cache current."""
     if deep or cache is None:
@@ -250,7 +270,9 @@ def _verify_folder(lake, scan, catalog, candidates, report, deep, cache, progres
         cache.save()
 
 
-def _hash_all(lake, infos, progress, workers) -> Iterator[tuple[ObjectInfo, str]]:
+def _hash_all(
+    lake: Lake, infos: list[ObjectInfo], progress: Progress, workers: int
+) -> Iterator[tuple[ObjectInfo, str]]:
     """(info, sha256) of each object, hashed in batches on a thread pool."""
 
     def hash_batch(batch: list[ObjectInfo]) -> list[tuple[ObjectInfo, str]]:
@@ -266,7 +288,16 @@ def _hash_all(lake, infos, progress, workers) -> Iterator[tuple[ObjectInfo, str]
 HASH_BATCH = 256  # objects per pool task: amortises scheduling over many small files
 
 
-def _compare_checksums(lake, expected, to_hash, report, deep, cache, progress, workers) -> None:
+def _compare_checksums(
+    lake: Lake,
+    expected: Mapping[str, tuple[int | None, str | None]],
+    to_hash: list[ObjectInfo],
+    report: CheckReport,
+    deep: bool,
+    cache: ChecksumCache | None,
+    progress: Progress,
+    workers: int,
+) -> None:
     """Hash what the cache cannot vouch for, in batches on a thread pool, and compare."""
     progress("hashing", 0, len(to_hash))
     needs_detail = hasattr(lake, "with_stored_checksum")  # S3: HEAD for the full fingerprint

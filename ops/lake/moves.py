@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from common.errors import StorageError
@@ -83,7 +84,9 @@ def purge_tree(lake: Lake, prefix: str) -> None:
         lake.delete_internal(key)
 
 
-def _make_writable_and_retry(function, path, _exc) -> None:
+def _make_writable_and_retry(
+    function: Callable[[str], object], path: str, _exc: BaseException
+) -> None:
     """Sealed results are read-only; a purge (by an admin) lifts that on the way out."""
     parent = os.path.dirname(path)
     os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR)

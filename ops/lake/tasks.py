@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from common.errors import ExitCode
 from ops.lake.check import check_lake
 from ops.lake.history import record_check_outcome
-from ops.lake.mirror import mirror_to_s3, restore_from_s3
+from ops.lake.mirror import TransferReport, mirror_to_s3, restore_from_s3
 from ops.progress import progress_display
 from ops.taskkit import (
     ENV_HELP,
@@ -31,7 +31,14 @@ from ops.taskkit import (
         "workers": "threads for listing and hashing (default: 1 per core; 16 on S3)",
     }
 )
-def check(c, env, checksums=False, deep=False, json=False, workers=0):
+def check(
+    c: Context,
+    env: str,
+    checksums: bool = False,
+    deep: bool = False,
+    json: bool = False,
+    workers: int = 0,
+) -> None:
     """Compare the catalog with the lake: missing, orphan, size and checksum differences."""
     settings = environment(env)
     with progress_display() as progress:
@@ -74,7 +81,7 @@ def check(c, env, checksums=False, deep=False, json=False, workers=0):
 
 
 @task(help={"env": ENV_HELP, "to": "mirror address, s3://BUCKET/PREFIX", "json": JSON_HELP})
-def mirror(c, env, to, json=False):
+def mirror(c: Context, env: str, to: str, json: bool = False) -> None:
     """Mirror the filesystem lake to S3: new or changed files only, verified afterwards."""
     settings = environment(env)
     with progress_display() as progress:
@@ -90,7 +97,7 @@ def mirror(c, env, to, json=False):
         "json": JSON_HELP,
     }
 )
-def restore(c, env, from_, execute=False, json=False):
+def restore(c: Context, env: str, from_: str, execute: bool = False, json: bool = False) -> None:
     """Bring the filesystem lake back from an S3 mirror (dry run unless --execute)."""
     settings = environment(env)
     with progress_display() as progress:
@@ -98,7 +105,7 @@ def restore(c, env, from_, execute=False, json=False):
     _render_transfer(report, json, "restored" if execute else "would restore")
 
 
-def _render_transfer(report, as_json: bool, verb: str) -> None:
+def _render_transfer(report: TransferReport, as_json: bool, verb: str) -> None:
     if as_json:
         print_json(report.to_dict())
         return

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from ops.local.lifecycle import bring_up, shut_down
 from ops.taskkit import console, environment, task
 
 
 @task
-def up(c):
+def up(c: Context) -> None:
     """Start the local environment: embedded PostgreSQL, migrated schema, background foreman."""
     report = bring_up(environment("local"))
     verb = "already running" if report.foreman_was_running else "started"
@@ -18,7 +18,7 @@ def up(c):
 
 
 @task
-def down(c):
+def down(c: Context) -> None:
     """Stop the local environment: every foreman, then PostgreSQL (data is kept in .state/).
 
     It stays stopped until `inv local.up`: commands that need its database say so and exit.
@@ -48,7 +48,7 @@ ns.add_task(down)
         "timeout": "seconds to wait for the jobs before giving up",
     },
 )
-def demo(c, samples=4, reads=3000, timeout=600):
+def demo(c: Context, samples: int = 4, reads: int = 3000, timeout: int = 600) -> None:
     """Run the platform end to end on a synthetic delivery: survey, download, QC, report."""
     from ops.local.demo import run_demo
 

@@ -13,6 +13,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common.db import connect
 from common.environments import Environment
@@ -57,7 +58,7 @@ def job_executor_ids(env: Environment, job_id: int) -> list[str]:
     return list(dict.fromkeys(row[1] for row in rows))
 
 
-def job_log_target(env: Environment, job_id: int, *, client=None) -> LogTarget:
+def job_log_target(env: Environment, job_id: int, *, client: Any = None) -> LogTarget:
     """Where Batch put the output of the newest attempt of `job_id` that has a stream."""
     executor_ids = job_executor_ids(env, job_id)
     if not executor_ids:

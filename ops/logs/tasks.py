@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 from rich.text import Text
 
 from common.shell import run_command
@@ -31,7 +31,9 @@ from ops.taskkit import ENV_HELP, console, environment, styled, task
         "job": "only this job's log (its id in the jobs table)",
     },
 )
-def show(c, env, filter="", since="1h", watch=False, job=0):
+def show(
+    c: Context, env: str, filter: str = "", since: str = "1h", watch: bool = False, job: int = 0
+) -> None:
     """Show an environment's logs (foreman and jobs), or one job's."""
     settings = environment(env)
     duration = parse_since(since)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json
 
 from common import catalog
@@ -23,7 +24,7 @@ _LOCK_KEY = 0x5EF10015
 
 
 def apply_plan(
-    conn,
+    conn: Connection,
     project: Project,
     source: str,
     run_id: int,

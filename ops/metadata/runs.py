@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, RealDictCursor
 
 from common.sql import query
@@ -13,14 +14,16 @@ def sql(name: str) -> str:
     return query(__file__, "metadata.sql", name)
 
 
-def last_watermark(conn, project_id: int, source: str) -> Any:
+def last_watermark(conn: Connection, project_id: int, source: str) -> Any:
     with conn.cursor() as cur:
         cur.execute(sql("last_watermark"), {"project_id": project_id, "source": source})
         row = cur.fetchone()
     return row[0] if row else None
 
 
-def start_run(conn, project_id: int, source: str, version: int, *, executed: bool, since: Any):
+def start_run(
+    conn: Connection, project_id: int, source: str, version: int, *, executed: bool, since: Any
+) -> tuple[Any, ...]:
     """Record a run as `running` (the caller commits it at once): (run id, watermark)."""
     with conn.cursor() as cur:
         cur.execute(
@@ -36,7 +39,9 @@ def start_run(conn, project_id: int, source: str, version: int, *, executed: boo
         return cur.fetchone()
 
 
-def finish_run(conn, run_id: int, state: str, summary: dict[str, Any], error: str | None) -> None:
+def finish_run(
+    conn: Connection, run_id: int, state: str, summary: dict[str, Any], error: str | None
+) -> None:
     with conn.cursor() as cur:
         cur.execute(
             sql("finish_run"),
@@ -44,14 +49,16 @@ def finish_run(conn, run_id: int, state: str, summary: dict[str, Any], error: st
         )
 
 
-def recent_runs(conn, project_id: int | None = None, limit: int = 20) -> list[dict[str, Any]]:
+def recent_runs(
+    conn: Connection, project_id: int | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
     """The newest runs first; a run still `running` long after it started was interrupted."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(sql("recent_runs"), {"project_id": project_id, "limit": limit})
         return [dict(row) for row in cur.fetchall()]
 
 
-def open_quarantine(conn, project_id: int | None = None) -> list[dict[str, Any]]:
+def open_quarantine(conn: Connection, project_id: int | None = None) -> list[dict[str, Any]]:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(sql("open_quarantine"), {"project_id": project_id})
         return [dict(row) for row in cur.fetchall()]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.db import connect
@@ -30,6 +31,7 @@ from ops.metadata.plan import KIND, RECORD_ID, CatalogState, SyncPlan, plan_sync
 from ops.metadata.redcap import MetadataSourceError, RedcapSource
 from ops.metadata.runs import finish_run, last_watermark, sql, start_run
 from ops.metadata.settings import SOURCES, metadata_settings, redcap_token
+from ops.progress import Progress
 from workers import schemas
 
 
@@ -57,7 +59,11 @@ class SyncReport:
 
 
 def sync_metadata(
-    env: Environment, *, source: str = "redcap", execute: bool = False, progress=None
+    env: Environment,
+    *,
+    source: str = "redcap",
+    execute: bool = False,
+    progress: Progress | None = None,
 ) -> SyncReport:
     if source not in SOURCES:
         raise ValidationError(f"unknown metadata source {source!r} (known: {', '.join(SOURCES)})")
@@ -96,7 +102,7 @@ def sync_metadata(
         conn.close()
 
 
-def catalog_state(conn, project_id: int, source: str) -> CatalogState:
+def catalog_state(conn: Connection, project_id: int, source: str) -> CatalogState:
     state = CatalogState({}, {}, {})
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(sql("catalog_samples"), {"project_id": project_id})
@@ -117,7 +123,12 @@ def catalog_state(conn, project_id: int, source: str) -> CatalogState:
 
 
 def _fetch(
-    client: RedcapSource, state: CatalogState, version: int, since: Any, batch_size: int, progress
+    client: RedcapSource,
+    state: CatalogState,
+    version: int,
+    since: Any,
+    batch_size: int,
+    progress: Progress | None,
 ) -> tuple[list[dict[str, Any]], set[str], dict]:
     available = client.field_names()
     missing = [name for name in schemas.required_fields(KIND, version) if name not in available]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from common.db import connect
 from common.projects import find_project
@@ -22,7 +22,9 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
         "json": JSON_HELP,
     }
 )
-def sync(c, env, source="redcap", execute=False, json=False):
+def sync(
+    c: Context, env: str, source: str = "redcap", execute: bool = False, json: bool = False
+) -> None:
     """Pull metadata records (REDCap), validate, show the diff; --execute merges it."""
     settings = environment(env)
     with progress_display() as progress:
@@ -69,7 +71,7 @@ def _fields(fields: dict) -> str:
 
 
 @task(help={"env": ENV_HELP, "project": "only this project's records", "json": JSON_HELP})
-def quarantine(c, env, project="", json=False):
+def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> None:
     """List metadata records held back as invalid, with every reason."""
     settings = environment(env)
     conn = connect(settings)
@@ -100,7 +102,7 @@ def quarantine(c, env, project="", json=False):
 
 
 @task(help={"env": ENV_HELP, "limit": "how many runs to show", "json": JSON_HELP})
-def runs(c, env, limit=10, json=False):
+def runs(c: Context, env: str, limit: int = 10, json: bool = False) -> None:
     """List the last metadata syncs: when, dry or applied, what they changed or why they failed."""
     settings = environment(env)
     conn = connect(settings)

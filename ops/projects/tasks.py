@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json as json_module
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from common.projects import DEFAULT_SOURCE, SOURCES
 from ops.projects.report import all_projects, create_project, project_report
@@ -25,7 +25,16 @@ COUNT_COLUMNS = ("individuals", "samples", "experiments", "files", "analyses")
         "json": JSON_HELP,
     }
 )
-def add(c, env, code, title="", owner="", schema_version="", source=DEFAULT_SOURCE, json=False):
+def add(
+    c: Context,
+    env: str,
+    code: str,
+    title: str = "",
+    owner: str = "",
+    schema_version: str = "",
+    source: str = DEFAULT_SOURCE,
+    json: bool = False,
+) -> None:
     """Set up a project: code, title, owner and the metadata schema version it follows."""
     project = create_project(
         environment(env),
@@ -45,7 +54,7 @@ def add(c, env, code, title="", owner="", schema_version="", source=DEFAULT_SOUR
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
-def list_(c, env, json=False):
+def list_(c: Context, env: str, json: bool = False) -> None:
     """List projects with their owner, schema version and counts of what they hold."""
     projects = all_projects(environment(env))
     if json:
@@ -77,7 +86,7 @@ def list_(c, env, json=False):
         "json": JSON_HELP,
     }
 )
-def show(c, env, code, source="", json=False):
+def show(c: Context, env: str, code: str, source: str = "", json: bool = False) -> None:
     """Show a project: counts, imports with their schema versions, samples with metadata."""
     report = project_report(environment(env), code, source=source or None)
     if json:

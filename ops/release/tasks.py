@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from ops.release.errors import ReleaseError
 from ops.release.git import tags, toplevel
@@ -34,7 +34,7 @@ def _render(verified: VerifiedTag, as_json: bool) -> None:
 
 
 @task(help={"tag": f"a release tag ({RULE})"})
-def resolve(c, tag):
+def resolve(c: Context, tag: str) -> None:
     """Print the environment a release tag deploys to (staging or prod), for CI."""
     print(environment_for_version(tag))
 
@@ -48,7 +48,14 @@ def resolve(c, tag):
         "json": JSON_HELP,
     }
 )
-def verify(c, tag, remote="origin", trusted_branch=None, fetch=True, json=False):
+def verify(
+    c: Context,
+    tag: str,
+    remote: str = "origin",
+    trusted_branch: str | None = None,
+    fetch: bool = True,
+    json: bool = False,
+) -> None:
     """Check a release tag: annotated, signed by an allowed key, on its environment's branch."""
     _render(
         verify_tag(_repo(), tag, remote=remote, trusted_branch=trusted_branch, fetch=fetch), json
@@ -68,8 +75,15 @@ def verify(c, tag, remote="origin", trusted_branch=None, fetch=True, json=False)
     },
 )
 def next_(
-    c, env, bump="patch", tag=False, ref="HEAD", push=False, remote="origin", trusted_branch=None
-):
+    c: Context,
+    env: str,
+    bump: str = "patch",
+    tag: bool = False,
+    ref: str = "HEAD",
+    push: bool = False,
+    remote: str = "origin",
+    trusted_branch: str | None = None,
+) -> None:
     """Print the next release version for an environment, or create it signed with --tag."""
     repo = _repo()
     version = next_version(tags(repo), env, bump)
@@ -96,7 +110,15 @@ def next_(
         "trusted_branch": TRUSTED_HELP,
     }
 )
-def hotfix(c, start=False, tag=False, ref=None, push=False, remote="origin", trusted_branch=None):
+def hotfix(
+    c: Context,
+    start: bool = False,
+    tag: bool = False,
+    ref: str | None = None,
+    push: bool = False,
+    remote: str = "origin",
+    trusted_branch: str | None = None,
+) -> None:
     """A patch release from the last production release: show it, --start it, --tag it."""
     repo = _repo()
     if start and tag:

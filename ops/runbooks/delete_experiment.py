@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from psycopg2.extensions import cursor as Cursor
+
 from common.db import connect
 from common.environments import Environment
 from common.errors import RefineryError, StorageError, ValidationError
@@ -86,7 +88,7 @@ class DeletionReport:
     recovered: list[str] = field(default_factory=list)
 
 
-def plan_deletion(cur, lake: Lake, reference: str) -> DeletionPlan:
+def plan_deletion(cur: Cursor, lake: Lake, reference: str) -> DeletionPlan:
     cur.execute(_sql("may_delete"))
     if not cur.fetchone()[0]:
         raise DeletionRefused("only an admin may delete imported data: ask one")
@@ -136,7 +138,7 @@ def plan_deletion(cur, lake: Lake, reference: str) -> DeletionPlan:
     return plan
 
 
-def _delete_rows(cur, plan: DeletionPlan) -> None:
+def _delete_rows(cur: Cursor, plan: DeletionPlan) -> None:
     cur.execute(_sql("delete_targets"), {"ids": plan.analyses})
     cur.execute(_sql("delete_files"), {"ids": plan.analysis_files + plan.experiment_files})
     cur.execute(_sql("delete_analyses"), {"ids": plan.analyses})

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from invoke import Collection
+from invoke import Collection, Context
 
-from ops.sandbox.lifecycle import sandbox_down, sandbox_status, sandbox_up
+from ops.sandbox.lifecycle import ServiceStatus, sandbox_down, sandbox_status, sandbox_up
 from ops.taskkit import JSON_HELP, console, environment, err_console, print_json, print_table, task
 
 SANDBOX_ENV_HELP = "the sandbox environment (default: sandbox)"
@@ -21,7 +21,7 @@ def _progress(message: str) -> None:
     err_console.print(f"[dim]… {message}[/dim]")
 
 
-def _render(title: str, rows, json: bool) -> None:
+def _render(title: str, rows: list[ServiceStatus], json: bool) -> None:
     if json:
         print_json([asdict(row) for row in rows])
         return
@@ -33,7 +33,7 @@ def _render(title: str, rows, json: bool) -> None:
 
 
 @task(help={"env": SANDBOX_ENV_HELP, "json": JSON_HELP})
-def up(c, env="sandbox", json=False):
+def up(c: Context, env: str = "sandbox", json: bool = False) -> None:
     """Start the sandbox (emulator, engine, registry, foreman host, database): idempotent."""
     settings = environment(env)
     rows = sandbox_up(settings, progress=_progress)
@@ -43,14 +43,14 @@ def up(c, env="sandbox", json=False):
 
 
 @task(help={"env": SANDBOX_ENV_HELP, "json": JSON_HELP})
-def status(c, env="sandbox", json=False):
+def status(c: Context, env: str = "sandbox", json: bool = False) -> None:
     """Show the sandbox's services: running or not, where, which pid."""
     settings = environment(env)
     _render(f"sandbox {settings.name}", sandbox_status(settings), json)
 
 
 @task(help={"env": SANDBOX_ENV_HELP, "json": JSON_HELP})
-def down(c, env="sandbox", json=False):
+def down(c: Context, env: str = "sandbox", json: bool = False) -> None:
     """Stop every process the sandbox started (by pid); keys, images and backups stay."""
     settings = environment(env)
     rows = sandbox_down(settings, progress=_progress)

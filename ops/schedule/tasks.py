@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from common.errors import ExitCode
 from common.settings.operations import ScheduleSection
@@ -41,7 +41,14 @@ from ops.taskkit import (
         "execute": "write the files (default: dry run showing them)",
     }
 )
-def install(c, env, unit_dir="", cron_dir="", kind="", execute=False):
+def install(
+    c: Context,
+    env: str,
+    unit_dir: str = "",
+    cron_dir: str = "",
+    kind: str = "",
+    execute: bool = False,
+) -> None:
     """Install a timer per scheduled job (systemd, or cron where systemd is absent)."""
     settings = environment(env)
     kind = kind or ("systemd" if systemd_present() else "cron")
@@ -68,7 +75,7 @@ def install(c, env, unit_dir="", cron_dir="", kind="", execute=False):
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "limit": "how many recent runs to list"})
-def status(c, env, json=False, limit=20):
+def status(c: Context, env: str, json: bool = False, limit: int = 20) -> None:
     """Show every scheduled job (schedule, last outcome, age of the last success) and the runs."""
     settings = environment(env)
     expressions = ScheduleSection.for_environment(settings).expressions()
@@ -118,7 +125,7 @@ def _age(seconds: int | None) -> str:
 
 
 @task(help={"env": ENV_HELP, "job": f"one of: {', '.join(SCHEDULED_JOBS)}"})
-def run(c, env, job):
+def run(c: Context, env: str, job: str) -> None:
     """Run one scheduled job now and record its outcome (what the timers run)."""
     settings = environment(env)
     scheduled = scheduled_job(job)

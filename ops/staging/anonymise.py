@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
+from psycopg2.extensions import cursor as Cursor
 
 from ops.staging.errors import RefreshError
 
@@ -106,7 +108,7 @@ def pseudonym_sql(value: sql.Composable) -> sql.Composable:
     return sql.SQL("'anon-' || left({}, 16)").format(digest)
 
 
-def apply_rules(conn, rules: Rules, key: bytes) -> dict[str, int]:
+def apply_rules(conn: Connection, rules: Rules, key: bytes) -> dict[str, int]:
     """Apply every rule in the caller's transaction; {rule: rows changed}."""
     inner, outer = pads(key)
     changed = {}
@@ -118,7 +120,7 @@ def apply_rules(conn, rules: Rules, key: bytes) -> dict[str, int]:
     return changed
 
 
-def _statement(cur, rule: Rule) -> sql.Composed:
+def _statement(cur: Cursor, rule: Rule) -> sql.Composed:
     data_type = _column_type(cur, rule)
     table, column = sql.Identifier(rule.table), sql.Identifier(rule.column)
     if rule.key is not None:
@@ -150,7 +152,7 @@ def _statement(cur, rule: Rule) -> sql.Composed:
     )
 
 
-def _column_type(cur, rule: Rule) -> str:
+def _column_type(cur: Cursor, rule: Rule) -> str:
     cur.execute(
         "SELECT data_type, udt_name FROM information_schema.columns "
         "WHERE table_schema = current_schema() AND table_name = %s AND column_name = %s",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
 
 _FOREIGN_KEYS = """
 SELECT c.conname, cn.nspname, cl.relname, pn.nspname, pl.relname,
@@ -26,7 +27,7 @@ SELECT c.conname, cn.nspname, cl.relname, pn.nspname, pl.relname,
 """
 
 
-def foreign_key_violations(conn) -> tuple[int, list[dict[str, Any]]]:
+def foreign_key_violations(conn: Connection) -> tuple[int, list[dict[str, Any]]]:
     """(how many foreign keys were checked, the ones with orphan rows and how many)."""
     with conn.cursor() as cur:
         cur.execute(_FOREIGN_KEYS)
@@ -64,7 +65,7 @@ def foreign_key_violations(conn) -> tuple[int, list[dict[str, Any]]]:
 
 
 def row_count_differences(
-    conn, manifest_tables: dict[str, dict[str, Any]]
+    conn: Connection, manifest_tables: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, dict[str, int | None]], list[str]]:
     """({table: {manifest, actual}}, one line per table whose count differs or is missing)."""
     counts: dict[str, dict[str, int | None]] = {}

@@ -35,11 +35,11 @@ from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.restore import restore_lock, swap_databases
 from ops.db.backups.writers import restart_writers, stop_writers
 from ops.progress import Progress, quiet
-from ops.staging.anonymise import apply_rules, hmac_key, read_rules
+from ops.staging.anonymise import Rules, apply_rules, hmac_key, read_rules
 from ops.staging.checks import foreign_key_violations, row_count_differences
 from ops.staging.errors import RefreshError
 from ops.staging.report import RehearsalReport, new_report
-from ops.staging.settings import refresh_settings
+from ops.staging.settings import RefreshSettings, refresh_settings
 from ops.staging.smoke import run_smoke_job
 from ops.staging.source import verified_source_backup
 
@@ -144,8 +144,9 @@ def execute_refresh(
     return report
 
 
-def _rehearse(report, target, source, copy, backup_name, settings, rules, key, key_source,
-              progress) -> None:  # fmt: skip
+def _rehearse(report: RehearsalReport, target: Environment, source: Environment, copy: str,
+              backup_name: str | None, settings: RefreshSettings, rules: Rules, key: bytes,
+              key_source: str, progress: Progress) -> None:  # fmt: skip
     """Steps 1-7, all on the copy."""
 
     def source_backup() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from common.environments import REPO_ROOT
 from common.errors import ConfigError
@@ -41,7 +41,15 @@ def _progress(message: str) -> None:
         "json": JSON_HELP,
     },
 )
-def refresh(c, from_=None, env="staging", backup=None, execute=False, keep_old=False, json=False):
+def refresh(
+    c: Context,
+    from_: str | None = None,
+    env: str = "staging",
+    backup: str | None = None,
+    execute: bool = False,
+    keep_old: bool = False,
+    json: bool = False,
+) -> None:
     """Copy a verified prod backup into staging: anonymise, check, migrate, smoke-test, swap."""
     if not from_:
         raise ConfigError("name the environment to copy: inv staging.refresh --from prod")
@@ -75,7 +83,7 @@ def refresh(c, from_=None, env="staging", backup=None, execute=False, keep_old=F
 
 
 @task(help={"env": TARGET_HELP, "json": JSON_HELP})
-def rehearsals(c, env="staging", json=False):
+def rehearsals(c: Context, env: str = "staging", json: bool = False) -> None:
     """The rehearsal reports of staging refreshes: when, from which backup, commit, outcome."""
     reports = rehearsal_reports(environment(env))
     if json:

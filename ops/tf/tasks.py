@@ -3,7 +3,7 @@ and the maintenance verbs: the state's resources, replacing one of them, tearing
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from common.errors import RefineryError
 from ops.taskkit import (
@@ -33,7 +33,7 @@ class ApplyDeclined(RefineryError):
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
-def plan(c, env, json=False):
+def plan(c: Context, env: str, json: bool = False) -> None:
     """Plan the environment's stack and show what applying it would change."""
     settings = environment(env)
     result = plan_stack(settings)
@@ -59,7 +59,7 @@ def plan(c, env, json=False):
         "yes": "apply without asking for confirmation (CI)",
     }
 )
-def apply(c, env, allow_destroy=False, yes=False):
+def apply(c: Context, env: str, allow_destroy: bool = False, yes: bool = False) -> None:
     """Plan, show, guard, then apply exactly that saved plan."""
     settings = environment(env)
     result = plan_stack(settings)
@@ -76,7 +76,7 @@ def apply(c, env, allow_destroy=False, yes=False):
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
-def output(c, env, json=False):
+def output(c: Context, env: str, json: bool = False) -> None:
     """Show the stack's outputs (what the deploy reads)."""
     settings = environment(env)
     values = read_outputs(settings)
@@ -91,7 +91,7 @@ def output(c, env, json=False):
 
 
 @task(help={"env": ENV_HELP, "lock_id": "the lock ID terraform printed (Lock Info: ID)"})
-def unlock(c, env, lock_id):
+def unlock(c: Context, env: str, lock_id: str) -> None:
     """Release a state lock left behind by a dead run."""
     settings = environment(env)
     force_unlock(settings, lock_id)
@@ -99,7 +99,7 @@ def unlock(c, env, lock_id):
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
-def state(c, env, json=False):
+def state(c: Context, env: str, json: bool = False) -> None:
     """List the resources in the environment's Terraform state (protected ones marked)."""
     settings = environment(env)
     rows = state_resources(settings)
@@ -122,7 +122,9 @@ def state(c, env, json=False):
         "yes": "apply without asking for confirmation",
     }
 )
-def replace(c, env, address, allow_destroy=False, yes=False):
+def replace(
+    c: Context, env: str, address: str, allow_destroy: bool = False, yes: bool = False
+) -> None:
     """Plan and apply a replacement of one resource (what terraform taint did), guarded."""
     settings = environment(env)
     known = {row.address for row in state_resources(settings)}
@@ -141,7 +143,7 @@ def replace(c, env, address, allow_destroy=False, yes=False):
         "yes": "destroy without typing the environment's name back",
     }
 )
-def destroy(c, env, allow_destroy=False, yes=False):
+def destroy(c: Context, env: str, allow_destroy: bool = False, yes: bool = False) -> None:
     """Tear the environment's stack down: plan, show, guard, type its name, then destroy."""
     settings = environment(env)
     result = plan_stack(settings, destroy=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Collection
+from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from ops.taskkit import JSON_HELP, console, print_json, print_table, task
@@ -31,7 +31,9 @@ def _checkout(repo: str | None) -> Path:
 
 
 @task(help={"repo": REPO_HELP, "config": CONFIG_HELP, "json": JSON_HELP})
-def status(c, repo=None, config=None, json=False):
+def status(
+    c: Context, repo: str | None = None, config: str | None = None, json: bool = False
+) -> None:
     """Commits behind each upstream, and the migrations and dependency changes they bring."""
     checkout = _checkout(repo)
     settings = read_upstream_settings(checkout, Path(config) if config else None)
@@ -75,7 +77,15 @@ def _render_status(result: UpstreamStatus) -> None:
         "json": JSON_HELP,
     }
 )
-def upgrade(c, name=None, repo=None, config=None, push=True, report=None, json=False):
+def upgrade(
+    c: Context,
+    name: str | None = None,
+    repo: str | None = None,
+    config: str | None = None,
+    push: bool = True,
+    report: str | None = None,
+    json: bool = False,
+) -> None:
     """Merge an upstream into upgrade/<date>-<sha>, scan, test; push only when green."""
     checkout = _checkout(repo)
     settings = read_upstream_settings(checkout, Path(config) if config else None)
@@ -95,8 +105,9 @@ def upgrade(c, name=None, repo=None, config=None, push=True, report=None, json=F
         "json": JSON_HELP,
     }
 )
-def template(c, ref=None, trust=False, repo=None, config=None, push=True, report=None,
-             json=False):  # fmt: skip
+def template(c: Context, ref: str | None = None, trust: bool = False, repo: str | None = None,
+             config: str | None = None, push: bool = True, report: str | None = None,
+             json: bool = False) -> None:  # fmt: skip
     """Update from the template this repository was generated from (copier), scan, test, push."""
     checkout = _checkout(repo)
     settings = read_upstream_settings(checkout, Path(config) if config else None)

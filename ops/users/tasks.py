@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 from ops.users import add_user, list_users, remove_user, rotate_token
 
 
 @task(help={"env": ENV_HELP, "name": "login name", "role": "analyst, engineer or admin"})
-def add(c, env, name, role):
+def add(c: Context, env: str, name: str, role: str) -> None:
     """Create a person's database login and console API token in a role; prints both once."""
     user = add_user(environment(env), name, role)
     console.print(f"created {name} ({role}). Database password (shown once, store it now):")
@@ -19,7 +19,7 @@ def add(c, env, name, role):
 
 
 @task(help={"env": ENV_HELP, "name": "login name whose console API token to replace"})
-def token(c, env, name):
+def token(c: Context, env: str, name: str) -> None:
     """Replace a person's console API token (the old one stops working); prints it once."""
     new = rotate_token(environment(env), name)
     console.print(f"new console API token for {name} (shown once, store it now):")
@@ -27,7 +27,7 @@ def token(c, env, name):
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
-def list_(c, env, json=False):
+def list_(c: Context, env: str, json: bool = False) -> None:
     """List people's database logins and their roles."""
     users = list_users(environment(env))
     if json:
@@ -39,7 +39,7 @@ def list_(c, env, json=False):
 
 
 @task(help={"env": ENV_HELP, "name": "login name to remove"})
-def remove(c, env, name):
+def remove(c: Context, env: str, name: str) -> None:
     """Remove a person's database login."""
     remove_user(environment(env), name)
     console.print(f"removed {name}")

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from psycopg2.extensions import connection as Connection
+
 from common import catalog
 from common.errors import ValidationError
 from common.lake.layout import original_file_key
@@ -52,7 +54,7 @@ class SurveyedRun:
     origin: str = ""
 
 
-def refuse_changed_local_content(conn, file_id: int, name: str) -> None:
+def refuse_changed_local_content(conn: Connection, file_id: int, name: str) -> None:
     """A stored file whose local source (file://) changed after it was stored is refused.
 
     Size, md5 and location are compared by the catalog; a same-size rewrite without an md5
@@ -86,7 +88,7 @@ def download_dedupe_key(file_id: int) -> str:
 
 
 def record_runs(
-    conn, source: str, runs: list[SurveyedRun], *, parent_job_id: int | None
+    conn: Connection, source: str, runs: list[SurveyedRun], *, parent_job_id: int | None
 ) -> dict[str, Any]:
     """Catalog `runs` and queue a download per file; returns counts of what was new."""
     created = {"projects": 0, "individuals": 0, "samples": 0, "aliquots": 0, "experiments": 0}

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psycopg2
+from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
@@ -129,7 +130,9 @@ def highest_external_ids(env: Environment, lake: Lake, lake_keys: Iterable[str])
     return found
 
 
-def advance_sequences(conn, carried: dict[str, int], used: dict[str, int]) -> dict[str, int]:
+def advance_sequences(
+    conn: Connection, carried: dict[str, int], used: dict[str, int]
+) -> dict[str, int]:
     """Move each sequence to at least its carried value and past its table's used ids."""
     wanted = dict(carried)
     with conn.cursor() as cur:

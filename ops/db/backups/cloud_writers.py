@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from common.environments import Environment
 from common.foreman_host import foreman_host_settings, has_foreman_host
@@ -81,7 +82,7 @@ def start_cloud_writers(env: Environment, stopped: CloudWriters) -> str:
     return f"the foreman was started again on {', '.join(stopped.hosts)}" + jobs
 
 
-def _job_queues(env: Environment, client=None) -> list[str]:
+def _job_queues(env: Environment, client: Any = None) -> list[str]:
     """The Batch job queue of every worker pool, named as the executor names them."""
     executor = BatchExecutor(env, client=client or object())  # its naming only: no API call
     pools = set(executor.job_queues) | set(env.executor.queues)
@@ -116,7 +117,7 @@ def _terminate_batch_jobs(env: Environment) -> list[str]:
     return active
 
 
-def _active_jobs(client, queues: list[str]) -> list[str]:
+def _active_jobs(client: Any, queues: list[str]) -> list[str]:
     found: list[str] = []
     paginator = client.get_paginator("list_jobs")
     for queue in queues:

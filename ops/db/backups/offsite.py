@@ -14,6 +14,7 @@ import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -36,7 +37,7 @@ class OffsiteCopy:
     bytes: int
 
 
-def s3_client(env: Environment):
+def s3_client(env: Environment) -> Any:
     return boto3.client("s3", region_name=env.aws.region, endpoint_url=env.aws.endpoint_url or None)
 
 
@@ -68,7 +69,7 @@ def upload_backup(env: Environment, settings: BackupSettings, backup: BackupReco
     return OffsiteCopy(bucket, prefix, len(files) + 1, backup.size_bytes)
 
 
-def _upload_file(client, bucket: str, key: str, path: Path) -> None:
+def _upload_file(client: Any, bucket: str, key: str, path: Path) -> None:
     size = path.stat().st_size
     if size <= PART_SIZE:
         with open(path, "rb") as handle:

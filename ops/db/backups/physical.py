@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,7 +118,7 @@ def run_as_server_user(argv: list) -> None:
 
 
 @contextmanager
-def throwaway_server(data_dir: Path):
+def throwaway_server(data_dir: Path) -> Iterator[int]:
     """Start a server on `data_dir` on its own loopback port; yields the port; stops it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -177,7 +178,7 @@ def migration_check(env: Environment) -> list[str]:
 
 
 @contextmanager
-def restore_lock(env: Environment):
+def restore_lock(env: Environment) -> Iterator[None]:
     """One restore per environment at a time; the kernel releases it if we are killed."""
     with open(env.state_dir / "restore.lock", "w") as handle:
         try:

@@ -27,6 +27,7 @@ from typing import Any
 
 import zstandard
 from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
 
 from common.sql import query
 from ops.db.backups.copy_out import RangeCopy, copy_ranges
@@ -42,7 +43,9 @@ _BLOCK = 1024 * 1024
 SplitTables = dict[str, dict[str, Any]]
 
 
-def plan_split_tables(conn, ranges: int, *, min_bytes: int | None = None) -> SplitTables:
+def plan_split_tables(
+    conn: Connection, ranges: int, *, min_bytes: int | None = None
+) -> SplitTables:
     """{"schema.table": {schema, name, columns, ranges: [[first_block, end_block|None]], files}}
     for every plain table of at least `min_bytes`, read inside the snapshot transaction."""
     threshold = SPLIT_MIN_BYTES if min_bytes is None else min_bytes
@@ -84,7 +87,7 @@ def _range_condition(start: int, end: int | None) -> sql.Composable:
     return condition
 
 
-def _range_select(conn, entry: dict[str, Any], condition: sql.Composable) -> str:
+def _range_select(conn: Connection, entry: dict[str, Any], condition: sql.Composable) -> str:
     return (
         sql.SQL("SELECT {} FROM ONLY {} WHERE {}")
         .format(
@@ -97,7 +100,7 @@ def _range_select(conn, entry: dict[str, Any], condition: sql.Composable) -> str
 
 
 def _range_fingerprint(
-    conn, entry: dict[str, Any], row_hash: sql.Composable, condition: sql.Composable
+    conn: Connection, entry: dict[str, Any], row_hash: sql.Composable, condition: sql.Composable
 ) -> str:
     return (
         sql.SQL(query(__file__, "tables.sql", "range_fingerprint"))
@@ -111,7 +114,7 @@ def _range_fingerprint(
 
 
 def dump_split_tables(
-    conn, plan: SplitTables, payload: Path, connection: dict[str, Any], snapshot: str,
+    conn: Connection, plan: SplitTables, payload: Path, connection: dict[str, Any], snapshot: str,
     *, sessions: int,
 ) -> Fingerprints:  # fmt: skip
     """Write every range of every split table on `sessions` connections reading `snapshot`,
@@ -145,7 +148,7 @@ def plan_encoding(plan: SplitTables) -> str:
     return next(iter(plan.values()))["encoding"] if plan else "UTF8"
 
 
-def database_encoding(conn) -> str:
+def database_encoding(conn: Connection) -> str:
     with conn.cursor() as cur:
         cur.execute("SELECT pg_encoding_to_char(encoding) FROM pg_database "
                     "WHERE datname = current_database()")  # fmt: skip

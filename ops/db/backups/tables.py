@@ -16,19 +16,20 @@ from typing import Any
 
 import psycopg2.errors
 from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
 
 from common.sql import query
 
 Fingerprints = dict[str, dict[str, Any]]
 
 
-def user_tables(conn) -> list[tuple[str, str]]:
+def user_tables(conn: Connection) -> list[tuple[str, str]]:
     with conn.cursor() as cur:
         cur.execute(query(__file__, "tables.sql", "user_tables"))
         return [(schema, name) for schema, name in cur.fetchall()]
 
 
-def fingerprint_table(conn, schema: str, name: str) -> dict[str, Any]:
+def fingerprint_table(conn: Connection, schema: str, name: str) -> dict[str, Any]:
     """Rows and checksum of one table, inside the caller's (snapshot) transaction."""
     table = sql.Identifier(schema, name)
     with conn.cursor() as cur:
@@ -50,7 +51,7 @@ def fingerprint_table(conn, schema: str, name: str) -> dict[str, Any]:
     return {"rows": int(rows), "checksum": checksum}
 
 
-def row_hash_expression(conn, schema: str, name: str) -> sql.Composable:
+def row_hash_expression(conn: Connection, schema: str, name: str) -> sql.Composable:
     """XOR of each column's seeded 64-bit hash (see table_fingerprint in tables.sql).
 
     Text-like values are hashed under the "C" collation, that is by their bytes: under a
