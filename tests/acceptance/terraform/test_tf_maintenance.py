@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from common.errors import ExitCode
 from tests.acceptance.terraform.test_tf_tasks import DATABASE, inv
 
 pytestmark = pytest.mark.acceptance
@@ -47,7 +48,7 @@ def test_replace_gives_one_resource_a_new_id_and_guards_protected_ones(applied):
     }
 
     refused = inv("tf.replace", "-e", applied.name, DATABASE, "--yes")
-    assert refused.returncode == 3 and DATABASE in refused.stderr
+    assert refused.returncode == ExitCode.REFUSED and DATABASE in refused.stderr
     assert state(applied.name)[DATABASE]["id"] == before[DATABASE]["id"]
     allowed = inv("tf.replace", "-e", applied.name, DATABASE, "--yes", "--allow-destroy")
     assert allowed.returncode == 0, allowed.stderr
@@ -66,7 +67,7 @@ def test_destroy_shows_the_plan_and_needs_the_name_typed_back_and_allow_destroy(
     assert len(state(name)) == RESOURCES
 
     guarded = inv("tf.destroy", "-e", name, stdin=f"{name}\n")
-    assert guarded.returncode == 3 and "--allow-destroy" in guarded.stderr
+    assert guarded.returncode == ExitCode.REFUSED and "--allow-destroy" in guarded.stderr
     assert len(state(name)) == RESOURCES
 
     destroyed = inv("tf.destroy", "-e", name, "--allow-destroy", stdin=f"{name}\n")
