@@ -24,6 +24,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor, execute_values
 
+from common.db import fetch_one
 from common.sql import query
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def collect(
     try:
         with conn.cursor(cursor_factory=RealDictCursor) as cur:
             cur.execute(_sql("now"))
-            taken_at = cur.fetchone()["now"]
+            taken_at = fetch_one(cur)["now"]
             cur.execute(_sql("job_gauges"), {"stale": stale_after_seconds})
             figures = {(row["queue"], row["kind"]): QueueFigures(**row) for row in cur.fetchall()}
             cur.execute(_sql("attempt_outcomes"), {"bounds": list(DURATION_BOUNDS)})

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common.db import transaction
+from common.db import fetch_one, transaction
 from common.environments import Environment
 from common.errors import ConfigError, RefineryError, StorageError
 from common.lake import FilesystemLake, Lake, open_lake
@@ -77,7 +77,7 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
     report = SealReport(executed=execute, bot_user=bot)
     with transaction(env) as conn, conn.cursor() as cur:
         cur.execute(_sql("is_admin"))
-        if not cur.fetchone()[0]:
+        if not fetch_one(cur)[0]:
             raise PermissionRefused("only an admin (or the platform's bot) may seal analyses")
         cur.execute(_sql("finished_analyses"))
         for analysis_id, run_by, _application in cur.fetchall():

@@ -22,6 +22,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 
 from common import db
+from common.db import fetch_one
 from common.environments import Environment
 from common.errors import ConfigError
 from common.sql import query
@@ -149,7 +150,7 @@ def _timed(action: Callable[[], object]) -> float:
 def _generated_size(conn: Connection) -> int | None:
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('bench_console_size') IS NOT NULL")
-        if not cur.fetchone()[0]:
+        if not fetch_one(cur)[0]:
             conn.commit()
             return None
         cur.execute("SELECT samples FROM bench_console_size")

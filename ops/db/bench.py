@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import db
+from common.db import fetch_one
 from common.environments import STATE_DIR_VARIABLE, DatabaseSettings, Environment, load_environment
 from common.pgpass import libpq_child_environment
 from common.shell import run_command
@@ -180,6 +181,6 @@ def _database_size(env: Environment) -> int:
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_database_size(current_database())")
-            return int(cur.fetchone()[0])
+            return int(fetch_one(cur)[0])
     finally:
         conn.close()

@@ -29,6 +29,7 @@ import zstandard
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
+from common.db import fetch_one
 from common.sql import query
 from ops.db.backups.copy_out import RangeCopy, copy_ranges
 from ops.db.backups.tables import Fingerprints, fingerprint_table, row_hash_expression
@@ -152,7 +153,7 @@ def database_encoding(conn: Connection) -> str:
     with conn.cursor() as cur:
         cur.execute("SELECT pg_encoding_to_char(encoding) FROM pg_database "
                     "WHERE datname = current_database()")  # fmt: skip
-        return cur.fetchone()[0]
+        return fetch_one(cur)[0]
 
 
 def _set_encoding(encoding: str) -> sql.Composed:
