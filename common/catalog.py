@@ -55,7 +55,7 @@ def upsert_individual(
         conn,
         "insert_individual",
         {"project_id": project_id, "name": name, "species": species},
-    )  # type: ignore[return-value]
+    )
 
 
 def upsert_sample(
@@ -77,7 +77,7 @@ def upsert_sample(
             "metadata": Json(metadata or {}),
             "import_id": import_id,
         },
-    )  # type: ignore[return-value]
+    )
 
 
 def upsert_import(
@@ -93,11 +93,11 @@ def upsert_import(
             "schema_version": schema_version,
             "origin": origin,
         },
-    )  # type: ignore[return-value]
+    )
 
 
 def upsert_aliquot(conn: Connection, sample_id: int, name: str) -> tuple[int, bool]:
-    return _upsert(conn, "insert_aliquot", {"sample_id": sample_id, "name": name})  # type: ignore[return-value]
+    return _upsert(conn, "insert_aliquot", {"sample_id": sample_id, "name": name})
 
 
 def upsert_experiment(

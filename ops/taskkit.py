@@ -132,7 +132,8 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Callable:
                 for name, (kind, low, high) in numbers.items():
                     if name in bound.arguments and bound.arguments[name] is not None:
                         what = "--" + name.replace("_", "-")
-                        parse = parse_int if kind is int else parse_float
+                        # bounds are floats for both kinds; parse_int compares them as numbers
+                        parse: Callable[..., float] = parse_int if kind is int else parse_float
                         value = parse(bound.arguments[name], what, minimum=low, maximum=high)
                         bound.arguments[name] = value
                 with tunnel_scope():

@@ -17,6 +17,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from psycopg2.extensions import connection as Connection
@@ -133,9 +134,9 @@ def run_console_bench(
             progress(f"round {round_number + 1} of {rounds}")
             for word in QUERIES:
                 ours.seconds.append(
-                    _timed(lambda w=word: search(conn, w, filters={"entity": "sample"}))
+                    _timed(partial(search, conn, word, filters={"entity": "sample"}))
                 )
-                peer.seconds.append(_timed(lambda w=word: ilike_samples(conn, w)))
+                peer.seconds.append(_timed(partial(ilike_samples, conn, word)))
     finally:
         conn.close()
     return ConsoleBench(samples, len(QUERIES) * rounds, ours, peer, setup, matches)
