@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -176,7 +176,7 @@ def collect(
             lake_check = LakeCheckFact(**row) if row else None
     finally:
         conn.rollback()
-        conn.set_session(readonly="DEFAULT", isolation_level="DEFAULT")
+        conn.set_session(readonly="default", isolation_level="DEFAULT")
         conn.autocommit = autocommit
     limits: dict[str, int] = {}
     for figure in figures.values():
@@ -193,7 +193,9 @@ def collect(
     )
 
 
-def _add_outcomes(figures: dict[tuple[str, str], QueueFigures], rows: list[dict]) -> None:
+def _add_outcomes(
+    figures: dict[tuple[str, str], QueueFigures], rows: Sequence[Mapping[str, Any]]
+) -> None:
     per_bucket: dict[tuple[str, str], list[int]] = defaultdict(
         lambda: [0] * (len(DURATION_BOUNDS) + 1)
     )

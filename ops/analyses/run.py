@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import re
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,7 +61,7 @@ def _experiment_id(value: object) -> int:
 def request_run(
     env: Environment,
     application: str,
-    experiment_ids: list[int],
+    experiment_ids: Iterable[int | str],
     *,
     run_by: str | None = None,
     force: bool = False,

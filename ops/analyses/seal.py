@@ -20,6 +20,7 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from common.db import fetch_one, transaction
 from common.environments import Environment
@@ -124,7 +125,9 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
     return report
 
 
-def _hash_results(lake: Lake, analysis_id: int, files: Iterable[str]) -> dict[str, tuple[int, str]]:
+def _hash_results(
+    lake: Lake, analysis_id: int, files: Iterable[tuple[Any, ...]]
+) -> dict[str, tuple[int, str]]:
     per_file: dict[str, tuple[int, str]] = {}
     for _file_id, key, size, recorded in files:
         info = lake.stat(key)

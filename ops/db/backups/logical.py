@@ -164,7 +164,7 @@ def restore_into_new_database(
     return actual
 
 
-def _pg_restore(env: Environment, backup: BackupRecord, target: str, *options: object) -> None:
+def _pg_restore(env: Environment, backup: BackupRecord, target: str, *options: str | int) -> None:
     with libpq_child_environment(env, dbname=target) as libpq:
         run_command(
             [tool("pg_restore"), "-Fd", *options, "--exit-on-error", "-d", target,
