@@ -15,6 +15,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, RealDictCursor
 
+from common.db import fetch_one
 from common.errors import JobError, ValidationError
 from common.lake.layout import analysis_prefix
 from common.sql import query
@@ -54,7 +55,7 @@ def upsert_individual(
         conn,
         "insert_individual",
         {"project_id": project_id, "name": name, "species": species},
-    )  # type: ignore[return-value]
+    )
 
 
 def upsert_sample(
@@ -76,7 +77,7 @@ def upsert_sample(
             "metadata": Json(metadata or {}),
             "import_id": import_id,
         },
-    )  # type: ignore[return-value]
+    )
 
 
 def upsert_import(
@@ -92,11 +93,11 @@ def upsert_import(
             "schema_version": schema_version,
             "origin": origin,
         },
-    )  # type: ignore[return-value]
+    )
 
 
 def upsert_aliquot(conn: Connection, sample_id: int, name: str) -> tuple[int, bool]:
-    return _upsert(conn, "insert_aliquot", {"sample_id": sample_id, "name": name})  # type: ignore[return-value]
+    return _upsert(conn, "insert_aliquot", {"sample_id": sample_id, "name": name})
 
 
 def upsert_experiment(
@@ -188,7 +189,7 @@ def insert_original_file(
 def stored_original(conn: Connection, file_id: int) -> StoredOriginal:
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(_sql("select_original_file_promise"), {"id": file_id})
-        return StoredOriginal(id=file_id, **cur.fetchone())
+        return StoredOriginal(id=file_id, **fetch_one(cur))
 
 
 def promise_changes(
@@ -268,7 +269,7 @@ def experiment_fully_stored(conn: Connection, experiment_id: int) -> bool:
     with conn.cursor() as cur:
         cur.execute(_sql("lock_experiment"), {"experiment_id": experiment_id})
         cur.execute(_sql("count_unstored_originals"), {"experiment_id": experiment_id})
-        unstored, total = cur.fetchone()
+        unstored, total = fetch_one(cur)
     return total > 0 and unstored == 0
 
 
@@ -308,7 +309,7 @@ def create_analysis(
                 "metadata": Json(metadata or {}),
             },
         )
-        (analysis_id,) = cur.fetchone()
+        (analysis_id,) = fetch_one(cur)
     add_analysis_targets(conn, analysis_id, experiment_ids)
     return analysis_id
 

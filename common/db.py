@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import psycopg2
 import psycopg2.errors
@@ -36,7 +37,25 @@ def embedded_cluster() -> EmbeddedCluster:
     return EmbeddedCluster(state_root() / "postgres")
 
 
-def connection_params(env: Environment, *, dbname: str | None = None) -> dict[str, object]:
+_Row_co = TypeVar("_Row_co", covariant=True)
+
+
+class _RowSource(Protocol[_Row_co]):
+    """A cursor, as far as `fetch_one` needs one (plain or RealDictCursor)."""
+
+    def fetchone(self) -> _Row_co | None: ...
+
+
+def fetch_one(cur: _RowSource[_Row_co]) -> _Row_co:
+    """The row a statement that always returns one (COUNT, INSERT … RETURNING, now()) gave;
+    a missing row is a DatabaseError rather than a TypeError further on."""
+    row = cur.fetchone()
+    if row is None:
+        raise DatabaseError("the database returned no row where the statement always gives one")
+    return row
+
+
+def connection_params(env: Environment, *, dbname: str | None = None) -> dict[str, Any]:
     """Keyword arguments for psycopg2.connect (includes the password: never log them)."""
     settings = env.database
     if settings.kind == "embedded":

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,7 +168,7 @@ def load_environment(name: str) -> Environment:
     return _apply_deployed_settings(_parse(name, path, data), os.environ)
 
 
-def _apply_deployed_settings(env: Environment, variables: dict[str, str]) -> Environment:
+def _apply_deployed_settings(env: Environment, variables: Mapping[str, str]) -> Environment:
     if variables.get(ENVIRONMENT_VARIABLE) != env.name:
         return env
     given = {var: variables[var] for var in DEPLOYED_SETTINGS if variables.get(var)}
@@ -182,7 +183,8 @@ def _apply_deployed_settings(env: Environment, variables: dict[str, str]) -> Env
                     raise ConfigError(f"{variable} must be a port number, not {value!r}")
                 database = dataclasses.replace(database, port=int(value))
             else:
-                database = dataclasses.replace(database, **{key: value})
+                changes: dict[str, Any] = {key: value}  # the key names a str-valued field
+                database = dataclasses.replace(database, **changes)
         elif section == "lake" and lake.backend == "s3":
             lake = dataclasses.replace(lake, bucket=value)
         elif section == "logs":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor, execute_values
 
+from common.db import fetch_one
 from common.sql import query
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def collect(
     try:
         with conn.cursor(cursor_factory=RealDictCursor) as cur:
             cur.execute(_sql("now"))
-            taken_at = cur.fetchone()["now"]
+            taken_at = fetch_one(cur)["now"]
             cur.execute(_sql("job_gauges"), {"stale": stale_after_seconds})
             figures = {(row["queue"], row["kind"]): QueueFigures(**row) for row in cur.fetchall()}
             cur.execute(_sql("attempt_outcomes"), {"bounds": list(DURATION_BOUNDS)})
@@ -175,7 +176,7 @@ def collect(
             lake_check = LakeCheckFact(**row) if row else None
     finally:
         conn.rollback()
-        conn.set_session(readonly="DEFAULT", isolation_level="DEFAULT")
+        conn.set_session(readonly="default", isolation_level="DEFAULT")
         conn.autocommit = autocommit
     limits: dict[str, int] = {}
     for figure in figures.values():
@@ -192,7 +193,9 @@ def collect(
     )
 
 
-def _add_outcomes(figures: dict[tuple[str, str], QueueFigures], rows: list[dict]) -> None:
+def _add_outcomes(
+    figures: dict[tuple[str, str], QueueFigures], rows: Sequence[Mapping[str, Any]]
+) -> None:
     per_bucket: dict[tuple[str, str], list[int]] = defaultdict(
         lambda: [0] * (len(DURATION_BOUNDS) + 1)
     )

@@ -41,7 +41,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 
 
 def run_command(
-    argv: Sequence[str | os.PathLike[str]],
+    argv: Sequence[str | int | os.PathLike[str]],  # each part is passed as str(part)
     *,
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,

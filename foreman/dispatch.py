@@ -163,7 +163,7 @@ def _claim_and_submit(
     conn.commit()
     failpoint("foreman.dispatch.claimed")
     refused = [
-        (s.job_id, s.attempt, f"executor {executor.name} refused the job: {first_line(reason)}")
+        (s.job_id, s.attempt, f"executor {executor.name} refused the job: {_reason_line(reason)}")
         for s, reason in refused_now
     ]
     submitted: list[tuple[int, int, int, str]] = []
@@ -302,3 +302,9 @@ def settle_errored_jobs(
     for job_id, reason in failed:
         log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id, "env": env.name})
     return retried, len(failed)
+
+
+def _reason_line(reason: str) -> str:
+    """The first line of an executor's refusal (it may quote a multi-line error)."""
+    lines = reason.strip().splitlines()
+    return lines[0] if lines else "no reason given"

@@ -24,6 +24,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
@@ -151,7 +152,7 @@ class SnapshotCollector(Collector):
     def __init__(self, take_snapshot: Callable[[Any], Snapshot], env: Environment) -> None:
         self._take = take_snapshot
         self._env = env
-        self._conn = None
+        self._conn: Connection | None = None
         self._lock = threading.Lock()
 
     def collect(self) -> Iterator[Metric]:

@@ -14,6 +14,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, RealDictCursor
 
+from common.db import fetch_one
 from common.errors import JobError
 from common.sql import query
 
@@ -102,7 +103,7 @@ def enqueue_job(
                 "memory_tier": memory_tier,
             },
         )
-        job_id, inserted = cur.fetchone()
+        job_id, inserted = fetch_one(cur)
     return job_id, inserted
 
 

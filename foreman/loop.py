@@ -76,8 +76,8 @@ class Foreman:
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
-        self._control = None
-        self._work = None
+        self._control: Connection | None = None
+        self._work: Connection | None = None
         self._leader = False
         self._last_failure: str | None = None
         self._rollup_slot = -1
@@ -176,7 +176,7 @@ class Foreman:
 
     def _round(self, *, reconcile: bool) -> int:
         """One round of work; returns how many jobs it dispatched."""
-        conn = self._work
+        conn = _connected(self._work)
         retried, failed = settle_errored_jobs(conn, self.env, self.settings)
         self.report.retried += retried
         self.report.failed += failed
@@ -220,9 +220,10 @@ class Foreman:
         if slot == self._rollup_slot:
             return
         try:
-            snapshot = self.take_snapshot(self._work)
-            written = write_rollup(self._work, snapshot)
-            pruned = prune_history(self._work)
+            work = _connected(self._work)
+            snapshot = self.take_snapshot(work)
+            written = write_rollup(work, snapshot)
+            pruned = prune_history(work)
             if self.settings.cloudwatch_namespace:
                 self._publish_to_cloudwatch(snapshot)
         except _CONNECTION_ERRORS:
@@ -258,9 +259,9 @@ class Foreman:
         self._connected_once = True
 
     def _try_lead(self) -> bool:
-        with self._control.cursor() as cur:
+        with _connected(self._control).cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,))
-            if not cur.fetchone()[0]:
+            if not db.fetch_one(cur)[0]:
                 return False
             cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
             cur.execute(
@@ -279,14 +280,15 @@ class Foreman:
         return True
 
     def _pending_exists(self) -> bool:
-        with self._work.cursor() as cur:
+        work = _connected(self._work)
+        with work.cursor() as cur:
             cur.execute("SELECT EXISTS (SELECT 1 FROM jobs WHERE state IN ('pending', 'errored'))")
-            exists = cur.fetchone()[0]
-        self._work.commit()
+            exists = db.fetch_one(cur)[0]
+        work.commit()
         return exists
 
     def _beat(self, role: str) -> None:
-        with self._control.cursor() as cur:
+        with _connected(self._control).cursor() as cur:
             cur.execute(
                 query(__file__, "dispatch.sql", "beat"),
                 {
@@ -304,7 +306,7 @@ class Foreman:
         """Sleep until NOTIFY (leader), a stop request, or `timeout` seconds."""
         if self._stopping:
             return
-        readers = [self._wake_read]
+        readers: list[int | Connection] = [self._wake_read]
         if self._leader and self._control is not None:
             readers.append(self._control)
         ready, _, _ = select.select(readers, [], [], timeout)
@@ -344,6 +346,13 @@ class Foreman:
         os.close(self._wake_read)
         os.close(self._wake_write)
         log.info("foreman %s stopped", self.foreman_id, extra=self._log_extra())
+
+
+def _connected(conn: Connection | None) -> Connection:
+    """A connection `_ensure_connected` opened: every round starts by opening them."""
+    if conn is None:
+        raise DatabaseError("not connected to the database")
+    return conn
 
 
 def _version() -> str:

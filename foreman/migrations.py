@@ -15,6 +15,7 @@ from pathlib import Path
 
 from psycopg2.extensions import connection as Connection
 
+from common.db import fetch_one
 from common.errors import DatabaseError, first_line
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def applied_migrations(conn: Connection) -> dict[str, str]:
     """{name: sha256} of the migrations recorded in the database."""
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
-        if not cur.fetchone()[0]:
+        if not fetch_one(cur)[0]:
             return {}
         cur.execute("SELECT name, sha256 FROM schema_migrations")
         return dict(cur.fetchall())

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bars
 
 from ops.taskkit import err_console, styled
@@ -48,7 +48,7 @@ def progress_display(*, enabled: bool = True) -> Iterator[Progress]:
         console=err_console,
         transient=True,
     )
-    stages: dict[str, int] = {}
+    stages: dict[str, TaskID] = {}
 
     def show(stage: str, advance: int = 0, total: int | None = None) -> None:
         if stage not in stages:

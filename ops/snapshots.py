@@ -29,7 +29,7 @@ class SnapshotSource:
             self._executor_capacity = executor.capacity
         finally:
             executor.close()
-        self._conn = None
+        self._conn: Connection | None = None
 
     def capacity(self, queue: str) -> int:
         if queue not in self._capacity:

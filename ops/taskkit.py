@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import invoke
 from invoke.exceptions import Exit
@@ -112,7 +112,17 @@ class RefineryTask(invoke.Task):
 Bounds = dict[str, tuple[float, float]]
 
 
-def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Callable:
+@overload
+def task(func: Callable[..., Any], /) -> invoke.Task: ...
+
+
+@overload
+def task(
+    *, bounds: Bounds | None = None, **kwargs: Any
+) -> Callable[[Callable[..., Any]], invoke.Task]: ...
+
+
+def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Any:
     """`invoke.task`, plus the error contract: one line, a non-zero exit, never a traceback.
 
     Numeric options (those whose default is an int or a float) accept ASCII numbers only,
@@ -132,7 +142,8 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Callable:
                 for name, (kind, low, high) in numbers.items():
                     if name in bound.arguments and bound.arguments[name] is not None:
                         what = "--" + name.replace("_", "-")
-                        parse = parse_int if kind is int else parse_float
+                        # bounds are floats for both kinds; parse_int compares them as numbers
+                        parse: Callable[..., float] = parse_int if kind is int else parse_float
                         value = parse(bound.arguments[name], what, minimum=low, maximum=high)
                         bound.arguments[name] = value
                 with tunnel_scope():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Style gates: ruff (format + lint), shellcheck, terraform fmt, zizmor (GitHub workflows).
+# Style gates: ruff (format + lint), mypy, shellcheck, terraform fmt, zizmor (GitHub workflows).
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -7,6 +7,7 @@ bin=.venv/bin
 
 "$bin/ruff" format --check .
 "$bin/ruff" check .
+"$bin/mypy"
 "$bin/shellcheck" scripts/*.sh .ci/run
 terraform=$("$bin/python" -m ops.tf.binary 2>/dev/null || true)
 if [ -n "$terraform" ] && [ -d infrastructure ]; then

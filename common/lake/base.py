@@ -80,3 +80,18 @@ class Lake(ABC):
     def staging_dir(self) -> Path:
         """A folder for partial downloads; on a filesystem lake, on the same device."""
         raise NotImplementedError
+
+    # Internal (dot-led) areas of an object store. A filesystem lake reaches them through its
+    # paths (ops.lake.moves), so only object-store backends implement these.
+
+    def list_internal(self, area: str) -> Iterator[str]:
+        """Keys under an internal dot-area (`.quarantine/…`), for recovery and purging."""
+        raise NotImplementedError
+
+    def delete_internal(self, key: str) -> None:
+        """Delete a key in an internal area."""
+        raise NotImplementedError
+
+    def move_object(self, key: str, target: str) -> None:
+        """Move one object to `target` (either end may be in an internal area)."""
+        raise NotImplementedError

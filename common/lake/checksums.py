@@ -13,9 +13,10 @@ import marshal
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from common.files import file_sha256
-from common.lake.base import Lake, ObjectInfo
+from common.lake.base import Lake
 
 READ_CHUNK_BYTES = 4 * 1024 * 1024  # large buffers: hashlib releases the GIL while hashing
 
@@ -30,6 +31,16 @@ def sha256_of_object(lake: Lake, key: str) -> str:
         while chunk := stream.read(READ_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class Fingerprinted(Protocol):
+    """An object as the cache keys it: an ObjectInfo, or the listing's lighter tuple."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> str: ...
 
 
 class ChecksumCache:
@@ -68,13 +79,13 @@ class ChecksumCache:
         db.execute("PRAGMA journal_mode=WAL")
         return db
 
-    def lookup(self, info: ObjectInfo) -> str | None:
+    def lookup(self, info: Fingerprinted) -> str | None:
         """The cached sha256 of `info`, only if its fingerprint is unchanged."""
         if self.fingerprints.get(info.key) == info.fingerprint:
             return self.sha256s[info.key]
         return None
 
-    def remember(self, info: ObjectInfo, sha256: str) -> None:
+    def remember(self, info: Fingerprinted, sha256: str) -> None:
         self.fingerprints[info.key] = info.fingerprint
         self.sha256s[info.key] = sha256
         self._changed += 1

@@ -164,6 +164,7 @@ class S3Lake(Lake):
             )  # fmt: skip
             state, held = {**wanted, "upload_id": upload["UploadId"]}, {}
             state_file.write_text(json.dumps(state))
+        assert state is not None  # held parts come from a recorded upload, else one was created
         parts, sent = [], 0
         with open(source, "rb") as handle:
             for number in range(1, (size + self.chunk_bytes - 1) // self.chunk_bytes + 1):

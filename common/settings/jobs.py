@@ -140,7 +140,9 @@ class EnaSettings(Section):
     @field_validator("archive_mirror_url")
     @classmethod
     def _mirror_is_http(cls, value: str) -> str:
-        return http_url(value) if value else value
+        if value:
+            http_url(value)
+        return value
 
 
 @section("download")

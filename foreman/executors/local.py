@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
-from foreman.executors.base import Executor, ExecutorStatus, Submission
+from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
 
 log = logging.getLogger(__name__)
 _FINISHED_KEPT_SECONDS = 600
@@ -142,7 +142,7 @@ class LocalExecutor(Executor):
             return ExecutorStatus(executor_job_id, "running")
         if executor_job_id in self._finished:
             returncode = self._finished[executor_job_id][1]
-            state = "succeeded" if returncode == 0 else "failed"
+            state: ExecutorState = "succeeded" if returncode == 0 else "failed"
             reason = None if returncode == 0 else exit_reason(returncode)
             return ExecutorStatus(executor_job_id, state, reason)
         if self._live_pid(executor_job_id) is not None:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import getpass
 import re
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from common.db import transaction
+from common.db import fetch_one, transaction
 from common.environments import Environment
 from common.errors import StorageError, ValidationError
 from common.inputs import check_identifier, excerpt, parse_int
@@ -60,7 +61,7 @@ def _experiment_id(value: object) -> int:
 def request_run(
     env: Environment,
     application: str,
-    experiment_ids: list[int],
+    experiment_ids: Iterable[int | str],
     *,
     run_by: str | None = None,
     force: bool = False,
@@ -108,7 +109,7 @@ def request_run(
                 )
             if previous:
                 cur.execute(_sql("is_admin"))
-                if not cur.fetchone()[0]:
+                if not fetch_one(cur)[0]:
                     raise ValidationError("only an admin may --force a re-run over sealed results")
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             request = RunRequest(0, application, ids, run_by)

@@ -20,8 +20,9 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from common.db import transaction
+from common.db import fetch_one, transaction
 from common.environments import Environment
 from common.errors import ConfigError, RefineryError, StorageError
 from common.lake import FilesystemLake, Lake, open_lake
@@ -77,7 +78,7 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
     report = SealReport(executed=execute, bot_user=bot)
     with transaction(env) as conn, conn.cursor() as cur:
         cur.execute(_sql("is_admin"))
-        if not cur.fetchone()[0]:
+        if not fetch_one(cur)[0]:
             raise PermissionRefused("only an admin (or the platform's bot) may seal analyses")
         cur.execute(_sql("finished_analyses"))
         for analysis_id, run_by, _application in cur.fetchall():
@@ -124,7 +125,9 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
     return report
 
 
-def _hash_results(lake: Lake, analysis_id: int, files: Iterable[str]) -> dict[str, tuple[int, str]]:
+def _hash_results(
+    lake: Lake, analysis_id: int, files: Iterable[tuple[Any, ...]]
+) -> dict[str, tuple[int, str]]:
     per_file: dict[str, tuple[int, str]] = {}
     for _file_id, key, size, recorded in files:
         info = lake.stat(key)

@@ -60,7 +60,7 @@ def run(
     c: Context, env: str, application: str, experiment: list[str] | None, force: bool = False
 ) -> None:
     """Run an application on experiments now (creates a process job)."""
-    request = request_run(environment(env), application, experiment, force=force)
+    request = request_run(environment(env), application, experiment or [], force=force)
     for analysis_id, trash in request.trashed:
         console.print(f"moved results of analysis {analysis_id} to {trash}")
     console.print(

@@ -24,7 +24,7 @@ import fnmatch
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jinja2
 
@@ -232,7 +232,7 @@ def validate_job_definition(
     """Raise ValidationError (one line, naming the definition) if it is not deployable."""
     name = definition.get("jobDefinitionName")
 
-    def fail(problem: str) -> None:
+    def fail(problem: str) -> NoReturn:
         raise ValidationError(f"job definition {name or expected_name}: {problem}")
 
     if name != expected_name:

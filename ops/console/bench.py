@@ -17,11 +17,13 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from psycopg2.extensions import connection as Connection
 
 from common import db
+from common.db import fetch_one
 from common.environments import Environment
 from common.errors import ConfigError
 from common.sql import query
@@ -132,9 +134,9 @@ def run_console_bench(
             progress(f"round {round_number + 1} of {rounds}")
             for word in QUERIES:
                 ours.seconds.append(
-                    _timed(lambda w=word: search(conn, w, filters={"entity": "sample"}))
+                    _timed(partial(search, conn, word, filters={"entity": "sample"}))
                 )
-                peer.seconds.append(_timed(lambda w=word: ilike_samples(conn, w)))
+                peer.seconds.append(_timed(partial(ilike_samples, conn, word)))
     finally:
         conn.close()
     return ConsoleBench(samples, len(QUERIES) * rounds, ours, peer, setup, matches)
@@ -149,7 +151,7 @@ def _timed(action: Callable[[], object]) -> float:
 def _generated_size(conn: Connection) -> int | None:
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('bench_console_size') IS NOT NULL")
-        if not cur.fetchone()[0]:
+        if not fetch_one(cur)[0]:
             conn.commit()
             return None
         cur.execute("SELECT samples FROM bench_console_size")

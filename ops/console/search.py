@@ -68,9 +68,9 @@ def search(
             )
     conn.rollback()
     result.total = int(rows[0]["total"]) if rows else 0
-    for row in rows:
-        row.pop("total")
-        row["rank"] = round(float(row["rank"]), 4)
+    for hit in rows:
+        hit.pop("total")
+        hit["rank"] = round(float(hit["rank"]), 4)
     result.hits = rows
     return result
 

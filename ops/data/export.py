@@ -119,7 +119,7 @@ def _build_bag(
     content: dict[str, Any],
     staging: Path,
     report: ExportReport,
-    progress: Progress,
+    progress: Progress | None,
 ) -> None:
     import bagit
 

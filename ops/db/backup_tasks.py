@@ -42,8 +42,9 @@ NAME_HELP = "backup name from inv db.backups, or `latest` for the newest"
 MAX_NOTE_LENGTH = 500
 
 
-def _progress(message: str) -> None:
-    err_console.print(styled(f"… {message}", "dim"))
+def _progress(stage: str, advance: int = 0, total: int | None = None) -> None:
+    """ops.progress.Progress that prints each stage as it starts (counts are not shown)."""
+    err_console.print(styled(f"… {stage}", "dim"))
 
 
 def human_size(size: int | None) -> str:
@@ -171,12 +172,13 @@ def restore(c: Context, env: str, name: str | None = None, execute: bool = False
     settings = environment(env)
     backups_config = backup_settings(settings)
     if from_offsite:
-        if _named(name) is None:
+        offsite_name = _named(name)
+        if offsite_name is None:
             raise Exit(
                 "error: name the off-site backup to restore (inv db.restore NAME)",
                 code=ExitCode.USAGE,
             )
-        record = download_backup(settings, backups_config, name)
+        record = download_backup(settings, backups_config, offsite_name)
     else:
         record = find_backup(backups_config.directory, _named(name))
     plan = plan_restore(settings, record)

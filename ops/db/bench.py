@@ -20,8 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from common import db
+from common.db import fetch_one
 from common.environments import STATE_DIR_VARIABLE, DatabaseSettings, Environment, load_environment
 from common.pgpass import libpq_child_environment
 from common.shell import run_command
@@ -32,6 +34,8 @@ from ops.db.backups.restore import execute_restore
 from ops.db.backups.settings import BackupSettings, backup_settings
 from ops.db.backups.tools import tool
 from ops.progress import Progress, quiet
+
+_T = TypeVar("_T")
 
 BENCH_DATABASE = "refinery_bench_backup"
 
@@ -125,7 +129,7 @@ def _one_round(
     """Every step once: the old practice, then the logical and physical backup and restore."""
     seconds: dict[str, float] = {}
 
-    def timed(label: str, action: Callable[[], object]) -> object:
+    def timed(label: str, action: Callable[[], _T]) -> _T:
         progress(prefix + label)
         _quiesce(env)
         started = time.monotonic()
@@ -180,6 +184,6 @@ def _database_size(env: Environment) -> int:
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_database_size(current_database())")
-            return int(cur.fetchone()[0])
+            return int(fetch_one(cur)[0])
     finally:
         conn.close()

@@ -224,7 +224,7 @@ def acquire_lock(
 @contextmanager
 def deploy_lock(
     settings: DeploySettings, *, version: str, operation: str, wait_seconds: float
-) -> Iterator[None]:
+) -> Iterator[DeployLock]:
     """Hold the deploy lock for the body; always released in `finally`."""
     lock = acquire_lock(settings, version=version, operation=operation, wait_seconds=wait_seconds)
     try:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from common.db import connect
+from common.db import connect, fetch_one
 from common.environments import Environment
 from common.sql import query
 from ops.deploy.errors import SmokeCheckError
@@ -35,7 +35,7 @@ def database_now(env: Environment) -> datetime:
     try:
         with conn.cursor() as cur:
             cur.execute(query(__file__, "smoke.sql", "database_now"))
-            return cur.fetchone()[0]
+            return fetch_one(cur)[0]
     finally:
         conn.close()
 

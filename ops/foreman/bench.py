@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from common import db
+from common.db import fetch_one
 from common.environments import Environment, ExecutorSettings
 from common.errors import ConfigError
 from foreman.executors.null import NullExecutor
@@ -81,7 +82,7 @@ def bench_foreman(env: Environment, jobs: int, batch_size: int) -> BenchResult:
         seconds = time.perf_counter() - started
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM jobs WHERE state = 'dispatched' AND attempt = 1")
-            dispatched = cur.fetchone()[0]
+            dispatched = fetch_one(cur)[0]
         if dispatched != jobs or report.dispatched != jobs:
             raise ConfigError(f"foreman dispatched {dispatched} of {jobs} jobs; bench is invalid")
     finally:

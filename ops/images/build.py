@@ -17,6 +17,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.utils
 
 from common.environments import REPO_ROOT
 from common.errors import CommandError, ConfigError

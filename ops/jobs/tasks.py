@@ -9,6 +9,7 @@ from invoke.parser import Argument
 from rich.console import RenderableType
 
 from common.db import connect
+from common.errors import ValidationError
 from common.inputs import parse_int
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, job_status, retry_jobs
@@ -92,7 +93,7 @@ class _JobIdUnlessAllFailed(Argument):
 
     @property
     def value(self) -> Any:
-        value = Argument.value.fget(self)
+        value = super().value
         return "" if value is None and self.all_failed.value else value
 
     @value.setter
@@ -106,6 +107,7 @@ class _RetryTask(RefineryTask):
         by_name = {argument.name: argument for argument in arguments}
         job_id = by_name["job_id"]
         job_id.__class__ = _JobIdUnlessAllFailed
+        assert isinstance(job_id, _JobIdUnlessAllFailed)  # for the type checker
         job_id.all_failed = by_name["all_failed"]
         return arguments
 
@@ -148,7 +150,10 @@ def cancel(c: Context, env: str, job_id: str) -> None:
     settings = environment(env)
     conn = connect(settings)
     try:
-        outcome = cancel_job(conn, _job_id(job_id), lambda: executor_for(settings))
+        number = _job_id(job_id)
+        if number is None:
+            raise ValidationError("name the job to cancel: inv jobs.cancel JOB_ID")
+        outcome = cancel_job(conn, number, lambda: executor_for(settings))
     finally:
         conn.close()
     detail = f" (worker {outcome.terminated} terminated)" if outcome.terminated else ""
@@ -175,7 +180,6 @@ def top(c: Context, env: str, once: bool = False, interval: str = "3") -> None:
 
     from rich.live import Live
 
-    from common.errors import ValidationError
     from ops.jobs.top import render_frame
     from ops.snapshots import SnapshotSource
 

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common import db
+from common.db import fetch_one
 from common.environments import (
     ENVIRONMENTS_DIR_VARIABLE,
     Environment,
@@ -74,26 +75,26 @@ def generate(env: Environment, count: int, *, seed: int = 7) -> list[tuple[str, 
         cur.execute(
             "INSERT INTO projects (source, accession) VALUES ('bench', 'PRJBENCH') RETURNING id"
         )
-        project = cur.fetchone()[0]
+        project = fetch_one(cur)[0]
         cur.execute(
             "INSERT INTO individuals (project_id, name) VALUES (%s, 'i') RETURNING id", (project,)
         )
         cur.execute(
             "INSERT INTO samples (individual_id, name) VALUES (%s, 's') RETURNING id",
-            (cur.fetchone()[0],),
+            (fetch_one(cur)[0],),
         )
         cur.execute(
             "INSERT INTO aliquots (sample_id, name) VALUES (%s, 'a') RETURNING id",
-            (cur.fetchone()[0],),
+            (fetch_one(cur)[0],),
         )
-        aliquot = cur.fetchone()[0]
+        aliquot = fetch_one(cur)[0]
         for number in range(experiments):
             accession = f"EXPB{number:07d}"
             cur.execute(
                 "INSERT INTO experiments (aliquot_id, accession) VALUES (%s, %s) RETURNING id",
                 (aliquot, accession),
             )
-            experiment_id = cur.fetchone()[0]
+            experiment_id = fetch_one(cur)[0]
             for index in range(min(FILES_PER_EXPERIMENT, count - len(rows))):
                 key = original_file_key("bench", "PRJBENCH", accession, f"part{index:03d}.fq")
                 data = rng.randbytes(rng.randint(200, 4000))

@@ -16,13 +16,14 @@ import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from common.environments import Environment
 from common.lake import FilesystemLake, Lake, ObjectInfo, open_lake
 from common.lake.checksums import (
     READ_CHUNK_BYTES,
     ChecksumCache,
+    Fingerprinted,
     cache_path,
     sha256_of_object,
 )
@@ -39,7 +40,7 @@ class Difference:
 
     kind: str  # missing | orphan | size | checksum | special | after-restore
     key: str
-    expected: str = ""
+    expected: str | None = ""  # the catalog may hold no checksum
     actual: str = ""
 
 
@@ -220,7 +221,7 @@ def _with_checksum(catalog: Catalog, keys: set[str]) -> set[str]:
 
 
 def _cache_vouches_for_all(
-    scan: Scan, catalog: Catalog, cache: ChecksumCache | Future | None, deep: bool
+    scan: Scan, catalog: Catalog, cache: ChecksumCache | None, deep: bool
 ) -> bool:
     """Every object unchanged since it was hashed, and every hash the catalog's."""
     return (
@@ -238,7 +239,7 @@ def _verify_folder(
     candidates: set[str],
     report: CheckReport,
     deep: bool,
-    cache: ChecksumCache | Future | None,
+    cache: ChecksumCache | None,
     progress: Progress,
     workers: int,
 ) -> None:
@@ -253,7 +254,7 @@ def _verify_folder(
     progress("hashing", 0, len(candidates))
     progress("hashing", len(trusted), None)
     wanted = catalog.sha256s
-    if trusted:
+    if trusted and cache is not None:  # only a cache makes anything trusted
         cached = cache.sha256s
         wrong = [key for key in trusted if cached[key] != wanted[key]]
         report.differences += [Difference("checksum", k, wanted[k], cached[k]) for k in wrong]
@@ -270,12 +271,22 @@ def _verify_folder(
         cache.save()
 
 
+class _Stored(Fingerprinted, Protocol):
+    """What hashing needs of an object: an ObjectInfo, or the listing's Entry."""
+
+    @property
+    def size(self) -> int: ...
+
+
+_StoredT = TypeVar("_StoredT", bound=_Stored)
+
+
 def _hash_all(
-    lake: Lake, infos: list[ObjectInfo], progress: Progress, workers: int
-) -> Iterator[tuple[ObjectInfo, str]]:
+    lake: Lake, infos: list[_StoredT], progress: Progress, workers: int
+) -> Iterator[tuple[_StoredT, str]]:
     """(info, sha256) of each object, hashed in batches on a thread pool."""
 
-    def hash_batch(batch: list[ObjectInfo]) -> list[tuple[ObjectInfo, str]]:
+    def hash_batch(batch: list[_StoredT]) -> list[tuple[_StoredT, str]]:
         return [(info, _sha256(lake, info)) for info in batch]
 
     batches = [infos[i : i + HASH_BATCH] for i in range(0, len(infos), HASH_BATCH)]
@@ -300,7 +311,8 @@ def _compare_checksums(
 ) -> None:
     """Hash what the cache cannot vouch for, in batches on a thread pool, and compare."""
     progress("hashing", 0, len(to_hash))
-    needs_detail = hasattr(lake, "with_stored_checksum")  # S3: HEAD for the full fingerprint
+    detail = getattr(lake, "with_stored_checksum", None)  # S3: HEAD for the full fingerprint
+    needs_detail = detail is not None
     results: list[tuple[ObjectInfo, str, bool]] = []
     misses: list[ObjectInfo] = []
     if needs_detail:
@@ -317,8 +329,8 @@ def _compare_checksums(
     def verify_batch(batch: list[ObjectInfo]) -> list[tuple[ObjectInfo, str, bool]]:
         done = []
         for info in batch:
-            if needs_detail:
-                info = lake.with_stored_checksum(info)
+            if detail is not None:
+                info = detail(info)
             cached = None if deep or cache is None else cache.lookup(info)
             done.append((info, cached or _sha256(lake, info), cached is not None))
         return done
@@ -348,7 +360,7 @@ def _compare_checksums(
         cache.save()
 
 
-def _sha256(lake: Lake, info: ObjectInfo) -> str:
+def _sha256(lake: Lake, info: _Stored) -> str:
     """Small local files in one os.read (most of a lake by count); the rest streamed."""
     if isinstance(lake, FilesystemLake) and info.size < READ_CHUNK_BYTES:
         fd = os.open(os.path.join(lake.name, info.key), os.O_RDONLY)

@@ -117,7 +117,7 @@ def mirror_to_s3(
                 report.unchanged += 1
     cache.save()
 
-    def upload(item: tuple[ObjectInfo, str]) -> tuple[str, int]:
+    def upload(item: tuple[ObjectInfo, str]) -> tuple[str, int, int]:
         info, sha256 = item
         _, parts = target.put_file_resumable(
             info.key, source.path_for(info.key), sha256=sha256, state_dir=upload_state

@@ -84,9 +84,7 @@ def purge_tree(lake: Lake, prefix: str) -> None:
         lake.delete_internal(key)
 
 
-def _make_writable_and_retry(
-    function: Callable[[str], object], path: str, _exc: BaseException
-) -> None:
+def _make_writable_and_retry(function: Callable[[str], object], path: str, _exc: object) -> None:
     """Sealed results are read-only; a purge (by an admin) lifts that on the way out."""
     parent = os.path.dirname(path)
     os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR)

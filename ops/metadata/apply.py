@@ -15,6 +15,7 @@ from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json
 
 from common import catalog
+from common.db import fetch_one
 from common.errors import DatabaseError
 from common.projects import Project
 from ops.metadata.plan import INDIVIDUAL_ID, KIND, CatalogState, Change, SyncPlan
@@ -35,7 +36,7 @@ def apply_plan(
 ) -> None:
     with conn.cursor() as cur:
         cur.execute(sql("lock_project"), {"key": _LOCK_KEY, "project_id": project.id})
-        if not cur.fetchone()[0]:
+        if not fetch_one(cur)[0]:
             raise DatabaseError(f"another metadata sync of {project.code} is running; try later")
     state = read_state(conn, project.id, source)
     individuals = {name: ident for name, (ident, _) in state.individuals.items()}
@@ -56,7 +57,7 @@ def apply_plan(
                         "metadata": Json(after),
                     },
                 )
-                individuals[change.individual] = cur.fetchone()[0]
+                individuals[change.individual] = fetch_one(cur)[0]
             elif change.level == "individual":
                 cur.execute(
                     sql("merge_individual_metadata"),
@@ -77,7 +78,7 @@ def apply_plan(
                         "import_id": import_id,
                     },
                 )
-                samples[(change.individual, change.sample)] = cur.fetchone()[0]
+                samples[(change.individual, change.sample)] = fetch_one(cur)[0]
             else:
                 cur.execute(
                     sql("merge_sample_metadata"),

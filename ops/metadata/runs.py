@@ -7,6 +7,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, RealDictCursor
 
+from common.db import fetch_one
 from common.sql import query
 
 
@@ -36,7 +37,7 @@ def start_run(
                 "since": since,
             },
         )
-        return cur.fetchone()
+        return fetch_one(cur)
 
 
 def finish_run(

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from psycopg2.extensions import cursor as Cursor
 
-from common.db import connect
+from common.db import connect, fetch_one
 from common.environments import Environment
 from common.errors import RefineryError, StorageError, ValidationError
 from common.failpoints import failpoint
@@ -90,7 +90,7 @@ class DeletionReport:
 
 def plan_deletion(cur: Cursor, lake: Lake, reference: str) -> DeletionPlan:
     cur.execute(_sql("may_delete"))
-    if not cur.fetchone()[0]:
+    if not fetch_one(cur)[0]:
         raise DeletionRefused("only an admin may delete imported data: ask one")
     cur.execute(_sql("find_experiment"), {"ref": str(reference)})
     row = cur.fetchone()
@@ -114,15 +114,15 @@ def plan_deletion(cur: Cursor, lake: Lake, reference: str) -> DeletionPlan:
     experiment_rows = [r for r in cur.fetchall() if r[0] not in set(plan.analysis_files)]
     plan.experiment_files = [r[0] for r in experiment_rows]
     cur.execute(_sql("other_experiments_of_aliquot"), {"aliquot": aliquot, "id": exp_id})
-    if cur.fetchone()[0] == 0:
+    if fetch_one(cur)[0] == 0:
         plan.aliquot_id = aliquot
         cur.execute(_sql("other_aliquots_of_sample"), {"sample": sample, "aliquot": aliquot})
-        if cur.fetchone()[0] == 0:
+        if fetch_one(cur)[0] == 0:
             plan.sample_id = sample
             cur.execute(
                 _sql("other_samples_of_individual"), {"individual": individual, "sample": sample}
             )
-            if cur.fetchone()[0] == 0:
+            if fetch_one(cur)[0] == 0:
                 plan.individual_id = individual
     folders = [experiment_prefix(source, project, accession)] + [
         analysis_prefix(a) for a in plan.analyses

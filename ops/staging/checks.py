@@ -13,6 +13,8 @@ from typing import Any
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
+from common.db import fetch_one
+
 _FOREIGN_KEYS = """
 SELECT c.conname, cn.nspname, cl.relname, pn.nspname, pl.relname,
        ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
@@ -55,7 +57,7 @@ def foreign_key_violations(conn: Connection) -> tuple[int, list[dict[str, Any]]]
                     matches=matches,
                 )
             )
-            orphans = cur.fetchone()[0]
+            orphans = fetch_one(cur)[0]
             if orphans:
                 broken.append({
                     "constraint": name, "table": f"{schema}.{table}",
@@ -75,12 +77,12 @@ def row_count_differences(
             schema, _, name = table.partition(".")
             cur.execute("SELECT to_regclass(%s) IS NOT NULL", (sql.Identifier(schema, name)
                                                               .as_string(conn),))  # fmt: skip
-            if not cur.fetchone()[0]:
+            if not fetch_one(cur)[0]:
                 counts[table] = {"manifest": entry["rows"], "actual": None}
                 problems.append(f"table {table} is missing")
                 continue
             cur.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name)))
-            actual = int(cur.fetchone()[0])
+            actual = int(fetch_one(cur)[0])
             counts[table] = {"manifest": int(entry["rows"]), "actual": actual}
             if actual != int(entry["rows"]):
                 problems.append(f"table {table} has {actual} rows, the backup had {entry['rows']}")

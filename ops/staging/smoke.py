@@ -60,6 +60,8 @@ def run_smoke_job(env: Environment, database: str, *, timeout: float) -> SmokeRe
     finally:
         conn.close()
     deadline = started + timeout
+    reason: str | None
+    result: dict | None
     state, reason, result = "pending", "", None
     last_foreman = 0.0
     while time.monotonic() < deadline:
@@ -86,7 +88,7 @@ def _job(env: Environment, database: str, job_id: int) -> tuple[str, str | None,
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT state, failure_reason, result FROM jobs WHERE id = %s", (job_id,))
-            return cur.fetchone()
+            return db.fetch_one(cur)
     finally:
         conn.rollback()
         conn.close()

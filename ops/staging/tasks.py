@@ -26,8 +26,9 @@ from ops.taskkit import (
 TARGET_HELP = "the environment to refresh (default staging)"
 
 
-def _progress(message: str) -> None:
-    err_console.print(f"… {message!s}")
+def _progress(stage: str, advance: int = 0, total: int | None = None) -> None:
+    """ops.progress.Progress that prints each stage as it starts (counts are not shown)."""
+    err_console.print(f"… {stage!s}")
 
 
 @task(

@@ -98,7 +98,7 @@ def _marker_hits(repo: Path) -> list[MarkerHit]:
 
 
 def _leftover_files(repo: Path) -> list[str]:
-    found = []
+    found: list[str] = []
     for folder, dirs, files in os.walk(repo, onerror=lambda _: None):
         dirs[:] = [name for name in dirs if name != ".git"]
         found.extend(

@@ -129,9 +129,10 @@ def _requirements(repo: Path, commit: str, path: str) -> dict[tuple[str, str], s
             for extra, items in project.get("optional-dependencies", {}).items()
         },
     }
-    found = {}
+    found: dict[tuple[str, str], str] = {}
     for group, items in groups.items():
         for item in items:
+            name: str
             try:
                 name = canonicalize_name(Requirement(item).name)
             except InvalidRequirement:

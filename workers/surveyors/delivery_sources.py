@@ -35,8 +35,11 @@ class DeliveryFile:
 class DeliverySource(Protocol):
     """What the sample-sheet rules need from where a delivery is."""
 
-    location: str
-    sheet_name: str  # how messages name the sheet
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def sheet_name(self) -> str: ...  # how messages name the sheet
 
     def sheet_text(self) -> str: ...
 

@@ -112,7 +112,7 @@ def parse_file_report(text: str, accession: str) -> list[dict[str, Any]]:
                 f"ENA's file report for {accession} line {number} has {len(values)} fields, "
                 f"not {len(header)}; retry later"
             )
-        row = dict(zip(header, values, strict=True))
+        row: dict[str, Any] = dict(zip(header, values, strict=True))
         row["files"] = _files_of(row, accession)
         rows.append(row)
     if not rows:

@@ -25,6 +25,7 @@ import psycopg2
 from psycopg2.extensions import connection as Connection
 
 from common import db
+from common.db import fetch_one
 from common.environments import Environment
 from common.errors import RefineryError
 from common.lake import FilesystemLake, Lake, open_lake
@@ -87,7 +88,7 @@ def reconcile_after_restore(
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT to_regclass('public.files') IS NOT NULL")
-            if not cur.fetchone()[0]:
+            if not fetch_one(cur)[0]:
                 outcome.sequences = advance_sequences(conn, carried, {})
                 conn.commit()
                 return outcome
@@ -142,7 +143,7 @@ def advance_sequences(
                 " THEN pg_get_serial_sequence(%(table)s, 'id') END",
                 {"table": f"public.{table}"},
             )
-            (sequence,) = cur.fetchone()
+            (sequence,) = fetch_one(cur)
             if sequence:
                 wanted[sequence] = max(wanted.get(sequence, 0), highest)
         cur.execute(

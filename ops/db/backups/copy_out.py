@@ -143,10 +143,11 @@ async def _fingerprint(conn: asyncpg.Connection, item: RangeCopy) -> tuple[int, 
 
 
 def _total(parts: list[tuple[int, int] | None]) -> dict[str, Any] | None:
-    if any(part is None for part in parts):
+    present = [part for part in parts if part is not None]
+    if len(present) != len(parts):
         return None
-    rows = sum(part[0] for part in parts)  # type: ignore[index]
-    checksum = sum(part[1] for part in parts)  # type: ignore[index]
+    rows = sum(part[0] for part in present)
+    checksum = sum(part[1] for part in present)
     return {"rows": rows, "checksum": f"c:{checksum}"}
 
 

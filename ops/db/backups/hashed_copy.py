@@ -24,8 +24,8 @@ import mmap
 import os
 import queue
 import threading
+from io import FileIO
 from pathlib import Path
-from typing import BinaryIO
 
 _CHUNK = 32 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
@@ -108,7 +108,7 @@ class _TargetHasher:
         return self._digest.hexdigest()
 
 
-def _copy_through_buffer(handle: BinaryIO, target: int) -> str:
+def _copy_through_buffer(handle: FileIO, target: int) -> str:
     digest = hashlib.sha256()
     buffer = bytearray(_READ_CHUNK)
     view = memoryview(buffer)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from common import db
+from common.db import fetch_one
 from common.environments import Environment
 from common.pgpass import libpq_child_environment
 from common.shell import run_command
@@ -63,9 +64,9 @@ def take_logical_backup(
         with conn.cursor() as cur:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             cur.execute(query(__file__, "tables.sql", "export_snapshot"))
-            snapshot = cur.fetchone()[0]
+            snapshot = fetch_one(cur)[0]
             cur.execute(query(__file__, "tables.sql", "server_facts"))
-            server_version, size_bytes = cur.fetchone()
+            server_version, size_bytes = fetch_one(cur)
         tables = user_tables(conn)
         split = plan_split_tables(conn, jobs)
         with owned_partial(partial):  # a killed backup leaves it unlocked
@@ -163,7 +164,7 @@ def restore_into_new_database(
     return actual
 
 
-def _pg_restore(env: Environment, backup: BackupRecord, target: str, *options: object) -> None:
+def _pg_restore(env: Environment, backup: BackupRecord, target: str, *options: str | int) -> None:
     with libpq_child_environment(env, dbname=target) as libpq:
         run_command(
             [tool("pg_restore"), "-Fd", *options, "--exit-on-error", "-d", target,

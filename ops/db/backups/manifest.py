@@ -72,7 +72,7 @@ def new_manifest(
     created_at: datetime,
     started: float,
     server_version: object,
-    size_bytes: object,
+    size_bytes: int | str,
     payload: Path,
     **details: Any,
 ) -> Manifest:

@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg2
 
 from common import db
+from common.db import fetch_one
 from common.embedded import SYSTEM_USER
 from common.environments import Environment
 from common.pgpass import libpq_child_environment
@@ -47,7 +48,7 @@ def take_physical_backup(
     try:
         with conn.cursor() as cur:
             cur.execute(query(__file__, "tables.sql", "server_facts"))
-            server_version, size_bytes = cur.fetchone()
+            server_version, size_bytes = fetch_one(cur)
     finally:
         conn.close()
     try:

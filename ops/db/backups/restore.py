@@ -27,6 +27,7 @@ import psycopg2.errors
 from psycopg2 import sql
 
 from common import db
+from common.db import fetch_one
 from common.environments import Environment
 from common.errors import RefineryError
 from foreman.migrations import pending_migrations
@@ -259,7 +260,7 @@ def _database_size(env: Environment) -> int | None:
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_database_size(current_database())")
-            return int(cur.fetchone()[0])
+            return int(fetch_one(cur)[0])
     except psycopg2.Error:
         return None
     finally:

@@ -20,7 +20,7 @@ gzip level 1 and smaller (measured on pgbench rows: 0.4 s vs 2.2 s of CPU for 58
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import zstandard
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
+from common.db import fetch_one
 from common.sql import query
 from ops.db.backups.copy_out import RangeCopy, copy_ranges
 from ops.db.backups.tables import Fingerprints, fingerprint_table, row_hash_expression
@@ -152,7 +153,7 @@ def database_encoding(conn: Connection) -> str:
     with conn.cursor() as cur:
         cur.execute("SELECT pg_encoding_to_char(encoding) FROM pg_database "
                     "WHERE datname = current_database()")  # fmt: skip
-        return cur.fetchone()[0]
+        return fetch_one(cur)[0]
 
 
 def _set_encoding(encoding: str) -> sql.Composed:
@@ -219,11 +220,11 @@ def _load_frozen(open_connection: Callable[[], Any], entry: dict[str, Any], payl
         conn.close()
 
 
-def run_all(actions: list[Callable[[], None]]) -> None:
+def run_all(actions: Sequence[Callable[[], object]]) -> None:
     """Run each action on its own thread; re-raise the first failure after all stop."""
     errors: list[BaseException] = []
 
-    def guarded(action: Callable[[], None]) -> None:
+    def guarded(action: Callable[[], object]) -> None:
         try:
             action()
         except BaseException as exc:

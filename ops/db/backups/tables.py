@@ -18,6 +18,7 @@ import psycopg2.errors
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
+from common.db import fetch_one
 from common.sql import query
 
 Fingerprints = dict[str, dict[str, Any]]
@@ -46,7 +47,7 @@ def fingerprint_table(conn: Connection, schema: str, name: str) -> dict[str, Any
             cur.execute("ROLLBACK TO SAVEPOINT fingerprint")
             cur.execute(sql.SQL(query(__file__, "tables.sql", "table_fingerprint_as_text"))
                         .format(table=table))  # fmt: skip
-        rows, checksum = cur.fetchone()
+        rows, checksum = fetch_one(cur)
         cur.execute("RELEASE SAVEPOINT fingerprint")
     return {"rows": int(rows), "checksum": checksum}
 
