@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 from common.errors import ValidationError
@@ -73,6 +74,14 @@ def excerpt(value: object, limit: int = 40, *, at: int = 0) -> str:
     part = displayable(text[start : start + limit])
     before, after = ("…" if start else ""), ("…" if start + limit < len(text) else "")
     return f"'{before}{part}{after}' ({len(text):,} characters)"
+
+
+def user_path(value: str, what: str) -> Path:
+    """`value` as a path with `~` expanded; `~name` of no such user is a one-line error."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        raise ValidationError(f"{what} {shown(value)}: no such user's home folder") from None
 
 
 def shown(value: str, limit: int = 200) -> str:

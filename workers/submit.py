@@ -9,14 +9,13 @@ longer than any path is refused. An S3 delivery is read with the environment's S
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.environments import Environment
 from common.errors import ValidationError
-from common.inputs import MAX_PATH_LENGTH, check_text, shown
+from common.inputs import MAX_PATH_LENGTH, check_text, shown, user_path
 from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
 from workers.surveyors.delivery import read_delivery, read_sample_sheet
@@ -38,7 +37,7 @@ def survey_payload(source: str, env: Environment | None = None) -> dict[str, str
         delivery = S3Delivery.open(text, s3_client(env))
         read_delivery(delivery)
         return {"source": "delivery", "location": delivery.location}
-    path = Path(text).expanduser()
+    path = user_path(text, "delivery folder")
     if path.is_dir():
         read_sample_sheet(path)
         return {"source": "delivery", "location": str(path.resolve())}

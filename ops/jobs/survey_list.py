@@ -10,12 +10,12 @@ jobs are queued in one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from psycopg2.extensions import connection as Connection
 
 from common.environments import Environment
 from common.errors import StorageError, ValidationError
+from common.inputs import user_path
 from common.lake.s3 import parse_s3_url, s3_client
 from foreman.jobs import enqueue_job
 from workers.submit import survey_payload
@@ -45,7 +45,7 @@ def read_survey_list(env: Environment, location: str) -> str:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"cannot read {location}: {exc}") from None
     else:
-        path = Path(location).expanduser()
+        path = user_path(location, "survey list")
         if not path.is_file():
             raise ValidationError(f"survey list {location} does not exist or is not a file")
         with open(path, "rb") as handle:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from common.errors import StorageError, ValidationError
-from common.inputs import MAX_PATH_LENGTH, check_text, excerpt, shown
+from common.inputs import MAX_PATH_LENGTH, check_text, excerpt, shown, user_path
 
 SAMPLE_SHEET = "samplesheet.csv"
 MAX_SHEET_BYTES = 16 * 1024 * 1024
@@ -64,7 +64,7 @@ class FolderDelivery:
     @classmethod
     def open(cls, folder: str | Path) -> FolderDelivery:
         check_text(str(folder), "the delivery folder's path", max_length=MAX_PATH_LENGTH)
-        root = Path(folder).expanduser()
+        root = user_path(str(folder), "delivery folder")
         if not root.is_dir():
             raise ValidationError(f"delivery folder {root} does not exist or is not a folder")
         return cls(root.resolve())

@@ -52,7 +52,7 @@ def _not_usable_source(text: str) -> bool:
         return False
     try:
         return not (Path(text.strip()).expanduser() / "samplesheet.csv").exists()
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: `~name` of no such user
         return True
 
 
