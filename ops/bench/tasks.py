@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from ops.batch.bench_tasks import batch_bench
 from ops.console.bench_tasks import console_bench
 from ops.db.bench_tasks import backup_bench
 from ops.foreman.bench_tasks import foreman_bench
@@ -16,5 +17,12 @@ from ops.jobs.bench_tasks import workers_bench
 from ops.lake.bench_tasks import lake_bench
 
 ns = Collection("bench")
-for bench_task in (foreman_bench, workers_bench, backup_bench, lake_bench, console_bench):
+for bench_task in (
+    foreman_bench,
+    workers_bench,
+    backup_bench,
+    lake_bench,
+    console_bench,
+    batch_bench,
+):
     ns.add_task(bench_task)
