@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from invoke import Context
+
 from ops.batch.bench import run_batch_bench
 from ops.bench.report import render
 from ops.progress import progress_display
@@ -18,7 +20,7 @@ from ops.taskkit import JSON_HELP, environment, task
     },
     bounds={"jobs": (2, 1_000_000)},
 )
-def batch_bench(c, env="local", jobs=10_000, json=False):
+def batch_bench(c: Context, env: str = "local", jobs: int = 10_000, json: bool = False) -> None:
     """Batch dispatch: the foreman's array jobs vs one SubmitJob per job (calls, time, quota)."""
     settings = environment(env)
     with progress_display(enabled=not json) as progress:
