@@ -34,7 +34,7 @@ def released(tmp_path_factory) -> tuple[ReleaseRepos, object]:
     work = root / "work"
     run("git", "clone", "-q", "--no-hardlinks", "--single-branch", "--no-tags", REPO_ROOT, work)
     repos = ReleaseRepos(origin, work)
-    repos.git("switch", "-q", "-c", "main")
+    repos.git("switch", "-q", "-C", "main")  # whatever branch the clone was made from
     repos.git("remote", "set-url", "origin", str(origin))
     key = make_ssh_key(root / "keys", "release-manager@example.org")
     repos.commit("main", "trust the release manager's key", {
@@ -91,5 +91,5 @@ def test_a_signed_dev_tag_is_verified_and_deployed_to_staging(released, staging,
     assert "deploy v1.2.3-dev to staging: succeeded" in deploy.stdout
     latest = staging.history()[0]
     assert (latest["version"], latest["outcome"]) == ("v1.2.3-dev", "succeeded")
-    assert staging.registry_tags("workers") == ["v1.2.3-dev"]
+    assert "v1.2.3-dev" in staging.registry_tags("workers")  # (other tests may push more)
     assert staging.database_password not in deploy.stdout + deploy.stderr
