@@ -27,7 +27,7 @@ from psycopg2.extensions import connection
 
 from common import tunnel
 from common.embedded import EmbeddedCluster
-from common.environments import TERRAFORM_PREFIX, Environment, state_root
+from common.environments import Environment, state_root
 from common.errors import ConfigError, DatabaseError, first_line
 from common.files import private_file
 
@@ -108,10 +108,8 @@ def database_password(env: Environment) -> str:
 
 
 def _resolve(env: Environment, value: str, what: str) -> str:
-    """`value`, or the Terraform output it names (`terraform:<output>`)."""
-    if not value.startswith(TERRAFORM_PREFIX):
-        return value
-    resolved = env.terraform_output(value.removeprefix(TERRAFORM_PREFIX))
+    """`value`, or the Terraform output it names (`terraform:<output>`), which must be text."""
+    resolved = env.resolve(value)
     if not isinstance(resolved, str) or not resolved:
         raise ConfigError(f"{env.name}: Terraform output {value} is not {what}")
     return resolved

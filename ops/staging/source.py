@@ -37,11 +37,12 @@ def verified_source_backup(
     else:
         max_age = timedelta(hours=max_age_hours)
         reusable = latest_verified_backup(source, max_age=max_age, kind="logical")
-        record = fresh_verified_backup(
+        if reusable is not None:
+            return SourceBackup(reusable, "reused")
+        record = fresh_verified_backup(  # none recent enough: takes and verifies one
             source, max_age=max_age, note="staging refresh", kind="logical", progress=progress
         )
-        reused = reusable is not None and record.name == reusable.name
-        return SourceBackup(record, "reused" if reused else "taken")
+        return SourceBackup(record, "taken")
     if record.kind != "logical":
         raise RefreshError(
             f"backup {record.name} is {record.kind}; a refresh restores a logical backup "
