@@ -163,3 +163,60 @@ def cancel_job(
             executor.close()
         terminated = job.executor_job_id
     return CancelOutcome(job_id, job.state, terminated)
+
+
+@dataclass(frozen=True)
+class ArrayCancellation:
+    """What cancelling a whole array did, or would do (`executed` False: a dry run)."""
+
+    token: str
+    executor_job_id: str | None
+    size: int
+    job_ids: list[int]
+    executed: bool
+    terminated: str | None = None
+
+
+def cancel_array(
+    conn: Connection,
+    job_id: int,
+    executor_for_job: Callable[[], Executor],
+    *,
+    execute: bool,
+) -> ArrayCancellation:
+    """Cancel the array job that carries `job_id`'s current attempt: every member still on
+    its attempt is cancelled in one transaction, then one TerminateJob on the array's parent
+    ends every child on AWS Batch (a child's own id ends that child alone: `cancel_job`).
+
+    Members marked cancelled first cannot be reported errored and retried by their workers;
+    members that already ended, or moved on to a later attempt elsewhere, are left alone.
+    """
+    get_job(conn, job_id)  # a one-line error for a job that does not exist
+    with conn.cursor() as cur:
+        cur.execute(_sql("array_of_job"), {"job_id": job_id})
+        found = cur.fetchone()
+        if found is None:
+            conn.rollback()
+            raise JobError(
+                f"job {job_id}'s current attempt is not part of an array job; "
+                f"cancel it alone: inv jobs.cancel JOB_ID"
+            )
+        token, _executor, executor_job_id, size = found
+        statement = "cancel_array" if execute else "array_active_members"
+        cur.execute(_sql(statement), {"token": token, "reason": "array cancelled by hand"})
+        cancelled = [row[0] for row in cur.fetchall()]
+    if not cancelled or not execute:
+        conn.rollback()
+        if not cancelled:
+            raise JobError(f"no job of array {executor_job_id or token} is still running")
+        return ArrayCancellation(token, executor_job_id, size, cancelled, executed=False)
+    conn.commit()
+    terminated = None
+    if executor_job_id:
+        executor = executor_for_job()
+        try:
+            executor.terminate(executor_job_id, "array cancelled by hand")
+        finally:
+            executor.close()
+        terminated = executor_job_id
+    return ArrayCancellation(token, executor_job_id, size, cancelled, True, terminated)

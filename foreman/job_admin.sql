@@ -48,3 +48,33 @@ SELECT foreman_id, role, extract(epoch FROM now() - beat_at)::float AS seconds_s
 FROM foreman_heartbeats
 WHERE role <> 'stopped'
 ORDER BY role, beat_at DESC;
+
+-- name: array_of_job --
+-- The recorded array that carries the job's current attempt (one with more than one member).
+SELECT s.token::text, s.executor, s.executor_job_id, s.size
+FROM jobs j
+JOIN job_submission_members m ON m.job_id = j.id AND m.attempt = j.attempt
+JOIN job_submissions s ON s.token = m.token
+WHERE j.id = %(job_id)s AND s.size > 1;
+
+-- name: array_active_members --
+-- Members of the array whose attempt is still the job's live one.
+SELECT j.id FROM job_submission_members m JOIN jobs j ON j.id = m.job_id AND j.attempt = m.attempt
+WHERE m.token = %(token)s AND j.state IN ('dispatched', 'running')
+ORDER BY m.array_index;
+
+-- name: cancel_array --
+-- Cancel every member still on its attempt in the array, and end those attempts, at once.
+WITH cancelled AS (
+    UPDATE jobs SET state = 'cancelled', ended_at = now(), failure_reason = %(reason)s
+    FROM job_submission_members m
+    WHERE m.token = %(token)s AND jobs.id = m.job_id AND jobs.attempt = m.attempt
+      AND jobs.state IN ('dispatched', 'running')
+    RETURNING jobs.id, jobs.attempt
+),
+ended AS (
+    UPDATE job_attempts a SET ended_at = now(), outcome = 'cancelled', reason = %(reason)s
+    FROM cancelled c
+    WHERE a.job_id = c.id AND a.attempt = c.attempt AND a.ended_at IS NULL
+)
+SELECT id FROM cancelled ORDER BY id;

@@ -6,13 +6,15 @@ from typing import Any
 
 from invoke import Collection, Context
 from invoke.parser import Argument
+from psycopg2.extensions import connection as Connection
 from rich.console import RenderableType
 
 from common.db import connect
+from common.environments import Environment
 from common.errors import ValidationError
 from common.inputs import parse_int
 from foreman.executors import executor_for
-from foreman.job_admin import cancel_job, job_status, retry_jobs
+from foreman.job_admin import cancel_array, cancel_job, job_status, retry_jobs
 from foreman.jobs import MAX_JOB_ID
 from ops.jobs.survey import survey
 from ops.taskkit import (
@@ -144,20 +146,51 @@ def retry(
         console.print(f"{len(retried)} jobs are pending again")
 
 
-@task(positional=["job_id"], help={"env": ENV_HELP, "job_id": "the job to cancel"})
-def cancel(c: Context, env: str, job_id: str) -> None:
-    """Cancel a job; a running one has its worker terminated first."""
+@task(
+    positional=["job_id"],
+    help={
+        "env": ENV_HELP,
+        "job_id": "the job to cancel",
+        "whole_array": "cancel every job of the Batch array job that carries JOB_ID",
+        "execute": "with --whole-array: really cancel (default: dry run listing the jobs)",
+    },
+)
+def cancel(
+    c: Context, env: str, job_id: str, whole_array: bool = False, execute: bool = False
+) -> None:
+    """Cancel a job; a running one has its worker terminated first. With --whole-array,
+    every job of its array (dry run unless --execute) and the array job itself."""
     settings = environment(env)
+    number = _job_id(job_id)
+    if number is None:
+        raise ValidationError("name the job to cancel: inv jobs.cancel JOB_ID")
+    if execute and not whole_array:
+        raise ValidationError(
+            "--execute goes with --whole-array; a single job is cancelled as asked"
+        )
     conn = connect(settings)
     try:
-        number = _job_id(job_id)
-        if number is None:
-            raise ValidationError("name the job to cancel: inv jobs.cancel JOB_ID")
+        if whole_array:
+            _cancel_array(conn, number, settings, execute=execute)
+            return
         outcome = cancel_job(conn, number, lambda: executor_for(settings))
     finally:
         conn.close()
     detail = f" (worker {outcome.terminated} terminated)" if outcome.terminated else ""
     console.print(f"job {outcome.job_id} cancelled; it was {outcome.previous_state}{detail}")
+
+
+def _cancel_array(conn: Connection, job_id: int, settings: Environment, *, execute: bool) -> None:
+    result = cancel_array(conn, job_id, lambda: executor_for(settings), execute=execute)
+    name = result.executor_job_id or f"submission {result.token} (not yet submitted)"
+    ids = ", ".join(str(i) for i in result.job_ids[:20])
+    more = f" and {len(result.job_ids) - 20} more" if len(result.job_ids) > 20 else ""
+    verb = "cancelled" if result.executed else "would cancel"
+    console.print(f"array {name} of {result.size}: {verb} {len(result.job_ids)} jobs ({ids}{more})")
+    if result.terminated:
+        console.print(f"Batch job {result.terminated} terminated, and its children with it")
+    if not result.executed:
+        console.print("dry run: nothing changed; add --execute to cancel")
 
 
 def _job_id(value: object) -> int | None:

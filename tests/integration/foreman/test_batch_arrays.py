@@ -177,3 +177,65 @@ def test_a_foreman_killed_around_submit_job_submits_each_array_exactly_once(batc
     assert len(members) == 12  # none lost: every attempt of the array recorded as submitted
     assert {attempt for _, attempt, _ in members} == {1}
     assert [eid for *_, eid in members] == [f"{parent['jobId']}:{i}" for i in range(12)]
+
+
+def _inv(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_a_child_is_cancelled_alone_and_a_whole_array_with_one_terminate(batch_env):
+    jobs = _enqueue(batch_env, 6)
+    executor = BatchExecutor(batch_env)
+    conn = db.connect(batch_env)
+    try:
+        assert dispatch_pending_jobs(conn, batch_env, executor) == 6
+    finally:
+        conn.close()
+        executor.close()
+    child = dict(fetch(batch_env, "SELECT id, executor_job_id FROM jobs"))
+    parent = child[jobs[0]].rsplit(":", 1)[0]
+
+    # One child: its own TerminateJob; its siblings keep running.
+    one = _inv("jobs.cancel", "-e", batch_env.name, str(jobs[0]))
+    assert one.returncode == 0, one.stderr
+    assert f"worker {child[jobs[0]]} terminated" in one.stdout
+
+    # The whole array: a dry run first, listing the five still running and changing nothing.
+    dry = _inv("jobs.cancel", "-e", batch_env.name, str(jobs[3]), "--whole-array")
+    assert dry.returncode == 0, dry.stderr
+    assert f"array {parent} of 6: would cancel 5 jobs" in dry.stdout
+    assert "dry run: nothing changed" in dry.stdout
+    assert fetch(batch_env, "SELECT count(*) FROM jobs WHERE state = 'cancelled'") == [(1,)]
+
+    done = _inv("jobs.cancel", "-e", batch_env.name, str(jobs[3]), "--whole-array", "--execute")
+    assert done.returncode == 0, done.stderr
+    assert f"array {parent} of 6: cancelled 5 jobs" in done.stdout
+    assert fetch(batch_env, "SELECT id, state FROM jobs ORDER BY id") == [
+        (job_id, "cancelled") for job_id in jobs
+    ]
+    assert fetch(
+        batch_env, "SELECT count(*) FROM job_attempts WHERE outcome = 'cancelled' AND ended_at"
+        " IS NOT NULL"
+    ) == [(6,)]  # fmt: skip
+    # What Batch was asked: the parent once (AWS ends its children with it), child 0 alone.
+    described = boto3.client("batch").describe_jobs(jobs=[parent, *child.values()])["jobs"]
+    reasons = {job["jobId"]: job.get("statusReason") for job in described}
+    assert reasons[parent] == "array cancelled by hand"
+    assert reasons[child[jobs[0]]] == "cancelled by hand"
+    assert [reasons[child[j]] for j in jobs[1:]] == [None] * 5
+
+    again = _inv("jobs.cancel", "-e", batch_env.name, str(jobs[3]), "--whole-array", "--execute")
+    assert again.returncode != 0
+    assert again.stderr.strip() == f"error: no job of array {parent} is still running"
+    lone = _enqueue(batch_env, 1)[0]
+    refused = _inv("jobs.cancel", "-e", batch_env.name, str(lone), "--whole-array")
+    assert refused.returncode != 0 and "not part of an array job" in refused.stderr
+    assert fetch(batch_env, "SELECT state FROM jobs WHERE id = %s", (lone,)) == [("pending",)]
