@@ -43,13 +43,21 @@ def containers_off(moto_server):
 
 @pytest.fixture
 def batch_env(make_env, moto_server, containers_off):
+    return _batch_env(make_env, moto_server.endpoint_url, capacity=100)
+
+
+def _batch_env(make_env, endpoint_url: str, *, capacity: int, **sections):
+    """An environment on the emulator's Batch: one job queue, download definitions."""
     name = f"arr{uuid.uuid4().hex[:6]}"
     env = make_env(
         name,
-        executor={"kind": "batch", "memory_tiers_mb": [1024, 2048], "queues": {"default": 100}},
-        aws={"region": "us-east-1", "endpoint_url": moto_server.endpoint_url},
+        executor={
+            "kind": "batch", "memory_tiers_mb": [1024, 2048], "queues": {"default": capacity}
+        },
+        aws={"region": "us-east-1", "endpoint_url": endpoint_url},
         foreman={**FAST_FOREMAN, "reconcile_seconds": 0.5, "submit_grace_seconds": 1},
-    )
+        **sections,
+    )  # fmt: skip
     batch = boto3.client("batch")
     role = boto3.client("iam").create_role(
         RoleName=f"{name}-service", AssumeRolePolicyDocument="{}"
@@ -239,3 +247,29 @@ def test_a_child_is_cancelled_alone_and_a_whole_array_with_one_terminate(batch_e
     refused = _inv("jobs.cancel", "-e", batch_env.name, str(lone), "--whole-array")
     assert refused.returncode != 0 and "not part of an array job" in refused.stderr
     assert fetch(batch_env, "SELECT state FROM jobs WHERE id = %s", (lone,)) == [("pending",)]
+
+
+def test_a_queue_capacity_counts_every_child_of_its_arrays(make_env, moto_server, containers_off):
+    env = _batch_env(make_env, moto_server.endpoint_url, capacity=10, batch={"array_size": 4})
+    _enqueue(env, 25)
+    executor = BatchExecutor(env)
+    conn = db.connect(env)
+    try:
+        assert dispatch_pending_jobs(conn, env, executor) == 10
+        sizes = fetch(env, "SELECT size FROM job_submissions ORDER BY size DESC")
+        assert sizes == [(4,), (4,), (2,)]  # arrays of at most 4, 10 children in all
+        assert dispatch_pending_jobs(conn, env, executor) == 0  # the queue is full
+        # Three children end: three places free up, and only three more are started.
+        fetch(env, "UPDATE jobs SET state = 'succeeded', ended_at = now() WHERE id IN"
+                   " (SELECT id FROM jobs WHERE state = 'dispatched' ORDER BY id LIMIT 3)"
+                   " RETURNING id")  # fmt: skip
+        assert dispatch_pending_jobs(conn, env, executor) == 3
+        assert executor.api_usage()["SubmitJob"]["calls_total"] == 4
+    finally:
+        conn.close()
+        executor.close()
+    assert fetch(env, "SELECT state, count(*) FROM jobs GROUP BY state ORDER BY state") == [
+        ("dispatched", 10),
+        ("pending", 12),
+        ("succeeded", 3),
+    ]
