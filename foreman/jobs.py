@@ -117,8 +117,11 @@ def get_job(conn: Connection, job_id: int) -> Job:
     return Job.from_row(row)
 
 
-def start_attempt(conn: Connection, job: Job, worker_id: str) -> Job:
-    """Mark the job's current attempt running on `worker_id` (commits)."""
+def start_attempt(
+    conn: Connection, job: Job, worker_id: str, *, executor_job_id: str | None = None
+) -> Job:
+    """Mark the job's current attempt running on `worker_id` (commits). `executor_job_id` is
+    the executor's id of the job the worker runs as, when its environment says (AWS Batch)."""
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(
             _sql("start_attempt"),
@@ -138,6 +141,7 @@ def start_attempt(conn: Connection, job: Job, worker_id: str) -> Job:
                 "memory_tier": job.memory_tier,
                 "executor_job_id": job.executor_job_id,
                 "worker_id": worker_id,
+                "worker_executor_job_id": executor_job_id,
             },
         )
     conn.commit()

@@ -15,9 +15,14 @@ WHERE id = %(job_id)s AND attempt = %(attempt)s AND state IN ('dispatched', 'run
 RETURNING *;
 
 -- name: record_attempt_start --
-INSERT INTO job_attempts (job_id, attempt, memory_tier, executor_job_id, worker_id)
-VALUES (%(job_id)s, %(attempt)s, %(memory_tier)s, %(executor_job_id)s, %(worker_id)s)
-ON CONFLICT (job_id, attempt) DO UPDATE SET worker_id = EXCLUDED.worker_id;
+-- The foreman may record the executor's id just before or just after the worker starts; the
+-- worker's own view of it (worker_executor_job_id) is kept apart, to compare the two.
+INSERT INTO job_attempts (job_id, attempt, memory_tier, executor_job_id, worker_id,
+                          worker_executor_job_id)
+VALUES (%(job_id)s, %(attempt)s, %(memory_tier)s, %(executor_job_id)s, %(worker_id)s,
+        %(worker_executor_job_id)s)
+ON CONFLICT (job_id, attempt) DO UPDATE
+SET worker_id = EXCLUDED.worker_id, worker_executor_job_id = EXCLUDED.worker_executor_job_id;
 
 -- name: beat --
 UPDATE jobs SET heartbeat_at = now()

@@ -3,7 +3,8 @@
 `run-job --submission TOKEN` is the form of a recorded submission (AWS Batch): the job and its
 attempt are looked up from the token and the process's array index (AWS_BATCH_JOB_ARRAY_INDEX,
 else the `:<index>` ending of AWS_BATCH_JOB_ID, else 0 for a lone job), and an attempt that was
-superseded meanwhile is not run.
+superseded meanwhile is not run. The worker records the Batch job it ran as (AWS_BATCH_JOB_ID)
+beside the attempt, where it can be compared with the foreman's record.
 
 The environment comes from `-e` or REFINERY_ENVIRONMENT (set by the executor). Exit codes:
 0 succeeded, 1 the handler failed (attempt recorded errored), 2 usage or configuration error,

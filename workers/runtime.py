@@ -66,6 +66,12 @@ def array_index() -> int:
     return int(ending) if sep and ending.isdigit() else 0
 
 
+def executor_job_id() -> str | None:
+    """The executor's id of the job this process runs as, when its environment says:
+    AWS_BATCH_JOB_ID on Batch (`<parent>:<index>` for an array child); None elsewhere."""
+    return os.environ.get("AWS_BATCH_JOB_ID") or None
+
+
 def resolve_submission(env: Environment, token: str, index: int) -> tuple[int, int]:
     """(job id, attempt) that the foreman recorded at `index` of submission `token`."""
     conn = db.connect(env)
@@ -87,7 +93,7 @@ def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int
                 raise JobError(
                     f"job {job_id} is on attempt {current.attempt}, not {attempt}; not running it"
                 )
-            job = start_attempt(control, current, worker_id)
+            job = start_attempt(control, current, worker_id, executor_job_id=executor_job_id())
         except JobError as exc:
             log.warning(
                 "not running job %s: %s", job_id, exc, extra={"job_id": job_id, "env": env.name}

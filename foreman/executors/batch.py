@@ -81,7 +81,9 @@ _UNAVAILABLE_CODES = frozenset(
     }
 )
 _BUDGETED_APIS = ("SubmitJob", "DescribeJobs", "ListJobs", "TerminateJob")
-API_ATTEMPTS = 6  # botocore's standard mode: 1 call + 5 retries, backoff 2^n s with jitter
+# botocore's standard mode: 1 call + 5 retries, backoff 2^n s with jitter. `total_max_attempts`
+# counts the first call; botocore's `max_attempts` would count retries only (one call more).
+API_ATTEMPTS = 6
 
 
 def batch_client(env: Environment) -> Any:
@@ -91,7 +93,7 @@ def batch_client(env: Environment) -> Any:
         "batch",
         region_name=env.aws.region,
         endpoint_url=env.aws.endpoint_url or None,
-        config=Config(retries={"mode": "standard", "max_attempts": API_ATTEMPTS}),
+        config=Config(retries={"mode": "standard", "total_max_attempts": API_ATTEMPTS}),
     )
 
 

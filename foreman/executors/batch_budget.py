@@ -6,8 +6,9 @@ botocore's own retries included — first takes a token from its API's bucket (`
 api_rates`, calls per second), so the foreman's threads together never exceed the rate it
 was given. A throttled answer (`TooManyRequestsException`, 429) empties that bucket, so the
 next calls wait, and botocore retries the call with exponential backoff and full jitter; none
-of it touches a job's attempt. Calls and throttles of the last minute are kept for the
-foreman's heartbeat, which `inv jobs.status` shows.
+of it touches a job's attempt. Calls and throttles of the last minute, and the time calls
+waited for a token (the budget holding the foreman back), are kept for the foreman's
+heartbeat, which `inv jobs.status` shows.
 
 The hooks sit on botocore's request events (`before-send`, `needs-retry`), the boundary where
 requests leave the process, so nothing else in the executor needs to know about the budget.
@@ -75,7 +76,7 @@ class ApiBudget:
         self._throttles: dict[str, deque[float]] = {api: deque() for api in rates}
         self.totals: dict[str, int] = dict.fromkeys(rates, 0)
         self.throttled_totals: dict[str, int] = dict.fromkeys(rates, 0)
-        self.waited_seconds = 0.0
+        self.waited_seconds: dict[str, float] = dict.fromkeys(rates, 0.0)
         self._lock = threading.Lock()
 
     def install(self, client: Any) -> None:
@@ -95,7 +96,7 @@ class ApiBudget:
         with self._lock:
             self._calls[api].append(time.monotonic())
             self.totals[api] += 1
-            self.waited_seconds += waited
+            self.waited_seconds[api] += waited
         return None  # None: botocore sends the request itself
 
     def _after_answer(self, response: Any = None, event_name: str = "", **_: Any) -> None:
@@ -112,7 +113,8 @@ class ApiBudget:
         return None  # the retry decision stays botocore's
 
     def usage(self) -> dict[str, dict[str, float]]:
-        """Per API: its rate, calls and throttles in the last minute, and since start."""
+        """Per API: its rate, calls and throttles in the last minute and since start, and how
+        long calls waited for a token since start."""
         horizon = time.monotonic() - WINDOW_SECONDS
         report: dict[str, dict[str, float]] = {}
         with self._lock:
@@ -126,5 +128,6 @@ class ApiBudget:
                     "throttled_last_minute": len(self._throttles[api]),
                     "calls_total": self.totals[api],
                     "throttled_total": self.throttled_totals[api],
+                    "waited_seconds_total": round(self.waited_seconds[api], 3),
                 }
         return report

@@ -691,3 +691,9 @@ ALTER TABLE foreman_heartbeats ADD COLUMN api_usage jsonb NOT NULL DEFAULT '{}';
 GRANT SELECT ON job_submissions, job_submission_members TO refinery_analyst;
 GRANT INSERT, UPDATE, DELETE ON job_submissions, job_submission_members TO refinery_engineer;
 GRANT ALL ON job_submissions, job_submission_members TO refinery_admin;
+
+-- 0031_attempt_worker_job_id
+-- Which executor job a worker ran as, in the worker's own words (on AWS Batch its
+-- AWS_BATCH_JOB_ID, `<parent id>:<index>` for an array child). Beside the executor_job_id the
+-- foreman recorded for the attempt, it shows that each child of an array resolved its own job.
+ALTER TABLE job_attempts ADD COLUMN worker_executor_job_id text;

@@ -67,11 +67,12 @@ def status(
     if leaders and leaders[0].api_usage:
         print_table(
             "executor API budget (the leader's last minute)",
-            ["API", "rate/s", "calls", "throttled", "calls in all", "throttled in all"],
+            ["API", "rate/s", "calls", "throttled", "calls in all", "throttled in all",
+             "waited s in all"],
             (
                 (api, f"{u['rate_per_second']:g}", int(u["calls_last_minute"]),
                  int(u["throttled_last_minute"]), int(u["calls_total"]),
-                 int(u["throttled_total"]))
+                 int(u["throttled_total"]), f"{u.get('waited_seconds_total', 0.0):.1f}")
                 for api, u in sorted(leaders[0].api_usage.items())
             ),
         )  # fmt: skip

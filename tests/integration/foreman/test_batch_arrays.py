@@ -18,10 +18,11 @@ import pytest
 from common import db
 from common.environments import REPO_ROOT
 from foreman.dispatch import dispatch_pending_jobs
-from foreman.executors.batch import BatchExecutor
+from foreman.executors.batch import API_ATTEMPTS, BatchExecutor
 from foreman.jobs import enqueue_job
 from foreman.submissions import resolve_member
 from tests.support.foreman import FAST_FOREMAN, fetch, wait_until
+from tests.support.throttling_proxy import ThrottlingProxy
 
 pytestmark = pytest.mark.integration
 
@@ -43,11 +44,12 @@ def containers_off(moto_server):
 
 @pytest.fixture
 def batch_env(make_env, moto_server, containers_off):
-    return _batch_env(make_env, moto_server.endpoint_url, capacity=100)
+    return _batch_env(make_env, moto_server.endpoint_url)
 
 
-def _batch_env(make_env, endpoint_url: str, *, capacity: int, **sections):
-    """An environment on the emulator's Batch: one job queue, download definitions."""
+def _batch_env(make_env, endpoint_url: str, *, capacity: int = 100, **sections):
+    """An environment whose Batch calls go to `endpoint_url`, with its queue (of `capacity`
+    jobs at once) and its download definitions made on the emulator."""
     name = f"arr{uuid.uuid4().hex[:6]}"
     env = make_env(
         name,
@@ -128,6 +130,36 @@ def test_attempts_sharing_a_definition_go_as_one_array_and_each_child_finds_its_
     finally:
         conn.close()
         executor.close()
+
+
+def test_an_array_whose_submit_job_stays_throttled_goes_back_unspent_and_goes_next_round(
+    make_env, moto_server, containers_off
+):
+    # Every call of the first array's SubmitJob is throttled, botocore's retries included.
+    proxy = ThrottlingProxy(moto_server.endpoint_url, share=0.0, throttle_first=API_ATTEMPTS,
+                            force_when=b'"arrayProperties"').start()  # fmt: skip
+    env = _batch_env(make_env, proxy.endpoint_url)
+    jobs = _enqueue(env, 4)
+    executor = BatchExecutor(env)
+    conn = db.connect(env)
+    try:
+        assert dispatch_pending_jobs(conn, env, executor) == 0
+        # API_ATTEMPTS calls in all, then the executor gave up: nothing reached Batch, the
+        # claim went back pending with no attempt spent, and its mapping was dropped.
+        assert proxy.state.counts["/v1/submitjob"] == API_ATTEMPTS
+        assert fetch(env, "SELECT DISTINCT state, attempt FROM jobs") == [("pending", 0)]
+        assert fetch(env, "SELECT count(*) FROM job_submissions") == [(0,)]
+        assert executor.api_usage()["SubmitJob"]["throttled_total"] == API_ATTEMPTS
+
+        assert dispatch_pending_jobs(conn, env, executor) == 4
+        assert proxy.state.counts["/v1/submitjob"] == API_ATTEMPTS + 1
+        rows = fetch(env, "SELECT id, attempt, executor_job_id FROM jobs ORDER BY id")
+        assert [(job_id, attempt) for job_id, attempt, _ in rows] == [(j, 1) for j in jobs]
+        assert len({executor_job_id.rsplit(":", 1)[0] for *_, executor_job_id in rows}) == 1
+    finally:
+        conn.close()
+        executor.close()
+        proxy.stop()
 
 
 def _foreman(env, failpoint: str | None) -> subprocess.Popen:

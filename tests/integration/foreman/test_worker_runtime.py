@@ -27,11 +27,14 @@ def _dispatch(env) -> None:
         conn.close()
 
 
-def _run_job(env, job_id, *extra: str, environment: str | None = None):
+def _run_job(env, job_id, *extra: str, environment: str | None = None, batch_job_id=None):
     variables = {**os.environ}
     variables.pop("REFINERY_ENVIRONMENT", None)
+    variables.pop("AWS_BATCH_JOB_ID", None)
     if environment:
         variables["REFINERY_ENVIRONMENT"] = environment
+    if batch_job_id:
+        variables["AWS_BATCH_JOB_ID"] = batch_job_id
     return subprocess.run(
         [sys.executable, "-m", "workers", "run-job", str(job_id), *extra],
         cwd=REPO_ROOT, env=variables, capture_output=True, text=True, timeout=120,
@@ -55,6 +58,21 @@ def test_success_commits_the_handlers_writes_and_a_rerun_changes_nothing(make_en
     again = _run_job(env, job_id, "-e", env.name)
     assert again.returncode == ExitCode.SUPERSEDED, again.stderr
     assert fetch(env, "SELECT count(*) FROM test_completions") == [(1,)]
+
+
+def test_a_worker_records_the_executor_job_it_ran_as_beside_its_host_and_pid(make_env):
+    env = make_foreman_env(make_env, "runas")
+    first, second = enqueue(env, "test_record", count=2)
+    _dispatch(env)
+    assert _run_job(env, first, "-e", env.name, batch_job_id="0f1e2d3c:7").returncode == 0
+    assert _run_job(env, second, "-e", env.name).returncode == 0
+    recorded = fetch(env, "SELECT job_id, worker_id, worker_executor_job_id FROM job_attempts"
+                          " ORDER BY job_id")  # fmt: skip
+    assert [(job_id, ran_as) for job_id, _, ran_as in recorded] == [
+        (first, "0f1e2d3c:7"),  # what Batch told the container it is
+        (second, None),  # not on Batch: nothing claimed
+    ]
+    assert all(worker_id.rsplit(":", 1)[1].isdigit() for _, worker_id, _ in recorded)
 
 
 def test_handler_failure_rolls_back_its_writes_and_records_the_reason(make_env):

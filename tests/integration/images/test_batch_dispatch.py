@@ -17,196 +17,20 @@ first attempt, on its first memory tier), and `docker kill` stops a worker mid-d
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-import subprocess
-import sys
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
 import boto3
 import docker
 import pytest
 
 from common import db
-from common.environments import REPO_ROOT, Environment, load_environment
 from common.lake import open_lake
 from ops.local.demo_data import write_demo_delivery
-from tests.integration.images.conftest import VERSION
-from tests.support.environments import write_environment
-from tests.support.foreman import FAST_FOREMAN, fetch, wait_until
-from tests.support.services import stop_process
+from tests.support.batch_cloud import LOG_GROUP, random_delivery, upload
+from tests.support.foreman import fetch, wait_until
 from tests.support.throttling_proxy import ThrottlingProxy
-from workers.submit import job_tree_progress
 
 pytestmark = pytest.mark.integration
-
-TIERS = [1024, 2048]
-LOG_GROUP = "/aws/batch/job"  # where moto's Batch writes container output
-
-
-@dataclass
-class CloudEnvironment:
-    """A staging-shaped environment on the emulator, its buckets and its workers image."""
-
-    env: Environment
-    inbox: str
-    image: str
-    workdir: Path
-
-    def inv(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "invoke", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            cwd=REPO_ROOT,
-        )
-
-    def survey(self, location: str) -> int:
-        result = self.inv("jobs.survey", "-e", self.env.name, location, "--json")
-        assert result.returncode == 0, result.stderr
-        return int(json.loads(result.stdout)["job_id"])
-
-    def run_foreman(self) -> subprocess.Popen:
-        log = open(self.workdir / "foreman.log", "ab")  # noqa: SIM115 - lives with the process
-        return subprocess.Popen(
-            [sys.executable, "-m", "foreman", "run", "-e", self.env.name],
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_for_tree(self, root: int, timeout: float = 420):
-        def finished():
-            conn = db.connect(self.env)
-            try:
-                progress = job_tree_progress(conn, root)
-            finally:
-                conn.close()
-            return progress if progress.done else None
-
-        try:
-            return wait_until(finished, timeout=timeout, what=f"job {root}'s tree finished")
-        except AssertionError:
-            log = (self.workdir / "foreman.log").read_text(errors="replace")[-3000:]
-            raise AssertionError(f"job {root}'s tree did not finish; foreman log:\n{log}") from None
-
-
-def _derived_image(base: str, env_file: Path, tag: str) -> str:
-    """The workers image plus the test environment's file, beside the shipped ones."""
-    context = env_file.parent / f"image-{tag}"
-    context.mkdir()
-    (context / env_file.name).write_text(env_file.read_text())
-    (context / "Dockerfile").write_text(
-        f"FROM {base}\nCOPY {env_file.name} /opt/refinery/app/infrastructure/environments/\n"
-    )
-    reference = f"refinery-test-workers:{tag}"
-    client = docker.APIClient(version="auto", timeout=600)
-    try:
-        for chunk in client.build(path=str(context), tag=reference, rm=True, decode=True):
-            assert "error" not in chunk, chunk
-    finally:
-        client.close()
-    return reference
-
-
-@pytest.fixture
-def make_cloud(make_env, moto_server, session_dirs, built_images, tmp_path):
-    """Factory: (name, endpoint, application) -> a CloudEnvironment with its definitions."""
-
-    def factory(name: str, *, endpoint_url: str, application: str) -> CloudEnvironment:
-        database = make_env(name).database.name  # a fresh migrated database for this test
-        cluster = db.embedded_cluster().address()
-        secret = boto3.client("secretsmanager").create_secret(
-            Name=f"{name}-db-{uuid.uuid4().hex[:6]}",
-            SecretString=json.dumps({"username": cluster.user, "password": cluster.password}),
-        )["ARN"]
-        s3 = boto3.client("s3")
-        lake, inbox = f"{name}-lake-{uuid.uuid4().hex[:6]}", f"{name}-inbox-{uuid.uuid4().hex[:6]}"
-        s3.create_bucket(Bucket=lake)
-        s3.create_bucket(Bucket=inbox)
-        _batch_pools(name)
-        sections = {
-            "database": {
-                "kind": "dsn",
-                "host": cluster.host,
-                "port": cluster.port,
-                "name": database,
-                "user": cluster.user,
-                "password_secret": secret,
-                "sslmode": "disable",
-            },
-            "lake": {"backend": "s3", "bucket": lake},
-            "executor": {
-                "kind": "batch",
-                "memory_tiers_mb": TIERS,
-                "queues": {"spot": 4, "large_memory": 1},
-            },
-            "routing": {"default_queue": "spot", "memory_queues": {"large_memory": TIERS[-1]}},
-            "logs": {"kind": "cloudwatch", "group": LOG_GROUP},
-            "aws": {"region": "us-east-1", "endpoint_url": endpoint_url},
-            "foreman": {**FAST_FOREMAN, "reconcile_seconds": 1, "stale_after_seconds": 60,
-                        "submit_grace_seconds": 30, "retry_delay_seconds": 0.5},
-            "pipeline": {"application": application},
-            "batch": {
-                # The emulator takes any key; a job on AWS gets its role's credentials instead.
-                "job_environment": {
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_EC2_METADATA_DISABLED": "true",
-                }
-            },
-            "outputs": {
-                "batch_job_role_arn": "arn:aws:iam::123456789012:role/refinery-batch-job",
-                "log_group_name": LOG_GROUP,
-                "lake_bucket": lake,
-            },
-        }  # fmt: skip
-        path = write_environment(session_dirs["environments"], name, sections)
-        image = _derived_image(
-            built_images["workers"].reference, path, f"{name}-{uuid.uuid4().hex[:6]}"
-        )
-        cloud = CloudEnvironment(load_environment(name), inbox, image, tmp_path)
-        registered = cloud.inv("batch.register", "-e", name, "-v", VERSION, "--image", image)
-        assert registered.returncode == 0, registered.stderr
-        return cloud
-
-    return factory
-
-
-def _batch_pools(name: str) -> None:
-    """The stack's two pools for `name`: a compute environment and job queue each."""
-    iam = boto3.client("iam")
-    role = iam.create_role(
-        RoleName=f"{name}-batch-service-{uuid.uuid4().hex[:6]}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-    )["Role"]["Arn"]
-    batch = boto3.client("batch")
-    for pool in ("spot", "large-memory"):
-        compute = f"refinery-{name}-{pool}-{uuid.uuid4().hex[:6]}"
-        batch.create_compute_environment(
-            computeEnvironmentName=compute, type="UNMANAGED", state="ENABLED", serviceRole=role
-        )
-        batch.create_job_queue(
-            jobQueueName=f"refinery-{name}-{pool}",
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute}],
-        )
-
-
-def _upload(folder: Path, bucket: str, prefix: str) -> str:
-    s3 = boto3.client("s3")
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            s3.upload_file(str(path), bucket, f"{prefix}{path.relative_to(folder).as_posix()}")
-    return f"s3://{bucket}/{prefix}"
 
 
 @pytest.fixture
@@ -217,21 +41,13 @@ def throttling_proxy(moto_server) -> Iterator[ThrottlingProxy]:
     proxy.stop()
 
 
-@pytest.fixture
-def foreman_process() -> Iterator[Callable[[subprocess.Popen], None]]:
-    started: list[subprocess.Popen] = []
-    yield started.append
-    for process in started:
-        stop_process(process, timeout=20)
-
-
 def test_the_foreman_runs_an_s3_delivery_on_batch_through_throttling(
     make_cloud, throttling_proxy, foreman_process, tmp_path
 ):
     cloud = make_cloud("batchloop", endpoint_url=throttling_proxy.endpoint_url,
                        application="fastq_qc")  # fmt: skip
     delivery = write_demo_delivery(tmp_path / "delivery", samples=1, reads=200)
-    root = cloud.survey(_upload(delivery.folder, cloud.inbox, "core/run-1/"))
+    root = cloud.survey(upload(delivery.folder, cloud.inbox, "core/run-1/"))
     foreman_process(cloud.run_foreman())
 
     progress = cloud.wait_for_tree(root)
@@ -279,26 +95,12 @@ def test_the_foreman_runs_an_s3_delivery_on_batch_through_throttling(
     assert qc["application"] == "fastq_qc" and qc["computed_files"]
 
 
-def _big_delivery(folder: Path, size: int) -> Path:
-    """One single-end sample whose FASTQ is `size` random bytes (no_op never parses it)."""
-    (folder / "fastq").mkdir(parents=True)
-    with open(folder / "fastq" / "BIG_R1.fastq.gz", "wb") as handle:
-        handle.write(os.urandom(size))
-    with open(folder / "samplesheet.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["project", "sample_id", "individual", "species", "tissue", "run_id",
-                         "read1"])  # fmt: skip
-        writer.writerow(["KILL", "S1", "I1", "Homo sapiens", "blood", "R1",
-                         "fastq/BIG_R1.fastq.gz"])  # fmt: skip
-    return folder
-
-
 def test_a_worker_killed_mid_download_is_retried_and_the_file_lands_once(
     make_cloud, moto_server, foreman_process, tmp_path
 ):
     cloud = make_cloud("batchkill", endpoint_url=moto_server.endpoint_url, application="no_op")
     size = 64 * 1024 * 1024
-    root = cloud.survey(_upload(_big_delivery(tmp_path / "delivery", size), cloud.inbox, "d/"))
+    root = cloud.survey(upload(random_delivery(tmp_path / "delivery", [[size]]), cloud.inbox, "d/"))
     foreman_process(cloud.run_foreman())
 
     def running_download():
