@@ -239,6 +239,7 @@ def test_writes_after_a_claim_find_each_job_by_its_id(long_queue):
         ("record_submissions", [(i, a, 0, f"x-{i}") for i, a in claimed]),
         ("release_claims", array),
         ("mark_lost", [(i, a, "lost") for i, a in running]),
+        ("mark_lost", [(i, a, "lost") for i, a in array]),  # an array's worth, as ids
     ]
     for name, values in cases:
         plan = _plan(conn, query(dispatch.__file__, "dispatch.sql", name), values=values)
@@ -265,3 +266,31 @@ def test_recorded_submissions_are_settled_through_their_members(long_queue):
     )
     scans = _assert_indexed(plan)
     assert _rows_read(scans) <= UNSUBMITTED
+
+
+def test_an_array_submission_reaches_its_jobs_by_id(long_queue):
+    """A Batch claim of a whole array, recorded as one submission, then its id written on
+    each member job: as the foreman does it, in one transaction (rolled back here)."""
+    conn = long_queue.conn
+    token = "00000000-0000-0000-0000-00000000000a"
+    with conn.cursor() as cur:
+        cur.execute(query(dispatch.__file__, "dispatch.sql", "claim_pending"),
+                    {"queue": "spot", "limit": ARRAY, "executor": "batch"})  # fmt: skip
+        claimed = [(row[0], row[3]) for row in cur.fetchall()]
+        cur.execute(query(submissions.__file__, "submissions.sql", "record_submission"), {
+            "token": token, "executor": "batch", "job_name": "array", "job_queue": "q",
+            "job_definition": "d", "size": len(claimed),
+        })  # fmt: skip
+        execute_values(
+            cur,
+            query(submissions.__file__, "submissions.sql", "record_members"),
+            [(token, index, job_id, attempt) for index, (job_id, attempt) in enumerate(claimed)],
+            page_size=len(claimed),
+        )
+    plan = _plan(
+        conn,
+        query(submissions.__file__, "submissions.sql", "record_group_submitted"),
+        {"token": token, "executor_job_id": "parent-a"},
+    )
+    scans = _assert_indexed(plan)
+    assert _rows_read(scans) <= ARRAY, _described(scans)
