@@ -9,15 +9,30 @@ WITH RECURSIVE queues AS (
 )
 SELECT queue FROM queues WHERE queue IS NOT NULL;
 
+-- name: work_remains --
+-- Whether a drain (`inv foreman.run --until-idle`) has anything left to do. The first pending
+-- job in the pending index's order, not EXISTS: where most rows are pending, EXISTS scans the
+-- table from its start, through every finished job, to find the first.
+SELECT (SELECT id FROM jobs WHERE state = 'pending' ORDER BY queue, id LIMIT 1) IS NOT NULL
+    OR EXISTS (SELECT FROM jobs WHERE state = 'errored');
+
 -- name: active_by_queue --
 SELECT queue, count(*) FROM jobs WHERE state IN ('dispatched', 'running') GROUP BY queue;
 
 -- name: claim_pending --
 -- Claim up to `limit` pending jobs of one queue; concurrent claimers skip each other's rows.
+-- Both steps must read only the claimed rows, however long the queue and its history
+-- (tests/integration/foreman/test_claim_plan.py checks the plan):
+-- - Where most rows are pending, the planner prices walking the primary key and filtering
+--   below walking the pending index, as if pending jobs were spread evenly through the table;
+--   they sit after the finished ones, which that walk would read on every claim. Ordering by
+--   (queue, id) with the queue as an array leaves the pending index the only ordered path.
+-- - Joined to a claim of thousands, the update would hash the whole table; looked up by id
+--   it reads each claimed row once.
 WITH claimed AS MATERIALIZED (
     SELECT id FROM jobs
-    WHERE state = 'pending' AND queue = %(queue)s
-    ORDER BY id
+    WHERE state = 'pending' AND queue = ANY (ARRAY[%(queue)s])
+    ORDER BY queue, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 )
@@ -25,8 +40,7 @@ UPDATE jobs
 SET state = 'dispatched', attempt = jobs.attempt + 1, executor = %(executor)s,
     executor_job_id = NULL, worker_id = NULL, heartbeat_at = NULL, dispatched_at = now(),
     started_at = NULL, ended_at = NULL, failure_reason = NULL
-FROM claimed
-WHERE jobs.id = claimed.id
+WHERE jobs.id = ANY (ARRAY(SELECT id FROM claimed))
 RETURNING jobs.id, jobs.kind, jobs.queue, jobs.attempt, jobs.memory_tier,
           jobs.payload->>'source', jobs.payload->>'application';
 

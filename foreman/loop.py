@@ -282,7 +282,7 @@ class Foreman:
     def _pending_exists(self) -> bool:
         work = _connected(self._work)
         with work.cursor() as cur:
-            cur.execute("SELECT EXISTS (SELECT 1 FROM jobs WHERE state IN ('pending', 'errored'))")
+            cur.execute(query(__file__, "dispatch.sql", "work_remains"))
             exists = db.fetch_one(cur)[0]
         work.commit()
         return exists

@@ -12,7 +12,9 @@ WHERE token IN (SELECT (v.token)::uuid FROM (VALUES %s) AS v (token)) AND execut
 
 -- name: record_group_submitted --
 -- The executor took the group: its id goes on the submission, on each member attempt still
--- active (a child's id is `<parent>:<index>`) and into each attempt's history row.
+-- active (a child's id is `<parent>:<index>`) and into each attempt's history row. The member
+-- jobs are looked up by id: joined to an array's 10,000 members, the planner would walk the
+-- whole jobs table (tests/integration/foreman/test_claim_plan.py checks the plan).
 WITH submission AS (
     UPDATE job_submissions SET executor_job_id = %(executor_job_id)s, submitted_at = now()
     WHERE token = %(token)s AND executor_job_id IS NULL
@@ -27,7 +29,8 @@ members AS (
 recorded AS (
     UPDATE jobs SET executor_job_id = members.executor_job_id
     FROM members
-    WHERE jobs.id = members.job_id AND jobs.attempt = members.attempt
+    WHERE jobs.id = ANY (ARRAY(SELECT job_id FROM members))
+      AND jobs.id = members.job_id AND jobs.attempt = members.attempt
       AND jobs.state IN ('dispatched', 'running') AND jobs.executor_job_id IS NULL
     RETURNING jobs.id, jobs.attempt, jobs.memory_tier, members.executor_job_id
 )

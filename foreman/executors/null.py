@@ -1,8 +1,10 @@
 """The null executor: accepts every submission and runs nothing.
 
-It measures the foreman alone (the dispatch benchmark) and lets an environment dry-run its
-queue. When REFINERY_NULL_EXECUTOR_RECORD names a file, every submission is appended to it as
-one `job_id attempt pid` line, so an audit can prove what was (and was not) handed out.
+It measures the foreman alone (the dispatch benchmarks) and lets an environment dry-run its
+queue, within the capacity the environment declares per queue (`[executor] queues`; a queue
+it does not declare is unlimited). When REFINERY_NULL_EXECUTOR_RECORD names a file, every
+submission is appended to it as one `job_id attempt pid` line, so an audit can prove what was
+(and was not) handed out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class NullExecutor(Executor):
     name = "null"
 
     def __init__(self, env: Environment | None = None, *, record_path: str | None = None) -> None:
+        self._queues = dict(env.executor.queues) if env is not None else {}
         self._ids = itertools.count(1)
         self._prefix = f"null-{os.getpid()}-"
         path = record_path or os.environ.get(RECORD_VARIABLE)
@@ -43,7 +46,7 @@ class NullExecutor(Executor):
         return None
 
     def capacity(self, queue: str) -> int:
-        return UNLIMITED_CAPACITY
+        return self._queues.get(queue) or UNLIMITED_CAPACITY
 
     def close(self) -> None:
         if self._record is not None:

@@ -19,18 +19,19 @@ import tempfile
 import time
 import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import db
 from common.environments import Environment
 from common.errors import ConfigError
 from common.settings.core import AwsSettings, ExecutorSettings
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.batch import BatchExecutor, job_definition_name
-from foreman.migrations import apply_migrations
 from ops.bench.report import Comparison
+from ops.foreman.bench_queue import bench_environment, pending_queue
 from ops.progress import Progress, quiet
 from ops.sandbox.emulator import EMULATOR_CREDENTIALS, MotoServer, start_moto
 from ops.sandbox.processes import free_port, stop_process
@@ -107,6 +108,19 @@ def run_batch_bench(env: Environment, *, jobs: int, progress: Progress = quiet) 
     """Start an emulator, measure both sides on the same queue and definitions, stop it."""
     if env.database.kind != "embedded":
         raise ConfigError("inv bench.batch runs on an embedded environment (such as local)")
+    with batch_emulator(progress) as server:
+        target = batch_bench_environment(env, server.endpoint_url, capacity=jobs)
+        create_batch_resources(target)
+        progress(f"the foreman dispatching {jobs:,} jobs")
+        ours = _run_refinery(target, jobs)
+        progress(f"the peer submitting {jobs:,} jobs one by one")
+        peer = _run_peer(target, jobs)
+    return BatchBench(jobs, ours, peer)
+
+
+@contextmanager
+def batch_emulator(progress: Progress = quiet) -> Iterator[MotoServer]:
+    """An AWS emulator on loopback with Batch's containers off, for the block."""
     for key, value in EMULATOR_CREDENTIALS.items():
         os.environ.setdefault(key, value)  # the emulator takes any; never real ones needed
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -115,15 +129,16 @@ def run_batch_bench(env: Environment, *, jobs: int, progress: Progress = quiet) 
         server = start_moto(Path(scratch), port=free_port())
         try:
             _containers_off(server)
-            target = _bench_environment(env, server.endpoint_url, jobs)
-            _create_batch_resources(target)
-            progress(f"the foreman dispatching {jobs:,} jobs")
-            ours = _run_refinery(target, jobs)
-            progress(f"the peer submitting {jobs:,} jobs one by one")
-            peer = _run_peer(target, jobs)
+            yield server
         finally:
             stop_process(server.process)
-    return BatchBench(jobs, ours, peer)
+
+
+def empty_emulator(server: MotoServer) -> None:
+    """Forget every job and resource, Batch's containers still off: a measurement that
+    follows another does not pay for the jobs the emulator kept from it."""
+    server.reset()
+    _containers_off(server)
 
 
 def _containers_off(server: MotoServer) -> None:
@@ -135,14 +150,19 @@ def _containers_off(server: MotoServer) -> None:
     urllib.request.urlopen(request, timeout=10).close()
 
 
-def _bench_environment(env: Environment, endpoint_url: str, jobs: int) -> Environment:
-    return replace(
+def batch_bench_environment(
+    env: Environment, endpoint_url: str, *, capacity: int, database: str = DATABASE
+) -> Environment:
+    """The bench's environment: the Batch executor on the emulator, one queue of `capacity`
+    attempts at once, its own database `database` on `env`'s server."""
+    return bench_environment(
         env,
+        database,
         name=BENCH_ENV,
-        database=replace(env.database, name=DATABASE),
-        executor=ExecutorSettings(kind="batch", queues={"default": jobs}, memory_tiers_mb=TIERS_MB),
+        executor=ExecutorSettings(
+            kind="batch", queues={"default": capacity}, memory_tiers_mb=TIERS_MB
+        ),
         aws=AwsSettings(region="us-east-1", endpoint_url=endpoint_url),
-        extra={},
     )
 
 
@@ -161,7 +181,8 @@ def _count_calls(client: Any, counter: Counter[str]) -> None:
     client.meta.events.register("before-call.batch", count)
 
 
-def _create_batch_resources(env: Environment) -> None:
+def create_batch_resources(env: Environment) -> None:
+    """The bench's compute environment, job queue and no-op job definitions, on the emulator."""
     import boto3
 
     iam = boto3.client("iam", region_name="us-east-1", endpoint_url=env.aws.endpoint_url)
@@ -190,20 +211,8 @@ def _create_batch_resources(env: Environment) -> None:
 
 
 def _run_refinery(env: Environment, jobs: int) -> Side:
-    db.drop_database(env, DATABASE)
-    db.create_database(env, DATABASE)
-    conn = db.connect(env)
     side = Side("refinery")
-    try:
-        apply_migrations(conn)
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO jobs (kind, payload) "
-                "SELECT 'process', '{\"application\": \"no_op\"}' FROM generate_series(1, %s)",
-                (jobs,),
-            )
-            cur.execute("ANALYZE jobs")
-        conn.commit()
+    with pending_queue(env, jobs) as conn:
         executor = BatchExecutor(env)
         _count_calls(executor.client, side.calls)
         started = time.perf_counter()
@@ -225,9 +234,6 @@ def _run_refinery(env: Environment, jobs: int) -> Side:
         side.status_seconds = time.perf_counter() - started
         if len(statuses) != jobs:
             raise ConfigError(f"status of {len(statuses)} of {jobs} jobs read; bench invalid")
-    finally:
-        conn.close()
-        db.drop_database(env, DATABASE)
     return side
 
 

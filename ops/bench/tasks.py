@@ -13,6 +13,7 @@ from ops.batch.bench_tasks import batch_bench
 from ops.console.bench_tasks import console_bench
 from ops.db.bench_tasks import backup_bench
 from ops.foreman.bench_tasks import foreman_bench
+from ops.foreman.curve_tasks import cost_curve
 from ops.jobs.bench_tasks import workers_bench
 from ops.lake.bench_tasks import lake_bench
 
@@ -24,5 +25,6 @@ for bench_task in (
     lake_bench,
     console_bench,
     batch_bench,
+    cost_curve,
 ):
     ns.add_task(bench_task)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from common import db
 from common.db import fetch_one
-from common.environments import Environment, ExecutorSettings
+from common.environments import Environment
 from common.errors import ConfigError
 from foreman.executors.null import NullExecutor
 from foreman.loop import Foreman
-from foreman.migrations import apply_migrations
 from foreman.settings import ForemanSettings
 from ops.bench.report import Comparison
+from ops.foreman.bench_queue import bench_environment, fresh_database, pending_queue
 from ops.progress import Progress, quiet
 
 
@@ -39,20 +39,9 @@ class BenchResult:
         return self.jobs / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _database_env(env: Environment, name: str) -> Environment:
-    return replace(
-        env,
-        name=env.name,
-        database=replace(env.database, name=name),
-        executor=ExecutorSettings(kind="null"),
-        extra={},
-    )
-
-
 def _fresh_database(env: Environment, name: str) -> Environment:
-    target = _database_env(env, name)
-    db.drop_database(env, name)
-    db.create_database(env, name)
+    target = bench_environment(env, name)
+    fresh_database(target)
     return target
 
 
@@ -62,18 +51,8 @@ def _conninfo(env: Environment) -> str:
 
 
 def bench_foreman(env: Environment, jobs: int, batch_size: int) -> BenchResult:
-    target = _fresh_database(env, "bench_refinery")
-    conn = db.connect(target)
-    try:
-        apply_migrations(conn)
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO jobs (kind, payload) "
-                "SELECT 'process', '{\"application\": \"no_op\"}' FROM generate_series(1, %s)",
-                (jobs,),
-            )
-            cur.execute("ANALYZE jobs")
-        conn.commit()
+    target = bench_environment(env, "bench_refinery")
+    with pending_queue(target, jobs) as conn:
         executor = NullExecutor()
         settings = ForemanSettings(batch_size=batch_size, reconcile_seconds=3600)
         foreman = Foreman(target, executor=executor, settings=settings)
@@ -85,9 +64,6 @@ def bench_foreman(env: Environment, jobs: int, batch_size: int) -> BenchResult:
             dispatched = fetch_one(cur)[0]
         if dispatched != jobs or report.dispatched != jobs:
             raise ConfigError(f"foreman dispatched {dispatched} of {jobs} jobs; bench is invalid")
-    finally:
-        conn.close()
-        db.drop_database(env, "bench_refinery")
     return BenchResult("refinery foreman", jobs, seconds, f"batch {batch_size}, null executor")
 
 

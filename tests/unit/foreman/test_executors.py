@@ -111,5 +111,16 @@ def test_null_executor_accepts_everything_and_records_it(tmp_path):
     assert record.read_text().splitlines() == [f"7 1 {os.getpid()}"] * 3
 
 
+def test_null_executor_dry_runs_within_the_capacity_the_environment_declares(local_env):
+    from dataclasses import replace
+
+    env = replace(local_env, executor=replace(local_env.executor, kind="null"))
+    executor = executor_for(env)
+    assert isinstance(executor, NullExecutor)
+    assert executor.capacity("big") == 1  # declared
+    assert executor.capacity("default") >= 1_000_000_000  # not declared: unlimited
+    assert NullExecutor().capacity("big") >= 1_000_000_000  # no environment: unlimited
+
+
 def test_executor_for_picks_the_environments_kind(local_env):
     assert isinstance(executor_for(local_env), LocalExecutor)
