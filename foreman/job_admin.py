@@ -174,7 +174,11 @@ class ArrayCancellation:
     size: int
     job_ids: list[int]
     executed: bool
-    terminated: str | None = None
+
+    @property
+    def terminated(self) -> str | None:
+        """The Batch job ended with one TerminateJob (its children with it on AWS)."""
+        return self.executor_job_id if self.executed else None
 
 
 def cancel_array(
@@ -201,7 +205,7 @@ def cancel_array(
                 f"job {job_id}'s current attempt is not part of an array job; "
                 f"cancel it alone: inv jobs.cancel JOB_ID"
             )
-        token, _executor, executor_job_id, size = found
+        token, executor_job_id, size = found
         statement = "cancel_array" if execute else "array_active_members"
         cur.execute(_sql(statement), {"token": token, "reason": "array cancelled by hand"})
         cancelled = [row[0] for row in cur.fetchall()]
@@ -211,12 +215,10 @@ def cancel_array(
             raise JobError(f"no job of array {executor_job_id or token} is still running")
         return ArrayCancellation(token, executor_job_id, size, cancelled, executed=False)
     conn.commit()
-    terminated = None
     if executor_job_id:
         executor = executor_for_job()
         try:
             executor.terminate(executor_job_id, "array cancelled by hand")
         finally:
             executor.close()
-        terminated = executor_job_id
-    return ArrayCancellation(token, executor_job_id, size, cancelled, True, terminated)
+    return ArrayCancellation(token, executor_job_id, size, cancelled, executed=True)

@@ -51,7 +51,7 @@ ORDER BY role, beat_at DESC;
 
 -- name: array_of_job --
 -- The recorded array that carries the job's current attempt (one with more than one member).
-SELECT s.token::text, s.executor, s.executor_job_id, s.size
+SELECT s.token::text, s.executor_job_id, s.size
 FROM jobs j
 JOIN job_submission_members m ON m.job_id = j.id AND m.attempt = j.attempt
 JOIN job_submissions s ON s.token = m.token

@@ -32,6 +32,7 @@ from common.errors import ExitCode, JobError, PermanentJobError, ValidationError
 from common.lake import open_lake
 from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
+from foreman.executors.batch_arrays import split_child_id
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
 from foreman.settings import ForemanSettings
 from foreman.submissions import resolve_member
@@ -62,8 +63,8 @@ def array_index() -> int:
     index = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "")
     if index.isdigit():
         return int(index)
-    _, sep, ending = os.environ.get("AWS_BATCH_JOB_ID", "").rpartition(":")
-    return int(ending) if sep and ending.isdigit() else 0
+    child = split_child_id(executor_job_id() or "")
+    return child[1] if child is not None else 0
 
 
 def executor_job_id() -> str | None:

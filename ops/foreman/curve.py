@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from statistics import median
-from typing import Any
+from typing import Any, Literal
 
 from common import db
 from common.environments import Environment, ExecutorSettings
@@ -133,8 +133,8 @@ class CostCurve:
                 continue
             base, *longer = points
             for point in longer:
-                rows.append(_compared(f"{executor}: dispatch {self.slice:,} of", point, base))
-                rows.append(_compared(f"{executor}: reconcile {self.slice:,} of", point, base))
+                rows.append(_compared(executor, "dispatch", self.slice, point, base))
+                rows.append(_compared(executor, "reconcile", self.slice, point, base))
         return rows
 
     def as_dict(self) -> dict[str, Any]:
@@ -145,15 +145,17 @@ class CostCurve:
         }
 
 
-def _compared(what: str, point: Point, base: Point) -> Comparison:
-    if "reconcile" in what:
+def _compared(
+    executor: str, phase: Literal["dispatch", "reconcile"], slice: int, point: Point, base: Point
+) -> Comparison:
+    if phase == "reconcile":
         ours, theirs = point.reconcile_seconds, base.reconcile_seconds
         work = (point.reconciled, base.reconciled)
     else:
         ours, theirs = point.seconds, base.seconds
         work = (point.dispatched, base.dispatched)
     return Comparison(
-        f"{what} {point.pending:,} pending",
+        f"{executor}: {phase} {slice:,} of {point.pending:,} pending",
         ours,
         f"the same, {base.pending:,} pending",
         theirs,
