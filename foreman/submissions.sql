@@ -11,10 +11,12 @@ DELETE FROM job_submissions
 WHERE token IN (SELECT (v.token)::uuid FROM (VALUES %s) AS v (token)) AND executor_job_id IS NULL;
 
 -- name: record_group_submitted --
--- The executor took the group: its id goes on the submission, on each member attempt still
--- active (a child's id is `<parent>:<index>`) and into each attempt's history row. The member
--- jobs are looked up by id: joined to an array's 10,000 members, the planner would walk the
--- whole jobs table (tests/integration/foreman/test_claim_plan.py checks the plan).
+-- The executor took the group: its id goes on the submission, on each member job still on that
+-- attempt (a child's id is `<parent>:<index>`) and into each attempt's history row. A member may
+-- already have finished: a child can run before the answer is recorded, or long before a
+-- successor settles a dead foreman's submission; its history still names the Batch job it ran
+-- as. The member jobs are looked up by id: joined to an array's 10,000 members, the planner
+-- would walk the whole jobs table (tests/integration/foreman/test_claim_plan.py checks the plan).
 WITH submission AS (
     UPDATE job_submissions SET executor_job_id = %(executor_job_id)s, submitted_at = now()
     WHERE token = %(token)s AND executor_job_id IS NULL
@@ -31,7 +33,7 @@ recorded AS (
     FROM members
     WHERE jobs.id = ANY (ARRAY(SELECT job_id FROM members))
       AND jobs.id = members.job_id AND jobs.attempt = members.attempt
-      AND jobs.state IN ('dispatched', 'running') AND jobs.executor_job_id IS NULL
+      AND jobs.executor_job_id IS NULL
     RETURNING jobs.id, jobs.attempt, jobs.memory_tier, members.executor_job_id
 )
 INSERT INTO job_attempts (job_id, attempt, memory_tier, executor_job_id)

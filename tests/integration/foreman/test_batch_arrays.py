@@ -19,7 +19,7 @@ from common import db
 from common.environments import REPO_ROOT
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.batch import API_ATTEMPTS, BatchExecutor
-from foreman.jobs import enqueue_job
+from foreman.jobs import enqueue_job, finish_attempt, get_job, start_attempt
 from foreman.submissions import resolve_member
 from tests.support.foreman import FAST_FOREMAN, fetch, wait_until
 from tests.support.throttling_proxy import ThrottlingProxy
@@ -217,6 +217,59 @@ def test_a_foreman_killed_around_submit_job_submits_each_array_exactly_once(batc
     assert len(members) == 12  # none lost: every attempt of the array recorded as submitted
     assert {attempt for _, attempt, _ in members} == {1}
     assert [eid for *_, eid in members] == [f"{parent['jobId']}:{i}" for i in range(12)]
+
+
+def test_children_that_finished_before_their_array_was_settled_keep_their_batch_ids(batch_env):
+    # The foreman dies after SubmitJob; every child runs and finishes before a successor comes
+    # up and settles the submission. Their history must still name the Batch job each ran as.
+    jobs = _enqueue(batch_env, 5)
+    killed = _foreman(batch_env, "foreman.dispatch.submitted=kill")
+    assert killed.wait(timeout=60) == -9
+    [(token, name)] = fetch(batch_env, "SELECT token::text, job_name FROM job_submissions")
+    found = boto3.client("batch").list_jobs(
+        jobQueue=f"refinery-{batch_env.name}-default",
+        filters=[{"name": "JOB_NAME", "values": [name]}],
+    )["jobSummaryList"]
+    [parent] = [job["jobId"] for job in found if ":" not in job["jobId"]]
+    conn = db.connect(batch_env)
+    try:
+        for index in range(5):  # what each child's worker does, told `<parent>:<index>`
+            job_id, attempt = resolve_member(conn, token, index)
+            assert (job_id, attempt) == (jobs[index], 1)
+            job = start_attempt(conn, get_job(conn, job_id), f"child-{index}",
+                                executor_job_id=f"{parent}:{index}")  # fmt: skip
+            assert finish_attempt(conn, job, succeeded=True, result={})
+            conn.commit()
+    finally:
+        conn.close()
+
+    restarted = _foreman(batch_env, None)
+    try:
+        wait_until(
+            lambda: fetch(batch_env, "SELECT executor_job_id FROM job_submissions")[0][0],
+            timeout=60,
+            what="the successor settled the submission",
+        )
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=30)
+    expected = [(job_id, "succeeded", f"{parent}:{i}", f"{parent}:{i}", f"{parent}:{i}")
+                for i, job_id in enumerate(jobs)]  # fmt: skip
+    assert (
+        fetch(
+            batch_env,
+            "SELECT j.id, j.state, j.executor_job_id, a.executor_job_id, a.worker_executor_job_id"
+            " FROM jobs j JOIN job_attempts a ON a.job_id = j.id ORDER BY j.id",
+        )
+        == expected
+    )
+    assert (
+        boto3.client("batch").list_jobs(
+            jobQueue=f"refinery-{batch_env.name}-default",
+            filters=[{"name": "JOB_NAME", "values": [name]}],
+        )["jobSummaryList"]
+        == found
+    )  # settled by finding it: nothing was submitted again
 
 
 def _inv(*args: str) -> subprocess.CompletedProcess:

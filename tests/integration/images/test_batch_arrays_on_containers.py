@@ -121,7 +121,11 @@ def test_an_array_of_22_children_runs_each_childs_own_job_and_a_killed_child_alo
         # The foreman's record of the child, and what the child's own worker said it ran as.
         assert first[3] == first[4] == f"{parent}:{index}", (job_id, first)
     # Every worker ran as the Batch job the foreman recorded for its attempt (lone jobs too).
-    assert all(a[3] and a[3] == a[4] for job in attempts.values() for a in job), attempts
+    # (A child may finish before the foreman records its submission's answer: still recorded.)
+    unmatched = [
+        (job, a) for job, tried in attempts.items() for a in tried if not a[3] or a[3] != a[4]
+    ]
+    assert unmatched == []
 
     # The killed child was retried alone, as a lone job on the next tier; no sibling was.
     assert [(a, tier, outcome) for a, tier, outcome, *_ in attempts[killed_job]] == [
