@@ -139,6 +139,8 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Any:
             try:
                 configure_logging()
                 bound = signature.bind(c, *a, **kw)
+                if _help_taken_as_positional(options["positional"], bound.arguments):
+                    return None
                 for name, (kind, low, high) in numbers.items():
                     if name in bound.arguments and bound.arguments[name] is not None:
                         what = "--" + name.replace("_", "-")
@@ -176,6 +178,27 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Any:
     if args:
         raise TypeError("task() takes options as keywords only")
     return decorate
+
+
+HELP_FLAGS = ("--help", "-h")
+
+
+def _help_taken_as_positional(positional: list[str], arguments: dict[str, Any]) -> bool:
+    """Print the task's help when Invoke gave `--help` to a positional argument; True if so.
+
+    Invoke's parser fills a task's missing positional arguments before it looks for core flags,
+    so `inv jobs.cancel --help` would run the task with the job id "--help". The program that
+    parsed the command line knows the task by its dotted name; its own help is printed.
+    """
+    if not any(arguments.get(name) in HELP_FLAGS for name in positional):
+        return False
+    from invoke.main import program  # the running `inv`; imported here, where it is needed
+
+    for context in getattr(program, "tasks", None) or []:
+        if any(argument.value in HELP_FLAGS for argument in context.positional_args):
+            program.print_task_help(context.name)
+            return True
+    return False
 
 
 def error_line(message: str) -> str:
