@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import invoke
 from invoke.exceptions import Exit
@@ -49,6 +49,7 @@ JSON_HELP = "print machine-readable JSON instead of a table"
 # One error line is at most this long: a value echoed from input never floods the terminal.
 MAX_ERROR_LENGTH = 1000
 UNEXPECTED_ERRORS_LOG = "inv-errors.log"
+HELP_FLAGS = ("--help", "-h")
 
 
 class SafeConsole(Console):
@@ -98,14 +99,38 @@ class _UncastNumber(Argument):
         self._value = value
 
 
+class _Positional(Argument):
+    """A positional argument that, given `--help`, gives it to its unset siblings too.
+
+    Invoke's parser fills missing positionals before it looks for core flags, and refuses a
+    command line that leaves one unset; so `inv users.add --help` would end in "did not receive
+    required positional arguments: 'role'". Filled, every positional reaches the `task`
+    wrapper, which prints the task's help instead of running it.
+    """
+
+    siblings: list[Argument]
+
+    def set_value(self, value: Any, cast: bool = True) -> None:
+        super().set_value(value, cast)
+        if value in HELP_FLAGS:
+            for sibling in self.siblings:
+                if sibling.raw_value is None:
+                    sibling.raw_value = sibling._value = value
+
+
 class RefineryTask(invoke.Task):
-    """`invoke.Task` with numeric options left for the `task` wrapper to convert."""
+    """`invoke.Task` with numeric options left for the `task` wrapper to convert, and
+    positional arguments that let `--help` through."""
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         arguments = super().get_arguments(ignore_unknown_help)
         for argument in arguments:
             if argument.kind in (int, float) and not argument.incrementable:
                 argument.__class__ = _UncastNumber
+        positional = [a for a in arguments if a.positional and type(a) is Argument]
+        for argument in positional:
+            argument.__class__ = _Positional
+            cast(_Positional, argument).siblings = positional
         return arguments
 
 
@@ -178,9 +203,6 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Any:
     if args:
         raise TypeError("task() takes options as keywords only")
     return decorate
-
-
-HELP_FLAGS = ("--help", "-h")
 
 
 def _help_taken_as_positional(positional: list[str], arguments: dict[str, Any]) -> bool:
