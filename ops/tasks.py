@@ -24,6 +24,8 @@ from types import ModuleType
 
 from invoke import Collection
 
+from ops.taskkit import stop_quietly_on_broken_pipe
+
 AREA_NAMES = (
     "analyses", "batch", "bench", "data", "db", "deploy", "foreman", "images", "jobs", "lake",
     "local", "logs", "metadata", "projects", "release", "sandbox", "schedule", "staging", "tf",
@@ -33,12 +35,17 @@ AREA_NAMES = (
 TOP_LEVEL_TASKS = {"rollback": "deploy", "console": "console"}
 
 
+def run_by_inv(argv: Sequence[str]) -> bool:
+    """Whether this process is `inv` (or `python -m invoke`) rather than an import."""
+    if not argv or os.path.basename(argv[0]) not in {"inv", "invoke", "__main__.py"}:
+        return False
+    return "invoke" in argv[0] or os.path.basename(argv[0]) != "__main__.py"
+
+
 def requested_areas(argv: Sequence[str]) -> set[str] | None:
     """The areas an `inv` command line needs, or None when it may need all of them."""
-    if not argv or os.path.basename(argv[0]) not in {"inv", "invoke", "__main__.py"}:
+    if not run_by_inv(argv):
         return None
-    if "invoke" not in argv[0] and os.path.basename(argv[0]) == "__main__.py":
-        return None  # `python -m something-else`
     areas: set[str] = set()
     for word in argv[1:]:
         if word in TOP_LEVEL_TASKS or word.startswith(("--list", "-l", "--complete")):
@@ -53,6 +60,8 @@ def _area_module(name: str) -> ModuleType:
     return importlib.import_module(f"ops.{name}.tasks")
 
 
+if run_by_inv(sys.argv):
+    stop_quietly_on_broken_pipe()
 _wanted = requested_areas(sys.argv)
 AREAS = tuple(_area_module(name) for name in AREA_NAMES if _wanted is None or name in _wanted)
 

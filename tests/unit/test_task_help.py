@@ -40,3 +40,19 @@ def test_help_after_a_task_with_a_positional_prints_its_help(name, flag):
     assert (shown.returncode, shown.stderr) == (0, "")
     assert shown.stdout.startswith(f"Usage: inv[oke] [--core-opts] {name} [--options]")
     assert "Options:" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    "argv", [["--list"], ["--help", "jobs.cancel"], ["jobs.cancel", "--help"]], ids=" ".join
+)
+def test_a_reader_that_goes_away_stops_inv_without_a_traceback(argv):
+    """`inv --list | head`: the pipe is closed before `inv` writes (it takes far longer to start
+    than the close), so every write fails with EPIPE."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "invoke", *argv],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 1
+    assert stderr == ""
