@@ -35,12 +35,20 @@ from common.environments import (
 )
 from common.errors import RefineryError
 from ops.sandbox.emulator import EMULATOR_CREDENTIALS
-from ops.sandbox.processes import SandboxError
+from ops.sandbox.processes import (
+    SandboxError,
+    record_pid,
+    recorded_pid,
+    spawn,
+    stop_recorded,
+    wait_recorded,
+)
 
 IMAGE_USER_ID = 10001  # the `refinery` user of the images (images/base/Dockerfile)
 CONTAINER_STATE = "/var/lib/refinery"
 CONTAINER_ENVIRONMENTS = "/etc/refinery/environments"
 STOP_TIMEOUT_S = 30
+FOLLOWER_STOP_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,8 @@ def _client() -> Any:
     return docker.from_env(timeout=300)
 
 
-def _outputs(env: Environment) -> dict[str, Any]:
+def host_outputs(env: Environment) -> dict[str, Any]:
+    """The stack's outputs, as provisioning wrote them on the host."""
     path = host_dir(env) / "state" / env.name / TERRAFORM_OUTPUTS_FILE
     try:
         return json.loads(path.read_text())
@@ -117,7 +126,7 @@ def _outputs(env: Environment) -> dict[str, Any]:
 def _image(env: Environment, version: str) -> str:
     from ops.images import default_registry, image_reference
 
-    return image_reference(default_registry(env, _outputs(env)), "foreman", version)
+    return image_reference(default_registry(env, host_outputs(env)), "foreman", version)
 
 
 def _version_file(env: Environment) -> Path:
@@ -163,7 +172,37 @@ def start(env: Environment, version: str | None = None) -> str:
     finally:
         client.close()
     version_file.write_text(version + "\n")
+    _start_log_follower(env, container.id)
     return f"started foreman {version} for {env.name} as container {container.short_id}"
+
+
+def _follower_pid_file(env: Environment) -> Path:
+    return host_dir(env) / "log-follower.pid"
+
+
+def _start_log_follower(env: Environment, container_id: str) -> None:
+    """What `--log-driver awslogs` does on AWS: the container's output into the stack's log
+    group (ops/sandbox/log_follower.py says why the sandbox cannot use the driver itself)."""
+    stop_recorded(_follower_pid_file(env), timeout=FOLLOWER_STOP_TIMEOUT_S)
+    process = spawn(
+        [sys.executable, "-m", "ops.sandbox.log_follower", "-e", env.name, container_id],
+        log_file=host_dir(env) / "log-follower.log",
+        env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true", **EMULATOR_CREDENTIALS},
+    )
+    record_pid(_follower_pid_file(env), process.pid)
+
+
+def log_follower_pid(env: Environment) -> int | None:
+    """The pid of the foreman's log follower, if one runs."""
+    return recorded_pid(_follower_pid_file(env))
+
+
+def _stop_log_follower(env: Environment) -> None:
+    """Let the follower send the container's last lines (its stream ends with the container),
+    then stop it by its pid if it is still there."""
+    pid_file = _follower_pid_file(env)
+    if not wait_recorded(pid_file, timeout=FOLLOWER_STOP_TIMEOUT_S):
+        stop_recorded(pid_file, timeout=FOLLOWER_STOP_TIMEOUT_S)
 
 
 def stop(env: Environment) -> str:
@@ -173,6 +212,7 @@ def stop(env: Environment) -> str:
         stopped = _remove(client, container_name(env))
     finally:
         client.close()
+    _stop_log_follower(env)
     return "foreman stopped" if stopped else "no foreman was running"
 
 

@@ -138,6 +138,15 @@ def sandbox_status(env: Environment) -> list[ServiceStatus]:
                 unit.version or unit.state,
             )
         )
+    follower = foreman_host.log_follower_pid(env)
+    rows.append(
+        ServiceStatus(
+            "foreman logs (to CloudWatch)",
+            "running" if follower else "stopped",
+            str(env.logs.get("group", "")),
+            follower,
+        )
+    )
     return rows
 
 

@@ -123,6 +123,15 @@ def stop_recorded(pid_file: Path, *, timeout: float = 30, group: bool = True) ->
     return True
 
 
+def wait_recorded(pid_file: Path, *, timeout: float) -> bool:
+    """Wait for the process in `pid_file` to end by itself; True once none runs."""
+    pid = recorded_pid(pid_file)
+    if pid is not None and not _wait_gone(pid, timeout):
+        return False
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
 def _signal(pid: int, signum: int, group: bool) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         if group and os.getpgid(pid) == pid:

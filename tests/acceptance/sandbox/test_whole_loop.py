@@ -149,6 +149,11 @@ def run_the_loop(box: Sandbox, work: Path) -> None:
 
     logs = box.ok("logs", "-e", "sandbox", "--job", str(survey_id))
     assert "surveyed delivery" in logs
+    # The foreman's own lines, in the stack's group as the unit's log driver sends them on AWS.
+    foreman_lines = box.ok("logs", "-e", "sandbox", "--filter", "dispatched")
+    assert "refinery-foreman/" in foreman_lines and "dispatched" in foreman_lines
+    services = {row["name"]: row for row in json.loads(box.ok("sandbox.status", "--json"))}
+    assert services["foreman logs (to CloudWatch)"]["state"] == "running"
 
     box.ok("lake.check", "-e", "sandbox", "--checksums")
     box.ok("analyses.seal", "-e", "sandbox")
@@ -168,6 +173,9 @@ def run_the_loop(box: Sandbox, work: Path) -> None:
         "AND beat_at > now() - interval '30 seconds'"
     )
     assert heartbeat, "no foreman beats after the restore"
+    # The foreman stopped for the restore said so, and its last line was sent before it went.
+    stopped = box.ok("logs", "-e", "sandbox", "--filter", "stopped")
+    assert re.search(r"foreman \S+ stopped", stopped), stopped
 
     box.ok("deploy", "-e", "sandbox", "-v", SECOND, timeout=1800)
     box.ok("rollback", "-e", "sandbox", timeout=900)
