@@ -69,11 +69,16 @@ def dispatch_pending_jobs(
     """
     # An executor that starts many attempts per call (Batch arrays) is handed that many at once.
     batch_size = max(batch_size, executor.max_group_size)
-    route_new_jobs(conn, env)
+    routing = QueueRouting.for_environment(env)
+    route_new_jobs(conn, env, routing)
     with conn.cursor() as cur:
         cur.execute(_sql("pending_queues"))
         queues = [row[0] for row in cur.fetchall()]
     conn.commit()
+    if routing.enabled:
+        # A job a worker enqueued after the routing above is still on the unrouted queue: it
+        # waits for the next pass, instead of going to a queue the environment may not have.
+        queues = [queue for queue in queues if queue in routing.queues]
     if not queues:
         return 0
     dispatched = 0
@@ -92,9 +97,8 @@ def dispatch_pending_jobs(
     return dispatched
 
 
-def route_new_jobs(conn: Connection, env: Environment) -> int:
+def route_new_jobs(conn: Connection, env: Environment, routing: QueueRouting) -> int:
     """Move new jobs from the unrouted queue to their kind's and tier's queue (commits)."""
-    routing = QueueRouting.for_environment(env)
     if not routing.enabled:
         return 0
     with conn.cursor() as cur:

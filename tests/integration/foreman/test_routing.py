@@ -63,3 +63,40 @@ def test_an_environment_without_routing_leaves_jobs_on_their_queue(make_env):
         assert fetch(env, "SELECT queue FROM jobs WHERE id = %s", (job_id,)) == [("default",)]
     finally:
         conn.close()
+
+
+def test_a_job_enqueued_between_routing_and_claim_waits_for_the_next_pass(routed_env):
+    # A worker's commit can land between the foreman's routing and its claim. Here the database
+    # plays that worker: the routing statement's own commit brings one more unrouted job
+    # (a trigger that fires once), exactly the state such a commit leaves.
+    conn = db.connect(routed_env)
+    try:
+        early = enqueue_job(conn, "download", {"file_id": 1})[0]
+        conn.commit()
+        fetch(routed_env, """
+            CREATE TABLE late_enqueue_done (done boolean);
+            CREATE FUNCTION late_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM late_enqueue_done) THEN
+                    INSERT INTO late_enqueue_done VALUES (true);
+                    INSERT INTO jobs (kind, queue, payload)
+                    VALUES ('download', 'default', '{"late": 1}');
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER late_enqueue AFTER UPDATE ON jobs
+                FOR EACH STATEMENT EXECUTE FUNCTION late_enqueue();
+            SELECT 1""")  # fmt: skip
+        executor = NullExecutor()
+        assert dispatch_pending_jobs(conn, routed_env, executor) == 1
+        late = fetch(routed_env, "SELECT id FROM jobs WHERE payload->>'late' = '1'")[0][0]
+        # Never claimed from the unrouted queue: on Batch it names no job queue of the stack.
+        assert fetch(routed_env, "SELECT id, state, queue FROM jobs ORDER BY id") == [
+            (early, "dispatched", "spot"),
+            (late, "pending", "default"),
+        ]
+        assert dispatch_pending_jobs(conn, routed_env, executor) == 1
+        assert fetch(routed_env, "SELECT state, queue, attempt FROM jobs WHERE id = %s",
+                     (late,)) == [("dispatched", "spot", 1)]  # fmt: skip
+    finally:
+        conn.close()
