@@ -67,12 +67,23 @@ def long_text(minimum: int = 5_000) -> st.SearchStrategy[str]:
     )
 
 
+def _invalid_utf8(escaped: str) -> bool:
+    """Whether the raw bytes `escaped` stands for are not UTF-8. High bytes drawn one by one
+    can spell a valid character: E1 80 80 is U+1000, a legitimate letter."""
+    try:
+        escaped.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def with_undecodable_bytes(base: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """`base` with invalid UTF-8 inserted (reaches `inv` as raw bytes)."""
+    """`base` with invalid UTF-8 inserted (reaches `inv` as raw bytes). Next to whole
+    characters, bytes that are invalid on their own stay invalid."""
     return st.builds(
         lambda text, bad, at: text[:at] + bad + text[at:],
         base,
-        st.lists(undecodable_bytes, min_size=1, max_size=3).map("".join),
+        st.lists(undecodable_bytes, min_size=1, max_size=3).map("".join).filter(_invalid_utf8),
         st.integers(0, 20),
     )
 
