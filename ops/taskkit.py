@@ -179,9 +179,8 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Any:
                     return func(*bound.args, **bound.kwargs)
             except RefineryError as exc:
                 raise Exit(error_line(str(exc)), code=exc.exit_code) from None
-            except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
-                _silence_stdout()
-                raise Exit(code=ExitCode.FAILURE) from None
+            except BrokenPipeError:  # not the task's error: `inv` stops quietly on it
+                raise  # (stop_quietly_on_broken_pipe)
             except OSError as exc:
                 # A full disk, a folder that is a file, a permission: fixable, so one line.
                 raise Exit(error_line(os_error_line(exc)), code=ExitCode.FAILURE) from None
@@ -228,28 +227,25 @@ def _help_taken_as_positional(positional: list[str], arguments: dict[str, Any]) 
     return False
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so the interpreter's last flush does not fail again."""
-    with suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-
-
 def stop_quietly_on_broken_pipe() -> None:
     """When the reader of `inv`'s output goes away (`inv --list | head`), stop without a word.
 
     Python ignores SIGPIPE, so a write to a closed pipe raises BrokenPipeError; in Invoke's own
-    output (`--list`, `--help`) nothing catches it and a traceback reached the terminal. Like any
-    Unix tool, `inv` now just stops (exit 1). Installed only when the process is `inv`.
+    output (`--list`, `--help`) or a task's, nothing catches it and a traceback reached the
+    terminal. Like any Unix tool, `inv` now just stops (exit 1). Installed only when the process
+    is `inv`.
     """
     previous = sys.excepthook
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-        if issubclass(kind, BrokenPipeError):
-            _silence_stdout()
+        if not issubclass(kind, BrokenPipeError):
+            previous(kind, value, tb)
             return
-        previous(kind, value, tb)
+        # stdout to /dev/null, so the interpreter's last flush does not fail again
+        with suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
 
     sys.excepthook = hook
 

@@ -41,7 +41,6 @@ from ops.sandbox.processes import (
     recorded_pid,
     spawn,
     stop_recorded,
-    wait_recorded,
 )
 
 IMAGE_USER_ID = 10001  # the `refinery` user of the images (images/base/Dockerfile)
@@ -200,9 +199,9 @@ def log_follower_pid(env: Environment) -> int | None:
 def _stop_log_follower(env: Environment) -> None:
     """Let the follower send the container's last lines (its stream ends with the container),
     then stop it by its pid if it is still there."""
-    pid_file = _follower_pid_file(env)
-    if not wait_recorded(pid_file, timeout=FOLLOWER_STOP_TIMEOUT_S):
-        stop_recorded(pid_file, timeout=FOLLOWER_STOP_TIMEOUT_S)
+    stop_recorded(
+        _follower_pid_file(env), timeout=FOLLOWER_STOP_TIMEOUT_S, grace=FOLLOWER_STOP_TIMEOUT_S
+    )
 
 
 def stop(env: Environment) -> str:

@@ -27,10 +27,13 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
+import docker
+
 from common.environments import Environment, load_environment
 from common.errors import RefineryError, first_line
 from common.signals import leave_termination_signals_to_main_thread
 from ops.sandbox import emulator
+from ops.sandbox.foreman_host import host_outputs
 
 FLUSH_SECONDS = 1.0
 MAX_BATCH = 1_000  # events per PutLogEvents (CloudWatch allows 10,000 and 1 MB)
@@ -80,32 +83,27 @@ class LogFollower:
         self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.sent = 0
 
-    def run(self) -> int:
-        """Follow until the container stops or SIGTERM; returns the number of events sent."""
+    def run(self, stopping: threading.Event) -> int:
+        """Follow until the container stops or `stopping` is set; returns the events sent."""
         self._create_stream()
-        reader = threading.Thread(target=self._read, name="docker-logs", daemon=True)
-        reader.start()
+        threading.Thread(target=self._read, name="docker-logs", daemon=True).start()
         pending: list[dict[str, Any]] = []
-        try:
-            while True:
-                try:
-                    event = self.lines.get(timeout=FLUSH_SECONDS)
-                except queue.Empty:
-                    self._send(pending)
-                    continue
-                if event is _END:
-                    break
+        while not stopping.is_set():
+            try:
+                event = self.lines.get(timeout=FLUSH_SECONDS)
+            except queue.Empty:
+                self._send(pending)
+                continue
+            if event is _END:
+                break
+            pending.append(event)
+            if len(pending) >= MAX_BATCH:
+                self._send(pending)
+        while not self.lines.empty():  # stopped: what was read is still sent
+            event = self.lines.get_nowait()
+            if event is not _END:
                 pending.append(event)
-                if len(pending) >= MAX_BATCH:
-                    self._send(pending)
-        except SystemExit:
-            pass  # SIGTERM: send what was read, then stop
-        finally:
-            while not self.lines.empty():
-                event = self.lines.get_nowait()
-                if event is not _END:
-                    pending.append(event)
-            self._send(pending)
+        self._send(pending)
         return self.sent
 
     def _create_stream(self) -> None:
@@ -117,8 +115,6 @@ class LogFollower:
 
     def _read(self) -> None:
         leave_termination_signals_to_main_thread()
-        import docker
-
         client = docker.from_env()  # a followed stream has no read timeout (docker-py lifts it)
         try:
             container = client.containers.get(self.container_id)
@@ -146,22 +142,17 @@ class LogFollower:
         self.sent += len(events)
 
 
-def _exit_on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(0)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="log_follower", description=__doc__.split("\n")[0])
     parser.add_argument("-e", "--env", required=True)
     parser.add_argument("container_id")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     try:
-        from ops.sandbox.foreman_host import host_outputs
-
         env = load_environment(args.env)
         group = str(host_outputs(env)["log_group_name"])
-        sent = LogFollower(env, args.container_id, group).run()
+        sent = LogFollower(env, args.container_id, group).run(stopping)
     except RefineryError as exc:
         print(f"log follower: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -108,10 +108,13 @@ def recorded_pid(pid_file: Path) -> int | None:
     return pid if actual is not None and actual == started else None
 
 
-def stop_recorded(pid_file: Path, *, timeout: float = 30, group: bool = True) -> bool:
-    """Stop the process in `pid_file` (its session too, when `group`); False if none ran."""
+def stop_recorded(
+    pid_file: Path, *, timeout: float = 30, group: bool = True, grace: float = 0
+) -> bool:
+    """Stop the process in `pid_file` (its session too, when `group`); False if none ran.
+    A process given `grace` seconds to end by itself is signalled only if it has not."""
     pid = recorded_pid(pid_file)
-    if pid is None:
+    if pid is None or (grace and _wait_gone(pid, grace)):
         pid_file.unlink(missing_ok=True)
         return False
     _signal(pid, signal.SIGTERM, group)
@@ -119,15 +122,6 @@ def stop_recorded(pid_file: Path, *, timeout: float = 30, group: bool = True) ->
         _signal(pid, signal.SIGKILL, group)
         if not _wait_gone(pid, 10):
             raise SandboxError(f"pid {pid} ({pid_file.stem}) did not stop")
-    pid_file.unlink(missing_ok=True)
-    return True
-
-
-def wait_recorded(pid_file: Path, *, timeout: float) -> bool:
-    """Wait for the process in `pid_file` to end by itself; True once none runs."""
-    pid = recorded_pid(pid_file)
-    if pid is not None and not _wait_gone(pid, timeout):
-        return False
     pid_file.unlink(missing_ok=True)
     return True
 

@@ -11,15 +11,7 @@ import pytest
 from common.environments import REPO_ROOT
 from ops.tasks import ns
 
-
-def _tasks(collection, prefix=""):
-    for name, task in collection.tasks.items():
-        yield prefix + name, task
-    for name, sub in collection.collections.items():
-        yield from _tasks(sub, f"{prefix}{name}.")
-
-
-POSITIONAL = sorted(name for name, task in _tasks(ns) if task.positional)
+POSITIONAL = sorted(name for name in ns.task_names if ns[name].positional)
 
 
 def test_tasks_with_a_positional_argument_exist():
