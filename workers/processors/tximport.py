@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 QUANT_COLUMNS = ("Name", "Length", "EffectiveLength", "TPM", "NumReads")
 COUNTS_FROM_ABUNDANCE = ("lengthScaledTPM", "no")
 MATRIX_FILES = {"counts": "gene_counts.tsv", "abundance": "gene_tpm.tsv"}
+_SCHEMA = {"Name": pl.String, **{column: pl.Float64 for column in QUANT_COLUMNS[1:]}}
 
 
 class MalformedQuant(ValidationError):
@@ -70,7 +71,27 @@ class GeneMatrix:
 
 def read_quant_sf(path: Path) -> QuantTable:
     """Read salmon's quant.sf; a missing column or a non-numeric value names the file."""
-    schema = {"Name": pl.String, **{column: pl.Float64 for column in QUANT_COLUMNS[1:]}}
+    names, columns = _read_columns(path)
+    return QuantTable(names.to_list(), *columns)
+
+
+def read_quant_files(paths: Sequence[Path]) -> list[QuantTable]:
+    """read_quant_sf for each of an experiment's files; files that list the same transcripts
+    (as an experiment's do) share one `names` list, made once rather than once per file."""
+    tables: list[QuantTable] = []
+    previous: pl.Series | None = None
+    for path in paths:
+        names, columns = _read_columns(path)
+        if previous is not None and names.equals(previous):
+            tables.append(QuantTable(tables[-1].names, *columns))
+        else:
+            tables.append(QuantTable(names.to_list(), *columns))
+            previous = names
+    return tables
+
+
+def _read_columns(path: Path) -> tuple[pl.Series, list[np.ndarray]]:
+    """The Name column, and Length, EffectiveLength, TPM and NumReads as float64 arrays."""
     try:
         with path.open("rb") as handle:
             header = handle.readline().decode("utf-8").rstrip("\r\n").split("\t")
@@ -81,7 +102,7 @@ def read_quant_sf(path: Path) -> QuantTable:
             path,
             separator="\t",
             columns=list(QUANT_COLUMNS),
-            schema_overrides=schema,
+            schema_overrides=_SCHEMA,
             quote_char=None,
         )
     except MalformedQuant:
@@ -97,20 +118,13 @@ def read_quant_sf(path: Path) -> QuantTable:
         if frame[name].null_count():
             row = int(frame[name].is_null().arg_max() or 0) + 2  # 1-based, after the header
             raise MalformedQuant(f"{path}: line {row}: no {name} (a short row?)")
-    columns = {name: frame[name].to_numpy().astype(np.float64) for name in QUANT_COLUMNS[1:]}
-    for name, values in columns.items():
+    columns = [frame[name].to_numpy() for name in QUANT_COLUMNS[1:]]
+    for name, values in zip(QUANT_COLUMNS[1:], columns, strict=True):
         bad = ~np.isfinite(values)
         if bad.any():
             row = int(np.argmax(bad)) + 2
             raise MalformedQuant(f"{path}: line {row}: {name} is not a finite number")
-    names = frame["Name"]
-    return QuantTable(
-        names=names.to_list(),
-        length=columns["Length"],
-        effective_length=columns["EffectiveLength"],
-        tpm=columns["TPM"],
-        num_reads=columns["NumReads"],
-    )
+    return frame["Name"], columns
 
 
 def summarise_to_genes(
@@ -121,55 +135,68 @@ def summarise_to_genes(
 ) -> GeneMatrix:
     """tximport's gene-level summary of `quants` (one per sample, same transcripts in the same
     order, as tximport requires), with `counts_from_abundance` "lengthScaledTPM" or "no"."""
-    if counts_from_abundance not in COUNTS_FROM_ABUNDANCE:
-        raise ValidationError(
-            f"counts_from_abundance must be one of {', '.join(COUNTS_FROM_ABUNDANCE)}, "
-            f"not {counts_from_abundance!r}"
-        )
+    check_counts_from_abundance(counts_from_abundance)
     _check_samples(quants, samples)
     names = quants[0].names
     for sample, quant in zip(samples[1:], quants[1:], strict=True):
-        if quant.names != names:
+        if quant.names is not names and quant.names != names:
             raise QuantMismatch(
                 f"sample {sample}: its transcripts differ from sample {samples[0]}'s "
                 "(quantified against another index?)"
             )
     genes_of = [tx2gene.get(name) for name in names]
-    kept = np.fromiter((gene is not None for gene in genes_of), dtype=bool, count=len(names))
-    if not kept.any():
+    genes = sorted({gene for gene in genes_of if gene is not None})
+    if not genes:
         raise QuantMismatch(
             "none of the quantified transcripts is in the transcript→gene table "
             f"(e.g. {', '.join(names[:3])}); is it from the same annotation?"
         )
-    dropped = len(names) - int(kept.sum())
+    # A transcript's gene as a bin number; those the table lacks go to one bin past the last
+    # gene, cut off afterwards. bincount adds each gene's transcripts in file order, as R's
+    # rowsum does.
+    code_of = {gene: code for code, gene in enumerate(genes)}
+    dropped_bin = len(genes)
+    codes = np.fromiter(
+        (dropped_bin if gene is None else code_of[gene] for gene in genes_of),
+        dtype=np.int64,
+        count=len(names),
+    )
+    dropped = int((codes == dropped_bin).sum())
     if dropped:
         log.warning("transcripts missing from tx2gene: %d (dropped)", dropped)
-    kept_genes = [gene for gene in genes_of if gene is not None]
-    genes = sorted(set(kept_genes))
-    code_of = {gene: code for code, gene in enumerate(genes)}
-    codes = np.fromiter((code_of[g] for g in kept_genes), dtype=np.int64, count=len(kept_genes))
-    # Rows sorted by gene, stably, so each gene's transcripts are summed in file order (R's
-    # rowsum order) by one reduceat per matrix.
-    order = np.flatnonzero(kept)[np.argsort(codes, kind="stable")]
-    starts = np.flatnonzero(np.r_[True, np.diff(np.sort(codes, kind="stable")) != 0])
-    transcripts = np.bincount(codes, minlength=len(genes)).astype(np.float64)
+    bins = len(genes) + 1
 
-    def stacked(field: str) -> np.ndarray:
-        return np.stack([getattr(quant, field)[order] for quant in quants], axis=1)
+    def per_gene(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values, minlength=bins)[: len(genes)]
 
-    tpm = stacked("tpm")
-    effective_length = stacked("effective_length")
-    abundance = np.add.reduceat(tpm, starts, axis=0)
-    counts = np.add.reduceat(stacked("num_reads"), starts, axis=0)
+    shape = (len(genes), len(quants))
+    # Column-major: each sample is written as one contiguous column.
+    abundance, counts, weighted = (np.empty(shape, order="F") for _ in range(3))
+    length_sum = np.zeros(len(names))
+    for column, quant in enumerate(quants):
+        abundance[:, column] = per_gene(quant.tpm)
+        counts[:, column] = per_gene(quant.num_reads)
+        weighted[:, column] = per_gene(quant.tpm * quant.effective_length)
+        length_sum += quant.effective_length
     with np.errstate(invalid="ignore", divide="ignore"):
-        length = np.add.reduceat(tpm * effective_length, starts, axis=0) / abundance
-    mean_length = np.add.reduceat(effective_length.mean(axis=1), starts) / transcripts
+        length = weighted / abundance
+    transcripts = np.bincount(codes, minlength=bins)[: len(genes)]
+    mean_length = per_gene(length_sum / len(quants)) / transcripts
     length = _replace_missing_length(length, mean_length)
     if counts_from_abundance == "lengthScaledTPM":
         counts = _length_scaled_tpm(counts, abundance, length)
     return GeneMatrix(
         genes=genes, samples=list(samples), counts=counts, abundance=abundance, length=length
     )
+
+
+def check_counts_from_abundance(value: str) -> None:
+    """Refuse a countsFromAbundance this module does not make."""
+    if value not in COUNTS_FROM_ABUNDANCE:
+        raise ValidationError(
+            f"counts from abundance must be {' or '.join(COUNTS_FROM_ABUNDANCE)}, "
+            f"not {value[:40]!r}"
+        )
 
 
 def _check_samples(quants: Sequence[QuantTable], samples: Sequence[str]) -> None:
@@ -192,15 +219,11 @@ def _replace_missing_length(length: np.ndarray, mean_length: np.ndarray) -> np.n
     missing = np.isnan(length)
     if not missing.any():
         return length
-    length = length.copy()
-    rows = np.flatnonzero(missing.any(axis=1))
-    for row in rows:
-        gaps = missing[row]
-        if gaps.all():
-            length[row, :] = mean_length[row]
-        else:
-            length[row, gaps] = np.exp(np.mean(np.log(length[row, ~gaps])))
-    return length
+    present = (~missing).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_sum = np.where(missing, 0.0, np.log(np.where(missing, 1.0, length))).sum(axis=1)
+        fill = np.where(present > 0, np.exp(log_sum / present), mean_length)
+    return np.where(missing, fill[:, np.newaxis], length)
 
 
 def _length_scaled_tpm(counts: np.ndarray, abundance: np.ndarray, length: np.ndarray) -> np.ndarray:

@@ -128,7 +128,7 @@ def test_samples_quantified_against_different_transcripts_are_refused() -> None:
         (["A", "B"], {"x": "g"}, "no", "none of the quantified transcripts"),
         (["A"], TX2GENE, "no", "1 sample names for 2"),
         (["A", "A"], TX2GENE, "no", "named twice"),
-        (["A", "B"], TX2GENE, "scaledTPM", "counts_from_abundance must be one of"),
+        (["A", "B"], TX2GENE, "scaledTPM", "counts from abundance must be lengthScaledTPM or no"),
     ],
 )
 def test_inputs_that_cannot_be_summarised_are_refused(
