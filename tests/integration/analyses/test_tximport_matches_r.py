@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from common.environments import REPO_ROOT
 from ops.analyses.r_tximport import run_r_tximport
 from ops.analyses.summarise_bench import max_relative_difference
 from ops.analyses.synthetic_quants import write_synthetic_experiment
 from workers.processors.tximport import read_quant_sf, summarise_to_genes
 
 pytestmark = [pytest.mark.integration, pytest.mark.r]
+INV = str(Path(sys.executable).with_name("inv"))
 
 
 @pytest.mark.parametrize("counts_from_abundance", ["lengthScaledTPM", "no"])
@@ -42,3 +47,34 @@ def test_gene_matrices_equal_r_tximport_on_the_same_files(
     for field in ("counts", "abundance", "length"):
         difference = max_relative_difference(ours, r, field)
         assert difference <= 1e-6, f"{field}: {difference:.3g}"
+
+
+def test_bench_summarise_compares_with_r_through_inv() -> None:
+    result = subprocess.run(
+        [INV, "bench.summarise", "--samples", "3", "--transcripts", "300", "--repeats", "1",
+         "--counts", "no", "--json"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    (comparison,) = report["comparisons"]
+    assert comparison["peer"].startswith("R tximport 1.") and comparison["target"] == 5.0
+    assert comparison["refinery_seconds"] > 0 and comparison["peer_seconds"] >= 0
+    assert comparison["ratio"] == pytest.approx(
+        comparison["peer_seconds"] / comparison["refinery_seconds"]
+    )
+    details = report["details"]
+    assert details["samples"] == 3 and details["counts_from_abundance"] == "no"
+    assert set(details["max_relative_difference"]) == {"counts", "abundance", "length"}
+    assert max(details["max_relative_difference"].values()) <= 1e-6
+
+
+def test_bench_summarise_refuses_an_unknown_counts_method_in_one_line() -> None:
+    result = subprocess.run(
+        [INV, "bench.summarise", "--counts", "scaledTPM"], cwd=REPO_ROOT, capture_output=True,
+        text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: counts from abundance must be lengthScaledTPM or no, not 'scaledTPM'"
+    )

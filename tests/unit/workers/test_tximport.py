@@ -10,11 +10,13 @@ import polars as pl
 import pytest
 
 from common.errors import RefineryError, ValidationError
+from ops.analyses.synthetic_quants import write_synthetic_experiment
 from workers.processors.tximport import (
     GeneMatrix,
     MalformedQuant,
     QuantMismatch,
     QuantTable,
+    read_quant_files,
     read_quant_sf,
     summarise_to_genes,
     write_gene_matrix,
@@ -158,3 +160,34 @@ def test_a_gene_matrix_is_genes_by_samples() -> None:
     assert isinstance(m, GeneMatrix)
     for values in (m.counts, m.abundance, m.length):
         assert values.shape == (3, 3)
+
+
+def test_gene_counts_are_the_sums_of_their_transcripts_numreads_in_random_files(
+    tmp_path: Path,
+) -> None:
+    experiment = write_synthetic_experiment(tmp_path, samples=5, transcripts=600, seed=7)
+    m = summarise_to_genes(
+        read_quant_files(experiment.quant_files),
+        experiment.samples,
+        experiment.tx2gene,
+        counts_from_abundance="no",
+    )
+    for column, path in enumerate(experiment.quant_files):
+        truth: dict[str, float] = {}
+        lines = path.read_text().splitlines()[1:]
+        for line in lines:
+            name, _, _, _, reads = line.split("\t")
+            if name in experiment.tx2gene:
+                gene = experiment.tx2gene[name]
+                truth[gene] = truth.get(gene, 0.0) + float(reads)
+        assert sorted(truth) == m.genes
+        for row, gene in enumerate(m.genes):
+            assert m.counts[row, column] == pytest.approx(truth[gene], rel=1e-12, abs=1e-9)
+    assert (m.counts > 0).any() and (m.counts == 0).any()
+
+
+def test_files_of_one_experiment_share_one_names_list(tmp_path: Path) -> None:
+    experiment = write_synthetic_experiment(tmp_path, samples=3, transcripts=60)
+    tables = read_quant_files(experiment.quant_files)
+    assert tables[0].names is tables[1].names is tables[2].names
+    assert tables[0].names == read_quant_sf(experiment.quant_files[2]).names
