@@ -237,7 +237,8 @@ def _length_scaled_tpm(counts: np.ndarray, abundance: np.ndarray, length: np.nda
 
 def write_gene_matrix(matrix: GeneMatrix, folder: Path) -> list[Path]:
     """Write gene_counts.tsv and gene_tpm.tsv (first column "Gene", one column per sample,
-    numbers that read back exactly); each file appears whole or not at all."""
+    numbers that read back exactly). Each is written beside its name and renamed into place,
+    so it appears whole or not at all, and nothing partial is left when writing fails."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for field, name in MATRIX_FILES.items():
@@ -248,7 +249,10 @@ def write_gene_matrix(matrix: GeneMatrix, folder: Path) -> list[Path]:
         )
         path = folder / name
         partial = folder / f".{name}.partial"
-        frame.write_csv(partial, separator="\t", quote_style="never", line_terminator="\n")
-        os.replace(partial, path)
+        try:
+            frame.write_csv(partial, separator="\t", quote_style="never", line_terminator="\n")
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
         written.append(path)
     return written

@@ -191,3 +191,15 @@ def test_files_of_one_experiment_share_one_names_list(tmp_path: Path) -> None:
     tables = read_quant_files(experiment.quant_files)
     assert tables[0].names is tables[1].names is tables[2].names
     assert tables[0].names == read_quant_sf(experiment.quant_files[2]).names
+
+
+def test_a_matrix_that_cannot_be_written_leaves_nothing_partial(tmp_path: Path) -> None:
+    m = summarise_to_genes([A, B], ["A", "B"], TX2GENE)
+    out = tmp_path / "out"
+    (out / "gene_tpm.tsv").mkdir(parents=True)  # its name is taken by a folder
+    with pytest.raises(OSError):
+        write_gene_matrix(m, out)
+    assert sorted(p.name for p in out.iterdir()) == ["gene_counts.tsv", "gene_tpm.tsv"]
+    assert (out / "gene_tpm.tsv").is_dir()
+    counts = pl.read_csv(out / "gene_counts.tsv", separator="\t")
+    assert counts.height == len(m.genes)
