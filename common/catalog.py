@@ -48,6 +48,18 @@ def upsert_project(
     return project_id, created
 
 
+def describe_project(
+    conn: Connection, project_id: int, *, summary: str, metadata: dict[str, Any]
+) -> None:
+    """Record what a public series says about itself (its summary and other descriptive
+    fields); a later survey records the series' description as it then reads."""
+    with conn.cursor() as cur:
+        cur.execute(
+            _sql("describe_project"),
+            {"id": project_id, "summary": summary, "metadata": Json(metadata)},
+        )
+
+
 def upsert_individual(
     conn: Connection, project_id: int, name: str, *, species: str = ""
 ) -> tuple[int, bool]:

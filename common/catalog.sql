@@ -195,3 +195,7 @@ LEFT JOIN analyses an ON an.id = t.analysis_id AND an.application = 'fastq_qc'
      AND an.status IN ('FINISHED', 'SUCCEEDED')
 LEFT JOIN files qc ON qc.analysis_id = an.id AND qc.name = 'qc.json'
 ORDER BY e.id, an.id DESC NULLS LAST;
+
+-- name: describe_project --
+-- A public series' own description, as it reads at its latest survey.
+UPDATE projects SET summary = %(summary)s, metadata = %(metadata)s WHERE id = %(id)s;

@@ -8,6 +8,8 @@ validated when the environment is loaded.
                                        (`<url>/ftp.sra.ebi.ac.uk/vol1/…`): a sandbox serves
                                        recorded reports and files on loopback
             retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
+[geo]       base_url = "https://ftp.ncbi.nlm.nih.gov/geo"   where series' SOFT family files are
+            retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
 [download]  retries = 3 (resumes within one attempt), timeout_seconds = 60,
             chunk_bytes = 65536 (a broken transfer keeps all but the last chunk)
 [workers]   stall_seconds = 300    a transfer that moves no byte for this long fails the attempt
@@ -21,6 +23,7 @@ from common.settings.jobs import (
     PROCESS_APPLICATIONS,
     DownloadSettings,
     EnaSettings,
+    GeoSettings,
     PipelineSettings,
     WorkerSettings,
 )
@@ -30,10 +33,12 @@ __all__ = [
     "PROCESS_APPLICATIONS",
     "DownloadSettings",
     "EnaSettings",
+    "GeoSettings",
     "PipelineSettings",
     "WorkerSettings",
     "download_settings",
     "ena_settings",
+    "geo_settings",
     "pipeline_settings",
     "worker_settings",
 ]
@@ -45,6 +50,10 @@ def pipeline_settings(env: Environment) -> PipelineSettings:
 
 def ena_settings(env: Environment) -> EnaSettings:
     return EnaSettings.for_environment(env)
+
+
+def geo_settings(env: Environment) -> GeoSettings:
+    return GeoSettings.for_environment(env)
 
 
 def download_settings(env: Environment) -> DownloadSettings:

@@ -1,4 +1,4 @@
-"""Sections read by the foreman and the workers: `[foreman]`, `[pipeline]`, `[ena]`,
+"""Sections read by the foreman and the workers: `[foreman]`, `[pipeline]`, `[ena]`, `[geo]`,
 `[download]` and `[batch]`.
 
 They live here, with no dependency on the foreman or the workers, so that an environment file
@@ -27,6 +27,7 @@ from common.settings.core import NonEmpty, http_url
 Positive = Annotated[Number, Field(gt=0)]
 NotNegative = Annotated[Number, Field(ge=0)]
 DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
+DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo"
 Application = Literal["no_op", "fastq_qc"]
 BatchApi = Literal["SubmitJob", "DescribeJobs", "ListJobs", "TerminateJob"]
 # Calls per second per Batch API unless `[batch] api_rates` says otherwise: SubmitJob below the
@@ -143,6 +144,22 @@ class EnaSettings(Section):
         if value:
             http_url(value)
         return value
+
+
+@section("geo")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class GeoSettings(Section):
+    """Where the `geo` surveyor reads a series' SOFT family file
+    (`<base_url>/series/GSE1nnn/GSE1234/soft/GSE1234_family.soft.gz`), and how patiently."""
+
+    base_url: Text = Field(default=DEFAULT_GEO_URL, description="GEO's download area base URL")
+    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+        default=2.0, description="first backoff"
+    )
+    timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
+
+    _base_is_http = field_validator("base_url")(http_url)
 
 
 @section("download")

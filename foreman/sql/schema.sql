@@ -697,3 +697,11 @@ GRANT ALL ON job_submissions, job_submission_members TO refinery_admin;
 -- AWS_BATCH_JOB_ID, `<parent id>:<index>` for an array child). Beside the executor_job_id the
 -- foreman recorded for the attempt, it shows that each child of an array resolved its own job.
 ALTER TABLE job_attempts ADD COLUMN worker_executor_job_id text;
+
+-- 0045_project_descriptions
+-- What a public series says about itself, kept with its project: a GEO series' summary, and
+-- its overall design, types, platforms and publications as metadata (surveyed from its SOFT
+-- family file; the title already has a column).
+ALTER TABLE projects
+    ADD COLUMN summary text NOT NULL DEFAULT '',
+    ADD COLUMN metadata jsonb NOT NULL DEFAULT '{}';

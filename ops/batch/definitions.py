@@ -1,11 +1,11 @@
 """Job definitions for every pipeline the workers can run, rendered from templates and checked.
 
 The pipelines come from the workers' own registry of handlers (`workers.registry`): one per
-(job kind, handler) — `survey-delivery`, `survey-ena`, `download`, `process-no_op`,
-`process-fastq_qc` — so a new handler gets its definitions without anyone keeping a list.
-Each is rendered from `infrastructure/batch/<pipeline>.json.j2` when that exists (its own
-vCPUs or timeout), else from its kind's `<kind>.json.j2`, once per memory tier of the
-environment, so the foreman can retry a job with more memory on the next tier's definition.
+(job kind, handler) — `survey-delivery`, `survey-ena`, `survey-geo`, `download`,
+`process-no_op`, `process-fastq_qc` — so a new handler gets its definitions without anyone
+keeping a list. Each is rendered from `infrastructure/batch/<pipeline>.json.j2` when that
+exists (its own vCPUs or timeout), else from its kind's `<kind>.json.j2`, once per memory tier
+of the environment, so the foreman can retry a job with more memory on the next tier's definition.
 
 A definition carries what its container needs and nothing from the deploying machine: the
 environment's name (the image carries the environment files) and the settings that come

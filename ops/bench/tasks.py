@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from ops.analyses.summarise_bench_tasks import summarise_bench
 from ops.batch.bench_tasks import batch_bench
 from ops.console.bench_tasks import console_bench
 from ops.db.bench_tasks import backup_bench
@@ -26,5 +27,6 @@ for bench_task in (
     console_bench,
     batch_bench,
     cost_curve,
+    summarise_bench,
 ):
     ns.add_task(bench_task)

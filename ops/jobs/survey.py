@@ -1,6 +1,6 @@
 """`inv jobs.survey`: queue a survey of a delivery (a folder, or `s3://bucket/prefix/` in the
-cloud) or an ENA accession, or one survey per line of a list file (`--file`, local or s3://;
-see ops/jobs/survey_list.py).
+cloud), an ENA accession or a GEO series, or one survey per line of a list file (`--file`,
+local or s3://; see ops/jobs/survey_list.py).
 
 Exported as the Task `survey`, to be added to the `jobs` collection.
 """
@@ -21,7 +21,7 @@ from workers.submit import submit_survey
     help={
         "env": ENV_HELP,
         "source": "a delivery (a folder or s3://bucket/prefix/ with samplesheet.csv) or an "
-        "ENA run/study/project accession",
+        "ENA run/study/project accession, or a GEO series (GSE…, looked up at GEO first)",
         "json": JSON_HELP,
         "file": "a list of sources, one per line (a local file or s3://bucket/key), instead",
     },
@@ -34,7 +34,8 @@ def survey(
     json: bool = False,
     file: str = "",
 ) -> None:
-    """Queue a survey of a delivery (folder or S3) or an ENA accession (or each line of --file)."""
+    """Queue a survey of a delivery (folder or S3), an ENA accession or a GEO series (or each
+    line of --file)."""
     settings = environment(env)
     if file:
         if source:

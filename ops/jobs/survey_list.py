@@ -58,8 +58,11 @@ def read_survey_list(env: Environment, location: str) -> str:
         raise ValidationError(f"survey list {location} is not UTF-8 text") from None
 
 
-def survey_list_payloads(text: str, location: str) -> list[tuple[int, str, dict[str, str]]]:
-    """(line, source, payload) for every listed source; one error naming every bad line."""
+def survey_list_payloads(
+    text: str, location: str, env: Environment | None = None
+) -> list[tuple[int, str, dict[str, str]]]:
+    """(line, source, payload) for every listed source; one error naming every bad line.
+    GEO series are looked up at `env`'s GEO."""
     found: list[tuple[int, str, dict[str, str]]] = []
     problems: list[str] = []
     seen: dict[tuple[tuple[str, str], ...], int] = {}
@@ -68,7 +71,7 @@ def survey_list_payloads(text: str, location: str) -> list[tuple[int, str, dict[
         if not source or source.startswith("#"):
             continue
         try:
-            payload = survey_payload(source)
+            payload = survey_payload(source, env)
         except ValidationError as exc:
             problems.append(f"line {number}: {exc}")
             continue
@@ -88,7 +91,7 @@ def survey_list_payloads(text: str, location: str) -> list[tuple[int, str, dict[
 
 def queue_survey_list(conn: Connection, env: Environment, location: str) -> list[QueuedSurvey]:
     """Validate the whole list, then queue one survey per line (the caller commits)."""
-    entries = survey_list_payloads(read_survey_list(env, location), location)
+    entries = survey_list_payloads(read_survey_list(env, location), location, env)
     queued = []
     for number, source, payload in entries:
         job_id, _created = enqueue_job(conn, "survey", payload)

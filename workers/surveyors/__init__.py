@@ -1,5 +1,5 @@
 """Surveyors (handlers registered on import)."""
 
-from workers.surveyors import delivery, ena
+from workers.surveyors import delivery, ena, geo
 
-__all__ = ["delivery", "ena"]
+__all__ = ["delivery", "ena", "geo"]

@@ -54,6 +54,7 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
     assert {name for name in pipelines() if not name.startswith("process-test_")} == {
         "survey-delivery",
         "survey-ena",
+        "survey-geo",
         "download",
         "process-no_op",
         "process-fastq_qc",
