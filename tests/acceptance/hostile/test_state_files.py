@@ -32,6 +32,7 @@ def test_a_garbage_port_file_is_one_line_naming_it_and_starts_nothing(machine): 
 def test_a_fresh_state_folder_is_not_started_by_a_read_only_command(machine):  # noqa: F811
     assert _one_line(machine.inv("jobs.status", "-e", "local")).startswith(NOT_RUNNING)
     assert _one_line(machine.inv("users.list", "-e", "local")).startswith(NOT_RUNNING)
+    assert _one_line(machine.inv("jobs.top", "-e", "local", "--once")).startswith(NOT_RUNNING)
     assert not (machine.state / "postgres" / "data").exists()
 
 

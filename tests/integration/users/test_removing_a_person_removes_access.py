@@ -27,7 +27,7 @@ def test_a_role_that_owns_a_table_loses_its_token_and_login_and_the_blocker_is_n
     try:
         outcome = run_inv("users.remove", "-e", env.name, name)
         line = assert_refused(outcome)
-        assert outcome.returncode != 0
+        assert outcome.returncode == 1
         assert "owns table their_notes" in line, line
         assert "revoked" in line and "REASSIGN OWNED" in line, line
         assert token_user(conn, token_digest(person.token)) is None  # the console refuses it
