@@ -55,7 +55,9 @@ class OptionLikeValue(ValidationError):
     """A value from outside would have been read as an option by the program it was for."""
 
 
-def _refuse_option_like(argv: Sequence[object]) -> None:
+def refuse_option_like(argv: Sequence[object]) -> None:
+    """Raise OptionLikeValue when a `Value` in `argv` starts with `-` (run_command does this
+    itself; a caller may check before slower preparation)."""
     program = Path(str(argv[0])).name if argv else "?"
     for part in argv:
         if isinstance(part, Value) and part.startswith("-"):
@@ -85,7 +87,7 @@ def run_command(
     capture: bool = True,
 ) -> CommandResult:
     """Run `argv`, adding `env` on top of this process's environment."""
-    _refuse_option_like(argv)
+    refuse_option_like(argv)
     args = tuple(str(part) for part in argv)
     hidden = [secret for secret in secrets if secret]
     for secret in hidden:
@@ -129,7 +131,7 @@ def start_command(
     Same rules as `run_command`: logged (masked) before it starts, refused when a secret would
     be in argv. `env` is the child's whole environment. The caller waits and checks the exit.
     """
-    _refuse_option_like(argv)
+    refuse_option_like(argv)
     args = tuple(str(part) for part in argv)
     hidden = [secret for secret in secrets if secret]
     if any(secret in part for secret in hidden for part in args):
