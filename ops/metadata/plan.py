@@ -172,7 +172,8 @@ def _validate(
                 f"not {values[INDIVIDUAL_ID]}"
             )
         if reasons:
-            plan.quarantined.append(Quarantined(record_id or "?", dict(record), reasons))
+            stored = _storable(record, max_length)
+            plan.quarantined.append(Quarantined(record_id or "?", stored, reasons))
         else:
             valid[record_id] = values
     return valid

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common.errors import RefineryError
-from common.inputs import excerpt
+from common.inputs import displayable, excerpt
 
 REQUEST_TIMEOUT_SECONDS = 120  # for each read; the deadline bounds the whole request
 _DELETED = re.compile(r"^delete record\b.*?(\S+)\s*$", re.IGNORECASE)
@@ -168,9 +168,9 @@ class RedcapSource:
         for row in rows:
             match = _DELETED.match(str(row.get("action", "")).strip())
             if match:
-                found[match.group(1)] = {
-                    "when": str(row.get("timestamp", "")),
-                    "by": str(row.get("username", "")),
+                found[match.group(1)] = {  # shown in the plan: storable text only
+                    "when": displayable(str(row.get("timestamp", "")))[:40],
+                    "by": displayable(str(row.get("username", "")))[:100],
                 }
         return found
 
