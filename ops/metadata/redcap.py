@@ -7,8 +7,8 @@ MetadataSourceError line; the token travels only in the request body, never in a
 
 PyCap's timeout bounds each read, so a server that sends a byte now and then would hold a
 request forever. Each request therefore also has a deadline for the whole of it, headers and
-body (`[metadata] request_deadline_seconds`): a real-time timer (SIGALRM, on the main thread
-where `inv` runs tasks) interrupts the read when it passes.
+body (`[metadata] request_deadline_seconds`): when it passes, a watchdog interrupts the read
+with SIGALRM sent to the main thread, where `inv` runs tasks.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from common.errors import RefineryError
 from common.inputs import displayable, excerpt
+from common.signals import leave_termination_signals_to_main_thread
 
 REQUEST_TIMEOUT_SECONDS = 120  # for each read; the deadline bounds the whole request
 _DELETED = re.compile(r"^delete record\b.*?(\S+)\s*$", re.IGNORECASE)
@@ -41,21 +42,33 @@ class _DeadlinePassed(Exception):
 @contextmanager
 def whole_request_deadline(seconds: float) -> Iterator[None]:
     """Interrupt the block with `_DeadlinePassed` once `seconds` have passed, however the
-    server spreads its bytes. Signals reach only the main thread; elsewhere only the per-read
-    timeout applies."""
+    server spreads its bytes: a watchdog thread sends SIGALRM to the main thread itself (a
+    process-wide timer's signal may land on another thread and leave the read blocked), and
+    the handler raises inside whatever read was waiting. Signals reach only the main thread;
+    elsewhere only the per-read timeout applies."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    main = threading.main_thread().ident
+    finished = threading.Event()
 
     def expire(signum: int, frame: FrameType | None) -> None:
-        raise _DeadlinePassed()
+        if not finished.is_set():
+            raise _DeadlinePassed()
+
+    def watch() -> None:
+        leave_termination_signals_to_main_thread()
+        if not finished.wait(seconds) and main is not None:
+            signal.pthread_kill(main, signal.SIGALRM)
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    watchdog = threading.Thread(target=watch, name="redcap-deadline", daemon=True)
+    watchdog.start()
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        finished.set()
+        watchdog.join()
         signal.signal(signal.SIGALRM, previous)
 
 
