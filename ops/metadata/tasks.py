@@ -93,7 +93,10 @@ def _fields(fields: dict) -> str:
     )
 
 
-@task(help={"env": ENV_HELP, "project": "only this project's records", "json": JSON_HELP})
+@task(
+    help={"env": ENV_HELP, "project": "only this project's records", "json": JSON_HELP},
+    read_only=True,
+)
 def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> None:
     """List metadata records held back as invalid, with every reason."""
     settings = environment(env)
@@ -124,7 +127,7 @@ def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> N
     )
 
 
-@task(help={"env": ENV_HELP, "limit": "how many runs to show", "json": JSON_HELP})
+@task(help={"env": ENV_HELP, "limit": "how many runs to show", "json": JSON_HELP}, read_only=True)
 def runs(c: Context, env: str, limit: int = 10, json: bool = False) -> None:
     """List the last metadata syncs: when, dry or applied, what they changed or why they failed."""
     settings = environment(env)

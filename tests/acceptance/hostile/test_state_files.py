@@ -32,7 +32,10 @@ def test_a_garbage_port_file_is_one_line_naming_it_and_starts_nothing(machine): 
 def test_a_fresh_state_folder_is_not_started_by_a_read_only_command(machine):  # noqa: F811
     assert _one_line(machine.inv("jobs.status", "-e", "local")).startswith(NOT_RUNNING)
     assert _one_line(machine.inv("users.list", "-e", "local")).startswith(NOT_RUNNING)
-    assert _one_line(machine.inv("jobs.top", "-e", "local", "--once")).startswith(NOT_RUNNING)
+    for args in (("jobs.top", "--once"), ("projects.list",), ("projects.show", "CRC"),
+                 ("metadata.runs",), ("metadata.quarantine",)):  # fmt: skip
+        line = _one_line(machine.inv(args[0], "-e", "local", *args[1:]))
+        assert line.startswith(NOT_RUNNING), (args, line)
     assert not (machine.state / "postgres" / "data").exists()
 
 
