@@ -21,7 +21,7 @@ from psycopg2 import sql
 
 from common.db import connect
 from common.environments import Environment
-from common.errors import RefineryError, ValidationError
+from common.errors import RefineryError, ValidationError, first_line
 from common.inputs import displayable, excerpt
 from common.sql import query
 
@@ -198,6 +198,13 @@ def remove_user(env: Environment, name: str) -> None:
                     f"{_describe(blockers)}; reassign or drop those "
                     f"(REASSIGN OWNED BY {name} TO …; DROP OWNED BY {name}), "
                     "then run inv users.remove again"
+                ) from None
+            except psycopg2.Error as exc:  # any other refusal: the revocation still stands
+                cur.execute("ROLLBACK TO SAVEPOINT drop_role")
+                conn.commit()
+                raise RoleDropBlocked(
+                    f"revoked {name}'s API token and login, but cannot drop role {name}: "
+                    f"{first_line(exc)}"
                 ) from None
         conn.commit()
     finally:

@@ -27,6 +27,14 @@ SELECT CASE dep.deptype WHEN 'o' THEN 'owns ' ELSE 'holds privileges on ' END
    AND dep.refclassid = 'pg_authid'::regclass
    AND dep.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 UNION ALL
+-- shared objects: a database or tablespace the role owns (dbid 0)
+SELECT 'owns ' || pg_describe_object(dep.classid, dep.objid, dep.objsubid)
+  FROM pg_shdepend AS dep
+  JOIN pg_roles AS r ON r.oid = dep.refobjid
+ WHERE r.rolname = %(name)s
+   AND dep.refclassid = 'pg_authid'::regclass
+   AND dep.dbid = 0
+UNION ALL
 SELECT 'has ' || count(*) || ' object(s) or privilege(s) in database ' || db.datname
   FROM pg_shdepend AS dep
   JOIN pg_roles AS r ON r.oid = dep.refobjid

@@ -8,6 +8,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
+from common import db
 from ops.console.pages import token_user
 from ops.users import add_user, list_users, token_digest
 from tests.acceptance.hostile.conftest import assert_refused, run_inv
@@ -47,3 +48,24 @@ def test_a_role_that_owns_a_table_loses_its_token_and_login_and_the_blocker_is_n
             cur.execute("DROP TABLE IF EXISTS their_notes")
             cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
         conn.commit()
+
+
+def test_a_role_that_owns_a_database_is_named_as_the_blocker(env, conn):
+    name = f"u{os.getpid()}_dbowner"
+    person = add_user(env, name, "analyst")
+    other = f"{env.database.name}_{name}"[:63]
+    maintenance = db.connect(env, autocommit=True, dbname="postgres")
+    try:
+        with maintenance.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(other), sql.Identifier(name)))  # fmt: skip
+        outcome = run_inv("users.remove", "-e", env.name, name)
+        line = assert_refused(outcome)
+        assert f"owns database {other}" in line, line
+        assert token_user(conn, token_digest(person.token)) is None
+        conn.commit()
+    finally:
+        with maintenance.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(other)))
+            cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+        maintenance.close()
