@@ -27,3 +27,16 @@ def test_an_upload_pack_url_in_the_upstreams_file_is_refused_and_runs_nothing(tm
     assert "refusing to run git: the value '--upload-pack=touch" in lines[0], lines
     assert "would be read as an option" in lines[0]
     assert not pwned.exists()
+
+
+@pytest.mark.parametrize("branch", ["main:refs/heads/evil", "--help", "a..b"])
+def test_a_branch_that_is_not_a_branch_name_is_refused_in_one_line(tmp_path, branch):
+    repos = make_upgrade_repos(tmp_path)
+    hostile = UPSTREAMS.format(url=repos.upstream).replace(
+        'branch = "main"', f'branch = "{branch}"'
+    )
+    commit_files(repos.work, "an odd branch", {"infrastructure/upstreams.toml": hostile})
+    result = inv("upstream.status", "--repo", str(repos.work), state_dir=tmp_path / "state")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert f"branch {branch!r} is not a branch name" in lines[0], lines
