@@ -132,7 +132,6 @@ def sync_metadata(
             with _terminate_as_exception():
                 state = catalog_state(conn, project.id, source)
                 conn.commit()
-                _check_restorable(state, restore, project.code)
                 records, all_ids, deletions = _fetch(
                     client, state, version, since, settings.batch_size, progress
                 )
@@ -140,6 +139,7 @@ def sync_metadata(
                     records, all_ids, state, version, deletions=deletions,
                     max_length=settings.max_value_length, restore=frozenset(restore),
                 )  # fmt: skip
+                _check_restorable(plan, restore, project.code)
                 if execute:
                     apply_plan(
                         conn, project, source, run_id, plan, catalog_state,
@@ -176,14 +176,14 @@ def _previous_run_notes(previous: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _check_restorable(state: CatalogState, restore: tuple[str, ...], project: str) -> None:
-    """Every id to restore names a sample data.delete removed from the project."""
-    deleted = {sample for (_, sample) in state.deleted if sample}
-    unknown = [record_id for record_id in restore if record_id not in deleted]
+def _check_restorable(plan: SyncPlan, restore: tuple[str, ...], project: str) -> None:
+    """Every id to restore is a record the source holds for a sample, or an individual, that
+    data.delete removed from the project."""
+    unknown = [record_id for record_id in restore if record_id not in plan.restored]
     if unknown:
         raise ValidationError(
-            f"--restore-deleted {excerpt(unknown[0])}: no sample of that name was deleted from "
-            f"{project} (see the skipped records of a dry run)"
+            f"--restore-deleted {excerpt(unknown[0])}: no record of a deleted sample or "
+            f"individual of {project} has that id (see the skipped records of a dry run)"
         )
 
 

@@ -20,8 +20,8 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
         "source": f"where records come from: {', '.join(SOURCES)} (default redcap)",
         "execute": "apply the changes (default: dry run showing the diff)",
         "json": JSON_HELP,
-        "restore_deleted": "create again this sample that data.delete removed (its record id;"
-        " repeatable); otherwise its records are skipped",
+        "restore_deleted": "apply this record (its id; repeatable) although data.delete removed"
+        " its sample or individual; otherwise such records are skipped",
     },
     iterable=["restore_deleted"],
 )

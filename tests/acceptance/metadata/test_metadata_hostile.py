@@ -216,12 +216,21 @@ def test_a_deleted_sample_is_not_synced_back_until_restored_on_purpose(sync_env,
 
     unknown = _inv("metadata.sync", "-e", env.name, "--restore-deleted", "S1")
     assert unknown.returncode == ExitCode.USAGE
-    assert "no sample of that name was deleted" in _one_error_line(unknown)
+    assert "no record of a deleted sample or individual of CRC has that id" in _one_error_line(
+        unknown
+    )
+    # a sample never seen before, of an individual that was deleted, is skipped too
+    redcap.project.put("S5", individual_id="PT2", species="Homo sapiens", tissue="blood")
+    dry = _inv("metadata.sync", "-e", env.name)
+    assert "individual PT2 deleted on" in dry.stdout, dry.stdout
 
-    restored = _inv("metadata.sync", "-e", env.name, "--execute", "--restore-deleted", "S2")
+    restored = _inv(
+        "metadata.sync", "-e", env.name, "--execute",
+        "--restore-deleted", "S2", "--restore-deleted", "S5",
+    )  # fmt: skip
     assert restored.returncode == 0, restored.stderr
-    assert "restored after deletion: S2" in restored.stdout
-    assert _rows(env, "SELECT name FROM samples ORDER BY name") == [("S1",), ("S2",)]
+    assert "restored after deletion: S2, S5" in restored.stdout
+    assert _rows(env, "SELECT name FROM samples ORDER BY name") == [("S1",), ("S2",), ("S5",)]
     assert _rows(env, "SELECT count(*) FROM deleted_entities WHERE restored_at IS NULL") == [(0,)]
     later = _inv("metadata.sync", "-e", env.name)
     assert "skipped" not in later.stdout
