@@ -11,6 +11,11 @@ clears it, connecting is refused with one line (EnvironmentStopped) and nothing 
 server again, not a later command, not a foreman or worker that lost its connection. Starting,
 stopping and marking are serialised by a file lock (`lifecycle.lock`), so two `local.up` at
 once, or a command racing `local.down`, cannot interleave.
+
+A read-only command (`inv jobs.status`, `users.list`…) runs inside `without_starting()`: it
+reads a running cluster and never starts one — a cluster that is not running, or whose port
+file is missing, is one line (EnvironmentNotRunning), not a `pg_ctl start` on the data folder.
+A port file that holds no port number is one line naming the file, never a ValueError.
 """
 
 from __future__ import annotations
@@ -26,15 +31,20 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import DatabaseError
+from common.inputs import excerpt
 from common.shell import run_command
 
 SYSTEM_USER = "refinery-pg"
 SUPERUSER = "postgres"
 STOPPED_MESSAGE = "the local environment is stopped; run `inv local.up`"
+NOT_RUNNING_MESSAGE = "the local environment is not running; run `inv local.up`"
+# False inside `without_starting()`: the current command only reads, and must not start a server.
+_may_start: ContextVar[bool] = ContextVar("refinery_embedded_may_start", default=True)
 
 
 class EnvironmentStopped(DatabaseError):
@@ -43,6 +53,24 @@ class EnvironmentStopped(DatabaseError):
 
     def __init__(self) -> None:
         super().__init__(STOPPED_MESSAGE)
+
+
+class EnvironmentNotRunning(DatabaseError):
+    """A read-only command found the embedded cluster not running; it starts nothing."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(NOT_RUNNING_MESSAGE + (f" ({detail})" if detail else ""))
+
+
+@contextmanager
+def without_starting() -> Iterator[None]:
+    """Within this block, a cluster that is not running is EnvironmentNotRunning: nothing
+    starts one (for commands that only read)."""
+    token = _may_start.set(False)
+    try:
+        yield
+    finally:
+        _may_start.reset(token)
 
 
 # Lock files this process holds, with how deeply: the lifecycle lock is re-entrant within a
@@ -122,27 +150,53 @@ class EmbeddedCluster:
     def address(self) -> ClusterAddress:
         """Start the cluster if needed and say how to reach it."""
         self.ensure_running()
-        return ClusterAddress(
-            "127.0.0.1", int(self.port_file.read_text()), SUPERUSER, self.password_file.read_text()
+        port = self.recorded_port()
+        if port is None:  # pragma: no cover - ensure_running wrote it
+            raise EnvironmentNotRunning(f"{self.port_file} is missing")
+        return ClusterAddress("127.0.0.1", port, SUPERUSER, self.password_file.read_text())
+
+    def recorded_port(self) -> int | None:
+        """The port in the port file; None when there is no file. A file that holds anything
+        but a port number is a one-line error naming it and what to do."""
+        try:
+            text = self.port_file.read_text()
+        except FileNotFoundError:
+            return None
+        stripped = text.strip()
+        if stripped.isascii() and stripped.isdigit() and 0 < int(stripped) < 65536:
+            return int(stripped)
+        raise DatabaseError(
+            f"{self.port_file} holds {excerpt(text)}, not a port number: delete it and run "
+            "`inv local.up` (it finds the running server's port or picks a free one)"
         )
 
-    def is_running(self) -> bool:
-        pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists() or not self.port_file.exists():
-            return False
+    def _live_postmaster(self) -> tuple[int, int] | None:
+        """(pid, port) of a server that runs on the data folder, read from postmaster.pid
+        (its first and fourth lines); None when no live server holds the folder."""
         try:
-            pid = int(pid_file.read_text().splitlines()[0])
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+            pid, port = int(lines[0]), int(lines[3])
             os.kill(pid, 0)
-        except (ValueError, IndexError, ProcessLookupError, PermissionError):
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid, port
+
+    def is_running(self) -> bool:
+        port = self.recorded_port()
+        if port is None or self._live_postmaster() is None:
             return False
-        return _port_open(int(self.port_file.read_text()))
+        return _port_open(port)
 
     def ensure_running(self) -> None:
-        """Start the server unless it runs; EnvironmentStopped after `inv local.down`."""
+        """Start the server unless it runs; EnvironmentStopped after `inv local.down`, and
+        EnvironmentNotRunning inside `without_starting()`."""
         if self.stopped_on_purpose():
             raise EnvironmentStopped()
         if self.is_running():
             return
+        if not _may_start.get():
+            missing = None if self.port_file.exists() else f"no {self.port_file}"
+            raise EnvironmentNotRunning(missing or "")
         with self.lifecycle_lock():
             if self.stopped_on_purpose():  # local.down finished while we waited for the lock
                 raise EnvironmentStopped()
@@ -151,7 +205,13 @@ class EmbeddedCluster:
 
     def _start(self) -> None:
         self._ensure_initialized()
-        port = _free_port() if not self.port_file.exists() else int(self.port_file.read_text())
+        live = self._live_postmaster()
+        if live is not None and _port_open(live[1]):
+            # The server runs but its port file was lost: adopt it rather than start a
+            # second server on the same data folder.
+            self.port_file.write_text(str(live[1]))
+            return
+        port = self.recorded_port() or _free_port()
         if _port_open(port):
             port = _free_port()
         self.port_file.write_text(str(port))

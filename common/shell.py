@@ -4,6 +4,12 @@ Every command is logged before it runs, its output is captured, and a failure be
 `CommandError` whose message ends with the last lines of stderr. Secrets travel in the
 environment or in 0600 files, never in argv; values passed as `secrets` are also masked in
 anything logged or raised, as a second line of defence.
+
+A value that came from outside — a file's content, a command-line argument, a catalog or
+environment-file value — is wrapped in `Value` (or passed through `values()`) where it joins an
+argv. The wrapper refuses to run a command whose `Value` starts with `-`: a program would read
+it as an option (`git fetch --upload-pack=…` runs a command). Callers also put such values
+after `--` where the program supports it; the refusal holds where it does not.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.errors import CommandError
+from common.errors import CommandError, ValidationError
+from common.inputs import excerpt
 
 log = logging.getLogger(__name__)
 MASK = "********"
@@ -30,6 +37,34 @@ class CommandResult:
     returncode: int
     stdout: str
     stderr: str
+
+
+class Value(str):
+    """An argv element that is a value from outside, never an option: `run_command` and
+    `start_command` refuse one that starts with `-`."""
+
+    __slots__ = ()
+
+
+def values(*parts: str | os.PathLike[str]) -> list[Value]:
+    """Each part marked as a `Value` (paths as their text)."""
+    return [Value(os.fspath(part)) for part in parts]
+
+
+class OptionLikeValue(ValidationError):
+    """A value from outside would have been read as an option by the program it was for."""
+
+
+def refuse_option_like(argv: Sequence[object]) -> None:
+    """Raise OptionLikeValue when a `Value` in `argv` starts with `-` (run_command does this
+    itself; a caller may check before slower preparation)."""
+    program = Path(str(argv[0])).name if argv else "?"
+    for part in argv:
+        if isinstance(part, Value) and part.startswith("-"):
+            raise OptionLikeValue(
+                f"refusing to run {program}: the value {excerpt(str(part))} starts with '-' and "
+                "would be read as an option; check where it came from"
+            )
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -52,6 +87,7 @@ def run_command(
     capture: bool = True,
 ) -> CommandResult:
     """Run `argv`, adding `env` on top of this process's environment."""
+    refuse_option_like(argv)
     args = tuple(str(part) for part in argv)
     hidden = [secret for secret in secrets if secret]
     for secret in hidden:
@@ -95,6 +131,7 @@ def start_command(
     Same rules as `run_command`: logged (masked) before it starts, refused when a secret would
     be in argv. `env` is the child's whole environment. The caller waits and checks the exit.
     """
+    refuse_option_like(argv)
     args = tuple(str(part) for part in argv)
     hidden = [secret for secret in secrets if secret]
     if any(secret in part for secret in hidden for part in args):

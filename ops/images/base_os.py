@@ -18,7 +18,7 @@ import docker
 import docker.errors
 
 from common.errors import CommandError, ConfigError
-from common.shell import run_command
+from common.shell import Value, run_command
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def ensure_base_os_image(
                 f"--include={','.join(PACKAGES)}",
                 SUITE,
                 root,
-                mirror,
+                Value(mirror),
             ],
             timeout=900,
         )

@@ -35,7 +35,8 @@ from ops.taskkit import (
         "json": JSON_HELP,
         "state": "only jobs in this state (pending, running, failed…)",
         "kind": "only jobs of this kind (survey, download, process)",
-    }
+    },
+    read_only=True,
 )
 def status(
     c: Context, env: str, json: bool = False, state: str | None = None, kind: str | None = None
@@ -206,7 +207,8 @@ def _job_id(value: object) -> int | None:
         "env": ENV_HELP,
         "once": "draw one frame and exit (for scripts)",
         "interval": "seconds between refreshes (default 3)",
-    }
+    },
+    read_only=True,
 )
 def top(c: Context, env: str, once: bool = False, interval: str = "3") -> None:
     """Live view: queues against capacity, oldest waits, throughput, failures by reason."""

@@ -39,7 +39,7 @@ from common.environments import (
 )
 from common.lake.checksums import cache_path
 from common.lake.layout import original_file_key
-from common.shell import last_lines, run_command
+from common.shell import last_lines, run_command, values
 from foreman.migrations import apply_migrations
 from ops.bench.report import Comparison
 from ops.progress import Progress, quiet
@@ -145,7 +145,7 @@ def run_bench(
         progress(f"generating {count} files and catalog rows")
         rows = generate(env, count)
         shutil.rmtree(mirror, ignore_errors=True)
-        run_command(["cp", "-a", lake, mirror])
+        run_command(["cp", "-a", "--", lake, mirror])
         sums.write_text("".join(f"{sha}  {key}\n" for key, sha in rows))
         marker.write_text(str(count))
     else:
@@ -162,9 +162,9 @@ def run_bench(
     ]
     check = [*inv, "lake.check", "-e", env.name]
     cache = cache_path(env.state_dir)
-    rclone_sizes = ["rclone", "check", "--size-only", "-q", lake, mirror]
-    rclone_sums = ["rclone", "checksum", "sha256", "-q", sums, lake]
-    rclone_both = ["rclone", "check", "-q", lake, mirror]
+    rclone_sizes = ["rclone", "check", "--size-only", "-q", *values(lake, mirror)]
+    rclone_sums = ["rclone", "checksum", "sha256", "-q", *values(sums, lake)]
+    rclone_both = ["rclone", "check", "-q", *values(lake, mirror)]
 
     def median_of(argv: list, *, before: Callable[[], None] = lambda: None) -> float:
         """The median of `repeat` timed runs (the same for both tools: load here varies)."""

@@ -102,7 +102,7 @@ def awslogs_argv(
     if env.aws.endpoint_url:
         argv += ["--aws-endpoint-url", env.aws.endpoint_url]
     if pattern:
-        argv += ["--filter-pattern", pattern]
+        argv.append(f"--filter-pattern={pattern}")  # a pattern may start with -
     if watch:
         argv.append("--watch")
     return argv

@@ -2,7 +2,8 @@
 
 The plan is applied under a per-project advisory lock, against the catalog as it is under
 that lock: individuals and samples first (created, or their metadata merged field by field),
-then what each record said, then removals, quarantine and releases. The caller commits it
+then what each record said, then removals, quarantine, releases and the samples restored
+after a deletion (their tombstones marked restored). The caller commits it
 together with the run's record, so a sync is all or nothing.
 """
 
@@ -116,6 +117,12 @@ def apply_plan(
             )
         if plan.released:
             cur.execute(sql("release_quarantine"), {**where, "record_ids": plan.released})
+        if plan.restored:  # brought back on purpose: the tombstones no longer hold
+            cur.execute(
+                sql("restore_deleted"),
+                {"project_id": project.id, "samples": sorted(plan.restored),
+                 "individuals": sorted(set(plan.restored.values()))},
+            )  # fmt: skip
 
 
 def _split(change: Change) -> tuple[dict[str, Any], list[str]]:

@@ -86,3 +86,38 @@ SET record = EXCLUDED.record, reasons = EXCLUDED.reasons,
 -- name: release_quarantine --
 DELETE FROM metadata_quarantine
 WHERE project_id = %(project_id)s AND source = %(source)s AND record_id = ANY(%(record_ids)s);
+
+-- name: deleted_entities --
+-- What data.delete removed from the project and no sync has restored since.
+SELECT level, individual, sample, experiment, deleted_at FROM deleted_entities
+WHERE project_id = %(project_id)s AND restored_at IS NULL;
+
+-- name: restore_deleted --
+UPDATE deleted_entities SET restored_at = now()
+WHERE project_id = %(project_id)s AND restored_at IS NULL
+  AND ((level = 'sample' AND sample = ANY(%(samples)s))
+       OR (level = 'individual' AND individual = ANY(%(individuals)s)));
+
+-- name: hold_run --
+-- Held by the sync's session for as long as it lives: a run whose lock is free is dead.
+SELECT pg_advisory_lock(%(key)s, %(run_id)s::integer);
+
+-- name: probe_run --
+SELECT pg_try_advisory_lock(%(key)s, %(run_id)s::integer);
+
+-- name: release_run --
+SELECT pg_advisory_unlock(%(key)s, %(run_id)s::integer);
+
+-- name: running_runs --
+SELECT id FROM metadata_sync_runs
+WHERE project_id = %(project_id)s AND source = %(source)s AND state = 'running'
+ORDER BY id;
+
+-- name: abandon_run --
+UPDATE metadata_sync_runs SET state = 'abandoned', finished_at = now(), error = %(reason)s
+WHERE id = %(run_id)s AND state = 'running';
+
+-- name: previous_run --
+SELECT id, state, error, started_at FROM metadata_sync_runs
+WHERE project_id = %(project_id)s AND source = %(source)s
+ORDER BY id DESC LIMIT 1;

@@ -7,6 +7,12 @@ and individual (`individual_id`); each other field is the individual's or the sa
 schema's `x-metadata` says. A field a record no longer has is removed from the catalog only
 when the catalog still holds what that record said last time, so a value set by hand or by a
 sample sheet is never dropped by a sync.
+
+Every value goes through the same text check as any other input (`common.inputs.check_text`,
+at most `[metadata] max_value_length` characters): a NUL, a control character or a 20 MB value
+quarantines its record with the record id and field named, and the rest is applied. A sample
+(or individual) that `inv data.delete` removed is not created again: its records are listed
+as skipped, with when the deletion happened, unless the run restores it on purpose.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from common.errors import ValidationError
+from common.inputs import MAX_ID_LENGTH, check_text, displayable
 from workers import schemas
 
 KIND = "metadata_record"
@@ -44,6 +52,14 @@ class Quarantined:
     reasons: list[str]
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A valid record left out on purpose: what it names was deleted from the catalog."""
+
+    record_id: str
+    reason: str
+
+
 @dataclass
 class CatalogState:
     """The catalog's side: individuals and samples of the project, and the records last seen."""
@@ -52,6 +68,16 @@ class CatalogState:
     samples: dict[tuple[str, str], tuple[int, dict[str, Any]]]  # (individual, sample) -> …
     known: dict[str, dict[str, Any]]  # record id -> {fields, sample_id, removed_at}
     quarantined: set[str] = field(default_factory=set)
+    # what data.delete removed: (individual, sample) or (individual, '') -> how, in words
+    deleted: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def deletion_of(self, individual: str, sample: str) -> str | None:
+        """Why a record for this sample may not create it again, or None when it may."""
+        if (individual, sample) in self.deleted:
+            return self.deleted[(individual, sample)]
+        if individual not in self.individuals and (individual, "") in self.deleted:
+            return self.deleted[(individual, "")]
+        return None
 
 
 @dataclass
@@ -61,6 +87,8 @@ class SyncPlan:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # valid and changed
     released: list[str] = field(default_factory=list)  # leave quarantine
     removed: list[str] = field(default_factory=list)  # record ids gone from the source
+    skipped: list[Skipped] = field(default_factory=list)  # deleted in the catalog
+    restored: dict[str, str] = field(default_factory=dict)  # record id -> individual, undeleted
     unchanged: int = 0
 
     def counts(self) -> dict[str, int]:
@@ -73,6 +101,9 @@ class SyncPlan:
             "records_unchanged": self.unchanged,
             "quarantined": len(self.quarantined),
             "released": len(self.released),
+            # only when there are any: most projects never see a deletion
+            **({"skipped_deleted": len(self.skipped)} if self.skipped else {}),
+            **({"restored": len(self.restored)} if self.restored else {}),
         }
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,6 +112,8 @@ class SyncPlan:
             "changes": [asdict(change) for change in self.changes],
             "quarantined": [asdict(entry) for entry in self.quarantined],
             "released": self.released,
+            "skipped": [asdict(entry) for entry in self.skipped],
+            "restored": sorted(self.restored),
         }
 
 
@@ -91,10 +124,14 @@ def plan_sync(
     version: int,
     *,
     deletions: dict[str, dict[str, str]] | None = None,
+    max_length: int = 10_000,
+    restore: frozenset[str] = frozenset(),
 ) -> SyncPlan:
-    """Compare fetched `records` (and the source's full id list) with the catalog."""
+    """Compare fetched `records` (and the source's full id list) with the catalog; records of
+    a deleted sample are skipped unless their id is in `restore`."""
     plan = SyncPlan()
-    valid = _validate(records, state, version, plan)
+    valid = _validate(records, state, version, plan, max_length)
+    valid = _without_deleted(valid, state, restore, plan)
     individual_fields = _agreeing_individuals(valid, state, version, plan)
     for individual, (values, last) in individual_fields.items():
         _individual_change(plan, state, individual, values, last)
@@ -108,13 +145,24 @@ def plan_sync(
 
 
 def _validate(
-    records: list[dict[str, Any]], state: CatalogState, version: int, plan: SyncPlan
+    records: list[dict[str, Any]],
+    state: CatalogState,
+    version: int,
+    plan: SyncPlan,
+    max_length: int,
 ) -> dict[str, dict[str, Any]]:
     known_fields = set(schemas.fields(KIND, version))
     valid: dict[str, dict[str, Any]] = {}
     for record in records:
-        values = schemas.without_empty({k: v for k, v in record.items() if k in known_fields})
         record_id = str(record.get(RECORD_ID, "")).strip()
+        text_problems = _text_problems(record, record_id, known_fields, max_length)
+        if text_problems:
+            shown_id = displayable(record_id)[:MAX_ID_LENGTH] or "?"
+            plan.quarantined.append(
+                Quarantined(shown_id, _storable(record, max_length), text_problems)
+            )
+            continue
+        values = schemas.without_empty({k: v for k, v in record.items() if k in known_fields})
         where = f"record {record_id or '?'}"
         reasons = [str(p.message) for p in schemas.problems_in(KIND, version, values, where=where)]
         owner = _catalog_owner(state, values)
@@ -124,10 +172,63 @@ def _validate(
                 f"not {values[INDIVIDUAL_ID]}"
             )
         if reasons:
-            plan.quarantined.append(Quarantined(record_id or "?", dict(record), reasons))
+            stored = _storable(record, max_length)
+            plan.quarantined.append(Quarantined(record_id or "?", stored, reasons))
         else:
             valid[record_id] = values
     return valid
+
+
+def _text_problems(
+    record: dict[str, Any], record_id: str, known_fields: set[str], max_length: int
+) -> list[str]:
+    """Why the record's id or a value of a field we read is not storable text, if it is not."""
+    problems = []
+    try:
+        check_text(record_id, "the record id", max_length=MAX_ID_LENGTH)
+    except ValidationError as exc:
+        problems.append(f"record {displayable(record_id)[:40] or '?'}: {exc}")
+    shown = displayable(record_id)[:40] or "?"
+    for name in sorted(known_fields & set(record)):
+        try:
+            check_text(record[name], f"field {name}", max_length=max_length)
+        except ValidationError as exc:
+            problems.append(f"record {shown}: {exc}")
+    return problems
+
+
+def _storable(record: dict[str, Any], max_length: int) -> dict[str, Any]:
+    """The record as the quarantine can keep it: values that are not storable text shown
+    with their control characters escaped and cut to a few hundred characters."""
+    kept: dict[str, Any] = {}
+    for key, value in record.items():
+        name = displayable(str(key))[:200]
+        text = value if isinstance(value, str) else repr(value)
+        try:
+            check_text(text, name, max_length=max_length)
+            kept[name] = value if isinstance(value, str) else text
+        except ValidationError:
+            shown = displayable(text)
+            kept[name] = shown[:200] + (f"… ({len(text):,} characters)" if len(shown) > 200 else "")
+    return kept
+
+
+def _without_deleted(
+    valid: dict[str, dict[str, Any]], state: CatalogState, restore: frozenset[str], plan: SyncPlan
+) -> dict[str, dict[str, Any]]:
+    """`valid` without the records of deleted samples (skipped with the reason), except those
+    restored on purpose."""
+    kept = {}
+    for record_id, values in valid.items():
+        deleted = state.deletion_of(values[INDIVIDUAL_ID], record_id)
+        if deleted is None:
+            kept[record_id] = values
+        elif record_id in restore:
+            plan.restored[record_id] = values[INDIVIDUAL_ID]
+            kept[record_id] = values
+        else:
+            plan.skipped.append(Skipped(record_id, deleted))
+    return kept
 
 
 def _catalog_owner(state: CatalogState, values: dict[str, Any]) -> str | None:

@@ -63,3 +63,40 @@ def open_quarantine(conn: Connection, project_id: int | None = None) -> list[dic
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(sql("open_quarantine"), {"project_id": project_id})
         return [dict(row) for row in cur.fetchall()]
+
+
+# Advisory-lock key of a live run: its session holds (key, run id) until it ends, however.
+_RUN_KEY = 0x5EF10016
+ABANDONED_REASON = (
+    "its process ended without finishing (killed, or it lost its database connection)"
+)
+
+
+def hold_run(conn: Connection, run_id: int) -> None:
+    """Mark `run_id` as alive for as long as `conn`'s session lasts."""
+    with conn.cursor() as cur:
+        cur.execute(sql("hold_run"), {"key": _RUN_KEY, "run_id": run_id})
+
+
+def abandon_dead_runs(conn: Connection, project_id: int, source: str) -> list[int]:
+    """Record as `abandoned` every run still `running` whose process is gone (its session's
+    lock is free); returns their ids. The caller commits."""
+    abandoned = []
+    with conn.cursor() as cur:
+        cur.execute(sql("running_runs"), {"project_id": project_id, "source": source})
+        for (run_id,) in cur.fetchall():
+            cur.execute(sql("probe_run"), {"key": _RUN_KEY, "run_id": run_id})
+            if not fetch_one(cur)[0]:
+                continue  # alive: another sync is running right now
+            cur.execute(sql("release_run"), {"key": _RUN_KEY, "run_id": run_id})
+            cur.execute(sql("abandon_run"), {"run_id": run_id, "reason": ABANDONED_REASON})
+            abandoned.append(run_id)
+    return abandoned
+
+
+def previous_run(conn: Connection, project_id: int, source: str) -> dict[str, Any] | None:
+    """The project's latest run from `source`, before the one about to start."""
+    with conn.cursor(cursor_factory=RealDictCursor) as cur:
+        cur.execute(sql("previous_run"), {"project_id": project_id, "source": source})
+        row = cur.fetchone()
+    return dict(row) if row else None

@@ -9,6 +9,8 @@ token_file = ""
 timezone = "UTC"                     # REDCap reads times in its own zone
 batch_size = 200                     # records per export request
 overlap_minutes = 60                 # re-read this much before the last watermark
+request_deadline_seconds = 300       # one API request, its whole answer included, or it fails
+max_value_length = 10000             # a longer value (or NUL/control characters) is quarantined
 ```
 
 The token is read from the variable or the 0600 file and never from the environment file,

@@ -20,15 +20,26 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
         "source": f"where records come from: {', '.join(SOURCES)} (default redcap)",
         "execute": "apply the changes (default: dry run showing the diff)",
         "json": JSON_HELP,
-    }
+        "restore_deleted": "apply this record (its id; repeatable) although data.delete removed"
+        " its sample or individual; otherwise such records are skipped",
+    },
+    iterable=["restore_deleted"],
 )
 def sync(
-    c: Context, env: str, source: str = "redcap", execute: bool = False, json: bool = False
+    c: Context,
+    env: str,
+    source: str = "redcap",
+    execute: bool = False,
+    json: bool = False,
+    restore_deleted: list[str] | None = None,
 ) -> None:
     """Pull metadata records (REDCap), validate, show the diff; --execute merges it."""
     settings = environment(env)
     with progress_display() as progress:
-        report = sync_metadata(settings, source=source, execute=execute, progress=progress)
+        report = sync_metadata(
+            settings, source=source, execute=execute, progress=progress,
+            restore=tuple(restore_deleted or ()),
+        )  # fmt: skip
     if json:
         print_json(report.as_dict())
         return
@@ -37,6 +48,8 @@ def sync(
 
 def _render(report: SyncReport) -> None:
     plan = report.plan
+    for note in report.notes:
+        console.print(f"note: {note}")
     since = f"changes since {report.since:%Y-%m-%d %H:%M %Z}" if report.since else "every record"
     console.print(
         f"{report.project.code}: {report.fetched} records fetched from {report.source} "
@@ -59,6 +72,16 @@ def _render(report: SyncReport) -> None:
             ("record", "reasons"),
             ((q.record_id, "; ".join(q.reasons)) for q in plan.quarantined),
         )
+    if plan.skipped:
+        print_table(
+            "skipped: records of deleted samples",
+            ("record", "reason"),
+            ((s.record_id, s.reason) for s in plan.skipped),
+            caption="inv metadata.sync --restore-deleted RECORD brings one back on purpose",
+        )
+    if plan.restored:
+        verb = "restored" if report.executed else "would restore"
+        console.print(f"{verb} after deletion: {', '.join(sorted(plan.restored))}")
     if not report.executed:
         console.print("dry run: nothing changed; add --execute to apply")
 
@@ -70,7 +93,10 @@ def _fields(fields: dict) -> str:
     )
 
 
-@task(help={"env": ENV_HELP, "project": "only this project's records", "json": JSON_HELP})
+@task(
+    help={"env": ENV_HELP, "project": "only this project's records", "json": JSON_HELP},
+    read_only=True,
+)
 def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> None:
     """List metadata records held back as invalid, with every reason."""
     settings = environment(env)
@@ -101,7 +127,7 @@ def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> N
     )
 
 
-@task(help={"env": ENV_HELP, "limit": "how many runs to show", "json": JSON_HELP})
+@task(help={"env": ENV_HELP, "limit": "how many runs to show", "json": JSON_HELP}, read_only=True)
 def runs(c: Context, env: str, limit: int = 10, json: bool = False) -> None:
     """List the last metadata syncs: when, dry or applied, what they changed or why they failed."""
     settings = environment(env)

@@ -53,7 +53,7 @@ def add(
     )
 
 
-@task(help={"env": ENV_HELP, "json": JSON_HELP})
+@task(help={"env": ENV_HELP, "json": JSON_HELP}, read_only=True)
 def list_(c: Context, env: str, json: bool = False) -> None:
     """List projects with their owner, schema version and counts of what they hold."""
     projects = all_projects(environment(env))
@@ -84,7 +84,8 @@ def list_(c: Context, env: str, json: bool = False) -> None:
         "code": "the project's code",
         "source": f"{SOURCE_HELP} (only when the code exists under several)",
         "json": JSON_HELP,
-    }
+    },
+    read_only=True,
 )
 def show(c: Context, env: str, code: str, source: str = "", json: bool = False) -> None:
     """Show a project: counts, imports with their schema versions, samples with metadata."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from common.errors import CommandError
-from common.shell import CommandResult, run_command
+from common.shell import CommandResult, Value, run_command
 from ops.release.errors import ReleaseError
 
 
@@ -37,23 +37,28 @@ def toplevel(start: Path) -> Path:
 
 def resolve(repo: Path, revision: str) -> str | None:
     """The object id `revision` names, or None when it names nothing."""
-    result = git(repo, "rev-parse", "--verify", "--quiet", revision, check=False)
+    result = git(repo, "rev-parse", "--verify", "--quiet", Value(revision), check=False)
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def object_type(repo: Path, revision: str) -> str:
     """`tag`, `commit`… for an existing object."""
-    return git(repo, "cat-file", "-t", revision).stdout.strip()
+    return git(repo, "cat-file", "-t", Value(revision)).stdout.strip()
 
 
 def is_ancestor(repo: Path, commit: str, branch_ref: str) -> bool:
     """Whether `commit` is reachable from `branch_ref` (on that branch's history)."""
-    return git(repo, "merge-base", "--is-ancestor", commit, branch_ref, check=False).returncode == 0
+    return (
+        git(
+            repo, "merge-base", "--is-ancestor", Value(commit), Value(branch_ref), check=False
+        ).returncode
+        == 0
+    )
 
 
 def show_file(repo: Path, ref: str, path: str) -> str | None:
     """The content of `path` at `ref`, or None when the file is not there."""
-    result = git(repo, "show", f"{ref}:{path}", check=False)
+    result = git(repo, "show", Value(f"{ref}:{path}"), check=False)
     return result.stdout if result.returncode == 0 else None
 
 
@@ -64,7 +69,7 @@ def tags(repo: Path) -> list[str]:
 
 def remote_default_branch(repo: Path, remote: str) -> str:
     """The branch the remote's HEAD names (its default branch), asked of the remote itself."""
-    result = git(repo, "ls-remote", "--symref", remote, "HEAD", check=False)
+    result = git(repo, "ls-remote", "--symref", Value(remote), "HEAD", check=False)
     for line in result.stdout.splitlines():
         if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD"):
             return line[len("ref: refs/heads/") : -len("\tHEAD")]
@@ -78,7 +83,7 @@ def fetch_branches(repo: Path, remote: str, branches: Sequence[str]) -> None:
     """Bring `refs/remotes/REMOTE/BRANCH` up to date for each branch (forced, as the remote is
     the authority on its own branches)."""
     specs = [f"+refs/heads/{b}:refs/remotes/{remote}/{b}" for b in dict.fromkeys(branches)]
-    result = git(repo, "fetch", "--quiet", "--no-tags", remote, *specs, check=False)
+    result = git(repo, "fetch", "--quiet", "--no-tags", "--", Value(remote), *specs, check=False)
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         raise ReleaseError(

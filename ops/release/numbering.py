@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.shell import Value
 from ops.release.errors import ReleaseError
 from ops.release.git import git, resolve
 from ops.release.verify import VerifiedTag, verify_tag
@@ -101,7 +102,9 @@ def create_verified_tag(
         raise ReleaseError(f"{revision!r} names no commit here")
     if resolve(repo, f"refs/tags/{version}") is not None:
         raise ReleaseError(f"tag {version} exists already; fetch tags and ask again")
-    signed = git(repo, "tag", "-s", "-m", f"Release {version}", version, commit, check=False)
+    signed = git(
+        repo, "tag", "-s", "-m", f"Release {version}", Value(version), Value(commit), check=False
+    )
     if signed.returncode != 0:
         lines = (signed.stderr or signed.stdout).strip().splitlines()
         raise ReleaseError(
@@ -114,5 +117,5 @@ def create_verified_tag(
         git(repo, "tag", "-d", version)
         raise
     if push:
-        git(repo, "push", "--quiet", remote, f"refs/tags/{version}")
+        git(repo, "push", "--quiet", Value(remote), f"refs/tags/{version}")
     return verified

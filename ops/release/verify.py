@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import CommandError
-from common.shell import run_command
+from common.shell import Value, run_command
 from ops.deploy.errors import VersionRuleError
 from ops.release.errors import ReleaseError, TagRefusedError
 from ops.release.git import (
@@ -88,7 +88,7 @@ def verify_tag(
         raise TagRefusedError(
             f"refused {tag}: a lightweight tag; release tags are annotated and signed (git tag -s)"
         )
-    body = git(repo, "cat-file", "tag", ref).stdout
+    body = git(repo, "cat-file", "tag", Value(ref)).stdout
     named = re.search(r"^tag (.+)$", body, re.M)
     if not named or named.group(1) != tag:
         inner = named.group(1) if named else "nothing"

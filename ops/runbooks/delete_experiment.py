@@ -19,6 +19,9 @@
    quarantine. If the process dies outright, the next `inv data.delete` reads the leftover
    manifest: experiment still in the catalog → the commit never happened, folders go back;
    experiment gone → it did, the quarantine is purged. Either way `inv lake.check` is clean.
+5. A sample or individual deleted is remembered (`deleted_entities`, in the same transaction):
+   `inv metadata.sync` lists the source's records for it as skipped instead of creating it
+   again, until `inv metadata.sync --restore-deleted SAMPLE` brings it back on purpose.
 """
 
 from __future__ import annotations
@@ -143,6 +146,11 @@ def _delete_rows(cur: Cursor, plan: DeletionPlan) -> None:
     cur.execute(_sql("delete_files"), {"ids": plan.analysis_files + plan.experiment_files})
     cur.execute(_sql("delete_analyses"), {"ids": plan.analyses})
     cur.execute(_sql("delete_experiment"), {"id": plan.experiment_id})
+    cur.execute(
+        _sql("remember_deleted"),
+        {"accession": plan.accession, "sample_id": plan.sample_id,
+         "individual_id": plan.individual_id},
+    )  # fmt: skip
     for statement, value in (
         ("delete_aliquot", plan.aliquot_id),
         ("delete_sample", plan.sample_id),

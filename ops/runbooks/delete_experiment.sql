@@ -62,3 +62,15 @@ SELECT 1 FROM experiments WHERE id = %(id)s;
 
 -- name: may_delete --
 SELECT refinery_may_change_sealed();
+
+-- name: remember_deleted --
+-- A tombstone for the sample and the individual about to go, so that a metadata sync does not
+-- create them again (NULL ids: that level stays, nothing to remember).
+INSERT INTO deleted_entities (project_id, level, individual, sample, experiment)
+SELECT i.project_id, 'sample', i.name, s.name, %(accession)s
+  FROM samples AS s JOIN individuals AS i ON i.id = s.individual_id
+ WHERE s.id = %(sample_id)s
+UNION ALL
+SELECT i.project_id, 'individual', i.name, '', %(accession)s
+  FROM individuals AS i
+ WHERE i.id = %(individual_id)s;

@@ -16,6 +16,7 @@ from python_terraform import IsFlagged
 
 from common.environments import Environment
 from common.errors import CommandError
+from common.shell import Value, refuse_option_like
 from ops.tf.plan import TerraformPlan, summarize_plan
 from ops.tf.runner import check_result, init_stack
 
@@ -91,6 +92,8 @@ def force_unlock(env: Environment, lock_id: str) -> None:
     """Release the state lock `lock_id` left behind by a dead run."""
     if not lock_id or not lock_id.strip():
         raise CommandError("give the lock ID that terraform printed (Lock Info: ID)")
+    lock = Value(lock_id.strip())
+    refuse_option_like(["terraform", lock])  # before init, which takes a while
     tf, _ = init_stack(env)
-    code, out, err = tf.cmd("force-unlock", lock_id.strip(), force=IsFlagged, no_color=IsFlagged)
+    code, out, err = tf.cmd("force-unlock", lock, force=IsFlagged, no_color=IsFlagged)
     check_result(env, "force-unlock", code, out, err)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.errors import CommandError
-from common.shell import CommandResult, run_command
+from common.shell import CommandResult, Value, run_command
 from ops.upstream.errors import UpstreamError
 
 
 def git(repo: Path, *args: str, check: bool = True) -> CommandResult:
-    """Run `git ARGS` in `repo`; a failure is an UpstreamError with git's last lines."""
+    """Run `git ARGS` in `repo`; a failure is an UpstreamError with git's last lines. An
+    argument from outside (a URL, a branch, a revision) comes as a `Value`."""
     try:
         return run_command(["git", *args], cwd=repo, check=check)
     except CommandError as exc:
@@ -27,7 +28,9 @@ def toplevel(start: Path) -> Path:
 
 def resolve(repo: Path, revision: str) -> str | None:
     """The commit `revision` names, or None when it names nothing."""
-    result = git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
+    result = git(
+        repo, "rev-parse", "--verify", "--quiet", Value(f"{revision}^{{commit}}"), check=False
+    )
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
@@ -62,8 +65,8 @@ def operation_in_progress(repo: Path) -> str | None:
 def fetch_ref(repo: Path, url: str, branch: str, into: str) -> str:
     """Fetch `branch` of `url` into the ref `into` (forced: the upstream is the authority on
     its own branch) and return its commit."""
-    result = git(repo, "fetch", "--quiet", "--no-tags", url, f"+refs/heads/{branch}:{into}",
-                 check=False)  # fmt: skip
+    result = git(repo, "fetch", "--quiet", "--no-tags", "--", Value(url),
+                 Value(f"+refs/heads/{branch}:{into}"), check=False)  # fmt: skip
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines()
         raise UpstreamError(f"cannot fetch {branch} from {url}: {lines[-1] if lines else ''}")

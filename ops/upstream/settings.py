@@ -43,6 +43,8 @@ _UPGRADE_KEYS = {
     "dependency_files": list,
 }
 _UPSTREAM_KEYS = ("name", "url", "branch", "local_branch")
+# A branch as it goes into a refspec: never an option, never a second refspec (`a:b`).
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]*(?<![./])", re.ASCII)
 _TEMPLATE_KEYS = ("answers_file",)
 
 
@@ -166,6 +168,12 @@ def _upstreams(path: Path, entries: Any) -> tuple[Upstream, ...]:
             raise UpstreamError(
                 f"{where}: name {entry['name']!r} may hold letters, digits, - and _"
             )
+        for key in ("branch", "local_branch"):
+            if not _BRANCH.fullmatch(entry[key]) or ".." in entry[key]:
+                raise UpstreamError(
+                    f"{where}: {key} {entry[key]!r} is not a branch name (letters, digits, "
+                    "., _, - and /, not starting with - or /)"
+                )
         if entry["name"] in seen:
             raise UpstreamError(f"{where}: the name {entry['name']!r} is used twice")
         seen.add(entry["name"])

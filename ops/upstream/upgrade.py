@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import CommandError
-from common.shell import run_command
+from common.shell import Value, run_command
 from ops.upstream.errors import UpstreamError
 from ops.upstream.git import (
     current_branch,
@@ -175,7 +175,7 @@ def finish_green(
 
 def _push(repo: Path, remote: str, branch: str) -> Callable[[], StepResult]:
     def push() -> StepResult:
-        git(repo, "push", "--quiet", remote, f"refs/heads/{branch}:refs/heads/{branch}")
+        git(repo, "push", "--quiet", Value(remote), f"refs/heads/{branch}:refs/heads/{branch}")
         return f"pushed {branch} to {remote}", {"remote": remote}
 
     return push

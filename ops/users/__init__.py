@@ -16,12 +16,13 @@ import re
 import secrets
 from dataclasses import dataclass
 
+import psycopg2.errors
 from psycopg2 import sql
 
 from common.db import connect
 from common.environments import Environment
-from common.errors import ValidationError
-from common.inputs import excerpt
+from common.errors import RefineryError, ValidationError, first_line
+from common.inputs import displayable, excerpt
 from common.sql import query
 
 ROLES = {
@@ -159,20 +160,61 @@ def list_users(env: Environment) -> list[User]:
         conn.close()
 
 
+class RoleDropBlocked(RefineryError):
+    """A person's access was revoked but their role owns (or holds rights on) something, so
+    the role itself stays until a person decides where that goes."""
+
+
 def remove_user(env: Environment, name: str) -> None:
-    """Drop a person's role; refuses roles that are not Refinery users."""
+    """Revoke a person's access, then drop their role; refuses roles that are not Refinery users.
+
+    The API token goes first, with the database login and CONNECT, in one transaction: when
+    the role cannot be dropped (it owns a table, holds a grant), that much is committed anyway
+    — the person can no longer sign in anywhere — and the error names what blocks the drop.
+    """
     _check_name(name)
     if name not in {user.name for user in list_users(env)}:
         raise ValidationError(f"{name!r} is not a Refinery user (see inv users.list)")
-    conn = connect(env, autocommit=True)
+    conn = connect(env)
     try:
         with conn.cursor() as cur:
+            cur.execute(query(__file__, "users.sql", "delete_token"), {"name": name})
+            cur.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(name)))
             cur.execute(
                 sql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
                     sql.Identifier(conn.info.dbname), sql.Identifier(name)
                 )
             )
-            cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
-            cur.execute(query(__file__, "users.sql", "delete_token"), {"name": name})
+            cur.execute("SAVEPOINT drop_role")
+            try:
+                cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+            except psycopg2.errors.DependentObjectsStillExist:
+                cur.execute("ROLLBACK TO SAVEPOINT drop_role")
+                cur.execute(query(__file__, "users.sql", "role_dependencies"), {"name": name})
+                blockers = [row[0] for row in cur.fetchall()]
+                conn.commit()
+                raise RoleDropBlocked(
+                    f"revoked {name}'s API token and login, but cannot drop role {name}: "
+                    f"{_describe(blockers)}; reassign or drop those "
+                    f"(REASSIGN OWNED BY {name} TO …; DROP OWNED BY {name}), "
+                    "then run inv users.remove again"
+                ) from None
+            except psycopg2.Error as exc:  # any other refusal: the revocation still stands
+                cur.execute("ROLLBACK TO SAVEPOINT drop_role")
+                conn.commit()
+                raise RoleDropBlocked(
+                    f"revoked {name}'s API token and login, but cannot drop role {name}: "
+                    f"{first_line(exc)}"
+                ) from None
+        conn.commit()
     finally:
         conn.close()
+
+
+def _describe(blockers: list[str]) -> str:
+    """What keeps a role alive, in a few words: the first objects and how many more."""
+    if not blockers:
+        return "it still owns objects or holds privileges in another database"
+    shown = ", ".join(displayable(b) for b in blockers[:3])
+    more = f" and {len(blockers) - 3} more" if len(blockers) > 3 else ""
+    return f"it {shown}{more}"

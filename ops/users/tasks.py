@@ -26,7 +26,7 @@ def token(c: Context, env: str, name: str) -> None:
     print(new)
 
 
-@task(help={"env": ENV_HELP, "json": JSON_HELP})
+@task(help={"env": ENV_HELP, "json": JSON_HELP}, read_only=True)
 def list_(c: Context, env: str, json: bool = False) -> None:
     """List people's database logins and their roles."""
     users = list_users(environment(env))
@@ -40,7 +40,7 @@ def list_(c: Context, env: str, json: bool = False) -> None:
 
 @task(help={"env": ENV_HELP, "name": "login name to remove"})
 def remove(c: Context, env: str, name: str) -> None:
-    """Remove a person's database login."""
+    """Remove a person: their console API token and login first, then their database role."""
     remove_user(environment(env), name)
     console.print(f"removed {name}")
 

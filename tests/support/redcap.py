@@ -5,12 +5,17 @@ It speaks REDCap's API as PyCap calls it (form-encoded POST to `/api/`, `token`,
 `fields[i]`, `dateRangeBegin`), and `log` (`logtype`, `beginTime`). Records are written by the
 test with `put` and `delete`, which also write the project log, as REDCap does. Times are the
 server's clock in UTC. Every request is kept in `requests` so tests can see what was asked.
+
+A slow or broken server is a setting away: `drip_seconds` sends every answer one byte at a
+time with that pause between bytes (a server that never stalls long enough for a per-read
+timeout), and `answers` replaces the answer to one `content` with whatever the test gives.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +47,9 @@ class RedcapProject:
     log: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    drip_seconds: float = 0.0
+    answers: dict[str, Any] = field(default_factory=dict)  # content -> the answer to give
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def put(self, record_id: str, **values: Any) -> None:
         """Create or update a record (values merge into an existing one)."""
@@ -77,6 +85,8 @@ class RedcapProject:
             if values.get("token") != TOKEN:
                 return 403, {"error": "You do not have permissions to use the API"}
             content = values.get("content")
+            if content in self.answers:
+                return 200, self.answers[content]
             if content == "metadata":
                 return 200, [
                     {"field_name": name, "form_name": "specimen", "field_type": "text"}
@@ -131,7 +141,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if not self.project.drip_seconds:
+            self.wfile.write(data)
+            return
+        for index in range(len(data)):  # one byte, then a pause: never a long silence
+            if self.project.stopping.is_set():
+                return
+            try:
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
+            except OSError:  # the client gave up
+                return
+            time.sleep(self.project.drip_seconds)
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -152,5 +173,6 @@ class RedcapServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
 
     def stop(self) -> None:
+        self.project.stopping.set()
         self._server.shutdown()
         self._server.server_close()

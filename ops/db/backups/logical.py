@@ -18,7 +18,7 @@ from common import db
 from common.db import fetch_one
 from common.environments import Environment
 from common.pgpass import libpq_child_environment
-from common.shell import run_command
+from common.shell import Value, run_command
 from common.sql import query
 from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
 from ops.db.backups.errors import BackupCorruptError, BackupError
@@ -168,7 +168,7 @@ def _pg_restore(env: Environment, backup: BackupRecord, target: str, *options: s
     with libpq_child_environment(env, dbname=target) as libpq:
         run_command(
             [tool("pg_restore"), "-Fd", *options, "--exit-on-error", "-d", target,
-             backup.path / "dump"],
+             Value(str(backup.path / "dump"))],
             env={**libpq, "PGOPTIONS": RESTORE_SESSION_OPTIONS},
         )  # fmt: skip
 

@@ -24,7 +24,7 @@ from common.db import fetch_one
 from common.embedded import SYSTEM_USER
 from common.environments import Environment
 from common.pgpass import libpq_child_environment
-from common.shell import run_command
+from common.shell import Value, run_command
 from common.sql import query
 from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
 from ops.db.backups.errors import BackupCorruptError, BackupError
@@ -77,14 +77,14 @@ def take_physical_backup(
 
 def verify_with_pg_verifybackup(data_dir: Path) -> None:
     try:
-        run_command([tool("pg_verifybackup"), "--quiet", data_dir], timeout=3600)
+        run_command([tool("pg_verifybackup"), "--quiet", Value(os.fspath(data_dir))], timeout=3600)
     except Exception as exc:
         raise BackupCorruptError(f"pg_verifybackup rejects {data_dir.parent.name}: {exc}") from None
 
 
 def copy_data_dir(source: Path, destination: Path) -> None:
     """Copy a data directory and hand it to the server's user (0700, as PostgreSQL demands)."""
-    run_command(["cp", "-a", "--reflink=auto", source, destination], timeout=3600)
+    run_command(["cp", "-a", "--reflink=auto", "--", source, destination], timeout=3600)
     hand_to_server_user(destination)
 
 
@@ -94,7 +94,7 @@ def hand_to_server_user(destination: Path) -> None:
     destination.chmod(0o700)
     owner = server_user()
     if owner:
-        run_command(["chown", "-R", f"{owner}:{owner}", destination], timeout=3600)
+        run_command(["chown", "-R", "--", f"{owner}:{owner}", destination], timeout=3600)
 
 
 def make_reachable_by_server(path: Path) -> None:

@@ -126,5 +126,5 @@ def test_a_sync_killed_half_way_leaves_the_catalog_as_it_was(
     }
     with md_conn.cursor() as cur:
         cur.execute("SELECT state, since IS NULL FROM metadata_sync_runs ORDER BY id")
-        assert cur.fetchall() == [("running", True), ("applied", True)]
+        assert cur.fetchall() == [("abandoned", True), ("applied", True)]
     md_conn.commit()

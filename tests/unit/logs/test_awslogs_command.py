@@ -40,7 +40,7 @@ def test_argv_names_group_exact_stream_endpoint_and_options(cloud_env, monkeypat
     joined = " ".join(argv)
     assert "--aws-endpoint-url http://127.0.0.1:4566" in joined
     assert "--aws-region eu-west-1" in joined
-    assert "--filter-pattern ERROR" in joined and "--start 2h" in joined
+    assert "--filter-pattern=ERROR" in joined and "--start 2h" in joined
     assert argv[-1] == "--watch"
     assert "s3cr3t-value" not in joined  # credentials travel in the environment
 
