@@ -265,12 +265,12 @@ def error_response(
 
 
 def _sign_in_page(
-    console: Console, request: Request, message: str, *, status: int = 200, target: str = "/jobs"
+    console: Console, request: Request, message: str, *, status: int = 200, target: str = "/"
 ) -> Response:
     """The sign-in form, its token tied to a sign-in cookie (a new one unless it has one)."""
     nonce = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
     context = {"request": request, "user": None, "env": console.env.name, "message": message,
-               "next": local_path(target, "/jobs"),
+               "next": local_path(target),
                "csrf": form_token(console.secret, "sign-in", nonce)}  # fmt: skip
     response = console.templates.TemplateResponse(
         request, "login.html.j2", context, status_code=status, headers=HEADERS
@@ -388,7 +388,7 @@ def _login(console: Console) -> Callable:
 
     async def endpoint(request: Request) -> Response:
         form = await request.form()
-        target = local_path(str(form.get("next", "")), "/jobs")
+        target = local_path(str(form.get("next", "")))
         nonce = request.cookies.get(SIGN_IN_COOKIE, "")
         if not form_token_matches(console.secret, "sign-in", nonce, str(form.get("csrf", ""))):
             return _sign_in_page(console, request, "this sign-in form has expired: try again",

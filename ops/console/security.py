@@ -125,6 +125,8 @@ def refusal(scope: Scope, serving: Serving) -> tuple[int, str] | None:
         for key, value in parse_qsl(query, keep_blank_values=True):
             check_text(key, "a query parameter's name", max_length=100)
             check_text(value, f"query parameter {key}", max_length=2000)
+            if "\t" in key + value:  # check_text lets tabs through; no query value needs one
+                return 400, f"query parameter {key} contains a control character (\\t)"
     except ValidationError as exc:
         return 400, str(exc)
     if scope.get("method", "GET") not in SAFE_METHODS:
