@@ -138,8 +138,11 @@ def test_planted_markup_stays_text_on_every_page_and_a_forged_post_is_refused(
         experiments = [row[0] for row in fetch(env, "SELECT id FROM experiments ORDER BY id")]
         analyses = [row[0] for row in fetch(env, "SELECT id FROM analyses ORDER BY id")]
         assert len(samples) == 3 and experiments and analyses, (samples, experiments, analyses)
-        synced = fetch(env, "SELECT s.tissue, i.metadata->>'diagnosis' FROM samples s "
-                            "JOIN individuals i ON i.id = s.individual_id WHERE s.name = 'M1'")
+        synced = fetch(
+            env,
+            "SELECT s.tissue, i.metadata->>'diagnosis' FROM samples s "
+            "JOIN individuals i ON i.id = s.individual_id WHERE s.name = 'M1'",
+        )
         assert synced == [(PLANT, PLANT)], synced  # the metadata sync wrote it as it came
 
         port = free_port()

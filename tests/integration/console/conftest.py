@@ -39,12 +39,12 @@ def serve_console(session_dirs):
     """Start `inv console -e ENV` on a free loopback port; stopped by pid at the end."""
     started: list[subprocess.Popen] = []
 
-    def start(env, *options: str, scheme: str = "http") -> ConsoleClient:
+    def start(env, *options: str, scheme: str = "http", host: str = "127.0.0.1") -> ConsoleClient:
         port = free_port()
         log = open(session_dirs["logs"] / f"console-{env.name}-{port}.log", "ab")  # noqa: SIM115
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("inv")), "console", "-e", env.name,
-             "--address", f"127.0.0.1:{port}", *options],
+             "--address", f"{host}:{port}", *options],
             cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
             start_new_session=True,
         )  # fmt: skip

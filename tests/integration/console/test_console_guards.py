@@ -123,9 +123,7 @@ def test_next_is_kept_only_as_a_local_path(env, serve_console, people, target):
     assert kept.headers["location"] == "/jobs?state=failed"
 
 
-def test_a_form_post_needs_its_form_token_and_the_consoles_origin(
-    env, conn, serve_console, people
-):
+def test_a_form_post_needs_its_form_token_and_the_consoles_origin(env, conn, serve_console, people):
     failed = add_job(conn, state="failed", attempt=3, reason="disk full")
     console = serve_console(env)
     _, engineer = people("engineer")
@@ -169,9 +167,28 @@ def test_a_form_post_needs_its_form_token_and_the_consoles_origin(
     assert logout.status_code == 303 and "refinery_token" not in session.cookies
 
 
-def test_bad_input_is_a_plain_400_or_404_page_with_the_security_headers(
-    env, serve_console, people
-):
+def test_a_form_token_is_good_only_for_the_console_that_drew_it(env, conn, serve_console, people):
+    """A restarted console draws a new key: a page from before must be reloaded."""
+    failed = add_job(conn, state="failed", attempt=3, reason="disk full")
+    first, second = serve_console(env), serve_console(env)
+    _, engineer = people("engineer")
+    session = sign_in(first, engineer)
+    token = _form_token(session.get(f"{first.base}/jobs/{failed}", timeout=30).text)
+    stale = requests.post(f"{second.base}/jobs/{failed}/retry", data={"csrf": token},
+                          cookies={"refinery_token": engineer},
+                          headers={"Origin": second.base}, allow_redirects=False,
+                          timeout=30)  # fmt: skip
+    assert stale.status_code == 403 and "reload" in stale.text
+    assert _state(conn, failed) == "failed"
+
+
+def test_localhost_is_taken_as_127_0_0_1(env, serve_console, people):
+    console = serve_console(env, host="localhost")
+    _, token = people("analyst")
+    assert console.get("/api/jobs", token=token).status_code == 200  # reached on 127.0.0.1
+
+
+def test_bad_input_is_a_plain_400_or_404_page_with_the_security_headers(env, serve_console, people):
     console = serve_console(env)
     _, token = people("analyst")
     cases = {
@@ -206,9 +223,9 @@ def test_a_request_naming_another_host_is_refused(env, serve_console, people):
 
 def test_a_stopped_database_is_503_with_one_line(make_env, serve_console, monkeypatch):
     monkeypatch.setenv("REFINERY_STOPPED_PASSWORD", "unused")
-    stopped = make_env("stopped", database={"kind": "dsn", "host": "127.0.0.1",
-                                            "port": free_port(), "name": "refinery",
-                                            "password_env": "REFINERY_STOPPED_PASSWORD"})  # fmt: skip
+    database = {"kind": "dsn", "host": "127.0.0.1", "port": free_port(), "name": "refinery",
+                "password_env": "REFINERY_STOPPED_PASSWORD"}  # fmt: skip
+    stopped = make_env("stopped", database=database)
     console = serve_console(stopped)
     for prefix in ("", "/api"):
         answer = console.get(prefix + "/jobs", token="rfy_anything")

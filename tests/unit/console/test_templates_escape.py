@@ -18,7 +18,7 @@ import jinja2
 import pytest
 from jinja2 import meta
 
-from ops.console.app import TEMPLATES, template_environment
+from ops.console.core import TEMPLATES, template_environment
 
 PLANT = '"><b id="planted">X</b><meta http-equiv="refresh" content="0;url=/x">\'<i>'
 TEMPLATE_NAMES = sorted(path.name for path in TEMPLATES.glob("*.j2"))
@@ -126,9 +126,7 @@ class Elements(HTMLParser):
 
 
 def test_the_templates_folder_holds_the_templates_the_console_renders():
-    assert {"base.html.j2", "error.html.j2", "login.html.j2", "jobs.html.j2"} <= set(
-        TEMPLATE_NAMES
-    )
+    assert {"base.html.j2", "error.html.j2", "login.html.j2", "jobs.html.j2"} <= set(TEMPLATE_NAMES)
     assert len(TEMPLATE_NAMES) >= 15
 
 
