@@ -31,8 +31,8 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the
-    # console's own form posts, and the origin check below could not tell them from forgeries
+    # same-origin, not no-referrer: under no-referrer the Fetch standard has a form post carry
+    # `Origin: null`, which the origin check below could not tell from a forgery
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
