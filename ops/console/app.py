@@ -179,7 +179,7 @@ MAX_PAGE = 10_000
 
 def _search(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     text = r.query_params.get("page", "1")
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text[:6]) <= MAX_PAGE:
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= MAX_PAGE):
         raise ValidationError(f"page must be a whole number from 1 to {MAX_PAGE:,}")
     page = int(text)
     filters = {facet: r.query_params.get(facet, "") for facet in FACETS}
@@ -286,8 +286,8 @@ PAGES: tuple[tuple[str, str, Handler], ...] = (
 )
 
 
-def create_app(env: Environment, serving: Serving | None = None) -> Starlette:
-    console = Console(env, serving or Serving())
+def create_app(env: Environment, serving: Serving) -> Starlette:
+    console = Console(env, serving)
     routes = [
         Route("/", lambda request: RedirectResponse("/jobs", status_code=303)),
         Route("/login", _login_form(console), methods=["GET"]),

@@ -50,8 +50,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class Serving:
     """How the console is reached: the address it listens on and who speaks TLS."""
 
-    host: str = "127.0.0.1"
-    port: int = 8765
+    host: str
+    port: int
     tls: bool = False
     behind_proxy: bool = False
 
