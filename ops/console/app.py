@@ -4,152 +4,57 @@ Every page at `/x` has its data at `/api/x`, computed by the same function (ops/
 Access needs a person's API token (`inv users.add` / `inv users.token`), sent as
 `Authorization: Bearer <token>` or, in a browser, kept in an HttpOnly cookie by `/login`.
 Reads run in read-only transactions; the only writes are retrying and cancelling a job, for
-engineers and admins, through foreman.job_admin. Pages are Jinja2 templates with autoescape,
-served with a strict Content-Security-Policy (no scripts at all).
+engineers and admins, through foreman.job_admin. Pages are Jinja2 templates that escape every
+value (`autoescape=True` for every template, whatever its name), served with a strict
+Content-Security-Policy (no scripts at all); ops/console/security refuses forged requests.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
+import secrets
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
+import psycopg2
 from psycopg2.extensions import connection as Connection
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 
-from common import db
 from common.environments import Environment
-from common.errors import JobError, RefineryError, ValidationError
+from common.errors import DatabaseError, JobError, RefineryError, ValidationError
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, retry_jobs
 from ops.console import pages
-from ops.console.health import health_page
+from ops.console.core import (
+    COOKIE,
+    MAX_ID,
+    OPERATORS,
+    SIGN_IN_COOKIE,
+    STYLESHEET,
+    ApiResponse,
+    Console,
+    Forbidden,
+    Unauthorized,
+    Unavailable,
+    json_ready,
+)
 from ops.console.search import FACETS, search
-from ops.jobs.top import human_seconds
-from ops.snapshots import SnapshotSource
+from ops.console.security import (
+    HEADERS,
+    Guard,
+    Scope,
+    Serving,
+    form_token,
+    form_token_matches,
+    local_path,
+)
 
 log = logging.getLogger(__name__)
-COOKIE = "refinery_token"
-OPERATORS = ("engineer", "admin")
-_HERE = Path(__file__).parent
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
-
-class Unauthorized(RefineryError):
-    """No token, or one that is not (or no longer) valid."""
-
-
-class Forbidden(RefineryError):
-    """The person's role does not allow this."""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, float) and value == float("inf"):
-        return None
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-class ApiResponse(JSONResponse):
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, default=_jsonable, allow_nan=False).encode()
-
-
-def _clean(value: Any) -> Any:
-    """Infinite ages (never happened) as None, so JSON stays valid."""
-    if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_clean(item) for item in value]
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return None
-    return value
-
-
-class Console:
-    """The application's state: the environment, its connections and templates."""
-
-    def __init__(self, env: Environment) -> None:
-        self.env = env
-        self.source = SnapshotSource(env)
-        self._source_lock = threading.Lock()
-        self.templates = Jinja2Templates(directory=str(_HERE / "templates"))
-        self.templates.env.filters["age"] = human_seconds
-        self.templates.env.filters["when"] = _when
-        self.templates.env.filters["size"] = _size
-        self.templates.env.globals["query"] = _query_string
-
-    @contextmanager
-    def reading(self) -> Iterator[Any]:
-        conn = db.connect(self.env)
-        try:
-            conn.set_session(readonly=True)
-            yield conn
-        finally:
-            conn.close()
-
-    def user(self, request: Request) -> dict[str, str]:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        token = token or request.cookies.get(COOKIE, "")
-        if not token:
-            raise Unauthorized("sign in with your API token (inv users.add gives one)")
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        with self.reading() as conn:
-            user = pages.token_user(conn, digest)
-        if user is None:
-            raise Unauthorized("this API token is not valid (inv users.token gives a new one)")
-        return user
-
-    def health(self) -> dict[str, Any]:
-        with self._source_lock:
-            return health_page(self.source)
-
-
-def _when(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, str) and "T" in value:
-        return value.replace("T", " ")[:19]
-    return "" if value is None else str(value)
-
-
-def _size(value: Any) -> str:
-    if value is None:
-        return ""
-    size = float(value)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return str(value)
-
-
-def _query_string(params: dict[str, Any], **changes: Any) -> str:
-    merged = {key: value for key, value in {**params, **changes}.items() if value}
-    return "?" + urlencode(merged) if merged else ""
-
 
 Handler = Callable[[Console, Request, Any, dict[str, str]], dict[str, Any]]
 
@@ -164,34 +69,65 @@ def _page(console: Console, template: str, handler: Handler, *, api: bool) -> Ca
                 data = handler(console, request, conn, user)
         except RefineryError as exc:
             return _error(console, request, exc, api=api)
-        data = _clean(data)
+        except psycopg2.OperationalError as exc:  # the server went away after connecting
+            log.warning("console: %s", str(exc).strip())
+            return _error(console, request, Unavailable("the database stopped answering"), api=api)
+        data = json_ready(data)
         if api:
-            return ApiResponse(data, headers=_HEADERS)
-        context = {"request": request, "user": user, "env": console.env.name, **data}
-        return console.templates.TemplateResponse(request, template, context, headers=_HEADERS)
+            return ApiResponse(data, headers=HEADERS)
+        context = {"request": request, "user": user, "env": console.env.name,
+                   "csrf": console.session_form_token(request), **data}  # fmt: skip
+        return console.templates.TemplateResponse(request, template, context, headers=HEADERS)
 
     return endpoint
 
 
 def _error(console: Console, request: Request, exc: RefineryError, *, api: bool) -> Response:
-    status = {
-        Unauthorized: 401, Forbidden: 403, pages.NotFound: 404, ValidationError: 400,
-        JobError: 409,
-    }.get(type(exc), 500)  # fmt: skip
+    statuses = ((Unauthorized, 401), (Forbidden, 403), (pages.NotFound, 404), (JobError, 409),
+                (ValidationError, 400), (Unavailable, 503), (DatabaseError, 503))  # fmt: skip
+    status = next((code for kind, code in statuses if isinstance(exc, kind)), 500)
     if status == 500:
         log.error("console: %s", exc)
+    if status == 401 and not api:
+        return _sign_in_page(console, request, str(exc), status=401, target=request.url.path)
+    return error_response(console, request, status, str(exc), api=api)
+
+
+def error_response(
+    console: Console, request: Request, status: int, message: str, *, api: bool
+) -> Response:
+    """The plain error page (or JSON for /api), with the security headers; no database."""
+    message = message.splitlines()[0] if message else "error"
     if api:
-        return ApiResponse({"error": str(exc)}, status_code=status, headers=_HEADERS)
-    template = "login.html.j2" if status == 401 else "error.html.j2"
-    context = {"request": request, "user": None, "env": console.env.name, "message": str(exc),
-               "status": status, "next": request.url.path}  # fmt: skip
+        return ApiResponse({"error": message}, status_code=status, headers=HEADERS)
+    context = {"request": request, "user": None, "env": console.env.name, "message": message,
+               "status": status}  # fmt: skip
     return console.templates.TemplateResponse(
-        request, template, context, status_code=status, headers=_HEADERS
+        request, "error.html.j2", context, status_code=status, headers=HEADERS
     )
 
 
+def _sign_in_page(
+    console: Console, request: Request, message: str, *, status: int = 200, target: str = "/"
+) -> Response:
+    """The sign-in form, its token tied to a sign-in cookie (a new one unless it has one)."""
+    nonce = request.cookies.get(SIGN_IN_COOKIE) or secrets.token_urlsafe(32)
+    context = {"request": request, "user": None, "env": console.env.name, "message": message,
+               "next": local_path(target),
+               "csrf": form_token(console.secret, "sign-in", nonce)}  # fmt: skip
+    response = console.templates.TemplateResponse(
+        request, "login.html.j2", context, status_code=status, headers=HEADERS
+    )
+    response.set_cookie(SIGN_IN_COOKIE, nonce, httponly=True, samesite="strict", path="/login",
+                        secure=console.serving.secure)  # fmt: skip
+    return response
+
+
 def _int(request: Request, name: str) -> int:
-    return int(request.path_params[name])
+    value = int(request.path_params[name])
+    if value > MAX_ID:
+        raise pages.NotFound(f"no {name.removesuffix('_id').replace('item', 'such item')} {value}")
+    return value
 
 
 def _q(request: Request, name: str) -> str | None:
@@ -238,11 +174,14 @@ def _health(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> d
     return c.health()
 
 
+MAX_PAGE = 10_000
+
+
 def _search(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
-    try:
-        page = max(1, int(r.query_params.get("page", "1")))
-    except ValueError:
-        raise ValidationError("page must be a number") from None
+    text = r.query_params.get("page", "1")
+    if not (text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= MAX_PAGE):
+        raise ValidationError(f"page must be a whole number from 1 to {MAX_PAGE:,}")
+    page = int(text)
     filters = {facet: r.query_params.get(facet, "") for facet in FACETS}
     result = search(conn, r.query_params.get("q", ""), filters=filters, limit=20,
                     offset=20 * (page - 1))  # fmt: skip
@@ -251,13 +190,13 @@ def _search(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> d
 
 # -- the two things that write --------------------------------------------------------------
 def _operate(console: Console, action: str, *, api: bool) -> Callable:
-    def endpoint(request: Request) -> Response:
-        job_id = _int(request, "job_id")
+    async def endpoint(request: Request) -> Response:
         try:
-            user = console.user(request)
+            job_id = _int(request, "job_id")
+            user = await console.changing_user(request, api=api)
             if user["role"] not in OPERATORS:
                 raise Forbidden(f"{user['role']}s may look at jobs but not {action} them")
-            conn = db.connect(console.env)
+            conn = console.connect()
             try:
                 if action == "retry":
                     retry_jobs(conn, job_id=job_id)
@@ -272,7 +211,7 @@ def _operate(console: Console, action: str, *, api: bool) -> Callable:
         except RefineryError as exc:
             return _error(console, request, exc, api=api)
         if api:
-            return ApiResponse(outcome, headers=_HEADERS)
+            return ApiResponse(outcome, headers=HEADERS)
         return RedirectResponse(f"/jobs/{job_id}", status_code=303)
 
     return endpoint
@@ -281,36 +220,55 @@ def _operate(console: Console, action: str, *, api: bool) -> Callable:
 # -- signing in -----------------------------------------------------------------------------
 def _login_form(console: Console) -> Callable:
     def endpoint(request: Request) -> Response:
-        context = {"request": request, "user": None, "env": console.env.name, "message": "",
-                   "next": request.query_params.get("next", "/jobs")}  # fmt: skip
-        return console.templates.TemplateResponse(request, "login.html.j2", context,
-                                                  headers=_HEADERS)  # fmt: skip
+        return _sign_in_page(console, request, "", target=request.query_params.get("next", "/"))
 
     return endpoint
 
 
 def _login(console: Console) -> Callable:
+    """Sign in: the form must come from this console's sign-in page, and the token must be a
+    person's valid token before it is kept in the cookie."""
+
     async def endpoint(request: Request) -> Response:
         form = await request.form()
+        target = local_path(str(form.get("next", "")))
+        nonce = request.cookies.get(SIGN_IN_COOKIE, "")
+        if not form_token_matches(console.secret, "sign-in", nonce, str(form.get("csrf", ""))):
+            return _sign_in_page(console, request, "this sign-in form has expired: try again",
+                                 status=403, target=target)  # fmt: skip
         token = str(form.get("token", "")).strip()
-        target = str(form.get("next", "/jobs"))
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/jobs"
+        try:
+            user = console.token_user(token) if token and len(token) <= 200 else None
+        except RefineryError as exc:
+            return _error(console, request, exc, api=False)
+        if user is None:
+            return _sign_in_page(console, request, "this API token is not valid",
+                                 status=401, target=target)  # fmt: skip
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                            secure=console.serving.secure)  # fmt: skip
+        response.delete_cookie(SIGN_IN_COOKIE, path="/login")
         return response
 
     return endpoint
 
 
-def _logout(request: Request) -> Response:
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+def _logout(console: Console) -> Callable:
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        cookie = request.cookies.get(COOKIE, "")
+        if not form_token_matches(console.secret, "session", cookie, str(form.get("csrf", ""))):
+            return error_response(console, request, 403, "reload the page and sign out again",
+                                  api=False)  # fmt: skip
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    return endpoint
 
 
 def _stylesheet(request: Request) -> Response:
-    return Response((_HERE / "console.css").read_text(), media_type="text/css",
+    return Response(STYLESHEET.read_text(), media_type="text/css",
                     headers={"Cache-Control": "max-age=300"})  # fmt: skip
 
 
@@ -328,13 +286,13 @@ PAGES: tuple[tuple[str, str, Handler], ...] = (
 )
 
 
-def create_app(env: Environment) -> Starlette:
-    console = Console(env)
+def create_app(env: Environment, serving: Serving) -> Starlette:
+    console = Console(env, serving)
     routes = [
         Route("/", lambda request: RedirectResponse("/jobs", status_code=303)),
         Route("/login", _login_form(console), methods=["GET"]),
         Route("/login", _login(console), methods=["POST"]),
-        Route("/logout", _logout, methods=["POST"]),
+        Route("/logout", _logout(console), methods=["POST"]),
         Route("/console.css", _stylesheet),
     ]
     for path, template, handler in PAGES:
@@ -344,6 +302,25 @@ def create_app(env: Environment) -> Starlette:
         path = f"/jobs/{{job_id:int}}/{action}"
         routes.append(Route(path, _operate(console, action, api=False), methods=["POST"]))
         routes.append(Route("/api" + path, _operate(console, action, api=True), methods=["POST"]))
-    app = Starlette(routes=routes)
+
+    def refuse(scope: Scope, status: int, message: str) -> Response:
+        request = Request(scope)
+        return error_response(console, request, status, message,
+                              api=request.url.path.startswith("/api/"))  # fmt: skip
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = {404: "no such page", 405: "this page does not take that method"}
+        return refuse(request.scope, status, message.get(status, "the request failed"))
+
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.error("console: %s on %s", type(exc).__name__, request.url.path)
+        return refuse(request.scope, 500, "the console failed on this request (see its log)")
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(Guard, serving=console.serving, refuse=refuse)],
+        exception_handlers={HTTPException: http_error, Exception: crashed},
+    )
     app.state.console = console
     return app

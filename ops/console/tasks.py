@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from invoke import Context
 
-from common.errors import ValidationError
-from foreman.settings import parse_address
-from ops.taskkit import ENV_HELP, environment, err_console, task
+from ops.taskkit import ENV_HELP, environment, task
 from ops.taskkit import console as out
 
 DEFAULT_ADDRESS = "127.0.0.1:8765"
@@ -17,34 +13,39 @@ DEFAULT_ADDRESS = "127.0.0.1:8765"
 @task(
     help={
         "env": ENV_HELP,
-        "address": f"HOST:PORT to listen on (default {DEFAULT_ADDRESS}, loopback only)",
+        "address": f"IP:PORT to listen on (default {DEFAULT_ADDRESS}; an IP literal, or "
+        "localhost for 127.0.0.1; beyond loopback only with TLS or --behind-proxy)",
+        "certificate": "PEM certificate file: serve HTTPS (with --key)",
+        "key": "PEM private key file of --certificate",
+        "behind_proxy": "an HTTPS proxy in front terminates TLS: require X-Forwarded-Proto: https",
     }
 )
-def console(c: Context, env: str, address: str = DEFAULT_ADDRESS) -> None:
+def console(
+    c: Context,
+    env: str,
+    address: str = DEFAULT_ADDRESS,
+    certificate: str = "",
+    key: str = "",
+    behind_proxy: bool = False,
+) -> None:
     """Serve the web console: jobs, catalog, results, health and search (Ctrl-C stops it)."""
     import uvicorn
 
     from ops.console.app import create_app
+    from ops.console.listening import listening_plan
 
-    try:
-        parsed = parse_address(address)
-    except ValueError as exc:
-        raise ValidationError(f"--address {exc}") from None
-    if parsed is None:
-        raise ValidationError("--address must be HOST:PORT")
-    host, port = parsed
+    plan = listening_plan(address, certificate=certificate, key=key, behind_proxy=behind_proxy)
     settings = environment(env)
-    app = create_app(settings)
-    if not _is_loopback(host):
-        err_console.print(
-            f"note: listening on {host}, not loopback: put TLS in front before anyone uses it"
-        )
-    out.print(f"{settings.name} console on http://{host}:{port}/ (sign in with your API token)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+    app = create_app(settings, plan.serving)
+    out.print(f"{settings.name} console on {plan.url} (sign in with your API token)")
+    uvicorn.run(
+        app,
+        host=plan.serving.host,
+        port=plan.serving.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,  # never let a client's X-Forwarded-* rewrite who it is
+        server_header=False,
+        ssl_certfile=plan.certificate,
+        ssl_keyfile=plan.key,
+    )

@@ -17,14 +17,17 @@ from tests.support.services import free_port, stop_process, wait_for_port
 class ConsoleClient:
     """The console served by a real `inv console` process, reached over HTTP."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, port: int = 0) -> None:
         self.base = base
+        self.port = port
 
     def get(self, path: str, token: str | None = None, **kwargs) -> requests.Response:
-        return requests.get(self.base + path, headers=_auth(token), timeout=30, **kwargs)
+        headers = {**_auth(token), **kwargs.pop("headers", {})}
+        return requests.get(self.base + path, headers=headers, timeout=30, **kwargs)
 
     def post(self, path: str, token: str | None = None, **kwargs) -> requests.Response:
-        return requests.post(self.base + path, headers=_auth(token), timeout=30, **kwargs)
+        headers = {**_auth(token), **kwargs.pop("headers", {})}
+        return requests.post(self.base + path, headers=headers, timeout=30, **kwargs)
 
 
 def _auth(token: str | None) -> dict[str, str]:
@@ -36,18 +39,18 @@ def serve_console(session_dirs):
     """Start `inv console -e ENV` on a free loopback port; stopped by pid at the end."""
     started: list[subprocess.Popen] = []
 
-    def start(env) -> ConsoleClient:
+    def start(env, *options: str, scheme: str = "http", host: str = "127.0.0.1") -> ConsoleClient:
         port = free_port()
         log = open(session_dirs["logs"] / f"console-{env.name}-{port}.log", "ab")  # noqa: SIM115
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("inv")), "console", "-e", env.name,
-             "--address", f"127.0.0.1:{port}"],
+             "--address", f"{host}:{port}", *options],
             cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
             start_new_session=True,
         )  # fmt: skip
         started.append(process)
         wait_for_port(port, timeout=60, process=process)
-        return ConsoleClient(f"http://127.0.0.1:{port}")
+        return ConsoleClient(f"{scheme}://127.0.0.1:{port}", port)
 
     yield start
     for process in started:
