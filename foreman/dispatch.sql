@@ -14,7 +14,8 @@ SELECT queue FROM queues WHERE queue IS NOT NULL;
 -- job in the pending index's order, not EXISTS: where most rows are pending, EXISTS scans the
 -- table from its start, through every finished job, to find the first.
 SELECT (SELECT id FROM jobs WHERE state = 'pending' ORDER BY queue, id LIMIT 1) IS NOT NULL
-    OR EXISTS (SELECT FROM jobs WHERE state = 'errored');
+    OR EXISTS (SELECT FROM jobs WHERE state = 'errored')
+    OR EXISTS (SELECT FROM jobs WHERE state = 'waiting');
 
 -- name: active_by_queue --
 SELECT queue, count(*) FROM jobs WHERE state IN ('dispatched', 'running') GROUP BY queue;
@@ -150,3 +151,22 @@ SET role = EXCLUDED.role, beat_at = now(), dispatched_total = EXCLUDED.dispatche
 UPDATE foreman_heartbeats SET role = 'stopped'
 WHERE role = 'leader' AND foreman_id <> %(foreman_id)s;
 DELETE FROM foreman_heartbeats WHERE role = 'stopped' AND beat_at < now() - interval '7 days';
+
+-- name: release_waiting --
+-- Waiting jobs whose dependency succeeded become pending (their attempts untouched).
+UPDATE jobs SET state = 'pending'
+FROM jobs dependency
+WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
+  AND dependency.state = 'succeeded'
+RETURNING jobs.id;
+
+-- name: fail_waiting --
+-- Waiting jobs whose dependency ended without succeeding fail for good, with its reason.
+UPDATE jobs
+SET state = 'failed', ended_at = now(), permanent = true,
+    failure_reason = 'its dependency, ' || dependency.kind || ' job ' || dependency.id || ', '
+        || dependency.state || ': ' || coalesce(dependency.failure_reason, 'no reason recorded')
+FROM jobs dependency
+WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
+  AND dependency.state IN ('failed', 'cancelled')
+RETURNING jobs.id, jobs.failure_reason;
