@@ -126,15 +126,26 @@ WHERE state = 'errored' AND NOT permanent AND attempt < max_attempts
 RETURNING id;
 
 -- name: fail_exhausted --
--- Jobs out of attempts, and those whose worker reported an error no retry can fix.
-UPDATE jobs
-SET state = 'failed', ended_at = now(),
-    failure_reason = CASE
-        WHEN permanent THEN 'not retried, it cannot succeed: '
-        ELSE 'gave up after ' || attempt || ' attempts: '
-    END || coalesce(failure_reason, 'no reason recorded')
-WHERE state = 'errored' AND (permanent OR attempt >= max_attempts)
-RETURNING id, failure_reason;
+-- Jobs out of attempts, and those whose worker reported an error no retry can fix. A job
+-- whose payload names an `on_failure` job ({kind, payload, dedupe_key}) has it queued in the
+-- same statement, so what must follow a failure (a summary that leaves the sample out) is
+-- never lost between two commits.
+WITH failed AS (
+    UPDATE jobs
+    SET state = 'failed', ended_at = now(),
+        failure_reason = CASE
+            WHEN permanent THEN 'not retried, it cannot succeed: '
+            ELSE 'gave up after ' || attempt || ' attempts: '
+        END || coalesce(failure_reason, 'no reason recorded')
+    WHERE state = 'errored' AND (permanent OR attempt >= max_attempts)
+    RETURNING id, failure_reason, payload -> 'on_failure' AS follow_up
+), follow_ups AS (
+    INSERT INTO jobs (kind, payload, dedupe_key, parent_job_id)
+    SELECT follow_up ->> 'kind', follow_up -> 'payload', follow_up ->> 'dedupe_key', id
+    FROM failed WHERE follow_up IS NOT NULL
+    ON CONFLICT (dedupe_key) DO NOTHING
+)
+SELECT id, failure_reason FROM failed;
 
 -- name: beat --
 INSERT INTO foreman_heartbeats (foreman_id, hostname, pid, version, role, dispatched_total,
@@ -161,12 +172,22 @@ WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
 RETURNING jobs.id;
 
 -- name: fail_waiting --
--- Waiting jobs whose dependency ended without succeeding fail for good, with its reason.
-UPDATE jobs
-SET state = 'failed', ended_at = now(), permanent = true,
-    failure_reason = 'its dependency, ' || dependency.kind || ' job ' || dependency.id || ', '
-        || dependency.state || ': ' || coalesce(dependency.failure_reason, 'no reason recorded')
-FROM jobs dependency
-WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
-  AND dependency.state IN ('failed', 'cancelled')
-RETURNING jobs.id, jobs.failure_reason;
+-- Waiting jobs whose dependency ended without succeeding fail for good, with its reason (and
+-- their `on_failure` job is queued, as in fail_exhausted).
+WITH failed AS (
+    UPDATE jobs
+    SET state = 'failed', ended_at = now(), permanent = true,
+        failure_reason = 'its dependency, ' || dependency.kind || ' job ' || dependency.id
+            || ', ' || dependency.state || ': '
+            || coalesce(dependency.failure_reason, 'no reason recorded')
+    FROM jobs dependency
+    WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
+      AND dependency.state IN ('failed', 'cancelled')
+    RETURNING jobs.id, jobs.failure_reason, jobs.payload -> 'on_failure' AS follow_up
+), follow_ups AS (
+    INSERT INTO jobs (kind, payload, dedupe_key, parent_job_id)
+    SELECT follow_up ->> 'kind', follow_up -> 'payload', follow_up ->> 'dedupe_key', id
+    FROM failed WHERE follow_up IS NOT NULL
+    ON CONFLICT (dedupe_key) DO NOTHING
+)
+SELECT id, failure_reason FROM failed;

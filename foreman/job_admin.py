@@ -20,7 +20,14 @@ from foreman.executors.base import Executor
 from foreman.jobs import JOB_KINDS, get_job
 
 JOB_STATES = (
-    "waiting", "pending", "dispatched", "running", "succeeded", "errored", "failed", "cancelled"
+    "waiting",
+    "pending",
+    "dispatched",
+    "running",
+    "succeeded",
+    "errored",
+    "failed",
+    "cancelled",
 )
 RUNNING_STATES = ("dispatched", "running")
 

@@ -133,14 +133,18 @@ def make_organism(
         genome = chromosomes.setdefault(chromosome, bytearray())
         genome.extend(_BASES[rng.integers(0, 4, int(rng.integers(200, 600)))].tobytes())
         n_exons = int(rng.integers(2, 6))
-        copy_of = index - 1 if 0 < index < genes and index % (genes // max(paralogs, 1)) == 0 else None
+        copy_of = (
+            index - 1 if 0 < index < genes and index % (genes // max(paralogs, 1)) == 0 else None
+        )
         if copy_of is not None and len(templates[copy_of]) >= 2:
             exon_seqs = [e.copy() for e in templates[copy_of]]
             for seq in exon_seqs:
                 changed = rng.random(seq.size) < 0.01
                 seq[changed] = _BASES[rng.integers(0, 4, int(changed.sum()))]
         else:
-            exon_seqs = [_BASES[rng.integers(0, 4, int(rng.integers(120, 400)))] for _ in range(n_exons)]
+            exon_seqs = [
+                _BASES[rng.integers(0, 4, int(rng.integers(120, 400)))] for _ in range(n_exons)
+            ]
         templates.append(exon_seqs)
         coords = []
         for number, seq in enumerate(exon_seqs):
@@ -154,7 +158,9 @@ def make_organism(
         gene_id = f"SYNG{index + 1:05d}"
         isoforms = [tuple(range(len(coords)))]
         for _ in range(int(rng.integers(1, 4)) if len(coords) >= 3 else 0):
-            keep = tuple(i for i in range(len(coords)) if i in (0, len(coords) - 1) or rng.random() < 0.5)
+            keep = tuple(
+                i for i in range(len(coords)) if i in (0, len(coords) - 1) or rng.random() < 0.5
+            )
             if keep not in isoforms:
                 isoforms.append(keep)
         for number, chosen in enumerate(isoforms, 1):
@@ -220,7 +226,9 @@ def simulate_reads(
     start = (rng.random(which.size) * (lengths[which] - frag + 1)).astype(np.int64)
     span = np.arange(read_length)
     left = joined[(offsets[which] + start)[:, None] + span]
-    right = reverse_complement(joined[(offsets[which] + start + frag - read_length)[:, None] + span])
+    right = reverse_complement(
+        joined[(offsets[which] + start + frag - read_length)[:, None] + span]
+    )
     antisense = rng.random(which.size) < 0.5  # an unstranded library: either strand
     read1 = np.where(antisense[:, None], right, left)
     read2 = np.where(antisense[:, None], left, right)
@@ -248,7 +256,8 @@ def _write_fastq(path: Path, name: str, reads: np.ndarray, mate: int) -> None:
     with _gzip(path) as out:
         out.write(
             b"".join(
-                b"@%s.%d/%d\n%s\n+\n%s\n" % (name.encode(), i, mate, rows[i * width : (i + 1) * width], quality)
+                b"@%s.%d/%d\n%s\n+\n%s\n"
+                % (name.encode(), i, mate, rows[i * width : (i + 1) * width], quality)
                 for i in range(reads.shape[0])
             )
         )

@@ -14,6 +14,10 @@ ALTER TABLE jobs ADD CONSTRAINT jobs_state_check CHECK (
 );
 ALTER TABLE jobs ADD COLUMN depends_on bigint REFERENCES jobs (id);
 CREATE INDEX jobs_waiting_idx ON jobs (depends_on) WHERE state = 'waiting';
+-- The RNA-seq jobs of a project (its samples' quantifications, its summaries), found by the
+-- project id their payload carries.
+CREATE INDEX jobs_project_idx ON jobs (((payload ->> 'project_id')::bigint))
+    WHERE payload ? 'project_id';
 
 -- One salmon index per (organism, source, release, salmon version), stored once in the lake
 -- under `prefix` (`long/` k=31 for reads over 75 bp, `short/` k=23). `release` is Ensembl's
@@ -27,7 +31,7 @@ CREATE TABLE transcriptome_indices (
     salmon_version text NOT NULL,
     inputs jsonb NOT NULL,
     prefix text NOT NULL UNIQUE,
-    state text NOT NULL DEFAULT 'building' CHECK (state IN ('building', 'ready', 'failed')),
+    state text NOT NULL DEFAULT 'building' CHECK (state IN ('building', 'ready')),
     job_id bigint REFERENCES jobs (id),
     transcripts integer,
     genes integer,
