@@ -2,11 +2,12 @@
 # Install the system packages the test suite's real services need, idempotently:
 # a Docker engine, a registry, sshd, rclone and debootstrap (for a locally made base image),
 # git, gnupg and ssh-keygen for signing and verifying release tags, Graphviz for the schema
-# diagram, Prometheus (its promtool checks the alert rules) and Chromium (the console's
-# browser tests).
+# diagram, Prometheus (its promtool checks the alert rules), Chromium (the console's
+# browser tests), salmon (RNA-seq quantification) and R with tximport and preprocessCore
+# (the references the gene-level summaries are checked against).
 set -eu
 
-packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium"
+packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium salmon r-base-core r-bioc-tximport r-bioc-preprocesscore"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

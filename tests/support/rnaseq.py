@@ -275,3 +275,38 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     sums = np.bincount(inverse, weights=ranks)
     return (sums / counts)[inverse]
+
+
+@dataclass(frozen=True)
+class PlannedSample:
+    """One sample of a simulated delivery."""
+
+    name: str
+    paired: bool = False
+    seed: int = 1
+    fragments: int = 50_000
+    read_length: int = 100
+    foreign: Organism | None = None  # reads from another organism: below any mapping floor
+
+
+def write_delivery(
+    folder: Path, organism: Organism, samples: list[PlannedSample], *, project: str = "RNA1"
+) -> dict[str, SimulatedSample]:
+    """A delivery folder (sample sheet + gzipped FASTQ) of `samples` of `organism`; returns
+    what was planted per sample (experiment accession `<project>-<sample>-RUN1`)."""
+    rows = ["project,sample_id,individual,species,tissue,run_id,read1,read2"]
+    planted: dict[str, SimulatedSample] = {}
+    for sample in samples:
+        simulated = simulate_reads(
+            sample.foreign or organism, folder / "fastq", sample.name,
+            fragments=sample.fragments, read_length=sample.read_length,
+            paired=sample.paired, seed=sample.seed,
+        )  # fmt: skip
+        files = [path.relative_to(folder).as_posix() for path in simulated.files]
+        rows.append(
+            f"{project},{sample.name},{sample.name}-donor,{organism.name},liver,RUN1,"
+            f"{files[0]},{files[1] if len(files) > 1 else ''}"
+        )
+        planted[f"{project}-{sample.name}-RUN1"] = simulated
+    (folder / "samplesheet.csv").write_text("\n".join(rows) + "\n")
+    return planted

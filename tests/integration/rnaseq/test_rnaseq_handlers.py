@@ -1,0 +1,65 @@
+"""The RNA-seq handlers, run inline as the worker runtime runs them, on simulated truth.
+
+A synthetic organism's cDNA becomes an index; a delivery of its reads is surveyed and
+downloaded; the salmon jobs wait for the index (released as the foreman releases them); the
+last quantification queues the project's summary. The same chain through `inv`, the foreman
+and worker processes is `tests/acceptance/rnaseq/`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from common.db import transaction
+from foreman.dispatch import settle_waiting_jobs
+from tests.integration.workers.jobrunner import run_all_pending
+from tests.support.rnaseq import PlannedSample, make_organism, write_delivery
+from workers.processors.indices import request_index
+from workers.submit import submit_survey
+
+pytestmark = [pytest.mark.integration, pytest.mark.salmon]
+
+
+def _drain(env, conn, scratch):
+    while True:
+        ran = run_all_pending(env, conn, scratch)
+        released, _ = settle_waiting_jobs(conn, env)
+        if not ran and not released:
+            return
+
+
+def _rows(conn, sql, *args):
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        rows = cur.fetchall()
+    conn.commit()
+    return rows
+
+
+def test_quantification_waits_for_its_index_then_the_project_is_summarised(env, conn, tmp_path):
+    organism = make_organism(3, genes=40)
+    cdna, tx2gene = organism.write_cdna(tmp_path / "reference")
+    write_delivery(tmp_path / "delivery", organism, [
+        PlannedSample("S1", seed=1, fragments=5000),
+        PlannedSample("S2", paired=True, seed=2, fragments=5000),
+    ])  # fmt: skip
+    with transaction(env) as tx:
+        request = request_index(tx, env, organism.name, cdna=str(cdna), tx2gene=str(tx2gene))
+        submit_survey(tx, str(tmp_path / "delivery"))
+    assert request.queued
+    run_all_pending(env, conn, tmp_path, kinds=("survey", "download"))
+    waiting = _rows(conn, "SELECT depends_on FROM jobs WHERE state = 'waiting'")
+    assert waiting == [(request.job_id,), (request.job_id,)]  # both salmon jobs wait
+    _drain(env, conn, tmp_path)
+    states = dict(_rows(conn, "SELECT kind || ' ' || coalesce(payload->>'application', ''), "
+                              "count(*) FROM jobs WHERE state <> 'succeeded' GROUP BY 1"))  # fmt: skip
+    assert states == {}
+    (metadata,) = _rows(conn, "SELECT metadata FROM analyses WHERE application = 'summarise'")[0]
+    assert metadata["left_out"] == {} and metadata["version"] == 1
+    assert sorted(metadata["samples"]) == ["RNA1-S1-RUN1", "RNA1-S2-RUN1"]
+    salmon = _rows(conn, "SELECT metadata FROM analyses WHERE application = 'salmon'")
+    assert {m["index_id"] for (m,) in salmon} == {request.index_id}
+    assert {m["paired"] for (m,) in salmon} == {True, False}
+    assert all(m["percent_mapped"] > 90 for (m,) in salmon), json.dumps(salmon)
