@@ -159,6 +159,11 @@ def process_salmon(ctx: JobContext) -> dict[str, Any]:
                 f"{experiment['accession']}: mapping rate {result.percent_mapped:.1f}% is below "
                 f"the floor of {settings.mapping_floor_percent:g}% ([rnaseq] mapping_floor_percent)"
             )
+        if not result.complete:
+            raise MappingRateTooLow(
+                f"{experiment['accession']}: salmon mapped too few reads to quantify "
+                f"({result.mapped} of {result.reads})"
+            )
         provenance.update({
             "index_id": index_id, "index_kind": kind, "kmer": INDEX_KMERS[kind],
             "salmon_version": version, "percent_mapped": round(result.percent_mapped, 4),

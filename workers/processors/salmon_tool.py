@@ -65,6 +65,9 @@ class Quantification:
     mapped: int
     meta: dict[str, Any]
     lib_format: dict[str, Any]
+    # False when salmon mapped too few fragments to quantify (it says so and exits 1): the
+    # mapping rate is known, the abundances are not.
+    complete: bool = True
 
     @property
     def library_type(self) -> str:
@@ -82,6 +85,12 @@ def quantify(index: Path, reads: list[Path], folder: Path, *, threads: int) -> Q
         argv += ["-1", reads[0], "-2", reads[1], "--seqBias", "--gcBias"]
     argv += ["-p", threads, "-o", folder]
     result = run_command(argv, check=False)
+    meta_path = folder / "aux_info" / "meta_info.json"
+    if result.returncode != 0 and "minAssignedFrags" in result.stderr and meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        return Quantification(folder, float(meta.get("percent_mapped", 0.0)),
+                              list(meta.get("library_types", [])), int(meta.get("num_processed", 0)),
+                              int(meta.get("num_mapped", 0)), meta, {}, complete=False)  # fmt: skip
     if result.returncode != 0:
         tail = last_lines(result.stderr or result.stdout, 2).replace("\n", " ")
         memory = " (out of memory)" if "bad_alloc" in (result.stderr + result.stdout) else ""
@@ -89,7 +98,7 @@ def quantify(index: Path, reads: list[Path], folder: Path, *, threads: int) -> Q
     missing = [name for name in KEPT_FILES if not (folder / name).is_file()]
     if missing:
         raise SalmonFailed(f"salmon quant left no {', '.join(missing)}")
-    meta = json.loads((folder / "aux_info" / "meta_info.json").read_text())
+    meta = json.loads(meta_path.read_text())
     lib_format = json.loads((folder / "lib_format_counts.json").read_text())
     return Quantification(
         folder=folder,
