@@ -22,8 +22,8 @@ def wait_for_quiet(query, *, timeout: float = 420) -> None:
         if query(f"SELECT count(*) FROM jobs WHERE state IN {ACTIVE}") == [(0,)]:
             return
         time.sleep(1)
-    raise AssertionError(f"jobs still active after {timeout:g} s: "
-                         f"{query(f'SELECT id, kind, state FROM jobs WHERE state IN {ACTIVE}')}")  # fmt: skip
+    active = query(f"SELECT id, kind, state FROM jobs WHERE state IN {ACTIVE}")
+    raise AssertionError(f"jobs still active after {timeout:g} s: {active}")
 
 
 def read_quant(path: Path) -> dict[str, tuple[float, float]]:
