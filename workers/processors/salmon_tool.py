@@ -87,10 +87,7 @@ def quantify(index: Path, reads: list[Path], folder: Path, *, threads: int) -> Q
     result = run_command(argv, check=False)
     meta_path = folder / "aux_info" / "meta_info.json"
     if result.returncode != 0 and "minAssignedFrags" in result.stderr and meta_path.is_file():
-        meta = json.loads(meta_path.read_text())
-        return Quantification(folder, float(meta.get("percent_mapped", 0.0)),
-                              list(meta.get("library_types", [])), int(meta.get("num_processed", 0)),
-                              int(meta.get("num_mapped", 0)), meta, {}, complete=False)  # fmt: skip
+        return _quantification(folder, json.loads(meta_path.read_text()), {}, complete=False)
     if result.returncode != 0:
         tail = last_lines(result.stderr or result.stdout, 2).replace("\n", " ")
         memory = " (out of memory)" if "bad_alloc" in (result.stderr + result.stdout) else ""
@@ -100,6 +97,12 @@ def quantify(index: Path, reads: list[Path], folder: Path, *, threads: int) -> Q
         raise SalmonFailed(f"salmon quant left no {', '.join(missing)}")
     meta = json.loads(meta_path.read_text())
     lib_format = json.loads((folder / "lib_format_counts.json").read_text())
+    return _quantification(folder, meta, lib_format, complete=True)
+
+
+def _quantification(
+    folder: Path, meta: dict[str, Any], lib_format: dict[str, Any], *, complete: bool
+) -> Quantification:
     return Quantification(
         folder=folder,
         percent_mapped=float(meta.get("percent_mapped", 0.0)),
@@ -108,4 +111,5 @@ def quantify(index: Path, reads: list[Path], folder: Path, *, threads: int) -> Q
         mapped=int(meta.get("num_mapped", 0)),
         meta=meta,
         lib_format=lib_format,
+        complete=complete,
     )

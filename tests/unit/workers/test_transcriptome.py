@@ -45,7 +45,7 @@ def test_a_cdna_transcript_missing_from_the_table_is_refused(tmp_path):
     organism = make_organism(4, genes=10)
     cdna, table = organism.write_cdna(tmp_path / "c")
     table.write_text("".join(table.read_text().splitlines(keepends=True)[:-1]))
-    with pytest.raises(MalformedReference, match="is not in tx2gene.tsv"):
+    with pytest.raises(MalformedReference, match=r"is not in tx2gene\.tsv"):
         from_cdna(cdna, table, tmp_path / "out")
 
 
