@@ -128,14 +128,13 @@ def make_organism(
     total = genes + pseudogenes
     per_chromosome = -(-total // 3)
     templates: list[list[np.ndarray]] = []
+    step = max(genes // max(paralogs, 1), 2)  # every step-th gene copies the one before it
     for index in range(total):
         chromosome = str(index // per_chromosome + 1)
         genome = chromosomes.setdefault(chromosome, bytearray())
         genome.extend(_BASES[rng.integers(0, 4, int(rng.integers(200, 600)))].tobytes())
         n_exons = int(rng.integers(2, 6))
-        copy_of = (
-            index - 1 if 0 < index < genes and index % (genes // max(paralogs, 1)) == 0 else None
-        )
+        copy_of = index - 1 if paralogs and 0 < index < genes and index % step == 0 else None
         if copy_of is not None and len(templates[copy_of]) >= 2:
             exon_seqs = [e.copy() for e in templates[copy_of]]
             for seq in exon_seqs:

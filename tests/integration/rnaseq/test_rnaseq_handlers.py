@@ -17,6 +17,7 @@ from foreman.dispatch import settle_waiting_jobs
 from tests.integration.workers.jobrunner import run_all_pending
 from tests.support.rnaseq import PlannedSample, make_organism, write_delivery
 from workers.processors.indices import request_index
+from workers.processors.quantify import queue_quantification
 from workers.submit import submit_survey
 
 pytestmark = [pytest.mark.integration, pytest.mark.salmon]
@@ -62,3 +63,23 @@ def test_quantification_waits_for_its_index_then_the_project_is_summarised(env, 
     assert {m["index_id"] for (m,) in salmon} == {request.index_id}
     assert {m["paired"] for (m,) in salmon} == {True, False}
     assert all(m["percent_mapped"] > 90 for (m,) in salmon), json.dumps(salmon)
+
+
+def test_only_rna_seq_of_an_organism_with_an_index_is_quantified(env, conn, tmp_path):
+    organism = make_organism(3, genes=10)
+    cdna, tx2gene = organism.write_cdna(tmp_path / "reference")
+    with transaction(env) as tx:
+        request_index(tx, env, organism.name, cdna=str(cdna), tx2gene=str(tx2gene))
+    experiment = {"id": 1, "project_id": 1, "species": organism.name, "metadata": {}}
+    wgs = {**experiment, "metadata": {"library_strategy": "WGS"}}
+    other = {**experiment, "species": "Homo sapiens"}
+    assert queue_quantification(conn, wgs, "bot", parent_job_id=None) is None
+    assert queue_quantification(conn, other, "bot", parent_job_id=None) is None
+    off = queue_quantification(conn, experiment, "bot", parent_job_id=None, settings_quantify=False)
+    assert off is None
+    rna = {**experiment, "metadata": {"library_strategy": "RNA-Seq"}}
+    job_id = queue_quantification(conn, rna, "bot", parent_job_id=None)
+    conn.commit()
+    assert _rows(conn, "SELECT state, payload->>'application' FROM jobs WHERE id = %s", job_id) == [
+        ("waiting", "salmon")
+    ]
