@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from common import catalog
 from common.db import transaction
 from foreman.dispatch import settle_waiting_jobs
 from tests.integration.workers.jobrunner import run_all_pending
@@ -83,3 +84,37 @@ def test_only_rna_seq_of_an_organism_with_an_index_is_quantified(env, conn, tmp_
     assert _rows(conn, "SELECT state, payload->>'application' FROM jobs WHERE id = %s", job_id) == [
         ("waiting", "salmon")
     ]
+
+
+def test_a_summary_never_mixes_indices_and_names_the_samples_left_on_an_older_one(
+    env, conn, tmp_path
+):
+    organism = make_organism(6, genes=30)
+    cdna, tx2gene = organism.write_cdna(tmp_path / "reference")
+    fasta, gtf = organism.write_genome(tmp_path / "genome")
+    write_delivery(tmp_path / "delivery", organism, [
+        PlannedSample("S1", seed=1, fragments=3000), PlannedSample("S2", seed=2, fragments=3000),
+    ])  # fmt: skip
+    with transaction(env) as tx:
+        old = request_index(tx, env, organism.name, cdna=str(cdna), tx2gene=str(tx2gene))
+        submit_survey(tx, str(tmp_path / "delivery"))
+    _drain(env, conn, tmp_path)
+    with transaction(env) as tx:
+        new = request_index(tx, env, organism.name, fasta=str(fasta), gtf=str(gtf))
+    _drain(env, conn, tmp_path)
+    (experiment_id,) = _rows(
+        conn, "SELECT id FROM experiments WHERE accession = %s", "RNA1-S1-RUN1"
+    )[0]
+    with transaction(env) as tx:
+        experiment = catalog.get_experiment(tx, experiment_id)
+        newest = {"id": new.index_id, "state": "ready", "job_id": None}
+        queue_quantification(tx, experiment, "bot", parent_job_id=None, index=newest)
+    _drain(env, conn, tmp_path)
+    query = "SELECT metadata FROM analyses WHERE application = 'summarise' ORDER BY id"
+    summaries = [m for (m,) in _rows(conn, query)]
+    assert [(m["version"], m["index_id"]) for m in summaries] == [
+        (1, old.index_id), (2, new.index_id)
+    ]  # fmt: skip
+    assert list(summaries[1]["samples"]) == ["RNA1-S1-RUN1"]
+    reason = summaries[1]["left_out"]["RNA1-S2-RUN1"]
+    assert f"quantified with index {old.index_id}" in reason and "not the newest" in reason
