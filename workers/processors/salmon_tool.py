@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from common.errors import CommandError, JobError, ValidationError
+from common.errors import CommandError, JobError, PermanentJobError, ValidationError
 from common.shell import last_lines, run_command
 
 INDEX_KMERS = {"long": 31, "short": 23}
@@ -30,11 +30,12 @@ class SalmonFailed(JobError):
 
 @cache
 def salmon_version() -> str:
-    """The installed salmon's version, e.g. `1.10.1`."""
+    """The installed salmon's version, e.g. `1.10.1`. Where salmon is missing no retry can
+    help, so that is a PermanentJobError."""
     try:
         result = run_command(["salmon", "--version"])
     except CommandError as exc:
-        raise JobError(f"salmon cannot run here: {exc}") from None
+        raise PermanentJobError(f"salmon cannot run here: {exc}") from None
     match = re.search(r"(\d+\.\d+\.\d+)", result.stdout + result.stderr)
     if not match:
         raise JobError(f"cannot read salmon's version from {result.stdout.strip()!r}")
