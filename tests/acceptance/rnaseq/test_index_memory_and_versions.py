@@ -109,6 +109,7 @@ def test_ensembl_index_memory_retry_late_sample_and_requant(
         assert forced.returncode == 0, forced.stderr
         wait_until(lambda: _quiet(env), timeout=120, what="the forced summary")
         summaries = _summaries(env)
+        listed = run_inv("index.list", "-e", env.name, "--json")
     finally:
         foreman.send_signal(signal.SIGTERM)
         foreman.wait(timeout=60)
@@ -132,6 +133,10 @@ def test_ensembl_index_memory_retry_late_sample_and_requant(
         counts = read_matrix(_lake_file(env, analysis_id))
         assert sorted(counts) == sorted(metadata["samples"])
 
+    indices = json.loads(listed.stdout)
+    assert [(i["source"], i["state"], i["job_state"]) for i in indices] == [
+        ("ensembl", "ready", "succeeded"), ("files", "ready", "succeeded")
+    ]  # fmt: skip
     planned = json.loads(dry.stdout)
     assert not planned["executed"] and sorted(s["accession"] for s in planned["samples"]) == [
         "RNA1-A-RUN1", "RNA1-B-RUN1"

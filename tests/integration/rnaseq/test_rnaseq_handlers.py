@@ -118,3 +118,17 @@ def test_a_summary_never_mixes_indices_and_names_the_samples_left_on_an_older_on
     assert list(summaries[1]["samples"]) == ["RNA1-S1-RUN1"]
     reason = summaries[1]["left_out"]["RNA1-S2-RUN1"]
     assert f"quantified with index {old.index_id}" in reason and "not the newest" in reason
+
+
+def test_an_index_whose_build_failed_for_good_is_queued_again(env, conn, tmp_path):
+    organism = make_organism(3, genes=10)
+    cdna, tx2gene = organism.write_cdna(tmp_path / "reference")
+    with transaction(env) as tx:
+        first = request_index(tx, env, organism.name, cdna=str(cdna), tx2gene=str(tx2gene))
+        again = request_index(tx, env, organism.name, cdna=str(cdna), tx2gene=str(tx2gene))
+    assert (first.queued, again.queued, again.job_id) == (True, False, first.job_id)
+    _rows(conn, "UPDATE jobs SET state = 'failed' WHERE id = %s RETURNING id", first.job_id)
+    with transaction(env) as tx:
+        retried = request_index(tx, env, organism.name, cdna=str(cdna), tx2gene=str(tx2gene))
+    assert retried.queued and retried.index_id == first.index_id
+    assert retried.job_id != first.job_id
