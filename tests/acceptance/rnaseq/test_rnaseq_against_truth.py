@@ -119,8 +119,12 @@ def test_simulated_delivery_is_indexed_quantified_and_summarised_against_truth(
         _, metadata, key = results[(accession, "quant.sf")]
         assert metadata["index_id"] == index_id and metadata["salmon_version"] == salmon_version
         assert metadata["index_kind"] == "long" and metadata["paired"] == (sample == "PAIRED")
-        assert (accession, "meta_info.json") in results
         assert (accession, "lib_format_counts.json") in results
+        meta = read_json(lake / results[(accession, "meta_info.json")][2])
+        # --seqBias always, --gcBias for paired reads only; salmon says what it corrected
+        assert (meta["seq_bias_correct"], meta["gc_bias_correct"]) == (True, sample == "PAIRED")
+        assert metadata["library_type"] == ("IU" if sample == "PAIRED" else "U")
+        assert metadata["percent_mapped"] == pytest.approx(meta["percent_mapped"], abs=1e-3)
         quant = read_quant(lake / key)
         truth = planted[accession].true_counts
         kept = [t for t, n in truth.items() if n >= MIN_TRUE_READS]
