@@ -51,14 +51,13 @@ def plan_summary(ctx: JobContext, project_id: int) -> dict[str, Any]:
     for row in _rows(ctx, "quantifications", project_id):
         newest[row["experiment_id"]] = row  # ordered by analysis id: the last is the newest
     left_out: dict[str, str] = {}
-    for job in _rows(ctx, "quantification_jobs", project_id):
+    jobs = _rows(ctx, "quantification_jobs", project_id)
+    for job in jobs:
         experiment = job["experiment_id"]
         if job["state"] in ("failed", "cancelled") and experiment not in newest:
-            left_out[accession.get(experiment, str(experiment))] = (
-                job["failure_reason"] or job["state"]
-            )
-    active = [j for j in _rows(ctx, "quantification_jobs", project_id)
-              if j["state"] not in ("succeeded", "failed", "cancelled")]  # fmt: skip
+            name = accession.get(experiment, str(experiment))
+            left_out[name] = job["failure_reason"] or job["state"]
+    active = [job for job in jobs if job["state"] not in ("succeeded", "failed", "cancelled")]
     if not newest:
         return {"results": [], "left_out": left_out, "active": len(active)}
     key = max((int(r["metadata"]["index_id"]), str(r["metadata"]["salmon_version"]))
