@@ -357,6 +357,15 @@ def start_analysis(conn: Connection, analysis_id: int) -> str:
     return location
 
 
+def merge_analysis_metadata(conn: Connection, analysis_id: int, metadata: dict[str, Any]) -> None:
+    """Add `metadata`'s keys to the analysis's metadata (provenance such as tool versions)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            _sql("merge_analysis_metadata"),
+            {"analysis_id": analysis_id, "metadata": Json(metadata)},
+        )
+
+
 def finish_analysis(conn: Connection, analysis_id: int) -> None:
     """STARTED → FINISHED (sealing later makes it SUCCEEDED)."""
     with conn.cursor() as cur:

@@ -137,7 +137,7 @@ ORDER BY name, id;
 -- name: select_experiment --
 SELECT e.id, e.accession, e.library_layout, e.platform, e.metadata,
        a.name AS aliquot, s.name AS sample, s.tissue, i.name AS individual, i.species,
-       p.source, p.accession AS project
+       p.source, p.accession AS project, p.id AS project_id
 FROM experiments e
 JOIN aliquots a ON a.id = e.aliquot_id
 JOIN samples s ON s.id = a.sample_id
@@ -164,6 +164,9 @@ UPDATE analyses
 SET status = 'STARTED', started_at = now(), results_location = %(results_location)s
 WHERE id = %(analysis_id)s AND status IN ('CREATED', 'STARTED')
 RETURNING id;
+
+-- name: merge_analysis_metadata --
+UPDATE analyses SET metadata = metadata || %(metadata)s WHERE id = %(analysis_id)s;
 
 -- name: finish_analysis --
 UPDATE analyses SET status = 'FINISHED', finished_at = now()

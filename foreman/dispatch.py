@@ -308,6 +308,20 @@ def settle_errored_jobs(
     return retried, len(failed)
 
 
+def settle_waiting_jobs(conn: Connection, env: Environment) -> tuple[int, int]:
+    """Waiting jobs whose dependency succeeded become pending; those whose dependency failed
+    or was cancelled fail for good with its reason. Returns (released, failed); commits."""
+    with conn.cursor() as cur:
+        cur.execute(_sql("release_waiting"))
+        released = cur.rowcount
+        cur.execute(_sql("fail_waiting"))
+        failed = cur.fetchall()
+    conn.commit()
+    for job_id, reason in failed:
+        log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id, "env": env.name})
+    return released, len(failed)
+
+
 def _reason_line(reason: str) -> str:
     """The first line of an executor's refusal (it may quote a multi-line error)."""
     lines = reason.strip().splitlines()

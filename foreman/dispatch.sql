@@ -14,7 +14,8 @@ SELECT queue FROM queues WHERE queue IS NOT NULL;
 -- job in the pending index's order, not EXISTS: where most rows are pending, EXISTS scans the
 -- table from its start, through every finished job, to find the first.
 SELECT (SELECT id FROM jobs WHERE state = 'pending' ORDER BY queue, id LIMIT 1) IS NOT NULL
-    OR EXISTS (SELECT FROM jobs WHERE state = 'errored');
+    OR EXISTS (SELECT FROM jobs WHERE state = 'errored')
+    OR EXISTS (SELECT FROM jobs WHERE state = 'waiting');
 
 -- name: active_by_queue --
 SELECT queue, count(*) FROM jobs WHERE state IN ('dispatched', 'running') GROUP BY queue;
@@ -125,15 +126,26 @@ WHERE state = 'errored' AND NOT permanent AND attempt < max_attempts
 RETURNING id;
 
 -- name: fail_exhausted --
--- Jobs out of attempts, and those whose worker reported an error no retry can fix.
-UPDATE jobs
-SET state = 'failed', ended_at = now(),
-    failure_reason = CASE
-        WHEN permanent THEN 'not retried, it cannot succeed: '
-        ELSE 'gave up after ' || attempt || ' attempts: '
-    END || coalesce(failure_reason, 'no reason recorded')
-WHERE state = 'errored' AND (permanent OR attempt >= max_attempts)
-RETURNING id, failure_reason;
+-- Jobs out of attempts, and those whose worker reported an error no retry can fix. A job
+-- whose payload names an `on_failure` job ({kind, payload, dedupe_key}) has it queued in the
+-- same statement, so what must follow a failure (a summary that leaves the sample out) is
+-- never lost between two commits.
+WITH failed AS (
+    UPDATE jobs
+    SET state = 'failed', ended_at = now(),
+        failure_reason = CASE
+            WHEN permanent THEN 'not retried, it cannot succeed: '
+            ELSE 'gave up after ' || attempt || ' attempts: '
+        END || coalesce(failure_reason, 'no reason recorded')
+    WHERE state = 'errored' AND (permanent OR attempt >= max_attempts)
+    RETURNING id, failure_reason, payload -> 'on_failure' AS follow_up
+), follow_ups AS (
+    INSERT INTO jobs (kind, payload, dedupe_key, parent_job_id)
+    SELECT follow_up ->> 'kind', follow_up -> 'payload', follow_up ->> 'dedupe_key', id
+    FROM failed WHERE follow_up IS NOT NULL
+    ON CONFLICT (dedupe_key) DO NOTHING
+)
+SELECT id, failure_reason FROM failed;
 
 -- name: beat --
 INSERT INTO foreman_heartbeats (foreman_id, hostname, pid, version, role, dispatched_total,
@@ -150,3 +162,32 @@ SET role = EXCLUDED.role, beat_at = now(), dispatched_total = EXCLUDED.dispatche
 UPDATE foreman_heartbeats SET role = 'stopped'
 WHERE role = 'leader' AND foreman_id <> %(foreman_id)s;
 DELETE FROM foreman_heartbeats WHERE role = 'stopped' AND beat_at < now() - interval '7 days';
+
+-- name: release_waiting --
+-- Waiting jobs whose dependency succeeded become pending (their attempts untouched).
+UPDATE jobs SET state = 'pending'
+FROM jobs dependency
+WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
+  AND dependency.state = 'succeeded'
+RETURNING jobs.id;
+
+-- name: fail_waiting --
+-- Waiting jobs whose dependency ended without succeeding fail for good, with its reason (and
+-- their `on_failure` job is queued, as in fail_exhausted).
+WITH failed AS (
+    UPDATE jobs
+    SET state = 'failed', ended_at = now(), permanent = true,
+        failure_reason = 'its dependency, ' || dependency.kind || ' job ' || dependency.id
+            || ', ' || dependency.state || ': '
+            || coalesce(dependency.failure_reason, 'no reason recorded')
+    FROM jobs dependency
+    WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
+      AND dependency.state IN ('failed', 'cancelled')
+    RETURNING jobs.id, jobs.failure_reason, jobs.payload -> 'on_failure' AS follow_up
+), follow_ups AS (
+    INSERT INTO jobs (kind, payload, dedupe_key, parent_job_id)
+    SELECT follow_up ->> 'kind', follow_up -> 'payload', follow_up ->> 'dedupe_key', id
+    FROM failed WHERE follow_up IS NOT NULL
+    ON CONFLICT (dedupe_key) DO NOTHING
+)
+SELECT id, failure_reason FROM failed;

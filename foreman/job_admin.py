@@ -19,7 +19,16 @@ from common.sql import query
 from foreman.executors.base import Executor
 from foreman.jobs import JOB_KINDS, get_job
 
-JOB_STATES = ("pending", "dispatched", "running", "succeeded", "errored", "failed", "cancelled")
+JOB_STATES = (
+    "waiting",
+    "pending",
+    "dispatched",
+    "running",
+    "succeeded",
+    "errored",
+    "failed",
+    "cancelled",
+)
 RUNNING_STATES = ("dispatched", "running")
 
 

@@ -32,7 +32,7 @@ RETURNING id;
 -- name: cancel --
 UPDATE jobs SET state = 'cancelled', ended_at = now(), failure_reason = %(reason)s
 WHERE id = %(job_id)s AND attempt = %(attempt)s
-  AND state IN ('pending', 'dispatched', 'running', 'errored')
+  AND state IN ('waiting', 'pending', 'dispatched', 'running', 'errored')
 RETURNING id;
 
 -- name: record_cancelled_attempt --

@@ -18,8 +18,8 @@ from common.db import fetch_one
 from common.errors import JobError
 from common.sql import query
 
-JOB_KINDS = ("survey", "download", "process")
-ACTIVE_STATES = ("pending", "dispatched", "running", "errored")
+JOB_KINDS = ("survey", "download", "process", "index")
+ACTIVE_STATES = ("waiting", "pending", "dispatched", "running", "errored")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 # Job ids are bigserial; a larger number cannot name a job (and PostgreSQL would refuse it).
 MAX_JOB_ID = 2**63 - 1
@@ -31,7 +31,8 @@ def _sql(name: str) -> str:
 
 def handler_name(kind: str, payload: dict[str, Any]) -> str:
     """The name a job's handler is registered under (workers.registry): a survey's
-    `source`, `download` for downloads, a process job's `application`.
+    `source`, `download` for downloads, `salmon` for index builds, a process job's
+    `application`.
 
     The foreman names a job's Batch job definition by it, so it lives here, beside the jobs.
     """
@@ -39,6 +40,8 @@ def handler_name(kind: str, payload: dict[str, Any]) -> str:
         return str(payload.get("source") or "")
     if kind == "download":
         return "download"
+    if kind == "index":
+        return "salmon"
     return str(payload.get("application") or "")
 
 
@@ -66,6 +69,7 @@ class Job:
     failure_reason: str | None
     parent_job_id: int | None
     result: dict[str, Any] | None
+    depends_on: int | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:
@@ -83,9 +87,13 @@ def enqueue_job(
     dedupe_key: str | None = None,
     max_attempts: int = 3,
     memory_tier: int = 0,
+    depends_on: int | None = None,
 ) -> tuple[int, bool]:
     """Create a pending job; with a `dedupe_key` already used, return the existing job.
 
+    A job that `depends_on` another is created `waiting` (unless that one has succeeded
+    already): the foreman never dispatches it, and makes it pending once its dependency
+    succeeded, or fails it with the dependency's reason (`foreman.dispatch.settle_waiting_jobs`).
     Returns (job id, whether it was created now). The caller commits.
     """
     if kind not in JOB_KINDS:
@@ -101,6 +109,7 @@ def enqueue_job(
                 "dedupe_key": dedupe_key,
                 "max_attempts": max_attempts,
                 "memory_tier": memory_tier,
+                "depends_on": depends_on,
             },
         )
         job_id, inserted = fetch_one(cur)

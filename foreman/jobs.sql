@@ -1,7 +1,12 @@
 -- name: insert_job --
-INSERT INTO jobs (kind, queue, payload, parent_job_id, dedupe_key, max_attempts, memory_tier)
+-- A job that depends on another waits, unless that one has already succeeded.
+INSERT INTO jobs (kind, queue, payload, parent_job_id, dedupe_key, max_attempts, memory_tier,
+                  depends_on, state)
 VALUES (%(kind)s, %(queue)s, %(payload)s, %(parent_job_id)s, %(dedupe_key)s,
-        %(max_attempts)s, %(memory_tier)s)
+        %(max_attempts)s, %(memory_tier)s, %(depends_on)s,
+        CASE WHEN %(depends_on)s::bigint IS NULL
+                  OR (SELECT state FROM jobs WHERE id = %(depends_on)s) = 'succeeded'
+             THEN 'pending' ELSE 'waiting' END)
 ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key
 RETURNING id, (xmax = 0) AS inserted;
 

@@ -33,7 +33,12 @@ from common.environments import Environment
 from common.errors import DatabaseError, RefineryError, first_line
 from common.metrics import Snapshot, collect, prune_history, write_rollup
 from common.sql import query
-from foreman.dispatch import dispatch_pending_jobs, reconcile_active_jobs, settle_errored_jobs
+from foreman.dispatch import (
+    dispatch_pending_jobs,
+    reconcile_active_jobs,
+    settle_errored_jobs,
+    settle_waiting_jobs,
+)
 from foreman.executors import executor_for
 from foreman.executors.base import Executor
 from foreman.exporter import MetricsServer, serve_metrics
@@ -179,6 +184,8 @@ class Foreman:
         conn = _connected(self._work)
         retried, failed = settle_errored_jobs(conn, self.env, self.settings)
         self.report.retried += retried
+        self.report.failed += failed
+        _released, failed = settle_waiting_jobs(conn, self.env)
         self.report.failed += failed
         dispatched = dispatch_pending_jobs(
             conn,

@@ -3,11 +3,12 @@
 # a Docker engine, a registry, sshd, rclone and debootstrap (for a locally made base image),
 # git, gnupg and ssh-keygen for signing and verifying release tags, Graphviz for the schema
 # diagram, Prometheus (its promtool checks the alert rules), Chromium (the console's
-# browser tests), and R with tximport, the reference the gene-level summary is held to and
-# benchmarked against (with readr, which tximport reads quant.sf files with when present).
+# browser tests), salmon (RNA-seq quantification) and R with tximport and preprocessCore
+# (the references the gene-level summaries are checked against; with readr, which tximport
+# reads quant.sf files with when present).
 set -eu
 
-packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium r-base-core r-bioc-tximport r-cran-readr"
+packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium salmon r-base-core r-bioc-tximport r-bioc-preprocesscore r-cran-readr"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -6,7 +6,8 @@ that also records the attempt as succeeded — so a crash before the commit leav
 retry starts clean. Lake writes are atomic and keyed by catalog keys, so redoing them is safe.
 
 Handlers are found by (job kind, name): a survey job's `payload["source"]` (delivery, ena), a
-download job is always `download`, a process job's `payload["application"]` (no_op, fastq_qc).
+download job is always `download`, an index job's is `salmon`, a process job's
+`payload["application"]` (no_op, fastq_qc, salmon, summarise).
 Modules listed in REFINERY_HANDLER_MODULES (comma-separated) are imported too, for handlers
 that live outside this package.
 """

@@ -13,6 +13,7 @@ validated when the environment is loaded.
 [download]  retries = 3 (resumes within one attempt), timeout_seconds = 60,
             chunk_bytes = 65536 (a broken transfer keeps all but the last chunk)
 [workers]   stall_seconds = 300    a transfer that moves no byte for this long fails the attempt
+[rnaseq]    quantify, mapping_floor_percent, salmon_threads, long_read_min_length, Ensembl URLs
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from common.settings.jobs import (
     EnaSettings,
     GeoSettings,
     PipelineSettings,
+    RnaSeqSettings,
     WorkerSettings,
 )
 
@@ -35,11 +37,13 @@ __all__ = [
     "EnaSettings",
     "GeoSettings",
     "PipelineSettings",
+    "RnaSeqSettings",
     "WorkerSettings",
     "download_settings",
     "ena_settings",
     "geo_settings",
     "pipeline_settings",
+    "rnaseq_settings",
     "worker_settings",
 ]
 
@@ -62,3 +66,7 @@ def download_settings(env: Environment) -> DownloadSettings:
 
 def worker_settings(env: Environment) -> WorkerSettings:
     return WorkerSettings.for_environment(env)
+
+
+def rnaseq_settings(env: Environment) -> RnaSeqSettings:
+    return RnaSeqSettings.for_environment(env)

@@ -2,6 +2,7 @@
 
     raw/<source>-<project accession>/<experiment accession>/<file name>   original files
     analyses/<analysis id>/<file name>                                  computed files
+    indices/<organism>/<source>-<release>/salmon-<version>/{long,short}/ transcriptome indices
 
 The same catalog always gives the same keys, on every backend. Deleting an experiment's data
 means removing its one folder.
@@ -38,3 +39,15 @@ def analysis_prefix(analysis_id: int) -> str:
 
 def computed_file_key(analysis_id: int, file_name: str) -> str:
     return analysis_prefix(analysis_id) + safe_component(file_name)
+
+
+def transcriptome_index_prefix(
+    organism: str, source: str, release: str, salmon_version: str
+) -> str:
+    """Where one transcriptome index lives: once per organism, source, release and salmon
+    version. It holds `transcripts.fa.gz`, `tx2gene.tsv`, and the salmon indices `long/`
+    (k=31) and `short/` (k=23)."""
+    return (
+        f"indices/{safe_component(organism)}/{safe_component(f'{source}-{release}')}/"
+        f"salmon-{safe_component(salmon_version)}/"
+    )

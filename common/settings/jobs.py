@@ -1,5 +1,5 @@
 """Sections read by the foreman and the workers: `[foreman]`, `[pipeline]`, `[ena]`, `[geo]`,
-`[download]` and `[batch]`.
+`[download]`, `[rnaseq]` and `[batch]`.
 
 They live here, with no dependency on the foreman or the workers, so that an environment file
 is checked whole when it is loaded: a foreman never meets a bad value two seconds into its
@@ -15,6 +15,7 @@ from pydantic.dataclasses import dataclass
 
 from common.settings.base import (
     SCHEMA_CONFIG,
+    Flag,
     Integer,
     Number,
     Section,
@@ -181,6 +182,45 @@ class WorkerSettings(Section):
     `stall_seconds` fails the attempt (a heartbeat means progress, not just a live process)."""
 
     stall_seconds: Positive = Field(default=300.0, description="no byte moved this long: stalled")
+
+
+@section("rnaseq")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class RnaSeqSettings(Section):
+    """RNA-seq: when samples are quantified with salmon, how, and where Ensembl is.
+
+    With `quantify`, a stored experiment whose organism has a transcriptome index is
+    quantified beside the `[pipeline]` application (an experiment an archive says is not
+    RNA-seq is not). A sample mapping less than `mapping_floor_percent` of its reads fails
+    for good with that reason. Reads of at least `long_read_min_length` bases use the k=31
+    index, shorter ones the k=23 index.
+    """
+
+    quantify: Flag = Field(default=True, description="queue salmon for organisms with an index")
+    mapping_floor_percent: Annotated[Number, Field(ge=0, le=100)] = Field(
+        default=20.0, description="lowest mapping rate (%) a sample may have"
+    )
+    salmon_threads: Annotated[Integer, Field(ge=1, le=256)] = Field(
+        default=2, description="threads salmon runs with"
+    )
+    long_read_min_length: Annotated[Integer, Field(ge=24)] = Field(
+        default=76, description="shortest read (bp) that uses the long (k=31) index"
+    )
+    ensembl_rest_url: Text = Field(
+        default="https://rest.ensembl.org", description="Ensembl REST API base URL"
+    )
+    ensembl_ftp_url: Text = Field(
+        default="https://ftp.ensembl.org/pub", description="Ensembl (vertebrates) file server"
+    )
+    ensembl_genomes_ftp_url: Text = Field(
+        default="https://ftp.ensemblgenomes.ebi.ac.uk/pub",
+        description="Ensembl Genomes (plants, fungi, metazoa, protists) file server",
+    )
+    timeout_seconds: Positive = Field(default=60.0, description="timeout per Ensembl request")
+
+    _rest_is_http = field_validator("ensembl_rest_url")(http_url)
+    _ftp_is_http = field_validator("ensembl_ftp_url")(http_url)
+    _genomes_is_http = field_validator("ensembl_genomes_ftp_url")(http_url)
 
 
 @section("routing")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
+from ops.analyses.rnaseq import force_summary, requant_plan
 from ops.analyses.run import request_run
 from ops.analyses.seal import seal_finished_analyses
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
@@ -69,6 +70,48 @@ def run(
     )
 
 
+@task(
+    help={
+        "env": ENV_HELP,
+        "experiment": "the experiment (a project's accession, e.g. a delivery's project id)",
+    }
+)
+def summarise(c: Context, env: str, experiment: str) -> None:
+    """Make an experiment's gene-level matrix now, from the samples quantified so far."""
+    job_id, project_id = force_summary(environment(env), experiment)
+    console.print(f"job {job_id}: summarise project {project_id} ({experiment}) to gene level")
+
+
+@task(
+    help={
+        "env": ENV_HELP,
+        "organism": "only samples of this organism",
+        "execute": "queue the re-quantifications (default: a dry run that lists them)",
+        "json": JSON_HELP,
+    }
+)
+def requant(
+    c: Context, env: str, organism: str | None = None, execute: bool = False, json: bool = False
+) -> None:
+    """Re-quantify samples whose results came from an older index or salmon version."""
+    plan = requant_plan(environment(env), organism, execute=execute)
+    if json:
+        print_json({"executed": plan.executed, "samples": plan.samples, "queued": plan.queued})
+        return
+    verb = "queued" if plan.executed else "would queue"
+    print_table(
+        f"{verb} {len(plan.samples)} re-quantifications",
+        ("experiment", "organism", "index", "salmon", "newest index", "newest salmon", "job"),
+        ((s["accession"], s["organism"], s["index_id"], s["salmon_version"],
+          s["newest_index_id"], s["newest_salmon_version"],
+          plan.queued.get(s["experiment_id"], "")) for s in plan.samples),
+    )  # fmt: skip
+    if not plan.executed and plan.samples:
+        console.print("dry run: add --execute to queue them")
+
+
 ns = Collection("analyses")
 ns.add_task(seal)
 ns.add_task(run)
+ns.add_task(summarise)
+ns.add_task(requant)

@@ -11,7 +11,7 @@ SELECT e.id, e.accession, e.aliquot_id, a.sample_id, s.individual_id, p.source, 
 -- name: active_jobs --
 SELECT id, kind, state
   FROM jobs
- WHERE state IN ('pending', 'dispatched', 'running', 'errored')
+ WHERE state IN ('waiting', 'pending', 'dispatched', 'running', 'errored')
    AND (payload @> jsonb_build_object('experiment_ids', jsonb_build_array(%(id)s::bigint))
         OR payload ->> 'experiment_id' = %(id)s::text
         OR payload ->> 'experiment' = %(accession)s

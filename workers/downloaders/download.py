@@ -5,7 +5,9 @@ retry resumes — unless a re-survey changed what the source promises: a note be
 names the promise it was started for), are checked against the size and md5 the source
 promised, and are then put into the lake atomically under the file's catalog key. Only then
 does the file row get its sha256 and stored_at. When the last original file of an experiment
-is stored, the experiment's process job is queued (`[pipeline] application`, default fastq_qc).
+is stored, the experiment's process job is queued (`[pipeline] application`, default fastq_qc),
+and beside it a salmon quantification when the experiment is RNA-seq of an organism with a
+transcriptome index (`workers.processors.quantify`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from common import catalog
 from common.lake.s3 import s3_client
 from foreman.jobs import enqueue_job
 from workers.downloaders.transfer import DownloadFailed, fetch
+from workers.processors.quantify import queue_quantification_after_download
 from workers.registry import JobContext, handler
 from workers.settings import download_settings, pipeline_settings
 
@@ -132,4 +135,5 @@ def queue_processing(ctx: JobContext, experiment_id: int) -> int | None:
         parent_job_id=ctx.job.id,
         dedupe_key=process_dedupe_key(settings.application, experiment_id),
     )
+    queue_quantification_after_download(ctx, experiment_id)
     return job_id

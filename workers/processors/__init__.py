@@ -1,5 +1,5 @@
 """Processors (handlers registered on import)."""
 
-from workers.processors import applications
+from workers.processors import applications, gene_matrix, indices, quantify
 
-__all__ = ["applications"]
+__all__ = ["applications", "gene_matrix", "indices", "quantify"]

@@ -23,7 +23,7 @@ from common.lake.layout import computed_file_key
 from workers.processors.fastq_stats import FastqStats, MalformedFastq, fastq_stats
 from workers.registry import JobContext, handler
 
-APPLICATION_VERSIONS = {"no_op": "1.0.0", "fastq_qc": "1.0.0"}
+APPLICATION_VERSIONS = {"no_op": "1.0.0", "fastq_qc": "1.0.0", "salmon": "1.0.0"}
 Compute = Callable[[JobContext, list[dict[str, Any]]], dict[str, bytes]]
 
 
@@ -41,8 +41,15 @@ def _payload(ctx: JobContext) -> tuple[list[int], str, int | None]:
     return sorted(set(ids)), run_by, analysis_id
 
 
-def run_application(ctx: JobContext, application: str, compute: Compute) -> dict[str, Any]:
-    """The shared lifecycle around `compute`, which returns {file name: content}."""
+def run_application(
+    ctx: JobContext,
+    application: str,
+    compute: Compute,
+    *,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The shared lifecycle around `compute`, which returns {file name: content}; whatever
+    `compute` put into `metadata` is recorded on the analysis (its provenance)."""
     experiment_ids, run_by, analysis_id = _payload(ctx)
     version = APPLICATION_VERSIONS[application]
     experiments = []
@@ -84,6 +91,8 @@ def run_application(ctx: JobContext, application: str, compute: Compute) -> dict
                 ctx.conn, analysis_id, name, key, size_bytes=len(content), sha256=sha256
             )
             files.append(key)
+        if metadata:
+            catalog.merge_analysis_metadata(ctx.conn, analysis_id, metadata)
         catalog.finish_analysis(ctx.conn, analysis_id)
     except BaseException:
         for key in written:
@@ -96,6 +105,7 @@ def run_application(ctx: JobContext, application: str, compute: Compute) -> dict
         "results_location": location,
         "computed_files": files,
         "experiment_ids": experiment_ids,
+        **({"metadata": metadata} if metadata else {}),
     }
 
 

@@ -184,6 +184,17 @@ def test_unfinished_jobs_refuse_the_deletion(catalog):
     assert check_lake(catalog.env).in_sync
 
 
+def test_a_job_waiting_for_another_refuses_the_deletion(catalog):
+    target, *_ = _world(catalog)
+    index_job, _ = enqueue_job(catalog.conn, "index", {"index_id": 1})
+    enqueue_job(catalog.conn, "process", {"application": "salmon", "experiment_ids": [target]},
+                depends_on=index_job)  # fmt: skip
+    catalog.conn.commit()
+    with pytest.raises(DeletionRefused, match="unfinished jobs"):
+        delete_experiment(catalog.env, "ERX1", execute=True)
+    assert _count(catalog.conn, "experiments", "id = %s", (target,)) == 1
+
+
 def test_unknown_experiment_is_one_line_and_changes_nothing(catalog):
     _world(catalog)
     result = subprocess.run(

@@ -58,6 +58,9 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
         "download",
         "process-no_op",
         "process-fastq_qc",
+        "index-salmon",
+        "process-salmon",
+        "process-summarise",
     }
     qc = next(item for item in rendered if item["jobDefinitionName"].endswith("fastq-qc-8192mb"))
     resources = {r["type"]: r["value"] for r in qc["containerProperties"]["resourceRequirements"]}

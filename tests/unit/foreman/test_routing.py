@@ -76,7 +76,7 @@ def test_without_routing_every_job_stays_where_it_was_queued(tmp_path, monkeypat
     [
         ({"default_queue": "gpu"}, "routed to queue 'gpu', which has no capacity"),
         ({"default_queue": "spot", "memory_queues": {"huge": 1}}, "queue 'huge'"),
-        ({"default_queue": "spot", "kind_queues": {"index": "spot"}}, "unknown job kind 'index'"),
+        ({"default_queue": "spot", "kind_queues": {"align": "spot"}}, "unknown job kind 'align'"),
         ({"default_queue": "spot", "memory_queues": {"spot": "big"}}, "memory_queues.spot must be"),
         ({"default_queue": ""}, "routing.default_queue"),
         ({"queue": "spot"}, "unknown key routing.queue"),

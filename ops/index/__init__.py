@@ -1,0 +1,1 @@
+"""`inv index.*`: transcriptome indices for RNA-seq quantification."""
