@@ -14,6 +14,8 @@ def up(c: Context) -> None:
     report = bring_up(environment("local"))
     verb = "already running" if report.foreman_was_running else "started"
     console.print(f"foreman {verb} (pid {report.foreman_pid}, log {report.foreman_log})")
+    if report.metrics_address:
+        console.print(f"metrics on http://{report.metrics_address}/metrics")
     console.print("local environment is up (inv jobs.status -e local; stop with inv local.down)")
 
 

@@ -72,12 +72,12 @@ def test_failure_reasons_are_one_short_line():
     assert len(one_line_reason(ValueError("x" * 2000))) == 500
 
 
-def test_metrics_address_is_loopback_by_default_and_empty_turns_it_off(env_with):
+def test_metrics_address_is_a_free_loopback_port_by_default_and_empty_turns_it_off(env_with):
     from foreman.settings import parse_address
 
     assert parse_address(ForemanSettings.for_environment(env_with()).metrics_address) == (
         "127.0.0.1",
-        9464,
+        0,
     )
     off = ForemanSettings.for_environment(env_with({"metrics_address": ""}))
     assert parse_address(off.metrics_address) is None
@@ -88,3 +88,11 @@ def test_metrics_address_is_loopback_by_default_and_empty_turns_it_off(env_with)
 def test_a_malformed_metrics_address_is_a_one_line_error(env_with, address):
     with pytest.raises(ConfigError, match=r"foreman.metrics_address must be HOST:PORT"):
         ForemanSettings.for_environment(env_with({"metrics_address": address}))
+
+
+@pytest.mark.parametrize("name", ["staging", "prod"])
+def test_staging_and_prod_fix_the_metrics_port_their_foreman_host_is_scraped_on(name):
+    from common.environments import load_environment
+
+    settings = ForemanSettings.for_environment(load_environment(name))
+    assert settings.metrics_address == "127.0.0.1:9464"
