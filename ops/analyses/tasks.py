@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from ops.analyses.run import request_run
-from ops.analyses.seal import seal_finished_analyses
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 
@@ -18,6 +16,8 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
 )
 def seal(c: Context, env: str, dry_run: bool = False, json: bool = False) -> None:
     """Seal FINISHED analyses: SUCCEEDED, read-only, owned by the bot, checksums recorded."""
+    from ops.analyses.seal import seal_finished_analyses
+
     report = seal_finished_analyses(environment(env), execute=not dry_run)
     if json:
         print_json(
@@ -60,6 +60,8 @@ def run(
     c: Context, env: str, application: str, experiment: list[str] | None, force: bool = False
 ) -> None:
     """Run an application on experiments now (creates a process job)."""
+    from ops.analyses.run import request_run
+
     request = request_run(environment(env), application, experiment or [], force=force)
     for analysis_id, trash in request.trashed:
         console.print(f"moved results of analysis {analysis_id} to {trash}")

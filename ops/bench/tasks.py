@@ -7,7 +7,7 @@ table, the same ratio (peer time ÷ Refinery time), and `--json`.
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
 from ops.batch.bench_tasks import batch_bench
 from ops.console.bench_tasks import console_bench
@@ -16,6 +16,26 @@ from ops.foreman.bench_tasks import foreman_bench
 from ops.foreman.curve_tasks import cost_curve
 from ops.jobs.bench_tasks import workers_bench
 from ops.lake.bench_tasks import lake_bench
+from ops.taskkit import ENV_HELP, JSON_HELP, task
+
+
+@task(
+    name="quick",
+    bounds={"runs": (1, 100)},
+    help={
+        "env": ENV_HELP + " (must be up: jobs.status reads its database)",
+        "runs": "runs of each command, in turn with inv --version (the median is kept)",
+        "json": JSON_HELP,
+    },
+)
+def quick_bench(c: Context, env: str = "local", runs: int = 9, json: bool = False) -> None:
+    """Time inv --list and inv jobs.status as whole processes against inv --version."""
+    from ops.bench.quick import run_quick_bench
+    from ops.bench.report import render
+
+    comparisons = run_quick_bench(env, runs=int(runs))
+    render("quick commands vs inv --version (medians)", comparisons, as_json=json)
+
 
 ns = Collection("bench")
 for bench_task in (
@@ -26,5 +46,6 @@ for bench_task in (
     console_bench,
     batch_bench,
     cost_curve,
+    quick_bench,
 ):
     ns.add_task(bench_task)

@@ -7,7 +7,6 @@ import ipaddress
 from invoke import Context
 
 from common.errors import ValidationError
-from foreman.settings import parse_address
 from ops.taskkit import ENV_HELP, environment, err_console, task
 from ops.taskkit import console as out
 
@@ -24,6 +23,7 @@ def console(c: Context, env: str, address: str = DEFAULT_ADDRESS) -> None:
     """Serve the web console: jobs, catalog, results, health and search (Ctrl-C stops it)."""
     import uvicorn
 
+    from foreman.settings import parse_address
     from ops.console.app import create_app
 
     try:

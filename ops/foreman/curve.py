@@ -45,9 +45,6 @@ from ops.progress import Progress, quiet
 from ops.sandbox.emulator import MotoServer
 
 DATABASE = "bench_curve"
-DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
-DEFAULT_SLICE = 10_000
-DEFAULT_ROUNDS = 3
 EXECUTORS = ("null", "batch")
 _SIZES_SQL = """
 SELECT pg_database_size(current_database()), pg_table_size('jobs'), pg_indexes_size('jobs')
@@ -181,9 +178,9 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 def run_cost_curve(
     env: Environment,
     *,
-    sizes: tuple[int, ...] = DEFAULT_SIZES,
-    slice: int = DEFAULT_SLICE,
-    rounds: int = DEFAULT_ROUNDS,
+    sizes: tuple[int, ...],
+    slice: int,
+    rounds: int,
     executors: tuple[str, ...] = EXECUTORS,
     progress: Progress = quiet,
 ) -> CostCurve:

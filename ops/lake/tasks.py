@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from common.errors import ExitCode
-from ops.lake.check import check_lake
-from ops.lake.history import record_check_outcome
-from ops.lake.mirror import TransferReport, mirror_to_s3, restore_from_s3
-from ops.progress import progress_display
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,
@@ -20,6 +18,9 @@ from ops.taskkit import (
     print_table,
     task,
 )
+
+if TYPE_CHECKING:
+    from ops.lake.mirror import TransferReport
 
 
 @task(
@@ -40,6 +41,10 @@ def check(
     workers: int = 0,
 ) -> None:
     """Compare the catalog with the lake: missing, orphan, size and checksum differences."""
+    from ops.lake.check import check_lake
+    from ops.lake.history import record_check_outcome
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display() as progress:
         report = check_lake(
@@ -83,6 +88,9 @@ def check(
 @task(help={"env": ENV_HELP, "to": "mirror address, s3://BUCKET/PREFIX", "json": JSON_HELP})
 def mirror(c: Context, env: str, to: str, json: bool = False) -> None:
     """Mirror the filesystem lake to S3: new or changed files only, verified afterwards."""
+    from ops.lake.mirror import mirror_to_s3
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display() as progress:
         report = mirror_to_s3(settings, to, progress=progress)
@@ -99,6 +107,9 @@ def mirror(c: Context, env: str, to: str, json: bool = False) -> None:
 )
 def restore(c: Context, env: str, from_: str, execute: bool = False, json: bool = False) -> None:
     """Bring the filesystem lake back from an S3 mirror (dry run unless --execute)."""
+    from ops.lake.mirror import restore_from_s3
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display() as progress:
         report = restore_from_s3(settings, from_, execute=execute, progress=progress)
