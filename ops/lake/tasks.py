@@ -73,7 +73,7 @@ def check(
     if report.leftovers and not json:
         err_console.print(
             f"note: {len(report.leftovers)} stale file(s) in the lake's staging area "
-            f"(e.g. {report.leftovers[0]}); the next worker to start removes them",
+            f"(e.g. {report.leftovers[0]}); inv lake.prune-leftovers removes them",
             markup=False,
         )
     interrupted = sorted((settings.state_dir / "quarantine").glob("*.json"))
@@ -83,6 +83,28 @@ def check(
         )
     if not report.in_sync:
         raise Exit(code=ExitCode.OUT_OF_SYNC)
+
+
+@task(
+    name="prune-leftovers",
+    help={
+        "env": ENV_HELP,
+        "execute": "really remove them (default: dry run naming what would go)",
+        "json": JSON_HELP,
+    },
+)
+def prune_leftovers(c: Context, env: str, execute: bool = False, json: bool = False) -> None:
+    """Remove stale files from the lake's staging area (dry run unless --execute)."""
+    from ops.lake.leftovers import prune_leftovers as prune
+
+    names = prune(environment(env), execute=execute)
+    if json:
+        print_json({"executed": execute, "leftovers": names})
+        return
+    verb = "removed" if execute else "would remove"
+    for name in names:
+        console.print(f"{verb} {name}")
+    console.print(f"{verb} {len(names)} stale staging file(s)")
 
 
 @task(help={"env": ENV_HELP, "to": "mirror address, s3://BUCKET/PREFIX", "json": JSON_HELP})
@@ -134,5 +156,5 @@ def _render_transfer(report: TransferReport, as_json: bool, verb: str) -> None:
 
 
 ns = Collection("lake")
-for _task in (check, mirror, restore):
+for _task in (check, prune_leftovers, mirror, restore):
     ns.add_task(_task)
