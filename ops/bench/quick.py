@@ -21,7 +21,7 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT
 from common.errors import CommandError
-from ops.bench.report import Comparison
+from ops.benchkit import Comparison
 
 # (command after `inv`, most multiples of `inv --version` it may take); `{env}` is the -e value.
 QUICK_COMMANDS: tuple[tuple[tuple[str, ...], float], ...] = (
@@ -70,7 +70,7 @@ def run_quick_bench(env_name: str, *, runs: int) -> list[Comparison]:
                 refinery_seconds=statistics.median(ours),
                 peer="inv --version",
                 peer_seconds=statistics.median(theirs),
-                target=round(1 / most, 2),
+                target=1 / most,
             )
         )
     return comparisons

@@ -26,7 +26,7 @@ def console_bench(
     json: bool = False,
 ) -> None:
     """Search latency p50/p95: the console's full-text search vs plain ILIKE, same data."""
-    from ops.bench.report import render
+    from ops.benchkit import render
     from ops.console.bench import run_console_bench
 
     settings = environment(env)

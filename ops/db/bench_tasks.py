@@ -25,7 +25,7 @@ def backup_bench(
     c: Context, scale: int = 60, rounds: int = 3, work_dir: str = "", json: bool = False
 ) -> None:
     """Time pg_dump|gzip and gunzip|psql against db.backup/db.restore, logical and physical."""
-    from ops.bench.report import render
+    from ops.benchkit import render
     from ops.db.backup_tasks import human_size
     from ops.db.bench import comparisons_of, run_backup_benchmark
     from ops.progress import progress_display

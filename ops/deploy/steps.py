@@ -29,6 +29,11 @@ from ops.deploy.audit import DeployRecord
 from ops.deploy.errors import DeployError
 from ops.deploy.settings import DeploySettings
 from ops.deploy.smoke import database_now, wait_for_fresh_heartbeat
+from ops.foreman.restart import (
+    foreman_host_settings,
+    restart_command_for,
+    restart_foreman,
+)
 from ops.images.build import IMAGE_NAMES, build_images, push_images
 from ops.images.settings import (
     default_base_image,
@@ -37,11 +42,6 @@ from ops.images.settings import (
     worker_image_reference,
 )
 from ops.progress import Progress, quiet
-from ops.runbooks.foreman_restart import (
-    foreman_host_settings,
-    restart_command_for,
-    restart_foreman,
-)
 from ops.tf.outputs import missing_outputs
 from ops.tf.plan import DestructiveChangeError, PlanSummary, guard_plan
 from ops.tf.render import render_plan_summary

@@ -23,7 +23,7 @@ def foreman_bench(c: Context, env: str = "local", jobs: int = 100_000,
                   procrastinate_jobs: int = 10_000, batch_size: int = 500,
                   json: bool = False) -> None:  # fmt: skip
     """Dispatch throughput: the foreman vs pgqueuer and procrastinate (same PostgreSQL)."""
-    from ops.bench.report import render
+    from ops.benchkit import render
     from ops.foreman.bench import run_foreman_bench
     from ops.progress import progress_display
 

@@ -38,7 +38,7 @@ def cost_curve(c: Context, env: str = "local", sizes: str = ",".join(map(str, DE
                slice: int = DEFAULT_SLICE, rounds: int = DEFAULT_ROUNDS,
                json: bool = False) -> None:  # fmt: skip
     """Cost curve: the foreman dispatching 10,000 jobs from queues of 10k to 1M (time, memory)."""
-    from ops.bench.report import render
+    from ops.benchkit import render
     from ops.foreman.curve import parse_sizes, run_cost_curve
     from ops.progress import progress_display
 

@@ -21,7 +21,7 @@ def lake_bench(
     c: Context, files: int = 100_000, regenerate: bool = False, repeat: int = 3, json: bool = False
 ) -> None:
     """Time lake.check against rclone (size-only, checksum cold and warm) on one lake."""
-    from ops.bench.report import render
+    from ops.benchkit import render
     from ops.lake.bench import run_bench
     from ops.progress import progress_display
 

@@ -63,3 +63,8 @@ def open_quarantine(conn: Connection, project_id: int | None = None) -> list[dic
     with conn.cursor(cursor_factory=RealDictCursor) as cur:
         cur.execute(sql("open_quarantine"), {"project_id": project_id})
         return [dict(row) for row in cur.fetchall()]
+
+
+def counts_line(summary: dict[str, Any]) -> str:
+    """A sync's counts as one line (`new_samples 3, changed_samples 1`), zeros left out."""
+    return ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).items() if v)

@@ -110,8 +110,7 @@ def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> N
 def runs(c: Context, env: str, limit: int = 10, json: bool = False) -> None:
     """List the last metadata syncs: when, dry or applied, what they changed or why they failed."""
     from common.db import connect
-    from ops.metadata.runs import recent_runs
-    from ops.projects.tasks import _counts
+    from ops.metadata.runs import counts_line, recent_runs
 
     settings = environment(env)
     conn = connect(settings)
@@ -133,7 +132,7 @@ def runs(c: Context, env: str, limit: int = 10, json: bool = False) -> None:
                 f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
                 r["state"],
                 f"v{r['schema_version']}",
-                r["error"] or _counts(r["summary"]),
+                r["error"] or counts_line(r["summary"]),
             )
             for r in found
         ),

@@ -91,6 +91,7 @@ def list_(c: Context, env: str, json: bool = False) -> None:
 )
 def show(c: Context, env: str, code: str, source: str = "", json: bool = False) -> None:
     """Show a project: counts, imports with their schema versions, samples with metadata."""
+    from ops.metadata.runs import counts_line
     from ops.projects.report import project_report
 
     report = project_report(environment(env), code, source=source or None)
@@ -144,15 +145,11 @@ def show(c: Context, env: str, code: str, source: str = "", json: bool = False) 
                     r["source"],
                     f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
                     r["state"],
-                    r["error"] or _counts(r["summary"]),
+                    r["error"] or counts_line(r["summary"]),
                 )
                 for r in report.syncs
             ),
         )
-
-
-def _counts(summary: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).items() if v)
 
 
 def _fields(metadata: dict) -> str:
