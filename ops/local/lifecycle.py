@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.db import connect, embedded_cluster
+from common.db import connection, embedded_cluster
 from common.environments import Environment
 from foreman.exporter import metrics_addresses
 from foreman.migrations import apply_migrations
@@ -44,11 +44,8 @@ def bring_up(env: Environment) -> UpReport:
     cluster = embedded_cluster()
     with cluster.lifecycle_lock():
         cluster.clear_stopped()
-        conn = connect(env)
-        try:
+        with connection(env) as conn:
             apply_migrations(conn)
-        finally:
-            conn.close()
         running = foreman_pid(env)
         pid = start_foreman_background(env)
     return UpReport(pid, running == pid, log_file(env), _metrics_address(env, pid))

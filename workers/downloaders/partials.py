@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.lake import Lake
 from common.lake.base import StagedFile
@@ -40,10 +40,6 @@ def stale_partials(env: Environment, lake: Lake) -> list[StagedFile]:
 
 
 def _files_with_active_downloads(env: Environment) -> set[int]:
-    conn = connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query(__file__, "partials.sql", "files_with_active_downloads"))
-            return {row[0] for row in cur.fetchall()}
-    finally:
-        conn.close()
+    with connection(env) as conn, conn.cursor() as cur:
+        cur.execute(query(__file__, "partials.sql", "files_with_active_downloads"))
+        return {row[0] for row in cur.fetchall()}
