@@ -4,28 +4,18 @@ never a quick time."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from common.environments import REPO_ROOT
 from ops.bench.quick import QUICK_COMMANDS
 from tests.support.bench import assert_json_shape
+from tests.support.inv import run_inv
 
 pytestmark = pytest.mark.integration
 
 
-def _inv(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-        timeout=300,
-    )  # fmt: skip
-
-
 def test_bench_quick_compares_list_and_status_with_version(make_env):
     env = make_env("quick")
-    result = _inv("bench.quick", "-e", env.name, "--runs", "1", "--json")
+    result = run_inv("bench.quick", "-e", env.name, "--runs", "1", "--json")
     assert result.returncode == 0, result.stderr
     rows = assert_json_shape(result.stdout, len(QUICK_COMMANDS))
     assert [row["peer"] for row in rows] == ["inv --version"] * 2
@@ -35,7 +25,7 @@ def test_bench_quick_compares_list_and_status_with_version(make_env):
 
 
 def test_bench_quick_refuses_when_a_command_fails(make_env):
-    result = _inv("bench.quick", "-e", "no-such-env", "--runs", "1")
+    result = run_inv("bench.quick", "-e", "no-such-env", "--runs", "1")
     assert result.returncode != 0
     assert result.stderr.strip().startswith("error: jobs.status -e no-such-env exited")
     assert "Traceback" not in result.stderr

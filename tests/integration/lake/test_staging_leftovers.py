@@ -5,8 +5,6 @@ lake.prune-leftovers` on both backends: a folder lake stages in its `.staging/`,
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,16 +12,9 @@ import pytest
 from common import db
 from common.lake import open_lake
 from foreman.jobs import enqueue_job
+from tests.support.inv import run_inv
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _inv(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args], cwd=REPO, capture_output=True, text=True,
-        timeout=180,
-    )  # fmt: skip
 
 
 def test_stale_partials_are_reported_by_check_and_removed_by_prune_leftovers(lake_env):
@@ -38,19 +29,19 @@ def test_stale_partials_are_reported_by_check_and_removed_by_prune_leftovers(lak
     for path in (resumable, *stale):
         path.write_bytes(b"partial")
 
-    check = _inv("lake.check", "-e", env.name, "--json")
+    check = run_inv("lake.check", "-e", env.name, "--json")
     assert check.returncode == 0, check.stderr  # leftovers are no reason to be out of sync
     reported = json.loads(check.stdout)["leftovers"]
     assert sorted(Path(name).name for name in reported) == sorted(p.name for p in stale)
 
-    dry = _inv("lake.prune-leftovers", "-e", env.name, "--json")
+    dry = run_inv("lake.prune-leftovers", "-e", env.name, "--json")
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout) == {"executed": False, "leftovers": reported}
     assert all(path.exists() for path in (resumable, *stale))
 
-    pruned = _inv("lake.prune-leftovers", "-e", env.name, "--execute", "--json")
+    pruned = run_inv("lake.prune-leftovers", "-e", env.name, "--execute", "--json")
     assert pruned.returncode == 0, pruned.stderr
     assert json.loads(pruned.stdout) == {"executed": True, "leftovers": reported}
     assert sorted(path.name for path in staging.iterdir()) == [resumable.name]
-    again = _inv("lake.check", "-e", env.name, "--json")
+    again = run_inv("lake.check", "-e", env.name, "--json")
     assert json.loads(again.stdout)["leftovers"] == []
