@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -23,7 +23,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
-from psycopg2.extensions import connection
+from psycopg2.extensions import connection as Connection
 
 from common import tunnel
 from common.embedded import EmbeddedCluster
@@ -168,24 +168,30 @@ def drop_database(env: Environment, name: str) -> None:
 
 
 @contextmanager
-def maintenance_connection(env: Environment) -> Iterator[connection]:
-    """An autocommit connection to the `postgres` database, for CREATE/DROP DATABASE."""
-    conn = connect(env, autocommit=True, dbname="postgres")
+def connection(
+    env: Environment, *, autocommit: bool = False, dbname: str | None = None
+) -> Iterator[Connection]:
+    """A connection to the environment's database, closed when the block ends however it
+    ends: the one way to hold a connection for a while (`transaction` also commits)."""
+    conn = connect(env, autocommit=autocommit, dbname=dbname)
     try:
         yield conn
     finally:
         conn.close()
+
+
+def maintenance_connection(env: Environment) -> AbstractContextManager[Connection]:
+    """An autocommit connection to the `postgres` database, for CREATE/DROP DATABASE."""
+    return connection(env, autocommit=True, dbname="postgres")
 
 
 @contextmanager
-def transaction(env: Environment) -> Iterator[connection]:
+def transaction(env: Environment) -> Iterator[Connection]:
     """A connection whose work commits on success and rolls back on any error."""
-    conn = connect(env)
-    try:
-        yield conn
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
+    with connection(env) as conn:
+        try:
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise

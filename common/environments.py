@@ -17,18 +17,40 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.errors import ConfigError
-from common.settings import validate_file, validate_section
-from common.settings.core import (  # noqa: F401 - the core sections' public names
-    AwsSettings,
-    DatabaseSettings,
-    ExecutorSettings,
-    IdentitySettings,
-    LakeSettings,
-    LogsSettings,
+
+if TYPE_CHECKING:
+    from common.settings.core import (  # noqa: F401 - the core sections' public names
+        AwsSettings,
+        DatabaseSettings,
+        ExecutorSettings,
+        IdentitySettings,
+        LakeSettings,
+        LogsSettings,
+    )
+
+# The schemas are imported when an environment is loaded, not with this module: code that only
+# names `Environment` in a signature (a task module, read by `inv --list`) never pays for them.
+_CORE_SCHEMAS = (
+    "AwsSettings",
+    "DatabaseSettings",
+    "ExecutorSettings",
+    "IdentitySettings",
+    "LakeSettings",
+    "LogsSettings",
 )
+
+
+def __getattr__(name: str) -> Any:
+    """The core sections' schemas, still importable from here by their public names."""
+    if name in _CORE_SCHEMAS:
+        from common.settings import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS_DIR_VARIABLE = "REFINERY_ENVIRONMENTS_DIR"
@@ -113,6 +135,8 @@ class Environment:
 
         `cls`, if given, must be that schema: it documents at the call site what comes back.
         """
+        from common.settings import validate_section
+
         if name in ("database", "lake", "executor", "aws"):
             value = getattr(self, name)
         else:
@@ -194,6 +218,9 @@ def _apply_deployed_settings(env: Environment, variables: Mapping[str, str]) -> 
 
 def _parse(name: str, path: Path, data: dict[str, Any]) -> Environment:
     """Validate every section (one-line ConfigError otherwise) and build the Environment."""
+    from common.settings import validate_file
+    from common.settings.core import AwsSettings
+
     sections = validate_file(path, data)
     database = sections["database"]
     if os.environ.get(DATABASE_NAME_VARIABLE):  # a copy beside the live database (a refresh)

@@ -34,13 +34,25 @@ class ExitCode(IntEnum):
     TERMINATED = 128 + signal.SIGTERM  # SIGTERM
 
 
-def first_line(exc: BaseException, default: str | None = None) -> str:
-    """The first line of an exception's message (driver errors run to several), or
-    `default` — the exception's type name unless given — when it has none."""
+def first_line(
+    exc: BaseException,
+    default: str | None = None,
+    *,
+    typed: bool = False,
+    limit: int | None = None,
+) -> str:
+    """An error as one line, the one helper for it: the first line of its message (driver
+    errors run to several), or `default` — the exception's type name unless given — when it
+    has none. `typed` puts the type's name in front (`KeyError: 'x'`, for an error nobody
+    planned for); `limit` cuts the line to fit a table cell or a column."""
     text = str(exc).strip()
+    name = type(exc).__name__
     if text:
-        return text.splitlines()[0]
-    return type(exc).__name__ if default is None else default
+        line = text.splitlines()[0]
+        line = f"{name}: {line}" if typed else line
+    else:
+        line = name if default is None else default
+    return line[:limit] if limit is not None else line
 
 
 class RefineryError(Exception):

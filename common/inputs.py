@@ -29,6 +29,8 @@ MAX_ID_LENGTH = 100
 MAX_PATH_LENGTH = 4096
 # Numbers given on the command line: counts, seconds, ids. None is negative; none is huge.
 MAX_NUMBER = 1_000_000_000
+# The largest id a bigint column holds (job ids, catalog ids).
+MAX_BIGINT = 2**63 - 1
 
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,6})?|\.[0-9]{1,6})", re.ASCII)

@@ -18,10 +18,12 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
-from common.environments import Environment
 from common.errors import DatabaseError, first_line
-from common.foreman_host import foreman_host_settings, ssh_connection
+
+if TYPE_CHECKING:
+    from common.environments import Environment
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,8 @@ def local_endpoint(env: Environment, remote_host: str, remote_port: int) -> tupl
 
 
 def _open(stack: ExitStack, env: Environment, remote_host: str, remote_port: int) -> int:
+    from common.foreman_host import foreman_host_settings, ssh_connection
+
     settings = foreman_host_settings(env)
     host, ssh_port = settings.hosts[0]
     connection = ssh_connection(settings, host, ssh_port)

@@ -2,17 +2,22 @@
 
 Figures are read from the database at scrape time (common/metrics.collect), never kept in
 process memory, so a restarted foreman serves the same counters and a standby serves the
-same figures as the leader. `[foreman] metrics_address` is where it listens, loopback by
-default; an empty value turns it off. A port already taken (a second foreman on one host) is
-a warning, not a reason to stop dispatching.
+same figures as the leader. `[foreman] metrics_address` is where it listens; an empty value
+turns it off. Its default port 0 takes a free loopback port, so foremen of several checkouts
+(or a leader and its standby) on one machine each get their own; every foreman records the
+address it got in `<state>/metrics/<pid>` while it serves, and `metrics_addresses` reads the
+records of the live ones (what a scrape configuration or a person looks up). A fixed port
+already taken is a warning, not a reason to stop dispatching.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -29,6 +34,7 @@ from psycopg2.extensions import connection as Connection
 from common import db
 from common.environments import Environment
 from common.metrics import DURATION_BOUNDS, OUTCOMES, Snapshot
+from foreman.executors.local import process_start_time
 from foreman.settings import parse_address
 
 log = logging.getLogger(__name__)
@@ -177,11 +183,46 @@ class SnapshotCollector(Collector):
                 self._conn = None
 
 
+def metrics_records(env: Environment) -> Path:
+    """The folder where each serving foreman of `env` records its address."""
+    return env.state_dir / "metrics"
+
+
+def metrics_addresses(env: Environment) -> dict[int, str]:
+    """pid -> `host:port` of every live foreman of `env` on this machine serving `/metrics`
+    (records of processes that are gone are ignored)."""
+    found = {}
+    folder = metrics_records(env)
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else ():
+        try:
+            started, _, address = entry.read_text().strip().partition(" ")
+        except FileNotFoundError:
+            continue
+        if entry.name.isdigit() and process_start_time(int(entry.name)) == started:
+            found[int(entry.name)] = address
+    return found
+
+
+def _record_address(env: Environment, host: str, port: int) -> Path:
+    record = metrics_records(env) / str(os.getpid())
+    record.parent.mkdir(parents=True, exist_ok=True)
+    shown = f"[{host}]" if ":" in host else host
+    record.write_text(f"{process_start_time(os.getpid()) or ''} {shown}:{port}\n")
+    return record
+
+
 class MetricsServer:
     """The running endpoint (or nothing, when turned off or its port is taken)."""
 
-    def __init__(self, server: Any = None, thread: Any = None, collector: Any = None) -> None:
+    def __init__(
+        self,
+        server: Any = None,
+        thread: Any = None,
+        collector: Any = None,
+        record: Path | None = None,
+    ) -> None:
         self.server, self.thread, self.collector = server, thread, collector
+        self.record = record
 
     @property
     def port(self) -> int | None:
@@ -193,6 +234,8 @@ class MetricsServer:
             self.server.server_close()
         if self.collector is not None:
             self.collector.close()
+        if self.record is not None:
+            self.record.unlink(missing_ok=True)
 
 
 def serve_metrics(
@@ -213,4 +256,5 @@ def serve_metrics(
         collector.close()
         return MetricsServer()
     log.info("serving metrics on http://%s:%d/metrics", host, server.server_port)
-    return MetricsServer(server, thread, collector)
+    record = _record_address(env, host, server.server_port)
+    return MetricsServer(server, thread, collector, record)

@@ -16,13 +16,14 @@ from psycopg2.extras import Json, RealDictCursor
 
 from common.db import fetch_one
 from common.errors import JobError
+from common.inputs import MAX_BIGINT
 from common.sql import query
 
 JOB_KINDS = ("survey", "download", "process", "index")
 ACTIVE_STATES = ("waiting", "pending", "dispatched", "running", "errored")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 # Job ids are bigserial; a larger number cannot name a job (and PostgreSQL would refuse it).
-MAX_JOB_ID = 2**63 - 1
+MAX_JOB_ID = MAX_BIGINT
 
 
 def _sql(name: str) -> str:

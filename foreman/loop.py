@@ -106,6 +106,7 @@ class Foreman:
     def run(self, *, stop_when_idle: bool = False) -> ForemanReport:
         """Lead or stand by until asked to stop (or, with stop_when_idle, until idle)."""
         last_beat = last_reconcile = 0.0
+        self._refuse_when_stopped()
         self._metrics_server = serve_metrics(
             self.env, self.settings.metrics_address, self.take_snapshot
         )
@@ -155,6 +156,18 @@ class Foreman:
         finally:
             self._shutdown()
         return self.report
+
+    def _refuse_when_stopped(self) -> None:
+        """Connect before anything starts, so a foreman of a stopped environment (`inv
+        local.down`) is refused in one line rather than after binding its metrics port; a
+        database that is merely unreachable is the loop's to retry."""
+        try:
+            self._ensure_connected()
+        except EnvironmentStopped:
+            self._shutdown()
+            raise
+        except _CONNECTION_ERRORS:
+            self._disconnect()
 
     def _log_extra(self) -> dict[str, str]:
         """The structured fields of every line this foreman logs."""

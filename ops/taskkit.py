@@ -28,7 +28,7 @@ from contextlib import nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import invoke
 from invoke.exceptions import Exit
@@ -40,10 +40,14 @@ from rich.text import Text
 
 from common import logformat
 from common.embedded import without_starting
-from common.environments import Environment, available_environments, load_environment, state_root
 from common.errors import ConfigError, ExitCode, RefineryError, first_line
 from common.inputs import MAX_NUMBER, displayable, parse_float, parse_int
 from common.tunnel import tunnel_scope
+
+if TYPE_CHECKING:
+    # Loading an environment validates it against every settings schema: a task that takes
+    # `-e` pays for that when it runs, and `inv --list` never does.
+    from common.environments import Environment
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +265,8 @@ def _unexpected(exc: Exception) -> str:
     """One line for an error nobody planned for; its traceback goes to a log file (and to
     stderr with REFINERY_LOG_LEVEL=DEBUG), where whoever fixes the bug can read it."""
     log.debug("unexpected error", exc_info=exc)
+    from common.environments import state_root
+
     where = ""
     with suppress(OSError):
         path = state_root() / UNEXPECTED_ERRORS_LOG
@@ -310,6 +316,8 @@ def _positional_parameters(func: Callable) -> list[str]:
 
 def environment(name: str | None) -> Environment:
     """The environment `name`, validated; a ConfigError (one line) otherwise."""
+    from common.environments import available_environments, load_environment
+
     if not name:
         known = ", ".join(available_environments()) or "none"
         raise ConfigError(f"no environment given: pass -e ENV (known: {known})")

@@ -33,6 +33,18 @@ AREA_NAMES = (
 )  # fmt: skip
 # task name -> the module (`ops/<name>/tasks.py`) whose task of that name is at the top level
 TOP_LEVEL_TASKS = {"rollback": "deploy", "console": "console"}
+# Each area keeps its benchmark task beside its code; they join the `bench` collection here,
+# where the areas are composed, so that no area imports another's benchmark.
+BENCH_TASKS = (
+    ("ops.foreman.bench_tasks", "foreman_bench"),
+    ("ops.jobs.bench_tasks", "workers_bench"),
+    ("ops.db.bench_tasks", "backup_bench"),
+    ("ops.lake.bench_tasks", "lake_bench"),
+    ("ops.console.bench_tasks", "console_bench"),
+    ("ops.batch.bench_tasks", "batch_bench"),
+    ("ops.foreman.curve_tasks", "cost_curve"),
+    ("ops.analyses.summarise_bench_tasks", "summarise_bench"),
+)
 
 
 def run_by_inv(argv: Sequence[str]) -> bool:
@@ -67,6 +79,9 @@ AREAS = tuple(_area_module(name) for name in AREA_NAMES if _wanted is None or na
 
 ns = Collection()
 for area in AREAS:
+    if area.__name__ == "ops.bench.tasks":
+        for _module, _task in BENCH_TASKS:
+            area.ns.add_task(getattr(importlib.import_module(_module), _task))
     ns.add_collection(area.ns)
 if _wanted is None:
     for _name, _module in TOP_LEVEL_TASKS.items():

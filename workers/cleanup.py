@@ -3,9 +3,11 @@
 A worker killed with SIGKILL (or by the kernel's OOM killer) cannot clean up: its scratch
 folder `<tmp>/refinery-job-<job>-p<pid>-…` stays, and so do partial downloads no job will
 resume in the lake's staging folder. Each worker, as it starts, removes the scratch folders
-of processes that no longer exist and the staging files nobody will finish
-(`common.lake.staging`). Folders named before the owner's pid was part of the name are removed
-once they are a day old.
+of processes that no longer exist and the staging files nobody will finish: partial downloads
+no job will resume (workers/downloaders/partials.py) and the lake's own copies whose process is
+gone (common/lake/staging.py). `inv lake.check` reports the same files and `inv
+lake.prune-leftovers` removes them. Folders named before the owner's pid was part of the name
+are removed once they are a day old.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from pathlib import Path
 
 from common.environments import Environment
 from common.lake import Lake
-from common.lake.staging import process_alive, remove_stale_staging_files
+from common.lake.base import StagedFile
+from common.lake.staging import abandoned_copies, process_alive
+from workers.downloaders.partials import stale_partials
 
 log = logging.getLogger(__name__)
 SCRATCH_PREFIX = "refinery-job-"
@@ -48,6 +52,23 @@ def remove_dead_scratch_folders(tmp: Path | None = None) -> list[Path]:
         if abandoned and path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
+    return removed
+
+
+def stale_staging_files(env: Environment, lake: Lake) -> list[StagedFile]:
+    """What the lake's staging folder holds that nobody will finish."""
+    return sorted([*stale_partials(env, lake), *abandoned_copies(lake)], key=lambda f: f.name)
+
+
+def remove_stale_staging_files(env: Environment, lake: Lake) -> list[StagedFile]:
+    """Remove what `stale_staging_files` finds; returns what was removed."""
+    removed = []
+    for staged in stale_staging_files(env, lake):
+        try:
+            staged.path.unlink()
+        except FileNotFoundError:  # another worker was quicker
+            continue
+        removed.append(staged)
     return removed
 
 

@@ -28,7 +28,7 @@ from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
-from common.errors import ExitCode, JobError, PermanentJobError, ValidationError
+from common.errors import ExitCode, JobError, PermanentJobError, ValidationError, first_line
 from common.lake import open_lake
 from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
@@ -42,6 +42,7 @@ from workers.registry import JobContext, find_handler
 from workers.settings import worker_settings
 
 log = logging.getLogger(__name__)
+REASON_LIMIT = 500  # a failure reason is one short line: it fits a table cell
 
 # The worker's exit statuses, from the one table (common.errors.ExitCode).
 EXIT_SUCCEEDED = ExitCode.OK
@@ -149,7 +150,7 @@ def _run_attempt(
         _record_error(work, control, job, "terminated by signal SIGTERM")
         return EXIT_TERMINATED
     except Exception as exc:
-        reason = one_line_reason(exc)
+        reason = first_line(exc, typed=True, limit=REASON_LIMIT)
         permanent = is_permanent(exc)
         adapter.error(
             "job %s attempt %s failed%s: %s",
@@ -184,14 +185,6 @@ def _record_error(
         control.commit()
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def one_line_reason(exc: BaseException, limit: int = 500) -> str:
-    """`Type: first line of the message`, short enough for a table cell."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    return reason[:limit]
 
 
 def _memory_mb(env: Environment, job: Job) -> int:

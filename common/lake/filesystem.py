@@ -2,28 +2,46 @@
 
 Writes go to `.staging/` inside the root (same filesystem) and are renamed into place, so a
 reader never sees a partial file. Internal folders start with a dot and are never listed.
+Every path is checked to stay inside the lake: a symlink pointing elsewhere is refused, not
+followed. Sealed results are handed to the bot user and made read-only (a-w on files and
+folders).
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from common.errors import StorageError
-from common.lake.base import Lake, ObjectInfo, check_key
+from common.errors import ConfigError, StorageError
+from common.lake.base import (
+    INTERNAL_AREAS,
+    Lake,
+    ObjectInfo,
+    Progress,
+    Scan,
+    check_key,
+    relative_prefix,
+)
+from common.lake.folder_scan import fingerprint_of, folder_units, scan_folder
+
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
 
 class FilesystemLake(Lake):
     """A lake in a folder."""
 
+    listing_fingerprints_complete = True
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.name = str(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.parallel_reads = os.cpu_count() or 2
 
     def path_for(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -53,6 +71,9 @@ class FilesystemLake(Lake):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         start = self.root / prefix if prefix else self.root
         if not start.exists():
+            return
+        if prefix and not prefix.endswith("/") and start.is_file() and not start.is_symlink():
+            yield ObjectInfo(prefix, start.stat().st_size, fingerprint_of(start.stat()))
             return
         for dirpath, dirnames, filenames in os.walk(start):
             if dirpath == str(self.root):
@@ -89,22 +110,108 @@ class FilesystemLake(Lake):
     def local_path(self, key: str) -> Path | None:
         return self.path_for(key)
 
+    def local_root(self) -> Path | None:
+        return self.root
+
+    def listing_prefixes(self) -> Iterator[str]:
+        return folder_units(self.root)
+
+    def scan(self, *, workers: int, progress: Progress) -> Scan:
+        return scan_folder(self.root, workers=workers, progress=progress)
+
     def staging_dir(self) -> Path:
         path = self.root / ".staging"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    # -- folders and internal areas -------------------------------------------------------
 
-def fingerprint_of(st: os.stat_result) -> str:
-    """inode, size, mtime and ctime: a rewrite that restores the mtime still moves the ctime.
+    def inside(self, prefix: str) -> Path:
+        """The path for `prefix`, refused when it (or a symlink on the way) leads outside."""
+        path = self.root / relative_prefix(prefix)
+        root = self.root.resolve()
+        resolved = path.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise StorageError(
+                f"refusing lake path {prefix!r}: it resolves outside the lake ({resolved})"
+            )
+        if path.is_symlink():
+            raise StorageError(f"refusing lake path {prefix!r}: it is a symlink")
+        return path
 
-    Times are written as GNU find's `%T@` writes them (seconds, a dot, the nanoseconds in nine
-    digits and a trailing 0), so a listing made by `find -printf` yields the same fingerprints."""
-    return (
-        f"{st.st_ino}:{st.st_size}:{_find_seconds(st.st_mtime_ns)}:{_find_seconds(st.st_ctime_ns)}"
-    )
+    def check_inside(self, prefix: str) -> None:
+        self.inside(prefix)
+
+    def move_tree(self, source: str, target: str) -> bool:
+        src, dst = self.inside(source), self.inside(target)
+        if not src.exists():
+            return False
+        if dst.exists():
+            raise StorageError(f"{target} already exists in the lake; not overwriting it")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+        return True
+
+    def tree_exists(self, prefix: str) -> bool:
+        return self.inside(prefix).exists()
+
+    def purge_tree(self, prefix: str) -> None:
+        if not (relative_prefix(prefix) + "/").startswith(INTERNAL_AREAS):
+            raise StorageError(f"refusing to purge {prefix!r}: only internal areas are purged")
+        path = self.inside(prefix)
+        if path.exists():
+            shutil.rmtree(path, onerror=_make_writable_and_retry)  # onexc needs 3.12
+
+    def move_object(self, key: str, target: str) -> None:
+        src, dst = self.inside(key), self.inside(target)
+        if dst.exists():
+            raise StorageError(f"{target} already exists in the lake; not overwriting it")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+
+    def list_area(self, area: str) -> Iterator[ObjectInfo]:
+        base = self.inside(area)
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            st = path.lstat()
+            if stat.S_ISREG(st.st_mode):
+                key = str(path.relative_to(self.root))
+                yield ObjectInfo(key, st.st_size, fingerprint_of(st))
+
+    # -- sealing --------------------------------------------------------------------------
+
+    def seal_owner(self, user: str) -> tuple[int, int] | None:
+        try:
+            entry = pwd.getpwnam(user)
+        except KeyError:
+            raise ConfigError(
+                f"bot user {user!r} does not exist on this machine: create it (useradd --system)"
+            ) from None
+        return entry.pw_uid, entry.pw_gid
+
+    def seal_tree(self, prefix: str, owner: tuple[int, int] | None) -> None:
+        """chown to `owner` (when given and not already) and chmod a-w, files first, the
+        folder last."""
+        folder = self.inside(prefix)
+        if not folder.exists():
+            return
+        for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
+            for name in [*filenames, *dirnames]:
+                _lock(Path(dirpath) / name, owner)
+        _lock(folder, owner)
 
 
-def _find_seconds(nanoseconds: int) -> str:
-    seconds, fraction = divmod(nanoseconds, 1_000_000_000)
-    return f"{seconds}.{fraction:09d}0"
+def _lock(path: Path, owner: tuple[int, int] | None) -> None:
+    st = path.lstat()
+    if owner is not None and (st.st_uid, st.st_gid) != owner:
+        os.chown(path, *owner, follow_symlinks=False)
+    if not stat.S_ISLNK(st.st_mode):
+        os.chmod(path, stat.S_IMODE(st.st_mode) & ~WRITE_BITS)
+
+
+def _make_writable_and_retry(function: Callable[[str], object], path: str, _exc: object) -> None:
+    """Sealed results are read-only; a purge (by an admin) lifts that on the way out."""
+    parent = os.path.dirname(path)
+    os.chmod(parent, os.stat(parent).st_mode | stat.S_IWUSR)
+    function(path)

@@ -25,7 +25,7 @@ from common.environments import Environment
 from common.errors import StorageError
 from common.failpoints import failpoint
 from common.files import file_sha256
-from common.lake.base import Lake, ObjectInfo, check_key
+from common.lake.base import INTERNAL_AREAS, Lake, ObjectInfo, check_key, relative_prefix
 
 MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
 SHA256_METADATA = "sha256"
@@ -63,6 +63,9 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 class S3Lake(Lake):
     """A lake in an S3 bucket under a prefix."""
 
+    parallel_reads = 16  # each read waits on a request, not on this process
+    listing_fingerprints_complete = False  # the stored checksum needs a HEAD per object
+
     def __init__(
         self,
         bucket: str,
@@ -89,9 +92,11 @@ class S3Lake(Lake):
         )
 
     @classmethod
-    def from_url(cls, url: str, env: Environment | None = None) -> S3Lake:
+    def from_url(
+        cls, url: str, env: Environment | None = None, *, chunk_bytes: int = MULTIPART_CHUNK_BYTES
+    ) -> S3Lake:
         bucket, prefix = parse_s3_url(url)
-        return cls(bucket, prefix, client=s3_client(env))
+        return cls(bucket, prefix, client=s3_client(env), chunk_bytes=chunk_bytes)
 
     # keys -------------------------------------------------------------------------------
     def object_key(self, key: str) -> str:
@@ -252,13 +257,44 @@ class S3Lake(Lake):
                 etag = item.get("ETag", "").strip('"')
                 yield ObjectInfo(key, int(item["Size"]), f"s3:{item['Size']}:{etag}")
 
-    def list_internal(self, area: str) -> Iterator[str]:
-        """Keys under an internal dot-area (`.quarantine/…`), for recovery and purging."""
-        base = self.object_key(area.rstrip("/") + "/")
+    def list_area(self, area: str) -> Iterator[ObjectInfo]:
+        base = self.object_key(relative_prefix(area) + "/")
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=base):
             for item in page.get("Contents", []):
-                yield self._lake_key(item["Key"])
+                etag = item.get("ETag", "").strip('"')
+                key = self._lake_key(item["Key"])
+                yield ObjectInfo(key, int(item["Size"]), f"s3:{item['Size']}:{etag}")
+
+    def list_internal(self, area: str) -> Iterator[str]:
+        """Keys under an internal dot-area (`.quarantine/…`)."""
+        return (info.key for info in self.list_area(area))
+
+    def check_reachable(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError):
+            raise StorageError(
+                f"bucket {self.bucket!r} is not reachable: create it first"
+            ) from None
+
+    def move_tree(self, source: str, target: str) -> bool:
+        return self.move_prefix(relative_prefix(source) + "/", relative_prefix(target) + "/") > 0
+
+    def tree_exists(self, prefix: str) -> bool:
+        relative = relative_prefix(prefix)
+        if relative.startswith("."):
+            return any(True for _ in self.list_area(relative))
+        return any(True for _ in self.list(relative + "/"))
+
+    def purge_tree(self, prefix: str) -> None:
+        relative = relative_prefix(prefix) + "/"
+        if not relative.startswith(INTERNAL_AREAS):
+            raise StorageError(f"refusing to purge {prefix!r}: only internal areas are purged")
+        for key in list(self.list_internal(relative)):
+            self.delete_internal(key)
 
     def with_stored_checksum(self, info: ObjectInfo) -> ObjectInfo:
         """`info` with the full fingerprint (size, ETag, stored checksum) and stored sha256."""
@@ -305,6 +341,7 @@ class S3Lake(Lake):
         end may be in an internal area. An existing target is never overwritten."""
         from botocore.exceptions import ClientError
 
+        key, target = relative_prefix(key), relative_prefix(target)
         try:
             self.client.head_object(Bucket=self.bucket, Key=self.object_key(target))
         except ClientError:

@@ -1,62 +1,29 @@
-"""The filesystem lake's staging folder: which of its files nobody will ever finish.
+"""The lake's own files in its staging folder, and whether their writer is still alive.
 
-`.staging/` holds partial downloads (`download-file-<id>….part`, kept on purpose while a
-download job may still resume them) and copies on their way into the lake
-(`<name>.<pid>.copy`, renamed into place by the process that made them). A partial is stale
-once no unfinished download job names its file (the job succeeded, failed for good or was
-cancelled, or the file is gone); a copy is stale once its process is gone. `lake.check`
-reports stale files; a worker starting on this machine removes them.
+A filesystem lake copies a file from another device into `.staging/<name>.<pid>.copy` before
+renaming it into place; the copy is abandoned once its process is gone. Everything else in a
+staging folder (a download's partial file, say) belongs to whoever named it, which also says
+when it is stale: the lake only lists them (`Lake.staged_files`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
-from common.db import connect
-from common.environments import Environment
-from common.lake.base import Lake
-from common.lake.filesystem import FilesystemLake
-from common.sql import query
+from common.lake.base import Lake, StagedFile
 
-PARTIAL_DOWNLOAD = re.compile(r"^download-file-(\d+)\.part(\.promise)?$")
 LAKE_COPY = re.compile(r"^.+\.(\d+)\.copy$")
 
 
-def stale_staging_files(env: Environment, lake: Lake) -> list[Path]:
-    """Partial downloads no job will resume, and copies whose process is gone."""
-    if not isinstance(lake, FilesystemLake):
-        return []  # other lakes stage in the job's own scratch folder, removed with it
-    staging = lake.root / ".staging"
-    try:
-        names = sorted(os.listdir(staging))
-    except FileNotFoundError:
-        return []
-    if not names:
-        return []
-    resumable = _files_with_active_downloads(env)
-    stale = []
-    for name in names:
-        partial = PARTIAL_DOWNLOAD.match(name)
-        copy = LAKE_COPY.match(name)
-        if (partial and int(partial.group(1)) not in resumable) or (
-            copy and not process_alive(int(copy.group(1)))
-        ):
-            stale.append(staging / name)
-    return stale
-
-
-def remove_stale_staging_files(env: Environment, lake: Lake) -> list[Path]:
-    """Remove what `stale_staging_files` finds; returns what was removed."""
-    removed = []
-    for path in stale_staging_files(env, lake):
-        try:
-            path.unlink()
-        except FileNotFoundError:  # another worker was quicker
-            continue
-        removed.append(path)
-    return removed
+def abandoned_copies(lake: Lake) -> list[StagedFile]:
+    """The lake's copies on their way into place whose process is gone."""
+    found = []
+    for staged in lake.staged_files():
+        copy = LAKE_COPY.match(staged.name)
+        if copy and not process_alive(int(copy.group(1))):
+            found.append(staged)
+    return found
 
 
 def process_alive(pid: int) -> bool:
@@ -68,13 +35,3 @@ def process_alive(pid: int) -> bool:
     except PermissionError:  # someone else's: alive
         return True
     return True
-
-
-def _files_with_active_downloads(env: Environment) -> set[int]:
-    conn = connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query(__file__, "staging.sql", "files_with_active_downloads"))
-            return {row[0] for row in cur.fetchall()}
-    finally:
-        conn.close()

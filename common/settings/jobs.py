@@ -43,13 +43,14 @@ PROCESS_APPLICATIONS: tuple[str, ...] = get_args(Application)
 
 
 def parse_address(value: str) -> tuple[str, int] | None:
-    """`host:port` (IPv6 as `[::1]:port`), or None when empty (turned off)."""
+    """`host:port` (IPv6 as `[::1]:port`), or None when empty (turned off); port 0 asks for a
+    free one when the endpoint starts."""
     text = value.strip()
     if not text:
         return None
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ValueError(f"must be HOST:PORT (such as 127.0.0.1:9464), not {value!r}")
     return host, int(port)
 
@@ -67,7 +68,9 @@ class ForemanSettings(Section):
     time to come back instead of every attempt being spent within a minute. 0 retries at once.
 
     The leader writes the metrics' per-minute history every `rollup_seconds`; every foreman
-    serves `/metrics` on `metrics_address` (HOST:PORT, loopback by default; empty: off). With
+    serves `/metrics` on `metrics_address` (HOST:PORT; empty: off). The default port 0 takes a
+    free loopback port, so two checkouts' foremen on one machine never fight over one; each
+    records the port it got under the environment's state folder (foreman.exporter). With
     `cloudwatch_namespace` set, the leader also publishes the figures to CloudWatch.
     """
 
@@ -89,7 +92,7 @@ class ForemanSettings(Section):
     retry_delay_max_seconds: NotNegative = Field(default=600.0, description="longest retry delay")
     rollup_seconds: Positive = Field(default=60.0, description="how often history is written")
     metrics_address: Text = Field(
-        default="127.0.0.1:9464", description="HOST:PORT of /metrics (empty: off)"
+        default="127.0.0.1:0", description="HOST:PORT of /metrics (port 0: a free one; empty: off)"
     )
     cloudwatch_namespace: Text = Field(
         default="", description="CloudWatch namespace the leader publishes to (empty: off)"

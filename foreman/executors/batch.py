@@ -41,7 +41,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common.environments import DATABASE_NAME_VARIABLE, Environment
-from common.errors import ConfigError, JobError
+from common.errors import ConfigError, JobError, first_line
 from common.settings.jobs import BatchSettings
 from foreman.executors.base import (
     Executor,
@@ -286,7 +286,7 @@ class BatchExecutor(Executor):
         try:
             response = self.client.submit_job(**request)
         except Exception as exc:
-            message = f"{what}: {_one_line(exc)}"
+            message = f"{what}: {first_line(exc)}"
             if is_unavailable(exc):
                 raise ExecutorUnavailable(f"Batch could not take {message}") from None
             raise JobError(f"Batch refused {message}") from None
@@ -345,7 +345,3 @@ def _failure_reason(job: dict[str, Any]) -> str:
     if container.get("exitCode") is not None:
         parts.append(f"exit code {container['exitCode']}")
     return "; ".join(parts)
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())

@@ -29,7 +29,6 @@ from common.lake import open_lake
 from common.lake.layout import analysis_prefix
 from common.sql import query
 from foreman.jobs import enqueue_job
-from ops.lake.moves import move_tree
 from workers.registry import handler_names
 
 _APPLICATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
@@ -121,7 +120,7 @@ def request_run(
                     _sql("unstore_trashed_files"),
                     {"analysis_id": analysis_id, "trash": trash, "prefix": prefix},
                 )
-                if move_tree(lake, prefix, trash):
+                if lake.move_tree(prefix, trash):
                     moved.append((prefix, trash))
                 request.trashed.append((analysis_id, trash))
             request.job_id, _ = enqueue_job(
@@ -133,6 +132,6 @@ def request_run(
         for prefix, trash in reversed(moved):
             # if this fails too, the results stay in the trash (never lost); the raise reports it
             with suppress(StorageError):
-                move_tree(lake, trash, prefix)
+                lake.move_tree(trash, prefix)
         raise
     return request

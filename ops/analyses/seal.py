@@ -14,18 +14,14 @@ under `analyses/` except for the bot) is what keeps results read-only.
 from __future__ import annotations
 
 import hashlib
-import os
-import pwd
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from common.db import fetch_one, transaction
 from common.environments import Environment
-from common.errors import ConfigError, RefineryError, StorageError
-from common.lake import FilesystemLake, Lake, open_lake
+from common.errors import RefineryError, StorageError
+from common.lake import Lake, open_lake
 from common.lake.checksums import sha256_of_object
 from common.lake.layout import analysis_prefix
 from common.sql import query
@@ -33,9 +29,6 @@ from common.sql import query
 
 class PermissionRefused(RefineryError):
     """The database role running this may not do it (see migration 0007's roles)."""
-
-
-WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
 
 def _sql(name: str) -> str:
@@ -74,7 +67,7 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
     """Seal every FINISHED analysis (or, with execute=False, say what would be sealed)."""
     bot = bot_user(env)
     lake = open_lake(env)
-    owner = _bot_ids(bot) if isinstance(lake, FilesystemLake) else None
+    owner = lake.seal_owner(bot)
     report = SealReport(executed=execute, bot_user=bot)
     with transaction(env) as conn, conn.cursor() as cur:
         cur.execute(_sql("is_admin"))
@@ -100,8 +93,7 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
             )
             if not execute:
                 continue
-            if isinstance(lake, FilesystemLake):
-                make_read_only(lake.root / analysis_prefix(analysis_id), owner)
+            lake.seal_tree(analysis_prefix(analysis_id), owner)
             for file_id, key, _size, recorded in files:
                 size, sha = per_file[key]
                 if recorded != sha:
@@ -140,31 +132,3 @@ def _hash_results(
             raise StorageError(f"result {key} is {info.size} bytes, catalog says {size}")
         per_file[key] = (info.size, sha)
     return per_file
-
-
-def _bot_ids(name: str) -> tuple[int, int]:
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        raise ConfigError(
-            f"bot user {name!r} does not exist on this machine: create it (useradd --system)"
-        ) from None
-    return entry.pw_uid, entry.pw_gid
-
-
-def make_read_only(folder: Path, owner: tuple[int, int] | None) -> None:
-    """chown to the bot (when given and not already) and chmod a-w, files first, folder last."""
-    if not folder.exists():
-        return
-    for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
-        for name in [*filenames, *dirnames]:
-            _lock(Path(dirpath) / name, owner)
-    _lock(folder, owner)
-
-
-def _lock(path: Path, owner: tuple[int, int] | None) -> None:
-    st = path.lstat()
-    if owner is not None and (st.st_uid, st.st_gid) != owner:
-        os.chown(path, *owner, follow_symlinks=False)
-    if not stat.S_ISLNK(st.st_mode):
-        os.chmod(path, stat.S_IMODE(st.st_mode) & ~WRITE_BITS)

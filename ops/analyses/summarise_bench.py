@@ -23,7 +23,7 @@ import numpy as np
 from common.shell import run_command
 from ops.analyses.r_tximport import RGeneMatrix, run_r_tximport
 from ops.analyses.synthetic_quants import write_synthetic_experiment
-from ops.bench.report import Comparison
+from ops.benchkit import Comparison
 from workers.processors.tximport import (
     GeneMatrix,
     check_counts_from_abundance,

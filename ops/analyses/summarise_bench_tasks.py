@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from invoke import Context
 
-from ops.bench.report import render
+from ops.benchkit import render
 from ops.taskkit import JSON_HELP, task
 
 

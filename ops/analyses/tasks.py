@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from ops.analyses.rnaseq import force_summary, requant_plan
-from ops.analyses.run import request_run
-from ops.analyses.seal import seal_finished_analyses
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 
@@ -19,6 +16,8 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
 )
 def seal(c: Context, env: str, dry_run: bool = False, json: bool = False) -> None:
     """Seal FINISHED analyses: SUCCEEDED, read-only, owned by the bot, checksums recorded."""
+    from ops.analyses.seal import seal_finished_analyses
+
     report = seal_finished_analyses(environment(env), execute=not dry_run)
     if json:
         print_json(
@@ -61,6 +60,8 @@ def run(
     c: Context, env: str, application: str, experiment: list[str] | None, force: bool = False
 ) -> None:
     """Run an application on experiments now (creates a process job)."""
+    from ops.analyses.run import request_run
+
     request = request_run(environment(env), application, experiment or [], force=force)
     for analysis_id, trash in request.trashed:
         console.print(f"moved results of analysis {analysis_id} to {trash}")
@@ -78,6 +79,8 @@ def run(
 )
 def summarise(c: Context, env: str, experiment: str) -> None:
     """Make an experiment's gene-level matrix now, from the samples quantified so far."""
+    from ops.analyses.rnaseq import force_summary
+
     job_id, project_id = force_summary(environment(env), experiment)
     console.print(f"job {job_id}: summarise project {project_id} ({experiment}) to gene level")
 
@@ -94,6 +97,8 @@ def requant(
     c: Context, env: str, organism: str | None = None, execute: bool = False, json: bool = False
 ) -> None:
     """Re-quantify samples whose results came from an older index or salmon version."""
+    from ops.analyses.rnaseq import requant_plan
+
     plan = requant_plan(environment(env), organism, execute=execute)
     if json:
         print_json({"executed": plan.executed, "samples": plan.samples, "queued": plan.queued})

@@ -30,8 +30,8 @@ from common.errors import ConfigError
 from common.settings.core import AwsSettings, ExecutorSettings
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.batch import BatchExecutor, job_definition_name
-from ops.bench.report import Comparison
-from ops.foreman.bench_queue import bench_environment, pending_queue
+from ops.bench_queue import bench_environment, pending_queue
+from ops.benchkit import Comparison
 from ops.progress import Progress, quiet
 from ops.sandbox.emulator import EMULATOR_CREDENTIALS, MotoServer, start_moto
 from ops.sandbox.processes import free_port, stop_process

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from invoke import Context
 
-from ops.batch.bench import run_batch_bench
-from ops.bench.report import render
-from ops.progress import progress_display
 from ops.taskkit import JSON_HELP, environment, task
 
 
@@ -22,6 +19,10 @@ from ops.taskkit import JSON_HELP, environment, task
 )
 def batch_bench(c: Context, env: str = "local", jobs: int = 10_000, json: bool = False) -> None:
     """Batch dispatch: the foreman's array jobs vs one SubmitJob per job (calls, time, quota)."""
+    from ops.batch.bench import run_batch_bench
+    from ops.benchkit import render
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display(enabled=not json) as progress:
         result = run_batch_bench(settings, jobs=int(jobs), progress=progress)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.environments import Environment
-from common.errors import ConfigError, RefineryError
+from common.errors import ConfigError, RefineryError, first_line
 from foreman.executors.batch import batch_client
 from ops.batch.definitions import job_definition_name, pipelines, render_job_definitions
 
@@ -60,7 +60,7 @@ def register_job_definitions(
             response = client.register_job_definition(**definition)
         except Exception as exc:
             raise BatchApiError(
-                f"registering {definition['jobDefinitionName']} failed: {_one_line(exc)}"
+                f"registering {definition['jobDefinitionName']} failed: {first_line(exc)}"
             ) from None
         memory = next(
             int(item["value"])
@@ -106,7 +106,7 @@ def prune_job_definitions(
                     client.deregister_job_definition(jobDefinition=old["jobDefinitionArn"])
                 except Exception as exc:
                     raise BatchApiError(
-                        f"deregistering {name}:{old['revision']} failed: {_one_line(exc)}"
+                        f"deregistering {name}:{old['revision']} failed: {first_line(exc)}"
                     ) from None
             pruned.append(
                 PrunedRevision(name, int(old["revision"]), old["jobDefinitionArn"], not dry_run)
@@ -122,7 +122,3 @@ def _active_revisions(client: Any, name: str) -> list[dict[str, Any]]:
             item for item in page["jobDefinitions"] if item.get("status", "ACTIVE") == "ACTIVE"
         )
     return found
-
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from common.settings.jobs import BatchSettings
-from ops.batch import prune_job_definitions, register_job_definitions
-from ops.images import environment_outputs, worker_image_reference
-from ops.images.settings import default_version
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
-
-DEFAULT_KEEP = BatchSettings().keep_revisions
 
 
 @task(
@@ -23,6 +17,9 @@ DEFAULT_KEEP = BatchSettings().keep_revisions
 )
 def register(c: Context, env: str, version: str = "", image: str = "", json: bool = False) -> None:
     """Register job definitions for every pipeline and memory tier."""
+    from ops.batch.registration import register_job_definitions
+    from ops.images.settings import default_version, environment_outputs, worker_image_reference
+
     settings = environment(env)
     version = version or default_version()
     outputs = environment_outputs(settings)
@@ -38,14 +35,17 @@ def register(c: Context, env: str, version: str = "", image: str = "", json: boo
 @task(
     help={
         "env": ENV_HELP,
-        "keep": f"newest ACTIVE revisions to keep per definition (default: [batch] "
-        f"keep_revisions or {DEFAULT_KEEP})",
+        "keep": "newest ACTIVE revisions to keep per definition (default: the environment's "
+        "[batch] keep_revisions)",
         "execute": "really deregister (default: dry run that lists what would go)",
         "json": JSON_HELP,
     }
 )
 def prune(c: Context, env: str, keep: int = 0, execute: bool = False, json: bool = False) -> None:
     """Deregister old job-definition revisions, keeping N (dry run by default)."""
+    from common.settings.jobs import BatchSettings
+    from ops.batch.registration import prune_job_definitions
+
     settings = environment(env)
     keep = int(keep) or BatchSettings.for_environment(settings).keep_revisions
     pruned = prune_job_definitions(settings, keep=keep, dry_run=not execute)

@@ -1,32 +1,36 @@
 """`inv bench.*`: Refinery against a peer, measured in the same run on the same machine.
 
-Each area keeps its benchmark and its task (`ops/<area>/bench.py`, `ops/<area>/bench_tasks.py`);
-this module only composes them. All of them report through `ops/bench/report.py`: the same
+Each area keeps its benchmark and its task (`ops/<area>/bench.py`, `ops/<area>/bench_tasks.py`),
+and `ops/tasks.py`, which composes the areas, adds them to this collection: no area imports
+another's benchmark. This module holds the one benchmark of the command surface itself,
+`bench.quick` (ops/bench/quick.py). All of them report through `ops/benchkit.py`: the same
 table, the same ratio (peer time ÷ Refinery time), and `--json`.
 """
 
 from __future__ import annotations
 
-from invoke import Collection
+from invoke import Collection, Context
 
-from ops.analyses.summarise_bench_tasks import summarise_bench
-from ops.batch.bench_tasks import batch_bench
-from ops.console.bench_tasks import console_bench
-from ops.db.bench_tasks import backup_bench
-from ops.foreman.bench_tasks import foreman_bench
-from ops.foreman.curve_tasks import cost_curve
-from ops.jobs.bench_tasks import workers_bench
-from ops.lake.bench_tasks import lake_bench
+from ops.taskkit import ENV_HELP, JSON_HELP, task
+
+
+@task(
+    name="quick",
+    bounds={"runs": (1, 100)},
+    help={
+        "env": ENV_HELP + " (must be up: jobs.status reads its database)",
+        "runs": "runs of each command, in turn with inv --version (the median is kept)",
+        "json": JSON_HELP,
+    },
+)
+def quick_bench(c: Context, env: str = "local", runs: int = 9, json: bool = False) -> None:
+    """Time inv --list and inv jobs.status as whole processes against inv --version."""
+    from ops.bench.quick import run_quick_bench
+    from ops.benchkit import render
+
+    comparisons = run_quick_bench(env, runs=int(runs))
+    render("quick commands vs inv --version (medians)", comparisons, as_json=json)
+
 
 ns = Collection("bench")
-for bench_task in (
-    foreman_bench,
-    workers_bench,
-    backup_bench,
-    lake_bench,
-    console_bench,
-    batch_bench,
-    cost_curve,
-    summarise_bench,
-):
-    ns.add_task(bench_task)
+ns.add_task(quick_bench)

@@ -28,7 +28,7 @@ from common.environments import Environment
 from common.errors import ConfigError
 from common.sql import query
 from foreman.migrations import apply_migrations
-from ops.bench.report import Comparison
+from ops.benchkit import Comparison
 from ops.console.search import ilike_samples, search
 
 DATABASE = "bench_console"
@@ -76,7 +76,7 @@ class ConsoleBench:
     matches: dict[str, int]
 
     def comparisons(self) -> list[Comparison]:
-        """Latency p50 and p95, the console's search against ILIKE (see ops/bench/report.py)."""
+        """Latency p50 and p95, the console's search against ILIKE (see ops/benchkit.py)."""
         return [
             Comparison(
                 benchmark=f"search latency {name}, {self.samples:,} samples",

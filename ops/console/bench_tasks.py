@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from invoke import Context
 
-from ops.bench.report import render
-from ops.console.bench import run_console_bench
 from ops.taskkit import console, environment, task
 
 
@@ -28,6 +26,9 @@ def console_bench(
     json: bool = False,
 ) -> None:
     """Search latency p50/p95: the console's full-text search vs plain ILIKE, same data."""
+    from ops.benchkit import render
+    from ops.console.bench import run_console_bench
+
     settings = environment(env)
     with console.status("benchmarking…") as status:
         result = run_console_bench(

@@ -216,9 +216,9 @@ def _write_metadata(content: dict[str, Any], folder: Path) -> None:
 def _upload_bag(env: Environment, bag_dir: Path, url: str) -> int:
     """Upload every file of the bag (skipping those already there whole), then check each."""
     from common.files import file_sha256
-    from common.lake.s3 import S3Lake
+    from common.lake import open_lake_at
 
-    target = S3Lake.from_url(url, env)
+    target = open_lake_at(url, env)
     uploaded = 0
     files = sorted(p for p in bag_dir.rglob("*") if p.is_file())
     for path in files:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from invoke import Context
 
-from ops.data.export import export_project
-from ops.progress import progress_display
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, task
 
 
@@ -22,6 +20,9 @@ def export(
     c: Context, env: str, project: str, to: str, experiment: str = "", json: bool = False
 ) -> None:
     """Export a project's metadata, files and analyses as a BagIt bag, verified; resumable."""
+    from ops.data.export import export_project
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display() as progress:
         report = export_project(

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from common.lake import open_lake
 from ops.data.export_task import export
-from ops.progress import progress_display
-from ops.runbooks.delete_experiment import (
-    delete_experiment,
-    recover_interrupted,
-    validate_reference,
-)
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 
@@ -27,6 +20,9 @@ def delete(
     c: Context, env: str, experiment: str, execute: bool = False, json: bool = False
 ) -> None:
     """Delete an experiment and what derives from it (dry run unless --execute)."""
+    from ops.progress import progress_display
+    from ops.runbooks.delete_experiment import delete_experiment, validate_reference
+
     settings = environment(env)
     with progress_display(enabled=not json) as progress:
         report = delete_experiment(
@@ -60,6 +56,9 @@ def delete(
 @task(help={"env": ENV_HELP})
 def recover(c: Context, env: str) -> None:
     """Finish or undo a data.delete that was interrupted (also done by every data.delete)."""
+    from common.lake import open_lake
+    from ops.runbooks.delete_experiment import recover_interrupted
+
     settings = environment(env)
     done = recover_interrupted(settings, open_lake(settings))
     for line in done:

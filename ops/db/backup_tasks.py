@@ -13,19 +13,6 @@ from rich.text import Text
 
 from common.errors import ExitCode
 from common.inputs import check_text
-from ops.db.backups.catalog import find_backup, list_backups
-from ops.db.backups.leftovers import find_leftovers, remove_leftovers
-from ops.db.backups.logical import take_logical_backup
-from ops.db.backups.offsite import download_backup, upload_backup
-from ops.db.backups.physical import take_physical_backup
-from ops.db.backups.prune import backups_to_prune, delete_backups
-from ops.db.backups.published import publish_newest_backup
-from ops.db.backups.restore import execute_restore, plan_restore
-from ops.db.backups.scheduled import run_scheduled_backup
-from ops.db.backups.settings import backup_settings
-from ops.db.backups.snapshot import take_rds_snapshot
-from ops.db.backups.verify import verify_backup
-from ops.schedule.status import record_run
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,
@@ -78,6 +65,12 @@ def backup(
     c: Context, env: str, note: str = "", physical: bool = False, offsite: bool = False
 ) -> None:
     """Take a backup (logical by default) with a manifest of checksums and row counts."""
+    from ops.db.backups.logical import take_logical_backup
+    from ops.db.backups.offsite import upload_backup
+    from ops.db.backups.physical import take_physical_backup
+    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.settings import backup_settings
+
     note = check_text(note, "--note", max_length=MAX_NOTE_LENGTH)
     settings = environment(env)
     backups = backup_settings(settings)
@@ -97,6 +90,10 @@ def backup(
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 def backups(c: Context, env: str, json: bool = False) -> None:
     """List backups: name, kind, age, size, verified, note; and what killed runs left."""
+    from ops.db.backups.catalog import list_backups
+    from ops.db.backups.leftovers import find_leftovers
+    from ops.db.backups.settings import backup_settings
+
     settings = environment(env)
     directory = backup_settings(settings).directory
     records = list_backups(directory)
@@ -139,6 +136,11 @@ def backups(c: Context, env: str, json: bool = False) -> None:
 @task(positional=["name"], help={"env": ENV_HELP, "name": NAME_HELP, "json": JSON_HELP})
 def verify(c: Context, env: str, name: str | None = None, json: bool = False) -> None:
     """Prove a backup restores: check its files, restore it to scratch, compare, record."""
+    from ops.db.backups.catalog import find_backup
+    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.settings import backup_settings
+    from ops.db.backups.verify import verify_backup
+
     settings = environment(env)
     record = find_backup(backup_settings(settings).directory, _named(name))
     result = verify_backup(settings, record, progress=_progress)
@@ -169,6 +171,12 @@ def restore(c: Context, env: str, name: str | None = None, execute: bool = False
             yes: bool = False, from_offsite: bool = False, keep_old: bool = False,
             json: bool = False) -> None:  # fmt: skip
     """Restore a backup beside the live database and swap it in (dry run by default)."""
+    from ops.db.backups.catalog import find_backup
+    from ops.db.backups.offsite import download_backup
+    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.restore import execute_restore, plan_restore
+    from ops.db.backups.settings import backup_settings
+
     settings = environment(env)
     backups_config = backup_settings(settings)
     if from_offsite:
@@ -246,6 +254,11 @@ def _confirm(env_name: str, yes: bool) -> None:
 def prune(c: Context, env: str, execute: bool = False, json: bool = False) -> None:
     """Delete backups beyond the retention policy, and abandoned partial ones (dry run by
     default)."""
+    from ops.db.backups.leftovers import find_leftovers, remove_leftovers
+    from ops.db.backups.prune import backups_to_prune, delete_backups
+    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.settings import backup_settings
+
     settings = environment(env)
     directory = backup_settings(settings).directory
     doomed = backups_to_prune(backup_settings(settings))
@@ -280,6 +293,8 @@ def prune(c: Context, env: str, execute: bool = False, json: bool = False) -> No
 @task(help={"env": ENV_HELP})
 def snapshot(c: Context, env: str) -> None:
     """Ask AWS for an RDS snapshot of the environment's instance and wait for it."""
+    from ops.db.backups.snapshot import take_rds_snapshot
+
     settings = environment(env)
     result = take_rds_snapshot(settings)
     console.print(f"snapshot {result.snapshot} of {result.instance}: {result.status}")
@@ -288,6 +303,10 @@ def snapshot(c: Context, env: str) -> None:
 @task(help={"env": ENV_HELP})
 def scheduled_backup(c: Context, env: str) -> None:
     """Take, verify, prune and ship a backup (what the timer runs); records its outcome."""
+    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.scheduled import run_scheduled_backup
+    from ops.schedule.status import record_run
+
     settings = environment(env)
     try:
         record = record_run(

@@ -27,7 +27,7 @@ from common.db import fetch_one
 from common.environments import STATE_DIR_VARIABLE, DatabaseSettings, Environment, load_environment
 from common.pgpass import libpq_child_environment
 from common.shell import run_command
-from ops.bench.report import Comparison
+from ops.benchkit import Comparison
 from ops.db.backups.logical import take_logical_backup
 from ops.db.backups.physical import take_physical_backup
 from ops.db.backups.restore import execute_restore

@@ -8,10 +8,6 @@ from pathlib import Path
 
 from invoke import Context
 
-from ops.bench.report import render
-from ops.db.backup_tasks import human_size
-from ops.db.bench import comparisons_of, run_backup_benchmark
-from ops.progress import progress_display
 from ops.taskkit import JSON_HELP, err_console, styled, task
 
 
@@ -29,6 +25,11 @@ def backup_bench(
     c: Context, scale: int = 60, rounds: int = 3, work_dir: str = "", json: bool = False
 ) -> None:
     """Time pg_dump|gzip and gunzip|psql against db.backup/db.restore, logical and physical."""
+    from ops.benchkit import render
+    from ops.db.backup_tasks import human_size
+    from ops.db.bench import comparisons_of, run_backup_benchmark
+    from ops.progress import progress_display
+
     with (
         progress_display(enabled=not json) as progress,
         tempfile.TemporaryDirectory(dir=work_dir or None, prefix="bench-backup-") as scratch,

@@ -16,13 +16,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-
-from psycopg2.extensions import connection as Connection
+from typing import TYPE_CHECKING
 
 from common.errors import CommandError, ValidationError
 from common.shell import run_command
 from common.sql import query
-from foreman.migrations import all_migrations
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import connection as Connection
 
 FORMATS = ("dot", "svg", "pdf")
 COMMITTED_DIAGRAM = Path(__file__).resolve().parents[2] / "docs" / "schema.dot"
@@ -50,6 +51,8 @@ class ForeignKey:
 
 def table_areas() -> dict[str, str]:
     """Table name → the area (migration name) that created it."""
+    from foreman.migrations import all_migrations
+
     areas: dict[str, str] = {}
     for migration in all_migrations():
         area = migration.name.split("_", 1)[-1].replace("_", " ")

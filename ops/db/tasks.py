@@ -8,20 +8,18 @@ from pathlib import Path
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
-from common.db import connect
-from common.embedded import postgres_bin
 from common.errors import CommandError
-from common.pgpass import libpq_child_environment
-from common.shell import run_command
-from foreman.migrations import apply_migrations
 from ops.db import backup_tasks as backups
-from ops.db.schema_diagram import FORMATS, render, schema_dot
+from ops.db.schema_diagram import FORMATS
 from ops.taskkit import ENV_HELP, console, environment, task
 
 
 @task(help={"env": ENV_HELP, "dry_run": "list pending migrations without applying them"})
 def migrate(c: Context, env: str, dry_run: bool = False) -> None:
     """Apply pending schema migrations (safe to re-run)."""
+    from common.db import connect
+    from foreman.migrations import apply_migrations
+
     settings = environment(env)
     conn = connect(settings)
     try:
@@ -44,6 +42,9 @@ def migrate(c: Context, env: str, dry_run: bool = False) -> None:
 )
 def schema_diagram(c: Context, env: str, format: str = "svg", output: str = "") -> None:
     """Draw the schema from the live catalog: tables grouped by area, with foreign keys."""
+    from common.db import connect
+    from ops.db.schema_diagram import render, schema_dot
+
     settings = environment(env)
     conn = connect(settings)
     try:
@@ -62,6 +63,10 @@ def schema_diagram(c: Context, env: str, format: str = "svg", output: str = "") 
 )
 def shell(c: Context, env: str, command: str = "") -> None:
     """psql on the environment's database (through the foreman host when it is private)."""
+    from common.embedded import postgres_bin
+    from common.pgpass import libpq_child_environment
+    from common.shell import run_command
+
     settings = environment(env)
     psql = postgres_bin("psql")
     program = str(psql) if psql.exists() else shutil.which("psql")

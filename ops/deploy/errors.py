@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from common.errors import ExitCode, RefineryError
+from ops.release.errors import VersionRuleError
+
+__all__ = ["DeployError", "DeployLockedError", "SmokeCheckError", "VersionRuleError"]
 
 
 class DeployError(RefineryError):
     """A deploy or rollback could not start or did not finish."""
-
-
-class VersionRuleError(DeployError):
-    """A version does not match the environment it is being deployed to."""
-
-    exit_code = ExitCode.USAGE
 
 
 class DeployLockedError(DeployError):

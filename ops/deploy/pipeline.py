@@ -21,7 +21,7 @@ from typing import Any
 
 from common.db import database_password
 from common.environments import Environment, load_environment
-from common.errors import ExitCode, RefineryError
+from common.errors import ExitCode, RefineryError, first_line
 from common.failpoints import failpoint
 from common.shell import redact
 from ops.deploy.audit import AuditLog, DeployRecord, now_iso
@@ -281,8 +281,5 @@ def known_secrets(env: Environment) -> list[str]:
 
 def one_line_error(exc: BaseException, env: Environment) -> str:
     """The error as one masked line, for the audit record and the terminal."""
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    if not isinstance(exc, RefineryError):
-        line = f"{type(exc).__name__}: {line}"
+    line = first_line(exc, typed=not isinstance(exc, RefineryError))
     return redact(line, known_secrets(env))

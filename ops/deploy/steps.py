@@ -9,8 +9,8 @@ says what it would do without changing anything, for `--dry-run`.
 
 The images, Terraform and Batch steps call those areas' public APIs (`ops.images`,
 `ops.tf`, `ops.batch`) with the inputs their own tasks use: the registry and base image
-from `ops.images.default_registry` / `default_base_image`, the deployment values from
-`ops.images.environment_outputs` (Terraform outputs, overridden by an `[outputs]` table).
+from `ops.default_registry` / `default_base_image`, the deployment values from
+`ops.environment_outputs` (Terraform outputs, overridden by an `[outputs]` table).
 """
 
 from __future__ import annotations
@@ -23,17 +23,29 @@ from typing import Any
 from common.db import connect
 from common.environments import Environment
 from foreman.migrations import apply_migrations
-from ops import batch, images, tf
+from ops.batch import registration
+from ops.batch.definitions import render_job_definitions
 from ops.deploy.audit import DeployRecord
 from ops.deploy.errors import DeployError
 from ops.deploy.settings import DeploySettings
 from ops.deploy.smoke import database_now, wait_for_fresh_heartbeat
-from ops.progress import Progress, quiet
-from ops.runbooks.foreman_restart import (
+from ops.foreman.restart import (
     foreman_host_settings,
     restart_command_for,
     restart_foreman,
 )
+from ops.images.build import IMAGE_NAMES, build_images, push_images
+from ops.images.settings import (
+    default_base_image,
+    default_registry,
+    environment_outputs,
+    worker_image_reference,
+)
+from ops.progress import Progress, quiet
+from ops.tf.outputs import missing_outputs
+from ops.tf.plan import DestructiveChangeError, PlanSummary, guard_plan
+from ops.tf.render import render_plan_summary
+from ops.tf.stack import apply_plan, plan_stack
 
 
 @dataclass
@@ -70,17 +82,15 @@ class Step:
 
 
 def build_and_push_images(ctx: StepContext) -> dict[str, Any]:
-    registry = images.default_registry(ctx.env)
-    built = images.build_images(
+    registry = default_registry(ctx.env)
+    built = build_images(
         registry=registry,
         version=ctx.version,
         git_sha=ctx.git_sha,
-        base_image=images.default_base_image(ctx.env),
+        base_image=default_base_image(ctx.env),
         progress=ctx.progress,
     )
-    pushed = images.push_images(
-        built, aws_endpoint_url=ctx.env.aws.endpoint_url, progress=ctx.progress
-    )
+    pushed = push_images(built, aws_endpoint_url=ctx.env.aws.endpoint_url, progress=ctx.progress)
     return {
         "pushed": [image.reference for image in pushed],
         "digests": {image.name: image.digest for image in pushed},
@@ -90,9 +100,9 @@ def build_and_push_images(ctx: StepContext) -> dict[str, Any]:
 
 
 def preview_images(ctx: StepContext) -> list[str]:
-    registry = images.default_registry(ctx.env)
+    registry = default_registry(ctx.env)
     return [
-        f"build {', '.join(images.IMAGE_NAMES)} FROM {images.default_base_image(ctx.env)} at "
+        f"build {', '.join(IMAGE_NAMES)} FROM {default_base_image(ctx.env)} at "
         f"{ctx.git_sha[:12]}, tag {ctx.version}, push to {registry}"
     ]
 
@@ -100,7 +110,7 @@ def preview_images(ctx: StepContext) -> list[str]:
 # --- infrastructure ---------------------------------------------------------------------
 
 
-def plan_counts(summary: tf.PlanSummary) -> dict[str, int]:
+def plan_counts(summary: PlanSummary) -> dict[str, int]:
     return {
         kind: len(getattr(summary, kind))
         for kind in ("creates", "updates", "replaces", "destroys", "protected_changes")
@@ -108,17 +118,17 @@ def plan_counts(summary: tf.PlanSummary) -> dict[str, int]:
 
 
 def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
-    plan = tf.plan_stack(ctx.env)
+    plan = plan_stack(ctx.env)
     summary = plan.summary
     ctx.record.plan = plan_counts(summary)
-    ctx.report(tf.render_plan_summary(summary))
-    tf.guard_plan(plan, allow_destroy=ctx.allow_destroy)
+    ctx.report(render_plan_summary(summary))
+    guard_plan(plan, allow_destroy=ctx.allow_destroy)
     if summary.has_changes:
-        tf.apply_plan(ctx.env, plan)
+        apply_plan(ctx.env, plan)
     else:
         plan.plan_file.unlink(missing_ok=True)  # nothing to apply: no reason to keep it
-    outputs = images.environment_outputs(ctx.env)
-    missing = tf.missing_outputs(outputs)
+    outputs = environment_outputs(ctx.env)
+    missing = missing_outputs(outputs)
     if missing:
         raise DeployError(
             f"the {ctx.env.name} stack does not output {', '.join(missing)}: the stack and "
@@ -129,14 +139,14 @@ def plan_and_apply(ctx: StepContext) -> dict[str, Any]:
 
 
 def preview_plan(ctx: StepContext) -> list[str]:
-    plan = tf.plan_stack(ctx.env)
+    plan = plan_stack(ctx.env)
     plan.plan_file.unlink(missing_ok=True)  # a dry run applies nothing: keep no plan around
     counts = plan_counts(plan.summary)
     ctx.record.plan = counts
-    ctx.report(tf.render_plan_summary(plan.summary))
+    ctx.report(render_plan_summary(plan.summary))
     try:
-        tf.guard_plan(plan, allow_destroy=ctx.allow_destroy)
-    except tf.DestructiveChangeError as exc:  # shown, not raised: a dry run shows all
+        guard_plan(plan, allow_destroy=ctx.allow_destroy)
+    except DestructiveChangeError as exc:  # shown, not raised: a dry run shows all
         return [f"REFUSED: {exc}"]
     if not plan.summary.has_changes:
         return ["infrastructure is up to date: nothing to apply"]
@@ -152,22 +162,20 @@ def register_job_definitions(ctx: StepContext) -> dict[str, Any]:
         raise DeployError("no worker image recorded for this release; run the images step first")
     outputs = ctx.scratch.get("outputs")
     if outputs is None:  # a rollback does not plan: use what the stack holds now
-        outputs = images.environment_outputs(ctx.env)
-    registered = batch.register_job_definitions(
+        outputs = environment_outputs(ctx.env)
+    registered = registration.register_job_definitions(
         ctx.env, version=ctx.version, image=image, outputs=outputs
     )
     return {"image": image, "definitions": [item.arn for item in registered]}
 
 
 def preview_job_definitions(ctx: StepContext) -> list[str]:
-    outputs = images.environment_outputs(ctx.env)
-    image = ctx.facts.get("images", {}).get("worker_image") or images.worker_image_reference(
+    outputs = environment_outputs(ctx.env)
+    image = ctx.facts.get("images", {}).get("worker_image") or worker_image_reference(
         ctx.env, ctx.version, outputs
     )
     # Rendering validates every template against the current outputs; nothing is sent.
-    definitions = batch.render_job_definitions(
-        ctx.env, version=ctx.version, image=image, outputs=outputs
-    )
+    definitions = render_job_definitions(ctx.env, version=ctx.version, image=image, outputs=outputs)
     names = ", ".join(item["jobDefinitionName"] for item in definitions)
     return [f"register {len(definitions)} Batch job definitions with image {image}: {names}"]
 

@@ -6,17 +6,15 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from invoke import Collection, Context
 
-from common.environments import REPO_ROOT
-from ops.deploy.audit import AuditLog, DeployRecord
-from ops.deploy.lock import break_stale_lock
-from ops.deploy.pipeline import DeployResult, run_deploy, run_rollback
-from ops.deploy.settings import deploy_settings
-from ops.progress import progress_display
-from ops.release.versions import git_sha, version_at_head
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+
+if TYPE_CHECKING:
+    from ops.deploy.audit import DeployRecord
+    from ops.deploy.pipeline import DeployResult
 
 WAIT_HELP = "seconds to wait for another deploy's lock before giving up (default: fail at once)"
 
@@ -40,6 +38,11 @@ def deploy(
     wait: int = 0,
 ) -> None:
     """Deploy a release: images, Terraform, job definitions, migrations, foreman restart."""
+    from common.environments import REPO_ROOT
+    from ops.deploy.pipeline import run_deploy
+    from ops.progress import progress_display
+    from ops.release.versions import git_sha, version_at_head
+
     settings = environment(env)
     version = version or version_at_head(REPO_ROOT, settings.name)
     with _sigterm_as_interrupt(), progress_display() as progress:
@@ -59,6 +62,8 @@ def deploy(
 @task(help={"env": ENV_HELP, "dry_run": "show what the rollback would do", "wait": WAIT_HELP})
 def rollback(c: Context, env: str, dry_run: bool = False, wait: int = 0) -> None:
     """Return job definitions and the foreman to the previous successful release."""
+    from ops.deploy.pipeline import run_rollback
+
     settings = environment(env)
     with _sigterm_as_interrupt():
         result = run_rollback(settings, dry_run=dry_run, wait_seconds=float(wait), report=_progress)
@@ -68,6 +73,9 @@ def rollback(c: Context, env: str, dry_run: bool = False, wait: int = 0) -> None
 @task(help={"env": ENV_HELP, "limit": "show at most this many records", "json": JSON_HELP})
 def history(c: Context, env: str, limit: int = 20, json: bool = False) -> None:
     """Show the deploy audit log: who deployed what, when, and how it ended."""
+    from ops.deploy.audit import AuditLog
+    from ops.deploy.settings import deploy_settings
+
     records = AuditLog(deploy_settings(environment(env))).history(limit=int(limit))
     if json:
         print_json([record.as_dict() for record in records])
@@ -93,6 +101,9 @@ def history(c: Context, env: str, limit: int = 20, json: bool = False) -> None:
 @task(help={"env": ENV_HELP, "execute": "really remove the stale lock (default: dry run)"})
 def unlock(c: Context, env: str, execute: bool = False) -> None:
     """Break a stale deploy lock (expired lease); a dry run unless --execute."""
+    from ops.deploy.lock import break_stale_lock
+    from ops.deploy.settings import deploy_settings
+
     result = break_stale_lock(deploy_settings(environment(env)), execute=execute)
     if result.lock is None:
         console.print(f"{env}: no deploy lock is held")

@@ -20,8 +20,8 @@ from common.errors import ConfigError
 from foreman.executors.null import NullExecutor
 from foreman.loop import Foreman
 from foreman.settings import ForemanSettings
-from ops.bench.report import Comparison
-from ops.foreman.bench_queue import bench_environment, fresh_database, pending_queue
+from ops.bench_queue import bench_environment, fresh_database, pending_queue
+from ops.benchkit import Comparison
 from ops.progress import Progress, quiet
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from invoke import Context
 
-from ops.bench.report import render
-from ops.foreman.bench import run_foreman_bench
-from ops.progress import progress_display
 from ops.taskkit import JSON_HELP, environment, task
 
 
@@ -26,6 +23,10 @@ def foreman_bench(c: Context, env: str = "local", jobs: int = 100_000,
                   procrastinate_jobs: int = 10_000, batch_size: int = 500,
                   json: bool = False) -> None:  # fmt: skip
     """Dispatch throughput: the foreman vs pgqueuer and procrastinate (same PostgreSQL)."""
+    from ops.benchkit import render
+    from ops.foreman.bench import run_foreman_bench
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display(enabled=not json) as progress:
         comparisons = run_foreman_bench(

@@ -1,7 +1,7 @@
 """`inv bench.curve`: what dispatching one job costs the foreman as its queue grows.
 
 For each queue length (10,000, 100,000 and 1,000,000 pending jobs by default) a fresh
-database is filled and ANALYZEd (ops.foreman.bench_queue), then the foreman dispatches the
+database is filled and ANALYZEd (ops.bench_queue), then the foreman dispatches the
 same slice of it — the first 10,000 jobs — through `dispatch_pending_jobs`, the function its
 loop calls every round, in its normal claim batches, and then reconciles them once
 (`reconcile_active_jobs`, the loop's status pass). It does so twice per length: with the null
@@ -38,16 +38,13 @@ from ops.batch.bench import (
     create_batch_resources,
     empty_emulator,
 )
-from ops.bench.report import Comparison
-from ops.foreman.bench_queue import bench_environment, pending_queue
+from ops.bench_queue import bench_environment, pending_queue
+from ops.benchkit import Comparison
 from ops.foreman.curve_child import Dispatched, dispatch_slice
 from ops.progress import Progress, quiet
 from ops.sandbox.emulator import MotoServer
 
 DATABASE = "bench_curve"
-DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
-DEFAULT_SLICE = 10_000
-DEFAULT_ROUNDS = 3
 EXECUTORS = ("null", "batch")
 _SIZES_SQL = """
 SELECT pg_database_size(current_database()), pg_table_size('jobs'), pg_indexes_size('jobs')
@@ -181,9 +178,9 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 def run_cost_curve(
     env: Environment,
     *,
-    sizes: tuple[int, ...] = DEFAULT_SIZES,
-    slice: int = DEFAULT_SLICE,
-    rounds: int = DEFAULT_ROUNDS,
+    sizes: tuple[int, ...],
+    slice: int,
+    rounds: int,
     executors: tuple[str, ...] = EXECUTORS,
     progress: Progress = quiet,
 ) -> CostCurve:

@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Context
 
-from ops.bench.report import render
-from ops.foreman.curve import (
-    DEFAULT_ROUNDS,
-    DEFAULT_SIZES,
-    DEFAULT_SLICE,
-    CostCurve,
-    Point,
-    parse_sizes,
-    run_cost_curve,
-)
-from ops.progress import progress_display
 from ops.taskkit import JSON_HELP, environment, print_table, task
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+DEFAULT_SLICE = 10_000
+DEFAULT_ROUNDS = 3
+
+if TYPE_CHECKING:
+    from ops.foreman.curve import CostCurve, Point
 
 POINT_COLUMNS = (
     "pending", "executor", "dispatch µs/job", "reconcile µs/job", "database",
@@ -40,6 +38,10 @@ def cost_curve(c: Context, env: str = "local", sizes: str = ",".join(map(str, DE
                slice: int = DEFAULT_SLICE, rounds: int = DEFAULT_ROUNDS,
                json: bool = False) -> None:  # fmt: skip
     """Cost curve: the foreman dispatching 10,000 jobs from queues of 10k to 1M (time, memory)."""
+    from ops.benchkit import render
+    from ops.foreman.curve import parse_sizes, run_cost_curve
+    from ops.progress import progress_display
+
     settings = environment(env)
     lengths = parse_sizes(sizes)
     with progress_display(enabled=not json) as progress:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from foreman.loop import Foreman
-from foreman.service import registered_foreman
 from ops.taskkit import ENV_HELP, console, environment, task
 
 
 @task(help={"env": ENV_HELP, "until_idle": "stop once no job is pending (for one-off drains)"})
 def run(c: Context, env: str, until_idle: bool = False) -> None:
     """Run the foreman in the foreground: leader or standby, dispatching until SIGTERM."""
+    from foreman.loop import Foreman
+    from foreman.service import registered_foreman
+
     settings = environment(env)
     foreman = Foreman(settings)
     foreman.install_signal_handlers()

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from ops.images import build_images, default_base_image, default_registry, push_images
-from ops.images.build import find_built_images
-from ops.images.settings import default_version, git_revision
-from ops.progress import progress_display
 from ops.taskkit import ENV_HELP, JSON_HELP, environment, print_json, print_table, task
 
 _HELP = {
@@ -31,6 +27,15 @@ def build(
     json: bool = False,
 ) -> None:
     """Build the base, foreman and workers images for a version."""
+    from ops.images.build import build_images
+    from ops.images.settings import (
+        default_base_image,
+        default_registry,
+        default_version,
+        git_revision,
+    )
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display(enabled=not json) as progress:
         built = build_images(
@@ -58,6 +63,10 @@ def push(
     json: bool = False,
 ) -> None:
     """Push a version's images to the registry and show their digests."""
+    from ops.images.build import find_built_images, push_images
+    from ops.images.settings import default_registry, default_version
+    from ops.progress import progress_display
+
     settings = environment(env)
     images = find_built_images(
         registry=registry or default_registry(settings),

@@ -5,7 +5,7 @@
     fastq_qc on plain FASTQ     vs  `wc -l` (a line count: the least any reader must do)
     download over loopback HTTP vs  curl writing the same file
 
-Each pair is a `Comparison` (ops/bench/report.py): the ratio is the peer's time ÷ ours, so
+Each pair is a `Comparison` (ops/benchkit.py): the ratio is the peer's time ÷ ours, so
 above 1 means the worker code is faster than its peer, below 1 slower.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from common.shell import run_command
-from ops.bench.report import Comparison
+from ops.benchkit import Comparison
 from ops.local.demo_data import write_demo_delivery
 from workers.downloaders.transfer import fetch
 from workers.processors.fastq_stats import fastq_stats

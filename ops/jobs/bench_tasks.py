@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from invoke import Context
 
-from ops.bench.report import render
 from ops.taskkit import JSON_HELP, task
 
 
@@ -19,6 +18,7 @@ from ops.taskkit import JSON_HELP, task
 )
 def workers_bench(c: Context, reads: int = 100_000, repeats: int = 3, json: bool = False) -> None:
     """Benchmark FASTQ QC and downloads against zlib, wc -l and curl."""
+    from ops.benchkit import render
     from ops.jobs.bench import run_workers_bench
 
     comparisons = run_workers_bench(reads=int(reads), repeats=int(repeats))

@@ -7,14 +7,15 @@ Exported as the Task `survey`, to be added to the `jobs` collection.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Context
 
-from common.db import transaction
-from common.environments import Environment
 from common.errors import ValidationError
-from ops.jobs.survey_list import queue_survey_list
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
-from workers.submit import submit_survey
+
+if TYPE_CHECKING:
+    from common.environments import Environment
 
 
 @task(
@@ -36,6 +37,9 @@ def survey(
 ) -> None:
     """Queue a survey of a delivery (folder or S3), an ENA accession or a GEO series (or each
     line of --file)."""
+    from common.db import transaction
+    from workers.submit import submit_survey
+
     settings = environment(env)
     if file:
         if source:
@@ -55,6 +59,9 @@ def survey(
 
 
 def _survey_list(settings: Environment, location: str, *, json: bool) -> None:
+    from common.db import transaction
+    from ops.jobs.survey_list import queue_survey_list
+
     with transaction(settings) as conn:
         queued = queue_survey_list(conn, settings, location)
     if json:

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from invoke import Collection, Context
 from invoke.parser import Argument
-from psycopg2.extensions import connection as Connection
 from rich.console import RenderableType
 
-from common.db import connect
-from common.environments import Environment
 from common.errors import ValidationError
 from common.inputs import parse_int
-from foreman.executors import executor_for
-from foreman.job_admin import cancel_array, cancel_job, job_status, retry_jobs
-from foreman.jobs import MAX_JOB_ID
 from ops.jobs.survey import survey
 from ops.taskkit import (
     ENV_HELP,
@@ -27,6 +21,11 @@ from ops.taskkit import (
     print_table,
     task,
 )
+
+if TYPE_CHECKING:
+    from psycopg2.extensions import connection as Connection
+
+    from common.environments import Environment
 
 
 @task(
@@ -42,6 +41,9 @@ def status(
     c: Context, env: str, json: bool = False, state: str | None = None, kind: str | None = None
 ) -> None:
     """Show job counts by kind and state, and the latest failures with their reasons."""
+    from common.db import connect
+    from foreman.job_admin import job_status
+
     settings = environment(env)
     conn = connect(settings)
     try:
@@ -134,6 +136,9 @@ def retry(
 
     inv jobs.retry -e ENV JOB_ID   |   inv jobs.retry -e ENV --all-failed
     """
+    from common.db import connect
+    from foreman.job_admin import retry_jobs
+
     settings = environment(env)
     conn = connect(settings)
     try:
@@ -162,6 +167,10 @@ def cancel(
 ) -> None:
     """Cancel a job; a running one has its worker terminated first. With --whole-array,
     every job of its array (dry run unless --execute) and the array job itself."""
+    from common.db import connect
+    from foreman.executors import executor_for
+    from foreman.job_admin import cancel_job
+
     settings = environment(env)
     number = _job_id(job_id)
     if number is None:
@@ -183,6 +192,9 @@ def cancel(
 
 
 def _cancel_array(conn: Connection, job_id: int, settings: Environment, *, execute: bool) -> None:
+    from foreman.executors import executor_for
+    from foreman.job_admin import cancel_array
+
     result = cancel_array(conn, job_id, lambda: executor_for(settings), execute=execute)
     name = result.executor_job_id or f"submission {result.token} (not yet submitted)"
     ids = ", ".join(str(i) for i in result.job_ids[:20])
@@ -196,6 +208,8 @@ def _cancel_array(conn: Connection, job_id: int, settings: Environment, *, execu
 
 
 def _job_id(value: object) -> int | None:
+    from foreman.jobs import MAX_JOB_ID
+
     text = "" if value is None else str(value).strip()
     if not text:
         return None

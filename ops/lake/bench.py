@@ -41,7 +41,7 @@ from common.lake.checksums import cache_path
 from common.lake.layout import original_file_key
 from common.shell import last_lines, run_command, values
 from foreman.migrations import apply_migrations
-from ops.bench.report import Comparison
+from ops.benchkit import Comparison
 from ops.progress import Progress, quiet
 
 FILES_PER_EXPERIMENT = 100

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from invoke import Context
 
-from ops.bench.report import render
-from ops.lake.bench import run_bench
-from ops.progress import progress_display
 from ops.taskkit import JSON_HELP, task
 
 
@@ -24,6 +21,10 @@ def lake_bench(
     c: Context, files: int = 100_000, regenerate: bool = False, repeat: int = 3, json: bool = False
 ) -> None:
     """Time lake.check against rclone (size-only, checksum cold and warm) on one lake."""
+    from ops.benchkit import render
+    from ops.lake.bench import run_bench
+    from ops.progress import progress_display
+
     with progress_display(enabled=not json) as progress:
         comparisons = run_bench(
             int(files), regenerate=regenerate, repeat=int(repeat), progress=progress

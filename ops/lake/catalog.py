@@ -10,7 +10,7 @@ import io
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.errors import DatabaseError
 from common.sql import query
@@ -38,19 +38,15 @@ class Catalog(NamedTuple):
 def catalog_files(env: Environment, *, checksums: bool = True) -> Catalog:
     """Size and sha256 of every file the catalog says is stored (sha256 None for all when
     `checksums` is false: a size-only check need not fetch 64 characters a row)."""
-    conn = connect(env)
-    try:
+    with connection(env) as conn, conn.cursor() as cur:
         text = io.StringIO()
-        with conn.cursor() as cur:
-            name = "copy_stored_files" if checksums else "copy_stored_sizes"
-            cur.copy_expert(query(__file__, "lake.sql", name), text)
-            catalog = parse_copy_text(text.getvalue())
-            if catalog is None:  # an escaped character somewhere: let the driver decode rows
-                cur.execute(query(__file__, "lake.sql", "stored_files"))
-                catalog = Catalog.of({key: (size, sha) for key, size, sha in cur.fetchall()})
+        name = "copy_stored_files" if checksums else "copy_stored_sizes"
+        cur.copy_expert(query(__file__, "lake.sql", name), text)
+        catalog = parse_copy_text(text.getvalue())
+        if catalog is None:  # an escaped character somewhere: let the driver decode rows
+            cur.execute(query(__file__, "lake.sql", "stored_files"))
+            catalog = Catalog.of({key: (size, sha) for key, size, sha in cur.fetchall()})
         return catalog
-    finally:
-        conn.close()
 
 
 def parse_copy_text(text: str) -> Catalog | None:

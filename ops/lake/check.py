@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from common.environments import Environment
-from common.lake import FilesystemLake, Lake, ObjectInfo, open_lake
+from common.lake import Lake, ObjectInfo, open_lake
+from common.lake.base import Scan
 from common.lake.checksums import (
     READ_CHUNK_BYTES,
     ChecksumCache,
@@ -27,10 +28,9 @@ from common.lake.checksums import (
     cache_path,
     sha256_of_object,
 )
-from common.lake.staging import stale_staging_files
 from ops.lake.catalog import Catalog, catalog_files
-from ops.lake.leftovers import after_restore_objects
-from ops.lake.listing import Entry, Scan, list_lake, scan_sizes_and_fingerprints
+from ops.lake.leftovers import after_restore_objects, stale_leftovers
+from ops.lake.listing import Entry, list_lake
 from ops.progress import Progress, quiet
 
 
@@ -105,11 +105,7 @@ def check_lake(
             Difference("after-restore", item.key, "not in the restored catalog", item.location)
             for item in after_restore_objects(lake)
         ]
-        root = getattr(lake, "root", None)
-        report.leftovers = [
-            str(path.relative_to(root)) if root else str(path)
-            for path in stale_staging_files(env, lake)
-        ]
+        report.leftovers = stale_leftovers(env, lake)
     return report
 
 
@@ -126,9 +122,9 @@ def compare_lake(
     """The comparison itself, on plain values: the catalog ({key: (size, sha256)} or a
     Catalog) against a lake. `expected` and `cache` may be futures still loading while the
     lake is listed."""
-    workers = workers or default_workers(lake)
-    if isinstance(lake, FilesystemLake):
-        return _compare_folder(lake, expected, checksums, deep, cache, progress, workers)
+    workers = workers or lake.parallel_reads
+    if lake.listing_fingerprints_complete:
+        return _compare_scan(lake, expected, checksums, deep, cache, progress, workers)
     present = list_lake(lake, workers=workers, progress=progress)
     expected = _resolved(expected)
     expected = expected.rows() if isinstance(expected, Catalog) else expected
@@ -157,8 +153,8 @@ def _resolved(expected: Catalog | Mapping | Future) -> Catalog | Mapping:
     return expected.result() if isinstance(expected, Future) else expected
 
 
-def _compare_folder(
-    lake: FilesystemLake,
+def _compare_scan(
+    lake: Lake,
     expected: Catalog | Mapping | Future,
     checksums: bool,
     deep: bool,
@@ -166,13 +162,14 @@ def _compare_folder(
     progress: Progress,
     workers: int,
 ) -> CheckReport:
-    """A folder lake, compared with set operations on dicts: one stat per file is the only
-    per-file work when every checksum is vouched for by the cache.
+    """A lake whose listing is the proof a checksum cache needs (a folder), compared with set
+    operations on dicts: one stat per file is the only per-file work when every checksum is
+    vouched for by the cache.
 
     The usual answer, "in sync", is found with three dict comparisons (done in C): the
     catalog's sizes equal the lake's, the lake's fingerprints equal the cache's, and the
     cache's checksums equal the catalog's. Anything else takes the per-kind set operations."""
-    scan = scan_sizes_and_fingerprints(lake, workers=workers, progress=progress)
+    scan = lake.scan(workers=workers, progress=progress)
     catalog = _resolved(expected)
     catalog = catalog if isinstance(catalog, Catalog) else Catalog.of(catalog)
     wanted_sizes, sizes = catalog.sizes, scan.sizes
@@ -311,8 +308,7 @@ def _compare_checksums(
 ) -> None:
     """Hash what the cache cannot vouch for, in batches on a thread pool, and compare."""
     progress("hashing", 0, len(to_hash))
-    detail = getattr(lake, "with_stored_checksum", None)  # S3: HEAD for the full fingerprint
-    needs_detail = detail is not None
+    needs_detail = not lake.listing_fingerprints_complete  # S3: a HEAD completes each one
     results: list[tuple[ObjectInfo, str, bool]] = []
     misses: list[ObjectInfo] = []
     if needs_detail:
@@ -329,8 +325,8 @@ def _compare_checksums(
     def verify_batch(batch: list[ObjectInfo]) -> list[tuple[ObjectInfo, str, bool]]:
         done = []
         for info in batch:
-            if detail is not None:
-                info = detail(info)
+            if needs_detail:
+                info = lake.with_stored_checksum(info)
             cached = None if deep or cache is None else cache.lookup(info)
             done.append((info, cached or _sha256(lake, info), cached is not None))
         return done
@@ -362,19 +358,14 @@ def _compare_checksums(
 
 def _sha256(lake: Lake, info: _Stored) -> str:
     """Small local files in one os.read (most of a lake by count); the rest streamed."""
-    if isinstance(lake, FilesystemLake) and info.size < READ_CHUNK_BYTES:
-        fd = os.open(os.path.join(lake.name, info.key), os.O_RDONLY)
+    path = lake.local_path(info.key) if info.size < READ_CHUNK_BYTES else None
+    if path is not None:
+        fd = os.open(path, os.O_RDONLY)
         try:
             return hashlib.sha256(os.read(fd, info.size + 1)).hexdigest()
         finally:
             os.close(fd)
     return sha256_of_object(lake, info.key)
-
-
-def default_workers(lake: Lake) -> int:
-    """One thread per core on a folder: small files keep the GIL busy, so more threads only
-    queue for it (measured); a network store waits on requests, so it gets many more."""
-    return (os.cpu_count() or 2) if isinstance(lake, FilesystemLake) else 16
 
 
 def _size(value: int | None) -> str:

@@ -16,8 +16,7 @@ log = logging.getLogger(__name__)
 def record_check_outcome(env: Environment, report: CheckReport, *, checksums: bool) -> bool:
     """Record `report`; False (with a warning) when the database cannot take it."""
     try:
-        conn = db.connect(env)
-        try:
+        with db.connection(env) as conn:
             record_lake_check(
                 conn,
                 lake=report.lake,
@@ -27,8 +26,6 @@ def record_check_outcome(env: Environment, report: CheckReport, *, checksums: bo
                 lake_objects=report.lake_objects,
                 checksums=checksums,
             )
-        finally:
-            conn.close()
     except Exception as exc:
         log.warning(
             "could not record the lake check in the database: %s",

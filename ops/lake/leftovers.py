@@ -4,15 +4,18 @@
   not in the restored catalog (written after the backup was taken). They are kept, and
   reported by `lake.check` as `after-restore` differences until someone deletes the folder or
   puts objects back.
-* stale files in `.staging/` (see `common.lake.staging`): reported as leftovers by
-  `lake.check`; a worker starting on this machine removes them.
+* stale files in the lake's staging folder (partial downloads no job will resume, copies
+  whose process is gone; workers/cleanup.py): reported as leftovers by `lake.check`, removed
+  by `lake.prune-leftovers` and by each worker as it starts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.lake import FilesystemLake, Lake
+from common.environments import Environment
+from common.lake import Lake, open_lake
+from workers.cleanup import remove_stale_staging_files, stale_staging_files
 
 AFTER_RESTORE_PREFIX = ".quarantine/after-restore-"
 
@@ -23,23 +26,38 @@ class QuarantinedObject:
 
     key: str
     location: str
-    size: int | None  # None: not known from the listing (S3)
+    size: int
 
 
 def after_restore_objects(lake: Lake) -> list[QuarantinedObject]:
     """Every object restores moved to `.quarantine/after-restore-*`, oldest restore first."""
-    found = []
-    if isinstance(lake, FilesystemLake):
-        base = lake.root / ".quarantine"
-        folders = sorted(base.glob("after-restore-*")) if base.is_dir() else []
-        for folder in folders:
-            for path in sorted(folder.rglob("*")):
-                if path.is_file() and not path.is_symlink():
-                    key = str(path.relative_to(folder))
-                    location = f".quarantine/{folder.name}/{key}"
-                    found.append(QuarantinedObject(key, location, path.stat().st_size))
-        return found
-    for location in lake.list_internal(".quarantine"):
-        if location.startswith(AFTER_RESTORE_PREFIX):
-            found.append(QuarantinedObject(location.split("/", 2)[2], location, None))
+    found = [
+        QuarantinedObject(info.key.split("/", 2)[2], info.key, info.size)
+        for info in lake.list_area(".quarantine")
+        if info.key.startswith(AFTER_RESTORE_PREFIX) and info.key.count("/") >= 2
+    ]
     return sorted(found, key=lambda item: item.location)
+
+
+def leftover_names(lake: Lake, paths: list) -> list[str]:
+    """Staged files as people read them: inside the lake's folder relative to it (`.staging/…`),
+    elsewhere (an object store's staging folder on this machine) by their path."""
+    root = lake.local_root()
+    return [
+        str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+        for path in paths
+    ]
+
+
+def stale_leftovers(env: Environment, lake: Lake) -> list[str]:
+    """The staging files nobody will finish, named as `leftover_names` does."""
+    return leftover_names(lake, [staged.path for staged in stale_staging_files(env, lake)])
+
+
+def prune_leftovers(env: Environment, *, execute: bool) -> list[str]:
+    """The stale staging files of `env`'s lake: removed with `execute`, else only named."""
+    lake = open_lake(env)
+    if not execute:
+        return stale_leftovers(env, lake)
+    removed = remove_stale_staging_files(env, lake)
+    return leftover_names(lake, [staged.path for staged in removed])

@@ -1,22 +1,15 @@
-"""Listing a lake: every object's key, size and fingerprint, as fast as the backend allows.
+"""Listing a lake: every object's key, size and fingerprint, its units listed in parallel.
 
-`list_lake` gives ObjectInfo-like tuples for any backend (the mirror needs them). `scan_sizes_
-and_fingerprints` is the filesystem hot path of `lake.check`: it stats every file (that stat is
-the proof a cached checksum still holds) and returns two plain dicts, so the comparison can be
-done with set operations instead of one Python object per file.
+`list_lake` gives ObjectInfo for any backend (the mirror and the restore need them); the
+lake's own `scan` is the hot path of `lake.check` (see common/lake/folder_scan.py).
 """
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-from common.lake import FilesystemLake, Lake, ObjectInfo
-from common.lake.filesystem import fingerprint_of
-from ops.lake.find_scan import find_sizes_and_fingerprints
+from common.lake import Lake, ObjectInfo
 from ops.progress import Progress
 
 
@@ -32,7 +25,7 @@ class Entry(NamedTuple):
 def list_lake(lake: Lake, *, workers: int, progress: Progress) -> dict[str, ObjectInfo]:
     """Every object in the lake, listing its second-level folders in parallel."""
     progress("listing", 0, None)
-    prefixes = list(listing_prefixes(lake))
+    prefixes = list(lake.listing_prefixes())
     objects: dict[str, ObjectInfo] = {}
     with ThreadPoolExecutor(workers) as pool:
         for batch in pool.map(lambda prefix: _list_one(lake, prefix), prefixes):
@@ -42,128 +35,5 @@ def list_lake(lake: Lake, *, workers: int, progress: Progress) -> dict[str, Obje
     return objects
 
 
-def _list_one(lake: Lake, prefix: str) -> list:
-    if not isinstance(lake, FilesystemLake):
-        return list(lake.list(prefix))
-    keys, sizes, fingerprints, _special = _scan_unit(str(lake.root), prefix)
-    return [Entry(*fields) for fields in zip(keys, sizes, fingerprints, strict=True)]
-
-
-class Scan(NamedTuple):
-    """A filesystem lake's objects as two dicts keyed alike: {key: size}, {key: fingerprint};
-    and what is in the lake but is no object: {key: type} of links, FIFOs, sockets, devices."""
-
-    sizes: dict[str, int]
-    fingerprints: dict[str, str]
-    special: dict[str, str]
-
-
-def scan_sizes_and_fingerprints(lake: FilesystemLake, *, workers: int, progress: Progress) -> Scan:
-    """Stat every object of a folder lake: with GNU find in `workers` processes when it can,
-    else units of folders shared among `workers` threads (stat releases the GIL; the Python
-    around it does not, so a few threads are enough)."""
-    progress("listing", 0, None)
-    root = str(lake.root)
-    units = list(listing_prefixes(lake))
-    found = find_sizes_and_fingerprints(root, units, workers)
-    if found is not None:
-        progress("listing", len(found[0]), None)
-        return Scan(*found)
-    sizes: dict[str, int] = {}
-    fingerprints: dict[str, str] = {}
-    special: dict[str, str] = {}
-    with ThreadPoolExecutor(workers) as pool:
-        for keys, unit_sizes, unit_fingerprints, unit_special in pool.map(
-            lambda unit: _scan_unit(root, unit), units
-        ):
-            sizes.update(zip(keys, unit_sizes, strict=True))
-            fingerprints.update(zip(keys, unit_fingerprints, strict=True))
-            special.update(unit_special)
-            progress("listing", len(keys), None)
-    return Scan(sizes, fingerprints, special)
-
-
-def _scan_unit(root: str, prefix: str) -> tuple[list[str], list[int], list[str], dict[str, str]]:
-    """(keys, sizes, fingerprints) of the regular files under `prefix` (a folder when it ends
-    with '/', else a single file), and {key: type} of what is neither file nor folder.
-    Symbolic links are not lake objects and are not followed (as with `find -P`)."""
-    keys: list[str] = []
-    sizes: list[int] = []
-    fingerprints: list[str] = []
-    special: dict[str, str] = {}
-    if not prefix.endswith("/"):
-        try:
-            st = os.lstat(os.path.join(root, prefix))
-        except FileNotFoundError:
-            return keys, sizes, fingerprints, special
-        if _is_regular(st):
-            keys.append(prefix)
-            sizes.append(st.st_size)
-            fingerprints.append(fingerprint_of(st))
-        elif not stat.S_ISDIR(st.st_mode):
-            special[prefix] = type_name(st)
-        return keys, sizes, fingerprints, special
-    stack = [(os.path.join(root, prefix), prefix)]
-    while stack:
-        folder, key_prefix = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:  # removed while we walk: its objects are simply gone
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):  # d_type: no stat for a folder
-                stack.append((entry.path, f"{key_prefix}{entry.name}/"))
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if not _is_regular(st):
-                special[key_prefix + entry.name] = type_name(st)
-                continue
-            keys.append(key_prefix + entry.name)
-            sizes.append(st.st_size)
-            fingerprints.append(fingerprint_of(st))
-    return keys, sizes, fingerprints, special
-
-
-def _is_regular(st: os.stat_result) -> bool:
-    return (st.st_mode & 0o170000) == 0o100000  # S_ISREG without a function call per file
-
-
-def type_name(st: os.stat_result) -> str:
-    """What a non-regular entry is, in the words `find_scan` uses."""
-    for test, name in (
-        (stat.S_ISLNK, "symbolic link"),
-        (stat.S_ISFIFO, "FIFO"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISBLK, "block device"),
-        (stat.S_ISCHR, "character device"),
-    ):
-        if test(st.st_mode):
-            return name
-    return "not a regular file"
-
-
-def listing_prefixes(lake: Lake, *, wanted: int = 64, max_depth: int = 3) -> Iterator[str]:
-    """Non-overlapping prefixes that together cover the lake: folders are split level by
-    level (skipping internal dot-folders at the top) until there are enough units to share
-    among the workers; a file met on the way is a unit of its own."""
-    if not isinstance(lake, FilesystemLake):
-        yield ""  # S3 listing pages are sequential; one paginator is the whole lake
-        return
-    folders = [""]
-    for depth in range(max_depth):
-        if len(folders) >= wanted:
-            break
-        deeper: list[str] = []
-        for folder in folders:
-            for entry in os.scandir(lake.root / folder if folder else lake.root):
-                if depth == 0 and entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    deeper.append(f"{folder}{entry.name}/")
-                else:
-                    yield f"{folder}{entry.name}"
-        folders = deeper
-    yield from folders
+def _list_one(lake: Lake, prefix: str) -> list[ObjectInfo]:
+    return list(lake.list(prefix))

@@ -14,13 +14,14 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from common.environments import Environment
 from common.errors import StorageError
-from common.lake import FilesystemLake, ObjectInfo, open_lake
+from common.lake import Lake, ObjectInfo, open_lake, open_lake_at
 from common.lake.checksums import ChecksumCache, cache_path, sha256_of_object
-from common.lake.s3 import MULTIPART_CHUNK_BYTES, S3Lake
+from common.lake.s3 import MULTIPART_CHUNK_BYTES
 from ops.lake.listing import list_lake
 from ops.progress import Progress, quiet
 
@@ -56,22 +57,24 @@ class TransferReport:
         }
 
 
-def _filesystem_lake(env: Environment) -> FilesystemLake:
+def _folder_lake(env: Environment) -> Lake:
     lake = open_lake(env)
-    if not isinstance(lake, FilesystemLake):
+    if lake.local_root() is None:
         raise StorageError(f"{env.name}'s lake is {lake.name}, not a folder; mirror needs one")
     return lake
 
 
-def _mirror_lake(env: Environment, url: str) -> S3Lake:
-    mirror = S3Lake.from_url(url, env)
-    from botocore.exceptions import ClientError
-
-    try:
-        mirror.client.head_bucket(Bucket=mirror.bucket)
-    except ClientError:
-        raise StorageError(f"bucket {mirror.bucket!r} is not reachable: create it first") from None
+def _mirror_lake(env: Environment, url: str, **options: int) -> Lake:
+    mirror = open_lake_at(url, env, **options)
+    mirror.check_reachable()
     return mirror
+
+
+def _local_file(lake: Lake, key: str) -> Path:
+    path = lake.local_path(key)
+    if path is None:  # _folder_lake made sure of it
+        raise StorageError(f"{lake.name} holds no file for {key} on this machine")
+    return path
 
 
 def mirror_to_s3(
@@ -85,9 +88,8 @@ def mirror_to_s3(
     """Upload every new or changed object of `env`'s filesystem lake to `url`, then verify.
 
     Large objects go up in parts that a re-run after an interruption does not send again."""
-    source = _filesystem_lake(env)
-    target = _mirror_lake(env, url)
-    target.chunk_bytes = chunk_bytes
+    source = _folder_lake(env)
+    target = _mirror_lake(env, url, chunk_bytes=chunk_bytes)
     upload_state = env.state_dir / "mirror-uploads"
     cache = ChecksumCache(cache_path(env.state_dir), source.name)
     local = list_lake(source, workers=workers, progress=progress)
@@ -120,7 +122,7 @@ def mirror_to_s3(
     def upload(item: tuple[ObjectInfo, str]) -> tuple[str, int, int]:
         info, sha256 = item
         _, parts = target.put_file_resumable(
-            info.key, source.path_for(info.key), sha256=sha256, state_dir=upload_state
+            info.key, _local_file(source, info.key), sha256=sha256, state_dir=upload_state
         )
         return info.key, info.size, parts
 
@@ -143,7 +145,7 @@ def restore_from_s3(
     workers: int = 8,
 ) -> TransferReport:
     """Bring `env`'s filesystem lake back from the mirror at `url` (dry run unless `execute`)."""
-    target = _filesystem_lake(env)
+    target = _folder_lake(env)
     mirror = _mirror_lake(env, url)
     cache = ChecksumCache(cache_path(env.state_dir), target.name)
     local = list_lake(target, workers=workers, progress=progress)
@@ -192,7 +194,7 @@ def restore_from_s3(
     return report
 
 
-def _verify(target: S3Lake, expected: dict[str, str], progress: Progress, workers: int) -> int:
+def _verify(target: Lake, expected: dict[str, str], progress: Progress, workers: int) -> int:
     """Read every uploaded object back and compare its sha256; raise naming the first bad one."""
     progress("verifying", 0, len(expected))
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from common.errors import ExitCode
-from ops.lake.check import check_lake
-from ops.lake.history import record_check_outcome
-from ops.lake.mirror import TransferReport, mirror_to_s3, restore_from_s3
-from ops.progress import progress_display
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,
@@ -20,6 +18,9 @@ from ops.taskkit import (
     print_table,
     task,
 )
+
+if TYPE_CHECKING:
+    from ops.lake.mirror import TransferReport
 
 
 @task(
@@ -40,6 +41,10 @@ def check(
     workers: int = 0,
 ) -> None:
     """Compare the catalog with the lake: missing, orphan, size and checksum differences."""
+    from ops.lake.check import check_lake
+    from ops.lake.history import record_check_outcome
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display() as progress:
         report = check_lake(
@@ -68,7 +73,7 @@ def check(
     if report.leftovers and not json:
         err_console.print(
             f"note: {len(report.leftovers)} stale file(s) in the lake's staging area "
-            f"(e.g. {report.leftovers[0]}); the next worker to start removes them",
+            f"(e.g. {report.leftovers[0]}); inv lake.prune-leftovers removes them",
             markup=False,
         )
     interrupted = sorted((settings.state_dir / "quarantine").glob("*.json"))
@@ -80,9 +85,34 @@ def check(
         raise Exit(code=ExitCode.OUT_OF_SYNC)
 
 
+@task(
+    name="prune-leftovers",
+    help={
+        "env": ENV_HELP,
+        "execute": "really remove them (default: dry run naming what would go)",
+        "json": JSON_HELP,
+    },
+)
+def prune_leftovers(c: Context, env: str, execute: bool = False, json: bool = False) -> None:
+    """Remove stale files from the lake's staging area (dry run unless --execute)."""
+    from ops.lake.leftovers import prune_leftovers as prune
+
+    names = prune(environment(env), execute=execute)
+    if json:
+        print_json({"executed": execute, "leftovers": names})
+        return
+    verb = "removed" if execute else "would remove"
+    for name in names:
+        console.print(f"{verb} {name}")
+    console.print(f"{verb} {len(names)} stale staging file(s)")
+
+
 @task(help={"env": ENV_HELP, "to": "mirror address, s3://BUCKET/PREFIX", "json": JSON_HELP})
 def mirror(c: Context, env: str, to: str, json: bool = False) -> None:
     """Mirror the filesystem lake to S3: new or changed files only, verified afterwards."""
+    from ops.lake.mirror import mirror_to_s3
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display() as progress:
         report = mirror_to_s3(settings, to, progress=progress)
@@ -99,6 +129,9 @@ def mirror(c: Context, env: str, to: str, json: bool = False) -> None:
 )
 def restore(c: Context, env: str, from_: str, execute: bool = False, json: bool = False) -> None:
     """Bring the filesystem lake back from an S3 mirror (dry run unless --execute)."""
+    from ops.lake.mirror import restore_from_s3
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display() as progress:
         report = restore_from_s3(settings, from_, execute=execute, progress=progress)
@@ -123,5 +156,5 @@ def _render_transfer(report: TransferReport, as_json: bool, verb: str) -> None:
 
 
 ns = Collection("lake")
-for _task in (check, mirror, restore):
+for _task in (check, prune_leftovers, mirror, restore):
     ns.add_task(_task)

@@ -10,11 +10,13 @@ then PostgreSQL.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.db import connect, embedded_cluster
+from common.db import connection, embedded_cluster
 from common.environments import Environment
+from foreman.exporter import metrics_addresses
 from foreman.migrations import apply_migrations
 from foreman.service import foreman_pid, log_file, start_foreman_background, stop_every_foreman
 
@@ -26,6 +28,7 @@ class UpReport:
     foreman_pid: int
     foreman_was_running: bool
     foreman_log: Path
+    metrics_address: str | None  # where the foreman serves /metrics (a free port it picked)
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,20 @@ def bring_up(env: Environment) -> UpReport:
     cluster = embedded_cluster()
     with cluster.lifecycle_lock():
         cluster.clear_stopped()
-        conn = connect(env)
-        try:
+        with connection(env) as conn:
             apply_migrations(conn)
-        finally:
-            conn.close()
         running = foreman_pid(env)
         pid = start_foreman_background(env)
-    return UpReport(pid, running == pid, log_file(env))
+    return UpReport(pid, running == pid, log_file(env), _metrics_address(env, pid))
+
+
+def _metrics_address(env: Environment, pid: int, wait_seconds: float = 10.0) -> str | None:
+    """The address the foreman recorded once it serves `/metrics` (None: turned off, or not
+    serving within the wait; its log says why)."""
+    deadline = time.monotonic() + wait_seconds
+    while (address := metrics_addresses(env).get(pid)) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return address
 
 
 def shut_down(env: Environment) -> DownReport:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from ops.local.lifecycle import bring_up, shut_down
 from ops.taskkit import console, environment, task
 
 
 @task
 def up(c: Context) -> None:
     """Start the local environment: embedded PostgreSQL, migrated schema, background foreman."""
+    from ops.local.lifecycle import bring_up
+
     report = bring_up(environment("local"))
     verb = "already running" if report.foreman_was_running else "started"
     console.print(f"foreman {verb} (pid {report.foreman_pid}, log {report.foreman_log})")
+    if report.metrics_address:
+        console.print(f"metrics on http://{report.metrics_address}/metrics")
     console.print("local environment is up (inv jobs.status -e local; stop with inv local.down)")
 
 
@@ -23,6 +26,8 @@ def down(c: Context) -> None:
 
     It stays stopped until `inv local.up`: commands that need its database say so and exit.
     """
+    from ops.local.lifecycle import shut_down
+
     report = shut_down(environment("local"))
     if not report.foremen:
         console.print("foreman was not running")

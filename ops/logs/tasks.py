@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context
 from rich.text import Text
 
-from common.shell import run_command
-from foreman.jobs import MAX_JOB_ID
-from ops.logs import (
-    LogLine,
-    LogTarget,
-    awslogs_argv,
-    follow_local_logs,
-    job_log_target,
-    parse_since,
-    read_local_logs,
-)
-from ops.logs.cloudwatch import environment_log_group
+from common.inputs import MAX_BIGINT
 from ops.taskkit import ENV_HELP, console, environment, styled, task
+
+if TYPE_CHECKING:
+    from ops.logs.local import LogLine
 
 
 @task(
     default=True,
-    bounds={"job": (0, MAX_JOB_ID)},
+    bounds={"job": (0, MAX_BIGINT)},
     help={
         "env": ENV_HELP,
         "filter": "only lines matching this (CloudWatch filter pattern; text or regex locally)",
@@ -35,6 +29,10 @@ def show(
     c: Context, env: str, filter: str = "", since: str = "1h", watch: bool = False, job: int = 0
 ) -> None:
     """Show an environment's logs (foreman and jobs), or one job's."""
+    from common.shell import run_command
+    from ops.logs.cloudwatch import LogTarget, awslogs_argv, environment_log_group, job_log_target
+    from ops.logs.local import follow_local_logs, parse_since, read_local_logs
+
     settings = environment(env)
     duration = parse_since(since)
     job_id = job or None

@@ -100,3 +100,8 @@ def previous_run(conn: Connection, project_id: int, source: str) -> dict[str, An
         cur.execute(sql("previous_run"), {"project_id": project_id, "source": source})
         row = cur.fetchone()
     return dict(row) if row else None
+
+
+def counts_line(summary: dict[str, Any]) -> str:
+    """A sync's counts as one line (`new_samples 3, changed_samples 1`), zeros left out."""
+    return ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).items() if v)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context
 
-from common.db import connect
-from common.projects import find_project
-from ops.metadata.runs import open_quarantine, recent_runs
-from ops.metadata.settings import SOURCES
-from ops.metadata.sync import SyncReport, sync_metadata
-from ops.progress import progress_display
-from ops.projects.tasks import _counts
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+
+if TYPE_CHECKING:
+    from ops.metadata.sync import SyncReport
 
 
 @task(
     help={
         "env": ENV_HELP,
-        "source": f"where records come from: {', '.join(SOURCES)} (default redcap)",
+        "source": "where records come from: redcap, the only source so far (default)",
         "execute": "apply the changes (default: dry run showing the diff)",
         "json": JSON_HELP,
         "restore_deleted": "apply this record (its id; repeatable) although data.delete removed"
@@ -34,6 +32,9 @@ def sync(
     restore_deleted: list[str] | None = None,
 ) -> None:
     """Pull metadata records (REDCap), validate, show the diff; --execute merges it."""
+    from ops.metadata.sync import sync_metadata
+    from ops.progress import progress_display
+
     settings = environment(env)
     with progress_display() as progress:
         report = sync_metadata(
@@ -99,6 +100,10 @@ def _fields(fields: dict) -> str:
 )
 def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> None:
     """List metadata records held back as invalid, with every reason."""
+    from common.db import connect
+    from common.projects import find_project
+    from ops.metadata.runs import open_quarantine
+
     settings = environment(env)
     conn = connect(settings)
     try:
@@ -130,6 +135,9 @@ def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> N
 @task(help={"env": ENV_HELP, "limit": "how many runs to show", "json": JSON_HELP}, read_only=True)
 def runs(c: Context, env: str, limit: int = 10, json: bool = False) -> None:
     """List the last metadata syncs: when, dry or applied, what they changed or why they failed."""
+    from common.db import connect
+    from ops.metadata.runs import counts_line, recent_runs
+
     settings = environment(env)
     conn = connect(settings)
     try:
@@ -150,7 +158,7 @@ def runs(c: Context, env: str, limit: int = 10, json: bool = False) -> None:
                 f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
                 r["state"],
                 f"v{r['schema_version']}",
-                r["error"] or _counts(r["summary"]),
+                r["error"] or counts_line(r["summary"]),
             )
             for r in found
         ),

@@ -7,7 +7,6 @@ import json as json_module
 from invoke import Collection, Context
 
 from common.projects import DEFAULT_SOURCE, SOURCES
-from ops.projects.report import all_projects, create_project, project_report
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 SOURCE_HELP = f"where the project's data comes from: {', '.join(SOURCES)}"
@@ -36,6 +35,8 @@ def add(
     json: bool = False,
 ) -> None:
     """Set up a project: code, title, owner and the metadata schema version it follows."""
+    from ops.projects.report import create_project
+
     project = create_project(
         environment(env),
         code,
@@ -56,6 +57,8 @@ def add(
 @task(help={"env": ENV_HELP, "json": JSON_HELP}, read_only=True)
 def list_(c: Context, env: str, json: bool = False) -> None:
     """List projects with their owner, schema version and counts of what they hold."""
+    from ops.projects.report import all_projects
+
     projects = all_projects(environment(env))
     if json:
         print_json([project.as_dict() for project in projects])
@@ -89,6 +92,9 @@ def list_(c: Context, env: str, json: bool = False) -> None:
 )
 def show(c: Context, env: str, code: str, source: str = "", json: bool = False) -> None:
     """Show a project: counts, imports with their schema versions, samples with metadata."""
+    from ops.metadata.runs import counts_line
+    from ops.projects.report import project_report
+
     report = project_report(environment(env), code, source=source or None)
     if json:
         print_json(report.as_dict())
@@ -140,15 +146,11 @@ def show(c: Context, env: str, code: str, source: str = "", json: bool = False) 
                     r["source"],
                     f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
                     r["state"],
-                    r["error"] or _counts(r["summary"]),
+                    r["error"] or counts_line(r["summary"]),
                 )
                 for r in report.syncs
             ),
         )
-
-
-def _counts(summary: dict) -> str:
-    return ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).items() if v)
 
 
 def _fields(metadata: dict) -> str:

@@ -13,3 +13,9 @@ class TagRefusedError(ReleaseError):
     """A tag is unsigned, signed by an unknown key, misplaced or not a release tag."""
 
     exit_code = ExitCode.REFUSED
+
+
+class VersionRuleError(ReleaseError):
+    """A version does not match the environment it is being deployed to."""
+
+    exit_code = ExitCode.USAGE

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Collection, Context
 
-from ops.release.errors import ReleaseError
-from ops.release.git import tags, toplevel
-from ops.release.hotfix import plan_hotfix, tag_hotfix
-from ops.release.numbering import BUMPS, create_verified_tag, next_version
-from ops.release.verify import VerifiedTag, verify_tag
-from ops.release.versions import DEPLOYABLE_ENVIRONMENTS, RULE, environment_for_version
+from ops.release.numbering import BUMPS
+from ops.release.versions import DEPLOYABLE_ENVIRONMENTS, RULE
 from ops.taskkit import JSON_HELP, print_json, task
+
+if TYPE_CHECKING:
+    from ops.release.verify import VerifiedTag
 
 REMOTE_HELP = "the remote whose protected branches decide (default origin)"
 TRUSTED_HELP = "the protected branch holding the release settings (default: the remote's HEAD)"
 
 
 def _repo() -> Path:
+    from ops.release.git import toplevel
+
     return toplevel(Path.cwd())
 
 
@@ -36,6 +38,8 @@ def _render(verified: VerifiedTag, as_json: bool) -> None:
 @task(help={"tag": f"a release tag ({RULE})"})
 def resolve(c: Context, tag: str) -> None:
     """Print the environment a release tag deploys to (staging or prod), for CI."""
+    from ops.release.versions import environment_for_version
+
     print(environment_for_version(tag))
 
 
@@ -57,6 +61,8 @@ def verify(
     json: bool = False,
 ) -> None:
     """Check a release tag: annotated, signed by an allowed key, on its environment's branch."""
+    from ops.release.verify import verify_tag
+
     _render(
         verify_tag(_repo(), tag, remote=remote, trusted_branch=trusted_branch, fetch=fetch), json
     )
@@ -85,6 +91,10 @@ def next_(
     trusted_branch: str | None = None,
 ) -> None:
     """Print the next release version for an environment, or create it signed with --tag."""
+    from ops.release.errors import ReleaseError
+    from ops.release.git import tags
+    from ops.release.numbering import create_verified_tag, next_version
+
     repo = _repo()
     version = next_version(tags(repo), env, bump)
     if not tag:
@@ -120,6 +130,9 @@ def hotfix(
     trusted_branch: str | None = None,
 ) -> None:
     """A patch release from the last production release: show it, --start it, --tag it."""
+    from ops.release.errors import ReleaseError
+    from ops.release.hotfix import plan_hotfix, tag_hotfix
+
     repo = _repo()
     if start and tag:
         raise ReleaseError("--start opens the hot fix and --tag releases it; run them apart")

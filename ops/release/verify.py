@@ -18,8 +18,7 @@ from pathlib import Path
 
 from common.errors import CommandError
 from common.shell import Value, run_command
-from ops.deploy.errors import VersionRuleError
-from ops.release.errors import ReleaseError, TagRefusedError
+from ops.release.errors import ReleaseError, TagRefusedError, VersionRuleError
 from ops.release.git import (
     fetch_branches,
     git,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from common.errors import CommandError
 from common.shell import run_command
-from ops.deploy.errors import DeployError, VersionRuleError
+from ops.release.errors import ReleaseError, VersionRuleError
 
 STAGING_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)-dev$")
 PROD_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
@@ -51,7 +51,7 @@ def git_sha(repo: Path) -> str:
     try:
         return run_command(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
     except CommandError:
-        raise DeployError(f"{repo} is not a git checkout; deploy from the repository") from None
+        raise ReleaseError(f"{repo} is not a git checkout; deploy from the repository") from None
 
 
 def version_at_head(repo: Path, environment: str) -> str:
@@ -59,7 +59,7 @@ def version_at_head(repo: Path, environment: str) -> str:
     tags = tags_at_head(repo)
     example = "v1.2.3" if environment == "prod" else "v1.2.3-dev"
     if not tags:
-        raise DeployError(
+        raise ReleaseError(
             f"HEAD has no release tag; tag it (git tag {example}) or pass the version with "
             f"-v {example} ({RULE})"
         )
@@ -71,7 +71,7 @@ def version_at_head(repo: Path, environment: str) -> str:
             f"no tag at HEAD ({', '.join(tags)}) may deploy to {environment} ({RULE}); "
             f"pass -v {example}"
         )
-    raise DeployError(
+    raise ReleaseError(
         f"several tags at HEAD may deploy to {environment} ({', '.join(usable)}); choose with -v"
     )
 

@@ -42,7 +42,6 @@ from common.lake import Lake, open_lake
 from common.lake.layout import analysis_prefix, experiment_prefix
 from common.sql import query
 from ops.db.backups.fresh import fresh_verified_backup
-from ops.lake.moves import check_inside, move_tree, purge_tree, tree_exists
 from ops.progress import Progress, quiet
 
 BACKUP_MAX_AGE = timedelta(hours=1)
@@ -136,8 +135,8 @@ def plan_deletion(cur: Cursor, lake: Lake, reference: str) -> DeletionPlan:
                 f"file {key} lies outside its experiment/analysis folder; fix the catalog"
             )
     for folder in folders:
-        check_inside(lake, folder)
-    plan.lake_paths = [folder.rstrip("/") for folder in folders if tree_exists(lake, folder)]
+        lake.check_inside(folder)
+    plan.lake_paths = [folder.rstrip("/") for folder in folders if lake.tree_exists(folder)]
     return plan
 
 
@@ -181,11 +180,11 @@ def recover_interrupted(env: Environment, lake: Lake) -> list[str]:
         for path in record["lake_paths"]:
             quarantined = f"{record['quarantine']}/{path}"
             if committed:
-                purge_tree(lake, quarantined)
-            elif tree_exists(lake, quarantined):
-                move_tree(lake, quarantined, path)
+                lake.purge_tree(quarantined)
+            elif lake.tree_exists(quarantined):
+                lake.move_tree(quarantined, path)
         if committed:
-            purge_tree(lake, record["quarantine"])
+            lake.purge_tree(record["quarantine"])
         manifest.unlink()
         done.append(f"{'purged' if committed else 'restored'} {record['quarantine']}")
     return done
@@ -231,7 +230,7 @@ def delete_experiment(
             _delete_rows(cur, plan)
             failpoint("data.delete.rows")
             for index, path in enumerate(plan.lake_paths, 1):
-                move_tree(lake, path, f"{quarantine}/{path}")
+                lake.move_tree(path, f"{quarantine}/{path}")
                 moved.append((path, f"{quarantine}/{path}"))
                 failpoint(f"data.delete.move.{index}")
             failpoint("data.delete.before_commit")
@@ -240,15 +239,15 @@ def delete_experiment(
         moved.clear()  # committed: the quarantined folders are now garbage, not data
         failpoint("data.delete.commit")
         for index, path in enumerate(plan.lake_paths, 1):
-            purge_tree(lake, f"{quarantine}/{path}")
+            lake.purge_tree(f"{quarantine}/{path}")
             failpoint(f"data.delete.purge.{index}")
-        purge_tree(lake, quarantine)
+        lake.purge_tree(quarantine)
         manifest.unlink()
         return DeletionReport(plan, executed=True, backup=backup.name, recovered=recovered)
     except Exception:
         conn.rollback()
         for path, quarantined in reversed(moved):
-            move_tree(lake, quarantined, path)
+            lake.move_tree(quarantined, path)
         if manifest is not None and not committed:
             manifest.unlink(missing_ok=True)  # rolled back and restored: nothing to recover
         raise

@@ -123,7 +123,8 @@ def host_outputs(env: Environment) -> dict[str, Any]:
 
 
 def _image(env: Environment, version: str) -> str:
-    from ops.images import default_registry, image_reference
+    from ops.images.build import image_reference
+    from ops.images.settings import default_registry
 
     return image_reference(default_registry(env, host_outputs(env)), "foreman", version)
 

@@ -216,20 +216,22 @@ def _emulator(env: Environment, progress: Progress) -> bool:
 
 
 def _stack(env: Environment, progress: Progress) -> dict[str, Any]:
-    from ops import tf
+    from ops.tf.outputs import missing_outputs, read_outputs
+    from ops.tf.plan import guard_plan
     from ops.tf.settings import terraform_settings
+    from ops.tf.stack import apply_plan, plan_stack
 
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # loopback only
     emulator.create_state_backend(env, terraform_settings(env).backend)
     progress("Terraform: plan and apply the sandbox stack")
-    plan = tf.plan_stack(env)
-    tf.guard_plan(plan, allow_destroy=False)
+    plan = plan_stack(env)
+    guard_plan(plan, allow_destroy=False)
     if plan.summary.has_changes:
-        tf.apply_plan(env, plan)
+        apply_plan(env, plan)
     else:
         plan.plan_file.unlink(missing_ok=True)
-    outputs = tf.read_outputs(env)
-    missing = tf.missing_outputs(outputs)
+    outputs = read_outputs(env)
+    missing = missing_outputs(outputs)
     if missing:
         raise SandboxError(f"the sandbox stack does not output {', '.join(missing)}")
     if int(outputs["database_port"]) != env.database.port:

@@ -8,11 +8,14 @@ ops/sandbox/lifecycle.py says what runs where). Deploy to it like to staging:
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from invoke import Collection, Context
 
-from ops.sandbox.lifecycle import ServiceStatus, sandbox_down, sandbox_status, sandbox_up
 from ops.taskkit import JSON_HELP, console, environment, err_console, print_json, print_table, task
+
+if TYPE_CHECKING:
+    from ops.sandbox.lifecycle import ServiceStatus
 
 SANDBOX_ENV_HELP = "the sandbox environment (default: sandbox)"
 
@@ -35,6 +38,8 @@ def _render(title: str, rows: list[ServiceStatus], json: bool) -> None:
 @task(help={"env": SANDBOX_ENV_HELP, "json": JSON_HELP})
 def up(c: Context, env: str = "sandbox", json: bool = False) -> None:
     """Start the sandbox (emulator, engine, registry, foreman host, database): idempotent."""
+    from ops.sandbox.lifecycle import sandbox_up
+
     settings = environment(env)
     rows = sandbox_up(settings, progress=_progress)
     _render(f"sandbox {settings.name}: up", rows, json)
@@ -45,6 +50,8 @@ def up(c: Context, env: str = "sandbox", json: bool = False) -> None:
 @task(help={"env": SANDBOX_ENV_HELP, "json": JSON_HELP})
 def status(c: Context, env: str = "sandbox", json: bool = False) -> None:
     """Show the sandbox's services: running or not, where, which pid."""
+    from ops.sandbox.lifecycle import sandbox_status
+
     settings = environment(env)
     _render(f"sandbox {settings.name}", sandbox_status(settings), json)
 
@@ -52,6 +59,8 @@ def status(c: Context, env: str = "sandbox", json: bool = False) -> None:
 @task(help={"env": SANDBOX_ENV_HELP, "json": JSON_HELP})
 def down(c: Context, env: str = "sandbox", json: bool = False) -> None:
     """Stop every process the sandbox started (by pid); keys, images and backups stay."""
+    from ops.sandbox.lifecycle import sandbox_down
+
     settings = environment(env)
     rows = sandbox_down(settings, progress=_progress)
     _render(f"sandbox {settings.name}: down", rows, json)

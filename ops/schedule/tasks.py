@@ -4,22 +4,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Collection, Context
 
 from common.errors import ExitCode
-from common.settings.operations import ScheduleSection
-from common.shell import last_lines, run_command
-from ops.schedule.jobs import SCHEDULED_JOBS, ScheduledJob, scheduled_job, task_argv
-from ops.schedule.status import job_summaries, recent_runs, record_run
-from ops.schedule.units import (
-    DEFAULT_CRON_DIR,
-    DEFAULT_UNIT_DIR,
-    cron_file,
-    install_units,
-    systemd_present,
-    systemd_units,
-)
+from ops.schedule.jobs import SCHEDULED_JOBS
+from ops.schedule.units import DEFAULT_CRON_DIR, DEFAULT_UNIT_DIR
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,
@@ -30,6 +21,9 @@ from ops.taskkit import (
     styled,
     task,
 )
+
+if TYPE_CHECKING:
+    from ops.schedule.jobs import ScheduledJob
 
 
 @task(
@@ -50,6 +44,8 @@ def install(
     execute: bool = False,
 ) -> None:
     """Install a timer per scheduled job (systemd, or cron where systemd is absent)."""
+    from ops.schedule.units import cron_file, install_units, systemd_present, systemd_units
+
     settings = environment(env)
     kind = kind or ("systemd" if systemd_present() else "cron")
     if kind == "systemd":
@@ -77,6 +73,9 @@ def install(
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "limit": "how many recent runs to list"})
 def status(c: Context, env: str, json: bool = False, limit: int = 20) -> None:
     """Show every scheduled job (schedule, last outcome, age of the last success) and the runs."""
+    from common.settings.operations import ScheduleSection
+    from ops.schedule.status import job_summaries, recent_runs
+
     settings = environment(env)
     expressions = ScheduleSection.for_environment(settings).expressions()
     jobs = list(SCHEDULED_JOBS)
@@ -127,6 +126,10 @@ def _age(seconds: int | None) -> str:
 @task(help={"env": ENV_HELP, "job": f"one of: {', '.join(SCHEDULED_JOBS)}"})
 def run(c: Context, env: str, job: str) -> None:
     """Run one scheduled job now and record its outcome (what the timers run)."""
+    from common.shell import last_lines, run_command
+    from ops.schedule.jobs import scheduled_job, task_argv
+    from ops.schedule.status import record_run
+
     settings = environment(env)
     scheduled = scheduled_job(job)
     if scheduled.records_itself:
@@ -138,6 +141,9 @@ def run(c: Context, env: str, job: str) -> None:
 
 
 def _run_task(job: ScheduledJob, env_name: str) -> str:
+    from common.shell import last_lines, run_command
+    from ops.schedule.jobs import task_argv
+
     result = run_command(task_argv(job, env_name), timeout=6 * 3600)
     return last_lines(result.stdout, 1) or f"{' '.join(job.task)} finished"
 

@@ -22,7 +22,6 @@ from common.environments import (
     Environment,
 )
 from common.errors import ConfigError
-from common.settings.operations import ScheduleSection
 from common.shell import run_command
 from ops.schedule.jobs import SCHEDULED_JOBS, timer_argv
 
@@ -43,6 +42,8 @@ def scheduled_commands(env: Environment) -> dict[str, list[str]]:
 
 def schedule_expressions(env: Environment) -> dict[str, str]:
     """{job: OnCalendar expression} from `[schedule]` (validated at load)."""
+    from common.settings.operations import ScheduleSection
+
     expressions = ScheduleSection.for_environment(env).expressions()
     if not expressions:
         raise ConfigError(f'{env.path}: no [schedule] section; add backup = "*-*-* 02:00:00"')

@@ -8,11 +8,7 @@ from dataclasses import asdict
 
 from invoke import Collection, Context
 
-from common.environments import REPO_ROOT
 from common.errors import ConfigError
-from ops.release.versions import git_sha
-from ops.staging.refresh import execute_refresh, plan_refresh
-from ops.staging.report import rehearsal_reports
 from ops.taskkit import (
     JSON_HELP,
     console,
@@ -52,6 +48,10 @@ def refresh(
     json: bool = False,
 ) -> None:
     """Copy a verified prod backup into staging: anonymise, check, migrate, smoke-test, swap."""
+    from common.environments import REPO_ROOT
+    from ops.release.versions import git_sha
+    from ops.staging.refresh import execute_refresh, plan_refresh
+
     if not from_:
         raise ConfigError("name the environment to copy: inv staging.refresh --from prod")
     target, origin = environment(env), environment(from_)
@@ -86,6 +86,8 @@ def refresh(
 @task(help={"env": TARGET_HELP, "json": JSON_HELP})
 def rehearsals(c: Context, env: str = "staging", json: bool = False) -> None:
     """The rehearsal reports of staging refreshes: when, from which backup, commit, outcome."""
+    from ops.staging.report import rehearsal_reports
+
     reports = rehearsal_reports(environment(env))
     if json:
         print_json(reports)

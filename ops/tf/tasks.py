@@ -3,6 +3,8 @@ and the maintenance verbs: the state's resources, replacing one of them, tearing
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from invoke import Collection, Context
 
 from common.errors import RefineryError
@@ -16,16 +18,9 @@ from ops.taskkit import (
     styled,
     task,
 )
-from ops.tf import (
-    TerraformPlan,
-    apply_plan,
-    force_unlock,
-    guard_plan,
-    plan_stack,
-    read_outputs,
-    render_plan_summary,
-)
-from ops.tf.state import state_resources
+
+if TYPE_CHECKING:
+    from ops.tf.plan import TerraformPlan
 
 
 class ApplyDeclined(RefineryError):
@@ -35,6 +30,9 @@ class ApplyDeclined(RefineryError):
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 def plan(c: Context, env: str, json: bool = False) -> None:
     """Plan the environment's stack and show what applying it would change."""
+    from ops.tf.render import render_plan_summary
+    from ops.tf.stack import plan_stack
+
     settings = environment(env)
     result = plan_stack(settings)
     if json:
@@ -61,6 +59,11 @@ def plan(c: Context, env: str, json: bool = False) -> None:
 )
 def apply(c: Context, env: str, allow_destroy: bool = False, yes: bool = False) -> None:
     """Plan, show, guard, then apply exactly that saved plan."""
+    from ops.tf.outputs import read_outputs
+    from ops.tf.plan import guard_plan
+    from ops.tf.render import render_plan_summary
+    from ops.tf.stack import apply_plan, plan_stack
+
     settings = environment(env)
     result = plan_stack(settings)
     console.print(render_plan_summary(result.summary, title=f"Terraform plan: {settings.name}"))
@@ -78,6 +81,8 @@ def apply(c: Context, env: str, allow_destroy: bool = False, yes: bool = False) 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 def output(c: Context, env: str, json: bool = False) -> None:
     """Show the stack's outputs (what the deploy reads)."""
+    from ops.tf.outputs import read_outputs
+
     settings = environment(env)
     values = read_outputs(settings)
     if json:
@@ -93,6 +98,8 @@ def output(c: Context, env: str, json: bool = False) -> None:
 @task(help={"env": ENV_HELP, "lock_id": "the lock ID terraform printed (Lock Info: ID)"})
 def unlock(c: Context, env: str, lock_id: str) -> None:
     """Release a state lock left behind by a dead run."""
+    from ops.tf.stack import force_unlock
+
     settings = environment(env)
     force_unlock(settings, lock_id)
     console.print(f"{settings.name}: released state lock {lock_id}")
@@ -101,6 +108,8 @@ def unlock(c: Context, env: str, lock_id: str) -> None:
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 def state(c: Context, env: str, json: bool = False) -> None:
     """List the resources in the environment's Terraform state (protected ones marked)."""
+    from ops.tf.state import state_resources
+
     settings = environment(env)
     rows = state_resources(settings)
     if json:
@@ -126,6 +135,9 @@ def replace(
     c: Context, env: str, address: str, allow_destroy: bool = False, yes: bool = False
 ) -> None:
     """Plan and apply a replacement of one resource (what terraform taint did), guarded."""
+    from ops.tf.stack import plan_stack
+    from ops.tf.state import state_resources
+
     settings = environment(env)
     known = {row.address for row in state_resources(settings)}
     if address not in known:
@@ -145,6 +157,8 @@ def replace(
 )
 def destroy(c: Context, env: str, allow_destroy: bool = False, yes: bool = False) -> None:
     """Tear the environment's stack down: plan, show, guard, type its name, then destroy."""
+    from ops.tf.stack import plan_stack
+
     settings = environment(env)
     result = plan_stack(settings, destroy=True)
     _show_guard_apply(settings.name, result, allow_destroy, yes, prompt=settings.name)
@@ -154,6 +168,9 @@ def _show_guard_apply(
     name: str, result: TerraformPlan, allow_destroy: bool, yes: bool, *, prompt: str
 ) -> None:
     """The one path of every change: show the saved plan, guard it, confirm, apply it."""
+    from ops.tf.plan import guard_plan
+    from ops.tf.render import render_plan_summary
+
     console.print(render_plan_summary(result.summary, title=f"Terraform plan: {name}"))
     try:
         guard_plan(result, allow_destroy=allow_destroy)
@@ -169,6 +186,8 @@ def _show_guard_apply(
 
 
 def apply_plan_from_task(name: str, result: TerraformPlan) -> None:
+    from ops.tf.stack import apply_plan
+
     apply_plan(environment(name), result)
     console.print(f"{name}: applied {result.plan_file.name}")
 

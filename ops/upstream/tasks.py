@@ -4,18 +4,17 @@ and the template this repository was generated from. Logic lives in `ops/upstrea
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from ops.taskkit import JSON_HELP, console, print_json, print_table, task
-from ops.upstream.errors import EXIT_CODES, UpstreamError
-from ops.upstream.git import toplevel
-from ops.upstream.report import UpgradeReport, default_report_path
-from ops.upstream.settings import SETTINGS_PATH, read_upstream_settings
-from ops.upstream.status import UpstreamStatus, upstream_status
-from ops.upstream.template import run_template_update
-from ops.upstream.upgrade import run_upstream_upgrade
+from ops.upstream.settings import SETTINGS_PATH
+
+if TYPE_CHECKING:
+    from ops.upstream.report import UpgradeReport
+    from ops.upstream.status import UpstreamStatus
 
 REPO_HELP = "the checkout to work on (default: the one holding the current directory)"
 CONFIG_HELP = f"the upstreams file (default: {SETTINGS_PATH} in the checkout)"
@@ -24,6 +23,9 @@ PUSH_HELP = "push the upgrade branch when it is green (default; --no-push keeps 
 
 
 def _checkout(repo: str | None) -> Path:
+    from ops.upstream.errors import UpstreamError
+    from ops.upstream.git import toplevel
+
     start = Path(repo).resolve() if repo else Path.cwd()
     if not start.is_dir():
         raise UpstreamError(f"{start} is not a folder; pass the checkout with --repo")
@@ -35,6 +37,9 @@ def status(
     c: Context, repo: str | None = None, config: str | None = None, json: bool = False
 ) -> None:
     """Commits behind each upstream, and the migrations and dependency changes they bring."""
+    from ops.upstream.settings import read_upstream_settings
+    from ops.upstream.status import upstream_status
+
     checkout = _checkout(repo)
     settings = read_upstream_settings(checkout, Path(config) if config else None)
     results = [upstream_status(checkout, settings, upstream) for upstream in settings.upstreams]
@@ -87,6 +92,9 @@ def upgrade(
     json: bool = False,
 ) -> None:
     """Merge an upstream into upgrade/<date>-<sha>, scan, test; push only when green."""
+    from ops.upstream.settings import read_upstream_settings
+    from ops.upstream.upgrade import run_upstream_upgrade
+
     checkout = _checkout(repo)
     settings = read_upstream_settings(checkout, Path(config) if config else None)
     upstream = settings.upstream(name)
@@ -109,6 +117,9 @@ def template(c: Context, ref: str | None = None, trust: bool = False, repo: str 
              config: str | None = None, push: bool = True, report: str | None = None,
              json: bool = False) -> None:  # fmt: skip
     """Update from the template this repository was generated from (copier), scan, test, push."""
+    from ops.upstream.settings import read_upstream_settings
+    from ops.upstream.template import run_template_update
+
     checkout = _checkout(repo)
     settings = read_upstream_settings(checkout, Path(config) if config else None)
     record = _new_report("template", "template", checkout, report)
@@ -116,6 +127,8 @@ def template(c: Context, ref: str | None = None, trust: bool = False, repo: str 
 
 
 def _new_report(kind: str, name: str, checkout: Path, path: str | None) -> UpgradeReport:
+    from ops.upstream.report import UpgradeReport, default_report_path
+
     target = Path(path).resolve() if path else default_report_path(kind, name)
     record = UpgradeReport(kind=kind, name=name, repository=str(checkout), report_file=str(target))
     record.save()
@@ -124,6 +137,8 @@ def _new_report(kind: str, name: str, checkout: Path, path: str | None) -> Upgra
 
 def _end(record: UpgradeReport, as_json: bool) -> None:
     """Render the report, then exit with the code its outcome has."""
+    from ops.upstream.errors import EXIT_CODES
+
     if as_json:
         print_json(record.as_dict())
     else:

@@ -1,4 +1,4 @@
-"""What every benchmark's report must look like (ops/bench/report.py): the same columns, the
+"""What every benchmark's report must look like (ops/benchkit.py): the same columns, the
 same ratio (peer time ÷ Refinery time, per unit of work), the same JSON."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ops.bench.report import COLUMNS, RATIO_DEFINITION, Comparison, render
+from ops.benchkit import COLUMNS, RATIO_DEFINITION, Comparison, render
 
 JSON_KEYS = {
     "benchmark", "refinery_seconds", "peer", "peer_seconds", "unit", "refinery_work",

@@ -4,6 +4,9 @@
   top of a module or inside a function alike), so everything else may build on it.
 - The layers go one way: `foreman` builds on `common`; `workers` on `common` and `foreman`
   (the job state machine); `ops` on all of them, and nothing imports `ops`.
+- The areas (`ops/<area>/`) stand on each other, never in a circle: the graph of which area
+  imports which (any module of one importing any module of another, anywhere in it) has no
+  cycle, however long. What several areas share lives below them (`ops/benchkit.py`…).
 - No production function (common/ foreman/ workers/ ops/) has a parameter named `test_*`:
   faults are injected at the boundaries (common/failpoints.py), never through a hook.
 """
@@ -125,3 +128,70 @@ def test_no_production_function_has_a_test_parameter():
         if (problems := parameters_named_test(tree))
     }
     assert found == {}
+
+
+def area_imports(ops_root: Path = REPO_ROOT / "ops") -> dict[str, dict[str, list[str]]]:
+    """{area: {area it imports: [where]}} for the packages under ops/."""
+    areas = sorted(p.name for p in ops_root.iterdir() if (p / "__init__.py").is_file())
+    graph: dict[str, dict[str, list[str]]] = {area: {} for area in areas}
+    for area in areas:
+        for path in sorted((ops_root / area).rglob("*.py")):
+            for line, name in imported_modules(ast.parse(path.read_text(), filename=str(path))):
+                parts = name.split(".")
+                if parts[0] == "ops" and len(parts) > 1 and parts[1] in graph and parts[1] != area:
+                    graph[area].setdefault(parts[1], []).append(f"{path.name}:{line}")
+    return graph
+
+
+def cycles(graph: dict[str, dict[str, list[str]]]) -> list[list[str]]:
+    """The strongly connected groups of more than one area (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph.get(node, {}):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_the_cycle_check_finds_a_long_circle_and_nothing_in_a_chain(tmp_path):
+    for area, imports in {"a": "ops.b.x", "b": "ops.c", "c": "ops.a.y", "d": "ops.a"}.items():
+        (tmp_path / area).mkdir()
+        (tmp_path / area / "__init__.py").write_text("")
+        (tmp_path / area / "m.py").write_text(f"def f():\n    import {imports}\n")
+    graph = area_imports(tmp_path)
+    assert graph["d"] == {"a": ["m.py:2"]}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b": []}, "b": {"c": []}, "c": {}}) == []
+
+
+def test_no_two_areas_import_each_other_in_a_circle():
+    graph = area_imports()
+    assert len(graph) > 15 and graph["deploy"]  # the areas were found, with their imports
+    circles = cycles(graph)
+    where = {
+        " -> ".join(group): {a: {b: graph[a][b] for b in graph[a] if b in group} for a in group}
+        for group in circles
+    }
+    assert circles == [], where

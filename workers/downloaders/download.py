@@ -18,20 +18,11 @@ from typing import Any
 from common import catalog
 from common.lake.s3 import s3_client
 from foreman.jobs import enqueue_job
+from workers.downloaders.partials import partial_path
 from workers.downloaders.transfer import DownloadFailed, fetch
 from workers.processors.quantify import queue_quantification_after_download
 from workers.registry import JobContext, handler
 from workers.settings import download_settings, pipeline_settings
-
-
-def partial_path(ctx: JobContext, file_id: int) -> Path:
-    """Where the download of `file_id` collects its bytes (same name on every attempt)."""
-    try:
-        folder = ctx.lake.staging_dir()
-    except NotImplementedError:
-        folder = ctx.scratch_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"download-file-{int(file_id)}.part"
 
 
 def started_for(partial: Path, record: catalog.FileToDownload) -> Path:
@@ -76,7 +67,7 @@ def download_file(ctx: JobContext) -> dict[str, Any]:
             "process_job_id": process_job,
         }
     settings = download_settings(ctx.env)
-    partial = partial_path(ctx, file_id)
+    partial = partial_path(ctx.lake, file_id)
     note = started_for(partial, record)
     with ctx.transfers.watch(f"download of {record.source_url}"):
         transfer = fetch(

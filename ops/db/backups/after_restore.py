@@ -28,16 +28,15 @@ from common import db
 from common.db import fetch_one
 from common.environments import Environment
 from common.errors import RefineryError
-from common.lake import FilesystemLake, Lake, open_lake
+from common.lake import Lake, open_lake
 from foreman.executors.local import worker_log_dir
 from ops.lake.leftovers import AFTER_RESTORE_PREFIX, after_restore_objects
 from ops.lake.listing import list_lake
-from ops.lake.moves import move_object
+from workers.downloaders.partials import PARTIAL_DOWNLOAD
 
 # The tables whose ids name things outside the database, and where those names are found.
 _ANALYSIS_KEY = re.compile(r"^analyses/(\d+)/")
 _JOB_LOG = re.compile(r"^job-(\d+)-")
-_PARTIAL = re.compile(r"^download-file-(\d+)\.")
 
 
 @dataclass
@@ -101,7 +100,7 @@ def reconcile_after_restore(
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
             outcome.quarantine = f"{AFTER_RESTORE_PREFIX}{stamp}/"
             for key in strays:
-                move_object(lake, key, outcome.quarantine + key)
+                lake.move_object(key, outcome.quarantine + key)
             outcome.quarantined = strays
         used = highest_external_ids(env, lake, present)
         outcome.sequences = advance_sequences(conn, carried, used)
@@ -126,8 +125,7 @@ def highest_external_ids(env: Environment, lake: Lake, lake_keys: Iterable[str])
     logs = worker_log_dir(env)
     if logs.is_dir():
         saw("jobs", _JOB_LOG, (path.name for path in logs.iterdir()))
-    if isinstance(lake, FilesystemLake) and (lake.root / ".staging").is_dir():
-        saw("files", _PARTIAL, (path.name for path in (lake.root / ".staging").iterdir()))
+    saw("files", PARTIAL_DOWNLOAD, (staged.name for staged in lake.staged_files()))
     return found
 
 

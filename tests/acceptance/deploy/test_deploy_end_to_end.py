@@ -34,7 +34,7 @@ from common import db
 from common.environments import REPO_ROOT, load_environment
 from common.errors import ExitCode
 from foreman.migrations import all_migrations
-from ops.batch import job_definition_name, pipelines
+from ops.batch.definitions import job_definition_name, pipelines
 from tests.support import foreman_service
 from tests.support.environments import write_environment
 from tests.support.terraform import NULL_STACK, REGION, bootstrap_backend

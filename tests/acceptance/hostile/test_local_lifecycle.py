@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from common.embedded import EmbeddedCluster
-from common.environments import REPO_ROOT
+from common.environments import REPO_ROOT, load_environment
+from foreman.exporter import metrics_addresses
 from tests.support.environments import write_environment
 from tests.support.foreman import wait_until
 
@@ -31,7 +33,7 @@ class LocalMachine:
 
     def __init__(self, root: Path) -> None:
         self.environments, self.state = root / "environments", root / "state"
-        self.environments.mkdir()
+        self.environments.mkdir(parents=True)
         write_environment(self.environments, "local", {
             "database": {"kind": "embedded", "name": "refinery"},
             "lake": {"backend": "filesystem", "root": "lake"},
@@ -77,6 +79,16 @@ class LocalMachine:
 
     def postgres_running(self) -> bool:
         return self.cluster.is_running()
+
+    def background_foreman(self) -> int:
+        return int((self.state / "local" / "foreman.pid").read_text().split(":")[0])
+
+    def recorded_metrics(self) -> dict[int, str]:
+        """What the foremen recorded, read the way any reader of the records does."""
+        with pytest.MonkeyPatch.context() as patch:
+            for key in ("REFINERY_ENVIRONMENTS_DIR", "REFINERY_STATE_DIR"):
+                patch.setenv(key, self.variables[key])
+            return metrics_addresses(load_environment("local"))
 
 
 @pytest.fixture
@@ -140,3 +152,34 @@ def test_commands_after_local_down_refuse_in_one_line_and_never_start_postgres(m
     status = machine.inv("jobs.status", "-e", "local")
     assert status.returncode == 0, status.stderr
     assert not (machine.state / "postgres" / "stopped").exists()
+
+
+def test_two_checkouts_foremen_each_serve_metrics_on_a_free_port_they_record(server_tmp_path):
+    first, second = (LocalMachine(server_tmp_path / name) for name in ("a", "b"))
+    try:
+        addresses = []
+        for machine in (first, second):
+            up = machine.inv("local.up")
+            assert up.returncode == 0, up.stderr
+            assert "Traceback" not in up.stderr and "not started" not in up.stderr
+            line = next(x for x in up.stdout.splitlines() if x.startswith("metrics on "))
+            address = line.removeprefix("metrics on http://").removesuffix("/metrics")
+            assert machine.recorded_metrics() == {machine.background_foreman(): address}
+            addresses.append(address)
+        assert addresses[0] != addresses[1] and all(a.startswith("127.0.0.1:") for a in addresses)
+        for address in addresses:
+            scrape = requests.get(f"http://{address}/metrics", timeout=10)
+            assert scrape.status_code == 200 and "refinery_foremen" in scrape.text
+    finally:
+        for machine in (first, second):
+            machine.inv("local.down")
+    assert first.recorded_metrics() == {} and second.recorded_metrics() == {}
+
+
+def test_a_foreman_of_a_stopped_environment_binds_and_records_nothing(machine):
+    assert machine.inv("local.up").returncode == 0
+    assert machine.inv("local.down").returncode == 0
+    result = machine.inv("foreman.run", "-e", "local")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [STOPPED_LINE]
+    assert not list((machine.state / "local" / "metrics").glob("*"))

@@ -12,9 +12,9 @@ import pytest
 from common.environments import REPO_ROOT, load_environment
 from common.errors import ValidationError
 from foreman.executors.batch import pipeline_name
-from ops.batch import job_definition_name, prune_job_definitions, register_job_definitions
 from ops.batch import registration as registration_module
-from ops.batch.definitions import TEMPLATES_DIR, render_job_definitions
+from ops.batch.definitions import TEMPLATES_DIR, job_definition_name, render_job_definitions
+from ops.batch.registration import prune_job_definitions, register_job_definitions
 from tests.support.environments import write_environment
 from workers.registry import registered_handlers
 

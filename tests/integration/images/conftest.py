@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from ops.images import build_images
+from ops.images.build import build_images
 from tests.support.batch_cloud import CloudEnvironment, CloudFactory, make_cloud_environment
 from tests.support.services import stop_process
 

@@ -20,8 +20,8 @@ from common.environments import REPO_ROOT
 from foreman.executors.base import Submission
 from foreman.executors.batch import BatchExecutor
 from foreman.jobs import enqueue_job
-from ops.batch import register_job_definitions
-from ops.logs import job_log_target
+from ops.batch.registration import register_job_definitions
+from ops.logs.cloudwatch import job_log_target
 from tests.integration.images.conftest import VERSION
 
 pytestmark = pytest.mark.integration

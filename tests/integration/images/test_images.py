@@ -10,8 +10,7 @@ import pytest
 import requests
 
 from common.environments import REPO_ROOT
-from ops.images import push_images
-from ops.images.build import REVISION_LABEL, VERSION_LABEL, find_built_images
+from ops.images.build import REVISION_LABEL, VERSION_LABEL, find_built_images, push_images
 from tests.integration.images.conftest import GIT_SHA, VERSION
 from tests.support.environments import write_environment
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from common.environments import REPO_ROOT, load_environment
-from ops.logs import job_log_path
+from ops.logs.local import job_log_path
 from tests.support.environments import write_environment
 
 pytestmark = pytest.mark.integration

@@ -20,13 +20,12 @@ import pytest
 from common import failpoints
 from common.errors import StorageError
 from common.failpoints import FailpointError
-from common.lake import FilesystemLake, open_lake
+from common.lake import open_lake
 from foreman.jobs import enqueue_job
 from ops.db.backups.catalog import find_backup, list_backups, record_verification
 from ops.db.backups.fresh import fresh_verified_backup
 from ops.db.backups.settings import backup_settings
 from ops.lake.check import check_lake
-from ops.lake.moves import tree_exists
 from ops.runbooks.delete_experiment import DeletionRefused, delete_experiment, manifests_dir
 
 pytestmark = pytest.mark.integration
@@ -86,14 +85,12 @@ def _assert_deleted_and_clean(catalog, target, used_both, untouched):
     assert _count(conn, "aliquots") == 1  # still used by ERX2
     assert check_lake(env, checksums=True).in_sync
     lake = open_lake(env)
-    assert not tree_exists(lake, ".quarantine") or not any(_quarantined(lake))
+    assert not lake.tree_exists(".quarantine") or not any(_quarantined(lake))
     assert list(manifests_dir(env).glob("*.json")) == []
 
 
 def _quarantined(lake):
-    if isinstance(lake, FilesystemLake):
-        return [p for p in (lake.root / ".quarantine").rglob("*") if p.is_file()]
-    return list(lake.list_internal(".quarantine"))
+    return list(lake.list_area(".quarantine"))
 
 
 def test_dry_run_lists_everything_and_changes_nothing(catalog):

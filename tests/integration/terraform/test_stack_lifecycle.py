@@ -12,16 +12,10 @@ import time
 import pytest
 
 from common.errors import CommandError
-from ops.tf import (
-    REQUIRED_OUTPUTS,
-    DestructiveChangeError,
-    StateLockedError,
-    apply_plan,
-    force_unlock,
-    guard_plan,
-    plan_stack,
-    read_outputs,
-)
+from ops.tf.outputs import REQUIRED_OUTPUTS, read_outputs
+from ops.tf.plan import DestructiveChangeError, guard_plan
+from ops.tf.runner import StateLockedError
+from ops.tf.stack import apply_plan, force_unlock, plan_stack
 
 pytestmark = pytest.mark.integration
 DATABASE = "module.database.null_resource.this[0]"

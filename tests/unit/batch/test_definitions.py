@@ -12,8 +12,13 @@ from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
 from common.errors import ConfigError, JobError, ValidationError
 from foreman.executors.base import Submission, worker_command
 from foreman.executors.batch import BatchExecutor
-from ops.batch import job_definition_name, pipelines, render_job_definitions
-from ops.batch.definitions import TEMPLATES_DIR, unused_templates
+from ops.batch.definitions import (
+    TEMPLATES_DIR,
+    job_definition_name,
+    pipelines,
+    render_job_definitions,
+    unused_templates,
+)
 from ops.batch.registration import environment_definition_names
 from tests.support.environments import write_environment
 from workers.registry import registered_handlers

@@ -11,13 +11,9 @@ import pytest
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
 from foreman.executors.batch import BatchExecutor
 from ops.deploy.settings import DEPLOY_KEYS, deploy_settings
-from ops.images import (
-    IMAGE_NAMES,
-    default_base_image,
-    default_registry,
-    worker_image_reference,
-)
-from ops.runbooks.foreman_restart import foreman_host_settings, restart_command_for
+from ops.foreman.restart import foreman_host_settings, restart_command_for
+from ops.images.build import IMAGE_NAMES
+from ops.images.settings import default_base_image, default_registry, worker_image_reference
 from ops.tf.outputs import REQUIRED_OUTPUTS
 from tests.support.environments import write_environment
 

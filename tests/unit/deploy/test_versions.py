@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from ops.deploy.errors import DeployError, VersionRuleError
+from ops.release.errors import ReleaseError, VersionRuleError
 from ops.release.versions import (
     check_version_for_environment,
     environment_for_version,
@@ -71,7 +71,7 @@ def test_default_version_is_the_tag_at_head_for_that_environment(repo):
 
 
 def test_untagged_head_says_how_to_pass_the_version(repo):
-    with pytest.raises(DeployError, match=r"pass the version with -v v1\.2\.3-dev"):
+    with pytest.raises(ReleaseError, match=r"pass the version with -v v1\.2\.3-dev"):
         version_at_head(repo, "staging")
 
 

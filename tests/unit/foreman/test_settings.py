@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from common.environments import load_environment
-from common.errors import ConfigError
+from common.errors import ConfigError, first_line
 from foreman.dispatch import memory_for_tier
 from foreman.settings import ForemanSettings
 from tests.support.environments import write_environment
-from workers.runtime import one_line_reason
 
 
 @pytest.fixture
@@ -67,17 +66,20 @@ def test_memory_tiers_stop_at_the_largest(env_with):
 
 
 def test_failure_reasons_are_one_short_line():
-    assert one_line_reason(RuntimeError("disk full\nmore detail")) == "RuntimeError: disk full"
-    assert one_line_reason(KeyError()) == "KeyError"
-    assert len(one_line_reason(ValueError("x" * 2000))) == 500
+    assert (
+        first_line(RuntimeError("disk full\nmore detail"), typed=True) == "RuntimeError: disk full"
+    )
+    assert first_line(KeyError(), typed=True) == "KeyError"
+    assert len(first_line(ValueError("x" * 2000), typed=True, limit=500)) == 500
+    assert first_line(OSError("two\nlines")) == "two"
 
 
-def test_metrics_address_is_loopback_by_default_and_empty_turns_it_off(env_with):
+def test_metrics_address_is_a_free_loopback_port_by_default_and_empty_turns_it_off(env_with):
     from foreman.settings import parse_address
 
     assert parse_address(ForemanSettings.for_environment(env_with()).metrics_address) == (
         "127.0.0.1",
-        9464,
+        0,
     )
     off = ForemanSettings.for_environment(env_with({"metrics_address": ""}))
     assert parse_address(off.metrics_address) is None
@@ -88,3 +90,12 @@ def test_metrics_address_is_loopback_by_default_and_empty_turns_it_off(env_with)
 def test_a_malformed_metrics_address_is_a_one_line_error(env_with, address):
     with pytest.raises(ConfigError, match=r"foreman.metrics_address must be HOST:PORT"):
         ForemanSettings.for_environment(env_with({"metrics_address": address}))
+
+
+@pytest.mark.parametrize("name", ["staging", "prod"])
+def test_staging_and_prod_fix_the_metrics_port_their_foreman_host_is_scraped_on(name, monkeypatch):
+    from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
+
+    monkeypatch.delenv(ENVIRONMENTS_DIR_VARIABLE, raising=False)  # the shipped files
+    settings = ForemanSettings.for_environment(load_environment(name))
+    assert settings.metrics_address == "127.0.0.1:9464"

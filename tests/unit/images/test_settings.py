@@ -6,8 +6,7 @@ import pytest
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
 from common.errors import ConfigError
-from ops.images import default_registry
-from ops.images.settings import LOCAL_REGISTRY, default_base_image
+from ops.images.settings import LOCAL_REGISTRY, default_base_image, default_registry
 from tests.support.environments import write_environment
 
 

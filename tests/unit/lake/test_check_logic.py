@@ -12,7 +12,6 @@ from common.lake import FilesystemLake
 from common.lake.checksums import ChecksumCache
 from ops.analyses.seal import results_sha256
 from ops.lake.check import compare_lake
-from ops.lake.moves import move_tree, purge_tree
 
 
 def _lake_with(tmp_path, files: dict[str, bytes]) -> FilesystemLake:
@@ -74,9 +73,9 @@ def test_results_checksum_depends_on_names_and_contents_not_order():
 def test_moves_stay_inside_the_lake_and_purges_only_internal_areas(tmp_path):
     lake = _lake_with(tmp_path, {"raw/p/e/a": b"a"})
     with pytest.raises(StorageError):
-        move_tree(lake, "raw/p/e", "../outside")
+        lake.move_tree("raw/p/e", "../outside")
     with pytest.raises(StorageError):
-        purge_tree(lake, "raw/p")
-    assert move_tree(lake, "raw/p/e", ".quarantine/t/raw/p/e")
-    purge_tree(lake, ".quarantine/t")
+        lake.purge_tree("raw/p")
+    assert lake.move_tree("raw/p/e", ".quarantine/t/raw/p/e")
+    lake.purge_tree(".quarantine/t")
     assert not (lake.root / ".quarantine/t").exists()

@@ -6,13 +6,13 @@ import hashlib
 import os
 import sqlite3
 
-from common.lake import FilesystemLake
+from common.lake import FilesystemLake, folder_scan
 from common.lake.checksums import ChecksumCache
 from common.lake.filesystem import fingerprint_of
+from common.lake.find_scan import find_sizes_and_fingerprints, gnu_find
 from ops.lake import listing
 from ops.lake.catalog import Catalog, parse_copy_text
 from ops.lake.check import compare_lake
-from ops.lake.find_scan import find_sizes_and_fingerprints, gnu_find
 
 
 def _sha(data: bytes) -> str:
@@ -28,10 +28,10 @@ def _lake_with(tmp_path, files: dict[str, bytes]) -> FilesystemLake:
     return lake
 
 
-def _python_walk(lake: FilesystemLake, monkeypatch) -> listing.Scan:
+def _python_walk(lake: FilesystemLake, monkeypatch) -> folder_scan.Scan:
     with monkeypatch.context() as patch:
-        patch.setattr(listing, "find_sizes_and_fingerprints", lambda *args: None)
-        return listing.scan_sizes_and_fingerprints(lake, workers=2, progress=_quiet)
+        patch.setattr(folder_scan, "find_sizes_and_fingerprints", lambda *args: None)
+        return lake.scan(workers=2, progress=_quiet)
 
 
 def _quiet(stage, advance, total) -> None:
@@ -58,7 +58,7 @@ def test_find_and_the_python_walk_list_the_same_objects_and_fingerprints(tmp_pat
          ".staging/x": b"internal", ".trash/t/y": b"internal"},
     )  # fmt: skip
     (lake.root / "raw/p/e1/link").symlink_to(lake.root / "raw/p/e1/a")
-    by_find = listing.scan_sizes_and_fingerprints(lake, workers=2, progress=_quiet)
+    by_find = lake.scan(workers=2, progress=_quiet)
     by_python = _python_walk(lake, monkeypatch)
     assert by_find == by_python
     assert by_find.sizes == {"raw/p/e1/a": 3, "raw/p/e2/deep/b": 2, "analyses/1/c": 0, "top": 1}
@@ -70,7 +70,7 @@ def test_names_find_cannot_report_faithfully_fall_back_to_the_python_walk(tmp_pa
     lake = _lake_with(tmp_path, {"raw/p/e/a": b"aaa"})
     (lake.root / "raw/p/e/line\nbreak").write_bytes(b"x")
     os.close(os.open(os.fsencode(lake.root / "raw/p/e") + b"/not-utf8-\xff", os.O_CREAT, 0o644))
-    scan = listing.scan_sizes_and_fingerprints(lake, workers=2, progress=_quiet)
+    scan = lake.scan(workers=2, progress=_quiet)
     assert scan == _python_walk(lake, monkeypatch)
     assert "raw/p/e/line\nbreak" in scan.sizes and len(scan.sizes) == 3
 
@@ -127,7 +127,7 @@ def test_a_find_that_fails_leaves_the_listing_to_python(tmp_path, monkeypatch):
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     assert find_sizes_and_fingerprints(str(lake.root), ["raw/"], 2) is None
-    scan = listing.scan_sizes_and_fingerprints(lake, workers=2, progress=_quiet)
+    scan = lake.scan(workers=2, progress=_quiet)
     assert scan.sizes == {"raw/p/e/a": 3}
 
 
@@ -151,7 +151,7 @@ def test_links_fifos_and_sockets_in_the_lake_are_reported_by_both_listings(tmp_p
     }
     by_find = compare_lake(lake, expected, checksums=True)
     with monkeypatch.context() as patch:
-        patch.setattr(listing, "find_sizes_and_fingerprints", lambda *args: None)
+        patch.setattr(folder_scan, "find_sizes_and_fingerprints", lambda *args: None)
         by_python = compare_lake(lake, expected, checksums=True)
     for report in (by_find, by_python):
         found = {(d.kind, d.key, d.expected, d.actual) for d in report.differences}

@@ -6,8 +6,7 @@ import pytest
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
 from common.errors import ConfigError
-from ops.logs import LogTarget, awslogs_argv
-from ops.logs.cloudwatch import environment_log_group
+from ops.logs.cloudwatch import LogTarget, awslogs_argv, environment_log_group
 from tests.support.environments import write_environment
 
 

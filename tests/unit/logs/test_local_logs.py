@@ -10,7 +10,7 @@ import pytest
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, STATE_DIR_VARIABLE, load_environment
 from common.errors import ValidationError
-from ops.logs import follow_local_logs, job_log_path, parse_since, read_local_logs
+from ops.logs.local import follow_local_logs, job_log_path, parse_since, read_local_logs
 from tests.support.environments import write_environment
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from ops.tf import DestructiveChangeError, TerraformPlan, guard_plan, summarize_plan
+from ops.tf.plan import DestructiveChangeError, TerraformPlan, guard_plan, summarize_plan
 from ops.tf.render import render_plan_summary
 
 

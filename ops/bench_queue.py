@@ -43,14 +43,13 @@ def pending_queue(target: Environment, jobs: int) -> Iterator[Connection]:
     """A migrated fresh database for `target` holding `jobs` pending no-op process jobs;
     yields a connection to it, then drops it."""
     fresh_database(target)
-    conn = db.connect(target)
     try:
-        apply_migrations(conn)
-        with conn.cursor() as cur:
-            cur.execute(NO_OP_JOBS, (jobs,))
-            cur.execute("ANALYZE")
-        conn.commit()
-        yield conn
+        with db.connection(target) as conn:
+            apply_migrations(conn)
+            with conn.cursor() as cur:
+                cur.execute(NO_OP_JOBS, (jobs,))
+                cur.execute("ANALYZE")
+            conn.commit()
+            yield conn
     finally:
-        conn.close()
         db.drop_database(target, target.database.name)
