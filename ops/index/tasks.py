@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from ops.index.build import build_index, indices
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 
@@ -34,6 +33,8 @@ def build(
     json: bool = False,
 ) -> None:
     """Queue an organism's transcriptome index (salmon, k=31 and k=23) unless it exists."""
+    from ops.index.build import build_index
+
     request = build_index(environment(env), organism, division=division, release=release,
                           fasta=fasta, gtf=gtf, cdna=cdna, tx2gene=tx2gene)  # fmt: skip
     if json:
@@ -50,6 +51,8 @@ def build(
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 def list_(c: Context, env: str, json: bool = False) -> None:
     """The transcriptome indices in the catalog, and where each stands."""
+    from ops.index.build import indices
+
     rows = indices(environment(env))
     if json:
         print_json(rows)
