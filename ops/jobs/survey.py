@@ -23,9 +23,11 @@ from workers.submit import submit_survey
         "source": "a delivery (a folder or s3://bucket/prefix/ with samplesheet.csv) or an "
         "ENA run/study/project accession",
         "json": JSON_HELP,
-        "file": "a list of sources, one per line (a local file or s3://bucket/key), instead",
+        "file": "a list of sources, one per line (a local file or s3://bucket/key), instead "
+        "of SOURCE",
     },
     positional=["source"],
+    optional={"source": "file"},
 )
 def survey(
     c: Context,
@@ -36,9 +38,9 @@ def survey(
 ) -> None:
     """Queue a survey of a delivery (folder or S3) or an ENA accession (or each line of --file)."""
     settings = environment(env)
+    if file and source:
+        raise ValidationError("give a source or --file LIST, not both")
     if file:
-        if source:
-            raise ValidationError("give a source or --file, not both")
         _survey_list(settings, file, json=json)
         return
     if not source:
