@@ -46,7 +46,11 @@ from common.tunnel import tunnel_scope
 
 log = logging.getLogger(__name__)
 
-ENV_HELP = "environment name: local, staging, prod (files in infrastructure/environments/)"
+# Every environment file present, named in `-e`'s help (sandbox included).
+ENV_HELP = (
+    f"environment name: {', '.join(available_environments()) or 'none yet'}"
+    " (files in infrastructure/environments/)"
+)
 JSON_HELP = "print machine-readable JSON instead of a table"
 # One error line is at most this long: a value echoed from input never floods the terminal.
 MAX_ERROR_LENGTH = 1000
@@ -403,13 +407,24 @@ def configure_logging(env: Environment | None = None) -> None:
     logformat.configure_logging(default_level="WARNING", env=env)
 
 
+def folded(table: Table) -> Table:
+    """`table` with every cell and header wrapped or folded onto more lines when the terminal
+    is narrow, never cut short with an ellipsis: a version, a job id or a column name is read
+    whole or not at all (rich's default cuts `v1.4.0-dev` to `v1.4.…` at 80 columns)."""
+    for column in table.columns:
+        column.overflow = "fold"
+        column.no_wrap = False
+    return table
+
+
 def print_table(
     title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str = ""
 ) -> None:
-    """Render rows as a rich table on stdout."""
+    """Render rows as a rich table on stdout (folded, never cut: see `folded`)."""
     table = Table(title=title, caption=caption or None)
     for column in columns:
         table.add_column(column)
+    folded(table)
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))
     console.print(table)  # cells are plain text: see SafeConsole

@@ -11,14 +11,11 @@ from dataclasses import asdict
 
 from invoke import Collection, Context
 
+from ops.progress import progress_display
 from ops.sandbox.lifecycle import ServiceStatus, sandbox_down, sandbox_status, sandbox_up
-from ops.taskkit import JSON_HELP, console, environment, err_console, print_json, print_table, task
+from ops.taskkit import JSON_HELP, console, environment, print_json, print_table, task
 
 SANDBOX_ENV_HELP = "the sandbox environment (default: sandbox)"
-
-
-def _progress(message: str) -> None:
-    err_console.print(f"[dim]… {message}[/dim]")
 
 
 def _render(title: str, rows: list[ServiceStatus], json: bool) -> None:
@@ -36,7 +33,8 @@ def _render(title: str, rows: list[ServiceStatus], json: bool) -> None:
 def up(c: Context, env: str = "sandbox", json: bool = False) -> None:
     """Start the sandbox (emulator, engine, registry, foreman host, database): idempotent."""
     settings = environment(env)
-    rows = sandbox_up(settings, progress=_progress)
+    with progress_display() as progress:
+        rows = sandbox_up(settings, progress=progress)
     _render(f"sandbox {settings.name}: up", rows, json)
     if not json:
         console.print(f"deploy to it: inv deploy -e {settings.name} -v vX.Y.Z-dev")
@@ -53,7 +51,8 @@ def status(c: Context, env: str = "sandbox", json: bool = False) -> None:
 def down(c: Context, env: str = "sandbox", json: bool = False) -> None:
     """Stop every process the sandbox started (by pid); keys, images and backups stay."""
     settings = environment(env)
-    rows = sandbox_down(settings, progress=_progress)
+    with progress_display() as progress:
+        rows = sandbox_down(settings, progress=progress)
     _render(f"sandbox {settings.name}: down", rows, json)
 
 

@@ -43,3 +43,28 @@ def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
     assert len(lines) == 1, result.stderr[-2000:]
     assert lines[0].startswith("error: "), lines[0]
     return lines[0]
+
+
+def table_columns(text: str, title: str) -> list[tuple[str, str]]:
+    """(header, body) of every column of the rich table titled `title` in `text`, each with
+    its lines joined and every space removed: what a folded or wrapped cell holds, whole. A
+    cell cut short shows as `…` in it."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == title)
+    top = next(i for i in range(start, len(lines)) if lines[i].lstrip().startswith("┏"))
+    head, body = [], []
+    part = head
+    for line in lines[top + 1 :]:
+        stripped = line.strip()
+        if stripped.startswith("┡"):
+            part = body
+            continue
+        if stripped.startswith("└"):
+            break
+        part.append([cell for cell in stripped.strip("┃│").replace("┃", "│").split("│")])
+    width = len(head[0])
+
+    def joined(rows: list[list[str]], index: int) -> str:
+        return "".join(row[index] for row in rows if len(row) == width).replace(" ", "")
+
+    return [(joined(head, i), joined(body, i)) for i in range(width)]

@@ -78,3 +78,14 @@ def test_invokes_own_parse_errors_are_one_error_line_and_exit_2(argv, line):
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(line), result.stderr
+
+
+def test_env_help_names_every_environment_file():
+    shown = subprocess.run(
+        [str(Path(sys.executable).with_name("inv")), "jobs.status", "--help"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    help_text = " ".join(shown.stdout.split())
+    names = sorted(path.stem for path in (REPO_ROOT / "infrastructure/environments").glob("*.toml"))
+    assert "sandbox" in names
+    assert f"environment name: {', '.join(names)}" in help_text

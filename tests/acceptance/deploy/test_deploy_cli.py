@@ -25,6 +25,7 @@ from ops.deploy.settings import deploy_settings
 from ops.deploy.steps import STEP_TABLE, Step
 from ops.tasks import ns
 from tests.support.deploy import create_lock_table, deploy_sections, foreman_restart_command
+from tests.support.inv import run_inv, table_columns
 
 pytestmark = pytest.mark.acceptance
 INV = [sys.executable, "-m", "invoke"]
@@ -148,3 +149,18 @@ def test_a_step_error_carrying_secrets_is_masked_in_output_logs_and_audit(
     assert address.password not in everything
     assert aws_secret not in everything
     assert len(caplog.records) > 0  # logs were captured, so their lack of secrets means something
+
+
+def test_history_at_80_columns_shows_versions_and_headers_whole(deploy_env):
+    from ops.deploy.audit import AuditLog, DeployRecord
+
+    record = DeployRecord("staging", "deploy", "v1.4.0-dev", "3f2a9b1c0d4e5f6a7b8c9d0e")
+    record.outcome, record.steps_done = "succeeded", ["images", "infrastructure", "migrate"]
+    AuditLog(deploy_settings(deploy_env)).save(record)
+    result = run_inv("deploy.history", "-e", "staging", columns=80)
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout
+    columns = dict(table_columns(result.stdout, "staging deploys"))
+    assert columns["version"] == "v1.4.0-dev"
+    assert columns["outcome"] == "succeeded"
+    assert set(columns) >= {"started", "action", "commit", "by", "plan+/~/±/-", "steps", "error"}
