@@ -23,7 +23,7 @@ from common.lake.staging import process_alive, remove_stale_staging_files
 
 log = logging.getLogger(__name__)
 SCRATCH_PREFIX = "refinery-job-"
-_OWNED = re.compile(r"^refinery-job-\d+-p(\d+)-")
+_OWNED = re.compile(r"^refinery-job-\d+-p(\d+)-", re.ASCII)
 _UNOWNED_MAX_AGE_SECONDS = 24 * 3600
 
 

@@ -20,8 +20,8 @@ from common.lake.base import Lake
 from common.lake.filesystem import FilesystemLake
 from common.sql import query
 
-PARTIAL_DOWNLOAD = re.compile(r"^download-file-(\d+)\.part(\.promise)?$")
-LAKE_COPY = re.compile(r"^.+\.(\d+)\.copy$")
+PARTIAL_DOWNLOAD = re.compile(r"^download-file-(\d+)\.part(\.promise)?$", re.ASCII)
+LAKE_COPY = re.compile(r"^.+\.(\d+)\.copy$", re.ASCII)
 
 
 def stale_staging_files(env: Environment, lake: Lake) -> list[Path]:

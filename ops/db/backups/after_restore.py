@@ -35,9 +35,9 @@ from ops.lake.listing import list_lake
 from ops.lake.moves import move_object
 
 # The tables whose ids name things outside the database, and where those names are found.
-_ANALYSIS_KEY = re.compile(r"^analyses/(\d+)/")
-_JOB_LOG = re.compile(r"^job-(\d+)-")
-_PARTIAL = re.compile(r"^download-file-(\d+)\.")
+_ANALYSIS_KEY = re.compile(r"^analyses/(\d+)/", re.ASCII)
+_JOB_LOG = re.compile(r"^job-(\d+)-", re.ASCII)
+_PARTIAL = re.compile(r"^download-file-(\d+)\.", re.ASCII)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from ops.db.backups.manifest import (
 )
 
 PARTIAL_PREFIX = ".partial-"
-_NAME = re.compile(r"^(\d{8}T\d{6}\.\d{3}Z)-(logical|physical)$")
+_NAME = re.compile(r"^(\d{8}T\d{6}\.\d{3}Z)-(logical|physical)$", re.ASCII)
 _TIME_FORMAT = "%Y%m%dT%H%M%S"
 
 
