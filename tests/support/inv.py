@@ -24,7 +24,9 @@ def run_inv(
     stdin: str = "",
     columns: int = 200,
 ) -> subprocess.CompletedProcess[str]:
-    """`inv ARGS…` in a subprocess with this process's environment (plus `env`)."""
+    """`inv ARGS…` in a subprocess with this process's environment, plus `env` (a value of ""
+    leaves that variable out)."""
+    variables = {**os.environ, "COLUMNS": str(columns), **(env or {})}
     return subprocess.run(
         [INV, *args],
         cwd=REPO_ROOT,
@@ -32,7 +34,7 @@ def run_inv(
         text=True,
         timeout=timeout,
         input=stdin,
-        env={**os.environ, "COLUMNS": str(columns), **(env or {})},
+        env={key: value for key, value in variables.items() if value != ""},
     )
 
 
