@@ -9,6 +9,13 @@ class DeployError(RefineryError):
     """A deploy or rollback could not start or did not finish."""
 
 
+class NothingToRollBackError(DeployError):
+    """No earlier successful release is recorded: a rollback has nowhere to go. Nothing was
+    changed; the exit code says "not found" rather than "failed"."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
 class VersionRuleError(DeployError):
     """A version does not match the environment it is being deployed to."""
 
