@@ -144,9 +144,9 @@ class _PositionalUnless(_Positional):
 class RefineryTask(invoke.Task):
     """`invoke.Task` with numeric options left for the `task` wrapper to convert, and
     positional arguments that let `--help` through (and that another option may stand in
-    for: `optional={"source": "file"}`)."""
+    for: `positional_unless={"source": "file"}`)."""
 
-    optional: ClassVar[dict[str, str]] = {}
+    positional_unless: ClassVar[dict[str, str]] = {}
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         arguments = super().get_arguments(ignore_unknown_help)
@@ -156,7 +156,7 @@ class RefineryTask(invoke.Task):
         positional = [a for a in arguments if a.positional and type(a) is Argument]
         by_name = {argument.name: argument for argument in arguments}
         for argument in positional:
-            instead = self.optional.get(argument.name)
+            instead = self.positional_unless.get(str(argument.name))
             argument.__class__ = _PositionalUnless if instead else _Positional
             cast(_Positional, argument).siblings = positional
             if instead:
@@ -173,19 +173,26 @@ def task(func: Callable[..., Any], /) -> invoke.Task: ...
 
 @overload
 def task(
-    *, bounds: Bounds | None = None, optional: dict[str, str] | None = None, **kwargs: Any
+    *,
+    bounds: Bounds | None = None,
+    positional_unless: dict[str, str] | None = None,
+    **kwargs: Any,
 ) -> Callable[[Callable[..., Any]], invoke.Task]: ...
 
 
 def task(
-    *args: Any, bounds: Bounds | None = None, optional: dict[str, str] | None = None, **kwargs: Any
+    *args: Any,
+    bounds: Bounds | None = None,
+    positional_unless: dict[str, str] | None = None,
+    **kwargs: Any,
 ) -> Any:
     """`invoke.task`, plus the error contract: one line, a non-zero exit, never a traceback.
 
     Numeric options (those whose default is an int or a float) accept ASCII numbers only,
     between 0 and MAX_NUMBER unless `bounds={"name": (minimum, maximum)}` says otherwise;
-    anything else is refused before the task's body runs. `optional={"source": "file"}` lets
-    the positional `source` be left out when `--file` is given (its value is then "").
+    anything else is refused before the task's body runs. With
+    `positional_unless={"source": "file"}` the positional `source` may be left out when
+    `--file` is given (its value is then "").
     """
 
     def decorate(func: Callable) -> invoke.Task:
@@ -232,7 +239,7 @@ def task(
         if "positional" not in options:
             options["positional"] = _positional_parameters(func)
         made = invoke.task(**options)(run)
-        made.optional = dict(optional or {})
+        made.positional_unless = dict(positional_unless or {})
         return made
 
     if len(args) == 1 and callable(args[0]) and not kwargs and bounds is None:
@@ -314,8 +321,8 @@ def parse_error_message(exc: ParseError) -> str:
     missing = context.missing_positional_args if context is not None else []
     if missing and "did not receive" in str(exc):
         needs = [
-            argument.name.upper()
-            + (f" or --{argument.instead.name.replace('_', '-')}"
+            str(argument.name).upper()
+            + (f" or --{str(argument.instead.name).replace('_', '-')}"
                if isinstance(argument, _PositionalUnless) else "")
             for argument in missing
         ]  # fmt: skip

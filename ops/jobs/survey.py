@@ -11,9 +11,19 @@ from invoke import Context
 
 from common.db import transaction
 from common.environments import Environment
-from common.errors import ValidationError
+from common.errors import JobError, ValidationError
 from ops.jobs.survey_list import queue_survey_list
-from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+from ops.jobs.wait import wait_for_job_tree
+from ops.taskkit import (
+    ENV_HELP,
+    JSON_HELP,
+    console,
+    environment,
+    err_console,
+    print_json,
+    print_table,
+    task,
+)
 from workers.submit import submit_survey
 
 
@@ -25,9 +35,13 @@ from workers.submit import submit_survey
         "json": JSON_HELP,
         "file": "a list of sources, one per line (a local file or s3://bucket/key), instead "
         "of SOURCE",
+        "wait": "wait until each survey and every job it leads to has ended; exit 1 if any "
+        "did not succeed",
+        "timeout": "with --wait: stop waiting after this many seconds (default 3600)",
     },
+    bounds={"timeout": (1, 86_400)},
     positional=["source"],
-    optional={"source": "file"},
+    positional_unless={"source": "file"},
 )
 def survey(
     c: Context,
@@ -35,35 +49,59 @@ def survey(
     env: str | None = None,
     json: bool = False,
     file: str = "",
+    wait: bool = False,
+    timeout: int = 3600,
 ) -> None:
     """Queue a survey of a delivery (folder or S3) or an ENA accession (or each line of --file)."""
     settings = environment(env)
     if file and source:
         raise ValidationError("give a source or --file LIST, not both")
     if file:
-        _survey_list(settings, file, json=json)
-        return
-    if not source:
+        roots = _survey_list(settings, file, json=json)
+    elif not source:
         raise ValidationError("give a source (a delivery folder or an accession) or --file LIST")
-    with transaction(settings) as conn:
-        job_id, payload = submit_survey(conn, source, settings)
-    if json:
-        print_json({"job_id": job_id, "payload": payload})
-        return
-    what = payload.get("location") or payload.get("accession")
-    console.print(f"survey job {job_id} queued for {payload['source']} {what}")
-    console.print(f"follow it with: inv jobs.status -e {env}")
+    else:
+        with transaction(settings) as conn:
+            job_id, payload = submit_survey(conn, source, settings)
+        roots = [job_id]
+        if json:
+            print_json({"job_id": job_id, "payload": payload})
+        else:
+            what = payload.get("location") or payload.get("accession")
+            console.print(f"survey job {job_id} queued for {payload['source']} {what}")
+            if not wait:
+                console.print(f"follow it with: inv jobs.status -e {settings.name}")
+    if wait:
+        for root in roots:
+            _wait(settings, root, timeout)
 
 
-def _survey_list(settings: Environment, location: str, *, json: bool) -> None:
+def _wait(settings: Environment, root: int, timeout: float) -> None:
+    state = wait_for_job_tree(settings, root, timeout=timeout)
+    if state.failed:
+        job, kind, reason = state.failed[0]
+        raise JobError(
+            f"{len(state.failed)} of the {state.total} jobs of survey {root} did not succeed, "
+            f"first job {job} ({kind}): {reason}; see inv jobs.status -e {settings.name}"
+        )
+    if not state.done:
+        raise JobError(
+            f"{state.active} jobs of survey {root} still unfinished after {timeout:.0f} s; is "
+            f"the foreman running? (inv jobs.status -e {settings.name})"
+        )
+    err_console.print(f"survey job {root} and the {state.total - 1} jobs it led to succeeded")
+
+
+def _survey_list(settings: Environment, location: str, *, json: bool) -> list[int]:
     with transaction(settings) as conn:
         queued = queue_survey_list(conn, settings, location)
     if json:
         print_json([{"line": q.line, "job_id": q.job_id, "payload": q.payload} for q in queued])
-        return
+        return [q.job_id for q in queued]
     print_table(
         f"{len(queued)} survey jobs queued from {location}",
         ("line", "job", "source", "kind"),
         ((q.line, q.job_id, q.source, q.payload["source"]) for q in queued),
     )
     console.print(f"follow them with: inv jobs.status -e {settings.name}")
+    return [q.job_id for q in queued]

@@ -85,7 +85,7 @@ def status(
 
 
 @task(
-    optional={"job_id": "all_failed"},
+    positional_unless={"job_id": "all_failed"},
     bounds={"attempts": (1, 100)},
     positional=["job_id"],
     help={

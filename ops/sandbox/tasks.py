@@ -12,8 +12,17 @@ from dataclasses import asdict
 from invoke import Collection, Context
 
 from ops.progress import progress_display
+from ops.sandbox.delivery import upload_demo_delivery
 from ops.sandbox.lifecycle import ServiceStatus, sandbox_down, sandbox_status, sandbox_up
-from ops.taskkit import JSON_HELP, console, environment, print_json, print_table, task
+from ops.taskkit import (
+    JSON_HELP,
+    console,
+    environment,
+    err_console,
+    print_json,
+    print_table,
+    task,
+)
 
 SANDBOX_ENV_HELP = "the sandbox environment (default: sandbox)"
 
@@ -56,7 +65,25 @@ def down(c: Context, env: str = "sandbox", json: bool = False) -> None:
     _render(f"sandbox {settings.name}: down", rows, json)
 
 
+@task(
+    bounds={"samples": (1, 4), "reads": (1, 100_000)},
+    help={
+        "env": SANDBOX_ENV_HELP,
+        "samples": "paired-end samples in the delivery (1-4, default 2)",
+        "reads": "read pairs per sample (default 400)",
+    },
+)
+def delivery(c: Context, env: str = "sandbox", samples: int = 2, reads: int = 400) -> None:
+    """Put a synthetic delivery into the sandbox's S3 and print its s3:// source to survey."""
+    settings = environment(env)
+    with progress_display() as progress:
+        source = upload_demo_delivery(settings, samples=samples, reads=reads, progress=progress)
+    print(source)  # alone on stdout: source=$(inv sandbox.delivery)
+    err_console.print(f"survey it with: inv jobs.survey -e {settings.name} {source} --wait")
+
+
 ns = Collection("sandbox")
 ns.add_task(up)
 ns.add_task(status)
 ns.add_task(down)
+ns.add_task(delivery)

@@ -91,3 +91,12 @@ def test_a_list_that_cannot_be_used_queues_nothing(env, conn, tmp_path, file, so
     assert result.returncode == ExitCode.USAGE
     assert message in one_error_line(result)
     assert count_rows(conn, "jobs") == {"jobs": 0}
+
+
+def test_waiting_for_a_survey_no_foreman_runs_says_so_in_one_line(env, conn):
+    result = run_inv("jobs.survey", "-e", env.name, "PRJEB12345", "--wait", "--timeout", "2")
+    assert result.returncode == ExitCode.FAILURE
+    line = one_error_line(result)
+    assert line.startswith("error: 1 jobs of survey ")
+    assert "still unfinished after 2 s; is the foreman running?" in line
+    assert [row[:2] for row in _queued_payloads(conn)] == [("survey", "pending")]  # queued
