@@ -31,6 +31,7 @@ def wait_for_job_tree(env: Environment, root_job_id: int, *, timeout: float) -> 
             TextColumn("{task.description}", markup=False),
             TimeElapsedColumn(),
             console=err_console,
+            transient=True,
         ) as bar:
             task_id = bar.add_task("", total=1)
             while True:
