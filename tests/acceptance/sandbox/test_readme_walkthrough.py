@@ -15,6 +15,7 @@ pytestmark = pytest.mark.acceptance
 # Lines of the walkthrough that prepare the machine rather than rehearse: they run too
 # (system-packages.sh installs nothing that is there already).
 PREPARATION = ["./scripts/system-packages.sh", ". .venv/bin/activate"]
+WALKTHROUGH_TEST = "tests/acceptance/sandbox/test_readme_walkthrough.py"
 
 
 def walkthrough_lines() -> list[str]:
