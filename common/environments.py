@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from common.errors import ConfigError
+from common.inputs import is_digits
 
 if TYPE_CHECKING:
     from common.settings.core import (  # noqa: F401 - the core sections' public names
@@ -203,7 +204,7 @@ def _apply_deployed_settings(env: Environment, variables: Mapping[str, str]) -> 
         section, key = DEPLOYED_SETTINGS[variable]
         if section == "database" and database.kind == "dsn":
             if key == "port":
-                if not value.isdigit():
+                if not is_digits(value):
                     raise ConfigError(f"{variable} must be a port number, not {value!r}")
                 database = dataclasses.replace(database, port=int(value))
             else:

@@ -25,6 +25,7 @@ import threading
 from collections import Counter
 
 from common.errors import RefineryError
+from common.inputs import is_digits
 
 VARIABLE = "REFINERY_FAILPOINTS"
 ACTIONS = ("error", "kill", "interrupt")
@@ -46,7 +47,7 @@ def armed(value: str) -> dict[str, tuple[str, int | None]]:
         if not name:
             continue
         action, _, nth = (rule or "error").partition("@")
-        if action not in ACTIONS or (nth and not nth.isdigit()):
+        if action not in ACTIONS or (nth and not is_digits(nth)):
             raise FailpointError(
                 f"{VARIABLE}: {entry.strip()!r} is not NAME[=error|kill|interrupt][@N]"
             )

@@ -144,6 +144,12 @@ def check_identifier(
     return text
 
 
+def is_digits(text: str) -> bool:
+    """Whether `text` is one or more ASCII digits (`str.isdigit()` also says yes to `２`, `²`
+    and `٣`, which `int()` then reads as numbers)."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
 def parse_int(value: object, what: str, *, minimum: int = 0, maximum: int = MAX_NUMBER) -> int:
     """A whole number written in ASCII digits, within [minimum, maximum]."""
     if isinstance(value, bool):

@@ -18,6 +18,7 @@ from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
 from common.errors import ValidationError
+from common.inputs import check_text
 from common.sql import query
 
 DEFAULT_SOURCE = "delivery"
@@ -65,6 +66,10 @@ def validate_source(source: str) -> str:
     return source
 
 
+# A title is one line people read in tables and pages, not a document.
+MAX_TITLE_LENGTH = 200
+
+
 def add_project(
     conn: Connection,
     code: str,
@@ -78,6 +83,8 @@ def add_project(
     code, source = validate_code(code), validate_source(source)
     if not title.strip() or not owner.strip():
         raise ValidationError("a project needs a --title and an --owner")
+    title = check_text(title, "the project's title", max_length=MAX_TITLE_LENGTH)
+    owner = check_text(owner, "the project's owner", max_length=MAX_TITLE_LENGTH)
     with conn.cursor() as cur:
         cur.execute(
             _sql("insert_project"),

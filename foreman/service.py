@@ -22,6 +22,7 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
 from common.errors import RefineryError
+from common.inputs import is_digits
 from common.shell import last_lines
 from foreman.executors.local import process_start_time
 
@@ -75,7 +76,7 @@ def _live_pid(entry: Path) -> int | None:
         pid_text, _, started = entry.read_text().strip().partition(":")
     except FileNotFoundError:
         return None
-    if not pid_text.isascii() or not pid_text.isdigit():
+    if not pid_text.isascii() or not is_digits(pid_text):
         return None
     pid = int(pid_text)
     return pid if started and process_start_time(pid) == started else None
@@ -106,7 +107,7 @@ def foreman_pid(env: Environment) -> int | None:
         pid_text, _, started = pid_file(env).read_text().strip().partition(":")
     except FileNotFoundError:
         return None
-    if not pid_text.isdigit():
+    if not is_digits(pid_text):
         return None
     pid = int(pid_text)
     return pid if process_start_time(pid) == started else None

@@ -28,10 +28,10 @@ from contextlib import nullcontext, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, cast, overload
 
 import invoke
-from invoke.exceptions import Exit
+from invoke.exceptions import Exit, ParseError
 from invoke.parser import Argument
 from rich.console import Console, RenderableType
 from rich.status import Status
@@ -40,6 +40,7 @@ from rich.text import Text
 
 from common import logformat
 from common.embedded import without_starting
+from common.environments import available_environments
 from common.errors import ConfigError, ExitCode, RefineryError, first_line
 from common.inputs import MAX_NUMBER, displayable, parse_float, parse_int
 from common.tunnel import tunnel_scope
@@ -51,7 +52,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENV_HELP = "environment name: local, staging, prod (files in infrastructure/environments/)"
+# Every environment file present, named in `-e`'s help (sandbox included).
+ENV_HELP = (
+    f"environment name: {', '.join(available_environments()) or 'none yet'}"
+    " (files in infrastructure/environments/)"
+)
 JSON_HELP = "print machine-readable JSON instead of a table"
 # One error line is at most this long: a value echoed from input never floods the terminal.
 MAX_ERROR_LENGTH = 1000
@@ -125,9 +130,29 @@ class _Positional(Argument):
                     sibling.raw_value = sibling._value = value
 
 
+class _PositionalUnless(_Positional):
+    """A positional argument that another option makes unnecessary (Invoke's positionals are
+    otherwise always required): with that option given and this one not, its value is "", so
+    `inv jobs.survey --file LIST` needs no SOURCE and `inv jobs.retry --all-failed` no JOB_ID."""
+
+    instead: Argument
+
+    @property
+    def value(self) -> Any:
+        value = super().value
+        return "" if value is None and self.instead.value else value
+
+    @value.setter
+    def value(self, arg: str) -> None:
+        self.set_value(arg, cast=True)
+
+
 class RefineryTask(invoke.Task):
     """`invoke.Task` with numeric options left for the `task` wrapper to convert, and
-    positional arguments that let `--help` through."""
+    positional arguments that let `--help` through (and that another option may stand in
+    for: `positional_unless={"source": "file"}`)."""
+
+    positional_unless: ClassVar[dict[str, str]] = {}
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
         arguments = super().get_arguments(ignore_unknown_help)
@@ -135,9 +160,13 @@ class RefineryTask(invoke.Task):
             if argument.kind in (int, float) and not argument.incrementable:
                 argument.__class__ = _UncastNumber
         positional = [a for a in arguments if a.positional and type(a) is Argument]
+        by_name = {argument.name: argument for argument in arguments}
         for argument in positional:
-            argument.__class__ = _Positional
+            instead = self.positional_unless.get(str(argument.name))
+            argument.__class__ = _PositionalUnless if instead else _Positional
             cast(_Positional, argument).siblings = positional
+            if instead:
+                cast(_PositionalUnless, argument).instead = by_name[instead]
         return arguments
 
 
@@ -150,17 +179,29 @@ def task(func: Callable[..., Any], /) -> invoke.Task: ...
 
 @overload
 def task(
-    *, bounds: Bounds | None = None, read_only: bool = False, **kwargs: Any
+    *,
+    bounds: Bounds | None = None,
+    read_only: bool = False,
+    positional_unless: dict[str, str] | None = None,
+    **kwargs: Any,
 ) -> Callable[[Callable[..., Any]], invoke.Task]: ...
 
 
-def task(*args: Any, bounds: Bounds | None = None, read_only: bool = False, **kwargs: Any) -> Any:
+def task(
+    *args: Any,
+    bounds: Bounds | None = None,
+    read_only: bool = False,
+    positional_unless: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Any:
     """`invoke.task`, plus the error contract: one line, a non-zero exit, never a traceback.
 
     Numeric options (those whose default is an int or a float) accept ASCII numbers only,
     between 0 and MAX_NUMBER unless `bounds={"name": (minimum, maximum)}` says otherwise;
     anything else is refused before the task's body runs. A `read_only` task never starts the
-    local environment's database: a stopped one is a one-line error (common/embedded.py).
+    local environment's database: a stopped one is a one-line error (common/embedded.py). With
+    `positional_unless={"source": "file"}` the positional `source` may be left out when
+    `--file` is given (its value is then "").
     """
 
     def decorate(func: Callable) -> invoke.Task:
@@ -206,7 +247,9 @@ def task(*args: Any, bounds: Bounds | None = None, read_only: bool = False, **kw
             raise TypeError(f"task {func.__name__}: klass must derive from RefineryTask")
         if "positional" not in options:
             options["positional"] = _positional_parameters(func)
-        return invoke.task(**options)(run)
+        made = invoke.task(**options)(run)
+        made.positional_unless = dict(positional_unless or {})
+        return made
 
     if len(args) == 1 and callable(args[0]) and not kwargs and bounds is None and not read_only:
         return decorate(args[0])
@@ -254,6 +297,46 @@ def stop_quietly_on_broken_pipe() -> None:
             os.close(devnull)
 
     sys.excepthook = hook
+
+
+def one_line_parse_errors() -> None:
+    """Make Invoke's own command-line errors keep the contract: one `error: …` line, exit 2.
+
+    Invoke prints its ParseError as is ("No idea what '--bogus' is!", "'jobs.cancel' did not
+    receive required positional arguments: 'job_id'") and exits 1. Its program parses a
+    task's arguments after it has loaded this collection, so the running program's
+    `parse_tasks` is wrapped here. Installed only when the process is `inv`.
+    """
+    from invoke.main import program  # the running `inv`
+
+    parse_tasks = program.parse_tasks
+
+    def parse_tasks_in_one_line() -> None:
+        try:
+            parse_tasks()
+        except ParseError as exc:
+            message = error_line(parse_error_message(exc))
+            raise Exit(message, code=ExitCode.USAGE) from None
+
+    setattr(program, "parse_tasks", parse_tasks_in_one_line)  # noqa: B010 (a method)
+
+
+def parse_error_message(exc: ParseError) -> str:
+    """Invoke's parse error in the words of the task it concerns."""
+    context = exc.context
+    name = context.name if context is not None else ""
+    if not name:
+        return str(exc)
+    missing = context.missing_positional_args if context is not None else []
+    if missing and "did not receive" in str(exc):
+        needs = [
+            str(argument.name).upper()
+            + (f" or --{str(argument.instead.name).replace('_', '-')}"
+               if isinstance(argument, _PositionalUnless) else "")
+            for argument in missing
+        ]  # fmt: skip
+        return f"inv {name} needs {', '.join(needs)} (see inv {name} --help)"
+    return f"inv {name}: {exc} (see inv {name} --help)"
 
 
 def error_line(message: str) -> str:
@@ -344,13 +427,24 @@ def configure_logging(env: Environment | None = None) -> None:
     logformat.configure_logging(default_level="WARNING", env=env)
 
 
+def folded(table: Table) -> Table:
+    """`table` with every cell and header wrapped or folded onto more lines when the terminal
+    is narrow, never cut short with an ellipsis: a version, a job id or a column name is read
+    whole or not at all (rich's default cuts `v1.4.0-dev` to `v1.4.…` at 80 columns)."""
+    for column in table.columns:
+        column.overflow = "fold"
+        column.no_wrap = False
+    return table
+
+
 def print_table(
     title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str = ""
 ) -> None:
-    """Render rows as a rich table on stdout."""
+    """Render rows as a rich table on stdout (folded, never cut: see `folded`)."""
     table = Table(title=title, caption=caption or None)
     for column in columns:
         table.add_column(column)
+    folded(table)
     for row in rows:
         table.add_row(*("" if value is None else str(value) for value in row))
     console.print(table)  # cells are plain text: see SafeConsole

@@ -24,7 +24,7 @@ from types import ModuleType
 
 from invoke import Collection
 
-from ops.taskkit import stop_quietly_on_broken_pipe
+from ops.taskkit import one_line_parse_errors, stop_quietly_on_broken_pipe
 
 AREA_NAMES = (
     "analyses", "batch", "bench", "data", "db", "deploy", "foreman", "images", "index", "jobs",
@@ -74,6 +74,7 @@ def _area_module(name: str) -> ModuleType:
 
 if run_by_inv(sys.argv):
     stop_quietly_on_broken_pipe()
+    one_line_parse_errors()
 _wanted = requested_areas(sys.argv)
 AREAS = tuple(_area_module(name) for name in AREA_NAMES if _wanted is None or name in _wanted)
 

@@ -27,7 +27,7 @@ from workers.downloaders.partials import stale_partials
 
 log = logging.getLogger(__name__)
 SCRATCH_PREFIX = "refinery-job-"
-_OWNED = re.compile(r"^refinery-job-\d+-p(\d+)-")
+_OWNED = re.compile(r"^refinery-job-\d+-p(\d+)-", re.ASCII)
 _UNOWNED_MAX_AGE_SECONDS = 24 * 3600
 
 

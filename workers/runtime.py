@@ -29,6 +29,7 @@ from psycopg2.extensions import connection as Connection
 from common import db
 from common.environments import Environment
 from common.errors import ExitCode, JobError, PermanentJobError, ValidationError, first_line
+from common.inputs import is_digits
 from common.lake import open_lake
 from common.signals import leave_termination_signals_to_main_thread
 from foreman.dispatch import memory_for_tier
@@ -62,7 +63,7 @@ def array_index() -> int:
     """This process's index in its array job: AWS_BATCH_JOB_ARRAY_INDEX, else the ending of
     AWS_BATCH_JOB_ID (`<parent>:<index>`, all an emulator may set), else 0 (a lone job)."""
     index = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "")
-    if index.isdigit():
+    if is_digits(index):
         return int(index)
     child = split_child_id(executor_job_id() or "")
     return child[1] if child is not None else 0
@@ -189,7 +190,7 @@ def _record_error(
 
 def _memory_mb(env: Environment, job: Job) -> int:
     value = os.environ.get(MEMORY_VARIABLE, "")
-    return int(value) if value.isdigit() else memory_for_tier(env, job.memory_tier)
+    return int(value) if is_digits(value) else memory_for_tier(env, job.memory_tier)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

@@ -13,7 +13,7 @@ import re
 
 from common.lake.base import Lake, StagedFile
 
-LAKE_COPY = re.compile(r"^.+\.(\d+)\.copy$")
+LAKE_COPY = re.compile(r"^.+\.(\d+)\.copy$", re.ASCII)
 
 
 def abandoned_copies(lake: Lake) -> list[StagedFile]:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Self, get_args
 from pydantic import Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+from common.inputs import is_digits
 from common.settings.base import (
     SCHEMA_CONFIG,
     Flag,
@@ -50,7 +51,7 @@ def parse_address(value: str) -> tuple[str, int] | None:
         return None
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+    if not sep or not host or not is_digits(port) or not 0 <= int(port) < 65536:
         raise ValueError(f"must be HOST:PORT (such as 127.0.0.1:9464), not {value!r}")
     return host, int(port)
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+from common.inputs import is_digits
 from common.settings.base import (
     SCHEMA_CONFIG,
     Flag,
@@ -160,7 +161,7 @@ class ForemanHostSection(Section):
             host, sep, port = entry.rpartition(":")
             if sep and not host:
                 raise SettingProblem(index, f"{entry!r} has no host name")
-            if sep and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            if sep and not (port.isascii() and is_digits(port) and 0 < int(port) < 65536):
                 raise SettingProblem(index, f"{entry!r} has no port in 1-65535")
         return hosts
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.inputs import is_digits
 from foreman.executors.base import ExecutorState, ExecutorStatus
 
 FailureReason = Callable[[dict[str, Any]], str]
@@ -32,7 +33,7 @@ class _ArrayView:
 def split_child_id(executor_job_id: str) -> tuple[str, int] | None:
     """(parent id, index) of an array child's id, None for a plain job's."""
     parent, sep, index = executor_job_id.rpartition(":")
-    if not sep or not index.isdigit():
+    if not sep or not is_digits(index):
         return None
     return parent, int(index)
 

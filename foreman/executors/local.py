@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
+from common.inputs import is_digits
 from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class LocalExecutor(Executor):
 
     def _live_pid(self, executor_job_id: str) -> int | None:
         pid_text, _, started = executor_job_id.partition(":")
-        if not pid_text.isdigit():
+        if not is_digits(pid_text):
             return None
         pid = int(pid_text)
         return pid if process_start_time(pid) == started else None

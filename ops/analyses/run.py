@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from common.db import fetch_one, transaction
 from common.environments import Environment
 from common.errors import StorageError, ValidationError
-from common.inputs import check_identifier, excerpt, parse_int
+from common.inputs import check_identifier, excerpt, is_digits, parse_int
 from common.lake import open_lake
 from common.lake.layout import analysis_prefix
 from common.sql import query
@@ -50,7 +50,7 @@ class RunRequest:
 
 def _experiment_id(value: object) -> int:
     text = str(value).strip()
-    if not text.isascii() or not text.isdigit():
+    if not text.isascii() or not is_digits(text):
         raise ValidationError(
             f"--experiment takes an experiment id (a whole number), not {excerpt(text)}"
         )

@@ -14,8 +14,12 @@ after the copy.
 from __future__ import annotations
 
 import csv
+import fcntl
 import hashlib
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +29,7 @@ from psycopg2.extras import RealDictCursor
 
 from common.db import connect
 from common.environments import Environment
-from common.errors import StorageError, ValidationError
+from common.errors import ExitCode, RefineryError, StorageError, ValidationError
 from common.lake import Lake, open_lake
 from common.projects import Project, find_project
 from common.sql import query
@@ -58,6 +62,8 @@ def export_project(
     experiment: str | None = None,
     progress: Progress | None = None,
 ) -> ExportReport:
+    if not target.strip():
+        raise ValidationError("give --to a folder or s3://bucket/prefix to export into")
     conn = connect(env)
     try:
         project = find_project(conn, code)
@@ -76,12 +82,43 @@ def export_project(
     report = ExportReport(str(bag_dir), project.code, len(content["experiments"]))
     staging = staging_root / f"{name}.partial"
     if not bag_dir.exists():
-        _build_bag(env, project, content, staging, report, progress)
-        staging.rename(bag_dir)
+        with _only_export_of(staging, bag_dir):
+            _build_bag(env, project, content, staging, report, progress)
+            staging.rename(bag_dir)
     if target.startswith("s3://"):
         report.uploaded = _upload_bag(env, bag_dir, f"{target.rstrip('/')}/{name}")
         report.bag = f"{target.rstrip('/')}/{name}"
     return report
+
+
+@contextmanager
+def _only_export_of(staging: Path, bag_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the bag's `.partial` folder while it is built, so a second
+    export of the same bag is refused at once in one line instead of writing into the same
+    files; the lock goes with the process (a killed export leaves it free to resume)."""
+    staging.mkdir(parents=True, exist_ok=True)
+    handle = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ExportInProgressError(
+                f"another export of {bag_dir.name} into {bag_dir.parent} is in progress "
+                f"(in {staging}); wait for it to finish"
+            ) from None
+        if bag_dir.exists():  # the other export finished while this one looked
+            with suppress(OSError):
+                staging.rmdir()
+            raise ValidationError(f"{bag_dir} exists already; export to another folder")
+        yield
+    finally:
+        os.close(handle)
+
+
+class ExportInProgressError(RefineryError):
+    """Another process is exporting the same bag into the same place."""
+
+    exit_code = ExitCode.LOCK_HELD
 
 
 def _content(conn: Connection, project: Project, experiment: str | None) -> dict[str, Any]:

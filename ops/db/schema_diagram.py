@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.errors import CommandError, ValidationError
+from common.errors import CommandError, RefineryError, ValidationError
 from common.shell import run_command
 from common.sql import query
 
@@ -117,18 +118,55 @@ def _table_label(table: str, columns: list[Column]) -> str:
     return '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0">' + "".join(rows) + "</TABLE>"
 
 
-def render(dot_text: str, output: Path, fmt: str) -> Path:
-    """Write the diagram to `output` in `fmt` (dot as is; svg/pdf through Graphviz)."""
+def diagram_target(output: str, fmt: str, default: Path) -> Path | None:
+    """Where the diagram goes, checked before anything is read or written: a file (`default`
+    when no `--output`), or None for `-` (standard output). A folder is refused: the diagram
+    is one file, and Graphviz would otherwise leave a partial file beside the folder."""
     if fmt not in FORMATS:
         raise ValidationError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    if output == "-":
+        return None
+    target = Path(output) if output else default
+    if target.is_dir():
+        raise ValidationError(
+            f"--output {output} is a folder: name the file to write, e.g. "
+            f"{Path(output) / ('schema.' + fmt)}"
+        )
+    return target
+
+
+def render(dot_text: str, output: Path, fmt: str) -> Path:
+    """Write the diagram to `output` in `fmt` (dot as is; svg/pdf through Graphviz), under a
+    partial name renamed into place; a failure removes the partial and says in one line what
+    failed."""
+    if fmt not in FORMATS:
+        raise ValidationError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "dot":
+            partial.write_text(dot_text)
+        else:
+            run_command([_graphviz(), f"-T{fmt}", "-o", partial], input_text=dot_text)
+        partial.replace(output)
+    except (CommandError, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        kind = CommandError if isinstance(exc, CommandError) else RefineryError
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise kind(f"could not write the {fmt} diagram to {output}: {reason}") from None
+    return output
+
+
+def rendered_bytes(dot_text: str, fmt: str) -> bytes:
+    """The diagram in `fmt` as bytes (for `--output -`), written nowhere."""
     if fmt == "dot":
-        output.write_text(dot_text)
-        return output
+        return dot_text.encode()
+    with tempfile.TemporaryDirectory(prefix="refinery-schema-") as folder:
+        return render(dot_text, Path(folder) / f"schema.{fmt}", fmt).read_bytes()
+
+
+def _graphviz() -> str:
     dot = shutil.which("dot")
     if dot is None:
         raise CommandError("Graphviz `dot` is not installed: apt-get install graphviz")
-    partial = output.with_name(f".{output.name}.partial")
-    run_command([dot, f"-T{fmt}", "-o", partial], input_text=dot_text)
-    partial.replace(output)
-    return output
+    return dot

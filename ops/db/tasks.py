@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
+import sys
 
 from invoke import Collection, Context
 from invoke.exceptions import Exit
@@ -37,21 +37,25 @@ def migrate(c: Context, env: str, dry_run: bool = False) -> None:
     help={
         "env": ENV_HELP,
         "format": f"output format: {', '.join(FORMATS)} (default svg)",
-        "output": "file to write (default .state/<env>/schema.<format>)",
+        "output": "file to write (default .state/<env>/schema.<format>); - for standard output",
     }
 )
 def schema_diagram(c: Context, env: str, format: str = "svg", output: str = "") -> None:
     """Draw the schema from the live catalog: tables grouped by area, with foreign keys."""
     from common.db import connect
-    from ops.db.schema_diagram import render, schema_dot
+    from ops.db.schema_diagram import diagram_target, render, rendered_bytes, schema_dot
 
     settings = environment(env)
+    target = diagram_target(output, format, settings.state_dir / f"schema.{format}")
     conn = connect(settings)
     try:
         text = schema_dot(conn)
     finally:
         conn.close()
-    target = Path(output) if output else settings.state_dir / f"schema.{format}"
+    if target is None:
+        sys.stdout.buffer.write(rendered_bytes(text, format))
+        sys.stdout.buffer.flush()
+        return
     console.print(f"{settings.name}: schema diagram written to {render(text, target, format)}")
 
 

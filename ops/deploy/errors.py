@@ -12,6 +12,13 @@ class DeployError(RefineryError):
     """A deploy or rollback could not start or did not finish."""
 
 
+class NothingToRollBackError(DeployError):
+    """No earlier successful release is recorded: a rollback has nowhere to go. Nothing was
+    changed; the exit code says "not found" rather than "failed"."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
 class DeployLockedError(DeployError):
     """Another deploy holds the environment's deploy lock."""
 

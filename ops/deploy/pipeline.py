@@ -25,7 +25,7 @@ from common.errors import ExitCode, RefineryError, first_line
 from common.failpoints import failpoint
 from common.shell import redact
 from ops.deploy.audit import AuditLog, DeployRecord, now_iso
-from ops.deploy.errors import DeployError
+from ops.deploy.errors import DeployError, NothingToRollBackError
 from ops.deploy.lock import DeployLock, deploy_lock
 from ops.deploy.settings import DeploySettings, deploy_settings
 from ops.deploy.steps import DEPLOY_STEPS, ROLLBACK_STEPS, STEP_TABLE, Step, StepContext
@@ -141,8 +141,8 @@ def rollback_target(audit: AuditLog) -> tuple[DeployRecord, DeployRecord]:
     successes = [record for record in records if record.outcome == "succeeded"]
     environment = audit.settings.environment
     if not successes:
-        raise DeployError(
-            f"no successful deploy of {environment} is recorded; nothing to roll back"
+        raise NothingToRollBackError(
+            f"nothing to roll back to: no successful deploy of {environment} is recorded"
         )
     latest = records[0]
     if latest.outcome != "succeeded" and latest.version != successes[0].version:
@@ -151,9 +151,10 @@ def rollback_target(audit: AuditLog) -> tuple[DeployRecord, DeployRecord]:
     for record in successes[1:]:
         if record.version != current.version and record.facts.get("images", {}).get("worker_image"):
             return current, record
-    raise DeployError(
-        f"{environment} runs {current.version} and no earlier successful version is recorded "
-        f"(see `inv deploy.history -e {environment}`); deploy a fixed version instead"
+    raise NothingToRollBackError(
+        f"nothing to roll back to: {environment} runs {current.version} and no earlier "
+        f"successful version is recorded (see `inv deploy.history -e {environment}`); deploy "
+        "a fixed version instead"
     )
 
 

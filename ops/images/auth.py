@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-_ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:/|$)")
+_ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:/|$)", re.ASCII)
 
 
 def ecr_registry(reference: str) -> tuple[str, str] | None:

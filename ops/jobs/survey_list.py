@@ -2,9 +2,11 @@
 
 The list is a local file or an `s3://bucket/key` object; each line is what `inv jobs.survey`
 takes (a delivery folder or an ENA accession); blank lines and `#` comments are skipped.
-Every line is validated first, and the list is refused as a whole, naming every bad line,
-when any is malformed or repeats an earlier one: nothing is queued then. Otherwise all the
-jobs are queued in one transaction.
+Every line goes through the same path as a single `inv jobs.survey SOURCE`
+(`workers.submit.submit_survey`, with the environment, so an `s3://` delivery is read with its
+S3 settings), all in the caller's one transaction. The list is refused as a whole, naming every
+bad line, when any is malformed or repeats an earlier one: the caller's transaction is then
+rolled back and nothing is queued.
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from common.environments import Environment
 from common.errors import StorageError, ValidationError
 from common.inputs import user_path
 from common.lake.s3 import parse_s3_url, s3_client
-from foreman.jobs import enqueue_job
-from workers.submit import survey_payload
+from workers.submit import submit_survey
 
 MAX_LIST_BYTES = 16 * 1024 * 1024
 
@@ -58,12 +59,11 @@ def read_survey_list(env: Environment, location: str) -> str:
         raise ValidationError(f"survey list {location} is not UTF-8 text") from None
 
 
-def survey_list_payloads(
-    text: str, location: str, env: Environment | None = None
-) -> list[tuple[int, str, dict[str, str]]]:
-    """(line, source, payload) for every listed source; one error naming every bad line.
-    GEO series are looked up at `env`'s GEO."""
-    found: list[tuple[int, str, dict[str, str]]] = []
+def queue_survey_list(conn: Connection, env: Environment, location: str) -> list[QueuedSurvey]:
+    """Queue one survey per listed source (the caller commits); one error naming every bad
+    line, after which the caller's transaction must be rolled back."""
+    text = read_survey_list(env, location)
+    queued: list[QueuedSurvey] = []
     problems: list[str] = []
     seen: dict[tuple[tuple[str, str], ...], int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -71,7 +71,7 @@ def survey_list_payloads(
         if not source or source.startswith("#"):
             continue
         try:
-            payload = survey_payload(source, env)
+            job_id, payload = submit_survey(conn, source, env)
         except ValidationError as exc:
             problems.append(f"line {number}: {exc}")
             continue
@@ -80,20 +80,10 @@ def survey_list_payloads(
             problems.append(f"line {number}: {source} repeats line {seen[identity]}")
             continue
         seen[identity] = number
-        found.append((number, source, payload))
+        queued.append(QueuedSurvey(number, source, job_id, payload))
     if problems:
         count = f"{len(problems)} bad lines" if len(problems) > 1 else "a bad line"
         raise ValidationError(f"{location}: {count}, nothing queued: {'; '.join(problems)}")
-    if not found:
+    if not queued:
         raise ValidationError(f"{location}: no sources listed, nothing queued")
-    return found
-
-
-def queue_survey_list(conn: Connection, env: Environment, location: str) -> list[QueuedSurvey]:
-    """Validate the whole list, then queue one survey per line (the caller commits)."""
-    entries = survey_list_payloads(read_survey_list(env, location), location, env)
-    queued = []
-    for number, source, payload in entries:
-        job_id, _created = enqueue_job(conn, "survey", payload)
-        queued.append(QueuedSurvey(number, source, job_id, payload))
     return queued

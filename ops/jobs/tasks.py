@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from invoke import Collection, Context
-from invoke.parser import Argument
 from rich.console import RenderableType
 
 from common.errors import ValidationError
@@ -14,7 +13,6 @@ from ops.jobs.survey import survey
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,
-    RefineryTask,
     console,
     environment,
     print_json,
@@ -91,35 +89,8 @@ def status(
         )  # fmt: skip
 
 
-class _JobIdUnlessAllFailed(Argument):
-    """A positional JOB_ID that `--all-failed` makes unnecessary (Invoke's positionals are
-    otherwise always required)."""
-
-    all_failed: Argument
-
-    @property
-    def value(self) -> Any:
-        value = super().value
-        return "" if value is None and self.all_failed.value else value
-
-    @value.setter
-    def value(self, arg: str) -> None:
-        self.set_value(arg, cast=True)
-
-
-class _RetryTask(RefineryTask):
-    def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
-        arguments = super().get_arguments(ignore_unknown_help)
-        by_name = {argument.name: argument for argument in arguments}
-        job_id = by_name["job_id"]
-        job_id.__class__ = _JobIdUnlessAllFailed
-        assert isinstance(job_id, _JobIdUnlessAllFailed)  # for the type checker
-        job_id.all_failed = by_name["all_failed"]
-        return arguments
-
-
 @task(
-    klass=_RetryTask,
+    positional_unless={"job_id": "all_failed"},
     bounds={"attempts": (1, 100)},
     positional=["job_id"],
     help={

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from common.metrics import UNLIMITED, Snapshot
+from ops.taskkit import folded
 
 
 def human_seconds(seconds: float | None) -> str:
@@ -50,7 +51,7 @@ def render_frame(env_name: str, snapshot: Snapshot, recent: list[dict[str, Any]]
         )  # fmt: skip
     if not snapshot.queues:
         queues.caption = "no jobs yet"
-    parts.append(queues)
+    parts.append(folded(queues))
     parts.append(_throughput(recent))
     reasons = Table(title="failed jobs by reason", title_justify="left")
     for column in ("jobs", "kind", "queue", "reason", "latest job"):
@@ -62,7 +63,7 @@ def render_frame(env_name: str, snapshot: Snapshot, recent: list[dict[str, Any]]
         )  # fmt: skip
     if not snapshot.failure_reasons:
         reasons.caption = "no failed jobs"
-    parts.append(reasons)
+    parts.append(folded(reasons))
     return Group(*parts)
 
 

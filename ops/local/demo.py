@@ -6,20 +6,16 @@ job tree it grows (survey → downloads → QC), then shows the per-sample QC ta
 
 from __future__ import annotations
 
-import time
-
 from invoke.exceptions import Exit
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from common.db import connect, transaction
+from common.db import transaction
 from common.environments import Environment
 from common.errors import ExitCode
+from ops.jobs.wait import wait_for_job_tree
 from ops.local.demo_data import write_demo_delivery
 from ops.local.qc_report import qc_rows, qc_table, write_qc_report
 from ops.taskkit import console, print_table
-from workers.submit import JobTreeProgress, job_tree_progress, submit_survey
-
-POLL_SECONDS = 0.5
+from workers.submit import submit_survey
 
 
 def run_demo(env: Environment, *, samples: int, reads: int, timeout: float) -> None:
@@ -54,32 +50,3 @@ def run_demo(env: Environment, *, samples: int, reads: int, timeout: float) -> N
             "is the foreman running? (inv local.up starts it)",
             code=ExitCode.FAILURE,
         )
-
-
-def wait_for_job_tree(env: Environment, root_job_id: int, *, timeout: float) -> JobTreeProgress:
-    """Poll the job tree under `root_job_id`, with a progress bar, until it ends or times out."""
-    deadline = time.monotonic() + timeout
-    conn = connect(env, autocommit=True)
-    try:
-        with Progress(
-            TextColumn("jobs", style="bold", markup=False),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}", markup=False),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task_id = bar.add_task("", total=1)
-            while True:
-                state = job_tree_progress(conn, root_job_id)
-                bar.update(
-                    task_id,
-                    total=state.total,
-                    completed=state.finished,
-                    description=f"{len(state.failed)} failed" if state.failed else "",
-                )
-                if state.done or time.monotonic() >= deadline:
-                    return state
-                time.sleep(POLL_SECONDS)
-    finally:
-        conn.close()

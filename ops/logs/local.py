@@ -18,12 +18,13 @@ from pathlib import Path
 
 from common.environments import Environment
 from common.errors import ValidationError
+from common.inputs import is_digits
 from foreman.executors.local import worker_log_dir, worker_log_path
 
-_SINCE = re.compile(r"^(\d+)\s*([mhdw])$")
+_SINCE = re.compile(r"^(\d+)\s*([mhdw])$", re.ASCII)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _TIMESTAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)"
+    r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)", re.ASCII
 )
 
 
@@ -70,7 +71,7 @@ def local_log_files(env: Environment, *, job_id: int | None = None) -> list[Path
 
 def _job_and_attempt(path: Path) -> tuple[int, int]:
     parts = path.stem.removeprefix("job-").split("-")
-    job, attempt = [*(int(part) if part.isdigit() else 0 for part in parts[:2]), 0, 0][:2]
+    job, attempt = [*(int(part) if is_digits(part) else 0 for part in parts[:2]), 0, 0][:2]
     return job, attempt
 
 

@@ -52,14 +52,25 @@ class VerifiedTag:
 
 
 def trusted_settings(
-    repo: Path, *, remote: str, trusted_branch: str | None, fetch: bool
+    repo: Path,
+    *,
+    remote: str,
+    trusted_branch: str | None,
+    fetch: bool,
+    environment: str | None = None,
 ) -> ReleaseSettings:
-    """The release settings as the protected branch holds them, branches fetched."""
+    """The release settings as the protected branch holds them, with the branch releases to
+    `environment` come from fetched (both release branches when no environment is named): a
+    production tag never needs the development branch, nor a staging tag the release one."""
     branch = trusted_branch or remote_default_branch(repo, remote)
     if fetch:
         fetch_branches(repo, remote, [branch])
     settings = read_release_settings(repo, _remote_ref(repo, remote, branch))
-    wanted = [settings.development_branch, settings.release_branch]
+    wanted = (
+        [settings.branch_for(environment)]
+        if environment
+        else [settings.development_branch, settings.release_branch]
+    )
     if fetch:
         fetch_branches(repo, remote, wanted)
     for name in wanted:
@@ -92,7 +103,9 @@ def verify_tag(
     if not named or named.group(1) != tag:
         inner = named.group(1) if named else "nothing"
         raise TagRefusedError(f"refused {tag}: the signed tag object is named {inner}, not {tag}")
-    settings = trusted_settings(repo, remote=remote, trusted_branch=trusted_branch, fetch=fetch)
+    settings = trusted_settings(
+        repo, remote=remote, trusted_branch=trusted_branch, fetch=fetch, environment=environment
+    )
     method, signer = _check_signature(repo, tag, ref, body, settings)
     commit = git(repo, "rev-parse", f"{ref}^{{commit}}").stdout.strip()
     branch = settings.branch_for(environment)

@@ -14,8 +14,8 @@ from common.errors import CommandError
 from common.shell import run_command
 from ops.release.errors import ReleaseError, VersionRuleError
 
-STAGING_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)-dev$")
-PROD_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+STAGING_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)-dev$", re.ASCII)
+PROD_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$", re.ASCII)
 RULE = "vX.Y.Z-dev deploys only to staging, vX.Y.Z only to prod"
 DEPLOYABLE_ENVIRONMENTS = ("staging", "prod")
 # The sandbox rehearses staging's releases on one machine, so it takes staging's versions.

@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 
 from common.environments import Environment
 from common.errors import ConfigError
+from common.inputs import is_digits
 from ops.sandbox import database, emulator, foreman_host
 from ops.sandbox.docker_engine import (
     DEFAULT_BASE_URL,
@@ -285,7 +286,7 @@ def _foreman_host_address(env: Environment) -> tuple[str, int]:
     if not hosts or not isinstance(hosts[0], str):
         raise ConfigError(f"{env.path}: [foreman_host] hosts is required")
     host, _, port = hosts[0].rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not is_digits(port):
         raise ConfigError(f"{env.path}: a sandbox's foreman host is 127.0.0.1:<port>")
     return host, int(port)
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from common.errors import RefineryError
+from common.inputs import is_digits
 from foreman.executors.local import process_start_time
 
 
@@ -101,7 +102,7 @@ def recorded_pid(pid_file: Path) -> int | None:
         pid_text, _, started = pid_file.read_text().strip().partition(":")
     except FileNotFoundError:
         return None
-    if not pid_text.isdigit():
+    if not is_digits(pid_text):
         return None
     pid = int(pid_text)
     actual = process_start_time(pid)

@@ -103,8 +103,8 @@ def cron_file(env: Environment, cron_dir: Path) -> UnitFile:
     return UnitFile(cron_dir / f"refinery-{env.name}", "\n".join(lines) + "\n")
 
 
-_DAILY = re.compile(r"^\*-\*-\* (\d{1,2}):(\d{2})(?::00)?$")
-_EVERY_MINUTES = re.compile(r"^\*:0/(\d{1,2})$")
+_DAILY = re.compile(r"^\*-\*-\* (\d{1,2}):(\d{2})(?::00)?$", re.ASCII)
+_EVERY_MINUTES = re.compile(r"^\*:0/(\d{1,2})$", re.ASCII)
 _NAMED = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 1",
           "monthly": "0 0 1 * *"}  # fmt: skip
 

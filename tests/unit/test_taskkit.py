@@ -97,3 +97,29 @@ def test_the_console_prints_markup_emoji_codes_and_escapes_as_text():
     text = captured.get()
     assert "[/] [link=http://example.invalid]x[/link] :warning: \\x1b[31mred" in text
     assert "\x1b]8;" not in text and "⚠" not in text
+
+
+def test_no_task_prints_rich_markup_that_would_show_literally():
+    """Every console prints text as it is (SafeConsole), so a markup tag in a string literal
+    would reach the terminal as `[dim]…[/dim]`; style goes through `styled()` instead."""
+    import re
+
+    from common.environments import REPO_ROOT
+
+    tag = re.compile(r"\[(dim|bold|italic|red|green|yellow|blue|cyan|magenta)\b[^]]*\].*\[/")
+    found = [
+        f"{path.relative_to(REPO_ROOT)}:{number}"
+        for path in sorted((REPO_ROOT / "ops").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if tag.search(line)
+    ]
+    assert found == []
+
+
+def test_a_progress_step_is_one_plain_line_on_stderr(capsys):
+    from ops.progress import progress_display
+    from ops.taskkit import err_console
+
+    with err_console.capture() as captured, progress_display() as progress:
+        progress("AWS emulator on 127.0.0.1:24566")
+    assert captured.get().strip() == "… AWS emulator on 127.0.0.1:24566"

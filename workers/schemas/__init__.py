@@ -27,6 +27,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from common.errors import ValidationError
+from common.inputs import is_digits
 
 SCHEMAS_DIR = Path(__file__).resolve().parent
 KINDS = ("sample_sheet", "metadata_record")
@@ -79,7 +80,7 @@ def check_version(kind: str, version: int | str) -> int:
     """`version` as an int when `kind` has it; an unknown version is refused by name."""
     known = versions(kind)
     text = str(version).strip().removeprefix("v")
-    if not text.isdigit() or int(text) not in known:
+    if not is_digits(text) or int(text) not in known:
         listed = ", ".join(str(v) for v in known)
         raise ValidationError(f"unknown {kind} schema version {version!r} (known: {listed})")
     return int(text)

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from common.errors import JobError, ValidationError
-from common.inputs import excerpt
+from common.inputs import excerpt, is_digits
 from workers.registry import JobContext, handler
 from workers.settings import EnaSettings, ena_settings
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
@@ -132,7 +132,7 @@ def _files_of(row: dict[str, str], accession: str) -> list[EnaFile]:
     files = []
     for path, md5, size in zip(paths, md5s, sizes, strict=True):
         md5 = md5.strip().lower()
-        if not path or not _MD5.match(md5) or not size.isdigit():
+        if not path or not _MD5.match(md5) or not is_digits(size):
             raise MalformedReport(
                 f"ENA's file report for {accession}: run {run} has a malformed file entry; "
                 "retry later"

@@ -35,8 +35,8 @@ from ops.lake.listing import list_lake
 from workers.downloaders.partials import PARTIAL_DOWNLOAD
 
 # The tables whose ids name things outside the database, and where those names are found.
-_ANALYSIS_KEY = re.compile(r"^analyses/(\d+)/")
-_JOB_LOG = re.compile(r"^job-(\d+)-")
+_ANALYSIS_KEY = re.compile(r"^analyses/(\d+)/", re.ASCII)
+_JOB_LOG = re.compile(r"^job-(\d+)-", re.ASCII)
 
 
 @dataclass

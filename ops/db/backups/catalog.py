@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from ops.db.backups.manifest import (
 )
 
 PARTIAL_PREFIX = ".partial-"
-_NAME = re.compile(r"^(\d{8}T\d{6}\.\d{3}Z)-(logical|physical)$")
+_NAME = re.compile(r"^(\d{8}T\d{6}\.\d{3}Z)-(logical|physical)$", re.ASCII)
 _TIME_FORMAT = "%Y%m%dT%H%M%S"
 
 
@@ -58,6 +58,31 @@ class BackupRecord:
 def new_backup_name(kind: str, now: datetime | None = None) -> str:
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{moment.strftime(_TIME_FORMAT)}.{moment.microsecond // 1000:03d}Z-{kind}"
+
+
+def claim_backup_name(directory: Path, kind: str, now: datetime) -> str:
+    """A new backup's name, with its partial folder created (empty) for the caller.
+
+    Two backups started in the same millisecond would share `new_backup_name`; creating the
+    partial folder is the claim (mkdir is atomic), and a name already claimed or finished moves
+    on by a millisecond, so each backup gets a name of its own and neither disturbs the other.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    moment = now
+    for _ in range(1000):
+        name = new_backup_name(kind, moment)
+        moment += timedelta(milliseconds=1)
+        partial = directory / f"{PARTIAL_PREFIX}{name}"
+        try:
+            partial.mkdir()
+        except FileExistsError:
+            continue
+        # Checked after the claim: a backup that finished before it renamed its partial away.
+        if (directory / name).exists():
+            partial.rmdir()
+            continue
+        return name
+    raise FileExistsError(f"no free backup name in {directory} near {new_backup_name(kind, now)}")
 
 
 def time_of_name(name: str) -> datetime | None:

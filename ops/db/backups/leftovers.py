@@ -58,11 +58,12 @@ class Leftover:
 
 @contextmanager
 def owned_partial(partial: Path) -> Iterator[Path]:
-    """Create the partial folder and hold its owner lock until the block ends.
+    """Hold the partial folder's owner lock until the block ends (the folder is created, or
+    was created empty by `claim_backup_name`).
 
     The lock file is removed at the end, before the folder is renamed into a finished backup.
     """
-    partial.mkdir()
+    partial.mkdir(exist_ok=True)
     owner = partial / OWNER_FILE
     with open(owner, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -20,7 +20,7 @@ from common.environments import Environment
 from common.pgpass import libpq_child_environment
 from common.shell import Value, run_command
 from common.sql import query
-from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
+from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, claim_backup_name, find_backup
 from ops.db.backups.errors import BackupCorruptError, BackupError
 from ops.db.backups.leftovers import owned_partial
 from ops.db.backups.manifest import new_manifest, write_manifest
@@ -54,12 +54,11 @@ def take_logical_backup(
     """Dump the environment's database into a new backup folder and return its record."""
     started = time.monotonic()
     created_at = datetime.now(UTC)
-    name = new_backup_name("logical", created_at)
-    settings.directory.mkdir(parents=True, exist_ok=True)
-    partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
     compression = fastest_compression()
     jobs = parallel_jobs()
     conn = db.connect(env)
+    name = claim_backup_name(settings.directory, "logical", created_at)
+    partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
     try:
         with conn.cursor() as cur:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")

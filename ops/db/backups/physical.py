@@ -26,7 +26,7 @@ from common.environments import Environment
 from common.pgpass import libpq_child_environment
 from common.shell import Value, run_command
 from common.sql import query
-from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, find_backup, new_backup_name
+from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, claim_backup_name, find_backup
 from ops.db.backups.errors import BackupCorruptError, BackupError
 from ops.db.backups.leftovers import owned_partial
 from ops.db.backups.manifest import new_manifest, write_manifest
@@ -41,9 +41,6 @@ def take_physical_backup(
     """pg_basebackup the whole cluster (plain format, WAL streamed, with its backup manifest)."""
     started = time.monotonic()
     created_at = datetime.now(UTC)
-    name = new_backup_name("physical", created_at)
-    settings.directory.mkdir(parents=True, exist_ok=True)
-    partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
     conn = db.connect(env)
     try:
         with conn.cursor() as cur:
@@ -51,6 +48,8 @@ def take_physical_backup(
             server_version, size_bytes = fetch_one(cur)
     finally:
         conn.close()
+    name = claim_backup_name(settings.directory, "physical", created_at)
+    partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
     try:
         with owned_partial(partial):  # a killed backup leaves it unlocked
             progress(f"pg_basebackup of the {env.name} cluster")

@@ -240,3 +240,21 @@ def test_a_backup_killed_half_way_is_listed_and_pruned_as_a_leftover(make_env):
     assert not partial.exists()
     inv("db.backup", "-e", env.name, "--note", "whole")
     assert [b.note for b in list_backups(directory)] == ["whole"]
+
+
+def test_backups_started_at_once_both_succeed_under_names_of_their_own(make_env):
+    env = make_env()
+    fill_catalog(env, projects=2)
+    started = [
+        subprocess.Popen([INV, "db.backup", "-e", env.name, "--note", f"n{i}"], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(3)
+    ]  # fmt: skip
+    outcomes = [(p.wait(timeout=300), p.stderr.read()) for p in started]
+    for process in started:
+        process.stdout.close()
+        process.stderr.close()
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    backups = list_backups(backup_settings(env).directory)
+    assert sorted(b.note for b in backups) == ["n0", "n1", "n2"]
+    assert len({b.name for b in backups}) == 3

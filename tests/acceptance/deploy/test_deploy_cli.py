@@ -25,6 +25,7 @@ from ops.deploy.settings import deploy_settings
 from ops.deploy.steps import STEP_TABLE, Step
 from ops.tasks import ns
 from tests.support.deploy import create_lock_table, deploy_sections, foreman_restart_command
+from tests.support.inv import run_inv, table_columns
 
 pytestmark = pytest.mark.acceptance
 INV = [sys.executable, "-m", "invoke"]
@@ -148,3 +149,41 @@ def test_a_step_error_carrying_secrets_is_masked_in_output_logs_and_audit(
     assert address.password not in everything
     assert aws_secret not in everything
     assert len(caplog.records) > 0  # logs were captured, so their lack of secrets means something
+
+
+def test_history_at_80_columns_shows_versions_and_headers_whole(deploy_env):
+    from ops.deploy.audit import AuditLog, DeployRecord
+
+    record = DeployRecord("staging", "deploy", "v1.4.0-dev", "3f2a9b1c0d4e5f6a7b8c9d0e")
+    record.outcome, record.steps_done = "succeeded", ["images", "infrastructure", "migrate"]
+    AuditLog(deploy_settings(deploy_env)).save(record)
+    result = run_inv("deploy.history", "-e", "staging", columns=80)
+    assert result.returncode == 0, result.stderr
+    assert "…" not in result.stdout
+    columns = dict(table_columns(result.stdout, "staging deploys"))
+    assert columns["version"] == "v1.4.0-dev"
+    assert columns["outcome"] == "succeeded"
+    assert set(columns) >= {"started", "action", "commit", "by", "plan+/~/±/-", "steps", "error"}
+
+
+def test_a_rollback_after_a_single_deploy_says_there_is_nothing_to_roll_back_to(deploy_env):
+    from ops.deploy.audit import AuditLog, DeployRecord
+
+    none_yet = run_inv("rollback", "-e", "staging")
+    assert none_yet.returncode == ExitCode.NOT_FOUND
+    assert none_yet.stderr.splitlines() == [
+        "error: nothing to roll back to: no successful deploy of staging is recorded"
+    ]
+    record = DeployRecord("staging", "deploy", "v1.0.0-dev", "3f2a9b1c0d4e")
+    record.outcome = "succeeded"
+    record.facts["images"] = {"worker_image": "registry/workers:v1.0.0-dev"}
+    AuditLog(deploy_settings(deploy_env)).save(record)
+    single = run_inv("rollback", "-e", "staging")
+    assert single.returncode == ExitCode.NOT_FOUND
+    assert single.stderr.splitlines() == [
+        "error: nothing to roll back to: staging runs v1.0.0-dev and no earlier successful "
+        "version is recorded (see `inv deploy.history -e staging`); deploy a fixed version "
+        "instead"
+    ]
+    history = json.loads(run_inv("deploy.history", "-e", "staging", "--json").stdout)
+    assert [(r["action"], r["version"]) for r in history] == [("deploy", "v1.0.0-dev")]

@@ -96,7 +96,10 @@ def test_retry_all_failed_retries_only_failed_jobs(make_env, inv):
         (("jobs.retry", "999999"), "error: job 999999 does not exist"),
         (("jobs.cancel", "999999"), "error: job 999999 does not exist"),
         (("jobs.retry", "abc"), "error: job id must be a whole number, not 'abc'"),
-        (("jobs.retry",), "'jobs.retry' did not receive required positional arguments: 'job_id'"),
+        (
+            ("jobs.retry",),
+            "error: inv jobs.retry needs JOB_ID or --all-failed (see inv jobs.retry --help)",
+        ),
         (("jobs.retry", "5", "--all-failed"), "error: give a JOB_ID or --all-failed, not both"),
     ],
 )

@@ -99,3 +99,17 @@ def test_hotfix_starts_from_the_last_production_release_and_tags_through_verify(
     assert tagged.returncode == 0, tagged.stderr
     assert "v1.4.1: signed (ssh)" in tagged.stdout and "deploys to prod" in tagged.stdout
     assert repos.git("rev-parse", "v1.4.1^{commit}") == repos.git("rev-parse", "main")
+
+
+def test_a_production_tag_is_verified_without_the_development_branch(repos, ssh_key, tmp_path):
+    """Only the tag's own environment branch is consulted: a remote (or a CI clone) without
+    `dev` verifies a production tag."""
+    repos.trust(ssh=[ssh_key])
+    repos.sign_tag(ssh_key, "v1.0.0", "main")
+    repos.git("push", "-q", "origin", "--delete", "dev")
+    checkout = repos.clone(tmp_path / "ci")
+    assert "origin/dev" not in repos.git("-C", str(checkout), "branch", "-r")
+
+    good = inv(checkout, "release.verify", "v1.0.0", "--json")
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["environment"] == "prod"

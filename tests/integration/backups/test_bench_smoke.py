@@ -33,3 +33,22 @@ def test_backup_benchmark_runs_every_step_at_tiny_scale(
             result.seconds["gunzip | psql"] / result.seconds["db.restore (logical)"]), 1.0),
     }  # fmt: skip
     assert_reported_in_common_shape(result.comparisons(), capsys, monkeypatch)
+
+
+def test_inv_bench_backup_reports_every_step_as_json(server_tmp_path):
+    """The task as people run it: the shipped `local` environment as the base of a cluster
+    of the benchmark's own, in its work folder."""
+    import json
+
+    from tests.support.inv import run_inv
+
+    result = run_inv("bench.backup", "--scale", "1", "--rounds", "1", "--json",
+                     "--work-dir", str(server_tmp_path),
+                     env={"REFINERY_ENVIRONMENTS_DIR": ""}, timeout=900)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert {row["benchmark"] for row in report["comparisons"]} == {
+        "logical backup", "physical restore", "logical restore (with checks)",
+    }  # fmt: skip
+    assert all(row["ratio"] > 0 for row in report["comparisons"])
+    assert list(server_tmp_path.iterdir()) == []  # its scratch folder is gone

@@ -26,3 +26,19 @@ def test_bench_console_searches_every_word_with_both_systems(make_env):
     assert all(row.peer == "ILIKE" and row.ratio > 0 for row in comparisons)
     again = run_console_bench(env, samples=2000, rounds=1)  # reuses the generated catalog
     assert again.matches == result.matches
+
+
+def test_inv_bench_console_reports_both_percentiles_as_json(make_env):
+    import json
+
+    from tests.support.inv import run_inv
+
+    env = make_env("benchconsoleinv")
+    result = run_inv("bench.console", "-e", env.name, "--samples", "1500", "--rounds", "1",
+                     "--json", timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(result.stdout)["comparisons"]
+    assert [row["benchmark"] for row in rows] == [
+        "search latency p50, 1,500 samples", "search latency p95, 1,500 samples",
+    ]  # fmt: skip
+    assert all(row["peer"] == "ILIKE" and row["ratio"] > 0 for row in rows)

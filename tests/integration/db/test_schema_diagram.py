@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,49 @@ def test_the_task_writes_the_diagram_through_inv(env, tmp_path):
     )
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "unknown format" in bad.stderr
+
+
+def _inv(*args, **kwargs):
+    return subprocess.run(
+        [INV, *args], cwd=REPO, capture_output=True, timeout=120, check=False, **kwargs
+    )
+
+
+def test_a_folder_as_output_is_refused_before_anything_is_written(env, tmp_path):
+    folder = tmp_path / "diagrams"
+    folder.mkdir()
+    result = _inv("db.schema-diagram", "-e", env.name, "--output", str(folder))
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        f"error: --output {folder} is a folder: name the file to write, e.g. {folder}/schema.svg"
+    ]
+    assert sorted(tmp_path.iterdir()) == [folder] and not list(folder.iterdir())
+
+
+@pytest.mark.parametrize("fmt", ["dot", "svg"])
+def test_a_dash_writes_the_diagram_to_standard_output(env, fmt):
+    before = set(REPO.iterdir())
+    result = _inv("db.schema-diagram", "-e", env.name, "--format", fmt, "--output", "-")
+    assert result.returncode == 0, result.stderr
+    if fmt == "dot":
+        assert result.stdout.decode() == COMMITTED_DIAGRAM.read_text()
+    else:
+        assert result.stdout.lstrip().startswith((b"<?xml", b"<svg"))
+    assert set(REPO.iterdir()) == before  # no file named "-"
+
+
+@pytest.mark.parametrize("fmt", ["dot", "svg"])
+def test_a_write_that_fails_half_way_leaves_no_partial_and_says_what_failed(env, tmp_path, fmt):
+    """A file-size limit (RLIMIT_FSIZE) stops the write after 1 KB, as a full disk would."""
+    target = tmp_path / f"schema.{fmt}"
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    result = _inv("db.schema-diagram", "-e", env.name, "--format", fmt, "--output", str(target),
+                  preexec_fn=small_files)  # fmt: skip
+    assert result.returncode in (1, 7)
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr.decode()
+    assert lines[0].startswith(f"error: could not write the {fmt} diagram to {target}: ")
+    assert list(tmp_path.iterdir()) == []

@@ -114,3 +114,47 @@ def test_an_export_to_s3_uploads_the_validated_bag_and_checks_every_object(
     } <= keys
     again = export_project(processed, "DEMO", "s3://exports/spring")
     assert again.uploaded == 0  # every object already there with its checksum
+
+
+def test_an_export_through_inv_writes_the_bag_and_refuses_an_empty_destination(processed, tmp_path):
+    from tests.support.inv import one_error_line, run_inv
+
+    done = run_inv("data.export", "-e", processed.name, "DEMO", "--to", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    bagit.Bag(str(tmp_path / "out" / "DEMO")).validate()
+    for empty in ("", "  "):
+        refused = run_inv("data.export", "-e", processed.name, "DEMO", "--to", empty)
+        assert refused.returncode == 2
+        assert one_error_line(refused) == (
+            "error: give --to a folder or s3://bucket/prefix to export into"
+        )
+    assert not (tmp_path / "DEMO").exists()
+
+
+def test_a_second_export_of_the_same_bag_is_refused_while_the_first_runs(processed, tmp_path):
+    """The first export is stood for by the test holding the bag's lock (its `.partial`
+    folder, flocked as an export holds it)."""
+    import fcntl
+    import os
+
+    from common.errors import ExitCode
+    from tests.support.inv import one_error_line, run_inv
+
+    staging = tmp_path / "out" / "DEMO.partial"
+    staging.mkdir(parents=True)
+    handle = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        second = run_inv("data.export", "-e", processed.name, "DEMO", "--to", str(tmp_path / "out"))
+    finally:
+        os.close(handle)
+    assert second.returncode == ExitCode.LOCK_HELD
+    assert one_error_line(second) == (
+        f"error: another export of DEMO into {tmp_path / 'out'} is in progress "
+        f"(in {staging}); wait for it to finish"
+    )
+    assert list(staging.iterdir()) == []  # nothing written into the first one's files
+    again = run_inv("data.export", "-e", processed.name, "DEMO", "--to", str(tmp_path / "out"))
+    assert again.returncode == 0, again.stderr
+    twice = run_inv("data.export", "-e", processed.name, "DEMO", "--to", str(tmp_path / "out"))
+    assert twice.returncode == 2 and "exists already" in one_error_line(twice)

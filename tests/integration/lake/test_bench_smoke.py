@@ -31,3 +31,16 @@ def test_bench_lake_runs_every_mode_against_rclone(
     assert len(list((tmp_path / "lake").rglob("*.fq"))) == 150
     assert (tmp_path / "catalog.sha256").read_text().count("\n") == 150
     assert_reported_in_common_shape(timings, capsys, monkeypatch)
+
+
+def test_inv_bench_lake_reports_each_mode_as_json(postgres_template):
+    import json
+
+    from tests.support.inv import run_inv
+
+    which_or_fail("rclone", "run scripts/system-packages.sh as root")
+    result = run_inv("bench.lake", "--files", "120", "--repeat", "1", "--json", timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(result.stdout)["comparisons"]
+    assert rows[0]["benchmark"] == "lake.check size-only, 120 files"
+    assert all(row["refinery_seconds"] > 0 and row["peer_seconds"] > 0 for row in rows)

@@ -154,3 +154,20 @@ def test_a_mirror_killed_mid_upload_resumes_in_the_next_process(make_env, moto_s
     assert resumed.parts_sent == 2  # the killed process's part was kept and reused
     stored = mirror.stat("raw/ena-PRJ1/ERX12/big.bam")
     assert stored is not None and stored.sha256 == hashlib.sha256(big).hexdigest()
+
+
+def test_inv_lake_restore_brings_the_lake_back_from_its_mirror(fs_catalog):
+    from tests.support.inv import run_inv
+
+    env = fs_catalog.env
+    S3Lake.from_url("s3://mirror-three/x", env).ensure_bucket()
+    mirrored = run_inv("lake.mirror", "-e", env.name, "--to", "s3://mirror-three/x")
+    assert mirrored.returncode == 0, mirrored.stderr
+    lake = open_lake(env)
+    shutil.rmtree(lake.root / "raw")
+    dry = run_inv("lake.restore", "-e", env.name, "--from", "s3://mirror-three/x")
+    assert dry.returncode == 0, dry.stderr
+    assert not (lake.root / "raw").exists()  # a dry run changes nothing
+    done = run_inv("lake.restore", "-e", env.name, "--from", "s3://mirror-three/x", "--execute")
+    assert done.returncode == 0, done.stderr
+    assert check_lake(env, checksums=True).in_sync

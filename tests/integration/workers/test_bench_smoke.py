@@ -22,3 +22,15 @@ def test_bench_measures_each_pair_against_its_peer(capsys, monkeypatch):
         assert pair.refinery_seconds > 0 and pair.peer_seconds > 0
         assert pair.ratio == pytest.approx(pair.peer_seconds / pair.refinery_seconds)
     assert_reported_in_common_shape(results, capsys, monkeypatch)
+
+
+def test_inv_bench_workers_reports_each_pair_as_json():
+    import json
+
+    from tests.support.inv import run_inv
+
+    result = run_inv("bench.workers", "--reads", "500", "--repeats", "1", "--json", timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(result.stdout)["comparisons"]
+    assert {row["peer"] for row in rows} == {"zlib decompress only", "wc -l", "curl"}
+    assert all(row["ratio"] > 0 for row in rows)

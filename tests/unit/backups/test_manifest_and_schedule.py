@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,19 @@ def test_oncalendar_forms_convert_to_cron(expression, cron):
 def test_unconvertible_oncalendar_is_a_config_error():
     with pytest.raises(ConfigError, match="no cron equivalent"):
         oncalendar_to_cron("Mon..Fri 08:00")
+
+
+def test_backups_started_in_the_same_millisecond_get_names_of_their_own(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ops.db.backups.catalog import PARTIAL_PREFIX, claim_backup_name
+
+    moment = datetime(2026, 12, 5, 8, 0, 0, 123000, tzinfo=UTC)
+    (tmp_path / new_backup_name("logical", moment)).mkdir()  # a finished backup of that time
+    with ThreadPoolExecutor(8) as pool:
+        names = list(pool.map(lambda _: claim_backup_name(tmp_path, "logical", moment), range(8)))
+    assert len(set(names)) == 8
+    assert new_backup_name("logical", moment) not in names
+    assert sorted(names)[0] == "20261205T080000.124Z-logical"
+    assert all((tmp_path / f"{PARTIAL_PREFIX}{name}").is_dir() for name in names)
+    assert all(time_of_name(name) is not None for name in names)
