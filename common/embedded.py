@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import DatabaseError
-from common.inputs import excerpt
+from common.inputs import excerpt, is_digits
 from common.shell import run_command
 
 SYSTEM_USER = "refinery-pg"
@@ -163,7 +163,7 @@ class EmbeddedCluster:
         except FileNotFoundError:
             return None
         stripped = text.strip()
-        if stripped.isascii() and stripped.isdigit() and 0 < int(stripped) < 65536:
+        if is_digits(stripped) and 0 < int(stripped) < 65536:
             return int(stripped)
         raise DatabaseError(
             f"{self.port_file} holds {excerpt(text)}, not a port number: delete it and run "

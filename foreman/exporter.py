@@ -33,6 +33,7 @@ from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
+from common.inputs import is_digits
 from common.metrics import DURATION_BOUNDS, OUTCOMES, Snapshot
 from foreman.executors.local import process_start_time
 from foreman.settings import parse_address
@@ -198,7 +199,7 @@ def metrics_addresses(env: Environment) -> dict[int, str]:
             started, _, address = entry.read_text().strip().partition(" ")
         except FileNotFoundError:
             continue
-        if entry.name.isdigit() and process_start_time(int(entry.name)) == started:
+        if is_digits(entry.name) and process_start_time(int(entry.name)) == started:
             found[int(entry.name)] = address
     return found
 

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from common.environments import Environment
 from common.errors import DatabaseError, JobError, RefineryError, ValidationError
+from common.inputs import is_digits
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, retry_jobs
 from ops.console import pages
@@ -179,7 +180,7 @@ MAX_PAGE = 10_000
 
 def _search(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     text = r.query_params.get("page", "1")
-    if not (text.isascii() and text.isdigit() and len(text) <= 6 and 1 <= int(text) <= MAX_PAGE):
+    if not (is_digits(text) and len(text) <= 6 and 1 <= int(text) <= MAX_PAGE):
         raise ValidationError(f"page must be a whole number from 1 to {MAX_PAGE:,}")
     page = int(text)
     filters = {facet: r.query_params.get(facet, "") for facet in FACETS}

@@ -81,7 +81,7 @@ def survey(
 
 
 def _wait(settings: Environment, root: int, timeout: float) -> None:
-    from ops.jobs.wait import wait_for_job_tree
+    from ops.job_wait import wait_for_job_tree
 
     state = wait_for_job_tree(settings, root, timeout=timeout)
     if state.failed:

@@ -11,7 +11,7 @@ from invoke.exceptions import Exit
 from common.db import transaction
 from common.environments import Environment
 from common.errors import ExitCode
-from ops.jobs.wait import wait_for_job_tree
+from ops.job_wait import wait_for_job_tree
 from ops.local.demo_data import write_demo_delivery
 from ops.local.qc_report import qc_rows, qc_table, write_qc_report
 from ops.taskkit import console, print_table

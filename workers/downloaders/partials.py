@@ -18,7 +18,7 @@ from common.lake import Lake
 from common.lake.base import StagedFile
 from common.sql import query
 
-PARTIAL_DOWNLOAD = re.compile(r"^download-file-(\d+)\.part(\.promise)?$")
+PARTIAL_DOWNLOAD = re.compile(r"^download-file-(\d+)\.part(\.promise)?$", re.ASCII)
 
 
 def partial_path(lake: Lake, file_id: int) -> Path:
