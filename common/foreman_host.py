@@ -6,6 +6,14 @@ stops and starts it there, and an operator's tasks reach a private database thro
 the same way: with the key file handed to the SSH library (never argv), no agent, no
 `~/.ssh/config`, and host keys checked strictly when a known-hosts file is given.
 
+The way in: on AWS the host has no public address and no SSH port open to the internet.
+`way_in = "instance_connect_endpoint"` sends every connection through `proxy_command`, an
+`aws ec2-instance-connect open-tunnel` that the stack's EC2 Instance Connect Endpoint
+authorises with the caller's IAM credentials (ec2-instance-connect:OpenTunnel); SSH then runs
+end to end over that stream, host key checked as ever. The sandbox rehearses the same shape
+with a stand-in ProxyCommand (ops/sandbox/open_tunnel.py) that speaks plain TCP to its
+loopback sshd. Hosts may name a stack output (`terraform:foreman_instance_id`).
+
 ```toml
 [foreman_host]
 hosts = ["foreman-1.internal", "foreman-2.internal:2222"]  # host or host:port
@@ -18,17 +26,21 @@ start_command = "sudo systemctl start refinery-foreman"  # …and starts them ag
 known_hosts_file = "~/.ssh/known_hosts"     # optional: verify host keys strictly
 connect_timeout_seconds = 10
 command_timeout_seconds = 120
+way_in = "instance_connect_endpoint"        # default "direct"
+proxy_command = "aws ec2-instance-connect open-tunnel --region {region} --instance-id {host} --remote-port {port}"
 ```
 """
 
 from __future__ import annotations
 
 import getpass
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.environments import Environment
+from common.environments import REPO_ROOT, TERRAFORM_PREFIX, Environment
 from common.errors import ConfigError
 from common.files import private_file
 from common.settings.operations import ForemanHostSection
@@ -49,6 +61,8 @@ class ForemanHostSettings:
     command_timeout_seconds: float = 120
     stop_command: str = ""
     start_command: str = ""
+    way_in: str = "direct"
+    proxy_command: str = ""  # {region} filled in; {host} and {port} per connection
 
     @property
     def host_names(self) -> list[str]:
@@ -67,7 +81,7 @@ def foreman_host_settings(env: Environment) -> ForemanHostSettings:
     section = ForemanHostSection.for_environment(env)
     where = f"{env.path}: foreman_host"
     return ForemanHostSettings(
-        hosts=tuple(_split_host(entry, section.port) for entry in section.hosts),
+        hosts=tuple(_split_host(_resolved(env, entry), section.port) for entry in section.hosts),
         user=section.user or getpass.getuser(),
         key_file=private_file(str(_path(env, section.key_file)), f"{where}.key_file"),
         restart_command=section.restart_command,
@@ -78,7 +92,21 @@ def foreman_host_settings(env: Environment) -> ForemanHostSettings:
         command_timeout_seconds=section.command_timeout_seconds,
         stop_command=section.stop_command,
         start_command=section.start_command,
+        way_in=section.way_in,
+        proxy_command=section.proxy_command.replace("{region}", shlex.quote(env.aws.region)),
     )
+
+
+def proxy_command_for(settings: ForemanHostSettings, host: str, port: int) -> str | None:
+    """The ProxyCommand that carries SSH to `host:port` (None: connect directly)."""
+    if not settings.proxy_command:
+        return None
+    values = {"{host}": host, "{port}": str(port), "{python}": sys.executable,
+              "{repo}": str(REPO_ROOT)}  # fmt: skip
+    command = settings.proxy_command
+    for token, value in values.items():
+        command = command.replace(token, shlex.quote(value))
+    return command
 
 
 def ssh_connection(settings: ForemanHostSettings, host: str, port: int) -> Any:
@@ -92,6 +120,8 @@ def ssh_connection(settings: ForemanHostSettings, host: str, port: int) -> Any:
         user=settings.user,
         port=port,
         config=config,
+        # A string gateway is a ProxyCommand: SSH rides on that command's stdin and stdout.
+        gateway=proxy_command_for(settings, host, port),
         connect_timeout=settings.connect_timeout_seconds,
         connect_kwargs={
             "key_filename": [str(settings.key_file)],
@@ -120,6 +150,16 @@ def _path(env: Environment, value: Any) -> Path:
     (where `inv sandbox.up` generates the sandbox's keys)."""
     path = Path(str(value)).expanduser()
     return path if path.is_absolute() else env.state_dir / path
+
+
+def _resolved(env: Environment, entry: str) -> str:
+    """A host entry, or the stack output it names (`terraform:foreman_instance_id`)."""
+    if not entry.startswith(TERRAFORM_PREFIX):
+        return entry
+    value = env.resolve(entry)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{env.path}: foreman_host.hosts {entry} is not a host name: {value!r}")
+    return value
 
 
 def _split_host(entry: str, default_port: int) -> tuple[str, int]:

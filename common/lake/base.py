@@ -81,6 +81,12 @@ class Lake(ABC):
         """A folder for partial downloads; on a filesystem lake, on the same device."""
         raise NotImplementedError
 
+    def writes_denied_under(self, prefix: str) -> bool:
+        """Whether the store itself refuses writes and deletions under `prefix` to everyone
+        but its named writers (on S3, a bucket policy). A filesystem lake protects each file
+        by its mode and owner instead, so it says no."""
+        return False
+
     # Internal (dot-led) areas of an object store. A filesystem lake reaches them through its
     # paths (ops.lake.moves), so only object-store backends implement these.
 

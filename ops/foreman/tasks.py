@@ -1,4 +1,4 @@
-"""`inv foreman.*`: the dispatch loop."""
+"""`inv foreman.*`: the dispatch loop, and on-call's status and restart (ops/foreman/oncall.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from invoke import Collection, Context
 
 from foreman.loop import Foreman
 from foreman.service import registered_foreman
-from ops.taskkit import ENV_HELP, console, environment, task
+from ops.foreman.oncall import foreman_status, restart_foreman_now
+from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 
 @task(help={"env": ENV_HELP, "until_idle": "stop once no job is pending (for one-off drains)"})
@@ -24,5 +25,35 @@ def run(c: Context, env: str, until_idle: bool = False) -> None:
     )
 
 
+@task(help={"env": ENV_HELP, "json": JSON_HELP})
+def status(c: Context, env: str, json: bool = False) -> None:
+    """Which foreman leads, how old its heartbeat is, its version and host (on-call)."""
+    report = foreman_status(environment(env))
+    if json:
+        print_json({"environment": report.environment, "hosts": report.hosts,
+                    "way_in": report.way_in, "foremen": [vars(b) for b in report.foremen]})  # fmt: skip
+        return
+    print_table(
+        f"{report.environment}: foremen (hosts {', '.join(report.hosts)} via {report.way_in})",
+        ("foreman", "role", "heartbeat age (s)", "version", "host", "pid", "started"),
+        ((b.foreman_id, b.role, f"{b.age_seconds:.0f}", b.version, b.hostname, b.pid,
+          b.started_at.isoformat(timespec="seconds")) for b in report.foremen),  # fmt: skip
+        caption="" if report.leader else "NO LEADER: inv foreman.restart -e " + report.environment,
+    )
+
+
+@task(help={"env": ENV_HELP, "version": "release to start (default: the one running now)"})
+def restart(c: Context, env: str, version: str = "") -> None:
+    """Restart the foreman on its hosts and wait for a fresh heartbeat (on-call)."""
+    report = restart_foreman_now(environment(env), version=version or None)
+    beat = report.heartbeat
+    console.print(
+        f"restarted {report.version} on {', '.join(r.host for r in report.hosts)}; "
+        f"{beat.role} {beat.foreman_id} on {beat.hostname} beat at {beat.beat_at.isoformat()}"
+    )
+
+
 ns = Collection("foreman")
 ns.add_task(run)
+ns.add_task(status)
+ns.add_task(restart)

@@ -80,3 +80,13 @@ output "lock_table" {
   description = "DynamoDB table for deploy and runbook locks."
   value       = "${local.prefix}-locks"
 }
+
+output "foreman_instance_id" {
+  description = "The foreman host the tunnel opens to (on the sandbox, its loopback address)."
+  value       = coalesce(var.foreman_address, "foreman.${var.environment}.${var.name}.internal")
+}
+
+output "instance_connect_endpoint_id" {
+  description = "The way in (the stand-in of the EC2 Instance Connect Endpoint)."
+  value       = module.instance_connect_endpoint.id
+}
