@@ -36,8 +36,18 @@ def status(c: Context, env: str, json: bool = False) -> None:
     print_table(
         f"{report.environment}: foremen (hosts {', '.join(report.hosts)} via {report.way_in})",
         ("foreman", "role", "heartbeat age (s)", "version", "host", "pid", "started"),
-        ((b.foreman_id, b.role, f"{b.age_seconds:.0f}", b.version, b.hostname, b.pid,
-          b.started_at.isoformat(timespec="seconds")) for b in report.foremen),  # fmt: skip
+        (
+            (
+                b.foreman_id,
+                b.role,
+                f"{b.age_seconds:.0f}",
+                b.version,
+                b.hostname,
+                b.pid,
+                b.started_at.isoformat(timespec="seconds"),
+            )
+            for b in report.foremen
+        ),  # fmt: skip
         caption="" if report.leader else "NO LEADER: inv foreman.restart -e " + report.environment,
     )
 

@@ -110,8 +110,7 @@ def test_the_unit_runs_the_foreman_image_at_the_deployed_release_with_logs_shipp
     files = _files(cloud_init)
     unit = files["/etc/systemd/system/refinery-foreman.service"]
     assert (
-        "ExecStart=/usr/local/bin/refinery-run refinery-foreman python -m foreman run -e "
-        in unit
+        "ExecStart=/usr/local/bin/refinery-run refinery-foreman python -m foreman run -e " in unit
     )
     run = files["/usr/local/bin/refinery-run"]
     assert f"registry={VALUES['registry']}" in run
@@ -138,9 +137,10 @@ def test_every_timer_the_environment_declares_is_installed_and_enabled(rendered)
     for job, timer in schedules.items():
         service = files[f"/etc/systemd/system/refinery-{job}.service"]
         assert f"refinery-run refinery-{job} inv {timer['inv_arguments']}" in service
-        assert f"OnCalendar={declared[job.replace('-', '_')]}" in files[
-            f"/etc/systemd/system/refinery-{job}.timer"
-        ]
+        assert (
+            f"OnCalendar={declared[job.replace('-', '_')]}"
+            in files[f"/etc/systemd/system/refinery-{job}.timer"]
+        )
         assert f"systemctl enable --now refinery-{job}.timer" in cloud_init["runcmd"]
     assert schedules["backup"]["inv_arguments"] == f"db.scheduled-backup -e {name}"
     assert schedules["lake-check"]["inv_arguments"] == f"schedule.run -e {name} lake-check"
