@@ -26,8 +26,8 @@ start_command = "sudo systemctl start refinery-foreman"  # …and starts them ag
 known_hosts_file = "~/.ssh/known_hosts"     # optional: verify host keys strictly
 connect_timeout_seconds = 10
 command_timeout_seconds = 120
-way_in = "instance_connect_endpoint"        # default "direct"
-proxy_command = "aws ec2-instance-connect open-tunnel --region {region} --instance-id {host} --remote-port {port}"
+way_in = "instance_connect_endpoint"        # default "direct"; {region} is [aws] region too
+proxy_command = "aws ec2-instance-connect open-tunnel --instance-id {host} --remote-port {port}"
 ```
 """
 

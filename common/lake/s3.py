@@ -395,4 +395,4 @@ def _denies_writes(statement: dict[str, Any], resource: str) -> bool:
         return False
     actions = set(_as_list(statement.get("Action", [])))
     resources = {r.split(":", 1)[1] for r in _as_list(statement.get("Resource", []))}
-    return _WRITES <= actions and resource.split(":", 1)[1] in resources
+    return actions >= _WRITES and resource.split(":", 1)[1] in resources

@@ -9,8 +9,9 @@ and then waits, as the deploy's smoke step does, for a heartbeat newer than the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from common.db import connect
 from common.environments import Environment
@@ -48,6 +49,15 @@ class ForemanStatus:
     @property
     def leader(self) -> ForemanBeat | None:
         return next((beat for beat in self.foremen if beat.role == "leader"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"environment": self.environment, "hosts": self.hosts, "way_in": self.way_in,
+                "foremen": [asdict(beat) for beat in self.foremen]}  # fmt: skip
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """One row per foreman: id, role, heartbeat age, version, host, pid, started."""
+        return [(b.foreman_id, b.role, f"{b.age_seconds:.0f}", b.version, b.hostname, b.pid,
+                 b.started_at.isoformat(timespec="seconds")) for b in self.foremen]  # fmt: skip
 
     @property
     def running_version(self) -> str | None:

@@ -30,24 +30,12 @@ def status(c: Context, env: str, json: bool = False) -> None:
     """Which foreman leads, how old its heartbeat is, its version and host (on-call)."""
     report = foreman_status(environment(env))
     if json:
-        print_json({"environment": report.environment, "hosts": report.hosts,
-                    "way_in": report.way_in, "foremen": [vars(b) for b in report.foremen]})  # fmt: skip
+        print_json(report.to_dict())
         return
     print_table(
         f"{report.environment}: foremen (hosts {', '.join(report.hosts)} via {report.way_in})",
         ("foreman", "role", "heartbeat age (s)", "version", "host", "pid", "started"),
-        (
-            (
-                b.foreman_id,
-                b.role,
-                f"{b.age_seconds:.0f}",
-                b.version,
-                b.hostname,
-                b.pid,
-                b.started_at.isoformat(timespec="seconds"),
-            )
-            for b in report.foremen
-        ),  # fmt: skip
+        report.rows(),
         caption="" if report.leader else "NO LEADER: inv foreman.restart -e " + report.environment,
     )
 

@@ -161,9 +161,9 @@ def test_on_s3_the_stacks_bucket_policy_refuses_to_overwrite_or_delete_a_sealed_
     assert [s.ownership for s in report.sealed] == [S3_PROTECTED]
     [result] = list(lake.list(analysis_prefix(analysis)))
     before = lake.client.get_object(Bucket="seal-s3-protected", Key=result.key)["Body"].read()
-    with pytest.raises(Exception, match="403|Forbidden|AccessDenied"):
+    with pytest.raises(Exception, match=r"403|Forbidden|AccessDenied"):
         lake.client.put_object(Bucket="seal-s3-protected", Key=result.key, Body=b"changed")
-    with pytest.raises(Exception, match="403|Forbidden|AccessDenied"):
+    with pytest.raises(Exception, match=r"403|Forbidden|AccessDenied"):
         lake.client.delete_object(Bucket="seal-s3-protected", Key=result.key)
     after = lake.client.get_object(Bucket="seal-s3-protected", Key=result.key)["Body"].read()
     assert after == before

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -114,8 +115,8 @@ def _tunnel_processes() -> list[str]:
         if not entry.isdigit():
             continue
         try:
-            stat = open(f"/proc/{entry}/stat").read()
-            cmdline = open(f"/proc/{entry}/cmdline").read().replace("\0", " ")
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_text().replace("\0", " ")
         except OSError:
             continue
         if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and "open_tunnel.py" in cmdline:

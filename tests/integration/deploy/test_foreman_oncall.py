@@ -64,8 +64,9 @@ def test_status_and_restart_through_the_way_in(oncall_env):
     assert live[0]["version"] == "v2.0.0-dev"
 
 
-def test_a_way_in_that_cannot_reach_the_host_fails_in_one_line(make_env, session_dirs,
-                                                                tmp_path, moto_server, ssh_server):  # fmt: skip
+def test_a_way_in_that_cannot_reach_the_host_fails_in_one_line(
+    make_env, session_dirs, tmp_path, moto_server, ssh_server
+):
     env, run_dir = deployable_env(
         make_env, session_dirs, tmp_path, moto_server, ssh_server, through_way_in=True,
         extra_hosts=("10.0.0.9:22",),  # not loopback: the stand-in refuses it, as AWS would
