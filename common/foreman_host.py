@@ -33,7 +33,10 @@ proxy_command = "aws ec2-instance-connect open-tunnel --instance-id {host} --rem
 
 from __future__ import annotations
 
+import functools
 import getpass
+import os
+import select
 import shlex
 import sys
 from dataclasses import dataclass
@@ -112,10 +115,10 @@ def proxy_command_for(settings: ForemanHostSettings, host: str, port: int) -> st
 def ssh_connection(settings: ForemanHostSettings, host: str, port: int) -> Any:
     """A Fabric connection to one foreman host (not yet opened)."""
     import paramiko
-    from fabric import Config, Connection
+    from fabric import Config
 
     config = Config(overrides={"load_ssh_configs": False})
-    connection = Connection(
+    connection = _tunnelled_connection_class()(
         host,
         user=settings.user,
         port=port,
@@ -150,6 +153,45 @@ def _path(env: Environment, value: Any) -> Path:
     (where `inv sandbox.up` generates the sandbox's keys)."""
     path = Path(str(value)).expanduser()
     return path if path.is_absolute() else env.state_dir / path
+
+
+def way_in_failure(connection: Any) -> str:
+    """What the way in printed when SSH could not start over it (e.g. `aws ec2-instance-connect
+    open-tunnel` refused by IAM), as one line; "" when it printed nothing. Its stderr is read
+    without waiting and without reaping the process (closing the connection does that)."""
+    proxy = getattr(connection, "proxy", None)
+    if proxy is None:
+        return ""
+    stream = proxy.process.stderr
+    chunks = []
+    while select.select([stream], [], [], 0.2)[0]:
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    lines = [line.strip() for line in b"".join(chunks).decode(errors="replace").splitlines()]
+    lines = [line for line in lines if line]
+    return f"the way in said: {lines[-1]}" if lines else ""
+
+
+@functools.cache
+def _tunnelled_connection_class() -> Any:
+    """Made on first use: Fabric is imported only when a connection is made."""
+    from fabric import Connection
+    from paramiko import ProxyCommand
+
+    class TunnelledConnection(Connection):
+        """A Connection that keeps its ProxyCommand, so a failure can say what it printed."""
+
+        proxy: Any = None
+
+        def open_gateway(self) -> Any:
+            if isinstance(self.gateway, str):
+                self.proxy = ProxyCommand(self.gateway)
+                return self.proxy
+            return super().open_gateway()
+
+    return TunnelledConnection
 
 
 def _resolved(env: Environment, entry: str) -> str:

@@ -21,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 
 from common.environments import Environment
 from common.errors import DatabaseError, first_line
-from common.foreman_host import foreman_host_settings, ssh_connection
+from common.foreman_host import foreman_host_settings, ssh_connection, way_in_failure
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,10 @@ def _open(stack: ExitStack, env: Environment, remote_host: str, remote_port: int
     try:
         connection.open()
     except Exception as exc:  # paramiko and socket errors alike: say where and why
+        why = way_in_failure(connection) or first_line(exc)
         connection.close()
         raise DatabaseError(
-            f"cannot open the {env.name} database tunnel to {where}: {first_line(exc)}"
+            f"cannot open the {env.name} database tunnel to {where}: {why}"
         ) from None
     stack.callback(connection.close)
     local_port = _free_port()

@@ -37,6 +37,7 @@ from common.foreman_host import (  # noqa: F401 - the runbook's public settings 
     ForemanHostSettings,
     foreman_host_settings,
     ssh_connection,
+    way_in_failure,
 )
 from common.shell import last_lines
 
@@ -152,7 +153,7 @@ def _host_result(connection: Any, outcome: Any, action: str) -> HostResult:
             False,
             getattr(getattr(outcome, "result", None), "exited", None),
             last_lines(getattr(getattr(outcome, "result", None), "stderr", "")),
-            _describe(outcome, action),
+            way_in_failure(connection) or _describe(outcome, action),
         )
     return HostResult(name, outcome.exited == 0, outcome.exited, last_lines(outcome.stdout), "")
 

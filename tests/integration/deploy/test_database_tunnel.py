@@ -156,3 +156,4 @@ def test_a_way_in_that_refuses_is_one_line(private_env, ssh_server):
     with tunnel_scope(), pytest.raises(DatabaseError, match=r"cannot open the \S+ database") as e:
         db.connect(env)
     assert "\n" not in str(e.value)
+    assert "the way in said: error: the sandbox tunnels to 127.0.0.1 only" in str(e.value)

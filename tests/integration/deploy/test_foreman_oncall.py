@@ -79,3 +79,5 @@ def test_a_way_in_that_cannot_reach_the_host_fails_in_one_line(
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: foreman restart failed on 1 of 2 host(s)")
     assert "10.0.0.9:22" in last and "Traceback" not in result.stderr
+    # what the way in said, not a bare SSH error
+    assert "the way in said: error: the sandbox tunnels to 127.0.0.1 only" in last
