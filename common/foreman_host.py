@@ -6,6 +6,14 @@ stops and starts it there, and an operator's tasks reach a private database thro
 the same way: with the key file handed to the SSH library (never argv), no agent, no
 `~/.ssh/config`, and host keys checked strictly when a known-hosts file is given.
 
+The way in: on AWS the host has no public address and no SSH port open to the internet.
+`way_in = "instance_connect_endpoint"` sends every connection through `proxy_command`, an
+`aws ec2-instance-connect open-tunnel` that the stack's EC2 Instance Connect Endpoint
+authorises with the caller's IAM credentials (ec2-instance-connect:OpenTunnel); SSH then runs
+end to end over that stream, host key checked as ever. The sandbox rehearses the same shape
+with a stand-in ProxyCommand (ops/sandbox/open_tunnel.py) that speaks plain TCP to its
+loopback sshd. Hosts may name a stack output (`terraform:foreman_instance_id`).
+
 ```toml
 [foreman_host]
 hosts = ["foreman-1.internal", "foreman-2.internal:2222"]  # host or host:port
@@ -18,17 +26,24 @@ start_command = "sudo systemctl start refinery-foreman"  # …and starts them ag
 known_hosts_file = "~/.ssh/known_hosts"     # optional: verify host keys strictly
 connect_timeout_seconds = 10
 command_timeout_seconds = 120
+way_in = "instance_connect_endpoint"        # default "direct"; {region} is [aws] region too
+proxy_command = "aws ec2-instance-connect open-tunnel --instance-id {host} --remote-port {port}"
 ```
 """
 
 from __future__ import annotations
 
+import functools
 import getpass
+import os
+import select
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.environments import Environment
+from common.environments import REPO_ROOT, TERRAFORM_PREFIX, Environment
 from common.errors import ConfigError
 from common.files import private_file
 from common.settings.operations import ForemanHostSection
@@ -49,6 +64,8 @@ class ForemanHostSettings:
     command_timeout_seconds: float = 120
     stop_command: str = ""
     start_command: str = ""
+    way_in: str = "direct"
+    proxy_command: str = ""  # {region} filled in; {host} and {port} per connection
 
     @property
     def host_names(self) -> list[str]:
@@ -67,7 +84,7 @@ def foreman_host_settings(env: Environment) -> ForemanHostSettings:
     section = ForemanHostSection.for_environment(env)
     where = f"{env.path}: foreman_host"
     return ForemanHostSettings(
-        hosts=tuple(_split_host(entry, section.port) for entry in section.hosts),
+        hosts=tuple(_split_host(_resolved(env, entry), section.port) for entry in section.hosts),
         user=section.user or getpass.getuser(),
         key_file=private_file(str(_path(env, section.key_file)), f"{where}.key_file"),
         restart_command=section.restart_command,
@@ -78,20 +95,36 @@ def foreman_host_settings(env: Environment) -> ForemanHostSettings:
         command_timeout_seconds=section.command_timeout_seconds,
         stop_command=section.stop_command,
         start_command=section.start_command,
+        way_in=section.way_in,
+        proxy_command=section.proxy_command.replace("{region}", shlex.quote(env.aws.region)),
     )
+
+
+def proxy_command_for(settings: ForemanHostSettings, host: str, port: int) -> str | None:
+    """The ProxyCommand that carries SSH to `host:port` (None: connect directly)."""
+    if not settings.proxy_command:
+        return None
+    values = {"{host}": host, "{port}": str(port), "{python}": sys.executable,
+              "{repo}": str(REPO_ROOT)}  # fmt: skip
+    command = settings.proxy_command
+    for token, value in values.items():
+        command = command.replace(token, shlex.quote(value))
+    return command
 
 
 def ssh_connection(settings: ForemanHostSettings, host: str, port: int) -> Any:
     """A Fabric connection to one foreman host (not yet opened)."""
     import paramiko
-    from fabric import Config, Connection
+    from fabric import Config
 
     config = Config(overrides={"load_ssh_configs": False})
-    connection = Connection(
+    connection = _tunnelled_connection_class()(
         host,
         user=settings.user,
         port=port,
         config=config,
+        # A string gateway is a ProxyCommand: SSH rides on that command's stdin and stdout.
+        gateway=proxy_command_for(settings, host, port),
         connect_timeout=settings.connect_timeout_seconds,
         connect_kwargs={
             "key_filename": [str(settings.key_file)],
@@ -120,6 +153,55 @@ def _path(env: Environment, value: Any) -> Path:
     (where `inv sandbox.up` generates the sandbox's keys)."""
     path = Path(str(value)).expanduser()
     return path if path.is_absolute() else env.state_dir / path
+
+
+def way_in_failure(connection: Any) -> str:
+    """What the way in printed when SSH could not start over it (e.g. `aws ec2-instance-connect
+    open-tunnel` refused by IAM), as one line; "" when it printed nothing. Its stderr is read
+    without waiting and without reaping the process (closing the connection does that)."""
+    proxy = getattr(connection, "proxy", None)
+    if proxy is None:
+        return ""
+    stream = proxy.process.stderr
+    chunks = []
+    while select.select([stream], [], [], 0.2)[0]:
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    lines = [line.strip() for line in b"".join(chunks).decode(errors="replace").splitlines()]
+    lines = [line for line in lines if line]
+    return f"the way in said: {lines[-1]}" if lines else ""
+
+
+@functools.cache
+def _tunnelled_connection_class() -> Any:
+    """Made on first use: Fabric is imported only when a connection is made."""
+    from fabric import Connection
+    from paramiko import ProxyCommand
+
+    class TunnelledConnection(Connection):
+        """A Connection that keeps its ProxyCommand, so a failure can say what it printed."""
+
+        proxy: Any = None
+
+        def open_gateway(self) -> Any:
+            if isinstance(self.gateway, str):
+                self.proxy = ProxyCommand(self.gateway)
+                return self.proxy
+            return super().open_gateway()
+
+    return TunnelledConnection
+
+
+def _resolved(env: Environment, entry: str) -> str:
+    """A host entry, or the stack output it names (`terraform:foreman_instance_id`)."""
+    if not entry.startswith(TERRAFORM_PREFIX):
+        return entry
+    value = env.resolve(entry)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{env.path}: foreman_host.hosts {entry} is not a host name: {value!r}")
+    return value
 
 
 def _split_host(entry: str, default_port: int) -> tuple[str, int]:

@@ -74,7 +74,7 @@ def local_endpoint(env: Environment, remote_host: str, remote_port: int) -> tupl
 
 
 def _open(stack: ExitStack, env: Environment, remote_host: str, remote_port: int) -> int:
-    from common.foreman_host import foreman_host_settings, ssh_connection
+    from common.foreman_host import foreman_host_settings, ssh_connection, way_in_failure
 
     settings = foreman_host_settings(env)
     host, ssh_port = settings.hosts[0]
@@ -83,9 +83,10 @@ def _open(stack: ExitStack, env: Environment, remote_host: str, remote_port: int
     try:
         connection.open()
     except Exception as exc:  # paramiko and socket errors alike: say where and why
+        why = way_in_failure(connection) or first_line(exc)
         connection.close()
         raise DatabaseError(
-            f"cannot open the {env.name} database tunnel to {where}: {first_line(exc)}"
+            f"cannot open the {env.name} database tunnel to {where}: {why}"
         ) from None
     stack.callback(connection.close)
     local_port = _free_port()

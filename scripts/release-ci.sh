@@ -3,7 +3,7 @@
 #
 #   scripts/release-ci.sh verify TAG   refuse the tag unless `inv release.verify` accepts it;
 #                                      print its environment (and hand it to the workflow)
-#   scripts/release-ci.sh test         the test command, ./scripts/test.sh
+#   scripts/release-ci.sh test         the test command, scripts/ci-test.sh
 #   scripts/release-ci.sh deploy TAG   verify the tag again (it may have moved since), then
 #                                      inv deploy -e ENV -v TAG
 #
@@ -12,7 +12,8 @@
 # RELEASE_FETCH=0 checks against the remote-tracking branches already fetched instead of
 # fetching them again (the workflow's checkout fetched every branch and keeps no credentials).
 # For the deploy, REFINERY_DEPLOY_SSH_KEY (the foreman hosts' deploy key) and
-# REFINERY_DEPLOY_KNOWN_HOSTS are written to 0600 files and never printed.
+# REFINERY_DEPLOY_KNOWN_HOSTS are written to 0600 files and never printed. AWS credentials
+# are the workflow's (GitHub OIDC: short-lived, for the stack's deploy role), never keys.
 set -eu
 
 usage="usage: scripts/release-ci.sh verify TAG | test | deploy TAG"
@@ -56,7 +57,7 @@ case $step in
     fi
     ;;
   test)
-    exec ./scripts/test.sh
+    exec ./scripts/ci-test.sh
     ;;
   deploy)
     tag=${2:?$usage}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system packages the test suite's real services need, idempotently:
-# a Docker engine, a registry, sshd, rclone and debootstrap (for a locally made base image),
+# Python 3.11 with venv (a bare Debian container has neither), a Docker engine, a registry, sshd, rclone and debootstrap (for a locally made base image),
 # git, gnupg and ssh-keygen for signing and verifying release tags, Graphviz for the schema
 # diagram, Prometheus (its promtool checks the alert rules), Chromium (the console's
 # browser tests), salmon (RNA-seq quantification) and R with tximport and preprocessCore
@@ -8,7 +8,7 @@
 # reads quant.sf files with when present).
 set -eu
 
-packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium salmon r-base-core r-bioc-tximport r-bioc-preprocesscore r-cran-readr"
+packages="python3 python3-venv ca-certificates docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium salmon r-base-core r-bioc-tximport r-bioc-preprocesscore r-cran-readr"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

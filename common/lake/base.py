@@ -156,6 +156,12 @@ class Lake(ABC):
         """The folder on this machine that holds the whole lake, when it is one."""
         return None
 
+    def writes_denied_under(self, prefix: str) -> bool:
+        """Whether the store itself refuses writes and deletions under `prefix` to everyone
+        but its named writers (on S3, a bucket policy). A filesystem lake protects each file
+        by its mode and owner instead, so it says no."""
+        return False
+
     def check_reachable(self) -> None:  # noqa: B027 - a lake with nothing to reach
         """A StorageError naming what to do when the lake cannot be reached."""
 

@@ -222,6 +222,19 @@ class S3Lake(Lake):
                 Bucket=self.bucket, Key=object_key, UploadId=upload_id
             )
 
+    def writes_denied_under(self, prefix: str) -> bool:
+        """Whether the bucket policy has a Deny of PutObject and DeleteObject on every object
+        under `prefix` for any principal but the ones its condition names (the stack's
+        `OnlyTheBotWritesResults`, infrastructure/modules/s3_bucket)."""
+        try:
+            text = self.client.get_bucket_policy(Bucket=self.bucket)["Policy"]
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucketPolicy":
+                return False
+            raise StorageError(f"cannot read the bucket policy of {self.name}: {exc}") from None
+        target = f"arn:aws:s3:::{self.bucket}/{self.object_key(prefix)}*"
+        return any(_denies_writes(statement, target) for statement in _statements(text))
+
     def stat(self, key: str) -> ObjectInfo | None:
         from botocore.exceptions import ClientError
 
@@ -399,3 +412,24 @@ class _StreamingBody(io.RawIOBase):
     def close(self) -> None:
         self._body.close()
         super().close()
+
+
+_WRITES = {"s3:PutObject", "s3:DeleteObject"}
+
+
+def _statements(policy_text: str) -> list[dict[str, Any]]:
+    statements = json.loads(policy_text).get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _denies_writes(statement: dict[str, Any], resource: str) -> bool:
+    """A Deny of both writes on exactly `resource` (any partition), for every principal."""
+    if statement.get("Effect") != "Deny" or statement.get("Principal") not in ("*", {"AWS": "*"}):
+        return False
+    actions = set(_as_list(statement.get("Action", [])))
+    resources = {r.split(":", 1)[1] for r in _as_list(statement.get("Resource", []))}
+    return actions >= _WRITES and resource.split(":", 1)[1] in resources

@@ -8,7 +8,7 @@ at load.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -153,17 +153,33 @@ class ForemanHostSection(Section):
     known_hosts_file: NonEmpty | None = Field(default=None, description="verify host keys strictly")
     connect_timeout_seconds: Seconds = Field(default=10, description="SSH connect timeout")
     command_timeout_seconds: Seconds = Field(default=120, description="restart command timeout")
+    way_in: Literal["direct", "instance_connect_endpoint"] = Field(
+        default="direct", description="how SSH reaches the hosts (the stack creates the way)"
+    )
+    proxy_command: Text = Field(
+        default="", description="ssh ProxyCommand: {host} {port} {region} {python} {repo}"
+    )
 
     @field_validator("hosts")
     @classmethod
     def _hosts_are_host_or_host_port(cls, hosts: list[str]) -> list[str]:
         for index, entry in enumerate(hosts):
+            if entry.startswith("terraform:"):  # a stack output, resolved when used
+                continue
             host, sep, port = entry.rpartition(":")
             if sep and not host:
                 raise SettingProblem(index, f"{entry!r} has no host name")
             if sep and not (port.isascii() and is_digits(port) and 0 < int(port) < 65536):
                 raise SettingProblem(index, f"{entry!r} has no port in 1-65535")
         return hosts
+
+    @model_validator(mode="after")
+    def _a_tunnelled_way_in_has_its_command(self) -> Self:
+        if self.way_in == "instance_connect_endpoint" and not self.proxy_command:
+            raise SettingProblem("proxy_command", "is required when way_in is a tunnel")
+        if self.way_in == "direct" and self.proxy_command:
+            raise SettingProblem("proxy_command", 'needs way_in = "instance_connect_endpoint"')
+        return self
 
 
 @section("schedule")

@@ -37,3 +37,11 @@ batch_pools = {
 
 foreman_instance_type = "t3.medium"
 log_retention_days    = 400
+
+# The lake's second copy (cross-region replication, alarmed when it falls behind).
+replica_region = "eu-central-1"
+
+# The CI deploy assumes a role through GitHub OIDC: only this repository's release workflow,
+# running in the GitHub environment named like this one, may assume it.
+github_repository           = "refinery-platform/refinery"
+create_github_oidc_provider = false # one provider per account: staging's

@@ -6,9 +6,12 @@ the sorted `<sha256>  <name>` lines), made read-only for everyone (filesystem: a
 and folders) and handed to the bot user; then the row is marked SUCCEEDED with the results'
 size and checksum. The lake is changed first and the row last, and both steps are idempotent,
 so a crash in between is finished by the next run. An analysis the bot ran itself is sealed in
-place (it already owns its results). S3 has no per-object read-only flag here: the recorded
-checksums prove later that nothing changed, and the bucket policy (deny PutObject/DeleteObject
-under `analyses/` except for the bot) is what keeps results read-only.
+place (it already owns its results). S3 has no per-object read-only flag: the recorded
+checksums prove later that nothing changed, and the lake bucket's policy keeps results
+read-only — the AWS stack's `OnlyTheBotWritesResults` statement (infrastructure/modules/
+s3_bucket) denies PutObject and DeleteObject under `analyses/` to every principal but the bot's
+role (its pipelines' Batch job role). Sealing reads that policy back and reports
+`"s3: bucket policy"` only when the bucket has it; otherwise `"s3: NOT write-protected"`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ class PermissionRefused(RefineryError):
     """The database role running this may not do it (see migration 0007's roles)."""
 
 
+S3_PROTECTED = "s3: bucket policy"
+S3_UNPROTECTED = "s3: NOT write-protected"
+
+
 def _sql(name: str) -> str:
     return query(__file__, "analyses.sql", name)
 
@@ -42,7 +49,7 @@ class SealedAnalysis:
     files: int
     results_bytes: int
     results_sha256: str
-    ownership: str  # "transferred", "in place" or "s3: policy"
+    ownership: str  # "transferred", "in place", S3_PROTECTED or S3_UNPROTECTED
 
 
 @dataclass
@@ -68,6 +75,8 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
     bot = bot_user(env)
     lake = open_lake(env)
     owner = lake.seal_owner(bot)
+    # Read once: what protects results on an object store is the bucket's own policy.
+    s3_ownership = S3_PROTECTED if lake.writes_denied_under("analyses/") else S3_UNPROTECTED
     report = SealReport(executed=execute, bot_user=bot)
     with transaction(env) as conn, conn.cursor() as cur:
         cur.execute(_sql("is_admin"))
@@ -86,7 +95,7 @@ def seal_finished_analyses(env: Environment, *, execute: bool = True) -> SealRep
             checksum = results_sha256({k: sha for k, (_, sha) in per_file.items()})
             in_place = run_by == bot
             ownership = (
-                "s3: policy" if owner is None else ("in place" if in_place else "transferred")
+                s3_ownership if owner is None else ("in place" if in_place else "transferred")
             )
             report.sealed.append(
                 SealedAnalysis(analysis_id, run_by, len(files), total, checksum, ownership)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
+from ops.taskkit import (
+    ENV_HELP,
+    JSON_HELP,
+    console,
+    environment,
+    err_console,
+    print_json,
+    print_table,
+    task,
+)
 
 
 @task(
@@ -16,7 +25,7 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
 )
 def seal(c: Context, env: str, dry_run: bool = False, json: bool = False) -> None:
     """Seal FINISHED analyses: SUCCEEDED, read-only, owned by the bot, checksums recorded."""
-    from ops.analyses.seal import seal_finished_analyses
+    from ops.analyses.seal import S3_PROTECTED, S3_UNPROTECTED, seal_finished_analyses
 
     report = seal_finished_analyses(environment(env), execute=not dry_run)
     if json:
@@ -38,10 +47,15 @@ def seal(c: Context, env: str, dry_run: bool = False, json: bool = False) -> Non
             for s in report.sealed
         ),
     )
-    if any(s.ownership == "s3: policy" for s in report.sealed):
+    if any(s.ownership == S3_PROTECTED for s in report.sealed):
         console.print(
             "note: on S3 the recorded checksums prove the results unchanged; the bucket policy"
             " (deny writes under analyses/ except to the bot) keeps them read-only"
+        )
+    if any(s.ownership == S3_UNPROTECTED for s in report.sealed):
+        err_console.print(
+            "warning: the lake bucket has no policy denying writes under analyses/: sealed"
+            " results can still be overwritten (the AWS stack creates OnlyTheBotWritesResults)"
         )
     for analysis_id, reason in report.refused:
         console.print(f"not sealed: analysis {analysis_id}: {reason}")

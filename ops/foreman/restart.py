@@ -1,7 +1,13 @@
 """Runbook: restart the foreman on its hosts.
 
 When: after a deploy or a rollback changed the code or the schema the foreman runs, or when
-the foreman is stuck (its heartbeat in `foreman_heartbeats.beat_at` stopped advancing).
+the foreman is stuck (its heartbeat in `foreman_heartbeats.beat_at` stopped advancing; the
+`no-foreman-heartbeat` alarm pages for that).
+
+On call: `inv foreman.status -e ENV` shows the leader, its heartbeat age, version and host;
+`inv foreman.restart -e ENV` restarts every host at the release running now (or `-v VERSION`)
+and waits for a fresh heartbeat. Both go the way every task goes: through the environment's
+way in (`[foreman_host] way_in`, on AWS the EC2 Instance Connect Endpoint).
 
 What it does:
 1. Reads `[foreman_host]` from the environment file: the hosts, the SSH user and port, the
@@ -13,10 +19,9 @@ What it does:
    host and why, after every host was tried — a restart never stops silently at the first
    bad host.
 
-By hand: `ssh -i KEY USER@HOST 'sudo systemctl restart refinery-foreman'` on each host, then
-watch `SELECT foreman_id, hostname, role, beat_at FROM foreman_heartbeats` until `beat_at`
-moves past the time of the restart. If a host refuses the connection, check sshd and the
-security group; if the command fails, read `journalctl -u refinery-foreman` on that host.
+If a host refuses the connection, check the tunnel (`aws ec2-instance-connect open-tunnel
+--instance-id ID --remote-port 22` needs the stack's way-in policy) and the security group;
+if the command fails, read `inv logs -e ENV --filter refinery-foreman`.
 
 The settings are `[foreman_host]` (common/foreman_host.py documents every key).
 """
@@ -32,6 +37,7 @@ from common.foreman_host import (  # noqa: F401 - the runbook's public settings 
     ForemanHostSettings,
     foreman_host_settings,
     ssh_connection,
+    way_in_failure,
 )
 from common.shell import last_lines
 
@@ -147,7 +153,7 @@ def _host_result(connection: Any, outcome: Any, action: str) -> HostResult:
             False,
             getattr(getattr(outcome, "result", None), "exited", None),
             last_lines(getattr(getattr(outcome, "result", None), "stderr", "")),
-            _describe(outcome, action),
+            way_in_failure(connection) or _describe(outcome, action),
         )
     return HostResult(name, outcome.exited == 0, outcome.exited, last_lines(outcome.stdout), "")
 

@@ -33,6 +33,8 @@ REQUIRED_OUTPUTS: dict[str, str] = {
     "ecr_repository_urls": "map: image name -> ECR repository URL",
     "log_group_name": "CloudWatch log group of the platform",
     "foreman_host": "private DNS name of the foreman host",
+    "foreman_instance_id": "the foreman host's instance: where the way in opens its tunnel",
+    "instance_connect_endpoint_id": "the way in ([foreman_host] way_in, common/tunnel.py)",
     "lock_table": "DynamoDB table for deploy and runbook locks",
 }
 

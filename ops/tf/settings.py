@@ -28,13 +28,15 @@ dynamodb_table = "refinery-terraform-locks"
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common.environments import REPO_ROOT, Environment
 from common.errors import ConfigError
-from common.settings.operations import TerraformBackend, TerraformSection
+from common.settings.operations import ScheduleSection, TerraformBackend, TerraformSection
+from ops.schedule.jobs import scheduled_job, timer_argv
 
 BUNDLED_PLUGINS = "bundled"
 
@@ -80,9 +82,24 @@ def terraform_settings(env: Environment) -> TerraformSettings:
         var_file=var_file,
         backend=_backend(env, section.backend),
         protected_patterns=tuple(section.protected),
-        variables=dict(section.variables),
+        variables={**stack_variables(env), **section.variables},
         plugin_dir=section.plugin_dir,
     )
+
+
+def stack_variables(env: Environment) -> dict[str, Any]:
+    """Variables the stack takes from the environment file itself, so each is declared once:
+    `schedules`, one timer per job of `[schedule]` for the foreman host's cloud-init — when
+    (its OnCalendar) and what (the `inv` arguments a timer runs, ops/schedule/jobs.py)."""
+    return {
+        "schedules": {
+            job: {
+                "on_calendar": calendar,
+                "inv_arguments": shlex.join(timer_argv(scheduled_job(job), env.name)[1:]),
+            }
+            for job, calendar in ScheduleSection.for_environment(env).expressions().items()
+        }
+    }
 
 
 def _backend(env: Environment, backend: TerraformBackend) -> dict[str, str]:

@@ -38,6 +38,10 @@ def create_lock_table(endpoint_url: str, name: str | None = None) -> str:
 
 
 FAKE_REGISTRY = "registry.fake.invalid/refinery"
+# The sandbox's ProxyCommand, as in infrastructure/environments/sandbox.toml.
+WAY_IN_STAND_IN = (
+    "{python} {repo}/ops/sandbox/open_tunnel.py --instance-id {host} --remote-port {port}"
+)
 
 
 def foreman_restart_command(env_dir: Path, state_dir: Path, run_dir: Path) -> str:
@@ -64,8 +68,15 @@ def deploy_sections(
     extra_hosts: tuple[str, ...] = (),
     lease_seconds: float = 30,
     smoke_timeout_seconds: float = 15,
+    through_way_in: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Environment-file sections for a deployable test environment."""
+    """Environment-file sections for a deployable test environment; `through_way_in` reaches
+    the host the way staging does, through a ProxyCommand (the sandbox's stand-in)."""
+    way_in = (
+        {"way_in": "instance_connect_endpoint", "proxy_command": WAY_IN_STAND_IN}
+        if through_way_in
+        else {}
+    )
     return {
         "aws": {"region": "us-east-1", "endpoint_url": endpoint_url},
         "deploy": {
@@ -80,6 +91,7 @@ def deploy_sections(
             "key_file": str(ssh.client_key),
             "restart_command": restart_command,
             "connect_timeout_seconds": 5,
+            **way_in,
         },
     }
 

@@ -33,6 +33,8 @@ MAY_DIFFER = {
     "foreman_host": {
         "hosts", "port", "user", "key_file", "known_hosts_file", "restart_command",
         "stop_command", "start_command", "command_timeout_seconds",
+        # the same way in, its endpoint played by a stand-in (ops/sandbox/open_tunnel.py)
+        "proxy_command",
     },
     "batch": {"job_queues", "keep_revisions", "job_environment"},
     "backups": {"keep_last", "keep_daily", "keep_weekly", "keep_monthly"},

@@ -49,6 +49,13 @@ data "aws_iam_policy_document" "foreman" {
     resources = [var.lake_bucket_arn, var.backup_bucket_arn]
   }
 
+  # The seal timer reads the lake's policy back before it reports results as protected.
+  statement {
+    sid       = "ReadLakePolicy"
+    actions   = ["s3:GetBucketPolicy"]
+    resources = [var.lake_bucket_arn]
+  }
+
   statement {
     sid     = "DispatchBatchJobs"
     actions = ["batch:SubmitJob", "batch:TerminateJob", "batch:CancelJob", "batch:TagResource"]
@@ -282,4 +289,113 @@ resource "aws_iam_role_policy_attachment" "batch_service" {
 
   role       = aws_iam_role.batch_service[0].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSBatchServiceRole"
+}
+
+# --- the way in: operators and the CI deploy open SSH tunnels through the endpoint -----------
+
+# Attach to the operators' group or SSO permission set: what `inv` needs to reach the foreman
+# host and, through it, the database (common/tunnel.py). Port 22 only, this endpoint only.
+data "aws_iam_policy_document" "way_in" {
+  count = local.create && var.create_way_in_policy ? 1 : 0
+
+  statement {
+    sid       = "OpenSshTunnel"
+    actions   = ["ec2-instance-connect:OpenTunnel"]
+    resources = [var.instance_connect_endpoint_arn]
+
+    condition {
+      test     = "NumericEquals"
+      variable = "ec2-instance-connect:remotePort"
+      values   = ["22"]
+    }
+  }
+
+  # The CLI looks the endpoint and the instance up first; Describe calls have no resource scope.
+  statement {
+    sid       = "FindTheEndpoint"
+    actions   = ["ec2:DescribeInstanceConnectEndpoints", "ec2:DescribeInstances"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_policy" "way_in" {
+  count = local.create && var.create_way_in_policy ? 1 : 0
+
+  name        = "${var.name}-way-in"
+  description = "SSH to the foreman host through the EC2 Instance Connect Endpoint (port 22 only)"
+  policy      = data.aws_iam_policy_document.way_in[0].json
+
+  tags = var.tags
+}
+
+# --- the CI deploy: GitHub Actions assumes this role through OIDC, no stored keys -------------
+
+locals {
+  github_oidc_host = "token.actions.githubusercontent.com"
+  create_deploy    = local.create && var.github_repository != null
+  github_oidc_provider_arn = (
+    var.create_github_oidc_provider
+    ? try(aws_iam_openid_connect_provider.github[0].arn, null)
+    : "arn:${local.partition}:iam::${local.account}:oidc-provider/${local.github_oidc_host}"
+  )
+}
+
+# One per account: the environment created first makes it, the others refer to it.
+resource "aws_iam_openid_connect_provider" "github" {
+  count = local.create_deploy && var.create_github_oidc_provider ? 1 : 0
+
+  url            = "https://${local.github_oidc_host}"
+  client_id_list = ["sts.amazonaws.com"]
+  # IAM verifies GitHub's certificate through its own trust store; the list must not be empty.
+  thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1"]
+
+  tags = var.tags
+}
+
+# Only a job of this repository running in this GitHub environment (protected for prod) may
+# assume the role: the token's `sub` is repo:OWNER/REPO:environment:NAME for such a job.
+data "aws_iam_policy_document" "github_deploy_assume" {
+  count = local.create_deploy ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.github_oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.github_oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.github_oidc_host}:sub"
+      values   = ["repo:${var.github_repository}:environment:${var.github_environment}"]
+    }
+  }
+}
+
+resource "aws_iam_role" "github_deploy" {
+  count = local.create_deploy ? 1 : 0
+
+  name                 = "${var.name}-github-deploy"
+  description          = "inv deploy from GitHub Actions (${var.github_repository}, environment ${var.github_environment})"
+  assume_role_policy   = data.aws_iam_policy_document.github_deploy_assume[0].json
+  max_session_duration = 3600
+
+  tags = var.tags
+}
+
+# The deploy applies this whole stack (IAM, network, database…), so it holds what Terraform
+# needs to change any of it; the trust policy above is what keeps it to reviewed releases.
+resource "aws_iam_role_policy_attachment" "github_deploy" {
+  # checkov:skip=CKV_AWS_274:the deploy runs terraform apply over every resource of the stack, IAM included
+  count = local.create_deploy ? 1 : 0
+
+  role       = aws_iam_role.github_deploy[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AdministratorAccess"
 }

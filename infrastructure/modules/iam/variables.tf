@@ -51,3 +51,33 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "create_way_in_policy" {
+  description = "Whether to create the managed policy that lets operators tunnel through the endpoint."
+  type        = bool
+  default     = true
+}
+
+variable "instance_connect_endpoint_arn" {
+  description = "ARN of the EC2 Instance Connect Endpoint operators tunnel through."
+  type        = string
+  default     = null
+}
+
+variable "github_repository" {
+  description = "OWNER/REPO whose release workflow deploys this environment through OIDC; null creates no deploy role."
+  type        = string
+  default     = null
+}
+
+variable "github_environment" {
+  description = "GitHub environment the deploy job runs in (the token's sub must name it)."
+  type        = string
+  default     = null
+}
+
+variable "create_github_oidc_provider" {
+  description = "Whether to create the account's GitHub OIDC provider (once per account; false refers to the existing one)."
+  type        = bool
+  default     = true
+}

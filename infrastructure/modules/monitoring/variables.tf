@@ -56,6 +56,22 @@ variable "backup_age_seconds" {
   default     = 93600
 }
 
+variable "replication" {
+  description = "The lake's replication rule to watch (source and destination bucket, rule ID); null watches none."
+  type = object({
+    source_bucket      = string
+    destination_bucket = string
+    rule_id            = string
+  })
+  default = null
+}
+
+variable "replication_latency_seconds" {
+  description = "Alarm when the lake's copy is this many seconds behind for 15 minutes."
+  type        = number
+  default     = 3600
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -3,6 +3,7 @@ locals {
   zone_count  = length(var.availability_zones)
   nat_count   = local.create && var.enable_nat_gateway ? (var.single_nat_gateway ? 1 : local.zone_count) : 0
   flow_log_on = local.create && var.enable_flow_log
+  eice_on     = local.create && var.enable_instance_connect_endpoint
 }
 
 resource "aws_vpc" "this" {
@@ -154,9 +155,24 @@ resource "aws_security_group" "foreman" {
   count = local.create ? 1 : 0
 
   name        = "${var.name}-foreman"
-  description = "Foreman host: SSH from the operators' CIDRs only, outbound to AWS APIs and the database"
+  description = "Foreman host: SSH from the Instance Connect Endpoint (and listed CIDRs), outbound to AWS APIs and the database"
   vpc_id      = aws_vpc.this[0].id
 
+  # The way in (common/tunnel.py): SSH arrives from the Instance Connect Endpoint, whose
+  # tunnel IAM authorises (ec2-instance-connect:OpenTunnel); no port is open to the internet.
+  dynamic "ingress" {
+    for_each = local.eice_on ? [1] : []
+
+    content {
+      description     = "SSH tunnelled through the EC2 Instance Connect Endpoint"
+      from_port       = 22
+      to_port         = 22
+      protocol        = "tcp"
+      security_groups = [aws_security_group.instance_connect[0].id]
+    }
+  }
+
+  # The documented alternative: a bastion or a VPN with explicit CIDRs (empty: none).
   dynamic "ingress" {
     for_each = length(var.ssh_ingress_cidrs) > 0 ? [1] : []
 
@@ -178,6 +194,42 @@ resource "aws_security_group" "foreman" {
   }
 
   tags = merge(var.tags, { Name = "${var.name}-foreman" })
+}
+
+# The EC2 Instance Connect Endpoint: the one way in to the private side. `aws
+# ec2-instance-connect open-tunnel` (an operator's or the CI deploy's ssh ProxyCommand) asks
+# it, with IAM credentials, for a TCP stream to port 22 of the foreman host.
+resource "aws_security_group" "instance_connect" {
+  count = local.eice_on ? 1 : 0
+
+  name        = "${var.name}-instance-connect"
+  description = "EC2 Instance Connect Endpoint: no inbound, SSH out to the foreman host only"
+  vpc_id      = aws_vpc.this[0].id
+
+  tags = merge(var.tags, { Name = "${var.name}-instance-connect" })
+}
+
+# A separate rule: the two groups refer to each other.
+resource "aws_vpc_security_group_egress_rule" "instance_connect_ssh" {
+  count = local.eice_on ? 1 : 0
+
+  security_group_id            = aws_security_group.instance_connect[0].id
+  description                  = "SSH to the foreman host"
+  ip_protocol                  = "tcp"
+  from_port                    = 22
+  to_port                      = 22
+  referenced_security_group_id = aws_security_group.foreman[0].id
+}
+
+resource "aws_ec2_instance_connect_endpoint" "this" {
+  count = local.eice_on ? 1 : 0
+
+  subnet_id          = aws_subnet.private[0].id
+  security_group_ids = [aws_security_group.instance_connect[0].id]
+  # The foreman's security group sees the endpoint's own address, which it allows above.
+  preserve_client_ip = false
+
+  tags = merge(var.tags, { Name = "${var.name}-way-in" })
 }
 
 resource "aws_security_group" "database" {

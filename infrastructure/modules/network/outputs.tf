@@ -27,3 +27,13 @@ output "database_security_group_id" {
   description = "Security group of the database."
   value       = try(aws_security_group.database[0].id, null)
 }
+
+output "instance_connect_endpoint_id" {
+  description = "ID of the EC2 Instance Connect Endpoint (the way in)."
+  value       = try(aws_ec2_instance_connect_endpoint.this[0].id, null)
+}
+
+output "instance_connect_endpoint_arn" {
+  description = "ARN of the EC2 Instance Connect Endpoint (what ec2-instance-connect:OpenTunnel is granted on)."
+  value       = try(aws_ec2_instance_connect_endpoint.this[0].arn, null)
+}

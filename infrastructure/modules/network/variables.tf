@@ -47,6 +47,12 @@ variable "ssh_ingress_cidrs" {
   default     = []
 }
 
+variable "enable_instance_connect_endpoint" {
+  description = "Whether to create the EC2 Instance Connect Endpoint (the way in: ssh through an IAM-authorised tunnel)."
+  type        = bool
+  default     = true
+}
+
 variable "enable_flow_log" {
   description = "Whether to record VPC flow logs to CloudWatch Logs."
   type        = bool

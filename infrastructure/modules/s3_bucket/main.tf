@@ -1,6 +1,6 @@
 resource "aws_s3_bucket" "this" {
   # checkov:skip=CKV2_AWS_62:Refinery catalogues every object as it writes it; nothing consumes bucket events
-  # checkov:skip=CKV_AWS_144:cross-region replication is an account-level disaster-recovery choice, not per bucket; versioning covers mistakes
+  # checkov:skip=CKV_AWS_144:replication is configured where a bucket needs it (the lake: stacks/aws lake_replica); backups are copied by inv db.backup --offsite
   count = var.create ? 1 : 0
 
   bucket = var.bucket
@@ -133,11 +133,46 @@ data "aws_iam_policy_document" "tls_only" {
   }
 }
 
+# Sealed results (ops/analyses/seal.py): nobody but the writer roles (the platform's bot) may
+# put, overwrite or delete an object, or an object version, under a write-protected prefix.
+# A Deny wins over every Allow, the account's administrators included; changing this policy
+# through Terraform is the only way around it, and that is reviewed like any plan.
+data "aws_iam_policy_document" "write_protected" {
+  count = var.create && length(var.write_protected_prefixes) > 0 ? 1 : 0
+
+  statement {
+    sid       = "OnlyTheBotWritesResults"
+    effect    = "Deny"
+    actions   = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:DeleteObjectTagging"]
+    resources = [for prefix in var.write_protected_prefixes : "${aws_s3_bucket.this[0].arn}/${prefix}*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotEquals"
+      variable = "aws:PrincipalArn"
+      values   = var.writer_role_arns
+    }
+  }
+}
+
+data "aws_iam_policy_document" "this" {
+  count = var.create ? 1 : 0
+
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.tls_only[0].json],
+    [for document in data.aws_iam_policy_document.write_protected : document.json],
+  )
+}
+
 resource "aws_s3_bucket_policy" "this" {
   count = var.create ? 1 : 0
 
   bucket = aws_s3_bucket.this[0].id
-  policy = data.aws_iam_policy_document.tls_only[0].json
+  policy = data.aws_iam_policy_document.this[0].json
 
   depends_on = [aws_s3_bucket_public_access_block.this]
 }

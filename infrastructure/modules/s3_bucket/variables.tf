@@ -56,3 +56,20 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "write_protected_prefixes" {
+  description = "Key prefixes (ending in /) under which only writer_role_arns may put or delete objects (the lake: analyses/, sealed results)."
+  type        = list(string)
+  default     = []
+}
+
+variable "writer_role_arns" {
+  description = "IAM role ARNs allowed to write under write_protected_prefixes (the platform's bot)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.writer_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", arn))])
+    error_message = "Every writer must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)."
+  }
+}

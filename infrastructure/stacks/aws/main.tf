@@ -14,6 +14,20 @@ provider "aws" {
   }
 }
 
+# The lake's second copy lives in another region (module "lake_replica").
+provider "aws" {
+  alias  = "replica"
+  region = var.replica_region
+
+  default_tags {
+    tags = merge(var.tags, {
+      project     = var.name
+      environment = var.environment
+      managed_by  = "terraform"
+    })
+  }
+}
+
 locals {
   prefix              = "${var.name}-${var.environment}"
   database_identifier = coalesce(var.database_identifier, "${local.prefix}-db")
@@ -31,7 +45,9 @@ module "network" {
   public_subnet_cidrs  = var.public_subnet_cidrs
   single_nat_gateway   = var.single_nat_gateway
   ssh_ingress_cidrs    = var.ssh_ingress_cidrs
-  kms_key_arn          = var.kms_key_arn
+  # The way in (common/tunnel.py): an EC2 Instance Connect Endpoint in a private subnet.
+  enable_instance_connect_endpoint = true
+  kms_key_arn                      = var.kms_key_arn
 }
 
 module "database" {
@@ -61,6 +77,39 @@ module "lake_bucket" {
   access_log_bucket = var.access_log_bucket
   # The lake keeps data until Refinery deletes it on purpose (inv data.delete).
   enable_lifecycle = false
+  # Sealed results (ops/analyses/seal.py): only the platform's bot writes under analyses/.
+  write_protected_prefixes = ["analyses/"]
+  writer_role_arns         = [module.iam.bot_role_arn]
+}
+
+# The lake's second copy, in var.replica_region: every object version is replicated by S3
+# (module "lake_replication"); the monitoring module alarms when replication falls behind.
+module "lake_replica" {
+  source = "../../modules/s3_bucket"
+
+  providers = {
+    aws = aws.replica
+  }
+
+  bucket            = "${local.prefix}-lake-replica"
+  kms_key_arn       = var.replica_kms_key_arn
+  access_log_bucket = null
+  enable_lifecycle  = false
+  # The copy is written by S3's replication only; sealed results stay sealed there too.
+  write_protected_prefixes = ["analyses/"]
+  writer_role_arns         = [module.iam.bot_role_arn, module.lake_replication.role_arn]
+}
+
+module "lake_replication" {
+  source = "../../modules/s3_replication"
+
+  name = "${local.prefix}-lake-replication"
+  # The versioned names: S3 refuses a replication rule until both buckets are versioned.
+  source_bucket            = module.lake_bucket.versioned_bucket
+  destination_bucket       = module.lake_replica.versioned_bucket
+  source_kms_key_arn       = var.kms_key_arn
+  destination_kms_key_arn  = var.replica_kms_key_arn
+  replication_time_minutes = 15
 }
 
 module "backup_bucket" {
@@ -97,6 +146,11 @@ module "monitoring" {
   environment   = var.environment
   oncall_emails = var.oncall_emails
   kms_key_arn   = var.kms_key_arn
+  replication = {
+    source_bucket      = module.lake_bucket.id
+    destination_bucket = module.lake_replica.id
+    rule_id            = module.lake_replication.rule_id
+  }
 }
 
 module "ecr" {
@@ -118,6 +172,11 @@ module "iam" {
   database_secret_arn = module.database.master_user_secret_arn
   ecr_repository_arns = values(module.ecr.repository_arns)
   kms_key_arn         = var.kms_key_arn
+  # The CI deploy (.github/workflows/release.yml) assumes this role through GitHub's OIDC.
+  github_repository             = var.github_repository
+  github_environment            = var.environment
+  create_github_oidc_provider   = var.create_github_oidc_provider
+  instance_connect_endpoint_arn = module.network.instance_connect_endpoint_arn
 }
 
 module "batch" {
@@ -155,8 +214,7 @@ module "foreman" {
     database_secret_arn = module.database.master_user_secret_arn
     lake_bucket         = module.lake_bucket.id
     deploy_public_keys  = var.foreman_deploy_public_keys
-    backup_schedule     = var.backup_schedule
-    seal_schedule       = var.seal_schedule
+    schedules           = var.schedules
   })
 }
 

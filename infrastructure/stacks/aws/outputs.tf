@@ -72,8 +72,33 @@ output "log_group_name" {
 }
 
 output "foreman_host" {
-  description = "Private DNS name of the foreman host."
+  description = "Private DNS name of the foreman host (inside the VPC; operators use foreman_instance_id)."
   value       = try(module.dns.fqdns["foreman"], module.foreman.private_dns)
+}
+
+output "foreman_instance_id" {
+  description = "Instance ID of the foreman host: what [foreman_host] hosts names and the tunnel opens to."
+  value       = module.foreman.instance_id
+}
+
+output "instance_connect_endpoint_id" {
+  description = "The way in: the EC2 Instance Connect Endpoint that `aws ec2-instance-connect open-tunnel` goes through."
+  value       = module.network.instance_connect_endpoint_id
+}
+
+output "way_in_policy_arn" {
+  description = "Managed policy to attach to operators (OpenTunnel on the endpoint, port 22)."
+  value       = module.iam.way_in_policy_arn
+}
+
+output "github_deploy_role_arn" {
+  description = "Role the release workflow assumes through GitHub OIDC (the environment's AWS_DEPLOY_ROLE_ARN variable)."
+  value       = module.iam.github_deploy_role_arn
+}
+
+output "lake_replica_bucket" {
+  description = "The lake's second copy, in replica_region."
+  value       = module.lake_replica.id
 }
 
 output "lock_table" {

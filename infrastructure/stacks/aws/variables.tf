@@ -47,7 +47,7 @@ variable "single_nat_gateway" {
 }
 
 variable "ssh_ingress_cidrs" {
-  description = "CIDRs allowed to SSH to the foreman host; empty means none (use SSM Session Manager)."
+  description = "CIDRs allowed to SSH to the foreman host directly (a bastion or VPN); empty means none: the way in is the EC2 Instance Connect Endpoint."
   type        = list(string)
   default     = []
 }
@@ -165,16 +165,41 @@ variable "foreman_deploy_public_keys" {
   default     = []
 }
 
-variable "backup_schedule" {
-  description = "systemd OnCalendar expression of the scheduled backup on the foreman host."
-  type        = string
-  default     = "*-*-* 02:00:00"
+variable "schedules" {
+  description = "Timer per scheduled job the foreman host runs (backup, seal, metadata-sync, lake-check): OnCalendar and the inv arguments, from the environment file's [schedule], passed by inv (ops/tf/settings.py), never set by hand."
+  type = map(object({
+    on_calendar   = string
+    inv_arguments = string
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for job in keys(var.schedules) : contains(["backup", "seal", "metadata-sync", "lake-check"], job)])
+    error_message = "Scheduled jobs are backup, seal, metadata-sync and lake-check (ops/schedule/jobs.py)."
+  }
 }
 
-variable "seal_schedule" {
-  description = "systemd OnCalendar expression of the sealing of finished analyses."
+variable "replica_region" {
+  description = "Region of the lake's second copy (cross-region replication); not the stack's region."
   type        = string
-  default     = "*:0/15"
+}
+
+variable "replica_kms_key_arn" {
+  description = "KMS key in replica_region for the lake's copy; null uses SSE-S3."
+  type        = string
+  default     = null
+}
+
+variable "github_repository" {
+  description = "OWNER/REPO whose release workflow deploys this environment (GitHub OIDC role); null creates no deploy role."
+  type        = string
+  default     = null
+}
+
+variable "create_github_oidc_provider" {
+  description = "Whether this environment creates the account's GitHub OIDC provider (true in exactly one environment per account)."
+  type        = bool
+  default     = true
 }
 
 variable "ecr_repositories" {

@@ -14,6 +14,14 @@ module "network" {
   triggers = { cidr = var.vpc_cidr }
 }
 
+# The way in, as module.network's aws_ec2_instance_connect_endpoint on AWS: here the stand-in
+# ProxyCommand (ops/sandbox/open_tunnel.py) plays the endpoint.
+module "instance_connect_endpoint" {
+  source = "./modules/stand_in"
+
+  triggers = { foreman = coalesce(var.foreman_address, "foreman") }
+}
+
 module "database" {
   source = "./modules/stand_in"
 

@@ -80,3 +80,28 @@ output "lock_table" {
   description = "DynamoDB table for deploy and runbook locks."
   value       = "${local.prefix}-locks"
 }
+
+output "foreman_instance_id" {
+  description = "The foreman host the tunnel opens to (on the sandbox, its loopback address)."
+  value       = coalesce(var.foreman_address, "foreman.${var.environment}.${var.name}.internal")
+}
+
+output "instance_connect_endpoint_id" {
+  description = "The way in (the stand-in of the EC2 Instance Connect Endpoint)."
+  value       = module.instance_connect_endpoint.id
+}
+
+output "way_in_policy_arn" {
+  description = "Managed policy to attach to operators (on the sandbox, a name only)."
+  value       = "arn:aws:iam::${var.account_id}:policy/${local.prefix}-way-in"
+}
+
+output "github_deploy_role_arn" {
+  description = "Role the release workflow assumes through GitHub OIDC (on the sandbox, a name only)."
+  value       = "arn:aws:iam::${var.account_id}:role/${local.prefix}-github-deploy"
+}
+
+output "lake_replica_bucket" {
+  description = "The lake's second copy (the sandbox has none: a name only)."
+  value       = "${local.prefix}-lake-replica"
+}

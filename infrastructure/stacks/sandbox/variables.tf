@@ -80,3 +80,12 @@ variable "foreman_address" {
   type        = string
   default     = null
 }
+
+variable "schedules" {
+  description = "Timer per scheduled job, as stacks/aws takes it from the environment file's [schedule] (the sandbox's host runs none)."
+  type = map(object({
+    on_calendar   = string
+    inv_arguments = string
+  }))
+  default = {}
+}

@@ -6,7 +6,7 @@ A repository made from this one (its committed tree) is pushed to a bare remote 
 tag, as the workflow's jobs do, and ends in a real `inv deploy` to the deploy acceptance's
 stand-ins (the `staging` environment of tests/acceptance/deploy/test_deploy_end_to_end.py:
 real PostgreSQL, moto, Terraform on the null stack, Docker engine and registry, sshd and the
-real foreman). The workflow's middle step, `scripts/release-ci.sh test`, is `./scripts/test.sh`
+real foreman). The workflow's middle step, `scripts/release-ci.sh test`, is `scripts/ci-test.sh`
 — this suite — so it is not run from inside it.
 """
 

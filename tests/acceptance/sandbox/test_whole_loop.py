@@ -74,6 +74,12 @@ def run_the_loop(box: Sandbox, work: Path) -> None:
     box.ok("sandbox.up", timeout=1800)
     deployed = box.ok("deploy", "-e", "sandbox", "-v", FIRST, timeout=1800)
     assert f"deploy {FIRST} to sandbox: succeeded" in deployed
+    # On call, through the way in staging uses (the endpoint's stand-in, then sshd, then the
+    # database forwarded inside SSH): the foreman the deploy started leads, at the release.
+    status = json.loads(box.ok("foreman.status", "-e", "sandbox", "--json"))
+    assert status["way_in"] == "instance_connect_endpoint"
+    leaders = [f for f in status["foremen"] if f["role"] == "leader"]
+    assert leaders and leaders[0]["version"] == FIRST, status
 
     source = upload_delivery(work)
     queued = json.loads(box.ok("jobs.survey", "-e", "sandbox", source, "--json"))

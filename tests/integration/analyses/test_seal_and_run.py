@@ -16,9 +16,15 @@ from common.lake import FilesystemLake, open_lake
 from common.lake.layout import analysis_prefix
 from foreman.jobs import get_job
 from ops.analyses.run import request_run
-from ops.analyses.seal import results_sha256, seal_finished_analyses
+from ops.analyses.seal import (
+    S3_PROTECTED,
+    S3_UNPROTECTED,
+    results_sha256,
+    seal_finished_analyses,
+)
 from ops.lake.check import check_lake
 from tests.integration.lake.conftest import Catalog
+from tests.support.bucket_policy import policy_json, render_statements
 
 pytestmark = pytest.mark.integration
 BOT, ANALYST = "refinery-bot", "refinery-ana1"
@@ -105,7 +111,9 @@ def test_an_analysis_with_missing_results_is_not_sealed(seal_catalog):
     assert _row(seal_catalog.conn, analysis)[0] == "FINISHED"
 
 
-def test_sealing_on_s3_records_checksums(moto_server, make_env, tmp_path):
+def test_sealing_on_s3_records_checksums_and_says_when_nothing_protects_them(
+    moto_server, make_env, tmp_path
+):
     env = make_env(
         "seals3",
         lake={"backend": "s3", "bucket": "seal-s3", "prefix": "", "root": ""},
@@ -117,9 +125,50 @@ def test_sealing_on_s3_records_checksums(moto_server, make_env, tmp_path):
     experiment = catalog.experiment("ERX22", files=1)
     analysis = catalog.analysis([experiment], files=2)
     report = seal_finished_analyses(catalog.env)
-    assert [s.ownership for s in report.sealed] == ["s3: policy"]
+    # This bucket has no policy: the report says so rather than promise one.
+    assert [s.ownership for s in report.sealed] == [S3_UNPROTECTED]
     status, size, checksum, _ = _row(catalog.conn, analysis)
     assert status == "SUCCEEDED" and size > 0 and len(checksum) == 64
+    conn.close()
+
+
+def test_on_s3_the_stacks_bucket_policy_refuses_to_overwrite_or_delete_a_sealed_result(
+    moto_server, make_env, tmp_path
+):
+    """The policy rendered from infrastructure/modules/s3_bucket, on the emulator's bucket.
+    The emulator enforces a bucket policy's actions and resources but not its principal
+    condition (it refuses the bot as well): that the bot is exempt is tested statically
+    (tests/unit/terraform/test_sealed_results_policy.py)."""
+    env = make_env(
+        "seals3p",
+        lake={"backend": "s3", "bucket": "seal-s3-protected", "prefix": "", "root": ""},
+        aws={"endpoint_url": moto_server.endpoint_url},
+    )
+    lake = open_lake(env)
+    lake.ensure_bucket()
+    conn = db.connect(env)
+    catalog = Catalog(env, conn, tmp_path)
+    experiment = catalog.experiment("ERX24", files=1)
+    analysis = catalog.analysis([experiment], files=1)
+    statements = render_statements(
+        "write_protected",
+        bucket="seal-s3-protected",
+        prefixes=["analyses/"],
+        writers=["arn:aws:iam::123456789012:role/refinery-sandbox-batch-job"],
+    )
+    lake.client.put_bucket_policy(Bucket="seal-s3-protected", Policy=policy_json(statements))
+    report = seal_finished_analyses(catalog.env)
+    assert [s.ownership for s in report.sealed] == [S3_PROTECTED]
+    [result] = list(lake.list(analysis_prefix(analysis)))
+    before = lake.client.get_object(Bucket="seal-s3-protected", Key=result.key)["Body"].read()
+    with pytest.raises(Exception, match=r"403|Forbidden|AccessDenied"):
+        lake.client.put_object(Bucket="seal-s3-protected", Key=result.key, Body=b"changed")
+    with pytest.raises(Exception, match=r"403|Forbidden|AccessDenied"):
+        lake.client.delete_object(Bucket="seal-s3-protected", Key=result.key)
+    after = lake.client.get_object(Bucket="seal-s3-protected", Key=result.key)["Body"].read()
+    assert after == before
+    lake.client.put_object(Bucket="seal-s3-protected", Key="raw/elsewhere", Body=b"ok")
+    assert _row(catalog.conn, analysis)[0] == "SUCCEEDED"
     conn.close()
 
 

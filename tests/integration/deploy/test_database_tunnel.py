@@ -3,9 +3,11 @@ PostgreSQL, opened by the task's scope and closed with it, for psycopg2 and psql
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from common import db
 from common.environments import REPO_ROOT, load_environment
 from common.errors import DatabaseError
 from common.tunnel import tunnel_scope
+from tests.support.deploy import WAY_IN_STAND_IN
 from tests.support.environments import write_environment
 
 pytestmark = pytest.mark.integration
@@ -25,7 +28,7 @@ def private_env(session_dirs, postgres_template, ssh_server, tmp_path):
     password_file.touch(mode=0o600)
     password_file.write_text(cluster.password)
 
-    def make(name: str, known_hosts) -> tuple:
+    def make(name: str, known_hosts, **way_in: str) -> tuple:
         write_environment(
             session_dirs["environments"],
             name,
@@ -48,6 +51,7 @@ def private_env(session_dirs, postgres_template, ssh_server, tmp_path):
                     "key_file": str(ssh_server.client_key),
                     "known_hosts_file": str(known_hosts),
                     "restart_command": "true",
+                    **way_in,
                 },
             },
         )
@@ -102,3 +106,54 @@ def test_db_shell_runs_psql_through_the_tunnel(private_env, ssh_server):
     assert result.returncode == 0, result.stderr
     assert "through the tunnel" in result.stdout
     assert cluster.password not in result.stdout + result.stderr
+
+
+def _tunnel_processes() -> list[str]:
+    """Command lines of this process's children that run the way-in stand-in."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_text().replace("\0", " ")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and "open_tunnel.py" in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def test_the_database_is_reached_through_the_way_in_then_sshd_then_the_forward(
+    private_env, ssh_server
+):
+    """What staging does with `aws ec2-instance-connect open-tunnel`: SSH rides on the
+    ProxyCommand's stdin and stdout, and the database forward rides inside SSH."""
+    env, cluster = private_env(
+        "private-way-in",
+        ssh_server.known_hosts,
+        way_in="instance_connect_endpoint",
+        proxy_command=WAY_IN_STAND_IN,
+    )
+    with tunnel_scope():
+        conn = db.connect(env)
+        with conn.cursor() as cur:
+            cur.execute("SELECT inet_server_port()")
+            assert cur.fetchone() == (cluster.port,)
+        conn.close()
+        [command] = _tunnel_processes()  # the ProxyCommand carries the SSH connection
+        assert f"--instance-id 127.0.0.1 --remote-port {ssh_server.port}" in command
+    assert _tunnel_processes() == []  # closed with the task
+
+
+def test_a_way_in_that_refuses_is_one_line(private_env, ssh_server):
+    env, _ = private_env(
+        "private-way-in-bad",
+        ssh_server.known_hosts,
+        way_in="instance_connect_endpoint",
+        proxy_command=WAY_IN_STAND_IN.replace("{host}", "10.0.0.9"),
+    )
+    with tunnel_scope(), pytest.raises(DatabaseError, match=r"cannot open the \S+ database") as e:
+        db.connect(env)
+    assert "\n" not in str(e.value)
+    assert "the way in said: error: the sandbox tunnels to 127.0.0.1 only" in str(e.value)

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from common import db, failpoints
+from common.db import connect
 from foreman.migrations import _LOCK_KEY as MIGRATIONS_LOCK_KEY
 from ops.deploy.audit import AuditLog
 from ops.deploy.errors import DeployLockedError, VersionRuleError
@@ -55,6 +56,17 @@ def test_a_concurrent_deploy_is_refused_naming_the_one_in_progress(deploy_env, f
     assert outcome[0].record.outcome == "succeeded"
     history = AuditLog(deploy_settings(deploy_env)).history()
     assert [record.version for record in history] == ["v1.0.0-dev"]
+    # The smoke step ran the environment's first lake check and recorded it (the figure the
+    # lake-out-of-sync alarm reads from the first deploy on).
+    smoke = history[0].facts["smoke_check"]
+    assert smoke["lake_in_sync"] is True and smoke["lake_check_recorded"] is True
+    conn = connect(deploy_env)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM lake_checks")
+            assert cur.fetchone()[0] == 1
+    finally:
+        conn.close()
 
 
 def test_a_version_for_the_wrong_environment_is_refused_before_anything_runs(

@@ -8,7 +8,14 @@ import tomllib
 import hcl2
 import pytest
 
-from common.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
+from common.environments import (
+    ENVIRONMENTS_DIR_VARIABLE,
+    REPO_ROOT,
+    STATE_DIR_VARIABLE,
+    TERRAFORM_OUTPUTS_FILE,
+    load_environment,
+)
+from common.foreman_host import proxy_command_for
 from foreman.executors.batch import BatchExecutor
 from ops.deploy.settings import DEPLOY_KEYS, deploy_settings
 from ops.foreman.restart import foreman_host_settings, restart_command_for
@@ -30,6 +37,8 @@ DEPLOY_READS = {
         "restart_command",
         "connect_timeout_seconds",
         "command_timeout_seconds",
+        "way_in",
+        "proxy_command",
     },
     "images": {"base_image"},  # registry: the stack's ecr_repository_urls output
     "batch": {"job_queues", "keep_revisions"},
@@ -67,10 +76,20 @@ def test_foreman_host_validates_and_the_restart_names_the_release(shipped, tmp_p
     data["foreman_host"]["known_hosts_file"] = str(tmp_path / "known_hosts")
     write_environment(tmp_path, shipped, data)
     monkeypatch.setenv(ENVIRONMENTS_DIR_VARIABLE, str(tmp_path))
-    hosts = foreman_host_settings(load_environment(shipped))
-    assert hosts.hosts == ((f"foreman.{shipped}.refinery.internal", 22),)
+    monkeypatch.setenv(STATE_DIR_VARIABLE, str(tmp_path / "state"))
+    env = load_environment(shipped)
+    # The host is the stack's instance, as the last `inv tf.output` (or deploy) read it.
+    (env.state_dir / TERRAFORM_OUTPUTS_FILE).write_text('{"foreman_instance_id": "i-0abc"}')
+    hosts = foreman_host_settings(env)
+    assert hosts.hosts == (("i-0abc", 22),)
     command = restart_command_for(hosts, environment=shipped, version="v9.8.7")
     assert "REFINERY_VERSION=v9.8.7" in command and "{" not in command
+    # ...reached through the EC2 Instance Connect Endpoint: IAM-authorised, no open SSH port.
+    assert hosts.way_in == "instance_connect_endpoint"
+    assert proxy_command_for(hosts, "i-0abc", 22) == (
+        "aws ec2-instance-connect open-tunnel --region eu-west-1 --instance-id i-0abc "
+        "--remote-port 22"
+    )
 
 
 def test_images_come_from_the_stacks_registry_on_the_configured_base(shipped):

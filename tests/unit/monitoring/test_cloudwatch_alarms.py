@@ -24,13 +24,16 @@ def test_every_alarm_watches_a_published_metric_and_notifies_on_call():
     text = (MODULE / "main.tf").read_text()
     watched = set(re.findall(r'metric(?:_name)?\s*=\s*"([A-Za-z]+)"', text))
     assert watched == {"ForemanHeartbeatAgeSeconds", "OldestPendingSeconds", "BackupAgeSeconds",
-                       "LakeInSync", "AttemptsFailed", "AttemptsSucceeded"}  # fmt: skip
-    assert watched <= set(METRIC_NAMES)
+                       "LakeInSync", "AttemptsFailed", "AttemptsSucceeded",
+                       "ReplicationLatency"}  # fmt: skip
+    # S3 publishes the replication figure (namespace AWS/S3); the foreman publishes the rest.
+    assert watched - {"ReplicationLatency"} <= set(METRIC_NAMES)
+    assert 'namespace           = "AWS/S3"' in text
     resources = [(kind.strip('"'), bodies) for block in _main()["resource"]
                  for kind, bodies in block.items()]  # fmt: skip
     alarms = [body for kind, bodies in resources if kind == "aws_cloudwatch_metric_alarm"
               for body in bodies.values()]  # fmt: skip
-    assert len(alarms) == 2  # the threshold alarms (for_each) and the failure rate
+    assert len(alarms) == 3  # the threshold alarms (for_each), failure rate, replication
     for alarm in alarms:
         assert [action.strip('"') for action in alarm["alarm_actions"]] == [
             "${aws_sns_topic.this[0].arn}"

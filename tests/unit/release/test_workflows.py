@@ -32,7 +32,53 @@ def test_the_test_workflow_runs_the_test_command_on_pushes_and_pull_requests():
     workflow = load("test.yml")
     assert set(workflow["on"]) == {"push", "pull_request"}
     assert workflow["permissions"] == {"contents": "read"}
-    assert run_lines(workflow["jobs"]["test"])[-1] == "./scripts/test.sh"
+    assert run_lines(workflow["jobs"]["test"])[-1] == "./scripts/ci-test.sh"
+
+
+def test_tests_run_in_the_debian_container_as_root_through_one_script():
+    release = load("release.yml")["jobs"]["test"]
+    for job in (load("test.yml")["jobs"]["test"], release):
+        # Debian bookworm (what the project is tested on); no user option: root
+        assert job["container"] == {"image": "debian:bookworm", "options": "--privileged"}
+        assert not any("setup-python" in step.get("uses", "") for step in job["steps"])
+    assert run_lines(release)[-1] == "./scripts/release-ci.sh test"
+    script = (REPO_ROOT / "scripts/release-ci.sh").read_text()
+    assert "  test)\n    exec ./scripts/ci-test.sh\n" in script  # the same script, no drift
+    assert "exec ./scripts/ci-test.sh" in (REPO_ROOT / "scripts/test.sh").read_text()
+
+
+def test_no_workflow_holds_long_lived_aws_keys_the_deploy_assumes_a_role_through_oidc():
+    for path in WORKFLOWS.glob("*.yml"):
+        text = path.read_text()
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws-access-key-id",
+                    "aws-secret-access-key", "AWS_SESSION_TOKEN"):  # fmt: skip
+            assert key not in text, (path.name, key)
+    deploy = load("release.yml")["jobs"]["deploy"]
+    assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
+    [credentials] = [s for s in deploy["steps"] if "configure-aws-credentials" in s.get("uses", "")]
+    assert credentials["uses"].startswith("aws-actions/configure-aws-credentials@")
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    names = [s.get("name", s.get("uses")) for s in deploy["steps"]]
+    assert names.index(credentials["name"]) < names.index("Deploy")
+
+
+def test_the_deploy_role_trusts_exactly_this_repository_in_the_deploy_jobs_environment():
+    import hcl2
+
+    iam = (REPO_ROOT / "infrastructure/modules/iam/main.tf").read_text()
+    assert '"repo:${var.github_repository}:environment:${var.github_environment}"' in iam
+    assert 'variable = "${local.github_oidc_host}:aud"' in iam
+    assert "sts:AssumeRoleWithWebIdentity" in iam
+    stack = (REPO_ROOT / "infrastructure/stacks/aws/main.tf").read_text()
+    assert "github_environment            = var.environment" in stack
+    for name in ("staging", "prod"):
+        with (REPO_ROOT / f"infrastructure/environments/{name}.tfvars").open() as handle:
+            values = hcl2.load(handle)
+        assert values["environment"].strip('"') == name  # the deploy job's GitHub environment
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", values["github_repository"].strip('"'))
+    assert load("release.yml")["jobs"]["deploy"]["environment"] == (
+        "${{ needs.verify.outputs.environment }}"
+    )
 
 
 def test_a_pushed_tag_is_verified_then_tested_then_deployed_through_the_script():
@@ -60,7 +106,10 @@ def test_permissions_are_minimal_and_secrets_reach_steps_only_through_env():
     workflow = load("release.yml")
     assert workflow["permissions"] == {}
     for name, job in workflow["jobs"].items():
-        assert job["permissions"] == {"contents": "read"}, name
+        # the deploy also asks for its OIDC token (below), nothing else
+        assert {k: v for k, v in job["permissions"].items() if k != "id-token"} == {
+            "contents": "read"
+        }, name
         for step in job["steps"]:
             assert "secrets." not in step.get("run", ""), (name, step)
             assert step.get("with", {}).get("persist-credentials") in (False, None), name

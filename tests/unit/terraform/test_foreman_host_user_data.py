@@ -1,8 +1,9 @@
 """The foreman host's cloud-init, rendered by the real Terraform (`templatefile` in
 `terraform console`, no provider needed) and read back as YAML: it creates the service and
 deploy users, runs the foreman image at the deployed release as the `refinery-foreman` unit
-with its logs shipped to the platform's group, installs the backup and sealing timers, and
-lets the deploy login run exactly the commands staging's and prod's `[foreman_host]` send.
+with its logs shipped to the platform's group, installs and enables a timer for every job the
+environment file's `[schedule]` declares (rendered from that file, the one source), and lets
+the deploy login run exactly the commands staging's and prod's `[foreman_host]` send.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import tomllib
 import pytest
 import yaml
 
-from common.environments import REPO_ROOT
+from common.environments import ENVIRONMENTS_DIR_VARIABLE, REPO_ROOT, load_environment
 from common.shell import run_command
 from ops.tf.binary import terraform_path
+from ops.tf.settings import stack_variables
 
 AWS_STACK = REPO_ROOT / "infrastructure/stacks/aws"
 TEMPLATE = AWS_STACK / "templates/foreman_host.cloud-init.yaml.tftpl"
@@ -33,17 +35,26 @@ VALUES = {
     "database_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-x",
     "lake_bucket": "refinery-staging-lake",
     "deploy_public_keys": ["ssh-ed25519 AAAAC3Nza operator@laptop"],
-    "backup_schedule": "*-*-* 02:00:00",
-    "seal_schedule": "*:0/15",
+    "schedules": {},  # each test renders the shipped environment's own
 }
 
 
-@pytest.fixture(scope="module")
-def cloud_init(tmp_path_factory) -> dict:
-    expression = f"templatefile({json.dumps(str(TEMPLATE))}, {_hcl(VALUES)})"
+def _shipped_schedules(name: str) -> dict:
+    import os
+
+    previous = os.environ.pop(ENVIRONMENTS_DIR_VARIABLE, None)
+    try:
+        return stack_variables(load_environment(name))["schedules"]
+    finally:
+        if previous is not None:
+            os.environ[ENVIRONMENTS_DIR_VARIABLE] = previous
+
+
+def _render(directory, values: dict) -> dict:
+    expression = f"templatefile({json.dumps(str(TEMPLATE))}, {_hcl(values)})"
     result = run_command(
         [terraform_path(), "console"],
-        cwd=tmp_path_factory.mktemp("console"),
+        cwd=directory,
         input_text=expression + "\n",
         env={"CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": "/dev/null"},
     )
@@ -52,6 +63,18 @@ def cloud_init(tmp_path_factory) -> dict:
     text = "\n".join(lines[1:-1])
     assert text.startswith("#cloud-config")
     return yaml.safe_load(text)
+
+
+@pytest.fixture(scope="module", params=["staging", "prod"])
+def rendered(request, tmp_path_factory) -> tuple[str, dict, dict]:
+    schedules = _shipped_schedules(request.param)
+    values = {**VALUES, "environment": request.param, "schedules": schedules}
+    return request.param, schedules, _render(tmp_path_factory.mktemp("console"), values)
+
+
+@pytest.fixture(scope="module")
+def cloud_init(rendered) -> dict:
+    return rendered[2]
 
 
 def _hcl(value) -> str:
@@ -67,7 +90,10 @@ def _files(cloud_init: dict) -> dict[str, str]:
 
 
 def test_the_stack_passes_every_variable_the_template_uses():
-    used = set(re.findall(r"(?<!\$)\$\{(?:jsonencode\()?([a-z_]+)", TEMPLATE.read_text()))
+    text = TEMPLATE.read_text()
+    loop_names = set(re.findall(r"%\{ for (\w+), (\w+) in", text)[0])  # job, timer
+    used = set(re.findall(r"(?<!\$)\$\{(?:jsonencode\()?([a-z_]+)", text)) - loop_names
+    used |= set(re.findall(r"%\{ for \w+, \w+ in (\w+)", text))
     call = (AWS_STACK / "main.tf").read_text().split("foreman_host.cloud-init.yaml.tftpl", 1)[1]
     passed = set(re.findall(r"^\s+([a-z_]+)\s+=", call.split("})", 1)[0], re.MULTILINE))
     assert used == passed == set(VALUES)
@@ -84,8 +110,7 @@ def test_the_unit_runs_the_foreman_image_at_the_deployed_release_with_logs_shipp
     files = _files(cloud_init)
     unit = files["/etc/systemd/system/refinery-foreman.service"]
     assert (
-        "ExecStart=/usr/local/bin/refinery-run refinery-foreman python -m foreman run -e staging"
-        in unit
+        "ExecStart=/usr/local/bin/refinery-run refinery-foreman python -m foreman run -e " in unit
     )
     run = files["/usr/local/bin/refinery-run"]
     assert f"registry={VALUES['registry']}" in run
@@ -95,27 +120,32 @@ def test_the_unit_runs_the_foreman_image_at_the_deployed_release_with_logs_shipp
     settings = dict(
         line.split("=", 1) for line in files["/etc/refinery/foreman.env"].splitlines() if line
     )
-    assert settings["REFINERY_ENVIRONMENT"] == "staging"
+    assert settings["REFINERY_ENVIRONMENT"] in ("staging", "prod")
     assert settings["REFINERY_DATABASE_HOST"] == VALUES["database_host"]
     assert settings["REFINERY_DATABASE_PASSWORD_SECRET"] == VALUES["database_secret_arn"]
     assert settings["REFINERY_DATABASE_TUNNEL"] == "none"  # inside the network
     assert not any("PASSWORD=" in line for line in files["/etc/refinery/foreman.env"].split())
 
 
-def test_backup_and_sealing_timers_run_from_the_same_image(cloud_init):
+def test_every_timer_the_environment_declares_is_installed_and_enabled(rendered):
+    name, schedules, cloud_init = rendered
     files = _files(cloud_init)
-    backup = files["/etc/systemd/system/refinery-backup.service"]
-    assert "refinery-run refinery-backup inv db.scheduled-backup -e staging" in backup
-    seal = files["/etc/systemd/system/refinery-seal.service"]
-    assert "refinery-run refinery-seal inv schedule.run -e staging seal" in seal
-    assert (
-        f"OnCalendar={VALUES['backup_schedule']}"
-        in files["/etc/systemd/system/refinery-backup.timer"]
-    )
-    assert (
-        f"OnCalendar={VALUES['seal_schedule']}" in files["/etc/systemd/system/refinery-seal.timer"]
-    )
-    assert any("refinery-backup.timer" in command for command in cloud_init["runcmd"])
+    declared = load_environment(name).section("schedule")
+    # backup, seal and lake_check at least: nothing the alarms watch is left unscheduled
+    assert {"backup", "seal", "lake-check"} <= set(schedules)
+    assert len(schedules) == len(declared)
+    for job, timer in schedules.items():
+        service = files[f"/etc/systemd/system/refinery-{job}.service"]
+        assert f"refinery-run refinery-{job} inv {timer['inv_arguments']}" in service
+        assert (
+            f"OnCalendar={declared[job.replace('-', '_')]}"
+            in files[f"/etc/systemd/system/refinery-{job}.timer"]
+        )
+        assert f"systemctl enable --now refinery-{job}.timer" in cloud_init["runcmd"]
+    assert schedules["backup"]["inv_arguments"] == f"db.scheduled-backup -e {name}"
+    assert schedules["lake-check"]["inv_arguments"] == f"schedule.run -e {name} lake-check"
+    timers = [path for path in files if path.endswith(".timer")]
+    assert len(timers) == len(declared)  # and no timer the file does not declare
 
 
 @pytest.mark.parametrize("shipped", ["staging", "prod"])

@@ -18,7 +18,9 @@ def write_delivery(folder, rows, columns=COLUMNS, files=None):
     for name in (
         files if files is not None else {r.get(c) for r in rows for c in ("read1", "read2")}
     ):
-        if name:
+        # Only files inside the delivery: a sheet naming an absolute path (/etc/hostname) must
+        # be refused by the reader, never written here (as root that would replace it).
+        if name and not name.startswith("/"):
             (folder / name).write_bytes(b"@r\nACGT\n+\nIIII\n")
     with open(folder / "samplesheet.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The test step of both workflows (.github/workflows/test.yml, release.yml through
+# scripts/release-ci.sh test): the whole suite, run where it is tested — Debian bookworm.
+#
+# CI runs it as root in a privileged Debian job container: the sealing tests create users and
+# change ownership, and the suite's own Docker engine runs inside the job, so the containers
+# it starts share the job's loopback (the emulator, the registry, sshd). Run as a user with
+# passwordless sudo instead, it installs the system packages through `sudo -n` and runs the
+# tests as that user (enough for tests/unit and most of the rest; the sealing and engine
+# tests need root). Extra arguments go to pytest: scripts/ci-test.sh tests/unit -x.
+set -eu
+
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif sudo -n true 2>/dev/null; then
+    sudo -n "$@"
+  else
+    echo "error: run as root or as a user with passwordless sudo (system packages)" >&2
+    exit 2
+  fi
+}
+
+as_root ./scripts/system-packages.sh
+./scripts/bootstrap.sh test
+./scripts/lint.sh
+exec .venv/bin/pytest "$@"
