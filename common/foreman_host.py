@@ -1,6 +1,6 @@
 """The foreman host of an environment (`[foreman_host]`): how an operator's machine reaches it.
 
-The deploy restarts the foreman there over SSH (ops/foreman/restart.py), a restore
+The deploy restarts the foreman there over SSH (ops/foreman_restart.py), a restore
 stops and starts it there, and an operator's tasks reach a private database through it
 (common/tunnel.py). All of them read the same validated settings and open SSH connections
 the same way: with the key file handed to the SSH library (never argv), no agent, no

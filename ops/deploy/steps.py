@@ -29,7 +29,7 @@ from ops.deploy.audit import DeployRecord
 from ops.deploy.errors import DeployError
 from ops.deploy.settings import DeploySettings
 from ops.deploy.smoke import database_now, wait_for_fresh_heartbeat
-from ops.foreman.restart import (
+from ops.foreman_restart import (
     foreman_host_settings,
     restart_command_for,
     restart_foreman,

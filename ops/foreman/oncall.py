@@ -3,7 +3,7 @@
 Both go the way every other task goes (common/tunnel.py): the database through the foreman
 host, the host through the environment's way in (`[foreman_host] way_in`). `status` reads
 `foreman_heartbeats` (leader, heartbeat age, version, host); `restart` runs the restart
-runbook (ops/runbooks/foreman_restart.py) at the release that is running — or the one given —
+runbook (ops/foreman_restart.py) at the release that is running — or the one given —
 and then waits, as the deploy's smoke step does, for a heartbeat newer than the restart.
 """
 
@@ -20,7 +20,7 @@ from common.foreman_host import foreman_host_settings
 from common.sql import query
 from ops.deploy.settings import deploy_settings
 from ops.deploy.smoke import Heartbeat, database_now, wait_for_fresh_heartbeat
-from ops.runbooks.foreman_restart import HostResult, restart_foreman
+from ops.foreman_restart import HostResult, restart_foreman
 
 
 @dataclass(frozen=True)

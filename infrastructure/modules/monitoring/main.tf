@@ -12,7 +12,7 @@ locals {
       periods    = 2
       # Missing: no foreman leads, so nothing publishes — the very failure this alarm is for.
       missing     = "breaching"
-      description = "No foreman is leading: nothing is dispatched. Runbook ops/runbooks/foreman_restart.py: inv foreman.status, then inv foreman.restart."
+      description = "No foreman is leading: nothing is dispatched. Runbook ops/runbooks/no_foreman_heartbeat.py: inv foreman.status, then inv foreman.restart."
     }
     oldest-pending-too-old = {
       metric     = "OldestPendingSeconds"

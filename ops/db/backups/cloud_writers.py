@@ -2,7 +2,7 @@
 
 In the cloud the database's writers are not processes on this machine: the foreman runs on
 its host (stopped and started over SSH with `[foreman_host] stop_command` / `start_command`,
-ops/foreman/restart.py) and the workers are AWS Batch jobs. The foreman is stopped
+ops/foreman_restart.py) and the workers are AWS Batch jobs. The foreman is stopped
 first, so nothing submits more jobs; then every job still queued or running in the
 environment's Batch job queues is terminated and waited for, so no worker writes to (or
 reconnects to) the database being swapped. After the swap the foreman is started again at
@@ -59,7 +59,7 @@ def describe_cloud_writers(env: Environment) -> list[str]:
 
 def stop_cloud_writers(env: Environment) -> CloudWriters:
     """Stop the foreman on its hosts, then terminate and drain the Batch jobs."""
-    from ops.foreman.restart import stop_foreman
+    from ops.foreman_restart import stop_foreman
 
     hosts: list[str] = []
     if has_foreman_host(env):
@@ -72,7 +72,7 @@ def stop_cloud_writers(env: Environment) -> CloudWriters:
 
 def start_cloud_writers(env: Environment, stopped: CloudWriters) -> str:
     """Start the foreman again where it was stopped; a sentence saying what happened."""
-    from ops.foreman.restart import start_foreman
+    from ops.foreman_restart import start_foreman
 
     count = len(stopped.batch_jobs)
     jobs = f"; {count} Batch job(s) had been terminated" if count else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.errors import ConfigError
-from ops.foreman.restart import (
+from ops.foreman_restart import (
     ForemanHostSettings,
     ForemanRestartError,
     foreman_host_settings,

@@ -18,7 +18,7 @@ from common.environments import (
 from common.foreman_host import proxy_command_for
 from foreman.executors.batch import BatchExecutor
 from ops.deploy.settings import DEPLOY_KEYS, deploy_settings
-from ops.foreman.restart import foreman_host_settings, restart_command_for
+from ops.foreman_restart import foreman_host_settings, restart_command_for
 from ops.images.build import IMAGE_NAMES
 from ops.images.settings import default_base_image, default_registry, worker_image_reference
 from ops.tf.outputs import REQUIRED_OUTPUTS

@@ -139,7 +139,7 @@ def run_on_foreman_hosts(
         details = "; ".join(f"{result.host}: {result.error}" for result in failed)
         raise ForemanRestartError(
             f"foreman {action} failed on {len(failed)} of {len(results)} host(s): {details}; "
-            "see the foreman restart runbook (ops/foreman/restart.py)",
+            "see the foreman restart runbook (ops/foreman_restart.py)",
             results,
         )
     return results
