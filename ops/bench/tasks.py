@@ -11,6 +11,7 @@ from invoke import Collection
 
 from ops.batch.bench_tasks import batch_bench
 from ops.console.bench_tasks import console_bench
+from ops.datasets.bench_tasks import datasets_bench
 from ops.db.bench_tasks import backup_bench
 from ops.foreman.bench_tasks import foreman_bench
 from ops.foreman.curve_tasks import cost_curve
@@ -26,5 +27,6 @@ for bench_task in (
     console_bench,
     batch_bench,
     cost_curve,
+    datasets_bench,
 ):
     ns.add_task(bench_task)
