@@ -6,13 +6,14 @@ from an experiment is missing (an empty cell) in its samples — optionally quan
 to a target and scaled per gene. Held whole, such a matrix is what made the anchor's memory
 quadruple on large organisms; here nothing ever holds it:
 
-1. The gene ids of every file (cleaned: `matrices.read_gene_matrix`) give the group's genes,
-   sorted.
-2. Each file is read `samples_per_read` columns at a time; each column is quantile-normalised
-   on its own present values (which is all preprocessCore uses; the join's missing values take
-   no part), placed on the group's genes and spilled, row-major, to a scratch file.
-3. The output is written `genes_per_block` genes at a time: the block's rows are read from
-   every spilled piece, scaled per gene across all the group's samples, and appended to
+1. Each file is read once, `samples_per_read` columns at a time, its gene ids cleaned
+   (`matrices.read_gene_matrix`, which sorts the rows by gene); each column is
+   quantile-normalised on its own present values (which is all preprocessCore uses: the
+   join's missing values take no part) and spilled, row-major, to a scratch file. The
+   group's genes are the union of the files' genes, sorted.
+2. The output is written `genes_per_block` genes at a time: for each file, the rows of its
+   genes in the block (a contiguous range, both being sorted) are read from its pieces into
+   the block, which is scaled per gene across all the group's samples and appended to
    `<group>.tsv.partial`, renamed to `<group>.tsv` when complete.
 
 So memory grows with one read (genes × samples_per_read) or one block
@@ -36,7 +37,6 @@ from common.errors import ValidationError
 from workers.processors.expression.matrices import (
     Names,
     read_gene_matrix,
-    read_genes,
     read_header,
     write_block,
 )
@@ -58,19 +58,45 @@ class GroupMatrix:
     left_out: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Piece:
-    """Some samples' normalised values on the group's genes, row-major in a scratch file."""
+@dataclass
+class _Source:
+    """One file's genes (sorted, in scratch) and its samples' normalised values in pieces.
 
-    path: Path
-    samples: list[str]
+    A piece is some of the file's samples, row-major in a scratch file, rows in the order
+    of the file's sorted genes. `positions` is where each of those genes is in the group's
+    genes (saved once the group's genes are known); `bounds[b]` is the first of the file's
+    rows at or after block b's first gene.
+    """
 
-    def rows(self, start: int, stop: int) -> NDArray[np.float64]:
-        width = len(self.samples)
-        values = np.fromfile(
-            self.path, dtype=np.float64, count=(stop - start) * width, offset=start * width * 8
-        )
-        return values.reshape(stop - start, width)
+    name: str
+    genes_path: Path
+    pieces: list[tuple[Path, list[str]]] = field(default_factory=list)
+    positions_path: Path | None = None
+    bounds: NDArray[np.int64] | None = None
+
+    def place(self, group_genes: Names, block_starts: NDArray[np.int64]) -> None:
+        genes = np.load(self.genes_path)
+        positions = np.searchsorted(group_genes, genes).astype(np.int64)
+        self.positions_path = self.genes_path.with_suffix(".positions")
+        positions.tofile(self.positions_path)
+        self.bounds = np.searchsorted(positions, block_starts).astype(np.int64)
+        self.genes_path.unlink()
+
+    def fill(self, block: NDArray[np.float64], number: int, first_gene: int, column: int) -> int:
+        """Put this source's values for block `number` into `block` from `column` on;
+        returns the next free column."""
+        assert self.bounds is not None and self.positions_path is not None
+        low, high = int(self.bounds[number]), int(self.bounds[number + 1])
+        rows = np.fromfile(self.positions_path, np.int64, count=high - low, offset=low * 8)
+        rows -= first_gene
+        for path, samples in self.pieces:
+            width = len(samples)
+            values = np.fromfile(
+                path, np.float64, count=(high - low) * width, offset=low * width * 8
+            )
+            block[rows, column : column + width] = values.reshape(high - low, width)
+            column += width
+        return column
 
 
 def aggregate_groups(
@@ -118,20 +144,26 @@ def write_group_matrix(
         raise ValueError("blocks need at least one gene and one sample")
     goal = None if target is None else sorted_target(target)
     columns, left_out = _columns_to_read(files)
-    genes = _group_genes(columns)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=out_path.parent) as scratch:
-        pieces = _spill(columns, genes, goal, Path(scratch), samples_per_read, left_out)
-        samples = [sample for piece in pieces for sample in piece.samples]
+        sources, genes = _spill(columns, goal, Path(scratch), samples_per_read, left_out)
+        block_starts = np.arange(0, genes.size + genes_per_block, genes_per_block)
+        block_starts[-1] = min(block_starts[-1], genes.size)
+        for source in sources:
+            source.place(genes, block_starts)
+        samples = [sample for source in sources for _, names in source.pieces for sample in names]
         partial = out_path.with_name(out_path.name + ".partial")
         with partial.open("wb") as handle:
             if genes.size == 0 or not samples:
                 handle.write("\t".join(["Gene", *samples]).encode() + b"\n")
-            for start in range(0, genes.size if samples else 0, genes_per_block):
-                stop = min(start + genes_per_block, genes.size)
-                block = np.hstack([piece.rows(start, stop) for piece in pieces])
+            for number, first in enumerate(block_starts[:-1] if samples else []):
+                stop = int(block_starts[number + 1])
+                block = np.full((stop - int(first), len(samples)), np.nan)
+                column = 0
+                for source in sources:
+                    column = source.fill(block, number, int(first), column)
                 block = scale_genes(block, scaling)
-                write_block(handle, genes[start:stop], samples, block, header=start == 0)
+                write_block(handle, genes[first:stop], samples, block, header=number == 0)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, out_path)
@@ -155,40 +187,37 @@ def _columns_to_read(files: Sequence[Path]) -> tuple[list[tuple[Path, list[str]]
     return columns, left_out
 
 
-def _group_genes(columns: list[tuple[Path, list[str]]]) -> Names:
-    genes: set[str] = set()
-    for path, samples in columns:
-        if samples:
-            genes.update(read_genes(path).tolist())
-    return np.asarray(sorted(genes), dtype=np.str_)
-
-
 def _spill(
     columns: list[tuple[Path, list[str]]],
-    genes: Names,
     goal: NDArray[np.float64] | None,
     scratch: Path,
     samples_per_read: int,
     left_out: dict[str, str],
-) -> list[_Piece]:
-    pieces = []
-    for path, samples in columns:
+) -> tuple[list[_Source], Names]:
+    """Read every file once, normalise, spill; returns the sources and the group's genes."""
+    sources = []
+    group_genes: set[str] = set()
+    for number, (path, samples) in enumerate(columns):
+        source = _Source(path.name, scratch / f"{number}.genes.npy")
         for start in range(0, len(samples), samples_per_read):
             read = read_gene_matrix(path, samples[start : start + samples_per_read])
+            if start == 0:
+                np.save(source.genes_path, read.genes)
+                group_genes.update(read.genes.tolist())
             # A sample with no value at all (or a file with no gene) has nothing to join.
             keep = (~np.isnan(read.values)).any(axis=0)
             for sample, flag in zip(read.samples, keep, strict=True):
                 if not flag:
                     left_out[sample] = f"no values in {path.name}"
-            values = read.values[:, keep]
             kept = [sample for sample, flag in zip(read.samples, keep, strict=True) if flag]
             if not kept:
                 continue
+            values = read.values[:, keep]
             if goal is not None:
                 values = normalize_to_target(values, goal)
-            placed = np.full((genes.size, len(kept)), np.nan)
-            placed[np.searchsorted(genes, read.genes)] = values
-            piece = _Piece(scratch / f"{len(pieces)}.f64", kept)
-            placed.tofile(piece.path)
-            pieces.append(piece)
-    return pieces
+            piece = scratch / f"{number}.{start}.f64"
+            values.tofile(piece)
+            source.pieces.append((piece, kept))
+        if source.pieces:
+            sources.append(source)
+    return sources, np.asarray(sorted(group_genes), dtype=np.str_)

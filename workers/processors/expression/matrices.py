@@ -34,7 +34,8 @@ Names = NDArray[np.str_]
 
 @dataclass(frozen=True)
 class GeneMatrix:
-    """Some samples' values over some genes: values[i, j] is gene i in sample j."""
+    """Some samples' values over some genes: values[i, j] is gene i in sample j; the genes
+    are distinct and sorted."""
 
     genes: Names
     samples: list[str]
@@ -73,61 +74,48 @@ def _read(path: Path, columns: list[str]) -> pl.DataFrame:
         raise ValidationError(f"{path}: not a gene matrix ({first_line})") from error
 
 
-def read_genes(path: Path) -> Names:
-    """The cleaned, distinct gene ids of a gene matrix file, in first-seen order."""
-    frame = _read(path, [GENE_COLUMN])
-    genes = clean_gene_ids(_gene_column(path, frame))
-    _, first = np.unique(genes, return_index=True)
-    return genes[np.sort(first)]
-
-
 def _gene_column(path: Path, frame: pl.DataFrame) -> Names:
+    """The gene ids, cleaned: whitespace trimmed, a trailing version (`.15`) dropped."""
     genes = frame.get_column(GENE_COLUMN)
     if genes.null_count():
         raise ValidationError(f"{path}: a row has no gene id")
-    return np.asarray(genes.to_list(), dtype=np.str_)
+    cleaned = genes.str.strip_chars().str.replace(_VERSION.pattern, "")
+    return cleaned.to_numpy().astype(np.str_)
 
 
 def read_gene_matrix(path: Path, samples: list[str] | None = None) -> GeneMatrix:
-    """The matrix in `path` (only the `samples` columns if given), its gene ids cleaned."""
+    """The matrix in `path` (only the `samples` columns if given), its gene ids cleaned and
+    sorted, duplicates averaged."""
     header = read_header(path)
     wanted = header[1:] if samples is None else samples
     frame = _read(path, [GENE_COLUMN, *wanted])
     genes = _gene_column(path, frame)
     values = frame.select(wanted).to_numpy().astype(np.float64, copy=False)
-    cleaned, averaged = average_duplicates(clean_gene_ids(genes), values)
+    cleaned, averaged = average_duplicates(genes, values)
     return GeneMatrix(cleaned, list(wanted), averaged)
 
 
-def clean_gene_ids(genes: Names) -> Names:
-    """Gene ids without a trailing version (`.15`), whitespace trimmed."""
-    return np.asarray([_VERSION.sub("", gene.strip()) for gene in genes.tolist()], dtype=np.str_)
-
-
 def average_duplicates(genes: Names, values: Matrix) -> tuple[Names, Matrix]:
-    """One row per distinct gene (first-seen order): duplicates averaged over present values."""
-    distinct, first, inverse = np.unique(genes, return_index=True, return_inverse=True)
+    """One row per distinct gene, sorted by gene: duplicates averaged over present values."""
+    distinct, inverse = np.unique(genes, return_inverse=True)
     if distinct.size == genes.size:
-        return genes, values
-    order = np.argsort(first)  # first-seen order, not alphabetical
-    position = np.empty_like(order)
-    position[order] = np.arange(order.size)
-    rows = position[inverse]
+        order = np.argsort(inverse)
+        return distinct, values[order]
     present = ~np.isnan(values)
     sums = np.zeros((distinct.size, values.shape[1]))
     counts = np.zeros((distinct.size, values.shape[1]))
-    np.add.at(sums, rows, np.where(present, values, 0.0))
-    np.add.at(counts, rows, present)
+    np.add.at(sums, inverse, np.where(present, values, 0.0))
+    np.add.at(counts, inverse, present)
     with np.errstate(invalid="ignore"):
         averaged = sums / counts  # no present value: 0/0, missing
-    return genes[np.sort(first)], averaged
+    return distinct, averaged
 
 
 def write_block(
     handle: IO[bytes], genes: Names, samples: list[str], block: Matrix, *, header: bool
 ) -> None:
     """Append rows (genes × samples) to an open TSV, with the header line if `header`."""
-    frame = pl.DataFrame(
-        {GENE_COLUMN: genes.tolist()}, schema={GENE_COLUMN: pl.String}
-    ).hstack(pl.DataFrame(block, schema=samples, orient="row", nan_to_null=True))
+    frame = pl.DataFrame({GENE_COLUMN: genes.tolist()}, schema={GENE_COLUMN: pl.String}).hstack(
+        pl.DataFrame(block, schema=samples, orient="row", nan_to_null=True)
+    )
     frame.write_csv(handle, separator="\t", null_value="", include_header=header)

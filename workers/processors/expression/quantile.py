@@ -29,6 +29,7 @@ column block: memory grows with one block and the target, not with the matrix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,61 +49,33 @@ def sorted_target(target: NDArray[np.float64]) -> Matrix:
     return values
 
 
-def _tie_ranks(sorted_block: Matrix, present: NDArray[np.int64]) -> Matrix:
-    """1-based ranks of each column's sorted present values, ties sharing their mean rank.
-
-    Column j's first `present[j]` rows are its sorted values; rows below are ignored.
-    """
-    rows, cols = sorted_block.shape
-    index = np.arange(rows)[:, None]
-    inside = index < present[None, :]
-    new_group = np.ones((rows, cols), dtype=bool)
-    new_group[1:] = sorted_block[1:] != sorted_block[:-1]
-    new_group &= inside
-    # A group's first row, carried down; its last row, carried up (from the column's end).
-    first = np.maximum.accumulate(np.where(new_group, index, 0), axis=0)
-    ends_group = np.ones((rows, cols), dtype=bool)
-    ends_group[:-1] = new_group[1:]
-    ends_group |= index == (present[None, :] - 1)
-    last_or_big = np.where(ends_group & inside, index, rows)
-    last = np.minimum.accumulate(last_or_big[::-1], axis=0)[::-1]
-    return (first + last + 2) / 2.0
-
-
 def _interpolate(
-    sorted_values: Matrix, lengths: NDArray[np.int64], position: Matrix, bound: int
+    lookup: Callable[[NDArray[np.int64]], Matrix],
+    lengths: NDArray[np.int64],
+    position: Matrix,
+    bound: int,
 ) -> Matrix:
-    """preprocessCore's quantile estimate: column j's sorted values (length lengths[j]) read
-    at 1-based fractional positions; `bound` is the length its range check compares with."""
+    """preprocessCore's quantile estimate: sorted values read at 1-based fractional positions.
+
+    `lookup(i)` gives the values at 1-based indices `i` (clipped to the values there are),
+    column by column; `lengths[j]` is how many values column j has and `bound` the length
+    preprocessCore's range check compares an index with.
+    """
     with np.errstate(invalid="ignore"):
         floor = np.floor(position + _SNAP)
         fraction = position - floor
-    fraction[np.abs(fraction) <= _SNAP] = 0.0
-    with np.errstate(invalid="ignore"):
+        fraction[np.abs(fraction) <= _SNAP] = 0.0
         whole = np.where(np.isnan(floor), -1, floor).astype(np.int64)
-    columns = np.broadcast_to(np.arange(sorted_values.shape[1])[None, :], position.shape)
-    rows_available = sorted_values.shape[0]
-
-    def at(one_based: NDArray[np.int64]) -> Matrix:
-        clipped = np.clip(one_based - 1, 0, rows_available - 1)
-        result: Matrix = sorted_values[clipped, columns]
-        return result
-
-    lower = at(whole)
-    upper = at(whole + 1)
-    interpolated = (1.0 - fraction) * lower + fraction * upper
-    last = at(np.broadcast_to(lengths[None, :], position.shape).astype(np.int64))
-    first = at(np.ones_like(whole))
-    result = np.where(
-        fraction == 0.0,
-        lower,
-        np.where(
-            (whole < bound) & (whole > 0),
-            interpolated,
-            # A NaN position (one present value: 0/0 in C) converts to a huge index there.
-            np.where((whole >= bound) | np.isnan(floor), last, first),
-        ),
-    )
+    lower = lookup(whole)
+    on_a_value = fraction == 0.0
+    inside = (whole < bound) & (whole > 0)
+    result = np.where(on_a_value, lower, (1.0 - fraction) * lower + fraction * lookup(whole + 1))
+    outside = ~on_a_value & ~inside
+    if outside.any():
+        # A NaN position (one present value: 0/0 in C) converts to a huge index there.
+        high = outside & ((whole >= bound) | np.isnan(floor))
+        last = lookup(np.broadcast_to(lengths, position.shape).astype(np.int64))
+        result = np.where(high, last, np.where(outside, lookup(np.ones_like(whole)), result))
     return result
 
 
@@ -113,32 +86,45 @@ def normalize_to_target(block: Matrix, target: NDArray[np.float64]) -> Matrix:
     if data.ndim != 2:
         raise ValueError("quantile normalisation needs a matrix (genes × samples)")
     goal = sorted_target(target)
-    rows, cols = data.shape
-    if rows == 0 or cols == 0:
-        return data.copy()
-    order = np.argsort(data, axis=0, kind="stable")  # NaN sorts last
-    sorted_block = np.take_along_axis(data, order, axis=0)
-    present = (~np.isnan(data)).sum(axis=0).astype(np.int64)
-    ranks = _tie_ranks(sorted_block, present)
+    # One sample at a time, contiguous: sorting and finding ties along a row is cheap, and
+    # each distinct value is looked up once however many samples' values tie with it.
+    samples = np.ascontiguousarray(data.T)
+    result = np.full_like(samples, np.nan)
+    for column, normalised in zip(samples, result, strict=True):
+        present = np.flatnonzero(~np.isnan(column))
+        if present.size:
+            values, order, sizes = _ranked_values(column[present], goal, data.shape[0])
+            normalised[present[order]] = np.repeat(values, sizes)
+    return np.ascontiguousarray(result.T)
+
+
+def _ranked_values(
+    values: NDArray[np.float64], goal: Matrix, rows: int
+) -> tuple[Matrix, NDArray[np.intp], NDArray[np.intp]]:
+    """For one sample's present values: each distinct value's normalised value (ascending),
+    the order that sorts the values, and how many values each distinct value stands for."""
+    count = values.size
     size = goal.size
-    # preprocessCore's exact branch: a target as long as the column, nothing missing.
-    exact = (present == rows) & (rows == size)
-    whole = np.floor(ranks).astype(np.int64)
-    below = goal[np.clip(whole - 1, 0, size - 1)]
-    above = goal[np.clip(whole, 0, size - 1)]
-    exact_values = np.where(ranks - whole > 0.4, 0.5 * (below + above), below)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        percentile = (ranks - 1.0) / (present[None, :] - 1).astype(np.float64)
-    position = 1.0 + (float(size) - 1.0) * percentile
-    goal_columns = np.broadcast_to(goal[:, None], (size, cols))
-    estimated = _interpolate(
-        goal_columns, np.full(cols, size, dtype=np.int64), position, bound=size
-    )
-    values = np.where(exact[None, :], exact_values, estimated)
-    values[np.arange(rows)[:, None] >= present[None, :]] = np.nan
-    result = np.empty_like(data)
-    np.put_along_axis(result, order, values, axis=0)
-    return result
+    order = np.argsort(values)
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    ends = np.append(starts[1:], count) - 1
+    ranks = (starts + ends + 2) / 2.0  # 1-based; a tie shares the mean of its ranks
+
+    def in_goal(one_based: NDArray[np.int64]) -> Matrix:
+        picked: Matrix = goal[np.clip(one_based - 1, 0, size - 1)]
+        return picked
+
+    if count == rows == size:  # preprocessCore's exact branch
+        whole = np.floor(ranks).astype(np.int64)
+        below = in_goal(whole)
+        normalised = np.where(ranks - whole > 0.4, 0.5 * (below + in_goal(whole + 1)), below)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            percentile = (ranks - 1.0) / np.float64(count - 1)
+        position = 1.0 + (float(size) - 1.0) * percentile
+        normalised = _interpolate(in_goal, np.array([size]), position, bound=size)
+    return normalised, order, ends - starts + 1
 
 
 @dataclass
@@ -206,7 +192,14 @@ def _stretch(sorted_columns: Matrix, present: NDArray[np.int64], length: int) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         percentile = np.arange(length, dtype=np.float64) / np.float64(length - 1)
     position = 1.0 + (present[None, :].astype(np.float64) - 1.0) * percentile[:, None]
-    return _interpolate(sorted_columns, present, position, bound=sorted_columns.shape[0])
+    rows, columns = sorted_columns.shape
+    column_index = np.arange(columns)[None, :]
+
+    def in_columns(one_based: NDArray[np.int64]) -> Matrix:
+        picked: Matrix = sorted_columns[np.clip(one_based - 1, 0, rows - 1), column_index]
+        return picked
+
+    return _interpolate(in_columns, present, position, bound=rows)
 
 
 def determine_target(matrix: Matrix, length: int | None = None) -> Matrix:
