@@ -11,7 +11,10 @@ than brought in with its dependencies:
 3. it stops when the missing cells moved by less than `convergence_threshold` relative to
    their size (‖old − new‖ / ‖old‖), or after `max_iters` iterations.
 
-Present values are never changed. The truncated SVD is exact (LAPACK) for matrices whose
+Present values are never changed. The linear algebra runs on `threads` BLAS threads (one
+unless told): OpenBLAS's own default, a thread per core that spins while it waits, was
+measured 190× slower for these small SVDs on a machine whose cores other work shares. The
+truncated SVD is exact (LAPACK) for matrices whose
 smaller side is at most `EXACT_SVD_LIMIT`; larger ones use a randomised range finder with
 power iterations (Halko et al., as scikit-learn's `randomized_svd`), seeded, so a run is
 reproducible.
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import threadpool_limits
 
 Matrix = NDArray[np.float64]
 EXACT_SVD_LIMIT = 300
@@ -63,8 +67,21 @@ def iterative_svd(
     max_iters: int = 200,
     gradual_rank_increase: bool = True,
     seed: int = 0,
+    threads: int = 1,
 ) -> Imputed:
     """`matrix` with its NaN cells filled from a rank-`rank` approximation."""
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return _iterate(matrix, rank, convergence_threshold, max_iters, gradual_rank_increase, seed)
+
+
+def _iterate(
+    matrix: Matrix,
+    rank: int,
+    convergence_threshold: float,
+    max_iters: int,
+    gradual_rank_increase: bool,
+    seed: int,
+) -> Imputed:
     values = np.array(matrix, dtype=np.float64)
     missing = np.isnan(values)
     filled = int(missing.sum())
