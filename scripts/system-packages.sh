@@ -2,11 +2,12 @@
 # Install the system packages the test suite's real services need, idempotently:
 # a Docker engine, a registry, sshd, rclone and debootstrap (for a locally made base image),
 # git, gnupg and ssh-keygen for signing and verifying release tags, Graphviz for the schema
-# diagram, Prometheus (its promtool checks the alert rules) and Chromium (the console's
-# browser tests).
+# diagram, Prometheus (its promtool checks the alert rules), Chromium (the console's
+# browser tests), and R with Bioconductor's preprocessCore (the peer that quantile
+# normalisation is checked against, and `inv bench.datasets`'s).
 set -eu
 
-packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium"
+packages="docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium r-base-core r-bioc-preprocesscore"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,11 @@ def peer_write(matrix: str, out: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    modes = {"ours": ours, "peer-join": peer_join, "peer-write": peer_write}
+    modes: dict[str, Callable[..., None]] = {
+        "ours": ours,
+        "peer-join": peer_join,
+        "peer-write": peer_write,
+    }
     if not argv or argv[0] not in modes:
         print(f"error: usage: bench_child {'|'.join(modes)} ARGS…", file=sys.stderr)
         return 2

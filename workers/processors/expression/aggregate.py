@@ -205,14 +205,15 @@ def _spill(
                 np.save(source.genes_path, read.genes)
                 group_genes.update(read.genes.tolist())
             # A sample with no value at all (or a file with no gene) has nothing to join.
-            keep = (~np.isnan(read.values)).any(axis=0)
+            has_value: NDArray[np.bool_] = np.any(~np.isnan(read.values), axis=0)
+            keep = [bool(flag) for flag in has_value]
             for sample, flag in zip(read.samples, keep, strict=True):
                 if not flag:
                     left_out[sample] = f"no values in {path.name}"
             kept = [sample for sample, flag in zip(read.samples, keep, strict=True) if flag]
             if not kept:
                 continue
-            values = read.values[:, keep]
+            values = read.values[:, np.asarray(keep, dtype=bool)]
             if goal is not None:
                 values = normalize_to_target(values, goal)
             piece = scratch / f"{number}.{start}.f64"
