@@ -30,9 +30,10 @@ def _case(rng: np.random.Generator, number: int) -> tuple[np.ndarray, np.ndarray
     matrix[:, -1] = rng.gamma(2.0, 50.0, size=rows)  # and one column without
     matrix[rng.random(matrix.shape) < rng.uniform(0.0, 0.4)] = np.nan
     matrix[:, 0] = rng.choice(levels, size=rows)  # one column with nothing missing
-    if number % 6 == 5 and cols > 2:
-        matrix[:, 1] = np.nan
-        matrix[int(rng.integers(0, rows)), 1] = 7.0  # a single present value
+    if number % 6 == 5:
+        matrix = np.column_stack([matrix, np.full(rows, np.nan), np.full(rows, np.nan)])
+        matrix[int(rng.integers(0, rows)), -2] = 7.0  # a single present value
+        # and the last column with none at all
     length = [rows, rows + int(rng.integers(1, 50)), max(2, rows - int(rng.integers(1, rows)))][
         number % 3
     ]
@@ -70,6 +71,7 @@ def test_normalize_and_determine_target_equal_preprocesscore(tmp_path: Path) -> 
         "}\n",
         tmp_path,
     )
+    assert sum(bool(np.isnan(m).all(axis=0).any()) for m, _, _ in cases) == CASES // 6
     worst = 0.0
     for number, (matrix, target, length) in enumerate(cases):
         ours = normalize_to_target(matrix, target)
@@ -78,6 +80,8 @@ def test_normalize_and_determine_target_equal_preprocesscore(tmp_path: Path) -> 
         assert np.array_equal(np.isnan(ours), np.isnan(matrix)), "missing values stay missing"
         present = ~np.isnan(ours)
         worst = max(worst, float(np.max(np.abs(ours[present] - theirs[present]), initial=0.0)))
+        if number % 6 == 5:  # one present value: the largest target value, in R as here
+            assert np.nanmax(ours[:, -2]) == np.nanmax(target)
         kept = matrix[:, ~np.isnan(matrix).all(axis=0)]
         for suffix, ours_target in (
             ("dt", determine_target(kept)),

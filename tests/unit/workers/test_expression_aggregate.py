@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from common.errors import ValidationError
+from common.failpoints import VARIABLE, FailpointError
 from workers.processors.expression.aggregate import aggregate_groups
-from workers.processors.expression.matrices import read_gene_matrix
+from workers.processors.expression.matrices import read_gene_matrix, write_block
 
 
 def _write(path: Path, text: str) -> Path:
@@ -50,3 +51,42 @@ def test_a_bad_file_fails_with_its_name_and_leaves_nothing_half_written(tmp_path
     headless = _write(tmp_path / "headless.tsv", "id\ta\nG1\t1\n")
     with pytest.raises(ValidationError, match="starts with a 'Gene' column"):
         aggregate_groups({"grp": [headless]}, tmp_path / "out")
+
+
+def test_a_failure_mid_write_leaves_neither_the_matrix_nor_its_partial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = "".join(f"G{number}\t{number}\n" for number in range(10))
+    one = _write(tmp_path / "one.tsv", "Gene\ta\n" + rows)
+    monkeypatch.setenv(VARIABLE, "datasets.matrix.block_written=error@2")
+    with pytest.raises(FailpointError):
+        aggregate_groups({"grp": [one]}, tmp_path / "out", genes_per_block=3)
+    assert list((tmp_path / "out" / "grp").iterdir()) == []
+    monkeypatch.delenv(VARIABLE)
+    (result,) = aggregate_groups({"grp": [one]}, tmp_path / "out", genes_per_block=3)
+    assert result.path.read_text().count("\n") == 11
+
+
+def test_one_matrix_per_group_and_group_names_that_cannot_be_folders_refused(
+    tmp_path: Path,
+) -> None:
+    one = _write(tmp_path / "one.tsv", "Gene\ta\nG1\t1\n")
+    two = _write(tmp_path / "two.tsv", "Gene\tb\nG2\t2\n")
+    results = aggregate_groups({"E1": [one], "E2": [two]}, tmp_path / "out")
+    assert [(r.group, r.samples) for r in results] == [("E1", ["a"]), ("E2", ["b"])]
+    assert (tmp_path / "out" / "E2" / "E2.tsv").read_text() == "Gene\tb\nG2\t2.0\n"
+    for name in ("", "../up", ".hidden"):
+        with pytest.raises(ValidationError, match="cannot name a group's folder"):
+            aggregate_groups({name: [one]}, tmp_path / "out")
+
+
+def test_written_numbers_read_back_as_the_same_doubles(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    values = rng.normal(size=(50, 4)) * 10.0 ** rng.integers(-12, 12, size=(50, 4))
+    values[3, 2] = np.nan
+    path = tmp_path / "m.tsv"
+    with path.open("wb") as handle:
+        genes = np.array([f"G{number:02d}" for number in range(50)])
+        write_block(handle, genes, list("abcd"), values, header=True)
+    back = read_gene_matrix(path)
+    assert np.array_equal(back.values, values, equal_nan=True)

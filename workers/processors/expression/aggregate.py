@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from common.errors import ValidationError
+from common.failpoints import failpoint
 from workers.processors.expression.matrices import (
     Names,
     read_gene_matrix,
@@ -107,7 +108,6 @@ def aggregate_groups(
     scaling: Scaling = Scaling.NONE,
     genes_per_block: int = GENES_PER_BLOCK,
     samples_per_read: int = SAMPLES_PER_READ,
-    on_group: Callable[[GroupMatrix], None] | None = None,
 ) -> list[GroupMatrix]:
     """Write `out_dir/<group>/<group>.tsv` for each group; returns what each holds."""
     results = []
@@ -123,8 +123,6 @@ def aggregate_groups(
             genes_per_block=genes_per_block,
             samples_per_read=samples_per_read,
         )
-        if on_group is not None:
-            on_group(result)
         results.append(result)
     return results
 
@@ -153,21 +151,37 @@ def write_group_matrix(
             source.place(genes, block_starts)
         samples = [sample for source in sources for _, names in source.pieces for sample in names]
         partial = out_path.with_name(out_path.name + ".partial")
-        with partial.open("wb") as handle:
-            if genes.size == 0 or not samples:
-                handle.write("\t".join(["Gene", *samples]).encode() + b"\n")
-            for number, first in enumerate(block_starts[:-1] if samples else []):
-                stop = int(block_starts[number + 1])
-                block = np.full((stop - int(first), len(samples)), np.nan)
-                column = 0
-                for source in sources:
-                    column = source.fill(block, number, int(first), column)
-                block = scale_genes(block, scaling)
-                write_block(handle, genes[first:stop], samples, block, header=number == 0)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            _write_blocks(partial, sources, genes, samples, block_starts, scaling)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # never leave half a matrix behind
+            raise
         os.replace(partial, out_path)
     return GroupMatrix(group, out_path, int(genes.size), samples, left_out)
+
+
+def _write_blocks(
+    partial: Path,
+    sources: list[_Source],
+    genes: Names,
+    samples: list[str],
+    block_starts: NDArray[np.int64],
+    scaling: Scaling,
+) -> None:
+    with partial.open("wb") as handle:
+        if genes.size == 0 or not samples:
+            handle.write("\t".join(["Gene", *samples]).encode() + b"\n")
+        for number, first in enumerate(block_starts[:-1] if samples else []):
+            stop = int(block_starts[number + 1])
+            block = np.full((stop - int(first), len(samples)), np.nan)
+            column = 0
+            for source in sources:
+                column = source.fill(block, number, int(first), column)
+            block = scale_genes(block, scaling)
+            write_block(handle, genes[first:stop], samples, block, header=number == 0)
+            failpoint("datasets.matrix.block_written")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _columns_to_read(files: Sequence[Path]) -> tuple[list[tuple[Path, list[str]]], dict[str, str]]:
