@@ -13,6 +13,7 @@ from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 from tests.support.rscript import R_WRITE, read_matrix, run_r, write_matrix
 from workers.processors.expression.aggregate import aggregate_groups
 from workers.processors.expression.scaling import Scaling
+from workers.processors.expression.targets import target_from_files
 
 pytestmark = [pytest.mark.integration, pytest.mark.r]
 
@@ -89,3 +90,23 @@ def test_streamed_matrix_equals_pandas_join_preprocesscore_and_scikit_learn(tmp_
         present = ~np.isnan(values)
         assert np.max(np.abs(values[present] - expected[present])) <= 1e-9, scaling
         assert result.genes == len(joined) and result.left_out == {}
+
+
+def test_target_from_files_equals_determine_target_on_the_joined_matrix(tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    paths = _experiments(tmp_path, rng)
+    joined = _pandas_join(paths)
+    write_matrix(tmp_path / "joined.tsv", joined.to_numpy())
+    run_r(
+        "suppressPackageStartupMessages(library(preprocessCore))\n"
+        + R_WRITE
+        + "x <- read_matrix('joined.tsv')\n"
+        "write_matrix(as.matrix(normalize.quantiles.determine.target(x)), 'target.tsv')\n"
+        "write_matrix(as.matrix(normalize.quantiles.determine.target(x, 40L)), 'short.tsv')\n",
+        tmp_path,
+    )
+    ours = target_from_files(paths, samples_per_read=2)
+    assert (ours.samples, ours.genes) == (10, len(joined))
+    assert np.max(np.abs(ours.values - read_matrix(tmp_path / "target.tsv")[:, 0])) <= 1e-9
+    short = target_from_files(paths, length=40).values
+    assert np.max(np.abs(short - read_matrix(tmp_path / "short.tsv")[:, 0])) <= 1e-9

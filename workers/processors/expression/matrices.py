@@ -90,7 +90,11 @@ def read_gene_matrix(path: Path, samples: list[str] | None = None) -> GeneMatrix
     wanted = header[1:] if samples is None else samples
     frame = _read(path, [GENE_COLUMN, *wanted])
     genes = _gene_column(path, frame)
-    values = frame.select(wanted).to_numpy().astype(np.float64, copy=False)
+    values = (
+        frame.select(wanted).to_numpy().astype(np.float64, copy=False)
+        if wanted
+        else np.empty((frame.height, 0))
+    )
     cleaned, averaged = average_duplicates(genes, values)
     return GeneMatrix(cleaned, list(wanted), averaged)
 
