@@ -58,6 +58,8 @@ class DatasetsBench:
     peer: Side
     max_difference: float
     output_mb: float
+    # The peer's three processes, each on its own: pandas join, R, pandas write.
+    peer_steps: dict[str, Side]
 
     def comparisons(self) -> list[Comparison]:
         name = f"{self.samples:,} samples × {self.genes:,} genes, {self.experiments} experiments"
@@ -184,4 +186,5 @@ def run_bench(
     output_mb = (out / "refinery.tsv").stat().st_size / 1e6
     for scratch in (matrix, Path(f"{matrix}.qn")):
         scratch.unlink(missing_ok=True)
-    return DatasetsBench(samples, genes, experiments, ours, peer, difference, output_mb)
+    steps = {"pandas join": join, "preprocessCore": normalise, "pandas write": write}
+    return DatasetsBench(samples, genes, experiments, ours, peer, difference, output_mb, steps)

@@ -21,6 +21,8 @@ def test_bench_runs_both_sides_on_the_same_files_and_checks_they_agree(
     assert result.max_difference <= TOLERANCE
     assert result.ours.seconds > 0 and result.peer.seconds > 0
     assert result.ours.peak_rss_mb > 20 and result.peer.peak_rss_mb > 20
+    assert set(result.as_dict()["peer_steps"]) == {"pandas join", "preprocessCore", "pandas write"}
+    assert result.peer.peak_rss_mb == max(step.peak_rss_mb for step in result.peer_steps.values())
     comparisons = result.comparisons()
     assert [c.measure for c in comparisons] == ["s", "MB"]
     assert_reported_in_common_shape(comparisons, capsys, monkeypatch)
