@@ -128,9 +128,10 @@ def _child(*args: str | Path) -> list[str | Path]:
 
 
 def _read_output(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    frame = pl.read_csv(path, separator="\t", infer_schema_length=0).with_columns(
-        pl.all().exclude("Gene").replace("", None).cast(pl.Float64)
-    )
+    with path.open(encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+    schema = {name: (pl.String if name == "Gene" else pl.Float64) for name in header}
+    frame = pl.read_csv(path, separator="\t", schema=schema, null_values=[""])
     values = frame.drop("Gene").to_numpy().astype(np.float64)
     return frame.get_column("Gene").to_list(), frame.columns[1:], values
 
