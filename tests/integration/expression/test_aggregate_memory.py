@@ -26,7 +26,7 @@ def rss(key):
 files = [Path(p) for p in sys.argv[2:]]
 before = rss("VmRSS:")
 write_group_matrix("g", files, Path(sys.argv[1]), target=np.linspace(0, 100, 20000),
-                   genes_per_block=500, samples_per_read=25)
+                   samples_per_read=25)
 print(json.dumps({"before": before, "peak": rss("VmHWM:")}))
 """
 

@@ -11,13 +11,14 @@ quadruple on large organisms; here nothing ever holds it:
    quantile-normalised on its own present values (which is all preprocessCore uses: the
    join's missing values take no part) and spilled, row-major, to a scratch file. The
    group's genes are the union of the files' genes, sorted.
-2. The output is written `genes_per_block` genes at a time: for each file, the rows of its
+2. The output is written a block of genes at a time (`genes_per_block`, or as many as make
+   `BLOCK_VALUES` values with every sample of the group): for each file, the rows of its
    genes in the block (a contiguous range, both being sorted) are read from its pieces into
    the block, which is scaled per gene across all the group's samples and appended to
    `<group>.tsv.partial`, renamed to `<group>.tsv` when complete.
 
-So memory grows with one read (genes × samples_per_read) or one block
-(genes_per_block × samples), whichever is larger, plus the target — not with the matrix.
+So memory grows with one read (genes × samples_per_read) or one block, whichever is larger,
+plus the target — not with the matrix, nor (blocks sized by values) with its samples.
 Scratch space on disk is 8 bytes a value, removed when done. A sample is in the matrix or in
 `left_out` with its reason, never silently absent.
 """
@@ -44,7 +45,7 @@ from workers.processors.expression.matrices import (
 from workers.processors.expression.quantile import normalize_to_target, sorted_target
 from workers.processors.expression.scaling import Scaling, scale_genes
 
-GENES_PER_BLOCK = 1000
+BLOCK_VALUES = 1_000_000  # 8 MB of doubles per block, however many samples
 SAMPLES_PER_READ = 64
 
 
@@ -106,7 +107,7 @@ def aggregate_groups(
     *,
     target: NDArray[np.float64] | None = None,
     scaling: Scaling = Scaling.NONE,
-    genes_per_block: int = GENES_PER_BLOCK,
+    genes_per_block: int | None = None,
     samples_per_read: int = SAMPLES_PER_READ,
 ) -> list[GroupMatrix]:
     """Write `out_dir/<group>/<group>.tsv` for each group; returns what each holds."""
@@ -134,22 +135,23 @@ def write_group_matrix(
     *,
     target: NDArray[np.float64] | None = None,
     scaling: Scaling = Scaling.NONE,
-    genes_per_block: int = GENES_PER_BLOCK,
+    genes_per_block: int | None = None,
     samples_per_read: int = SAMPLES_PER_READ,
 ) -> GroupMatrix:
     """Join `files` by gene, normalise, scale and write them as one TSV at `out_path`."""
-    if genes_per_block < 1 or samples_per_read < 1:
+    if (genes_per_block is not None and genes_per_block < 1) or samples_per_read < 1:
         raise ValueError("blocks need at least one gene and one sample")
     goal = None if target is None else sorted_target(target)
     columns, left_out = _columns_to_read(files)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=out_path.parent) as scratch:
         sources, genes = _spill(columns, goal, Path(scratch), samples_per_read, left_out)
-        block_starts = np.arange(0, genes.size + genes_per_block, genes_per_block)
+        samples = [sample for source in sources for _, names in source.pieces for sample in names]
+        per_block = genes_per_block or max(1, BLOCK_VALUES // max(1, len(samples)))
+        block_starts = np.arange(0, genes.size + per_block, per_block)
         block_starts[-1] = min(block_starts[-1], genes.size)
         for source in sources:
             source.place(genes, block_starts)
-        samples = [sample for source in sources for _, names in source.pieces for sample in names]
         partial = out_path.with_name(out_path.name + ".partial")
         try:
             _write_blocks(partial, sources, genes, samples, block_starts, scaling)
