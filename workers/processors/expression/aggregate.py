@@ -11,11 +11,12 @@ quadruple on large organisms; here nothing ever holds it:
    quantile-normalised on its own present values (which is all preprocessCore uses: the
    join's missing values take no part) and spilled, row-major, to a scratch file. The
    group's genes are the union of the files' genes, sorted.
-2. The output is written a block of genes at a time (`genes_per_block`, or as many as make
-   `BLOCK_VALUES` values with every sample of the group): for each file, the rows of its
-   genes in the block (a contiguous range, both being sorted) are read from its pieces into
-   the block, which is scaled per gene across all the group's samples and appended to
-   `<group>.tsv.partial`, renamed to `<group>.tsv` when complete.
+2. The output is written a block of genes at a time (`genes_per_block`, or
+   `GENES_PER_BLOCK` unless that makes more than `BLOCK_VALUES` values with every sample of
+   the group): for each file, the rows of its genes in the block (a contiguous range, both
+   being sorted) are read from its pieces into the block, which is scaled per gene across
+   all the group's samples and appended to `<group>.tsv.partial`, renamed to `<group>.tsv`
+   when complete.
 
 So memory grows with one read (genes × samples_per_read) or one block, whichever is larger,
 plus the target — not with the matrix, nor (blocks sized by values) with its samples.
@@ -45,7 +46,8 @@ from workers.processors.expression.matrices import (
 from workers.processors.expression.quantile import normalize_to_target, sorted_target
 from workers.processors.expression.scaling import Scaling, scale_genes
 
-BLOCK_VALUES = 1_000_000  # 8 MB of doubles per block, however many samples
+GENES_PER_BLOCK = 1000  # at most, however few samples
+BLOCK_VALUES = 1_000_000  # at most: 8 MB of doubles a block, however many samples
 SAMPLES_PER_READ = 64
 
 
@@ -147,7 +149,9 @@ def write_group_matrix(
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=out_path.parent) as scratch:
         sources, genes = _spill(columns, goal, Path(scratch), samples_per_read, left_out)
         samples = [sample for source in sources for _, names in source.pieces for sample in names]
-        per_block = genes_per_block or max(1, BLOCK_VALUES // max(1, len(samples)))
+        per_block = genes_per_block or max(
+            1, min(GENES_PER_BLOCK, BLOCK_VALUES // max(1, len(samples)))
+        )
         block_starts = np.arange(0, genes.size + per_block, per_block)
         block_starts[-1] = min(block_starts[-1], genes.size)
         for source in sources:
