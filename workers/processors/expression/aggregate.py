@@ -72,7 +72,6 @@ class _Source:
     rows at or after block b's first gene.
     """
 
-    name: str
     genes_path: Path
     pieces: list[tuple[Path, list[str]]] = field(default_factory=list)
     positions_path: Path | None = None
@@ -218,7 +217,7 @@ def _spill(
     sources = []
     group_genes: set[str] = set()
     for number, (path, samples) in enumerate(columns):
-        source = _Source(path.name, scratch / f"{number}.genes.npy")
+        source = _Source(scratch / f"{number}.genes.npy")
         for start in range(0, len(samples), samples_per_read):
             read = read_gene_matrix(path, samples[start : start + samples_per_read])
             if start == 0:
