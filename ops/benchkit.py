@@ -11,7 +11,9 @@ or, with `--json`, the same rows as JSON. The ratio is always
 
 so above 1 means Refinery is faster (2.00× = in half the peer's time) and below 1 slower.
 When the two did different amounts of work (a slow peer drains fewer jobs), the times are
-compared per unit of work.
+compared per unit of work. A comparison of something else than time (`measure`, e.g. peak
+memory in MB) has its ratio the same way round: the peer's ÷ Refinery's, above 1 when
+Refinery needs less.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class Comparison:
     peer_work: float = 1.0
     # The ratio Refinery is meant to reach at least, if it has a target.
     target: float | None = None
+    # What the two numbers measure: seconds unless told (e.g. "MB" of peak memory).
+    measure: str = "s"
 
     @property
     def ratio(self) -> float:
@@ -74,11 +78,12 @@ class Comparison:
             "ratio": self.ratio,
             "target": self.target,
             "meets_target": self.meets_target,
+            "measure": self.measure,
         }
 
     def _time(self, seconds: float, work: float) -> str:
         if not self.unit:
-            return f"{_number(seconds)} s"
+            return f"{_number(seconds)} {self.measure}"
         rate = work / seconds if seconds > 0 else float("inf")
         return f"{_number(seconds)} s ({_number(work)} {self.unit}, {_number(rate)} {self.unit}/s)"
 

@@ -44,6 +44,7 @@ BENCH_TASKS = (
     ("ops.batch.bench_tasks", "batch_bench"),
     ("ops.foreman.curve_tasks", "cost_curve"),
     ("ops.analyses.summarise_bench_tasks", "summarise_bench"),
+    ("ops.datasets.bench_tasks", "datasets_bench"),
 )
 
 

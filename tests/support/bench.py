@@ -11,7 +11,7 @@ from ops.benchkit import COLUMNS, RATIO_DEFINITION, Comparison, render
 
 JSON_KEYS = {
     "benchmark", "refinery_seconds", "peer", "peer_seconds", "unit", "refinery_work",
-    "peer_work", "ratio", "target", "meets_target",
+    "peer_work", "ratio", "target", "meets_target", "measure",
 }  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""Datasets: what people download — expression matrices joined per group and normalised."""

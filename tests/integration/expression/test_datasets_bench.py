@@ -1,0 +1,39 @@
+"""`inv bench.datasets` runs end to end at a tiny size: both sides, the same matrix, the common
+report (its numbers are not asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from common.errors import ValidationError
+from ops.datasets.bench import TOLERANCE, compare_outputs, run_bench
+from tests.support.bench import assert_reported_in_common_shape
+
+pytestmark = [pytest.mark.integration, pytest.mark.r]
+
+
+def test_bench_runs_both_sides_on_the_same_files_and_checks_they_agree(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    result = run_bench(samples=24, genes=300, experiments=4, workdir=tmp_path)
+    assert result.max_difference <= TOLERANCE
+    assert result.ours.seconds > 0 and result.peer.seconds > 0
+    assert result.ours.peak_rss_mb > 20 and result.peer.peak_rss_mb > 20
+    assert set(result.as_dict()["peer_steps"]) == {"pandas join", "preprocessCore", "pandas write"}
+    assert result.peer.peak_rss_mb == max(step.peak_rss_mb for step in result.peer_steps.values())
+    comparisons = result.comparisons()
+    assert [c.measure for c in comparisons] == ["s", "MB"]
+    assert_reported_in_common_shape(comparisons, capsys, monkeypatch)
+    ours, peer = tmp_path / "out" / "refinery.tsv", tmp_path / "out" / "peer.tsv"
+    assert ours.read_text().splitlines()[0] == peer.read_text().splitlines()[0]
+    # A wrong answer is caught, not benchmarked.
+    lines = peer.read_text().splitlines()
+    cells = lines[1].split("\t")
+    column = next(i for i, cell in enumerate(cells) if i > 0 and cell)
+    cells[column] = repr(float(cells[column]) + 1e-6)
+    lines[1] = "\t".join(cells)
+    peer.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValidationError, match="differ by up to"):
+        compare_outputs(ours, peer)

@@ -1,0 +1,1 @@
+"""Expression matrices: quantile normalisation, scaling, joins and compendium steps."""
