@@ -3,6 +3,7 @@ report (its numbers are not asserted)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from common.errors import ValidationError
 from ops.datasets.bench import TOLERANCE, compare_outputs, run_bench
 from tests.support.bench import assert_reported_in_common_shape
+from tests.support.inv import run_inv
 
 pytestmark = [pytest.mark.integration, pytest.mark.r]
 
@@ -37,3 +39,14 @@ def test_bench_runs_both_sides_on_the_same_files_and_checks_they_agree(
     peer.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValidationError, match="differ by up to"):
         compare_outputs(ours, peer)
+
+
+def test_inv_bench_datasets_reports_time_and_memory_for_equal_matrices() -> None:
+    result = run_inv(
+        "bench.datasets", "--samples", "12", "--genes", "200", "--experiments", "3",
+        "--regenerate", "--json", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [c["measure"] for c in report["comparisons"]] == ["s", "MB"]
+    assert report["details"]["max_difference"] <= TOLERANCE

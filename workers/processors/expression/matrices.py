@@ -26,7 +26,7 @@ from common.errors import ValidationError
 
 GENE_COLUMN = "Gene"
 MISSING = ("", "NA")
-_VERSION = re.compile(r"\.\d+$")
+_VERSION = re.compile(r"\.\d+$", re.ASCII)
 
 Matrix = NDArray[np.float64]
 Names = NDArray[np.str_]
