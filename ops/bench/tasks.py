@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from invoke import Collection
 
+from ops.analyses.salmon_bench_tasks import salmon_bench
 from ops.analyses.summarise_bench_tasks import summarise_bench
 from ops.batch.bench_tasks import batch_bench
 from ops.console.bench_tasks import console_bench
@@ -28,5 +29,6 @@ for bench_task in (
     batch_bench,
     cost_curve,
     summarise_bench,
+    salmon_bench,
 ):
     ns.add_task(bench_task)

@@ -26,7 +26,7 @@ from tests.acceptance.rnaseq.conftest import (
     read_quant,
     wait_for_quiet,
 )
-from tests.support.rnaseq import PlannedSample, make_organism, spearman, write_delivery
+from ops.analyses.synthetic_reads import PlannedSample, make_organism, spearman, write_delivery
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.salmon]
 
