@@ -16,6 +16,12 @@ sample in turn, on a quiet platform:
                -p <[rnaseq] salmon_threads> -o <folder>` (the argv of
                workers.processors.salmon_tool.quantify), wall time of the process.
 
+The sample's QC job is queued with its salmon job once its files are stored, as always, so
+the two run side by side and share the machine's cores: that is part of what is timed (the
+platform's real cost), and on a small machine most of the gap that grows with the reads.
+`--json` also gives each sample's `worker_start_seconds`: the part from the claim to the worker
+process marking the job running.
+
 The per-sample ratio is salmon's time ÷ the platform's (target ≥ 0.95: at most 5% overhead).
 Both sides quantified the same reads when each processed the sample's every read and their
 quant.sf NumReads totals (the fragments salmon assigned) agree within NUMREADS_TOLERANCE of the
@@ -70,6 +76,8 @@ class SampleRun:
     reads: int
     refinery_seconds: float
     salmon_seconds: float
+    # Of refinery_seconds: from the claim to the worker process marking the job running.
+    worker_start_seconds: float
     refinery_numreads: float
     salmon_numreads: float
     salmon_reads: int
@@ -223,7 +231,7 @@ def _one_sample(
     _wait_quiet(conn)
     with transaction(env) as survey_conn:
         submit_survey(survey_conn, str(delivery), env)
-    claimed, committed = _time_salmon_job(conn, accession)
+    claimed, started, committed = _time_salmon_job(conn, accession)
     with conn.cursor() as cur:
         cur.execute(_sql("salmon_result"), {"accession": accession})
         result = cur.fetchone()
@@ -257,6 +265,7 @@ def _one_sample(
         accession=accession,
         reads=int(metadata["reads"]),
         refinery_seconds=committed - claimed,
+        worker_start_seconds=started - claimed,
         salmon_seconds=salmon_seconds,
         refinery_numreads=ours,
         salmon_numreads=numreads_total(output / "quant.sf"),
@@ -274,8 +283,8 @@ def _lake_file(lake: Lake, key: str, target: Path) -> Path:
     return target
 
 
-def _time_salmon_job(conn: Connection, accession: str) -> tuple[float, float]:
-    """(claimed, committed) of the sample's salmon job, as epoch seconds."""
+def _time_salmon_job(conn: Connection, accession: str) -> tuple[float, float, float]:
+    """(claimed, started, committed) of the sample's salmon job, as epoch seconds."""
     deadline = time.monotonic() + WAIT_SECONDS
     with conn.cursor() as cur:
         while time.monotonic() < deadline:
@@ -283,7 +292,7 @@ def _time_salmon_job(conn: Connection, accession: str) -> tuple[float, float]:
             row = cur.fetchone()
             seen = time.time()
             if row is not None and row[1] == "succeeded":
-                return float(row[2]), seen
+                return float(row[2]), float(row[4]), seen
             if row is not None and row[1] == "failed":
                 raise JobError(f"the salmon job of {accession} failed: {row[3]}")
             time.sleep(POLL_SECONDS)

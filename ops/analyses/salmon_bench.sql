@@ -1,6 +1,8 @@
 -- name: salmon_job --
--- The salmon job of one experiment (by accession): its state and when the foreman claimed it.
-SELECT j.id, j.state, extract(epoch FROM j.dispatched_at)::float8, j.failure_reason
+-- The salmon job of one experiment (by accession): its state, when the foreman claimed it and
+-- when its worker process began it.
+SELECT j.id, j.state, extract(epoch FROM j.dispatched_at)::float8, j.failure_reason,
+       extract(epoch FROM j.started_at)::float8
 FROM jobs j
 JOIN experiments e ON e.id = (j.payload -> 'experiment_ids' ->> 0)::bigint
 WHERE j.kind = 'process' AND j.payload ->> 'application' = 'salmon' AND e.accession = %(accession)s
