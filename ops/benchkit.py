@@ -57,7 +57,7 @@ class Comparison:
     def row(self) -> tuple[str, str, str, str, str]:
         benchmark = self.benchmark
         if self.target is not None:
-            benchmark += f" (target ≥ {self.target:.1f}×)"
+            benchmark += f" (target ≥ {_target(self.target)}×)"
         return (
             benchmark,
             self._time(self.refinery_seconds, self.refinery_work),
@@ -86,6 +86,11 @@ class Comparison:
             return f"{_number(seconds)} {self.measure}"
         rate = work / seconds if seconds > 0 else float("inf")
         return f"{_number(seconds)} s ({_number(work)} {self.unit}, {_number(rate)} {self.unit}/s)"
+
+
+def _target(value: float) -> str:
+    """One decimal (2.0), or two where one would round the target (0.95, not 0.9)."""
+    return f"{value:.1f}" if round(value, 1) == value else f"{value:.2f}"
 
 
 def _number(value: float) -> str:

@@ -45,6 +45,7 @@ BENCH_TASKS = (
     ("ops.foreman.curve_tasks", "cost_curve"),
     ("ops.analyses.summarise_bench_tasks", "summarise_bench"),
     ("ops.datasets.bench_tasks", "datasets_bench"),
+    ("ops.analyses.salmon_bench_tasks", "salmon_bench"),
 )
 
 

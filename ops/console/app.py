@@ -152,7 +152,7 @@ def _catalog(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> 
 
 
 def _project(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
-    return pages.project_page(conn, _int(r, "item_id"))
+    return pages.project_page(conn, c.env, _int(r, "item_id"))
 
 
 def _sample(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:

@@ -111,7 +111,9 @@ def catalog_page(conn: Connection) -> dict:
     return {"projects": _rows(conn, "projects")}
 
 
-def project_page(conn: Connection, project_id: int) -> dict:
+def project_page(
+    conn: Connection, env: Environment, project_id: int, *, plots: bool = True
+) -> dict:
     project = _one(conn, "project", "project", id=project_id)
     samples = _rows(conn, "project_samples", id=project_id)
     individuals: dict[int, dict[str, Any]] = {}
@@ -125,7 +127,12 @@ def project_page(conn: Connection, project_id: int) -> dict:
             {"id": sample["id"], "name": sample["name"], "tissue": sample["tissue"],
              "metadata": masked(sample["metadata"])}
         )  # fmt: skip
-    return {"project": project, "individuals": list(individuals.values())}
+    return {
+        "project": project,
+        "individuals": list(individuals.values()),
+        "quantifications": _quantifications(conn, project_id=project_id),
+        "heatmaps": _heatmaps(conn, env, [project_id]) if plots else [],
+    }
 
 
 def sample_page(conn: Connection, env: Environment, sample_id: int, *, plots: bool = True) -> dict:
@@ -140,6 +147,7 @@ def sample_page(conn: Connection, env: Environment, sample_id: int, *, plots: bo
         "sample": sample,
         "experiments": experiments,
         "analyses": analyses,
+        "quantifications": _quantifications(conn, ids) if ids else [],
         "qc_plots": _plots(env, ids) if plots else [],
     }
 
@@ -153,7 +161,9 @@ def experiment_page(
         "experiment": experiment,
         "files": _rows(conn, "experiment_files", id=experiment_id),
         "analyses": _rows(conn, "analyses_of_experiments", ids=[experiment_id]),
+        "quantifications": _quantifications(conn, [experiment_id]),
         "qc_plots": _plots(env, [experiment_id]) if plots else [],
+        "heatmaps": _heatmaps(conn, env, [experiment["project_id"]]) if plots else [],
     }
 
 
@@ -189,6 +199,23 @@ def _plots(env: Environment, experiment_ids: list[int]) -> list[dict[str, str]]:
     from ops.local.qc_report import qc_plots
 
     return qc_plots(env, set(experiment_ids))
+
+
+def _quantifications(
+    conn: Connection, experiment_ids: list[int] | None = None, *, project_id: int | None = None
+) -> list[dict[str, Any]]:
+    """The RNA-seq rows (mapping rate, library type) of these experiments or this project."""
+    from ops.analyses.rnaseq_view import quantification_rows
+
+    rows = quantification_rows(conn, experiment_ids)
+    return [row for row in rows if project_id is None or row["project_id"] == project_id]
+
+
+def _heatmaps(conn: Connection, env: Environment, project_ids: list[int]) -> list[dict[str, Any]]:
+    from common.lake import open_lake
+    from ops.analyses.rnaseq_view import correlation_heatmaps
+
+    return correlation_heatmaps(conn, open_lake(env), project_ids)
 
 
 def token_user(conn: Connection, digest: str) -> dict[str, str] | None:

@@ -2,7 +2,9 @@
 
 `qc_rows(env)` gives one row per experiment (its newest finished fastq_qc analysis, or no
 numbers yet); `qc_table(rows)` renders them for the terminal; `write_qc_report(env, path)`
-writes a self-contained HTML page with the table and plots (PNG, embedded as base64).
+writes a self-contained HTML page with the table and plots (PNG, embedded as base64), and
+for RNA-seq each sample's mapping rate and library type and each project's sample-to-sample
+correlation heatmap (ops/analyses/rnaseq_view.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from common.db import connect
 from common.environments import Environment
 from common.errors import StorageError
 from common.lake import open_lake
+from ops.analyses.rnaseq_view import correlation_heatmaps, quantification_rows
 
 TEMPLATE = "qc_report.html.j2"
 ROW_FIELDS = (
@@ -142,6 +145,12 @@ def write_qc_report(env: Environment, path: str | Path) -> Path:
     """Write the HTML QC report of `env` to `path` (atomically) and return the path."""
     records = _qc_records(env)
     done = [(row, totals) for row, totals in records if totals]
+    conn = connect(env)
+    try:
+        quantifications = quantification_rows(conn)
+        heatmaps = correlation_heatmaps(conn, open_lake(env))
+    finally:
+        conn.close()
     templates = Templates(
         loader=FileSystemLoader(Path(__file__).parent),
         autoescape=select_autoescape(["html", "j2"]),
@@ -152,6 +161,8 @@ def write_qc_report(env: Environment, path: str | Path) -> Path:
         rows=[row for row, _ in records],
         pending=len(records) - len(done),
         plots=_plots(done) if done else [],
+        quantifications=quantifications,
+        heatmaps=heatmaps,
     )
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -62,3 +62,16 @@ def demo(c: Context, samples: int = 4, reads: int = 3000, timeout: int = 600) ->
 
 
 ns.add_task(demo)
+
+
+@task
+def report(c: Context) -> None:
+    """Write the local environment's QC report (FASTQ QC, RNA-seq mapping rates, heatmaps)."""
+    from ops.local.qc_report import write_qc_report
+
+    settings = environment("local")
+    path = write_qc_report(settings, settings.state_dir / "reports" / "qc_report.html")
+    console.print(f"QC report: {path}")
+
+
+ns.add_task(report)

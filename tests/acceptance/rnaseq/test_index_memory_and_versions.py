@@ -16,11 +16,11 @@ import pytest
 
 from common.environments import REPO_ROOT
 from common.lake import open_lake
+from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
 from tests.acceptance.hostile.conftest import run_inv
 from tests.acceptance.rnaseq.conftest import ACTIVE, read_matrix
 from tests.integration.workers.servers import LoopbackHttpServer
 from tests.support.foreman import FAST_FOREMAN, fetch, start_foreman, wait_until
-from tests.support.rnaseq import PlannedSample, make_organism, write_delivery
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.salmon]
 FIXTURES_JSON = "tests/support/fixtures/ensembl"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ops.analyses.synthetic_reads import PlannedSample, make_organism, spearman, write_delivery
 from tests.acceptance.rnaseq.conftest import (
     close,
     gene_sums,
@@ -26,7 +27,6 @@ from tests.acceptance.rnaseq.conftest import (
     read_quant,
     wait_for_quiet,
 )
-from tests.support.rnaseq import PlannedSample, make_organism, spearman, write_delivery
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.salmon]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ops.analyses.synthetic_reads import make_organism
 from tests.acceptance.hostile.conftest import assert_refused, run_inv
 from tests.support.foreman import fetch
-from tests.support.rnaseq import make_organism
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.salmon]
 

@@ -15,8 +15,8 @@ import pytest
 from common import catalog
 from common.db import transaction
 from foreman.dispatch import settle_waiting_jobs
+from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
 from tests.integration.workers.jobrunner import run_all_pending
-from tests.support.rnaseq import PlannedSample, make_organism, write_delivery
 from workers.processors.indices import request_index
 from workers.processors.quantify import queue_quantification
 from workers.submit import submit_survey

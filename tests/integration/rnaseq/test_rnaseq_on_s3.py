@@ -11,9 +11,9 @@ import pytest
 from common.db import transaction
 from common.lake import open_lake
 from foreman.dispatch import settle_waiting_jobs
+from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
 from tests.integration.workers.jobrunner import run_all_pending
 from tests.integration.workers.test_s3_delivery import upload_folder
-from tests.support.rnaseq import PlannedSample, make_organism, write_delivery
 from workers.processors.indices import request_index
 from workers.submit import submit_survey
 

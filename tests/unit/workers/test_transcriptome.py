@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from tests.support.rnaseq import make_organism, simulate_reads
+from ops.analyses.synthetic_reads import make_organism, simulate_reads
 from workers.processors.transcriptome import (
     MalformedReference,
     from_cdna,

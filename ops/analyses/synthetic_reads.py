@@ -1,4 +1,5 @@
-"""Test truth for RNA-seq: a synthetic organism and reads simulated from known counts.
+"""RNA-seq truth: a synthetic organism and reads simulated from known counts, for the tests
+and for `inv bench.salmon` (ops/analyses/salmon_bench.py).
 
 `make_organism(seed)` lays random genes on a few random chromosomes: each gene has exons,
 and its transcripts are subsets of them (so isoforms share sequence); a few genes are copies
