@@ -55,8 +55,8 @@ def test_status_rejects_an_unknown_state_in_one_line(make_env, inv):
     result = inv("jobs.status", "-e", env.name, "--state", "bogus")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "error: unknown job state 'bogus' (one of waiting, pending, dispatched, running, succeeded, "
-        "errored, failed, cancelled)"
+        "error: unknown job state 'bogus' (one of waiting, pending, dispatched, running, "
+        "succeeded, errored, failed, cancelled)"
     ]
 
 
