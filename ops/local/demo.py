@@ -14,7 +14,7 @@ from common.errors import ExitCode
 from ops.job_wait import wait_for_job_tree
 from ops.local.demo_data import write_demo_delivery
 from ops.local.qc_report import qc_rows, qc_table, write_qc_report
-from ops.taskkit import console, print_table
+from ops.taskkit import console, folded, print_table
 from workers.submit import submit_survey
 
 
@@ -31,7 +31,7 @@ def run_demo(env: Environment, *, samples: int, reads: int, timeout: float) -> N
     console.print(f"queued survey job {job_id}")
     progress = wait_for_job_tree(env, job_id, timeout=timeout)
     rows = qc_rows(env)
-    console.print(qc_table(rows))
+    console.print(folded(qc_table(rows)))
     report = write_qc_report(env, env.state_dir / "reports" / "qc_report.html")
     console.print(f"QC report: {report}")
     console.print("look around: inv jobs.status -e local    stop: inv local.down")
