@@ -43,7 +43,7 @@ pytestmark = pytest.mark.acceptance
 
 AWS_SECRET = f"e2e-aws-secret-{uuid.uuid4().hex}"
 TIERS = [1024, 2048]
-NULL_RESOURCES = 9  # module blocks in the null stack, one null_resource each
+NULL_RESOURCES = 10  # module blocks in the null stack, one null_resource each
 DEPLOY_STEPS = [
     "images",
     "infrastructure",

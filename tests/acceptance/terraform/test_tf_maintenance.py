@@ -11,7 +11,7 @@ from tests.acceptance.terraform.test_tf_tasks import DATABASE, inv
 
 pytestmark = pytest.mark.acceptance
 NETWORK = "module.network.null_resource.this[0]"
-RESOURCES = 9
+RESOURCES = 10
 
 
 def state(name: str) -> dict[str, dict]:
