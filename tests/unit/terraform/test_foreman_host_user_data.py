@@ -127,9 +127,11 @@ def test_the_unit_runs_the_foreman_image_at_the_deployed_release_with_logs_shipp
     assert not any("PASSWORD=" in line for line in files["/etc/refinery/foreman.env"].split())
 
 
-def test_every_timer_the_environment_declares_is_installed_and_enabled(rendered):
+def test_every_timer_the_environment_declares_is_installed_and_enabled(rendered, monkeypatch):
     name, schedules, cloud_init = rendered
     files = _files(cloud_init)
+    # The shipped file, not a test's environment of the same name in the session's folder.
+    monkeypatch.delenv(ENVIRONMENTS_DIR_VARIABLE, raising=False)
     declared = load_environment(name).section("schedule")
     # backup, seal and lake_check at least: nothing the alarms watch is left unscheduled
     assert {"backup", "seal", "lake-check"} <= set(schedules)
