@@ -303,8 +303,7 @@ def settle_errored_jobs(
         cur.execute(_sql("fail_exhausted"))
         failed = cur.fetchall()
     conn.commit()
-    for job_id, reason in failed:
-        log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id, "env": env.name})
+    _log_failures(failed, env)
     return retried, len(failed)
 
 
@@ -317,9 +316,13 @@ def settle_waiting_jobs(conn: Connection, env: Environment) -> tuple[int, int]:
         cur.execute(_sql("fail_waiting"))
         failed = cur.fetchall()
     conn.commit()
+    _log_failures(failed, env)
+    return released, len(failed)
+
+
+def _log_failures(failed: list[tuple[int, str]], env: Environment) -> None:
     for job_id, reason in failed:
         log.warning("job %s failed: %s", job_id, reason, extra={"job_id": job_id, "env": env.name})
-    return released, len(failed)
 
 
 def _reason_line(reason: str) -> str:

@@ -10,7 +10,6 @@ and then waits, as the deploy's smoke step does, for a heartbeat newer than the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 from common.db import connect
@@ -24,16 +23,9 @@ from ops.foreman_restart import HostResult, restart_foreman
 
 
 @dataclass(frozen=True)
-class ForemanBeat:
-    """One foreman as its heartbeat row shows it."""
+class ForemanBeat(Heartbeat):
+    """One foreman as its heartbeat row shows it, with how old that beat is."""
 
-    foreman_id: str
-    hostname: str
-    pid: int
-    version: str
-    role: str
-    started_at: datetime
-    beat_at: datetime
     age_seconds: float
 
 
