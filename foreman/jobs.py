@@ -30,22 +30,6 @@ def _sql(name: str) -> str:
     return query(__file__, "jobs.sql", name)
 
 
-def handler_name(kind: str, payload: dict[str, Any]) -> str:
-    """The name a job's handler is registered under (workers.registry): a survey's
-    `source`, `download` for downloads, `salmon` for index builds, a process job's
-    `application`.
-
-    The foreman names a job's Batch job definition by it, so it lives here, beside the jobs.
-    """
-    if kind == "survey":
-        return str(payload.get("source") or "")
-    if kind == "download":
-        return "download"
-    if kind == "index":
-        return "salmon"
-    return str(payload.get("application") or "")
-
-
 @dataclass(frozen=True)
 class Job:
     """One row of the jobs table."""
@@ -71,6 +55,8 @@ class Job:
     parent_job_id: int | None
     result: dict[str, Any] | None
     depends_on: int | None = None
+    # The name of its handler (an application's name), decided when the job was queued.
+    handler: str = ""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:

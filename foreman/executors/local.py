@@ -21,11 +21,11 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
 from common.inputs import is_digits
+from common.worker_identity import MEMORY_VARIABLE
 from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
 
 log = logging.getLogger(__name__)
 _FINISHED_KEPT_SECONDS = 600
-MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
 
 
 def worker_log_dir(env: Environment) -> Path:

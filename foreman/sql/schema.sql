@@ -784,3 +784,19 @@ GRANT INSERT, UPDATE ON transcriptome_indices TO refinery_engineer;
 GRANT USAGE, SELECT ON SEQUENCE transcriptome_indices_id_seq TO refinery_analyst;
 GRANT ALL ON transcriptome_indices TO refinery_admin;
 GRANT ALL ON SEQUENCE transcriptome_indices_id_seq TO refinery_admin;
+
+-- 0050_job_handler
+-- A job's handler is decided once, when the job is queued: the name its handler is registered
+-- under (an application's name in common/applications.py) — a survey's source, `download`, an
+-- index build's `salmon`, a process job's application. The column is generated from the kind
+-- and the payload as the row is written (and for every existing row by this statement), so
+-- every way of queuing a job — the Python helpers, a failed job's `on_failure` follow-up in
+-- SQL — gets it, and the dispatch, the executors and the worker all read this one column.
+ALTER TABLE jobs ADD COLUMN handler text NOT NULL GENERATED ALWAYS AS (
+    CASE kind
+        WHEN 'survey' THEN coalesce(payload ->> 'source', '')
+        WHEN 'download' THEN 'download'
+        WHEN 'index' THEN 'salmon'
+        ELSE coalesce(payload ->> 'application', '')
+    END
+) STORED;

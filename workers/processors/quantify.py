@@ -180,7 +180,7 @@ def process_salmon(ctx: JobContext) -> dict[str, Any]:
             "meta_info.json": (folder / "aux_info" / "meta_info.json").read_bytes(),
         }
 
-    outcome = run_application(ctx, "salmon", compute, metadata=provenance)
+    outcome = run_application(ctx, compute, metadata=provenance)
     project_id = ctx.job.payload.get("project_id")
     if isinstance(project_id, int):
         outcome["summary_job_id"] = queue_summary_if_last(ctx, project_id)

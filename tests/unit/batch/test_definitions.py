@@ -1,4 +1,4 @@
-"""Job definitions: one per registered handler and memory tier, carrying what a worker
+"""Job definitions: one per declared application and memory tier, carrying what a worker
 container needs (never a password), rejected when unsafe."""
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ import shutil
 
 import pytest
 
+from common.applications import applications
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
 from common.errors import ConfigError, JobError, ValidationError
-from foreman.executors.base import Submission, worker_command
+from common.worker_identity import worker_command
+from foreman.executors.base import Submission
 from foreman.executors.batch import BatchExecutor
 from ops.batch.definitions import (
     TEMPLATES_DIR,
@@ -21,7 +23,6 @@ from ops.batch.definitions import (
 )
 from ops.batch.registration import environment_definition_names
 from tests.support.environments import write_environment
-from workers.registry import registered_handlers
 
 OUTPUTS = {
     "batch_job_role_arn": "arn:aws:iam::123456789012:role/refinery-staging-job",
@@ -106,7 +107,7 @@ def test_every_registered_handler_and_tier_has_a_definition_the_executor_names(s
     assert rendered == set(environment_definition_names(staging))
     executor = BatchExecutor(staging)
     named = set()
-    for kind, handler in registered_handlers():
+    for kind, handler in applications():
         for memory in (1, 2048, 2049, 8192):
             submission = Submission(
                 job_id=1,
@@ -120,13 +121,15 @@ def test_every_registered_handler_and_tier_has_a_definition_the_executor_names(s
             )
             named.add(
                 job_definition_name(
-                    staging, executor.pipeline_for(submission), executor.tier_for(memory)
+                    staging,
+                    executor.pipeline_for(submission),
+                    executor.definition_memory_mb(memory),
                 )
             )
     assert named == rendered
-    assert len(named) == len(registered_handlers()) * 2
+    assert len(named) == len(applications()) * 2
     stray = Submission(1, 1, "survey", "spot", 2048, "staging", worker_command(1), handler="ftp")
-    with pytest.raises(JobError, match="no survey handler named 'ftp'"):
+    with pytest.raises(JobError, match="no survey application named 'ftp'"):
         executor.pipeline_for(stray)
 
 
