@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.applications import Application, handler_modules, manifest_beside, read_manifest
+from common.applications import (
+    Application,
+    applications,
+    handler_modules,
+    manifest_beside,
+    read_manifest,
+)
 from common.environments import Environment
 from common.errors import ConfigError, PermanentJobError
 from common.lake import Lake
@@ -83,28 +89,34 @@ def handler(kind: str, name: str) -> Callable[[Handler], Handler]:
 
 def find_handler(job: Job) -> RegisteredHandler:
     """The handler for `job`, or a PermanentJobError naming what is registered."""
+    return handler_for(job.kind, job.handler)
+
+
+def handler_for(kind: str, name: str) -> RegisteredHandler:
+    """The handler of application (kind, name), or a PermanentJobError naming the known."""
     load_handler_modules()
     try:
-        return _handlers[(job.kind, job.handler)]
+        return _handlers[(kind, name)]
     except KeyError:
-        known = sorted(n for kind, n in _handlers if kind == job.kind)
+        known = sorted(n for handler_kind, n in _handlers if handler_kind == kind)
         raise PermanentJobError(
-            f"no {job.kind} handler named {job.handler!r} (known: {', '.join(known)})"
+            f"no {kind} handler named {name!r} (known: {', '.join(known)})"
         ) from None
 
 
-def registered_handlers() -> dict[tuple[str, str], RegisteredHandler]:
-    """Every handler the handler modules define, by (kind, name)."""
-    load_handler_modules()
-    return dict(_handlers)
-
-
 def load_handler_modules() -> None:
-    """Import the built-in handler packages and REFINERY_HANDLER_MODULES's (once each)."""
+    """Import the built-in handler packages and REFINERY_HANDLER_MODULES's (once each); a
+    ConfigError when a manifest declares an application that none of them handles."""
     global _loaded
     modules = handler_modules()
     if modules == _loaded:
         return
     for module in modules:
         importlib.import_module(module)
+    missing = [a for key, a in applications().items() if key not in _handlers]
+    if missing:
+        raise ConfigError(
+            f"{missing[0].manifest} declares {missing[0].kind} application "
+            f"{missing[0].name!r}, but no handler module has @handler for it"
+        )
     _loaded = modules

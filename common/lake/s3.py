@@ -378,15 +378,6 @@ class S3Lake(Lake):
         root.mkdir(parents=True, exist_ok=True)
         return root
 
-    def ensure_bucket(self) -> None:
-        """Create the bucket if it does not exist (mirrors and tests)."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except ClientError:
-            self.client.create_bucket(Bucket=self.bucket)
-
 
 def _part_matches(part: dict, data: bytes, checksum: str) -> bool:
     """An uploaded part holds `data`: same SHA256, or (without one) the MD5 ETag matches."""

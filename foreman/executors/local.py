@@ -133,11 +133,6 @@ class LocalExecutor(Executor):
         # Running workers are left alone: they finish their attempt, and a successor reconciles.
         self._reap()
 
-    def running_children(self) -> int:
-        """How many workers this executor started are still running."""
-        self._reap()
-        return len(self._children)
-
     def _status(self, executor_job_id: str) -> ExecutorStatus:
         if executor_job_id in self._children:
             return ExecutorStatus(executor_job_id, "running")

@@ -77,16 +77,6 @@ def template_for(kind: str, pipeline: str, templates_dir: Path = TEMPLATES_DIR) 
     )
 
 
-def unused_templates(templates_dir: Path = TEMPLATES_DIR) -> list[str]:
-    """Templates that no registered pipeline or kind would use (a renamed handler's)."""
-    used = {name for a in applications().values() for name in (a.kind, a.pipeline)}
-    return sorted(
-        path.name
-        for path in templates_dir.glob(f"*{TEMPLATE_SUFFIX}")
-        if not path.name.startswith("_") and path.name.removesuffix(TEMPLATE_SUFFIX) not in used
-    )
-
-
 def container_settings(env: Environment, outputs: Mapping[str, Any]) -> dict[str, str]:
     """The DEPLOYED_SETTINGS variables of `env`'s workers, resolved against the stack's
     `outputs`: a `terraform:<output>` setting takes that output's value."""

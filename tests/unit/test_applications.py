@@ -13,7 +13,7 @@ from common.applications import HANDLER_MODULES_VARIABLE, Application, applicati
 from common.environments import REPO_ROOT
 from common.errors import ConfigError
 from ops.batch.definitions import image_for
-from workers.registry import registered_handlers
+from workers.registry import handler_for, load_handler_modules
 
 MANIFEST = """
 [[application]]
@@ -31,15 +31,12 @@ def _package(root: Path, name: str, manifest: str, init: str = "") -> None:
     (root / name / "applications.toml").write_text(manifest)
 
 
-def test_every_built_in_application_has_code_and_every_handler_is_declared(monkeypatch):
+def test_every_built_in_application_has_code_bound_to_its_declaration(monkeypatch):
     monkeypatch.delenv(HANDLER_MODULES_VARIABLE, raising=False)
     declared = applications()
-    built_in = {
-        key
-        for key, registered in registered_handlers().items()
-        if Path(registered.application.manifest).is_relative_to(REPO_ROOT / "workers")
-    }
-    assert built_in == set(declared)
+    for (kind, name), application in declared.items():
+        assert handler_for(kind, name).application == application
+        assert Path(application.manifest).is_relative_to(REPO_ROOT / "workers")
     assert ("process", "fastq_qc") in declared and ("index", "salmon") in declared
     assert declared[("download", "download")].pipeline == "download"
     assert declared[("survey", "delivery")].pipeline == "survey-delivery"
@@ -114,3 +111,11 @@ def test_an_application_image_sits_beside_the_workers_image():
         "127.0.0.1:5000/refinery/workers-r:1.2"
     )
     assert image_for(named("workers-r"), "127.0.0.1:5000/workers") == "127.0.0.1:5000/workers-r"
+
+
+def test_a_declared_application_without_code_stops_the_worker_from_loading(tmp_path, monkeypatch):
+    _package(tmp_path, "emptyapps", MANIFEST.format(name="promised", version="1.0.0"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(HANDLER_MODULES_VARIABLE, "emptyapps")
+    with pytest.raises(ConfigError, match="declares process application 'promised', but no"):
+        load_handler_modules()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from common import db
 from common.db import fetch_one
@@ -176,7 +175,3 @@ def scratch_name(env: Environment, purpose: str) -> str:
     """A database name beside the live one, e.g. refinery_restore_20261121t020000."""
     stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%S%f")
     return f"{env.database.name}_{purpose}_{stamp}"[:63]
-
-
-def payload_path(backup: BackupRecord) -> Path:
-    return backup.path / backup.manifest.payload_dir_name

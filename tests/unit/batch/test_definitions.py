@@ -15,11 +15,11 @@ from common.worker_identity import worker_command
 from foreman.executors.base import Submission
 from foreman.executors.batch import BatchExecutor
 from ops.batch.definitions import (
+    TEMPLATE_SUFFIX,
     TEMPLATES_DIR,
     job_definition_name,
     pipelines,
     render_job_definitions,
-    unused_templates,
 )
 from ops.batch.registration import environment_definition_names
 from tests.support.environments import write_environment
@@ -133,8 +133,15 @@ def test_every_registered_handler_and_tier_has_a_definition_the_executor_names(s
         executor.pipeline_for(stray)
 
 
-def test_every_template_serves_a_registered_pipeline_or_kind():
-    assert unused_templates() == []
+def test_every_template_serves_a_declared_pipeline_or_kind():
+    """No template is left over from a renamed or removed application."""
+    used = {name for a in applications().values() for name in (a.kind, a.pipeline)}
+    unused = [
+        path.name
+        for path in TEMPLATES_DIR.glob(f"*{TEMPLATE_SUFFIX}")
+        if not path.name.startswith("_") and path.name.removesuffix(TEMPLATE_SUFFIX) not in used
+    ]
+    assert unused == []
 
 
 def test_a_handler_without_any_template_is_a_clear_error(staging, tmp_path):
