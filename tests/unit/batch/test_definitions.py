@@ -304,3 +304,23 @@ def test_catch_all_rule_before_spot_retry_is_rejected(staging, tmp_path):
 def test_rendered_definitions_are_plain_json(staging):
     rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
     assert json.loads(json.dumps(rendered)) == rendered
+
+
+def test_an_outside_application_gets_definitions_in_the_image_it_declares(
+    staging, tmp_path, monkeypatch
+):
+    package = tmp_path / "site" / "rtools"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('job code imported')\n")
+    (package / "applications.toml").write_text(
+        '[[application]]\nkind = "process"\nname = "r_norm"\nversion = "0.4.0"\n'
+        'image = "workers-r"\n'
+    )
+    monkeypatch.syspath_prepend(str(package.parent))
+    monkeypatch.setenv("REFINERY_HANDLER_MODULES", "rtools")
+    rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
+    images = {item["jobDefinitionName"]: item["containerProperties"]["image"] for item in rendered}
+    assert images[job_definition_name(staging, "process-r_norm", 8192)] == (
+        "127.0.0.1:5000/workers-r:1.0"
+    )
+    assert images[job_definition_name(staging, "process-fastq_qc", 8192)] == IMAGE
