@@ -164,13 +164,14 @@ def test_job_queues_are_the_pools_the_stack_creates(shipped):
 
 def test_each_pool_can_run_what_is_routed_to_it(shipped):
     env, stack = shipped
-    routing = QueueRouting.for_environment(env)
+    routes = {(r["kind"], r["memory_tier"]): r["queue"]
+              for r in QueueRouting.for_environment(env).as_rows()}  # fmt: skip
     for pool, capacity in env.executor.queues.items():
         # Every job takes at least one vCPU: a larger capacity could never all run at once.
         assert capacity <= stack.pools[pool]["max_vcpus"], pool
     for tier, memory in enumerate(env.executor.memory_tiers_mb):
         for kind in ("survey", "download", "process"):
-            pool = routing.queue_for(kind, tier)
+            pool = routes[kind, tier]
             largest = max(
                 INSTANCE_MEMORY_GIB[_unquote(t)] for t in stack.pools[pool]["instance_types"]
             )
