@@ -61,9 +61,13 @@ class Application:
 
     @property
     def pipeline(self) -> str:
-        """`<kind>-<name>`, or `<kind>` when the two are the same (`download`): the family of
-        its Batch job definitions."""
-        return self.kind if self.name in ("", self.kind) else f"{self.kind}-{self.name}"
+        """The family of its Batch job definitions (`pipeline_name`)."""
+        return pipeline_name(self.kind, self.name)
+
+
+def pipeline_name(kind: str, name: str) -> str:
+    """`<kind>-<name>`, or `<kind>` when the two are the same (`download`)."""
+    return kind if name in ("", kind) else f"{kind}-{name}"
 
 
 def handler_modules() -> tuple[str, ...]:

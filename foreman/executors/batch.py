@@ -41,7 +41,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from common.applications import Application, applications
+from common.applications import applications, pipeline_name
 from common.environments import DATABASE_NAME_VARIABLE, Environment
 from common.errors import ConfigError, JobError, first_line
 from common.settings.jobs import BatchSettings
@@ -97,12 +97,6 @@ def batch_client(env: Environment) -> Any:
         endpoint_url=env.aws.endpoint_url or None,
         config=Config(retries={"mode": "standard", "total_max_attempts": API_ATTEMPTS}),
     )
-
-
-def pipeline_name(kind: str, handler: str) -> str:
-    """`<kind>-<handler>`, or `<kind>` when they are the same (`download`): the pipeline of
-    a job, as its application's (common.applications.Application.pipeline)."""
-    return Application(kind, handler, version="").pipeline
 
 
 def job_definition_name(env: Environment | str, pipeline: str, memory_mb: int) -> str:
