@@ -181,7 +181,6 @@ def _claim_and_submit(
             log.warning(reason, extra={"job_id": members[0][0], "env": env.name, "queue": queue})
             refused.extend((job_id, attempt, reason) for job_id, attempt in members)
             continue
-        failpoint("foreman.dispatch.submitted")
     executor.withdraw_groups(conn, released[1:])  # the first withdrew itself as it failed
     conn.commit()
     if refused:

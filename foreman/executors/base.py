@@ -25,8 +25,11 @@ from typing import Literal
 from psycopg2.extensions import connection as Connection
 
 from common.errors import JobError
+from common.failpoints import failpoint
 from foreman.submissions import record_started
 
+# Hit after an executor started a group and before it recorded that it did.
+SUBMITTED_FAILPOINT = "foreman.dispatch.submitted"
 ExecutorState = Literal["queued", "running", "succeeded", "failed", "unknown"]
 
 
@@ -123,6 +126,7 @@ class Executor(ABC):
         ExecutorUnavailable means none started; any other error refuses the whole group.
         Either way nothing of the group stays recorded."""
         executor_job_ids = self.submit_many(group)
+        failpoint(SUBMITTED_FAILPOINT)
         record_started(conn, [
             (s.job_id, s.attempt, executor_job_id)
             for s, executor_job_id in zip(group.submissions, executor_job_ids, strict=True)

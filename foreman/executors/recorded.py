@@ -22,7 +22,13 @@ from abc import abstractmethod
 from psycopg2.extensions import connection as Connection
 
 from common.errors import JobError, first_line
-from foreman.executors.base import Executor, ExecutorUnavailable, SubmissionGroup
+from common.failpoints import failpoint
+from foreman.executors.base import (
+    SUBMITTED_FAILPOINT,
+    Executor,
+    ExecutorUnavailable,
+    SubmissionGroup,
+)
 from foreman.submissions import (
     forget_groups,
     record_group_submitted,
@@ -46,6 +52,7 @@ class RecordedExecutor(Executor):
             forget_groups(conn, [group.token])
             conn.commit()
             raise
+        failpoint(SUBMITTED_FAILPOINT)  # between the call and its record: recovery's second case
         record_group_submitted(conn, group.token, self.parent_id(executor_job_ids[0]))
 
     def withdraw_groups(self, conn: Connection, groups: list[SubmissionGroup]) -> None:
