@@ -85,11 +85,6 @@ def applications() -> dict[tuple[str, str], Application]:
     return _declared(handler_modules(), tuple(sys.path))
 
 
-def application_for(kind: str, name: str) -> Application | None:
-    """The application a job of `kind` with handler `name` runs, if one is declared."""
-    return applications().get((kind, name))
-
-
 def manifest_beside(module_file: str | Path) -> Path:
     """The manifest that declares the applications of the module in `module_file`."""
     return Path(module_file).resolve().parent / MANIFEST_NAME

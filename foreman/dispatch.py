@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, execute_values
 
-from common.applications import application_for
+from common.applications import Application, applications
 from common.environments import Environment
 from common.errors import first_line
 from common.failpoints import failpoint
@@ -31,10 +31,9 @@ def _sql(name: str) -> str:
     return query(__file__, "dispatch.sql", name)
 
 
-def memory_mb_for(env: Environment, kind: str, handler: str, memory_tier: int) -> int:
+def memory_mb_for(env: Environment, application: Application | None, memory_tier: int) -> int:
     """The memory (MB) an attempt gets: its tier's, or more when its application needs more
     (`memory_mb` in its manifest, common.applications)."""
-    application = application_for(kind, handler)
     needed = application.memory_mb if application is not None else 0
     return max(memory_mb_for_tier(env, memory_tier), needed)
 
@@ -132,13 +131,14 @@ def _claim_and_submit(
         # Everything the foreman itself decides about a submission is settled before the claim
         # commits: if it cannot be (a setting, a bug), the claim rolls back and the jobs stay
         # pending with their attempts unspent, instead of waiting in `dispatched` to be lost.
+        declared = applications()
         submissions = [
             Submission(
                 job_id=job_id,
                 attempt=attempt,
                 kind=kind,
                 queue=job_queue,
-                memory_mb=memory_mb_for(env, kind, handler, memory_tier),
+                memory_mb=memory_mb_for(env, declared.get((kind, handler)), memory_tier),
                 environment=env.name,
                 command=worker_command(job_id),
                 handler=handler,
