@@ -27,7 +27,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.errors import ExitCode, RefineryError, StorageError, ValidationError
 from common.lake import Lake, open_lake
@@ -64,13 +64,9 @@ def export_project(
 ) -> ExportReport:
     if not target.strip():
         raise ValidationError("give --to a folder or s3://bucket/prefix to export into")
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         project = find_project(conn, code)
         content = _content(conn, project, experiment)
-    finally:
-        conn.commit()
-        conn.close()
     name = f"{project.code}-{experiment}" if experiment else project.code
     if target.startswith("s3://"):
         staging_root = env.state_dir / "exports"

@@ -209,11 +209,8 @@ def _rehearse(report: RehearsalReport, target: Environment, source: Environment,
     report.run_step("row_counts", row_counts)
 
     def migrations() -> str:
-        conn = db.connect(target, dbname=copy)
-        try:
+        with db.connection(target, dbname=copy) as conn:
             applied = apply_migrations(conn).applied
-        finally:
-            conn.close()
         report.checks["migrations_applied"] = applied
         return f"applied {', '.join(applied)}" if applied else "no migration was pending"
 
@@ -244,18 +241,16 @@ def _rehearse(report: RehearsalReport, target: Environment, source: Environment,
 @contextmanager
 def _copy_transaction(env: Environment, copy: str, what: str) -> Iterator:
     """A committed transaction on the copy; a database error becomes a RefreshError."""
-    conn = db.connect(env, dbname=copy)
-    try:
-        yield conn
-        conn.commit()
-    except psycopg2.Error as exc:
-        conn.rollback()
-        raise RefreshError(f"{what}: {first_line(exc)}") from None
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
+    with db.connection(env, dbname=copy) as conn:
+        try:
+            yield conn
+            conn.commit()
+        except psycopg2.Error as exc:
+            conn.rollback()
+            raise RefreshError(f"{what}: {first_line(exc)}") from None
+        except BaseException:
+            conn.rollback()
+            raise
 
 
 def _drop_abandoned_copies(env: Environment) -> None:

@@ -13,7 +13,7 @@ import shutil
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,13 +41,9 @@ def take_physical_backup(
     """pg_basebackup the whole cluster (plain format, WAL streamed, with its backup manifest)."""
     started = time.monotonic()
     created_at = datetime.now(UTC)
-    conn = db.connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query(__file__, "tables.sql", "server_facts"))
-            server_version, size_bytes = fetch_one(cur)
-    finally:
-        conn.close()
+    with db.connection(env) as conn, conn.cursor() as cur:
+        cur.execute(query(__file__, "tables.sql", "server_facts"))
+        server_version, size_bytes = fetch_one(cur)
     name = claim_backup_name(settings.directory, "physical", created_at)
     partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
     try:
@@ -172,12 +168,9 @@ def count_tables(env: Environment, port: int) -> int:
         conn = psycopg2.connect(**{**params, "host": "127.0.0.1", "port": port}, connect_timeout=10)
     except psycopg2.OperationalError as exc:
         raise BackupError(f"cannot query the restored server: {str(exc).strip()}") from None
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-            )
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()
+    with closing(conn), conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        return int(cur.fetchone()[0])

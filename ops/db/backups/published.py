@@ -37,11 +37,8 @@ def publish_newest_backup(env: Environment) -> str | None:
         else None
     )
     try:
-        conn = db.connect(env)
-        try:
+        with db.connection(env) as conn:
             record_backup_state(conn, env.name, state)
-        finally:
-            conn.close()
     except Exception as exc:
         log.warning(
             "could not record the newest backup in the database: %s",

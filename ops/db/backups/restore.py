@@ -169,13 +169,11 @@ def execute_restore(
 
 
 def migration_check(env: Environment) -> list[str]:
-    conn = db.connect(env)
-    try:
-        return [migration.name for migration in pending_migrations(conn)]
-    except RefineryError as exc:
-        return [f"migration check failed: {exc}"]
-    finally:
-        conn.close()
+    with db.connection(env) as conn:
+        try:
+            return [migration.name for migration in pending_migrations(conn)]
+        except RefineryError as exc:
+            return [f"migration check failed: {exc}"]
 
 
 @contextmanager
@@ -254,14 +252,8 @@ def _drop_abandoned_restores(env: Environment) -> None:
 
 def _database_size(env: Environment) -> int | None:
     try:
-        conn = db.connect(env)
-    except RefineryError:
-        return None
-    try:
-        with conn.cursor() as cur:
+        with db.connection(env) as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_database_size(current_database())")
             return int(fetch_one(cur)[0])
-    except psycopg2.Error:
+    except (RefineryError, psycopg2.Error):
         return None
-    finally:
-        conn.close()
