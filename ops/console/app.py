@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from common.environments import Environment
-from common.errors import DatabaseError, JobError, RefineryError, ValidationError
+from common.errors import DatabaseError, JobError, RefineryError, ValidationError, first_line
 from common.inputs import is_digits
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, retry_jobs
@@ -71,7 +71,7 @@ def _page(console: Console, template: str, handler: Handler, *, api: bool) -> Ca
         except RefineryError as exc:
             return _error(console, request, exc, api=api)
         except psycopg2.OperationalError as exc:  # the server went away after connecting
-            log.warning("console: %s", str(exc).strip())
+            log.warning("console: %s", first_line(exc))
             return _error(console, request, Unavailable("the database stopped answering"), api=api)
         data = json_ready(data)
         if api:

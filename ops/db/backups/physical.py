@@ -23,6 +23,7 @@ from common import db
 from common.db import fetch_one
 from common.embedded import SYSTEM_USER
 from common.environments import Environment
+from common.errors import first_line
 from common.pgpass import libpq_child_environment
 from common.shell import Value, run_command
 from common.sql import query
@@ -167,7 +168,7 @@ def count_tables(env: Environment, port: int) -> int:
     try:
         conn = psycopg2.connect(**{**params, "host": "127.0.0.1", "port": port}, connect_timeout=10)
     except psycopg2.OperationalError as exc:
-        raise BackupError(f"cannot query the restored server: {str(exc).strip()}") from None
+        raise BackupError(f"cannot query the restored server: {first_line(exc)}") from None
     with closing(conn), conn.cursor() as cur:
         cur.execute(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"

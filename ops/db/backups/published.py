@@ -14,6 +14,7 @@ import logging
 
 from common import db
 from common.environments import Environment
+from common.errors import first_line
 from common.metrics import record_backup_state
 from ops.db.backups.catalog import list_backups
 from ops.db.backups.settings import backup_settings
@@ -42,7 +43,7 @@ def publish_newest_backup(env: Environment) -> str | None:
     except Exception as exc:
         log.warning(
             "could not record the newest backup in the database: %s",
-            str(exc).strip(),
+            first_line(exc),
             extra={"env": env.name},
         )
     return newest.name if newest else None
