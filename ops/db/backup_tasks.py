@@ -18,7 +18,6 @@ from ops.taskkit import (
     JSON_HELP,
     console,
     environment,
-    err_console,
     print_json,
     print_table,
     styled,
@@ -27,11 +26,6 @@ from ops.taskkit import (
 
 NAME_HELP = "backup name from inv db.backups, or `latest` for the newest"
 MAX_NOTE_LENGTH = 500
-
-
-def _progress(stage: str, advance: int = 0, total: int | None = None) -> None:
-    """ops.progress.Progress that prints each stage as it starts (counts are not shown)."""
-    err_console.print(styled(f"… {stage}", "dim"))
 
 
 def human_size(size: int | None) -> str:
@@ -70,12 +64,14 @@ def backup(
     from ops.db.backups.physical import take_physical_backup
     from ops.db.backups.published import publish_newest_backup
     from ops.db.backups.settings import backup_settings
+    from ops.progress import progress_display
 
     note = check_text(note, "--note", max_length=MAX_NOTE_LENGTH)
     settings = environment(env)
     backups = backup_settings(settings)
     take = take_physical_backup if physical else take_logical_backup
-    record = take(settings, backups, note=note, progress=_progress)
+    with progress_display() as progress:
+        record = take(settings, backups, note=note, progress=progress)
     publish_newest_backup(settings)
     tables = f", {len(record.manifest.tables)} tables" if record.kind == "logical" else ""
     console.print(
@@ -140,10 +136,12 @@ def verify(c: Context, env: str, name: str | None = None, json: bool = False) ->
     from ops.db.backups.published import publish_newest_backup
     from ops.db.backups.settings import backup_settings
     from ops.db.backups.verify import verify_backup
+    from ops.progress import progress_display
 
     settings = environment(env)
     record = find_backup(backup_settings(settings).directory, _named(name))
-    result = verify_backup(settings, record, progress=_progress)
+    with progress_display() as progress:
+        result = verify_backup(settings, record, progress=progress)
     publish_newest_backup(settings)
     if json:
         print_json(asdict(result))
@@ -176,6 +174,7 @@ def restore(c: Context, env: str, name: str | None = None, execute: bool = False
     from ops.db.backups.published import publish_newest_backup
     from ops.db.backups.restore import execute_restore, plan_restore
     from ops.db.backups.settings import backup_settings
+    from ops.progress import progress_display
 
     settings = environment(env)
     backups_config = backup_settings(settings)
@@ -211,7 +210,8 @@ def restore(c: Context, env: str, name: str | None = None, execute: bool = False
         console.print("run again with --execute to do it")
         return
     _confirm(settings.name, yes)
-    result = execute_restore(settings, record, keep_old=keep_old, progress=_progress)
+    with progress_display() as progress:
+        result = execute_restore(settings, record, keep_old=keep_old, progress=progress)
     publish_newest_backup(settings)
     if json:
         print_json(asdict(result))
@@ -305,13 +305,17 @@ def scheduled_backup(c: Context, env: str) -> None:
     """Take, verify, prune and ship a backup (what the timer runs); records its outcome."""
     from ops.db.backups.published import publish_newest_backup
     from ops.db.backups.scheduled import run_scheduled_backup
+    from ops.progress import progress_display
     from ops.schedule.status import record_run
 
     settings = environment(env)
     try:
-        record = record_run(
-            settings, "backup", lambda: run_scheduled_backup(settings, progress=_progress).summary()
-        )
+        with progress_display() as progress:
+            record = record_run(
+                settings,
+                "backup",
+                lambda: run_scheduled_backup(settings, progress=progress).summary(),
+            )
     finally:
         publish_newest_backup(settings)
     console.print(record["detail"])
