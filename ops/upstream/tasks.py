@@ -23,8 +23,8 @@ PUSH_HELP = "push the upgrade branch when it is green (default; --no-push keeps 
 
 
 def _checkout(repo: str | None) -> Path:
+    from ops.gitkit import toplevel
     from ops.upstream.errors import UpstreamError
-    from ops.upstream.git import toplevel
 
     start = Path(repo).resolve() if repo else Path.cwd()
     if not start.is_dir():
