@@ -59,10 +59,10 @@ def backup(
     c: Context, env: str, note: str = "", physical: bool = False, offsite: bool = False
 ) -> None:
     """Take a backup (logical by default) with a manifest of checksums and row counts."""
+    from ops.db.backups.catalog import publish_newest_backup
     from ops.db.backups.logical import take_logical_backup
     from ops.db.backups.offsite import upload_backup
     from ops.db.backups.physical import take_physical_backup
-    from ops.db.backups.published import publish_newest_backup
     from ops.db.backups.settings import backup_settings
     from ops.progress import progress_display
 
@@ -86,8 +86,7 @@ def backup(
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 def backups(c: Context, env: str, json: bool = False) -> None:
     """List backups: name, kind, age, size, verified, note; and what killed runs left."""
-    from ops.db.backups.catalog import list_backups
-    from ops.db.backups.leftovers import find_leftovers
+    from ops.db.backups.catalog import find_leftovers, list_backups
     from ops.db.backups.settings import backup_settings
 
     settings = environment(env)
@@ -132,8 +131,7 @@ def backups(c: Context, env: str, json: bool = False) -> None:
 @task(positional=["name"], help={"env": ENV_HELP, "name": NAME_HELP, "json": JSON_HELP})
 def verify(c: Context, env: str, name: str | None = None, json: bool = False) -> None:
     """Prove a backup restores: check its files, restore it to scratch, compare, record."""
-    from ops.db.backups.catalog import find_backup
-    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.catalog import find_backup, publish_newest_backup
     from ops.db.backups.settings import backup_settings
     from ops.db.backups.verify import verify_backup
     from ops.progress import progress_display
@@ -169,9 +167,8 @@ def restore(c: Context, env: str, name: str | None = None, execute: bool = False
             yes: bool = False, from_offsite: bool = False, keep_old: bool = False,
             json: bool = False) -> None:  # fmt: skip
     """Restore a backup beside the live database and swap it in (dry run by default)."""
-    from ops.db.backups.catalog import find_backup
+    from ops.db.backups.catalog import find_backup, publish_newest_backup
     from ops.db.backups.offsite import download_backup
-    from ops.db.backups.published import publish_newest_backup
     from ops.db.backups.restore import execute_restore, plan_restore
     from ops.db.backups.settings import backup_settings
     from ops.progress import progress_display
@@ -254,9 +251,13 @@ def _confirm(env_name: str, yes: bool) -> None:
 def prune(c: Context, env: str, execute: bool = False, json: bool = False) -> None:
     """Delete backups beyond the retention policy, and abandoned partial ones (dry run by
     default)."""
-    from ops.db.backups.leftovers import find_leftovers, remove_leftovers
-    from ops.db.backups.prune import backups_to_prune, delete_backups
-    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.catalog import (
+        backups_to_prune,
+        delete_backups,
+        find_leftovers,
+        publish_newest_backup,
+        remove_leftovers,
+    )
     from ops.db.backups.settings import backup_settings
 
     settings = environment(env)
@@ -293,7 +294,7 @@ def prune(c: Context, env: str, execute: bool = False, json: bool = False) -> No
 @task(help={"env": ENV_HELP})
 def snapshot(c: Context, env: str) -> None:
     """Ask AWS for an RDS snapshot of the environment's instance and wait for it."""
-    from ops.db.backups.snapshot import take_rds_snapshot
+    from ops.db.backups.physical import take_rds_snapshot
 
     settings = environment(env)
     result = take_rds_snapshot(settings)
@@ -303,7 +304,7 @@ def snapshot(c: Context, env: str) -> None:
 @task(help={"env": ENV_HELP})
 def scheduled_backup(c: Context, env: str) -> None:
     """Take, verify, prune and ship a backup (what the timer runs); records its outcome."""
-    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.catalog import publish_newest_backup
     from ops.db.backups.scheduled import run_scheduled_backup
     from ops.progress import progress_display
     from ops.schedule.status import record_run

@@ -41,7 +41,7 @@ from common.inputs import MAX_ID_LENGTH, check_text
 from common.lake import Lake, open_lake
 from common.lake.layout import analysis_prefix, experiment_prefix
 from common.sql import query
-from ops.db.backups.fresh import fresh_verified_backup
+from ops.db.backups.scheduled import fresh_verified_backup
 from ops.progress import Progress, quiet
 
 BACKUP_MAX_AGE = timedelta(hours=1)

@@ -30,9 +30,9 @@ from common.environments import Environment
 from common.errors import first_line
 from foreman.jobs import ACTIVE_STATES
 from foreman.migrations import apply_migrations
-from ops.db.backups.fresh import latest_verified_backup
 from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.restore import restore_lock, swap_databases
+from ops.db.backups.scheduled import latest_verified_backup
 from ops.db.backups.writers import restart_writers, stop_writers
 from ops.progress import Progress, quiet
 from ops.staging.anonymise import Rules, apply_rules, hmac_key, read_rules

@@ -20,9 +20,14 @@ from common.environments import Environment
 from common.pgpass import libpq_child_environment
 from common.shell import Value, run_command
 from common.sql import query
-from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, claim_backup_name, find_backup
+from ops.db.backups.catalog import (
+    PARTIAL_PREFIX,
+    BackupRecord,
+    claim_backup_name,
+    find_backup,
+    owned_partial,
+)
 from ops.db.backups.errors import BackupCorruptError, BackupError
-from ops.db.backups.leftovers import owned_partial
 from ops.db.backups.manifest import new_manifest, write_manifest
 from ops.db.backups.settings import BackupSettings
 from ops.db.backups.split import (

@@ -33,12 +33,17 @@ from common.errors import RefineryError
 from foreman.migrations import pending_migrations
 from ops.db.backups.after_restore import reconcile_after_restore, sequence_values
 from ops.db.backups.catalog import BackupRecord
-from ops.db.backups.cloud_writers import describe_cloud_writers, has_cloud_writers
 from ops.db.backups.errors import BackupError
 from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.manifest import check_files
 from ops.db.backups.physical_restore import stage_physical, swap_in_physical
-from ops.db.backups.writers import restart_writers, running_foreman_pid, stop_writers
+from ops.db.backups.writers import (
+    describe_cloud_writers,
+    has_cloud_writers,
+    restart_writers,
+    running_foreman_pid,
+    stop_writers,
+)
 from ops.progress import Progress, quiet
 
 
