@@ -58,19 +58,15 @@ class Terminated(BaseException):
 
 def resolve_submission(env: Environment, token: str, index: int) -> tuple[int, int]:
     """(job id, attempt) that the foreman recorded at `index` of submission `token`."""
-    conn = db.connect(env)
-    try:
+    with db.connection(env) as conn:
         return resolve_member(conn, token, index)
-    finally:
-        conn.close()
 
 
 def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int:
     """Run the current attempt of `job_id` (only if it is `attempt`, when given); returns the
     process exit code."""
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    control = db.connect(env)
-    try:
+    with db.connection(env) as control:
         try:
             current = get_job(control, job_id)
             if attempt is not None and current.attempt != attempt:
@@ -92,8 +88,6 @@ def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int
         finally:
             signal.signal(signal.SIGTERM, previous)  # the attempt is recorded: default again
             heartbeat.stop()
-    finally:
-        control.close()
 
 
 def _run_attempt(

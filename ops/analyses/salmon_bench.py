@@ -42,7 +42,7 @@ from typing import Any
 
 from psycopg2.extensions import connection as Connection
 
-from common.db import connect, transaction
+from common.db import connection, transaction
 from common.environments import Environment
 from common.errors import ConfigError, JobError
 from common.lake import Lake, open_lake
@@ -134,34 +134,33 @@ def run_salmon_bench(
     organism = make_organism(ORGANISM_SEED)
     lake = open_lake(env)
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    conn = connect(env, autocommit=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix="salmon-bench-") as scratch:
-            work = Path(scratch)
-            fasta, gtf = organism.write_genome(work / "reference")
-            progress("indexing the synthetic organism")
-            request = build_index(env, organism.name, fasta=str(fasta), gtf=str(gtf))
-            index = _wait_for_index(conn, request.index_id)
-            index_dir = _copy_index(lake, index, work / "index")
-            runs = []
-            for number in range(1, samples + 1):
-                progress("quantifying", total=samples)
-                runs.append(
-                    _one_sample(
-                        env,
-                        conn,
-                        lake,
-                        work,
-                        organism_index=(organism, index_dir),
-                        project=f"SB{stamp}N{number}",
-                        seed=number,
-                        reads=reads,
-                        threads=threads,
-                    )
+    with (
+        connection(env, autocommit=True) as conn,
+        tempfile.TemporaryDirectory(prefix="salmon-bench-") as scratch,
+    ):
+        work = Path(scratch)
+        fasta, gtf = organism.write_genome(work / "reference")
+        progress("indexing the synthetic organism")
+        request = build_index(env, organism.name, fasta=str(fasta), gtf=str(gtf))
+        index = _wait_for_index(conn, request.index_id)
+        index_dir = _copy_index(lake, index, work / "index")
+        runs = []
+        for number in range(1, samples + 1):
+            progress("quantifying", total=samples)
+            runs.append(
+                _one_sample(
+                    env,
+                    conn,
+                    lake,
+                    work,
+                    organism_index=(organism, index_dir),
+                    project=f"SB{stamp}N{number}",
+                    seed=number,
+                    reads=reads,
+                    threads=threads,
                 )
-                progress("quantifying", advance=1, total=samples)
-    finally:
-        conn.close()
+            )
+            progress("quantifying", advance=1, total=samples)
     return SalmonBench(_comparisons(runs), runs, threads, str(index["salmon_version"]))
 
 

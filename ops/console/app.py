@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from common.environments import Environment
-from common.errors import DatabaseError, JobError, RefineryError, ValidationError
+from common.errors import DatabaseError, JobError, RefineryError, ValidationError, first_line
 from common.inputs import is_digits
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, retry_jobs
@@ -71,7 +71,7 @@ def _page(console: Console, template: str, handler: Handler, *, api: bool) -> Ca
         except RefineryError as exc:
             return _error(console, request, exc, api=api)
         except psycopg2.OperationalError as exc:  # the server went away after connecting
-            log.warning("console: %s", str(exc).strip())
+            log.warning("console: %s", first_line(exc))
             return _error(console, request, Unavailable("the database stopped answering"), api=api)
         data = json_ready(data)
         if api:
@@ -197,8 +197,7 @@ def _operate(console: Console, action: str, *, api: bool) -> Callable:
             user = await console.changing_user(request, api=api)
             if user["role"] not in OPERATORS:
                 raise Forbidden(f"{user['role']}s may look at jobs but not {action} them")
-            conn = console.connect()
-            try:
+            with console.connection() as conn:
                 if action == "retry":
                     retry_jobs(conn, job_id=job_id)
                     outcome = {"job_id": job_id, "state": "pending"}
@@ -206,8 +205,6 @@ def _operate(console: Console, action: str, *, api: bool) -> Callable:
                     done = cancel_job(conn, job_id, lambda: executor_for(console.env))
                     outcome = {"job_id": job_id, "state": "cancelled",
                                "was": done.previous_state}  # fmt: skip
-            finally:
-                conn.close()
             log.info("console: %s %s job %d", user["user_name"], action, job_id)
         except RefineryError as exc:
             return _error(console, request, exc, api=api)

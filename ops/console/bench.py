@@ -114,8 +114,7 @@ def run_console_bench(
         raise ConfigError("--samples must be at least 4 and --rounds at least 1")
     bench_env = bench_environment(env)
     started = time.perf_counter()
-    conn = db.connect(bench_env)  # created on first use (embedded)
-    try:
+    with db.connection(bench_env) as conn:  # created on first use (embedded)
         apply_migrations(conn)
         if regenerate or _generated_size(conn) != samples:
             progress(f"generating {samples:,} samples")
@@ -137,8 +136,6 @@ def run_console_bench(
                     _timed(partial(search, conn, word, filters={"entity": "sample"}))
                 )
                 peer.seconds.append(_timed(partial(ilike_samples, conn, word)))
-    finally:
-        conn.close()
     return ConsoleBench(samples, len(QUERIES) * rounds, ours, peer, setup, matches)
 
 

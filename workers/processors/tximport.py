@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from common.errors import ValidationError
+from common.errors import ValidationError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _read_columns(path: Path) -> tuple[pl.Series, list[np.ndarray]]:
     except OSError as exc:
         raise MalformedQuant(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except pl.exceptions.PolarsError as exc:
-        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else "unreadable"
+        detail = first_line(exc, "unreadable", limit=120)
         raise MalformedQuant(f"{path}: not a salmon quant.sf ({detail})") from exc
     for name in QUANT_COLUMNS:
         if frame[name].null_count():

@@ -33,7 +33,7 @@ from typing import Any
 import requests
 
 from common import catalog
-from common.errors import JobError, ValidationError
+from common.errors import JobError, ValidationError, first_line
 from common.inputs import excerpt
 from workers.registry import JobContext, handler
 from workers.settings import GeoSettings, ena_settings, geo_settings
@@ -208,7 +208,7 @@ def resolve_series(settings: GeoSettings, accession: str) -> GeoSeries:
         try:
             response = requests.get(url, timeout=settings.timeout_seconds)
         except requests.RequestException as exc:
-            problem = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            problem = first_line(exc, typed=True)
             log.info("GEO request for %s failed: %s", accession, problem,
                      extra={"accession": accession})  # fmt: skip
             continue

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from common.errors import ValidationError
+from common.errors import ValidationError, first_line
 
 GENE_COLUMN = "Gene"
 MISSING = ("", "NA")
@@ -70,8 +70,7 @@ def _read(path: Path, columns: list[str]) -> pl.DataFrame:
             quote_char=None,
         )
     except (pl.exceptions.PolarsError, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ValidationError(f"{path}: not a gene matrix ({first_line})") from error
+        raise ValidationError(f"{path}: not a gene matrix ({first_line(error, '')})") from error
 
 
 def _gene_column(path: Path, frame: pl.DataFrame) -> Names:
