@@ -4,6 +4,10 @@ One embedded PostgreSQL cluster per test session (real server, loopback, SCRAM p
 a template database with every migration applied, and a fresh database per test cloned from
 it (`CREATE DATABASE … TEMPLATE`). Tests get a real environment file pointing at their
 database, in a temporary environments folder that subprocesses see through the environment.
+
+Under pytest-xdist each worker is a session of its own: its own state folder (and so its own
+embedded cluster on a free port), environments folder and moto server. The tests that share
+what one machine has once (the Docker engine) run on one worker: tests/support/parallel.py.
 """
 
 from __future__ import annotations
@@ -32,10 +36,17 @@ from tests.support.docker_services import (  # noqa: F401 - session fixtures for
     docker_registry,
 )
 from tests.support.environments import write_environment
+from tests.support.parallel import group_items, worker_name
 from tests.support.services import MotoServer, start_moto, stop_process
 
 TEMPLATE_DATABASE = "refinery_template"
 _counter = itertools.count()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group the tests that must share an xdist worker before xdist reads the groups."""
+    group_items(items)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +56,7 @@ def session_dirs() -> Iterator[dict[str, Path]]:
     Not under pytest's temporary root: pytest keeps that 0700, and the embedded server runs
     as an unprivileged user (when the suite runs as root) that must reach its data folder.
     """
-    root = Path(tempfile.mkdtemp(prefix="refinery-tests-"))
+    root = Path(tempfile.mkdtemp(prefix=f"refinery-tests-{worker_name()}-"))
     root.chmod(0o755)
     dirs = {"state": root / "state", "environments": root / "environments", "logs": root / "logs"}
     for path in dirs.values():

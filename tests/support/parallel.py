@@ -1,0 +1,55 @@
+"""Which tests must share a pytest-xdist worker, and the worker's own name.
+
+`scripts/ci-test.sh` runs the suite on several workers with `--dist loadgroup`: a test without
+a group goes to whichever worker is free, the tests of one `xdist_group` all go to one worker,
+in order. Every worker is its own pytest session, so what a session fixture starts (the
+embedded PostgreSQL, the moto server, sshd) is private to it, on free ports, in a state folder
+named after the worker. Two things are not private and are grouped here:
+
+- the machine's one Docker engine: the engine fixture starts dockerd on the default socket
+  when none answers and stops it at the end of its session, and the sandbox's `inv
+  sandbox.up` listens on the fixed ports of the shipped sandbox environment. Every test that
+  needs the engine (its fixture closure holds `docker_engine`, or it is marked `docker`) runs
+  on one worker, so one session owns the engine from start to stop.
+- a module-scoped fixture (a deployed staging, a hostile console, a release repository): it is
+  built once per worker that runs the module, so the tests of such a module stay together and
+  it is built once.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+ENGINE_GROUP = "docker-engine"
+ENGINE_FIXTURES = frozenset({"docker_engine"})
+ENGINE_MARKER = "docker"
+SHARED_SCOPES = frozenset({"module", "package", "class"})
+
+
+def worker_name() -> str:
+    """`gw0`, `gw1`… under xdist; `main` in a run without workers."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def xdist_group_for(item: pytest.Item) -> str | None:
+    """The group `item` must run in, or None when any worker will do."""
+    if item.get_closest_marker("xdist_group") is not None:
+        return None  # the test chose its own
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if fixtures & ENGINE_FIXTURES or item.get_closest_marker(ENGINE_MARKER) is not None:
+        return ENGINE_GROUP
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info is not None else ()
+    if any(defs and defs[-1].scope in SHARED_SCOPES for defs in definitions):
+        return item.nodeid.split("::", 1)[0]
+    return None
+
+
+def group_items(items: list[pytest.Item]) -> None:
+    """Add the `xdist_group` mark each item needs (before xdist reads the marks)."""
+    for item in items:
+        group = xdist_group_for(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
