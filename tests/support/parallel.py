@@ -48,8 +48,12 @@ def xdist_group_for(item: pytest.Item) -> str | None:
 
 
 def group_items(items: list[pytest.Item]) -> None:
-    """Add the `xdist_group` mark each item needs (before xdist reads the marks)."""
+    """Add the `xdist_group` mark each item needs (before xdist reads the marks), and the
+    `docker` mark to every test of the engine's group, so `-m "not docker"` leaves them all."""
     for item in items:
         group = xdist_group_for(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+        if group is None:
+            continue
+        item.add_marker(pytest.mark.xdist_group(group))
+        if group == ENGINE_GROUP and item.get_closest_marker(ENGINE_MARKER) is None:
+            item.add_marker(ENGINE_MARKER)
