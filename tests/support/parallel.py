@@ -14,11 +14,16 @@ named after the worker. Two things are not private and are grouped here:
 - a module-scoped fixture (a deployed staging, a hostile console, a release repository): it is
   built once per worker that runs the module, so the tests of such a module stay together and
   it is built once.
+
+A worker also starts with a terminal size of its own in its environment (COLUMNS=80, LINES=24,
+whatever the terminal the suite was started from): a console made at import would keep that
+width for the worker's life, so each worker gets the controller's values back.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -26,6 +31,8 @@ ENGINE_GROUP = "docker-engine"
 ENGINE_FIXTURES = frozenset({"docker_engine"})
 ENGINE_MARKER = "docker"
 SHARED_SCOPES = frozenset({"module", "package", "class"})
+TERMINAL_VARIABLES = ("COLUMNS", "LINES")
+TERMINAL_INPUT = "refinery_terminal"
 
 
 def worker_name() -> str:
@@ -57,3 +64,17 @@ def group_items(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(group))
         if group == ENGINE_GROUP and item.get_closest_marker(ENGINE_MARKER) is None:
             item.add_marker(ENGINE_MARKER)
+
+
+def controller_terminal() -> dict[str, str | None]:
+    """The controller's terminal variables, to hand to each worker (None: not set)."""
+    return {name: os.environ.get(name) for name in TERMINAL_VARIABLES}
+
+
+def restore_terminal(workerinput: dict[str, Any]) -> None:
+    """On a worker: the terminal variables exactly as the controller had them."""
+    for name, value in workerinput.get(TERMINAL_INPUT, {}).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
