@@ -30,6 +30,7 @@ import pytest
 ENGINE_GROUP = "docker-engine"
 ENGINE_FIXTURES = frozenset({"docker_engine"})
 ENGINE_MARKER = "docker"
+SLOW_MARKER = "slow"
 SHARED_SCOPES = frozenset({"module", "package", "class"})
 TERMINAL_VARIABLES = ("COLUMNS", "LINES")
 TERMINAL_INPUT = "refinery_terminal"
@@ -55,15 +56,19 @@ def xdist_group_for(item: pytest.Item) -> str | None:
 
 
 def group_items(items: list[pytest.Item]) -> None:
-    """Add the `xdist_group` mark each item needs (before xdist reads the marks), and the
-    `docker` mark to every test of the engine's group, so `-m "not docker"` leaves them all."""
+    """Add the `xdist_group` mark each item needs (before xdist reads the marks); every test
+    of the engine's group is also marked `docker`, so `-m "not docker"` leaves them all, and
+    `slow`: they run one after another on one worker (image builds, containers, the sandbox),
+    the longest line of the whole run, which the quick loop leaves out."""
     for item in items:
         group = xdist_group_for(item)
         if group is None:
             continue
         item.add_marker(pytest.mark.xdist_group(group))
-        if group == ENGINE_GROUP and item.get_closest_marker(ENGINE_MARKER) is None:
-            item.add_marker(ENGINE_MARKER)
+        if group == ENGINE_GROUP:
+            for marker in (ENGINE_MARKER, SLOW_MARKER):
+                if item.get_closest_marker(marker) is None:
+                    item.add_marker(marker)
 
 
 def controller_terminal() -> dict[str, str | None]:

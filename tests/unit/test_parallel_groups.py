@@ -72,7 +72,9 @@ def test_needs_nothing_shared(n, who): print("RAN", who)
 @pytest.fixture
 def small_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     pytester.makeconftest(CONFTEST)
-    pytester.makefile(".ini", pytest="[pytest]\nmarkers =\n    docker: the engine\n")
+    pytester.makefile(
+        ".ini", pytest="[pytest]\nmarkers =\n    docker: the engine\n    slow: slow\n"
+    )
     for name, body in TESTS.items():
         pytester.path.joinpath(name).write_text(body)
     # Only xdist: the suite's other plugins would only slow each run's start.
@@ -107,10 +109,10 @@ def test_engine_tests_share_one_worker_a_modules_fixture_its_module_each_its_nam
     assert told == set(ran_on.values()), (told, ran_on)
 
 
-def test_without_workers_every_engine_test_is_marked_docker_and_the_name_is_main(
+def test_without_workers_every_engine_test_is_marked_docker_and_slow_and_the_name_is_main(
     small_suite: pytest.Pytester,
 ) -> None:
-    result = small_suite.runpytest_subprocess("-m", "not docker", "-rP")
+    result = small_suite.runpytest_subprocess("-m", "not (docker and slow)", "-rP")
     result.assert_outcomes(passed=10, deselected=3)
     assert set(re.findall(r"^RAN (\S+)$", result.stdout.str(), re.M)) == {"main"}
 
