@@ -79,6 +79,8 @@ def small_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> p
         pytester.path.joinpath(name).write_text(body)
     # Only xdist: the suite's other plugins would only slow each run's start.
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    # When this suite itself runs on a worker, its name must not leak into the small run.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     return pytester
 
 
