@@ -27,7 +27,7 @@ import pytest
 from ops.local.demo_data import write_demo_delivery
 from tests.acceptance.sandbox.conftest import Sandbox
 
-pytestmark = pytest.mark.acceptance
+pytestmark = [pytest.mark.acceptance, pytest.mark.docker]
 
 ENDPOINT = "http://127.0.0.1:24566"  # [aws] endpoint_url of sandbox.toml
 DELIVERIES = "refinery-sandbox-deliveries"  # the sequencing core's bucket

@@ -206,6 +206,7 @@ def test_run_rejects_unknown_experiments_and_bad_names(seal_catalog):
         request_run(seal_catalog.env, "rm -rf", [1])
 
 
+@pytest.mark.slow
 def test_inv_seal_and_run_render_and_refuse_cleanly(seal_catalog):
     import json
     import sys

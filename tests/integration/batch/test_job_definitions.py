@@ -110,6 +110,7 @@ def _inv(*args):
     )
 
 
+@pytest.mark.slow
 def test_batch_tasks_register_and_prune_with_dry_run_by_default(cloud_env):
     for version in ("7", "8"):
         result = _inv("batch.register", "-e", cloud_env.name, "-v", version)
