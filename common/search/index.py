@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import time
@@ -32,12 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 from psycopg2.extensions import connection as Connection
 
+from common import db
 from common.db import fetch_one
-from common.environments import state_root
-from common.errors import ConfigError
+from common.environments import Environment, state_root
+from common.errors import ConfigError, RefineryError
 from common.sql import query
+
+log = logging.getLogger(__name__)
 
 FACETS = ("entity", "project", "tissue", "application", "status")
 # The words of a document by weight: a word in a name or accession counts most.
@@ -125,27 +130,39 @@ def open_index(home: IndexHome, conn: Connection) -> Any:
 
 
 def catch_up(conn: Connection, generation: Path, state: dict[str, Any]) -> int:
-    """Apply the changes noted since the generation's horizon; how many entities changed."""
+    """Apply the changes noted since the generation's horizon; how many entities changed.
+
+    Notes of transactions at or past the horizon are read again next time (one of them may
+    still have been running); those already applied (`applied`) are skipped."""
     with conn.cursor() as cur:
         cur.execute(query(__file__, "search.sql", "horizon"))
         horizon = fetch_one(cur)[0]
-        if horizon == state["since"]:
-            return 0
         cur.execute(query(__file__, "search.sql", "changed_since"), {"since": state["since"]})
-        rows = cur.fetchall()
-    if rows:
+        notes = cur.fetchall()
+        applied = set(state.get("applied", []))
+        changed = sorted({(entity, entity_id) for xid, entity, entity_id in notes
+                          if xid not in applied})  # fmt: skip
+        rows = []
+        if changed:
+            entities, ids = zip(*changed, strict=True)
+            cur.execute(query(__file__, "search.sql", "documents_of"),
+                        {"entities": list(entities), "ids": list(ids)})  # fmt: skip
+            rows = cur.fetchall()
+    if changed:
         import tantivy
 
         index = _opened.get(generation) or tantivy.Index.open(str(generation))
         writer = index.writer(_WRITER_HEAP, 1)
+        for entity, entity_id in changed:  # gone, or about to be written again
+            writer.delete_documents_by_term("key", f"{entity}:{entity_id}")
         for row in rows:
-            writer.delete_documents_by_term("key", f"{row[0]}:{row[1]}")
-            if row[2] is not None:  # still in the catalog
-                writer.add_document(_document(row))
+            writer.add_document(_document(row))
         writer.commit()
         writer.wait_merging_threads()
-    _write_state(generation, horizon)
-    return len(rows)
+    recent = sorted({xid for xid, _, _ in notes if int(xid) >= int(horizon)})
+    if changed or horizon != state["since"] or recent != state.get("applied", []):
+        _write_state(generation, horizon, recent)
+    return len(changed)
 
 
 def rebuild_index(
@@ -183,6 +200,30 @@ def rebuild_index(
     _write_state(folder, horizon)
     _swap_in(home, folder)
     return Rebuilt(documents, time.perf_counter() - started, str(folder))
+
+
+def reindex_after_restore(env: Environment) -> int | None:
+    """Build the index of a restored catalog again (the one on disk describes the catalog
+    that was replaced); how many documents it holds. When it cannot be built now (the
+    restored catalog needs migrations first), the old index is removed instead, and the next
+    search builds one from whatever the catalog is then."""
+    home: IndexHome | None = None
+    try:
+        conn = db.connect(env)
+        try:
+            home = index_home(conn)
+            return rebuild_index(conn, home).documents
+        finally:
+            conn.close()
+    except (psycopg2.Error, RefineryError, OSError) as exc:
+        log.warning("search index not rebuilt after the restore: %s", exc, extra={"env": env.name})
+        home = home or IndexHome(state_root() / env.name / "search" / env.database.name)
+        with _writing(home):
+            home.current.unlink(missing_ok=True)
+            for old in home.root.glob("generation-*"):
+                _opened.pop(old, None)
+                shutil.rmtree(old, ignore_errors=True)
+        return None
 
 
 def forget_old_changes(conn: Connection) -> int:
@@ -246,9 +287,10 @@ def _read_state(generation: Path) -> dict[str, Any] | None:
     return state if isinstance(state, dict) and "since" in state else None
 
 
-def _write_state(generation: Path, horizon: str) -> None:
+def _write_state(generation: Path, horizon: str, applied: list[str] | None = None) -> None:
     scratch = generation / f"{_STATE_FILE}.next"
-    scratch.write_text(json.dumps({"since": horizon, "caught_up_at": time.time()}))
+    state = {"since": horizon, "applied": applied or [], "caught_up_at": time.time()}
+    scratch.write_text(json.dumps(state))
     os.replace(scratch, generation / _STATE_FILE)
 
 

@@ -3,13 +3,17 @@
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text;
 
 -- name: changed_since --
--- The entities written by transactions from `since` on (some seen before: applying is
--- idempotent), with their documents as they are now (none when the entity is gone).
-SELECT c.entity, c.entity_id, t.title, t.subtitle, t.project, t.tissue, t.application,
+-- The notes of transactions from `since` on that this reader can see (all committed).
+SELECT changed_by::text, entity, entity_id FROM search_changes
+WHERE changed_by >= %(since)s::text::xid8;
+
+-- name: documents_of --
+-- The documents of these entities as they are now (an entity that is gone has none).
+SELECT t.entity, t.entity_id, t.title, t.subtitle, t.project, t.tissue, t.application,
        t.status, t.names, t.traits, t.metadata, t.context
-FROM (SELECT DISTINCT entity, entity_id FROM search_changes
-       WHERE changed_by >= %(since)s::text::xid8) AS c
-LEFT JOIN search_texts t ON t.entity = c.entity AND t.entity_id = c.entity_id;
+FROM search_texts t
+JOIN unnest(%(entities)s::text[], %(ids)s::bigint[]) AS k (entity, entity_id)
+  ON t.entity = k.entity AND t.entity_id = k.entity_id;
 
 -- name: every_document --
 SELECT entity, entity_id, title, subtitle, project, tissue, application, status, names,
