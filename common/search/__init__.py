@@ -27,6 +27,10 @@ FACET_VALUES = 10  # the most common values of each facet
 # A quoted phrase (perhaps excluded), or a run of other characters.
 _PIECE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _WORD = re.compile(r"[^\W_]+")
+# Words that say nothing on their own; a question's loose words all must match, so these are
+# left out of it (inside a quoted phrase they stay).
+_FILLERS = frozenset(("a", "an", "and", "at", "by", "for", "from", "in", "of", "on", "the",
+                      "to", "with"))  # fmt: skip
 
 
 @dataclass
@@ -111,6 +115,8 @@ def engine_query(text: str) -> str:
         if loose is not None and loose.startswith("-"):
             negated, loose = "-", loose[1:]
         words = [word.lower() for word in _WORD.findall(phrase if loose is None else loose)]
+        if loose is not None and not negated and words and set(words) <= _FILLERS:
+            continue
         if not words:
             continue
         term = words[0] if len(words) == 1 else '"' + " ".join(words) + '"'

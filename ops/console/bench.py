@@ -180,7 +180,8 @@ def _escaped(word: str) -> str:
 def judged_questions(samples: int) -> list[str]:
     """The judged questions; a pair is worked out as `insert_samples` writes sample `g`."""
     diagnoses = [prefix + suffix for prefix in PREFIXES for suffix in SUFFIXES]
-    numbers = [max(1, round(share * samples)) for share in JUDGED_PAIRS]
+    # (7 apart, so that round shares of a round size do not all land on one diagnosis)
+    numbers = [round(share * samples) + 7 * place + 1 for place, share in enumerate(JUDGED_PAIRS)]
     return [*(f"SMP{max(1, round(share * samples))}" for share in JUDGED_NAMES),
             *(f"{TISSUES[g * 7 % len(TISSUES)]} {diagnoses[g * 13 % len(diagnoses)]}"
               for g in numbers)]  # fmt: skip
