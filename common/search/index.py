@@ -13,7 +13,8 @@ when it last caught up) and moves the horizon to now's. A change committed befor
 started is therefore in that search's answer — no daemon, no lost NOTIFY, and any number of
 machines can each keep their own copy, since the notes are read, never consumed. Notes
 older than `KEPT_DAYS` are deleted by `inv search.rebuild`; a copy not caught up for longer
-than that is rebuilt rather than caught up.
+than that is rebuilt rather than caught up, and so is one whose database was swapped for
+another of the same name (its oid is kept with the horizon).
 
 A rebuild writes a new generation folder and then swaps the `current` link to it, so a
 search running meanwhile reads the old one whole. One process at a time writes (a file lock).
@@ -110,16 +111,12 @@ def tantivy_schema() -> Any:
 
 
 def open_index(home: IndexHome, conn: Connection) -> Any:
-    """The current generation, caught up with the catalog (built first if there is none)."""
+    """The current generation, caught up with the catalog (built first if there is none, or
+    if it is too old or of another database)."""
     with _writing(home):
         generation = home.generation()
-        state = _read_state(generation) if generation else None
-        if generation is None or state is None or _too_old(state):
-            rebuild_index(conn, home, locked=True)
-            generation = home.generation()
-            assert generation is not None
-        else:
-            catch_up(conn, generation, state)
+        if generation is None or not _caught_up(conn, generation):
+            generation = _rebuilt_generation(conn, home)
     index = _opened.get(generation)
     if index is None:
         import tantivy
@@ -129,14 +126,31 @@ def open_index(home: IndexHome, conn: Connection) -> Any:
     return index
 
 
-def catch_up(conn: Connection, generation: Path, state: dict[str, Any]) -> int:
-    """Apply the changes noted since the generation's horizon; how many entities changed.
+def _caught_up(conn: Connection, generation: Path) -> bool:
+    state = _read_state(generation)
+    if state is None or _too_old(state):
+        return False
+    return catch_up(conn, generation, state) is not None
+
+
+def _rebuilt_generation(conn: Connection, home: IndexHome) -> Path:
+    rebuild_index(conn, home, locked=True)
+    generation = home.generation()
+    assert generation is not None
+    return generation
+
+
+def catch_up(conn: Connection, generation: Path, state: dict[str, Any]) -> int | None:
+    """Apply the changes noted since the generation's horizon; how many entities changed, or
+    None when the generation is of another database (it must be built again).
 
     Notes of transactions at or past the horizon are read again next time (one of them may
     still have been running); those already applied (`applied`) are skipped."""
     with conn.cursor() as cur:
         cur.execute(query(__file__, "search.sql", "horizon"))
-        horizon = fetch_one(cur)[0]
+        horizon, database = fetch_one(cur)
+        if database != state.get("database"):
+            return None
         cur.execute(query(__file__, "search.sql", "changed_since"), {"since": state["since"]})
         notes = cur.fetchall()
         applied = set(state.get("applied", []))
@@ -161,7 +175,7 @@ def catch_up(conn: Connection, generation: Path, state: dict[str, Any]) -> int:
         writer.wait_merging_threads()
     recent = sorted({xid for xid, _, _ in notes if int(xid) >= int(horizon)})
     if changed or horizon != state["since"] or recent != state.get("applied", []):
-        _write_state(generation, horizon, recent)
+        _write_state(generation, horizon, database, recent)
     return len(changed)
 
 
@@ -185,7 +199,7 @@ def rebuild_index(
     with conn.cursor() as cur:  # one snapshot: the horizon and the documents agree
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         cur.execute(query(__file__, "search.sql", "horizon"))
-        horizon = fetch_one(cur)[0]
+        horizon, database = fetch_one(cur)
     index = tantivy.Index(tantivy_schema(), path=str(folder))
     writer = index.writer(_WRITER_HEAP, 2)
     documents = 0
@@ -197,7 +211,7 @@ def rebuild_index(
     writer.commit()
     writer.wait_merging_threads()
     conn.rollback()
-    _write_state(folder, horizon)
+    _write_state(folder, horizon, database)
     _swap_in(home, folder)
     return Rebuilt(documents, time.perf_counter() - started, str(folder))
 
@@ -287,9 +301,12 @@ def _read_state(generation: Path) -> dict[str, Any] | None:
     return state if isinstance(state, dict) and "since" in state else None
 
 
-def _write_state(generation: Path, horizon: str, applied: list[str] | None = None) -> None:
+def _write_state(
+    generation: Path, horizon: str, database: str, applied: list[str] | None = None
+) -> None:
     scratch = generation / f"{_STATE_FILE}.next"
-    state = {"since": horizon, "applied": applied or [], "caught_up_at": time.time()}
+    state = {"since": horizon, "database": database, "applied": applied or [],
+             "caught_up_at": time.time()}  # fmt: skip
     scratch.write_text(json.dumps(state))
     os.replace(scratch, generation / _STATE_FILE)
 

@@ -1,6 +1,9 @@
 -- name: horizon --
 -- Every transaction older than this has ended: its changes are visible to this reader now.
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text;
+-- With it, which database this is: one swapped in under the same name (a restore, a staging
+-- refresh) has another oid, and its index is built again rather than caught up.
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
+       (SELECT oid::text FROM pg_database WHERE datname = current_database());
 
 -- name: changed_since --
 -- The notes of transactions from `since` on that this reader can see (all committed).

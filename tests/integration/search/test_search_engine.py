@@ -12,6 +12,7 @@ from common.search.index import index_home
 
 pytestmark = pytest.mark.integration
 SAMPLES = {"entity": "sample"}
+PROJECTS = {"entity": "project"}
 TISSUES = ("liver", "kidney", "retina", "tonsil")
 
 
@@ -172,3 +173,47 @@ def test_the_index_lives_under_the_environments_state_folder(conn, env):
     home = index_home(conn)
     assert home.root == env.state_dir / "search" / env.database.name
     assert home.generation() is not None and home.generation().is_dir()
+
+
+def test_a_database_swapped_in_under_the_same_name_gets_its_own_index(make_env, tmp_path):
+    """What a staging refresh does: another database renamed to the live one's name."""
+    from common import db
+
+    env = make_env("swapped")
+    live = env.database.name
+    conn = db.connect(env)
+    try:
+        _plant(conn, samples=3)
+        assert search(conn, "PRJT0", filters=PROJECTS).total == 1
+    finally:
+        conn.close()
+    _as_admin(env, f'CREATE DATABASE "{live}_new" TEMPLATE "{live}"')
+    other = db.connect(env, dbname=f"{live}_new")
+    try:
+        with other.cursor() as cur:
+            cur.execute("ALTER TABLE projects DISABLE TRIGGER USER")  # no notes: only the swap says
+            cur.execute("UPDATE projects SET accession = 'PRJSWAP' WHERE accession = 'PRJT0'")
+            cur.execute("ALTER TABLE projects ENABLE TRIGGER USER")
+        other.commit()
+    finally:
+        other.close()
+    _as_admin(env, f'ALTER DATABASE "{live}" RENAME TO "{live}_old"')
+    _as_admin(env, f'ALTER DATABASE "{live}_new" RENAME TO "{live}"')
+    conn = db.connect(env)
+    try:
+        assert search(conn, "PRJSWAP", filters=PROJECTS).total == 1
+        assert search(conn, "PRJT0", filters=PROJECTS).total == 0
+    finally:
+        conn.close()
+
+
+def _as_admin(env, statement: str) -> None:
+    from common import db
+
+    admin = db.connect(env, dbname="postgres")
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        admin.close()
