@@ -93,8 +93,12 @@ def test_inv_search_rebuild_indexes_every_document_of_the_catalog(make_env):
             "INSERT INTO samples (individual_id, name, tissue) VALUES (%s, %s, 'lung')",
             [(individual, f"RB{number}") for number in range(25)],
         )
+        cur.execute("INSERT INTO search_changes (entity, entity_id, changed_at) VALUES"
+                    " ('project', %s, now() - interval '8 days')", (project,))  # fmt: skip
     built = _rebuild(env)
     assert built["documents"] == 26
+    assert built["notes_forgotten"] == 1  # only the note older than 7 days
+    assert fetch(env, "SELECT count(*) FROM search_changes")[0][0] == 26  # the inserts' notes
     assert _indexed_keys(env) == _catalog_keys(env)
     again = _rebuild(env)  # a second build replaces the first
     assert again["folder"] != built["folder"] and again["documents"] == 26

@@ -217,3 +217,19 @@ def _as_admin(env, statement: str) -> None:
             cur.execute(statement)
     finally:
         admin.close()
+
+
+def test_a_copy_not_caught_up_for_six_days_is_built_again(conn):
+    import json
+    import time
+
+    _plant(conn, samples=3)
+    search(conn, "glioma")
+    home = index_home(conn)
+    before = home.generation()
+    state_file = before / "refinery-search.json"
+    state = json.loads(state_file.read_text())
+    state["caught_up_at"] = time.time() - 6.5 * 86_400
+    state_file.write_text(json.dumps(state))
+    assert search(conn, "PRJT1", filters=PROJECTS).total == 1
+    assert home.generation() != before and not before.exists()
