@@ -41,6 +41,7 @@ from common import db
 from common.db import fetch_one
 from common.environments import Environment, state_root
 from common.errors import ConfigError, RefineryError
+from common.failpoints import failpoint
 from common.sql import query
 
 log = logging.getLogger(__name__)
@@ -190,11 +191,21 @@ def rebuild_index(
     if not locked:
         with _writing(home):
             return rebuild_index(conn, home, progress=progress, locked=True)
-    import tantivy
-
     started = time.perf_counter()
     folder = home.root / f"generation-{time.time_ns()}"
     folder.mkdir(parents=True)
+    try:
+        documents = _build_generation(conn, folder, progress)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # half a generation is never swapped in
+        raise
+    _swap_in(home, folder)
+    return Rebuilt(documents, time.perf_counter() - started, str(folder))
+
+
+def _build_generation(conn: Connection, folder: Path, progress: Progress) -> int:
+    import tantivy
+
     conn.rollback()
     with conn.cursor() as cur:  # one snapshot: the horizon and the documents agree
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -203,17 +214,22 @@ def rebuild_index(
     index = tantivy.Index(tantivy_schema(), path=str(folder))
     writer = index.writer(_WRITER_HEAP, 2)
     documents = 0
-    for row in _every_document(conn):
-        writer.add_document(_document(row))
-        documents += 1
-        if documents % 50_000 == 0:
-            progress(documents)
+    try:
+        for row in _every_document(conn):
+            writer.add_document(_document(row))
+            documents += 1
+            failpoint("search.rebuild.document")
+            if documents % 50_000 == 0:
+                progress(documents)
+    except BaseException:
+        writer.rollback()
+        del writer, index  # its threads and files go now, before the folder is removed
+        raise
     writer.commit()
     writer.wait_merging_threads()
     conn.rollback()
     _write_state(folder, horizon, database)
-    _swap_in(home, folder)
-    return Rebuilt(documents, time.perf_counter() - started, str(folder))
+    return documents
 
 
 def reindex_after_restore(env: Environment) -> int | None:

@@ -144,3 +144,25 @@ def test_a_bad_question_gets_one_line_and_a_non_zero_exit(env, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_rebuild_that_fails_halfway_leaves_the_index_searches_read(make_env):
+    env = make_env("searchhalf")
+    with db.transaction(env) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO projects (source, accession, title) VALUES ('test', %s, 'kept')",
+            [(f"PRJH{number}",) for number in range(5)],
+        )
+    built = _rebuild(env)
+    failed = run_inv("search.rebuild", "-e", env.name, timeout=300,
+                     env={"REFINERY_FAILPOINTS": "search.rebuild.document=error@3"})  # fmt: skip
+    assert failed.returncode != 0
+    assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+    conn = db.connect(env)
+    try:
+        home = index_home(conn)
+    finally:
+        conn.close()
+    assert str(home.generation()) == built["folder"]
+    assert sorted(home.root.glob("generation-*")) == [home.generation()]
+    assert _find(env, "kept", "entity=project")["total"] == 5
