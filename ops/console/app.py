@@ -28,6 +28,7 @@ from starlette.routing import Route
 from common.environments import Environment
 from common.errors import DatabaseError, JobError, RefineryError, ValidationError, first_line
 from common.inputs import is_digits
+from common.search import FACETS, search
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, retry_jobs
 from ops.console import pages
@@ -44,7 +45,6 @@ from ops.console.core import (
     Unavailable,
     json_ready,
 )
-from ops.console.search import FACETS, search
 from ops.console.security import (
     HEADERS,
     Guard,

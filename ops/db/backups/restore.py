@@ -30,6 +30,7 @@ from common import db
 from common.db import fetch_one
 from common.environments import Environment
 from common.errors import RefineryError
+from common.search.index import reindex_after_restore
 from foreman.migrations import pending_migrations
 from ops.db.backups.after_restore import reconcile_after_restore, sequence_values
 from ops.db.backups.catalog import BackupRecord
@@ -154,6 +155,7 @@ def execute_restore(
         progress("setting aside lake objects from after the backup; advancing sequences")
         try:
             after = reconcile_after_restore(env, carried)
+            reindex_after_restore(env)
         except (RefineryError, psycopg2.Error, OSError) as exc:
             raise BackupError(
                 f"{backup.name} is restored, but the lake and sequences were not reconciled "
