@@ -6,6 +6,8 @@ The pipelines come from the workers' own registry of handlers (`workers.registry
 keeping a list. Each is rendered from `infrastructure/batch/<pipeline>.json.j2` when that
 exists (its own vCPUs or timeout), else from its kind's `<kind>.json.j2`, once per memory tier
 of the environment, so the foreman can retry a job with more memory on the next tier's definition.
+A definition runs the release's workers image unless its template names another of the same
+release (`images.salmon` for the index and quantification pipelines; ops.images.settings).
 
 A definition carries what its container needs and nothing from the deploying machine: the
 environment's name (the image carries the environment files) and the settings that come
@@ -31,6 +33,7 @@ import jinja2
 from common.environments import DEPLOYED_SETTINGS, REPO_ROOT, TERRAFORM_PREFIX, Environment
 from common.errors import ConfigError, ValidationError
 from foreman.executors.batch import job_definition_name, pipeline_name
+from ops.images.settings import release_images
 from workers.registry import registered_handlers
 
 TEMPLATES_DIR = REPO_ROOT / "infrastructure" / "batch"
@@ -126,7 +129,10 @@ def render_job_definitions(
     outputs: Mapping[str, Any],
     templates_dir: Path = TEMPLATES_DIR,
 ) -> list[dict[str, Any]]:
-    """Every pipeline × memory tier, rendered and validated (ValidationError otherwise)."""
+    """Every pipeline × memory tier, rendered and validated (ValidationError otherwise).
+
+    `image` is the release's workers image; the others a template may name are its siblings.
+    """
     loader = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
@@ -140,6 +146,7 @@ def render_job_definitions(
     flat_outputs = _Outputs({key: _output_value(value) for key, value in outputs.items()})
     settings = container_settings(env, flat_outputs)
     extra = job_environment(env)
+    images = _Images(release_images(image))
     rendered: list[dict[str, Any]] = []
     for kind, handler in handlers:
         pipeline = pipeline_name(kind, handler)
@@ -150,7 +157,7 @@ def render_job_definitions(
                 "name": name,
                 "environment": env.name,
                 "version": version,
-                "image": image,
+                "images": images,
                 "pipeline": pipeline,
                 "kind": kind,
                 "handler": handler,
@@ -205,6 +212,13 @@ class _Outputs(dict):
         raise ValidationError(
             f"Terraform output {key!r} is missing: apply the stack or set [outputs] {key}"
         )
+
+
+class _Images(dict):
+    """The release's images for templates: naming one it does not have is a clear error."""
+
+    def __missing__(self, key: str) -> Any:
+        raise ValidationError(f"no image {key!r} in a release (known: {', '.join(sorted(self))})")
 
 
 def _output_value(value: Any) -> Any:
