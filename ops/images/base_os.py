@@ -18,7 +18,7 @@ import docker
 import docker.errors
 
 from common.errors import CommandError, ConfigError
-from common.shell import Value, run_command
+from common.shell import Value, as_root, run_command
 
 log = logging.getLogger(__name__)
 
@@ -98,18 +98,25 @@ def ensure_base_os_image(
     with tempfile.TemporaryDirectory(prefix="refinery-os-", dir=work_dir) as scratch:
         root = Path(scratch) / "root"
         log.info("debootstrap %s from %s into %s", SUITE, mirror, root)
-        run_command(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(PACKAGES)}",
-                SUITE,
-                root,
-                Value(mirror),
-            ],
-            timeout=900,
-        )
-        archive = Path(scratch) / "root.tar"
-        run_command(["tar", "-C", root, "-c", "-f", archive, "."], timeout=300)
-        client.import_image(src=str(archive), repository=repository, tag=tag)
+        # debootstrap makes a root-owned tree (root by nature: `sudo -n` for a user with
+        # passwordless sudo), so reading and removing it takes root too.
+        try:
+            run_command(
+                as_root(
+                    [
+                        "debootstrap",
+                        "--variant=minbase",
+                        f"--include={','.join(PACKAGES)}",
+                        SUITE,
+                        root,
+                        Value(mirror),
+                    ]
+                ),
+                timeout=900,
+            )
+            archive = Path(scratch) / "root.tar"
+            run_command(as_root(["tar", "-C", root, "-c", "-f", archive, "."]), timeout=300)
+            client.import_image(src=str(archive), repository=repository, tag=tag)
+        finally:
+            run_command(as_root(["rm", "-rf", "--", root, Path(scratch) / "root.tar"]), timeout=300)
     return client.inspect_image(name)["Id"]

@@ -6,12 +6,15 @@ only the default socket reaches it without configuration. When an engine already
 there, it is used and left alone; otherwise `dockerd --bridge=none --iptables=false` is
 started (containers run with host networking only: nothing leaves loopback) with its data
 root in a persistent cache folder, so the locally made base OS image survives between runs.
+dockerd needs root: a user with passwordless sudo starts it through `sudo -n`, with its socket
+in that user's group (the user may signal its own sudo, which passes the signal on).
 The registry is Debian's `docker-registry serve` on 127.0.0.1 with storage in a given folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
 import shutil
 import signal
@@ -22,6 +25,8 @@ from pathlib import Path
 
 import docker
 
+from common import shell
+from common.errors import CommandError
 from ops.sandbox.processes import SandboxError, free_port, spawn, stop_process, wait_for_port
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
@@ -73,16 +78,23 @@ def start_docker_engine(log_dir: Path) -> DockerEngine:
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise SandboxError("dockerd is not installed: run scripts/system-packages.sh (docker.io)")
-    if os.geteuid() != 0:
-        raise SandboxError("dockerd must run as root to start containers; run as root")
+    # dockerd needs root by nature: a user with passwordless sudo starts it through `sudo -n`,
+    # its socket in the user's own group so that user's clients reach it.
+    try:
+        as_root = shell.as_root([dockerd])
+    except CommandError as exc:
+        raise SandboxError(str(exc)) from None
+    owner_group = [] if os.geteuid() == 0 else [f"--group={grp.getgrgid(os.getgid()).gr_name}"]
     if DEFAULT_SOCKET.is_socket():
-        DEFAULT_SOCKET.unlink()  # stale: nothing answered on it
+        with contextlib.suppress(PermissionError):  # not root: dockerd replaces it itself
+            DEFAULT_SOCKET.unlink()  # stale: nothing answered on it
     data_root = docker_cache_dir()
     data_root.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "dockerd.log"
     process = spawn(
         [
-            dockerd,
+            *as_root,
+            *owner_group,
             "--bridge=none",
             "--iptables=false",
             "--ip-masq=false",
