@@ -59,15 +59,22 @@ def tsv(text: str) -> list[dict[str, str]]:
 
 
 def batch_images(executor_job_ids: list[str]) -> dict[str, str]:
-    """executor job id -> the image its Batch job ran (an array child's is its parent's)."""
+    """executor job id -> the image its Batch job ran: its job definition's (an array child's
+    is its parent's; Batch lets a submission override the command, never the image)."""
     batch = boto3.client(
         "batch", endpoint_url=ENDPOINT, region_name="us-east-1",
         aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
     )  # fmt: skip
     parents = sorted({job_id.split(":")[0] for job_id in executor_job_ids})
-    described = batch.describe_jobs(jobs=parents)["jobs"]
-    image = {job["jobId"]: job["container"]["image"] for job in described}
-    return {job_id: image[job_id.split(":")[0]] for job_id in executor_job_ids}
+    definition = {
+        job["jobId"]: job["jobDefinition"] for job in batch.describe_jobs(jobs=parents)["jobs"]
+    }
+    described = batch.describe_job_definitions(jobDefinitions=sorted(set(definition.values())))
+    image = {
+        d["jobDefinitionArn"]: d["containerProperties"]["image"]
+        for d in described["jobDefinitions"]
+    }
+    return {job_id: image[definition[job_id.split(":")[0]]] for job_id in executor_job_ids}
 
 
 @pytest.mark.timeout(3600)
@@ -110,6 +117,9 @@ def test_index_salmon_and_gene_matrix_run_on_sandbox_batch_against_truth(sandbox
         image = images[job["batch_id"]].rpartition("/")[2]
         wanted = "salmon" if job["app"] in ("index", "salmon") else "workers"
         assert image == f"{wanted}:{VERSION}", (job, image)
+    quants = [job["batch_id"] for job in jobs if job["app"] == "salmon"]
+    shape = "one array" if len({q.split(":")[0] for q in quants}) == 1 else "separate jobs"
+    print(f"\nquantifications on Batch as {shape}: {quants}")
 
     results = {
         (accession, name): key
