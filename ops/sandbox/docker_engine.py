@@ -103,7 +103,9 @@ def start_docker_engine(log_dir: Path) -> DockerEngine:
             "--host-gateway-ip=127.0.0.1",
             f"--host={DEFAULT_BASE_URL}",
             f"--data-root={data_root}",
-            f"--pidfile={log_dir / 'dockerd.pid'}",
+            # Its own pid file, beside (never over) the sandbox's record of the process it
+            # started: through sudo that record is sudo's, and this file is root's.
+            f"--pidfile={log_dir / 'dockerd-engine.pid'}",
         ],
         log_file=log_path,
     )
