@@ -153,6 +153,18 @@ def last_lines(text: str | None, count: int = 3) -> str:
     return " | ".join(lines[-count:])
 
 
+# Where Debian puts system daemons and tools (dockerd, debootstrap): on root's PATH only.
+SYSTEM_PROGRAM_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def find_program(name: str) -> str | None:
+    """`name` on PATH, else in the system folders that only root's PATH holds: a user with
+    passwordless sudo runs dockerd and debootstrap through `sudo -n` from there."""
+    import shutil
+
+    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(SYSTEM_PROGRAM_DIRS))
+
+
 def as_root(argv: Sequence[str | os.PathLike[str] | Value]) -> list[str | os.PathLike[str]]:
     """`argv` run as root: itself when we are root, else through `sudo -n` (passwordless sudo,
     never a prompt), for the few steps that need root by nature — starting a Docker engine,

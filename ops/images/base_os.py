@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import docker
 import docker.errors
 
 from common.errors import CommandError, ConfigError
-from common.shell import Value, as_root, run_command
+from common.shell import Value, as_root, find_program, run_command
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +90,8 @@ def ensure_base_os_image(
     """Make the base OS image `name` unless the engine already has it; return its id."""
     if base_os_image_exists(client, name):
         return client.inspect_image(name)["Id"]
-    if shutil.which("debootstrap") is None:
+    debootstrap = find_program("debootstrap")
+    if debootstrap is None:
         raise CommandError("debootstrap is not installed: run scripts/system-packages.sh")
     mirror = mirror or apt_mirror()
     repository, _, tag = name.rpartition(":") if ":" in name else (name, "", "latest")
@@ -104,7 +104,7 @@ def ensure_base_os_image(
             run_command(
                 as_root(
                     [
-                        "debootstrap",
+                        debootstrap,
                         "--variant=minbase",
                         f"--include={','.join(PACKAGES)}",
                         SUITE,

@@ -75,7 +75,7 @@ def start_docker_engine(log_dir: Path) -> DockerEngine:
     """The engine on the default socket: the one that answers, or a dockerd started now."""
     if engine_answers(DEFAULT_BASE_URL):
         return DockerEngine(DEFAULT_BASE_URL, None)
-    dockerd = shutil.which("dockerd")
+    dockerd = shell.find_program("dockerd")
     if dockerd is None:
         raise SandboxError("dockerd is not installed: run scripts/system-packages.sh (docker.io)")
     # dockerd needs root by nature: a user with passwordless sudo starts it through `sudo -n`,

@@ -35,3 +35,10 @@ def test_a_user_without_passwordless_sudo_gets_one_line_naming_the_command(tmp_p
     _sudo_answering(tmp_path / "bin", monkeypatch, 1)
     with pytest.raises(CommandError, match=r"^dockerd needs root: run as root or as a user with"):
         shell.as_root(["/usr/sbin/dockerd"])
+
+
+def test_system_programs_are_found_off_a_users_path(monkeypatch):
+    """dockerd and debootstrap live in /usr/sbin, which only root's PATH holds."""
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert shell.find_program("dockerd") == "/usr/sbin/dockerd"
+    assert shell.find_program("no-such-program-here") is None
