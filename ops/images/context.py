@@ -86,7 +86,10 @@ def ensure_wheels(requirements: list[str], cache_root: Path) -> Path:
     run_command(
         [
             sys.executable,
-            *("-m", "pip", "wheel", "--quiet", "--no-deps"),
+            # PEP 517 builds in an isolated environment: a pin published only as a legacy
+            # sdist (python-terraform) builds without `wheel` installed where this runs (a
+            # fresh clone's virtual environment has none).
+            *("-m", "pip", "wheel", "--quiet", "--no-deps", "--use-pep517"),
             *("--wheel-dir", str(folder), "--requirement", str(pins)),
         ],
         timeout=1800,
