@@ -7,6 +7,8 @@ definitions from its declaration, with the image it names (beside the workers im
 registry and tag). Each is rendered from `infrastructure/batch/<pipeline>.json.j2` when that
 exists (its own vCPUs or timeout), else from its kind's `<kind>.json.j2`, once per memory tier
 of the environment, so the foreman can retry a job with more memory on the next tier's definition.
+A definition runs the release's workers image unless its template names another of the same
+release (`images.salmon` for the index and quantification pipelines; ops.images.settings).
 
 A definition carries what its container needs and nothing from the deploying machine: the
 environment's name (the image carries the environment files) and the settings that come
@@ -33,6 +35,7 @@ from common.applications import DEFAULT_IMAGE, Application, applications
 from common.environments import DEPLOYED_SETTINGS, REPO_ROOT, TERRAFORM_PREFIX, Environment
 from common.errors import ConfigError, ValidationError
 from foreman.executors.batch import job_definition_name
+from ops.images.settings import release_images
 
 TEMPLATES_DIR = REPO_ROOT / "infrastructure" / "batch"
 TEMPLATE_SUFFIX = ".json.j2"
@@ -126,7 +129,10 @@ def render_job_definitions(
     outputs: Mapping[str, Any],
     templates_dir: Path = TEMPLATES_DIR,
 ) -> list[dict[str, Any]]:
-    """Every pipeline × memory tier, rendered and validated (ValidationError otherwise)."""
+    """Every pipeline × memory tier, rendered and validated (ValidationError otherwise).
+
+    `image` is the release's workers image; the others a template may name are its siblings.
+    """
     loader = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
@@ -139,6 +145,7 @@ def render_job_definitions(
     flat_outputs = _Outputs({key: _output_value(value) for key, value in outputs.items()})
     settings = container_settings(env, flat_outputs)
     extra = job_environment(env)
+    images = _Images(release_images(image))
     rendered: list[dict[str, Any]] = []
     for application in sorted(applications().values(), key=lambda a: (a.kind, a.name)):
         pipeline, kind = application.pipeline, application.kind
@@ -150,6 +157,7 @@ def render_job_definitions(
                 "environment": env.name,
                 "version": version,
                 "image": image_for(application, image),
+                "images": images,
                 "pipeline": pipeline,
                 "kind": kind,
                 "handler": application.name,
@@ -204,6 +212,13 @@ class _Outputs(dict):
         raise ValidationError(
             f"Terraform output {key!r} is missing: apply the stack or set [outputs] {key}"
         )
+
+
+class _Images(dict):
+    """The release's images for templates: naming one it does not have is a clear error."""
+
+    def __missing__(self, key: str) -> Any:
+        raise ValidationError(f"no image {key!r} in a release (known: {', '.join(sorted(self))})")
 
 
 def _output_value(value: Any) -> Any:

@@ -29,6 +29,9 @@ OUTPUTS = {
     "log_group_name": {"value": "/aws/batch/job", "type": "string", "sensitive": False},
 }
 IMAGE = "127.0.0.1:5000/workers:1.0"
+# The salmon pipelines run the salmon image of the same release (Debian's salmon added);
+# everything else, the gene-level summary included (Python alone), the workers image.
+SALMON_PIPELINES = {"index-salmon", "process-salmon"}
 
 
 @pytest.fixture
@@ -324,3 +327,25 @@ def test_an_outside_application_gets_definitions_in_the_image_it_declares(
         "127.0.0.1:5000/workers-r:1.0"
     )
     assert images[job_definition_name(staging, "process-fastq_qc", 8192)] == IMAGE
+
+
+def test_each_pipeline_names_its_image_of_the_release(staging):
+    rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
+    images = {
+        item["tags"]["refinery:pipeline"]: item["containerProperties"]["image"] for item in rendered
+    }
+    assert set(images) >= SALMON_PIPELINES and "process-summarise" in images
+    for pipeline, image in images.items():
+        wanted = "127.0.0.1:5000/salmon:1.0" if pipeline in SALMON_PIPELINES else IMAGE
+        assert image == wanted, pipeline
+
+
+def test_a_template_naming_an_image_no_release_has_is_refused(staging, tmp_path):
+    folder = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, folder)
+    template = folder / "process-salmon.json.j2"
+    template.write_text(template.read_text().replace("images.salmon", "images.aligner"))
+    with pytest.raises(ValidationError, match="aligner"):
+        render_job_definitions(
+            staging, version="1.0", image=IMAGE, outputs=OUTPUTS, templates_dir=folder
+        )
