@@ -19,7 +19,7 @@ from common.errors import JobError
 from common.inputs import MAX_BIGINT
 from common.sql import query
 
-JOB_KINDS = ("survey", "download", "process", "index")
+JOB_KINDS = ("survey", "download", "process", "index", "dataset")
 ACTIVE_STATES = ("waiting", "pending", "dispatched", "running", "errored")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 # Job ids are bigserial; a larger number cannot name a job (and PostgreSQL would refuse it).
@@ -32,8 +32,8 @@ def _sql(name: str) -> str:
 
 def handler_name(kind: str, payload: dict[str, Any]) -> str:
     """The name a job's handler is registered under (workers.registry): a survey's
-    `source`, `download` for downloads, `salmon` for index builds, a process job's
-    `application`.
+    `source`, `download` for downloads, `salmon` for index builds, a dataset job's `build`
+    (dataset, qn_target, compendium), a process job's `application`.
 
     The foreman names a job's Batch job definition by it, so it lives here, beside the jobs.
     """
@@ -43,6 +43,8 @@ def handler_name(kind: str, payload: dict[str, Any]) -> str:
         return "download"
     if kind == "index":
         return "salmon"
+    if kind == "dataset":
+        return str(payload.get("build") or "")
     return str(payload.get("application") or "")
 
 

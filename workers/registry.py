@@ -7,7 +7,8 @@ retry starts clean. Lake writes are atomic and keyed by catalog keys, so redoing
 
 Handlers are found by (job kind, name): a survey job's `payload["source"]` (delivery, ena), a
 download job is always `download`, an index job's is `salmon`, a process job's
-`payload["application"]` (no_op, fastq_qc, salmon, summarise).
+`payload["application"]` (no_op, fastq_qc, salmon, summarise), a dataset job's
+`payload["build"]` (dataset, qn_target, compendium).
 Modules listed in REFINERY_HANDLER_MODULES (comma-separated) are imported too, for handlers
 that live outside this package.
 """
@@ -29,7 +30,10 @@ from foreman.jobs import Job
 from foreman.jobs import handler_name as _handler_name
 from workers.progress import TransferProgress
 
-BUILTIN_MODULES = ("workers.surveyors", "workers.downloaders", "workers.processors")
+BUILTIN_MODULES = (
+    "workers.surveyors", "workers.downloaders", "workers.processors",
+    "workers.datasets.handlers", "workers.datasets.compendia",
+)  # fmt: skip
 EXTRA_MODULES_VARIABLE = "REFINERY_HANDLER_MODULES"
 
 

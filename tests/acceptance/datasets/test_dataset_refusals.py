@@ -1,0 +1,48 @@
+"""Bad dataset requests are refused in one line, with a non-zero exit, before anything is
+recorded, queued or written."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.acceptance.hostile.conftest import assert_refused, run_inv
+from tests.support.foreman import fetch
+
+pytestmark = [pytest.mark.acceptance]
+
+
+def _written(env):
+    return fetch(env, "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM datasets), "
+                      "(SELECT count(*) FROM qn_targets)")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("create", "--experiments", "NOPE"), "unknown experiment 'NOPE'"),
+        (
+            ("create", "--experiments", "NOPE", "--scale", "loud"),
+            "--scale is one of none, minmax, standard, robust, not 'loud'",
+        ),
+        (("create", "--samples", "1", "--aggregate", "planet"), "--aggregate is one of"),
+        (("create",), "name what to download with one of --experiments, --samples or --search"),
+        (("create", "--experiments", "A", "--samples", "1"), "(not --experiments and --samples)"),
+        (("create", "--samples", "x1"), "--samples (a sample id) must be a whole number"),
+        (("create", "--samples", "１"), "--samples (a sample id) must be a whole number"),
+        (("create", "--samples", "424242"), "unknown sample id(s) 424242"),
+        (
+            ("create", "--search", "nothing-matches-this"),
+            "the search 'nothing-matches-this' found no sample",
+        ),
+        (("show", "7"), "no dataset 7"),
+        (("link", "0"), "DATASET_ID must be at least"),
+        (("qn-target", "--organism", "Homo nowhere"), "no processed sample of 'Homo nowhere'"),
+        (("compendium", "--organism", "Homo nowhere"), "no processed sample of 'Homo nowhere'"),
+    ],
+)
+def test_bad_dataset_requests_are_refused_and_write_nothing(make_env, arguments, message):
+    env = make_env("datasetrefusals")
+    task, *rest = arguments
+    line = assert_refused(run_inv(f"datasets.{task}", "-e", env.name, *rest))
+    assert line.startswith("error: ") and message in line, line
+    assert _written(env) == [(0, 0, 0)]
