@@ -112,10 +112,9 @@ def store_archive(
     problems = verify_archive(archive)
     if problems:
         raise ValidationError(f"dataset {dataset_id}'s archive did not verify: {problems[0]}")
-    key = dataset_key(dataset_id)
-    ctx.lake.put_file(key, archive, sha256=sha256)
+    key, size = dataset_key(dataset_id), archive.stat().st_size
+    ctx.lake.put_file(key, archive, sha256=sha256)  # a folder lake moves the file in
     link, expires_at = _link(ctx, key)
-    size = archive.stat().st_size
     with ctx.conn.cursor() as cur:
         cur.execute(
             datasets_sql("finish_dataset"),
@@ -129,7 +128,7 @@ def store_archive(
                 "link_expires_at": expires_at,
             },
         )
-    archive.unlink()
+    archive.unlink(missing_ok=True)
     return {
         "dataset_id": dataset_id,
         "archive_key": key,
