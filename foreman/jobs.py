@@ -33,7 +33,7 @@ def _sql(name: str) -> str:
 def handler_name(kind: str, payload: dict[str, Any]) -> str:
     """The name a job's handler is registered under (workers.registry): a survey's
     `source`, `download` for downloads, `salmon` for index builds, a dataset job's `build`
-    (dataset, qn_target, compendium), a process job's `application`.
+    (matrices, qn_target, compendium), a process job's `application`.
 
     The foreman names a job's Batch job definition by it, so it lives here, beside the jobs.
     """

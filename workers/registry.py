@@ -8,7 +8,7 @@ retry starts clean. Lake writes are atomic and keyed by catalog keys, so redoing
 Handlers are found by (job kind, name): a survey job's `payload["source"]` (delivery, ena), a
 download job is always `download`, an index job's is `salmon`, a process job's
 `payload["application"]` (no_op, fastq_qc, salmon, summarise), a dataset job's
-`payload["build"]` (dataset, qn_target, compendium).
+`payload["build"]` (matrices, qn_target, compendium).
 Modules listed in REFINERY_HANDLER_MODULES (comma-separated) are imported too, for handlers
 that live outside this package.
 """

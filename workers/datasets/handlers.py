@@ -154,7 +154,7 @@ def _targets_of(ctx: JobContext, plan: Plan) -> dict[str, tuple[np.ndarray, dict
     return chosen
 
 
-@handler("dataset", "dataset")
+@handler("dataset", "matrices")
 def build_dataset(ctx: JobContext) -> dict[str, Any]:
     """Join, normalise, scale and package the samples a dataset asked for."""
     dataset = dataset_record(ctx)

@@ -145,7 +145,7 @@ def queue_dataset(conn: Connection, request: DatasetRequest, requested_by: str) 
             )
         target_id = targets[organisms[0].lower()]["id"] if len(organisms) == 1 else None
     return _record(
-        conn, "dataset", "", request.as_json(), requested_by, target_id, {"build": "dataset"}
+        conn, "dataset", "", request.as_json(), requested_by, target_id, {"build": "matrices"}
     )
 
 
