@@ -1,8 +1,8 @@
 """What `inv datasets.*` does: ask for datasets, QN targets and compendia; list, show, link.
 
 The checks and the queueing are `workers.datasets.requests` (the console uses the same); a
-search is run here through the console's search (samples only), its hits becoming the
-request's samples.
+search is the console's (`ops.console.datasets.searched_samples`: every sample it finds
+becomes one of the request's samples).
 """
 
 from __future__ import annotations
@@ -20,30 +20,12 @@ from common.inputs import MAX_BIGINT, parse_int
 from common.lake import open_lake
 from common.settings.jobs import DatasetsSettings
 from workers.datasets.requests import (
-    MAX_ITEMS,
     Queued,
     dataset_request,
     queue_dataset,
     queue_organism_build,
 )
 from workers.datasets.sources import datasets_sql
-
-SEARCH_PAGE = 200
-
-
-def searched_samples(conn: Any, text: str) -> list[int]:
-    """The ids of every sample the console's search finds for `text` (at most MAX_ITEMS)."""
-    from ops.console.search import search
-
-    found: list[int] = []
-    while len(found) < MAX_ITEMS:
-        page = search(
-            conn, text, filters={"entity": "sample"}, limit=SEARCH_PAGE, offset=len(found)
-        )
-        found.extend(int(hit["entity_id"]) for hit in page.hits)
-        if not page.hits or len(found) >= page.total:
-            break
-    return found
 
 
 def create_dataset(
@@ -69,6 +51,8 @@ def create_dataset(
         include_raw=include_raw,
     )
     with transaction(env) as conn:
+        from ops.console.datasets import searched_samples
+
         found = searched_samples(conn, search) if search else None
         request = dataset_request(
             experiments=experiments,
