@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from common import catalog, db
 from tests.acceptance.hostile.conftest import assert_refused, run_inv
 from tests.support.foreman import fetch
 
@@ -46,3 +47,32 @@ def test_bad_dataset_requests_are_refused_and_write_nothing(make_env, arguments,
     line = assert_refused(run_inv(f"datasets.{task}", "-e", env.name, *rest))
     assert line.startswith("error: ") and message in line, line
     assert _written(env) == [(0, 0, 0)]
+
+
+def _plant_processed_samples(env, organism: str, count: int) -> None:
+    """A project whose newest gene matrix (a summary analysis) holds `count` samples."""
+    runs = [f"P1-S{n}-RUN1" for n in range(count)]
+    with db.transaction(env) as conn:
+        project_id, _ = catalog.upsert_project(conn, "delivery", "P1")
+        individual_id, _ = catalog.upsert_individual(conn, project_id, "D1", species=organism)
+        for n, run in enumerate(runs):
+            sample_id, _ = catalog.upsert_sample(conn, individual_id, f"S{n}")
+            aliquot_id, _ = catalog.upsert_aliquot(conn, sample_id, "A")
+            catalog.upsert_experiment(conn, aliquot_id, run)
+        analysis_id = catalog.create_analysis(
+            conn, "summarise", "1.0.0", "bot", [], metadata={
+                "project_id": project_id, "samples": {run: 0 for run in runs}, "left_out": {}}
+        )  # fmt: skip
+        catalog.start_analysis(conn, analysis_id)
+        catalog.finish_analysis(conn, analysis_id)
+
+
+def test_a_qn_target_needs_the_configured_number_of_processed_samples(make_env):
+    env = make_env("qnminimum", datasets={"qn_target_min_samples": 3})
+    _plant_processed_samples(env, "Mus musculus", 2)
+    before = _written(env)
+    line = assert_refused(
+        run_inv("datasets.qn-target", "-e", env.name, "--organism", "Mus musculus")
+    )
+    assert "Mus musculus has 2 processed samples; a QN target needs at least 3" in line, line
+    assert _written(env) == before

@@ -127,6 +127,7 @@ def test_datasets_compendium_and_a_killed_build_after_the_rnaseq_chain(local_sta
         # before a target exists, asking for quantile normalisation is refused
         refused = inv("datasets.create", "-e", "local", "--experiments", "RNA1",
                       "--quantile-normalize")  # fmt: skip
+        written_after_refusal = local_state.query("SELECT count(*) FROM datasets")
         modes = {mode: _created(local_state, "--experiments", "RNA1,RNA2", "--aggregate", mode)
                  for mode in ("experiment", "species", "all")}  # fmt: skip
         _run(local_state, "datasets.qn-target", "-e", "local", "--organism", organism.name)
@@ -152,6 +153,7 @@ def test_datasets_compendium_and_a_killed_build_after_the_rnaseq_chain(local_sta
         )["dataset_id"]
         wait_for_quiet(local_state.query)
         shown = _run(local_state, "datasets.show", "-e", "local", str(modes["experiment"]))
+        shown_compendium = _run(local_state, "datasets.show", "-e", "local", str(compendium))
         listed = _run(local_state, "datasets.list", "-e", "local")
         # killed mid-write: every attempt of the foreman started with the failpoint dies
         _run(local_state, "local.down")
@@ -175,6 +177,7 @@ def test_datasets_compendium_and_a_killed_build_after_the_rnaseq_chain(local_sta
         down = inv("local.down")
     assert down.returncode == 0, down.stderr
     assert refused.returncode != 0 and "no quantile-normalisation target" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and written_after_refusal == [(0,)]
     assert set(states.values()) == {"ready"}, states
     assert f"dataset {modes['experiment']}" in shown and "left out" in shown
     assert "RNA1" in listed
@@ -246,6 +249,8 @@ def test_datasets_compendium_and_a_killed_build_after_the_rnaseq_chain(local_sta
     empty = len(genes) * len(before) - sum(len(values) for values in before.values())
     assert checked > 0 and recorded["imputed"] == empty
     assert all("present in" in why for why in recorded["dropped_genes"].values())
+    assert f"imputed: {recorded['imputed']}" in shown_compendium
+    assert "genes dropped" in shown_compendium or not recorded["dropped_genes"]
 
     # killed mid-write, then re-run: one verifiable archive, nothing left before the re-run
     assert "SIGKILL" in reason, reason

@@ -6,7 +6,8 @@ token; `inv console` serves the console. In Chromium the analyst signs in, searc
 builds a dataset of the samples found, reloads its page until it is ready and downloads the
 archive, which verifies against its manifest and holds both samples. Then `POST
 /api/datasets` with the bearer token queues a dataset of a sample, and without the header the
-same request is refused and queues nothing.
+same request is refused and queues nothing; `inv datasets.create --search liver` finds the
+same samples as the console did.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def test_a_dataset_from_a_search_in_chromium_and_from_the_api(local_state, tmp_p
         refused = _post(f"{base}/api/datasets", {"samples": [1]}, None)
         created = _post(f"{base}/api/datasets", {"samples": [1], "scale": "minmax"}, token)
         bad = _post(f"{base}/api/datasets", {"samples": [1], "scale": "loud"}, token)
+        from_inv = json.loads(run("datasets.create", "-e", "local", "--search", "liver", "--json"))
         datasets = local_state.query("SELECT id, requested_by, request FROM datasets ORDER BY id")
     finally:
         if console is not None:
@@ -117,5 +119,7 @@ def test_a_dataset_from_a_search_in_chromium_and_from_the_api(local_state, tmp_p
     assert refused[0] == 403 and "Authorization header" in refused[1]["error"]
     assert created[0] == 201 and created[1]["dataset_id"] == 2, created
     assert bad[0] == 400 and "--scale is one of" in bad[1]["error"], bad
-    assert [(i, by) for i, by, _ in datasets] == [(1, "ana"), (2, "ana")]
+    assert [i for i, _, _ in datasets] == [1, 2, 3] and from_inv["dataset_id"] == 3
+    assert [by for _, by, _ in datasets][:2] == ["ana", "ana"]
+    assert datasets[2][2]["search"] == "liver" and datasets[2][2]["samples"] == [1, 2]
     assert datasets[0][2]["search"] == "liver" and datasets[0][2]["samples"] == [1, 2]
