@@ -41,7 +41,10 @@ from common.errors import ConfigError
 MANIFEST_NAME = "applications.toml"
 HANDLER_MODULES_VARIABLE = "REFINERY_HANDLER_MODULES"
 # The handler packages of this repository (named, never imported, by the foreman).
-BUILTIN_HANDLER_MODULES = ("workers.surveyors", "workers.downloaders", "workers.processors")
+BUILTIN_HANDLER_MODULES = (
+    "workers.surveyors", "workers.downloaders", "workers.processors",
+    "workers.datasets.handlers", "workers.datasets.compendia",
+)  # fmt: skip
 DEFAULT_IMAGE = "workers"
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$", re.ASCII)
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", re.ASCII)

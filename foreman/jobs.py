@@ -19,7 +19,7 @@ from common.errors import JobError
 from common.inputs import MAX_BIGINT
 from common.sql import query
 
-JOB_KINDS = ("survey", "download", "process", "index")
+JOB_KINDS = ("survey", "download", "process", "index", "dataset")
 ACTIVE_STATES = ("waiting", "pending", "dispatched", "running", "errored")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 # Job ids are bigserial; a larger number cannot name a job (and PostgreSQL would refuse it).

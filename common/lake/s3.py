@@ -118,6 +118,21 @@ class S3Lake(Lake):
             raise StorageError(f"upload of {key!r} to {self.name} did not verify; retry it")
         return info
 
+    def download_link(self, key: str, expires_seconds: int) -> tuple[str, bool]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if self.stat(key) is None:
+            raise StorageError(f"{key!r} is not in the lake {self.name}")
+        try:
+            url = self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": self.object_key(key)},
+                ExpiresIn=int(expires_seconds),
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot sign a link to {self.name}/{key}: {exc}") from None
+        return str(url), True
+
     def _upload(self, source: Path, object_key: str, sha256: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 

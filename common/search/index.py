@@ -239,12 +239,9 @@ def reindex_after_restore(env: Environment) -> int | None:
     search builds one from whatever the catalog is then."""
     home: IndexHome | None = None
     try:
-        conn = db.connect(env)
-        try:
+        with db.connection(env) as conn:
             home = index_home(conn)
             return rebuild_index(conn, home).documents
-        finally:
-            conn.close()
     except (psycopg2.Error, RefineryError, OSError) as exc:
         log.warning("search index not rebuilt after the restore: %s", exc, extra={"env": env.name})
         home = home or IndexHome(state_root() / env.name / "search" / env.database.name)

@@ -1,5 +1,5 @@
 """Sections read by the foreman and the workers: `[foreman]`, `[pipeline]`, `[ena]`, `[geo]`,
-`[download]`, `[rnaseq]` and `[batch]`.
+`[download]`, `[rnaseq]`, `[datasets]` and `[batch]`.
 
 They live here, with no dependency on the foreman or the workers, so that an environment file
 is checked whole when it is loaded: a foreman never meets a bad value two seconds into its
@@ -225,6 +225,25 @@ class RnaSeqSettings(Section):
     _rest_is_http = field_validator("ensembl_rest_url")(http_url)
     _ftp_is_http = field_validator("ensembl_ftp_url")(http_url)
     _genomes_is_http = field_validator("ensembl_genomes_ftp_url")(http_url)
+
+
+@section("datasets")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class DatasetsSettings(Section):
+    """Data out: datasets, quantile-normalisation targets and compendia (`workers.datasets`).
+
+    An organism's QN target is made only from at least `qn_target_min_samples` processed
+    samples (fewer would make a target that says more about those samples than about the
+    organism); a dataset's link (a presigned URL on S3) lasts `link_days` and is renewed by
+    `inv datasets.link`.
+    """
+
+    qn_target_min_samples: Annotated[Integer, Field(ge=1)] = Field(
+        default=100, description="fewest processed samples a QN target is made from"
+    )
+    link_days: Annotated[Integer, Field(ge=1, le=7)] = Field(
+        default=7, description="days a dataset's download link lasts (S3 allows 7 at most)"
+    )
 
 
 @section("routing")

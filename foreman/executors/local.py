@@ -84,6 +84,11 @@ class LocalExecutor(Executor):
             **submission.extra_env,
             "REFINERY_ENVIRONMENT": submission.environment,
             MEMORY_VARIABLE: str(submission.memory_mb),
+            # The tier caps the address space (`_limit_memory`), and glibc reserves 64 MB of
+            # it per thread that allocates: polars' thread pools alone then reserved more than
+            # a 1 GB tier, and a thread it could not start left the job hanging. Two arenas
+            # keep what is reserved close to what is used.
+            "MALLOC_ARENA_MAX": "2",
         }
         log_path = worker_log_path(self.env, submission.job_id, submission.attempt)
         with open(log_path, "ab") as log_file:

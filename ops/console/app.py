@@ -4,8 +4,9 @@ Every page at `/x` has its data at `/api/x`, computed by the same function (ops/
 Access needs a person's API token (`inv users.add` / `inv users.token`), sent as
 `Authorization: Bearer <token>` or, in a browser, kept in an HttpOnly cookie by `/login`.
 Reads run in read-only transactions; the only writes are retrying and cancelling a job, for
-engineers and admins, through foreman.job_admin. Pages are Jinja2 templates that escape every
-value (`autoescape=True` for every template, whatever its name), served with a strict
+engineers and admins, through foreman.job_admin, and asking for a dataset, for anyone signed
+in (ops/console/datasets). Pages are Jinja2 templates that escape every value
+(`autoescape=True` for every template, whatever its name), served with a strict
 Content-Security-Policy (no scripts at all); ops/console/security refuses forged requests.
 """
 
@@ -45,6 +46,7 @@ from ops.console.core import (
     Unavailable,
     json_ready,
 )
+from ops.console.datasets import dataset_page, dataset_routes
 from ops.console.security import (
     HEADERS,
     Guard,
@@ -171,6 +173,10 @@ def _analysis(c: Console, r: Request, conn: Connection, user: dict[str, str]) ->
     return pages.analysis_page(conn, c.env, _int(r, "item_id"))
 
 
+def _dataset(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
+    return dataset_page(conn, _int(r, "item_id"))
+
+
 def _health(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return c.health()
 
@@ -281,6 +287,7 @@ PAGES: tuple[tuple[str, str, Handler], ...] = (
     ("/results/{item_id:int}", "analysis.html.j2", _analysis),
     ("/health", "health.html.j2", _health),
     ("/search", "search.html.j2", _search),
+    ("/datasets/{item_id:int}", "dataset.html.j2", _dataset),
 )
 
 
@@ -300,6 +307,7 @@ def create_app(env: Environment, serving: Serving) -> Starlette:
         path = f"/jobs/{{job_id:int}}/{action}"
         routes.append(Route(path, _operate(console, action, api=False), methods=["POST"]))
         routes.append(Route("/api" + path, _operate(console, action, api=True), methods=["POST"]))
+    routes.extend(dataset_routes(console, _error))
 
     def refuse(scope: Scope, status: int, message: str) -> Response:
         request = Request(scope)

@@ -15,8 +15,7 @@ def rebuild(c: Context, env: str, json: bool = False) -> None:
     from common.search.index import forget_old_changes, index_home, rebuild_index
 
     settings = environment(env)
-    conn = db.connect(settings)
-    try:
+    with db.connection(settings) as conn:
         with console.status("indexing…") as status:
             built = rebuild_index(
                 conn,
@@ -24,8 +23,6 @@ def rebuild(c: Context, env: str, json: bool = False) -> None:
                 progress=lambda done: status.update(f"indexing… {done:,} documents"),
             )
         forgotten = forget_old_changes(conn)
-    finally:
-        conn.close()
     if json:
         print_json({**built.__dict__, "notes_forgotten": forgotten})
         return
@@ -58,12 +55,9 @@ def find(
         if not equals or not value:
             raise ValidationError(f"--filter takes FACET=VALUE, not {item!r}")
         filters[facet] = value
-    conn = db.connect(environment(env))
-    try:
+    with db.connection(environment(env)) as conn:
         conn.set_session(readonly=True)
         result = search(conn, text, filters=filters, limit=int(limit))
-    finally:
-        conn.close()
     if json:
         print_json(result.as_dict())
         return

@@ -70,6 +70,9 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
         "index-salmon",
         "process-salmon",
         "process-summarise",
+        "dataset-matrices",
+        "dataset-qn_target",
+        "dataset-compendium",
     }
     qc = next(item for item in rendered if item["jobDefinitionName"].endswith("fastq-qc-8192mb"))
     resources = {r["type"]: r["value"] for r in qc["containerProperties"]["resourceRequirements"]}
@@ -82,6 +85,10 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
     assert env_vars["REFINERY_ENVIRONMENT"] == "staging"
     assert env_vars["REFINERY_VERSION"] == "1.0"
     assert all(item["timeout"]["attemptDurationSeconds"] >= 60 for item in rendered)
+    # the dataset kind's template: one vCPU per 2 GiB, at most 4
+    dataset = next(i for i in rendered if i["jobDefinitionName"].endswith("compendium-8192mb"))
+    sizes = {r["type"]: r["value"] for r in dataset["containerProperties"]["resourceRequirements"]}
+    assert sizes == {"MEMORY": "8192", "VCPU": "4"}
     assert all(
         item["retryStrategy"]["evaluateOnExit"][0]
         == {"onStatusReason": "Host EC2*", "action": "RETRY"}
