@@ -1,0 +1,169 @@
+"""R's affy and affyio, run through `Rscript`: chip definitions, CEL headers, RMA.
+
+Three small scripts, each run by `common.shell.run_command`:
+
+- `build_cdf_env`: makecdfenv's `make.cdf.env` on a CDF file, saved as an RDS file. The chip
+  definition is kept as that saved environment rather than as an installed package: a package
+  made by `make.cdf.package` depends on AnnotationDbi, which this platform does not install, and
+  affy finds an environment named after the chip (as CEL headers name it) in R's global
+  environment first.
+- `read_headers`: each CEL file's chip (`affyio::read.celfile.header`) and R's package name
+  for it (`affy::cleancdfname`), after reading the file's intensities once: a file that cannot
+  be read is named with affyio's reason rather than failing the others.
+- `run_rma`: `affy::rma` (background correction, quantile normalisation, median polish) of
+  one chip's CEL files, its probe-set values (log2) written with 17 significant digits.
+
+affy looks for a chip definition it lacks on Bioconductor's web site; these scripts allow it
+only the global environment, so a missing chip is an error here and no request leaves the
+machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from common.errors import ValidationError
+from common.shell import run_command, values
+
+R_QUIET = "suppressPackageStartupMessages({library(affy)})\n"
+R_ENVIRONMENT_ONLY = (
+    "opts <- getOption('BioC'); opts$affy$probesloc <- list(list(what = 'environment',"
+    " where = .GlobalEnv)); options(BioC = opts)\n"
+)
+
+BUILD_CDF_ENV = (
+    R_QUIET
+    + r"""
+suppressPackageStartupMessages(library(makecdfenv))
+args <- commandArgs(trailingOnly = TRUE)
+cdf <- args[1]; out <- args[2]
+env <- make.cdf.env(basename(cdf), cdf.path = dirname(cdf), verbose = FALSE)
+name <- readLines(cdf, n = 20)
+name <- sub("^Name=", "", grep("^Name=", name, value = TRUE)[1])
+saveRDS(env, file.path(out, "cdfenv.rds"))
+writeLines(c(name, cleancdfname(name), length(ls(env))), file.path(out, "chip.txt"))
+writeLines(ls(env), file.path(out, "probe_sets.txt"))
+"""
+)
+
+READ_HEADERS = (
+    R_QUIET
+    + r"""
+args <- commandArgs(trailingOnly = TRUE)
+runs <- read.delim(args[1], header = FALSE, colClasses = "character")
+rows <- sapply(seq_len(nrow(runs)), function(i) tryCatch({
+  h <- affyio::read.celfile.header(runs[i, 2])
+  x <- affyio::read.celfile(runs[i, 2], intensity.means.only = TRUE)
+  if (length(x$INTENSITY$MEAN) != prod(h[["CEL dimensions"]]))
+    stop("fewer cells than its header says")
+  paste(runs[i, 1], h$cdfName, cleancdfname(h$cdfName), "", sep = "\t")
+}, error = function(e) paste(runs[i, 1], "", "",
+                             gsub("[\t\r\n]+", " ", trimws(conditionMessage(e))), sep = "\t")))
+writeLines(rows, args[2])
+"""
+)
+
+RUN_RMA = (
+    R_QUIET
+    + R_ENVIRONMENT_ONLY
+    + r"""
+args <- commandArgs(trailingOnly = TRUE)
+runs <- read.delim(args[1], header = FALSE, colClasses = "character")
+assign(args[3], readRDS(args[4]), envir = .GlobalEnv)
+batch <- ReadAffy(filenames = runs[[2]], sampleNames = runs[[1]], verbose = FALSE)
+x <- exprs(rma(batch, verbose = FALSE))
+text <- matrix(sprintf("%.17g", x), nrow = nrow(x))
+writeLines(c(paste(c("ProbeSet", colnames(x)), collapse = "\t"),
+             apply(cbind(rownames(x), text), 1, paste, collapse = "\t")), args[2])
+"""
+)
+
+
+class UnreadableChipDefinition(ValidationError):
+    """makecdfenv could not make a chip definition of the file."""
+
+
+@dataclass(frozen=True)
+class CelHeader:
+    """One CEL file's chip as affyio reads it, or why it could not be read."""
+
+    sample: str
+    chip: str
+    package: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class ProbeSetValues:
+    """RMA's log2 values: probe sets × samples."""
+
+    probe_sets: list[str]
+    samples: list[str]
+    values: np.ndarray
+
+
+def _rscript(script: str, folder: Path, name: str, *args: str | Path) -> None:
+    path = folder / name
+    path.write_text(script)
+    run_command(["Rscript", "--vanilla", path, *values(*args)], env={"TZ": "UTC"})
+
+
+def _listing(folder: Path, files: dict[str, Path]) -> Path:
+    """sample<TAB>path per line, what the scripts read."""
+    for sample in files:
+        if not sample or any(c in sample for c in "\t\r\n"):
+            raise ValidationError(f"sample name {sample!r} cannot head a column")
+    listing = folder / "cel_files.tsv"
+    listing.write_text("".join(f"{sample}\t{path}\n" for sample, path in files.items()))
+    return listing
+
+
+def build_cdf_env(cdf: Path, out: Path) -> tuple[str, str, list[str]]:
+    """makecdfenv's environment of `cdf` saved as `out/cdfenv.rds`; returns the chip's name,
+    R's package name for it and its probe sets."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        _rscript(BUILD_CDF_ENV, out, "build_cdf_env.R", cdf, out)
+    except Exception as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no detail"
+        raise UnreadableChipDefinition(
+            f"{cdf.name}: makecdfenv could not read it as a CDF file ({detail[:200]})"
+        ) from None
+    name, package, _count = (out / "chip.txt").read_text().splitlines()[:3]
+    probe_sets = (out / "probe_sets.txt").read_text().split()
+    return name, package, probe_sets
+
+
+def read_headers(files: dict[str, Path], folder: Path) -> list[CelHeader]:
+    """Each sample's chip, or affyio's reason it cannot be read, in the order given."""
+    folder.mkdir(parents=True, exist_ok=True)
+    listing = _listing(folder, files)
+    out = folder / "cel_headers.tsv"
+    _rscript(READ_HEADERS, folder, "read_headers.R", listing, out)
+    headers = []
+    for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
+        sample, chip, package, problem = [*line.split("\t"), "", "", ""][:4]
+        headers.append(CelHeader(sample, chip, package, problem))
+    return headers
+
+
+def run_rma(files: dict[str, Path], chip: str, cdf_env: Path, folder: Path) -> ProbeSetValues:
+    """affy::rma of `files` (all of chip `chip`, as their headers name it, whose saved
+    definition is `cdf_env`: affy looks it up under that name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    listing = _listing(folder, files)
+    out = folder / "probe_set_rma.tsv"
+    _rscript(RUN_RMA, folder, "rma.R", listing, out, chip, cdf_env)
+    return read_probe_set_values(out)
+
+
+def read_probe_set_values(path: Path) -> ProbeSetValues:
+    """A probe-set matrix as `run_rma` (or R by hand) writes it: `ProbeSet`, then samples."""
+    frame = pl.read_csv(path, separator="\t", infer_schema_length=0, quote_char=None)
+    samples = frame.columns[1:]
+    matrix = frame.select(samples).cast(pl.Float64).to_numpy()
+    return ProbeSetValues(frame[frame.columns[0]].to_list(), list(samples), matrix)
