@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -95,6 +96,7 @@ def add_chip(env: Environment, cdf: str, genes: str) -> ChipAdded:
             return ChipAdded(**{**asdict(result), "added": False})
         (out / CHIP_JSON).write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
         lake.put_file(prefix + CDF_ENV, out / CDF_ENV)
-        lake.put_file(prefix + PROBE_GENES, genes_path)
+        shutil.copyfile(genes_path, out / PROBE_GENES)  # the lake takes the file it is given
+        lake.put_file(prefix + PROBE_GENES, out / PROBE_GENES)
         lake.put_file(prefix + CHIP_JSON, out / CHIP_JSON)  # last: the chip is known from now
     return result
