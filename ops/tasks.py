@@ -46,6 +46,7 @@ BENCH_TASKS = (
     ("ops.analyses.summarise_bench_tasks", "summarise_bench"),
     ("ops.datasets.bench_tasks", "datasets_bench"),
     ("ops.analyses.salmon_bench_tasks", "salmon_bench"),
+    ("ops.arrays.bench_tasks", "affy_bench"),
 )
 
 

@@ -2,7 +2,8 @@
 summarised to genes.
 
 Queued when the last CEL file of a project's arrays on one platform is stored (an experiment
-is an array when the survey put `array` in its metadata; its `platform` is GEO's `GPL…`).
+is an array when the survey put `array` in its metadata, with `raw` = `CEL`; its `platform` is
+GEO's `GPL…`; a sample with only a processed table goes to `workers.processors.geo_tables`).
 The job reads each CEL file's chip from its header (`affyio::read.celfile.header`), fetches
 that chip's definition from the lake (`workers.processors.affy_chips`; a chip without one fails
 the job for good, naming it), runs `affy::rma` — background correction, quantile
@@ -137,7 +138,8 @@ def normalise_arrays(ctx: JobContext, experiments: list[dict[str, Any]], folder:
     return probe_sets, genes, provenance
 
 
-def _tsv(first: str, names: list[str], samples: list[str], values: Any) -> bytes:
+def tsv_bytes(first: str, names: list[str], samples: list[str], values: Any) -> bytes:
+    """A gene (or probe-set) matrix as TSV: `first` column of names, then one per sample."""
     frame = pl.DataFrame(
         {first: names} | {sample: values[:, i] for i, sample in enumerate(samples)}
     )
@@ -156,8 +158,8 @@ def process_affy(ctx: JobContext) -> dict[str, Any]:
         summary = {**described, "values_file": "gene_rma.tsv",
                    "project_id": ctx.job.payload.get("project_id")}  # fmt: skip
         return {
-            "gene_rma.tsv": _tsv("Gene", genes.genes, genes.samples, genes.values),
-            "probe_set_rma.tsv": _tsv(
+            "gene_rma.tsv": tsv_bytes("Gene", genes.genes, genes.samples, genes.values),
+            "probe_set_rma.tsv": tsv_bytes(
                 "ProbeSet", probe_sets.probe_sets, probe_sets.samples, probe_sets.values
             ),
             "gene_matrix.json": (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode(),
@@ -167,8 +169,18 @@ def process_affy(ctx: JobContext) -> dict[str, Any]:
 
 
 def queue_after_download(ctx: JobContext, experiment_id: int) -> tuple[bool, int | None]:
-    """(whether the experiment is an array, the affy job queued for it if any)."""
+    """(whether the experiment is an array, the job queued for it if any): a processed
+    table's own `geo_table` job, or the `affy` job of its project's CEL files on its platform
+    once the last is stored."""
     experiment = catalog.get_experiment(ctx.conn, experiment_id)
     if not is_array(experiment):
         return False, None
+    if experiment["metadata"]["array"].get("raw") == "table":
+        job_id, _ = enqueue_job(
+            ctx.conn, "process",
+            {"application": "geo_table", "experiment_ids": [experiment_id],
+             "project_id": int(experiment["project_id"]), "run_by": ctx.env.bot_user},
+            parent_job_id=ctx.job.id, dedupe_key=f"process:geo_table:experiment:{experiment_id}",
+        )  # fmt: skip
+        return True, job_id
     return True, queue_arrays_if_all_stored(ctx, experiment)

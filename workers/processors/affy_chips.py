@@ -80,6 +80,16 @@ def read_probe_genes(path: Path) -> dict[str, str]:
     return table
 
 
+def package_name(chip: str) -> str:
+    """R's name for a chip's definition, by affy's `cleancdfname` rule: lower case, without
+    `_`, `-` and spaces, then `cdf` ("HG-U133A" → "hgu133acdf"). affy keeps a short table of
+    older chips named otherwise; a CEL file's own header (read by R) gives those exactly."""
+    name = chip.lower()
+    for character in "_- ":
+        name = name.replace(character, "")
+    return name + "cdf"
+
+
 def chip_known(lake: Lake, package: str) -> bool:
     """Whether the lake holds a whole definition of the chip (`chip.json` is written last)."""
     return lake.exists(chip_prefix(package) + CHIP_JSON)

@@ -23,7 +23,13 @@ from common.lake.layout import computed_file_key
 from workers.processors.fastq_stats import FastqStats, MalformedFastq, fastq_stats
 from workers.registry import JobContext, handler
 
-APPLICATION_VERSIONS = {"no_op": "1.0.0", "fastq_qc": "1.0.0", "salmon": "1.0.0", "affy": "1.0.0"}
+APPLICATION_VERSIONS = {
+    "no_op": "1.0.0",
+    "fastq_qc": "1.0.0",
+    "salmon": "1.0.0",
+    "affy": "1.0.0",
+    "geo_table": "1.0.0",
+}
 Compute = Callable[[JobContext, list[dict[str, Any]]], dict[str, bytes]]
 
 

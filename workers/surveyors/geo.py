@@ -36,7 +36,7 @@ import requests
 
 from common import catalog
 from common.errors import JobError, ValidationError
-from common.inputs import excerpt
+from common.inputs import excerpt, is_digits
 from workers.registry import JobContext, handler
 from workers.settings import GeoSettings, ena_settings, geo_settings
 from workers.surveyors.catalog_writer import SurveyedRun, record_runs
@@ -72,6 +72,7 @@ class GeoSample:
     sra_experiments: tuple[str, ...]
     platform_id: str = ""
     supplementary_files: tuple[str, ...] = ()
+    table_rows: int = 0  # `!Sample_data_row_count`: the rows of the submitter's own table
 
     def metadata(self) -> dict[str, Any]:
         """The sample's GEO fields, as its catalog metadata keeps them."""
@@ -208,6 +209,7 @@ def _sample(accession: str, fields: dict[str, list[str]]) -> GeoSample:
         library_strategy=_first(fields, "Sample_library_strategy"),
         sra_experiments=tuple(dict.fromkeys(experiments)),
         platform_id=_first(fields, "Sample_platform_id"),
+        table_rows=int(rows) if is_digits(rows := _first(fields, "Sample_data_row_count")) else 0,
         supplementary_files=tuple(
             url
             for key, urls in fields.items()
@@ -294,7 +296,7 @@ def survey_geo(ctx: JobContext) -> dict[str, Any]:
     without_fastq: list[str] = []
     unknown_to_ena: list[str] = []
     for sample in series.samples:
-        array = None if sample.sra_experiments else array_run(series, sample, settings.base_url)
+        array = None if sample.sra_experiments else array_run(series, sample, settings)
         if array is not None:
             runs.append(array)
             arrays.append(sample.accession)

@@ -77,7 +77,12 @@ def arrays(tmp_path):
 def arrays_env(make_env, http_server):
     return make_env(
         "arrays",
-        geo={"base_url": http_server.url("/geo"), "retries": 1, "backoff_seconds": 0.01},
+        geo={
+            "base_url": http_server.url("/geo"),
+            "query_url": http_server.url("/geo-query/acc.cgi"),
+            "retries": 1,
+            "backoff_seconds": 0.01,
+        },
         foreman={**FAST_FOREMAN, "metrics_address": ""},
         executor={"kind": "local", "concurrency": 2},
     )
@@ -95,7 +100,7 @@ def serve(http_server, arrays) -> None:
         http_server.state.files[path] = content
 
 
-def run_platform(env, session_dirs) -> subprocess.CompletedProcess:
+def run_platform(env, session_dirs, series: str = SERIES) -> subprocess.CompletedProcess:
     """`inv jobs.survey --wait` of the series while `inv foreman.run` works in the background."""
     log = open(session_dirs["logs"] / "foreman-arrays.log", "ab")  # noqa: SIM115 - closed below
     foreman = subprocess.Popen(
@@ -103,7 +108,7 @@ def run_platform(env, session_dirs) -> subprocess.CompletedProcess:
         stderr=subprocess.STDOUT, start_new_session=True, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        return inv("jobs.survey", "-e", env.name, SERIES, "--wait", timeout=400)
+        return inv("jobs.survey", "-e", env.name, series, "--wait", timeout=400)
     finally:
         foreman.send_signal(signal.SIGTERM)
         foreman.wait(timeout=60)
@@ -205,3 +210,51 @@ def test_arrays_of_a_chip_the_platform_does_not_know_fail_naming_the_chip(
     assert "chip RFY-Test1 (rfytest1cdf) is not known to this platform" in reason, reason
     assert "inv arrays.chip" in reason
     assert fetch(arrays_env, "SELECT count(*) FROM analyses") == [(0,)]  # nothing half-made
+
+
+def test_samples_with_only_a_processed_table_are_converted_when_their_identifiers_map(
+    arrays_env, http_server, arrays, session_dirs
+):
+    """GSM7000101's table: 6 values (a `null` skipped), 4 of them probe sets with a gene (67%,
+    above the 50% floor; two of them one gene's, averaged). GSM7000102's: 1 of 4 (25%)."""
+    series = "GSE250002"
+    http_server.state.files[f"/geo/series/GSE250nnn/{series}/soft/{series}_family.soft.gz"] = (
+        gzip.compress((FIXTURES / f"{series}_family.soft").read_bytes())
+    )
+    for sample in ("GSM7000101", "GSM7000102"):
+        query = f"/geo-query/acc.cgi?acc={sample}&targ=self&form=text&view=data"
+        http_server.state.files[query] = (FIXTURES / f"{sample}_view_data.txt").read_bytes()
+    env = arrays_env
+    added = inv("arrays.chip", "-e", env.name, "--cdf", str(arrays.chip.cdf),
+                "--genes", str(arrays.chip.probe_genes))  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    surveyed = run_platform(env, session_dirs, series)
+    assert surveyed.returncode == 1, surveyed.stdout + surveyed.stderr  # GSM7000102 failed
+
+    jobs = dict(
+        fetch(
+            env,
+            "SELECT payload->'experiment_ids'->>0, jsonb_build_array(state, "
+            "failure_reason) FROM jobs WHERE payload->>'application' = 'geo_table'",
+        )
+    )
+    by_accession = dict(fetch(env, "SELECT id::text, accession FROM experiments"))
+    outcome = {by_accession[k]: tuple(v) for k, v in jobs.items()}
+    assert outcome["GSM7000101"] == ("succeeded", None)
+    state, reason = outcome["GSM7000102"]
+    assert state == "failed"
+    assert reason.endswith(
+        "GSM7000102: 25.0% of its table's 4 identifiers map to genes of chip "
+        "RFY-Test1, below the floor of 50% ([arrays] table_floor_percent)"
+    )
+    ((analysis_id, metadata),) = fetch(
+        env, "SELECT id, metadata FROM analyses WHERE application = 'geo_table'"
+    )
+    assert metadata["share_mapped"] == pytest.approx(4 / 6, abs=1e-6)
+    assert (metadata["identifiers"], metadata["identifiers_mapped"]) == (6, 4)
+    folder = Path(env.lake.root) / "analyses" / str(analysis_id)
+    genes, samples, values = read_matrix(folder / "gene_submitted.tsv")
+    assert samples == ["GSM7000101"]
+    assert dict(zip(genes, values[:, 0], strict=True)) == {
+        "GENE00001": 8.1, "GENE00002": 9.4, "GENE00022": 7.5,
+    }  # fmt: skip

@@ -66,6 +66,8 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
         "index-salmon",
         "process-salmon",
         "process-summarise",
+        "process-affy",
+        "process-geo_table",
     }
     qc = next(item for item in rendered if item["jobDefinitionName"].endswith("fastq-qc-8192mb"))
     resources = {r["type"]: r["value"] for r in qc["containerProperties"]["resourceRequirements"]}
@@ -138,7 +140,7 @@ def test_a_handler_without_any_template_is_a_clear_error(staging, tmp_path):
     folder = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, folder)
     (folder / "process.json.j2").unlink()
-    with pytest.raises(ConfigError, match="no job-definition template for pipeline process-no_op"):
+    with pytest.raises(ConfigError, match="no job-definition template for pipeline process-affy"):
         render_job_definitions(
             staging, version="1.0", image=IMAGE, outputs=OUTPUTS, templates_dir=folder
         )
