@@ -25,6 +25,7 @@ from workers.processors.affy_chips import (
     CHIP_JSON,
     PROBE_GENES,
     chip_known,
+    package_name,
     read_probe_genes,
 )
 from workers.processors.affy_r import build_cdf_env
@@ -62,7 +63,8 @@ def add_chip(env: Environment, cdf: str, genes: str) -> ChipAdded:
     lake = open_lake(env)
     with tempfile.TemporaryDirectory(prefix="refinery-chip-") as tmp:
         out = Path(tmp)
-        name, package, probe_sets = build_cdf_env(cdf_path, out)
+        name, probe_sets = build_cdf_env(cdf_path, out)
+        package = package_name(name)
         on_chip = set(probe_sets)
         strangers = sorted(set(table) - on_chip)
         if strangers:

@@ -33,7 +33,12 @@ from common import catalog
 from common.errors import ValidationError
 from common.sql import query
 from foreman.jobs import enqueue_job
-from workers.processors.affy_chips import GeneValues, fetch_chip, summarise_to_genes
+from workers.processors.affy_chips import (
+    GeneValues,
+    fetch_chip,
+    package_name,
+    summarise_to_genes,
+)
 from workers.processors.affy_r import ProbeSetValues, read_headers, run_rma
 from workers.processors.applications import run_application
 from workers.processors.quantify import local_copy
@@ -78,6 +83,11 @@ def queue_arrays_if_all_stored(ctx: JobContext, experiment: dict[str, Any]) -> i
     return job_id
 
 
+def _nothing_readable(left_out: dict[str, str]) -> NoReadableArray:
+    reasons = "; ".join(f"{sample}: {reason}" for sample, reason in sorted(left_out.items()))
+    return NoReadableArray(f"no array of the experiment could be read: {reasons[:800]}")
+
+
 def _cel_file(experiment: dict[str, Any]) -> dict[str, Any] | None:
     cel = [f for f in experiment["files"] if f["name"].lower().endswith(CEL_SUFFIXES)]
     return cel[0] if len(cel) == 1 else None
@@ -103,21 +113,24 @@ def normalise_arrays(ctx: JobContext, experiments: list[dict[str, Any]], folder:
             left_out[header.sample] = f"its CEL file cannot be read: {header.problem}"[:500]
     readable = [header for header in headers if not header.problem]
     if not readable:
-        raise NoReadableArray(
-            "no array of the experiment could be read: "
-            + "; ".join(f"{sample}: {reason}" for sample, reason in sorted(left_out.items()))[:800]
-        )
-    (package, _), *_ = Counter(h.package for h in readable).most_common()
-    chip = next(h.chip for h in readable if h.package == package)
+        raise _nothing_readable(left_out)
+    (chip, _), *_ = Counter(h.chip for h in readable).most_common()
     for header in readable:
-        if header.package != package:
+        if header.chip != chip:
             left_out[header.sample] = (
                 f"its chip {header.chip} differs from the experiment's {chip}; "
                 "RMA normalises the arrays of one chip together"
             )
+    package = package_name(chip)
     definition = fetch_chip(ctx.lake, package, chip, folder / "chip")
-    kept = {h.sample: files[h.sample] for h in readable if h.package == package}
-    probe_sets = run_rma(kept, chip, definition.cdf_env, folder / "rma")
+    kept = {h.sample: files[h.sample] for h in readable if h.chip == chip}
+    rma = run_rma(kept, chip, definition.cdf_env, folder / "rma")
+    for sample, problem in rma.unreadable.items():
+        left_out[sample] = f"its CEL file cannot be read: {problem}"[:500]
+        kept.pop(sample, None)
+    if rma.values is None:
+        raise _nothing_readable(left_out)
+    probe_sets = rma.values
     genes = summarise_to_genes(probe_sets, definition.probe_genes)
     provenance = {
         "chip": chip,

@@ -81,9 +81,9 @@ def read_probe_genes(path: Path) -> dict[str, str]:
 
 
 def package_name(chip: str) -> str:
-    """R's name for a chip's definition, by affy's `cleancdfname` rule: lower case, without
-    `_`, `-` and spaces, then `cdf` ("HG-U133A" → "hgu133acdf"). affy keeps a short table of
-    older chips named otherwise; a CEL file's own header (read by R) gives those exactly."""
+    """The name a chip's definition is kept under, by affy's `cleancdfname` rule: lower case,
+    without `_`, `-` and spaces, then `cdf` ("HG-U133A" → "hgu133acdf"). Only a key: affy finds
+    the definition under the chip's own name (`workers.processors.affy_r`)."""
     name = chip.lower()
     for character in "_- ":
         name = name.replace(character, "")

@@ -2,16 +2,19 @@
 
 Three small scripts, each run by `common.shell.run_command`:
 
-- `build_cdf_env`: makecdfenv's `make.cdf.env` on a CDF file, saved as an RDS file. The chip
-  definition is kept as that saved environment rather than as an installed package: a package
-  made by `make.cdf.package` depends on AnnotationDbi, which this platform does not install, and
-  affy finds an environment named after the chip (as CEL headers name it) in R's global
-  environment first.
-- `read_headers`: each CEL file's chip (`affyio::read.celfile.header`) and R's package name
-  for it (`affy::cleancdfname`), after reading the file's intensities once: a file that cannot
-  be read is named with affyio's reason rather than failing the others.
+- `build_cdf_env`: makecdfenv's `make.cdf.env` on a CDF file (text or binary), saved as an
+  RDS file. The chip definition is kept as that saved environment rather than as an installed
+  package: a package made by `make.cdf.package` depends on AnnotationDbi, which this platform
+  does not install, and affy finds an environment named after the chip (as CEL headers name
+  it) in R's global environment first. The chip's name is the CDF file's name without `.CDF`,
+  as Affymetrix names them and as makecdfenv names its packages.
+- `read_headers`: each CEL file's chip (`affyio::read.celfile.header`, which reads the header
+  only); a file whose header cannot be read is named with affyio's reason.
 - `run_rma`: `affy::rma` (background correction, quantile normalisation, median polish) of
-  one chip's CEL files, its probe-set values (log2) written with 17 significant digits.
+  one chip's CEL files, its probe-set values (log2) written with 17 significant digits. The
+  files are read once, by `ReadAffy`; only when that fails is each read on its own to find the
+  ones that cannot be (a file cut short past its header), which are named with affyio's reason
+  and left out, and the others read again.
 
 affy looks for a chip definition it lacks on Bioconductor's web site; these scripts allow it
 only the global environment, so a missing chip is an error here and no request leaves the
@@ -42,27 +45,22 @@ suppressPackageStartupMessages(library(makecdfenv))
 args <- commandArgs(trailingOnly = TRUE)
 cdf <- args[1]; out <- args[2]
 env <- make.cdf.env(basename(cdf), cdf.path = dirname(cdf), verbose = FALSE)
-name <- readLines(cdf, n = 20)
-name <- sub("^Name=", "", grep("^Name=", name, value = TRUE)[1])
 saveRDS(env, file.path(out, "cdfenv.rds"))
-writeLines(c(name, cleancdfname(name), length(ls(env))), file.path(out, "chip.txt"))
 writeLines(ls(env), file.path(out, "probe_sets.txt"))
 """
 )
 
+R_REASON = 'reason <- function(e) gsub("[\\t\\r\\n]+", " ", trimws(conditionMessage(e)))\n'
+
 READ_HEADERS = (
-    R_QUIET
+    "suppressPackageStartupMessages(library(affyio))\n"
+    + R_REASON
     + r"""
 args <- commandArgs(trailingOnly = TRUE)
 runs <- read.delim(args[1], header = FALSE, colClasses = "character")
-rows <- sapply(seq_len(nrow(runs)), function(i) tryCatch({
-  h <- affyio::read.celfile.header(runs[i, 2])
-  x <- affyio::read.celfile(runs[i, 2], intensity.means.only = TRUE)
-  if (length(x$INTENSITY$MEAN) != prod(h[["CEL dimensions"]]))
-    stop("fewer cells than its header says")
-  paste(runs[i, 1], h$cdfName, cleancdfname(h$cdfName), "", sep = "\t")
-}, error = function(e) paste(runs[i, 1], "", "",
-                             gsub("[\t\r\n]+", " ", trimws(conditionMessage(e))), sep = "\t")))
+rows <- sapply(seq_len(nrow(runs)), function(i) tryCatch(
+  paste(runs[i, 1], read.celfile.header(runs[i, 2])$cdfName, "", sep = "\t"),
+  error = function(e) paste(runs[i, 1], "", reason(e), sep = "\t")))
 writeLines(rows, args[2])
 """
 )
@@ -70,11 +68,23 @@ writeLines(rows, args[2])
 RUN_RMA = (
     R_QUIET
     + R_ENVIRONMENT_ONLY
+    + R_REASON
     + r"""
 args <- commandArgs(trailingOnly = TRUE)
 runs <- read.delim(args[1], header = FALSE, colClasses = "character")
 assign(args[3], readRDS(args[4]), envir = .GlobalEnv)
-batch <- ReadAffy(filenames = runs[[2]], sampleNames = runs[[1]], verbose = FALSE)
+read_all <- function(r) ReadAffy(filenames = r[[2]], sampleNames = r[[1]], verbose = FALSE)
+batch <- tryCatch(read_all(runs), error = function(e) NULL)
+problems <- character(0)
+if (is.null(batch)) {
+  problems <- sapply(runs[[2]], function(f) tryCatch({
+    affyio::read.celfile(f, intensity.means.only = TRUE); ""
+  }, error = reason), USE.NAMES = FALSE)
+  unreadable <- nzchar(problems)
+  writeLines(paste(runs[[1]][unreadable], problems[unreadable], sep = "\t"), args[5])
+  if (all(unreadable)) quit(status = 0)
+  batch <- read_all(runs[!unreadable, ])
+} else writeLines(character(0), args[5])
 x <- exprs(rma(batch, verbose = FALSE))
 text <- matrix(sprintf("%.17g", x), nrow = nrow(x))
 writeLines(c(paste(c("ProbeSet", colnames(x)), collapse = "\t"),
@@ -89,11 +99,10 @@ class UnreadableChipDefinition(ValidationError):
 
 @dataclass(frozen=True)
 class CelHeader:
-    """One CEL file's chip as affyio reads it, or why it could not be read."""
+    """One CEL file's chip as affyio reads it from its header, or why it could not be read."""
 
     sample: str
     chip: str
-    package: str
     problem: str
 
 
@@ -104,6 +113,15 @@ class ProbeSetValues:
     probe_sets: list[str]
     samples: list[str]
     values: np.ndarray
+
+
+@dataclass(frozen=True)
+class RmaResult:
+    """RMA's values of the files that could be read (None when none could), and affyio's
+    reason for each that could not."""
+
+    values: ProbeSetValues | None
+    unreadable: dict[str, str]
 
 
 def _rscript(script: str, folder: Path, name: str, *args: str | Path) -> None:
@@ -122,9 +140,9 @@ def _listing(folder: Path, files: dict[str, Path]) -> Path:
     return listing
 
 
-def build_cdf_env(cdf: Path, out: Path) -> tuple[str, str, list[str]]:
-    """makecdfenv's environment of `cdf` saved as `out/cdfenv.rds`; returns the chip's name,
-    R's package name for it and its probe sets."""
+def build_cdf_env(cdf: Path, out: Path) -> tuple[str, list[str]]:
+    """makecdfenv's environment of `cdf` saved as `out/cdfenv.rds`; returns the chip's name
+    and its probe sets."""
     out.mkdir(parents=True, exist_ok=True)
     try:
         _rscript(BUILD_CDF_ENV, out, "build_cdf_env.R", cdf, out)
@@ -133,9 +151,8 @@ def build_cdf_env(cdf: Path, out: Path) -> tuple[str, str, list[str]]:
         raise UnreadableChipDefinition(
             f"{cdf.name}: makecdfenv could not read it as a CDF file ({detail[:200]})"
         ) from None
-    name, package, _count = (out / "chip.txt").read_text().splitlines()[:3]
-    probe_sets = (out / "probe_sets.txt").read_text().split()
-    return name, package, probe_sets
+    name = cdf.name[: -len(".cdf")] if cdf.name.lower().endswith(".cdf") else cdf.name
+    return name, (out / "probe_sets.txt").read_text().split()
 
 
 def read_headers(files: dict[str, Path], folder: Path) -> list[CelHeader]:
@@ -146,19 +163,24 @@ def read_headers(files: dict[str, Path], folder: Path) -> list[CelHeader]:
     _rscript(READ_HEADERS, folder, "read_headers.R", listing, out)
     headers = []
     for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
-        sample, chip, package, problem = [*line.split("\t"), "", "", ""][:4]
-        headers.append(CelHeader(sample, chip, package, problem))
+        sample, chip, problem = [*line.split("\t"), "", ""][:3]
+        headers.append(CelHeader(sample, chip, problem))
     return headers
 
 
-def run_rma(files: dict[str, Path], chip: str, cdf_env: Path, folder: Path) -> ProbeSetValues:
+def run_rma(files: dict[str, Path], chip: str, cdf_env: Path, folder: Path) -> RmaResult:
     """affy::rma of `files` (all of chip `chip`, as their headers name it, whose saved
     definition is `cdf_env`: affy looks it up under that name)."""
     folder.mkdir(parents=True, exist_ok=True)
     listing = _listing(folder, files)
-    out = folder / "probe_set_rma.tsv"
-    _rscript(RUN_RMA, folder, "rma.R", listing, out, chip, cdf_env)
-    return read_probe_set_values(out)
+    out, unreadable = folder / "probe_set_rma.tsv", folder / "unreadable.tsv"
+    _rscript(RUN_RMA, folder, "rma.R", listing, out, chip, cdf_env, unreadable)
+    problems = dict(
+        line.split("\t", 1)
+        for line in unreadable.read_text(encoding="utf-8", errors="replace").splitlines()
+        if "\t" in line
+    )
+    return RmaResult(read_probe_set_values(out) if out.exists() else None, problems)
 
 
 def read_probe_set_values(path: Path) -> ProbeSetValues:
