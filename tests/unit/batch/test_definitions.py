@@ -140,7 +140,9 @@ def test_a_handler_without_any_template_is_a_clear_error(staging, tmp_path):
     folder = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, folder)
     (folder / "process.json.j2").unlink()
-    with pytest.raises(ConfigError, match="no job-definition template for pipeline process-affy"):
+    with pytest.raises(
+        ConfigError, match="no job-definition template for pipeline process-geo_table"
+    ):
         render_job_definitions(
             staging, version="1.0", image=IMAGE, outputs=OUTPUTS, templates_dir=folder
         )
@@ -296,3 +298,15 @@ def test_catch_all_rule_before_spot_retry_is_rejected(staging, tmp_path):
 def test_rendered_definitions_are_plain_json(staging):
     rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
     assert json.loads(json.dumps(rendered)) == rendered
+
+
+def test_rma_runs_on_one_core_in_every_memory_tier(staging):
+    rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
+    affy = [item for item in rendered if "affy" in item["jobDefinitionName"]]
+    memory = set()
+    for item in affy:
+        requirements = item["containerProperties"]["resourceRequirements"]
+        resources = {r["type"]: r["value"] for r in requirements}
+        assert resources["VCPU"] == "1" and item["timeout"]["attemptDurationSeconds"] == 14400
+        memory.add(resources["MEMORY"])
+    assert memory == {"2048", "8192"}  # a tier each: killed for memory, retried a tier up
