@@ -16,8 +16,9 @@ the survey, the downloads and the `affy` job they lead to. The claims:
 - the truth: each planted gene comes out at log2 fold change 2 ± 0.4 (treated mean − control
   mean; RMA's quantile normalisation and the probe noise move it), their mean within 0.2 of 2,
   and every other gene within ±0.5 of 0;
-- the truncated CEL file leaves its sample out, with affyio's reason, and the rest are
-  processed; a chip the platform was never given fails the job for good, naming the chip.
+- the truncated CEL file leaves its sample out, with affyio's reason, and so does an eighth
+  array, of another chip (RMA normalises one chip's arrays together); the rest are processed;
+  a chip the platform was never given fails the job for good, naming the chip.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ SOFT_PATH = f"/geo/series/GSE250nnn/{SERIES}/soft/{SERIES}_family.soft.gz"
 SAMPLES = {
     "GSM7000001": "ctrl1", "GSM7000002": "ctrl2", "GSM7000003": "ctrl3",
     "GSM7000004": "trt1", "GSM7000005": "trt2", "GSM7000006": "trt3", "GSM7000007": "trt4",
+    "GSM7000008": "other1",
 }  # fmt: skip
 CONTROL, TREATED = ["GSM7000001", "GSM7000002", "GSM7000003"], ["GSM7000004", "GSM7000005",
                                                                 "GSM7000006"]  # fmt: skip
 TRUNCATED = "GSM7000007"
+OTHER_CHIP = "GSM7000008"  # an array of another chip: left out of the others' RMA
 INV = str(Path(sys.executable).with_name("inv"))
 PLUMBING_TOLERANCE = 1e-9
 PLANTED_TOLERANCE = 0.4
@@ -68,9 +71,13 @@ def inv(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 @pytest.fixture
 def arrays(tmp_path):
     chip = make_chip(tmp_path / "chip")
-    return make_arrays(
-        tmp_path / "cel", chip, samples=list(SAMPLES), second_group=[*TREATED, TRUNCATED]
-    )
+    made = make_arrays(tmp_path / "cel", chip, samples=list(SAMPLES)[:-1],
+                       second_group=[*TREATED, TRUNCATED])  # fmt: skip
+    other = make_chip(tmp_path / "other-chip", name="RFY-Test2", probe_sets=50)
+    (cel,) = make_arrays(tmp_path / "other-cel", other, samples=[OTHER_CHIP],
+                         second_group=[]).cel_files.values()  # fmt: skip
+    made.cel_files[OTHER_CHIP] = cel
+    return made
 
 
 @pytest.fixture
@@ -154,7 +161,11 @@ def test_a_series_of_arrays_is_rma_normalised_like_r_and_recovers_the_planted_ge
     )
     assert metadata["chip"] == "RFY-Test1" and metadata["scale"] == "log2"
     assert metadata["samples"] == CONTROL + TREATED
-    assert list(metadata["left_out"]) == [TRUNCATED]
+    assert list(metadata["left_out"]) == [TRUNCATED, OTHER_CHIP]
+    assert metadata["left_out"][OTHER_CHIP] == (
+        "its chip RFY-Test2 differs from the experiment's RFY-Test1; "
+        "RMA normalises the arrays of one chip together"
+    )
     assert "cannot be read" in metadata["left_out"][TRUNCATED]
     assert "truncated" in metadata["left_out"][TRUNCATED]
 
@@ -166,7 +177,7 @@ def test_a_series_of_arrays_is_rma_normalised_like_r_and_recovers_the_planted_ge
 
     # the plumbing: R's own rma on the stored CEL files, the chip straight from its CDF
     stored = sorted(lake.glob("raw/geo-GSE250001/*/*.CEL.gz"))
-    kept = [path for path in stored if not path.name.startswith(TRUNCATED)]
+    kept = [path for path in stored if not path.name.startswith((TRUNCATED, OTHER_CHIP))]
     reference = run_r_rma(arrays.chip.cdf, "RFY-Test1", kept, tmp_path / "reference")
     probe_sets, samples, values = read_matrix(folder / "probe_set_rma.tsv")
     assert samples == CONTROL + TREATED
