@@ -27,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import polars as pl
+import numpy as np
 
 from common import catalog
 from common.errors import ValidationError
@@ -151,13 +151,14 @@ def normalise_arrays(ctx: JobContext, experiments: list[dict[str, Any]], folder:
     return probe_sets, genes, provenance
 
 
-def tsv_bytes(first: str, names: list[str], samples: list[str], values: Any) -> bytes:
-    """A gene (or probe-set) matrix as TSV: `first` column of names, then one per sample."""
-    frame = pl.DataFrame(
-        {first: names} | {sample: values[:, i] for i, sample in enumerate(samples)}
-    )
-    text: str = frame.write_csv(separator="\t", quote_style="never", line_terminator="\n")
-    return text.encode()
+def tsv_bytes(first: str, names: list[str], samples: list[str], values: np.ndarray) -> bytes:
+    """A gene (or probe-set) matrix as TSV: `first` column of names, then one per sample; each
+    number as the shortest text that reads back as the same double."""
+    lines = ["\t".join([first, *samples])]
+    lines += [
+        "\t".join([name, *map(repr, row.tolist())]) for name, row in zip(names, values, strict=True)
+    ]
+    return ("\n".join(lines) + "\n").encode()
 
 
 @handler("process", APPLICATION)

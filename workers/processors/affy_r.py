@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from common.errors import ValidationError
 from common.shell import run_command, values
@@ -184,8 +183,21 @@ def run_rma(files: dict[str, Path], chip: str, cdf_env: Path, folder: Path) -> R
 
 
 def read_probe_set_values(path: Path) -> ProbeSetValues:
-    """A probe-set matrix as `run_rma` (or R by hand) writes it: `ProbeSet`, then samples."""
-    frame = pl.read_csv(path, separator="\t", infer_schema_length=0, quote_char=None)
-    samples = frame.columns[1:]
-    matrix = frame.select(samples).cast(pl.Float64).to_numpy()
-    return ProbeSetValues(frame[frame.columns[0]].to_list(), list(samples), matrix)
+    """A probe-set matrix as `run_rma` (or R by hand) writes it: `ProbeSet`, then samples.
+
+    Read with plain Python rather than polars: a few thousand rows, and polars' streaming CSV
+    reader was seen to hang in a worker (its runtime waiting on itself)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines:
+        raise ValidationError(f"{path.name}: empty; no probe-set values")
+    samples = lines[0].split("\t")[1:]
+    names: list[str] = []
+    rows: list[list[float]] = []
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        if len(fields) != len(samples) + 1:
+            raise ValidationError(f"{path.name}: line {number} has {len(fields)} fields")
+        names.append(fields[0])
+        rows.append([float(value) for value in fields[1:]])
+    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(samples))
+    return ProbeSetValues(names, samples, values)
