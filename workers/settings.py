@@ -9,10 +9,12 @@ validated when the environment is loaded.
                                        recorded reports and files on loopback
             retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
 [geo]       base_url = "https://ftp.ncbi.nlm.nih.gov/geo"   where series' SOFT family files are
+            query_url = "https://www.ncbi.nlm.nih.gov/geo/query/acc.cgi"   a sample's own table
             retries = 4, backoff_seconds = 2.0, timeout_seconds = 60
 [download]  retries = 3 (resumes within one attempt), timeout_seconds = 60,
             chunk_bytes = 65536 (a broken transfer keeps all but the last chunk)
 [workers]   stall_seconds = 300    a transfer that moves no byte for this long fails the attempt
+[arrays]    table_floor_percent = 50   a processed table mapping less to genes fails
 [rnaseq]    quantify, mapping_floor_percent, salmon_threads, long_read_min_length, Ensembl URLs
 """
 
@@ -22,6 +24,7 @@ from common.environments import Environment
 from common.settings.jobs import (
     DEFAULT_PORTAL_URL,
     PROCESS_APPLICATIONS,
+    ArraySettings,
     DownloadSettings,
     EnaSettings,
     GeoSettings,
@@ -33,12 +36,14 @@ from common.settings.jobs import (
 __all__ = [
     "DEFAULT_PORTAL_URL",
     "PROCESS_APPLICATIONS",
+    "ArraySettings",
     "DownloadSettings",
     "EnaSettings",
     "GeoSettings",
     "PipelineSettings",
     "RnaSeqSettings",
     "WorkerSettings",
+    "array_settings",
     "download_settings",
     "ena_settings",
     "geo_settings",
@@ -70,3 +75,7 @@ def worker_settings(env: Environment) -> WorkerSettings:
 
 def rnaseq_settings(env: Environment) -> RnaSeqSettings:
     return RnaSeqSettings.for_environment(env)
+
+
+def array_settings(env: Environment) -> ArraySettings:
+    return ArraySettings.for_environment(env)

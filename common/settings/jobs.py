@@ -155,9 +155,14 @@ class EnaSettings(Section):
 @dataclass(frozen=True, config=SCHEMA_CONFIG)
 class GeoSettings(Section):
     """Where the `geo` surveyor reads a series' SOFT family file
-    (`<base_url>/series/GSE1nnn/GSE1234/soft/GSE1234_family.soft.gz`), and how patiently."""
+    (`<base_url>/series/GSE1nnn/GSE1234/soft/GSE1234_family.soft.gz`) and a sample's own
+    table (`<query_url>?acc=GSM…&targ=self&form=text&view=data`), and how patiently."""
 
     base_url: Text = Field(default=DEFAULT_GEO_URL, description="GEO's download area base URL")
+    query_url: Text = Field(
+        default="https://www.ncbi.nlm.nih.gov/geo/query/acc.cgi",
+        description="GEO's accession viewer, which gives a sample's table as text",
+    )
     retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
     backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
         default=2.0, description="first backoff"
@@ -165,6 +170,19 @@ class GeoSettings(Section):
     timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
 
     _base_is_http = field_validator("base_url")(http_url)
+    _query_is_http = field_validator("query_url")(http_url)
+
+
+@section("arrays")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class ArraySettings(Section):
+    """Microarrays: a sample that only has its submitter's processed table is converted to genes
+    through its chip's probe-to-gene table; one whose identifiers map less than
+    `table_floor_percent` fails for good with that reason."""
+
+    table_floor_percent: Annotated[Number, Field(ge=0, le=100)] = Field(
+        default=50.0, description="lowest share (%) of a table's identifiers that must map"
+    )
 
 
 @section("download")

@@ -50,7 +50,7 @@ from common.shell import run_command
 from common.sql import query
 from foreman.service import foreman_pid
 from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
-from ops.benchkit import Comparison
+from ops.benchkit import Comparison, wait_for_quiet_platform
 from ops.index.build import build_index
 from ops.progress import Progress, quiet
 from workers.processors.indices import get_index
@@ -227,7 +227,7 @@ def _one_sample(
         delivery, organism, [PlannedSample("S", seed=seed, fragments=reads)], project=project
     )
     (accession,) = planted
-    _wait_quiet(conn)
+    wait_for_quiet_platform(conn, timeout=WAIT_SECONDS)
     with transaction(env) as survey_conn:
         submit_survey(survey_conn, str(delivery), env)
     claimed, started, committed = _time_salmon_job(conn, accession)
@@ -238,7 +238,8 @@ def _one_sample(
         raise JobError(f"the salmon job of {accession} succeeded but left no quant.sf")
     metadata, lake_key = result
     ours = numreads_total(_lake_file(lake, lake_key, work / "ours.sf"))
-    _wait_quiet(conn)  # the project's summary, queued by its last quantification
+    # the project's summary, queued by its last quantification
+    wait_for_quiet_platform(conn, timeout=WAIT_SECONDS)
     fastq = planted[accession].files[0]
     output = work / f"{project}-salmon"
     start = time.perf_counter()
@@ -296,14 +297,3 @@ def _time_salmon_job(conn: Connection, accession: str) -> tuple[float, float, fl
                 raise JobError(f"the salmon job of {accession} failed: {row[3]}")
             time.sleep(POLL_SECONDS)
     raise JobError(f"the salmon job of {accession} did not end in {WAIT_SECONDS:g} s")
-
-
-def _wait_quiet(conn: Connection) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    with conn.cursor() as cur:
-        while time.monotonic() < deadline:
-            cur.execute(_sql("active_jobs"))
-            if cur.fetchone() == (0,):
-                return
-            time.sleep(0.2)
-    raise JobError(f"jobs still active after {WAIT_SECONDS:g} s; the bench needs a quiet platform")

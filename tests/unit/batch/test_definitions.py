@@ -73,6 +73,8 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
         "dataset-matrices",
         "dataset-qn_target",
         "dataset-compendium",
+        "process-affy",
+        "process-geo_table",
     }
     qc = next(item for item in rendered if item["jobDefinitionName"].endswith("fastq-qc-8192mb"))
     resources = {r["type"]: r["value"] for r in qc["containerProperties"]["resourceRequirements"]}
@@ -158,7 +160,9 @@ def test_a_handler_without_any_template_is_a_clear_error(staging, tmp_path):
     folder = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, folder)
     (folder / "process.json.j2").unlink()
-    with pytest.raises(ConfigError, match="no job-definition template for pipeline process-no_op"):
+    with pytest.raises(
+        ConfigError, match="no job-definition template for pipeline process-geo_table"
+    ):
         render_job_definitions(
             staging, version="1.0", image=IMAGE, outputs=OUTPUTS, templates_dir=folder
         )
@@ -356,3 +360,15 @@ def test_a_template_naming_an_image_no_release_has_is_refused(staging, tmp_path)
         render_job_definitions(
             staging, version="1.0", image=IMAGE, outputs=OUTPUTS, templates_dir=folder
         )
+
+
+def test_rma_runs_on_one_core_in_every_memory_tier(staging):
+    rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
+    affy = [item for item in rendered if "affy" in item["jobDefinitionName"]]
+    memory = set()
+    for item in affy:
+        requirements = item["containerProperties"]["resourceRequirements"]
+        resources = {r["type"]: r["value"] for r in requirements}
+        assert resources["VCPU"] == "1" and item["timeout"]["attemptDurationSeconds"] == 14400
+        memory.add(resources["MEMORY"])
+    assert memory == {"2048", "8192"}  # a tier each: killed for memory, retried a tier up
