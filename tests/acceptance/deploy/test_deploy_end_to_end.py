@@ -101,10 +101,12 @@ class Staging:
     def release_images(self, version: str) -> dict[str, set[str]]:
         """What a release's definitions must run: the salmon pipelines the salmon image,
         every other pipeline the workers image, both of that version from the registry."""
+
+        def image(pipeline: str) -> str:
+            return "salmon" if pipeline in SALMON_PIPELINES else "workers"
+
         return {
-            pipeline: {
-                f"{self.registry}/{'salmon' if pipeline in SALMON_PIPELINES else 'workers'}:{version}"
-            }
+            pipeline: {f"{self.registry}/{image(pipeline)}:{version}"}
             for pipeline in self.pipelines
         }
 
