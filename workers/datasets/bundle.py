@@ -2,7 +2,8 @@
 `<group>/metadata_<group>.tsv` and `left_out.tsv` — everything but the matrices.
 
 A metadata TSV has one row per column of its group's matrix, in the same order, with what
-the catalog holds about that run, its sample, individual and project (the sample's own
+the catalog holds about that run, its sample, individual and project, and its technology
+(`RNA-SEQ` or `MICROARRAY`: which kind of result its values came from; the sample's own
 metadata fields follow, one column each); `left_out.tsv` names every run or sample asked for
 that no matrix holds, and why.
 """
@@ -28,6 +29,7 @@ FIXED_COLUMNS = (
     "project_title",
     "library_layout",
     "platform",
+    "technology",
 )
 LICENSE = """\
 The values in this archive were computed from the sequencing data named in

@@ -2,12 +2,14 @@
 
 The steps are `workers.processors.expression.compendium`'s (genes in most samples, low
 expression dropped, log2(x + 1) once, outer join, sparse genes and samples dropped, iterative
-SVD imputation, quantile normalisation to the compendium's own target — the organism's QN
-target is made of linear values, the compendium's are log2). Its inputs are each project's
-newest gene matrix (lengthScaledTPM counts, linear: RNA-seq, marked not yet log2, so log2 is
-applied exactly once). The archive holds the normalised matrix, the same genes and samples
-on the log2 scale before imputation and normalisation (`raw_<organism>.tsv`), and the
-record states how many values were imputed and which genes and samples were dropped and why.
+SVD imputation, quantile normalisation to the compendium's own target). Its inputs are each
+project's newest gene-level result, marked with the scale and technology its application
+declares (`sources.GENE_RESULTS`): RNA-seq lengthScaledTPM counts are linear and take
+log2(x + 1) once; microarray RMA values are log2 already and are never logged again.
+The archive holds
+the normalised matrix, the same genes and samples on the log2 scale before imputation and
+normalisation (`raw_<organism>.tsv`), and the record states how many values were imputed and
+which genes and samples were dropped and why.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ import numpy as np
 from common.errors import ValidationError
 from workers.datasets import bundle
 from workers.datasets.handlers import dataset_record, fetch_matrices, store_archive, subsets
-from workers.datasets.sources import organism_plan
+from workers.datasets.sources import LOG2, organism_plan
 from workers.processors.expression.compendium import ExperimentMatrix, build_compendium
 from workers.processors.expression.matrices import read_gene_matrix, write_block
 from workers.registry import JobContext, handler
 
-VALUES = "log2(x + 1) of lengthScaledTPM counts (tximport), imputed, quantile-normalised"
+VALUES = (
+    "log2(x + 1) of RNA-seq lengthScaledTPM counts (tximport) and microarray RMA values "
+    "(log2 already), imputed, quantile-normalised"
+)
 
 
 def _write_matrix(path: Path, genes: np.ndarray, samples: list[str], values: np.ndarray) -> Path:
@@ -48,11 +53,13 @@ def build_organism_compendium(ctx: JobContext) -> dict[str, Any]:
     matrices = fetch_matrices(ctx, plan, work / "inputs")
     experiments = []
     for sources in plan.groups.values():
-        for path in subsets(matrices, sources, work / "subsets"):
-            read = read_gene_matrix(path)
+        paths = subsets(plan, matrices, sources, work / "subsets", log2=False)
+        for analysis_id, path in zip(sorted(sources), paths, strict=True):
+            read, source = read_gene_matrix(path), plan.sources[analysis_id]
             experiments.append(
-                ExperimentMatrix(read.genes, read.samples, read.values, rnaseq=True, log2=False)
-            )
+                ExperimentMatrix(read.genes, read.samples, read.values,
+                                 rnaseq=source.technology == "RNA-SEQ", log2=source.scale == LOG2)
+            )  # fmt: skip
     compendium = build_compendium(experiments)
     group = next(iter(plan.groups))
     out = work / "archive"
@@ -76,8 +83,9 @@ def build_organism_compendium(ctx: JobContext) -> dict[str, Any]:
         "dropped_genes": compendium.dropped_genes,
         "low_expression_genes": compendium.low_expression_genes,
         "left_out": left_out,
-        "log2": "applied once, log2(x + 1), to the linear lengthScaledTPM counts",
-        "gene_matrices": {str(p): a for p, a in sorted(plan.summaries.items())},
+        "log2": "applied once, log2(x + 1), to linear values (RNA-seq lengthScaledTPM "
+        "counts); microarray RMA values are log2 already",
+        "gene_matrices": plan.gene_matrices(),
     }
     summary = {
         "organism": organism,

@@ -20,14 +20,20 @@ LEFT JOIN experiments e ON e.aliquot_id = a.id
 WHERE p.id = ANY(%(project_ids)s) OR s.id = ANY(%(sample_ids)s)
 ORDER BY p.accession, s.id, e.accession;
 
--- name: newest_summaries --
--- The newest finished gene matrix (summary) of each project.
-SELECT DISTINCT ON ((metadata ->> 'project_id')::bigint)
-       (metadata ->> 'project_id')::bigint AS project_id, id AS analysis_id, metadata
-FROM analyses
-WHERE application = 'summarise' AND status IN ('FINISHED', 'SUCCEEDED')
-  AND (metadata ->> 'project_id')::bigint = ANY(%(project_ids)s)
-ORDER BY (metadata ->> 'project_id')::bigint, id DESC;
+-- name: newest_gene_results --
+-- The newest finished gene-level result of each project per application and platform (a
+-- project's arrays of two chips are two `affy` results; RNA-seq results name no platform).
+SELECT DISTINCT ON (project_id, application, platform) project_id, application, platform,
+       analysis_id, metadata
+FROM (
+    SELECT (metadata ->> 'project_id')::bigint AS project_id, application,
+           coalesce(metadata ->> 'platform', '') AS platform, id AS analysis_id, metadata
+    FROM analyses
+    WHERE application = ANY(%(applications)s) AND status IN ('FINISHED', 'SUCCEEDED')
+      AND metadata ? 'project_id'
+) AS results
+WHERE project_id = ANY(%(project_ids)s)
+ORDER BY project_id, application, platform, analysis_id DESC;
 
 -- name: projects_of_organism --
 SELECT DISTINCT p.id FROM projects p JOIN individuals i ON i.project_id = p.id

@@ -1,11 +1,13 @@
 """The `dataset` job kind: a dataset asked for, an organism's QN target, its compendium.
 
-Each handler reads its inputs (the newest gene matrix of each project involved) from the lake
-into scratch, computes with the expression core (`workers.processors.expression`: joins,
-quantile normalisation and scaling by blocks of genes, so memory grows with a block, not the
-matrix), writes one artefact, stores it in the lake atomically and completes its catalog row
-in the transaction that marks the job succeeded. A build killed at any point is re-run from
-the start (retried on the next memory tier like any job) and writes the same key again.
+Each handler reads its inputs (the newest gene-level result of each project involved, whatever
+application made it: `workers.datasets.sources`) from the lake into scratch, puts every value
+on the log2 scale (`sources.ON_LOG2_SCALE`; the compendium does its own log2, once), computes
+with the expression core (`workers.processors.expression`: joins, quantile normalisation and
+scaling by blocks of genes, so memory grows with a block, not the matrix), writes one artefact,
+stores it in the lake atomically and completes its catalog row in the transaction that marks
+the job succeeded. A build killed at any point is re-run from the start (retried on the next
+memory tier like any job) and writes the same key again.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from workers.datasets import bundle
 from workers.datasets.archive import verify_archive, write_archive
 from workers.datasets.requests import newest_targets, project_ids_of
 from workers.datasets.sources import (
-    MATRIX_FILE,
+    LINEAR,
+    ON_LOG2_SCALE,
     Plan,
     catalog_runs,
     datasets_sql,
@@ -40,7 +43,7 @@ from workers.processors.expression.scaling import Scaling
 from workers.processors.expression.targets import target_from_files
 from workers.registry import JobContext, handler
 
-VALUES = "lengthScaledTPM counts (tximport), from each experiment's newest gene matrix"
+VALUES = f"{ON_LOG2_SCALE}, from each experiment's newest gene-level result"
 
 
 def dataset_key(dataset_id: int) -> str:
@@ -64,13 +67,15 @@ def dataset_record(ctx: JobContext) -> dict[str, Any]:
 
 
 def fetch_matrices(ctx: JobContext, plan: Plan, folder: Path) -> dict[int, Path]:
-    """analysis id -> its gene matrix, copied from the lake into `folder`."""
+    """analysis id -> its gene matrix (the file its application declares), copied from the
+    lake into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for analysis_id in sorted({a for sources in plan.groups.values() for a in sources}):
         path = folder / f"{analysis_id}.tsv"
+        name = plan.sources[analysis_id].file
         with (
-            ctx.lake.open_read(computed_file_key(analysis_id, MATRIX_FILE)) as source,
+            ctx.lake.open_read(computed_file_key(analysis_id, name)) as source,
             path.open("wb") as out,
         ):
             shutil.copyfileobj(source, out)
@@ -78,8 +83,16 @@ def fetch_matrices(ctx: JobContext, plan: Plan, folder: Path) -> dict[int, Path]
     return paths
 
 
-def subsets(matrices: dict[int, Path], sources: dict[int, list[str]], folder: Path) -> list[Path]:
-    """Each matrix with only the runs of `sources`, its text kept as it is."""
+def subsets(
+    plan: Plan,
+    matrices: dict[int, Path],
+    sources: dict[int, list[str]],
+    folder: Path,
+    *,
+    log2: bool = True,
+) -> list[Path]:
+    """Each matrix with only the runs of `sources`, in analysis order: on the log2 scale
+    (a linear source as log2(x + 1), once) or, with `log2=False`, its text kept as it is."""
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     for analysis_id, runs in sorted(sources.items()):
@@ -93,6 +106,10 @@ def subsets(matrices: dict[int, Path], sources: dict[int, list[str]], folder: Pa
             columns=["Gene", *runs],
             quote_char=None,
         )
+        if log2 and plan.sources[analysis_id].scale == LINEAR:
+            frame = frame.with_columns(
+                [(pl.col(run).cast(pl.Float64) + 1.0).log(2.0) for run in runs]
+            )
         frame.write_csv(path, separator="\t", quote_style="never", line_terminator="\n")
         files.append(path)
     return files
@@ -179,7 +196,7 @@ def build_dataset(ctx: JobContext) -> dict[str, Any]:
     groups: dict[str, Any] = {}
     left_out = dict(plan.left_out)
     for group, sources in sorted(plan.groups.items()):
-        inputs = subsets(matrices, sources, work / "subsets" / group)
+        inputs = subsets(plan, matrices, sources, work / "subsets" / group)
         target = targets[group][0] if group in targets else None
         matrix = write_group_matrix(
             group,
@@ -214,7 +231,7 @@ def build_dataset(ctx: JobContext) -> dict[str, Any]:
         "groups": groups,
         "left_out": left_out,
         "samples": {run: row["sample_id"] for run, row in plan.runs.items()},
-        "gene_matrices": {str(p): a for p, a in sorted(plan.summaries.items())},
+        "gene_matrices": plan.gene_matrices(),
     }
     summary = {
         "dataset_id": dataset_id,
@@ -255,7 +272,8 @@ def build_dataset(ctx: JobContext) -> dict[str, Any]:
 
 @handler("dataset", "qn_target")
 def build_qn_target(ctx: JobContext) -> dict[str, Any]:
-    """An organism's QN target: the mean of its processed samples' sorted values."""
+    """An organism's QN target: the mean of its processed samples' sorted values, on the
+    log2 scale datasets use (RNA-seq and microarray samples alike)."""
     organism = str(ctx.job.payload.get("organism") or "")
     plan = organism_plan(ctx.conn, organism)
     least = ctx.env.settings("datasets", DatasetsSettings).qn_target_min_samples
@@ -269,7 +287,7 @@ def build_qn_target(ctx: JobContext) -> dict[str, Any]:
     files = [
         path
         for sources in plan.groups.values()
-        for path in subsets(matrices, sources, work / "subsets")
+        for path in subsets(plan, matrices, sources, work / "subsets")
     ]
     target = target_from_files(files)
     with ctx.conn.cursor() as cur:
@@ -296,7 +314,8 @@ def build_qn_target(ctx: JobContext) -> dict[str, Any]:
                 "inputs": Json(
                     {
                         "runs": runs,
-                        "gene_matrices": sorted(plan.summaries.values()),
+                        "gene_matrices": sorted(plan.sources),
+                        "scale": ON_LOG2_SCALE,
                         "skipped_empty": target.skipped_empty,
                     }
                 ),

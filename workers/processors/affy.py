@@ -136,6 +136,7 @@ def normalise_arrays(ctx: JobContext, experiments: list[dict[str, Any]], folder:
         "chip": chip,
         "chip_package": package,
         "platform": str(experiments[0].get("platform") or ""),
+        "project_id": ctx.job.payload.get("project_id"),  # how datasets find the result
         "method": "affy::rma (background correction, quantile normalisation, median polish)",
         "scale": "log2",
         "samples": sorted(kept),
@@ -169,8 +170,7 @@ def process_affy(ctx: JobContext) -> dict[str, Any]:
     def compute(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, bytes]:
         probe_sets, genes, described = normalise_arrays(ctx, experiments, ctx.scratch_dir / "affy")
         provenance.update(described)
-        summary = {**described, "values_file": "gene_rma.tsv",
-                   "project_id": ctx.job.payload.get("project_id")}  # fmt: skip
+        summary = {**described, "values_file": "gene_rma.tsv"}
         return {
             "gene_rma.tsv": tsv_bytes("Gene", genes.genes, genes.samples, genes.values),
             "probe_set_rma.tsv": tsv_bytes(
@@ -183,13 +183,16 @@ def process_affy(ctx: JobContext) -> dict[str, Any]:
 
 
 def queue_after_download(ctx: JobContext, experiment_id: int) -> tuple[bool, int | None]:
-    """(whether the experiment is an array, the job queued for it if any): a processed
-    table's own `geo_table` job, or the `affy` job of its project's CEL files on its platform
-    once the last is stored."""
+    """(whether the experiment is an array, the job queued for it if any): a GEO processed
+    table's own `geo_table` job (an ArrayExpress processed table gets none), or the `affy`
+    job of its project's CEL files on its platform once the last is stored."""
     experiment = catalog.get_experiment(ctx.conn, experiment_id)
     if not is_array(experiment):
         return False, None
-    if experiment["metadata"]["array"].get("raw") == "table":
+    raw = experiment["metadata"]["array"].get("raw")
+    if raw == "processed":
+        return True, None  # an ArrayExpress processed table: stored and kept, not converted
+    if raw == "table":
         job_id, _ = enqueue_job(
             ctx.conn, "process",
             {"application": "geo_table", "experiment_ids": [experiment_id],

@@ -6,10 +6,11 @@ processed by the real background foreman and workers. Then, through `inv dataset
 
 - a dataset of both experiments in each aggregation mode opens as expected: the archive
   verifies against its manifest, each matrix loads with the values of the experiments' gene
-  matrices, each metadata TSV matches the catalog, and every sample asked for is in a matrix
-  or listed with its reason;
-- a QN target equals the mean of the samples' sorted values, and a dataset normalised to it
-  gives every column exactly the target's values;
+  matrices on the datasets' log2 scale (log2(x + 1) of the lengthScaledTPM counts), each
+  metadata TSV matches the catalog, and every sample asked for is in a matrix or listed
+  with its reason;
+- a QN target equals the mean of the samples' sorted values (on that log2 scale), and a
+  dataset normalised to it gives every column exactly the target's values;
 - a dataset job killed mid-write (SIGKILL at a failpoint, set on the foreman from outside)
   is re-run and produces a verifiable archive;
 - a compendium's values before imputation are log2(x + 1) of the gene matrices' values:
@@ -56,6 +57,17 @@ def _matrix(archive: zipfile.ZipFile, name: str) -> dict[str, dict[str, float]]:
     rows = _tsv(archive, name)
     assert rows and next(iter(rows[0])) == "Gene"
     return {s: {r["Gene"]: float(r[s]) for r in rows if r[s] != ""} for s in list(rows[0])[1:]}
+
+
+def _on_log2_scale(values: dict[str, float]) -> dict[str, float]:
+    """A gene matrix's linear values as datasets give them: log2(x + 1)."""
+    return {gene: float(np.log2(value + 1.0)) for gene, value in values.items()}
+
+
+def _same(got: dict[str, float], expected: dict[str, float]) -> bool:
+    return got.keys() == expected.keys() and all(
+        got[k] == pytest.approx(v, rel=1e-12, abs=1e-12) for k, v in expected.items()
+    )
 
 
 def _archive(local_state, dataset_id: int) -> zipfile.ZipFile:
@@ -198,7 +210,7 @@ def test_datasets_compendium_and_a_killed_build_after_the_rnaseq_chain(local_sta
         for group in groups:
             matrix = _matrix(archive, f"{group}/{group}.tsv")
             for run, values in matrix.items():
-                assert values == summaries[runs[run][4]][run], (mode, run)
+                assert _same(values, _on_log2_scale(summaries[runs[run][4]][run])), (mode, run)
             metadata = _tsv(archive, f"{group}/metadata_{group}.tsv")
             assert [row["run"] for row in metadata] == list(matrix)
             for row in metadata:
@@ -222,15 +234,15 @@ def test_datasets_compendium_and_a_killed_build_after_the_rnaseq_chain(local_sta
     ((version, key, samples),) = target
     assert (version, samples) == (1, 4)
     planted = np.loadtxt(lake / key)
-    columns = [np.sort(list(summaries[p][r].values())) for p in ("RNA1", "RNA2")
-               for r in summaries[p]]  # fmt: skip
+    columns = [np.sort(list(_on_log2_scale(summaries[p][r]).values()))
+               for p in ("RNA1", "RNA2") for r in summaries[p]]  # fmt: skip
     assert np.allclose(planted, np.mean(columns, axis=0), rtol=1e-12, atol=0)
     archive = archives[normalised]
     matrix = _matrix(archive, "Synthetica_seed11/Synthetica_seed11.tsv")
     raw = _matrix(archive, "Synthetica_seed11/raw_Synthetica_seed11.tsv")
     assert sorted(matrix) == ["RNA1-A1-RUN1", "RNA1-A2-RUN1"]
     for run, values in matrix.items():
-        assert raw[run] == summaries["RNA1"][run]
+        assert _same(raw[run], _on_log2_scale(summaries["RNA1"][run]))
         if len(set(raw[run].values())) == len(raw[run]):  # no ties: exactly the target
             assert np.allclose(np.sort(list(values.values())), planted, rtol=1e-12)
 

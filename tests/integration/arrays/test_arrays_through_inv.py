@@ -36,7 +36,7 @@ import pytest
 
 from common.environments import REPO_ROOT
 from ops.arrays.r_rma import run_r_rma
-from ops.arrays.synthetic_arrays import make_arrays, make_chip
+from ops.arrays.synthetic_arrays import SyntheticArrays, make_arrays, make_chip
 from tests.support.foreman import FAST_FOREMAN, fetch
 from workers.processors.affy_r import read_probe_set_values
 
@@ -68,8 +68,9 @@ def inv(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-@pytest.fixture
-def arrays(tmp_path):
+def series_arrays(tmp_path: Path) -> SyntheticArrays:
+    """The series' arrays: seven of the chip (the planted genes 4× higher in the treated),
+    an eighth of another chip."""
     chip = make_chip(tmp_path / "chip")
     made = make_arrays(tmp_path / "cel", chip, samples=list(SAMPLES)[:-1],
                        second_group=[*TREATED, TRUNCATED])  # fmt: skip
@@ -78,6 +79,11 @@ def arrays(tmp_path):
                          second_group=[]).cel_files.values()  # fmt: skip
     made.cel_files[OTHER_CHIP] = cel
     return made
+
+
+@pytest.fixture
+def arrays(tmp_path):
+    return series_arrays(tmp_path)
 
 
 @pytest.fixture
@@ -95,10 +101,10 @@ def arrays_env(make_env, http_server):
     )
 
 
-def serve(http_server, arrays) -> None:
-    http_server.state.files[SOFT_PATH] = gzip.compress(
-        (FIXTURES / f"{SERIES}_family.soft").read_bytes()
-    )
+def serve(http_server, arrays, *, organism: str = "Mus musculus") -> None:
+    """The series' SOFT file (its samples of `organism`) and CEL files, the seventh cut short."""
+    soft = (FIXTURES / f"{SERIES}_family.soft").read_text().replace("Mus musculus", organism)
+    http_server.state.files[SOFT_PATH] = gzip.compress(soft.encode())
     for sample, short in SAMPLES.items():
         content = arrays.cel_files[sample].read_bytes()
         if sample == TRUNCATED:
