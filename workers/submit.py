@@ -1,11 +1,13 @@
 """Starting work from outside: survey jobs from a source, and how far a job's tree has got.
 
 `survey_payload` decides what a source is (an existing folder or an `s3://bucket/prefix/`
-→ a delivery, `GSE…` → a GEO series, else an ENA accession) and validates it before anything
+→ a delivery, `GSE…` → a GEO series, `E-…` → an ArrayExpress experiment, else an ENA
+accession) and validates it before anything
 is queued, so a typo never becomes a failed job: text that is not valid UTF-8, holds control
 characters or is longer than any path is refused. An S3 delivery is read with the
-environment's S3 settings; a GEO series is looked up at GEO (the environment's `[geo]`), so
-one GEO does not know is refused too.
+environment's S3 settings; a GEO series is looked up at GEO (the environment's `[geo]`) and an
+ArrayExpress experiment at BioStudies (`[arrayexpress]`), so one they do not know is refused
+too.
 """
 
 from __future__ import annotations
@@ -18,9 +20,15 @@ from psycopg2.extras import RealDictCursor
 from common.environments import Environment
 from common.errors import ValidationError
 from common.inputs import MAX_PATH_LENGTH, check_text, shown, user_path
+from common.settings.jobs import ArrayExpressSettings
 from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
 from workers.settings import geo_settings
+from workers.surveyors.arrayexpress import (
+    looks_like_experiment,
+    resolve_study,
+    validate_experiment_accession,
+)
 from workers.surveyors.delivery import read_delivery, read_sample_sheet
 from workers.surveyors.delivery_sources import S3Delivery
 from workers.surveyors.ena import looks_like_accession, validate_accession
@@ -29,7 +37,8 @@ from workers.surveyors.geo import looks_like_series, resolve_series, validate_se
 
 def survey_payload(source: str, env: Environment | None = None) -> dict[str, str]:
     """The survey job payload for `source`: a delivery folder, an S3 delivery (read with
-    `env`'s S3 settings), a GEO series (looked up at `env`'s GEO) or an ENA accession."""
+    `env`'s S3 settings), a GEO series (looked up at `env`'s GEO), an ArrayExpress experiment
+    (looked up at `env`'s BioStudies) or an ENA accession."""
     text = check_text(source, "the survey source", max_length=MAX_PATH_LENGTH).strip()
     if not text:
         raise ValidationError("give a delivery folder or an ENA accession to survey")
@@ -51,6 +60,12 @@ def survey_payload(source: str, env: Environment | None = None) -> dict[str, str
             raise ValidationError(f"{accession}: a GEO series is looked up within an environment")
         resolve_series(geo_settings(env), accession)
         return {"source": "geo", "accession": accession}
+    if looks_like_experiment(text):
+        accession = validate_experiment_accession(text)
+        if env is None:
+            raise ValidationError(f"{accession}: an experiment is looked up within an environment")
+        resolve_study(env.settings("arrayexpress", ArrayExpressSettings), accession)
+        return {"source": "arrayexpress", "accession": accession}
     if looks_like_accession(text):
         return {"source": "ena", "accession": validate_accession(text)}
     if "/" in text or text.startswith("."):

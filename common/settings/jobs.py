@@ -1,5 +1,5 @@
 """Sections read by the foreman and the workers: `[foreman]`, `[pipeline]`, `[ena]`, `[geo]`,
-`[download]`, `[rnaseq]`, `[datasets]` and `[batch]`.
+`[arrayexpress]`, `[arrays]`, `[download]`, `[rnaseq]`, `[datasets]` and `[batch]`.
 
 They live here, with no dependency on the foreman or the workers, so that an environment file
 is checked whole when it is loaded: a foreman never meets a bad value two seconds into its
@@ -171,6 +171,25 @@ class GeoSettings(Section):
 
     _base_is_http = field_validator("base_url")(http_url)
     _query_is_http = field_validator("query_url")(http_url)
+
+
+@section("arrayexpress")
+@dataclass(frozen=True, config=SCHEMA_CONFIG)
+class ArrayExpressSettings(Section):
+    """Where the `arrayexpress` surveyor reads an experiment from BioStudies: its study JSON
+    (`<base_url>/api/v1/studies/E-MTAB-1234`) and its files (`<base_url>/files/E-MTAB-1234/
+    <name>`), and how patiently."""
+
+    base_url: Text = Field(
+        default="https://www.ebi.ac.uk/biostudies", description="BioStudies' base URL"
+    )
+    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+        default=2.0, description="first backoff"
+    )
+    timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
+
+    _base_is_http = field_validator("base_url")(http_url)
 
 
 @section("arrays")

@@ -1,6 +1,6 @@
 """`inv jobs.survey`: queue a survey of a delivery (a folder, or `s3://bucket/prefix/` in the
-cloud), an ENA accession or a GEO series, or one survey per line of a list file (`--file`, local or s3://;
-see ops/jobs/survey_list.py).
+cloud), an ENA accession, a GEO series or an ArrayExpress experiment, or one survey per line of
+a list file (`--file`, local or s3://; see ops/jobs/survey_list.py).
 
 Exported as the Task `survey`, to be added to the `jobs` collection.
 """
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     help={
         "env": ENV_HELP,
         "source": "a delivery (a folder or s3://bucket/prefix/ with samplesheet.csv) or an "
-        "ENA run/study/project accession, or a GEO series (GSE…, looked up at GEO first)",
+        "ENA run/study/project accession, a GEO series (GSE…, looked up at GEO first) or an "
+        "ArrayExpress experiment (E-MTAB-…, looked up at BioStudies first)",
         "json": JSON_HELP,
         "file": "a list of sources, one per line (a local file or s3://bucket/key), instead "
         "of SOURCE",
@@ -52,8 +53,8 @@ def survey(
     wait: bool = False,
     timeout: int = 3600,
 ) -> None:
-    """Queue a survey of a delivery (folder or S3), an ENA accession or a GEO series (or each
-    line of --file)."""
+    """Queue a survey of a delivery (folder or S3), an ENA accession, a GEO series or an
+    ArrayExpress experiment (or each line of --file)."""
     from common.db import transaction
     from workers.submit import submit_survey
 

@@ -1,5 +1,5 @@
 """Surveyors (handlers registered on import)."""
 
-from workers.surveyors import delivery, ena, geo
+from workers.surveyors import arrayexpress, delivery, ena, geo
 
-__all__ = ["delivery", "ena", "geo"]
+__all__ = ["arrayexpress", "delivery", "ena", "geo"]

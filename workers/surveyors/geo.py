@@ -27,21 +27,19 @@ from __future__ import annotations
 import gzip
 import logging
 import re
-import time
 import zlib
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import requests
-
 from common import catalog
-from common.errors import JobError, ValidationError, first_line
+from common.errors import ValidationError
 from common.inputs import excerpt, is_digits
 from workers.registry import JobContext, handler
 from workers.settings import GeoSettings, ena_settings, geo_settings
 from workers.surveyors.catalog_writer import SurveyedRun, record_runs
 from workers.surveyors.ena import UnknownAccession, fetch_file_report, runs_from_report
 from workers.surveyors.geo_arrays import array_run
+from workers.surveyors.patient_http import Patience, UnusableAnswer, get_patiently
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +49,7 @@ SOURCE = "geo"
 PLATFORM_FIELDS = ("title", "manufacturer", "technology")
 
 
-class MalformedSoft(JobError):
+class MalformedSoft(UnusableAnswer):
     """GEO's answer is not a whole SOFT family file: ask again."""
 
 
@@ -223,35 +221,18 @@ def _sample(accession: str, fields: dict[str, list[str]]) -> GeoSample:
 def resolve_series(settings: GeoSettings, accession: str) -> GeoSeries:
     """The series as GEO describes it now, asking again with backoff when the answer is
     unusable; UnknownSeries at once when GEO has no such series (a 404)."""
-    url = family_soft_url(settings.base_url, accession)
-    problem = ""
-    for attempt in range(settings.retries + 1):
-        if attempt:
-            time.sleep(settings.backoff_seconds * 2 ** (attempt - 1))
-        try:
-            response = requests.get(url, timeout=settings.timeout_seconds)
-        except requests.RequestException as exc:
-            problem = first_line(exc, typed=True)
-            log.info("GEO request for %s failed: %s", accession, problem,
-                     extra={"accession": accession})  # fmt: skip
-            continue
-        if response.status_code == 404:
-            raise UnknownSeries(f"GEO has no series {accession} (HTTP 404); check the accession")
-        if response.status_code != 200:
-            problem = f"HTTP {response.status_code}"
-            log.warning(
-                "GEO answered %s for %s", problem, accession, extra={"accession": accession}
-            )
-            continue
-        try:
-            text = _gunzip(response.content, accession)
-            return parse_family_soft(text, accession)
-        except MalformedSoft as exc:
-            problem = str(exc)
-            log.info("%s", exc, extra={"accession": accession})
-    raise JobError(
-        f"GEO's SOFT file for {accession} failed after {settings.retries + 1} tries ({problem}); "
-        "try again later"
+
+    def missing() -> UnknownSeries:
+        return UnknownSeries(f"GEO has no series {accession} (HTTP 404); check the accession")
+
+    return get_patiently(
+        family_soft_url(settings.base_url, accession),
+        Patience(settings.retries, settings.backoff_seconds, settings.timeout_seconds),
+        service="GEO",
+        accession=accession,
+        missing=missing,
+        read=lambda response: parse_family_soft(_gunzip(response.content, accession), accession),
+        gave_up=f"GEO's SOFT file for {accession}",
     )
 
 

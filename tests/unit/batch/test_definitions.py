@@ -64,6 +64,7 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
         "survey-delivery",
         "survey-ena",
         "survey-geo",
+        "survey-arrayexpress",
         "download",
         "process-no_op",
         "process-fastq_qc",
