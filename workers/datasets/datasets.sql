@@ -6,9 +6,10 @@ WHERE accession = ANY(%(accessions)s) ORDER BY accession, id;
 SELECT id FROM samples WHERE id = ANY(%(ids)s);
 
 -- name: runs --
--- Every experiment (sequencing run) of the chosen projects or samples, with what a dataset's
--- metadata says of it.
+-- Every experiment (a sequencing run or an array) of the chosen projects or samples, with what a
+-- dataset's metadata says of it.
 SELECT e.id AS run_id, e.accession AS run, e.library_layout, e.platform,
+       e.metadata -> 'array' ->> 'raw' AS array_raw,
        s.id AS sample_id, s.name AS sample, s.tissue, s.metadata AS sample_metadata,
        i.name AS individual, i.species, p.id AS project_id, p.accession AS project,
        p.title AS project_title

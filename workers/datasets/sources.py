@@ -110,11 +110,31 @@ def newest_results(conn: Connection, project_ids: Iterable[int]) -> dict[int, li
     return results
 
 
-def _why_not_held(run: str, project: str, results: list[dict[str, Any]]) -> str:
+def why_left_out(row: dict[str, Any], results: list[dict[str, Any]]) -> str:
+    """Why no gene-level result of its project holds `row`'s run, said for its technology:
+    `results` are the project's newest results (none: it has none yet)."""
+    run, project, raw = row["run"], row["project"], row.get("array_raw")
+    if raw == "table":
+        return (
+            "only its submitter's processed table (geo_table: values as submitted, on a scale "
+            "not stated); datasets join values on one log2 scale"
+        )
+    if raw == "processed":
+        return "only ArrayExpress's processed table, stored but not converted to genes"
     for result in results:
         reason = (result["metadata"].get("left_out") or {}).get(run)
         if reason:
             return f"left out of {project}'s gene matrix: {reason}"
+    if raw is not None:
+        return (
+            f"in no RMA of {project}'s arrays yet (the affy job of a platform runs once every "
+            "CEL file of it is stored)"
+        )
+    if not results:
+        return (
+            f"experiment {project} has no gene matrix yet "
+            f"(inv analyses.summarise --experiment {project})"
+        )
     return (
         f"not in {project}'s newest gene matrix (not quantified when it was made; "
         "inv analyses.summarise makes a new one)"
@@ -142,15 +162,9 @@ def plan_columns(rows: list[dict[str, Any]], aggregate: str, conn: Connection) -
             continue
         plan.runs[run] = row
         candidates = results.get(int(row["project_id"]), [])
-        if not candidates:
-            plan.left_out[run] = (
-                f"experiment {row['project']} has no gene matrix yet "
-                f"(inv analyses.summarise --experiment {row['project']})"
-            )
-            continue
         holding = [r for r in candidates if run in (r["metadata"].get("samples") or {})]
         if not holding:
-            plan.left_out[run] = _why_not_held(run, row["project"], candidates)
+            plan.left_out[run] = why_left_out(row, candidates)
             continue
         analysis_id = int(holding[0]["analysis_id"])
         source = GENE_RESULTS[holding[0]["application"]]
