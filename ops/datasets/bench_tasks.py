@@ -6,7 +6,6 @@ from __future__ import annotations
 from invoke import Context
 
 from ops.benchkit import render
-from ops.datasets.bench import run_bench
 from ops.progress import progress_display
 from ops.taskkit import JSON_HELP, task
 
@@ -30,6 +29,8 @@ def datasets_bench(
     json: bool = False,
 ) -> None:
     """Join + quantile-normalise + write vs pandas joins and R's preprocessCore: time, memory."""
+    from ops.datasets.bench import run_bench  # numpy and polars: only when the benchmark runs
+
     with progress_display(enabled=not json) as progress:
         result = run_bench(
             int(samples), int(genes), int(experiments), regenerate=regenerate, progress=progress
