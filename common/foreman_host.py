@@ -46,7 +46,7 @@ from typing import Any
 from common.environments import REPO_ROOT, TERRAFORM_PREFIX, Environment
 from common.errors import ConfigError
 from common.files import private_file
-from common.settings.operations import ForemanHostSection
+from common.settings.deployment import ForemanHostSection
 
 SECTION = "foreman_host"
 

@@ -8,26 +8,27 @@ loop. `foreman.settings` and `workers.settings` are the areas' names for them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal, Self, get_args
-
-from pydantic import Field, field_validator, model_validator
-from pydantic.dataclasses import dataclass
 
 from common.inputs import is_digits
 from common.settings.base import (
-    SCHEMA_CONFIG,
+    Bounds,
+    Field,
     Flag,
     Integer,
     Number,
     Section,
     SettingProblem,
     Text,
+    field_validator,
+    model_validator,
     section,
 )
 from common.settings.core import NonEmpty, http_url
 
-Positive = Annotated[Number, Field(gt=0)]
-NotNegative = Annotated[Number, Field(ge=0)]
+Positive = Annotated[Number, Bounds(gt=0)]
+NotNegative = Annotated[Number, Bounds(ge=0)]
 DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
 DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo"
 Application = Literal["no_op", "fastq_qc"]
@@ -57,7 +58,7 @@ def parse_address(value: str) -> tuple[str, int] | None:
 
 
 @section("foreman")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class ForemanSettings(Section):
     """How often the foreman looks, and how long it trusts a silent worker.
 
@@ -86,7 +87,7 @@ class ForemanSettings(Section):
     )
     submit_grace_seconds: Positive = Field(default=60.0, description="claim age before it is lost")
     worker_heartbeat_seconds: Positive = Field(default=15.0, description="how often workers beat")
-    batch_size: Annotated[Integer, Field(gt=0)] = Field(
+    batch_size: Annotated[Integer, Bounds(gt=0)] = Field(
         default=500, description="jobs claimed at once"
     )
     retry_delay_seconds: NotNegative = Field(default=10.0, description="first retry delay")
@@ -116,7 +117,7 @@ class ForemanSettings(Section):
 
 
 @section("pipeline")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class PipelineSettings(Section):
     """The process application queued once an experiment's files are stored."""
 
@@ -124,7 +125,7 @@ class PipelineSettings(Section):
 
 
 @section("ena")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class EnaSettings(Section):
     """The ENA portal the `ena` surveyor asks, and how patiently."""
 
@@ -132,8 +133,8 @@ class EnaSettings(Section):
     archive_scheme: Literal["https", "http"] = Field(
         default="https", description="scheme put in front of the archive's fastq paths"
     )
-    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
-    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+    retries: Annotated[Integer, Bounds(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Bounds(ge=0)] = Field(
         default=2.0, description="first backoff"
     )
     timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
@@ -152,14 +153,14 @@ class EnaSettings(Section):
 
 
 @section("geo")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class GeoSettings(Section):
     """Where the `geo` surveyor reads a series' SOFT family file
     (`<base_url>/series/GSE1nnn/GSE1234/soft/GSE1234_family.soft.gz`), and how patiently."""
 
     base_url: Text = Field(default=DEFAULT_GEO_URL, description="GEO's download area base URL")
-    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
-    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+    retries: Annotated[Integer, Bounds(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Bounds(ge=0)] = Field(
         default=2.0, description="first backoff"
     )
     timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
@@ -168,19 +169,19 @@ class GeoSettings(Section):
 
 
 @section("download")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class DownloadSettings(Section):
     """How downloads retry (resuming within one attempt) and how much a broken one keeps."""
 
-    retries: Annotated[Integer, Field(ge=0)] = Field(default=3, description="resumes per attempt")
+    retries: Annotated[Integer, Bounds(ge=0)] = Field(default=3, description="resumes per attempt")
     timeout_seconds: Positive = Field(default=60.0, description="timeout per connection and read")
-    chunk_bytes: Annotated[Integer, Field(ge=4096)] = Field(
+    chunk_bytes: Annotated[Integer, Bounds(ge=4096)] = Field(
         default=64 * 1024, description="a broken transfer keeps all but the last chunk"
     )
 
 
 @section("workers")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class WorkerSettings(Section):
     """How a worker decides that its job is stuck: a transfer that moves no byte for
     `stall_seconds` fails the attempt (a heartbeat means progress, not just a live process)."""
@@ -189,7 +190,7 @@ class WorkerSettings(Section):
 
 
 @section("rnaseq")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class RnaSeqSettings(Section):
     """RNA-seq: when samples are quantified with salmon, how, and where Ensembl is.
 
@@ -201,13 +202,13 @@ class RnaSeqSettings(Section):
     """
 
     quantify: Flag = Field(default=True, description="queue salmon for organisms with an index")
-    mapping_floor_percent: Annotated[Number, Field(ge=0, le=100)] = Field(
+    mapping_floor_percent: Annotated[Number, Bounds(ge=0, le=100)] = Field(
         default=20.0, description="lowest mapping rate (%) a sample may have"
     )
-    salmon_threads: Annotated[Integer, Field(ge=1, le=256)] = Field(
+    salmon_threads: Annotated[Integer, Bounds(ge=1, le=256)] = Field(
         default=2, description="threads salmon runs with"
     )
-    long_read_min_length: Annotated[Integer, Field(ge=24)] = Field(
+    long_read_min_length: Annotated[Integer, Bounds(ge=24)] = Field(
         default=76, description="shortest read (bp) that uses the long (k=31) index"
     )
     ensembl_rest_url: Text = Field(
@@ -228,7 +229,7 @@ class RnaSeqSettings(Section):
 
 
 @section("routing")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class RoutingSection(Section):
     """Which worker pool (queue) a job runs on: by memory tier first, then by kind; see
     `foreman.routing`. Without this section every job stays on the queue it was created with."""
@@ -237,13 +238,13 @@ class RoutingSection(Section):
     kind_queues: dict[NonEmpty, NonEmpty] = Field(
         default_factory=dict, description="job kind -> queue"
     )
-    memory_queues: dict[NonEmpty, Annotated[Integer, Field(gt=0)]] = Field(
+    memory_queues: dict[NonEmpty, Annotated[Integer, Bounds(gt=0)]] = Field(
         default_factory=dict, description="queue -> smallest memory tier (MB) it takes"
     )
 
 
 @section("batch")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class BatchSettings(Section):
     """AWS Batch: the stack's job queue per worker pool, plain variables every job definition
     carries, and how many job-definition revisions a prune keeps (for rollbacks)."""
@@ -254,7 +255,7 @@ class BatchSettings(Section):
     job_environment: dict[NonEmpty, Text] = Field(
         default_factory=dict, description="plain variables every job definition carries"
     )
-    keep_revisions: Annotated[Integer, Field(ge=1)] = Field(
+    keep_revisions: Annotated[Integer, Bounds(ge=1)] = Field(
         default=5, description="revisions kept per job definition"
     )
     api_rates: dict[NonEmpty, Positive] = Field(
@@ -262,7 +263,7 @@ class BatchSettings(Section):
         description="calls per second this foreman allows itself per Batch API (the account's "
         "SubmitJob quota, 50/s, is shared with everything else in it)",
     )
-    array_size: Annotated[Integer, Field(ge=2, le=10_000)] = Field(
+    array_size: Annotated[Integer, Bounds(ge=2, le=10_000)] = Field(
         default=10_000, description="most children per array job (AWS allows 2 to 10,000)"
     )
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from common.environments import Environment
 from common.errors import ConfigError
-from common.settings.operations import DeploySection, TerraformSection
+from common.settings.deployment import DeploySection, TerraformSection
 
 DEPLOY_KEYS = tuple(field.name for field in dataclasses.fields(DeploySection))
 
