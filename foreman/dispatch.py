@@ -17,11 +17,11 @@ from psycopg2.extras import Json, execute_values
 from common.environments import Environment
 from common.errors import first_line
 from common.failpoints import failpoint
+from common.settings.jobs import ForemanSettings
 from common.sql import query
 from foreman.executors.base import Executor, ExecutorUnavailable, Submission, worker_command
 from foreman.jobs import handler_name
 from foreman.routing import UNROUTED_QUEUE, QueueRouting
-from foreman.settings import ForemanSettings
 from foreman.submissions import (
     forget_groups,
     record_group_submitted,

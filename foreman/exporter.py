@@ -35,8 +35,8 @@ from common import db
 from common.environments import Environment
 from common.inputs import is_digits
 from common.metrics import DURATION_BOUNDS, OUTCOMES, Snapshot
+from common.settings.jobs import parse_address
 from foreman.executors.local import process_start_time
-from foreman.settings import parse_address
 
 log = logging.getLogger(__name__)
 JOB_STATES = ("pending", "dispatched", "running", "errored", "failed")

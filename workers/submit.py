@@ -18,9 +18,9 @@ from psycopg2.extras import RealDictCursor
 from common.environments import Environment
 from common.errors import ValidationError
 from common.inputs import MAX_PATH_LENGTH, check_text, shown, user_path
+from common.settings.jobs import GeoSettings
 from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
-from workers.settings import geo_settings
 from workers.surveyors.delivery import read_delivery, read_sample_sheet
 from workers.surveyors.delivery_sources import S3Delivery
 from workers.surveyors.ena import looks_like_accession, validate_accession
@@ -49,7 +49,7 @@ def survey_payload(source: str, env: Environment | None = None) -> dict[str, str
         accession = validate_series_accession(text)
         if env is None:
             raise ValidationError(f"{accession}: a GEO series is looked up within an environment")
-        resolve_series(geo_settings(env), accession)
+        resolve_series(GeoSettings.for_environment(env), accession)
         return {"source": "geo", "accession": accession}
     if looks_like_accession(text):
         return {"source": "ena", "accession": validate_accession(text)}

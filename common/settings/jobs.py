@@ -3,7 +3,7 @@
 
 They live here, with no dependency on the foreman or the workers, so that an environment file
 is checked whole when it is loaded: a foreman never meets a bad value two seconds into its
-loop. `foreman.settings` and `workers.settings` are the areas' names for them.
+loop. The foreman and the workers import them from here.
 """
 
 from __future__ import annotations

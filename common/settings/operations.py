@@ -9,6 +9,7 @@ at load.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from common.settings.base import (
@@ -143,3 +144,11 @@ class RefreshSection(Section):
     reuse_backup_hours: Seconds = Field(default=24, description="reuse a verified backup this new")
     smoke_timeout_seconds: Seconds = Field(default=600, description="time for the smoke job")
     keep_old: Flag = Field(default=False, description="keep the previous database after the swap")
+
+    @property
+    def rules_path(self) -> Path:
+        """The rules file; a relative `rules` is read from the repository root."""
+        from common.environments import REPO_ROOT
+
+        path = Path(self.rules).expanduser()
+        return path if path.is_absolute() else REPO_ROOT / path

@@ -17,7 +17,8 @@ from common.environments import REPO_ROOT
 # settings schemas (an environment is loaded by a task given `-e`, never by the listing) and
 # the numeric libraries of the benchmarks.
 NOT_FOR_LISTING = (
-    "requests", "boto3", "docker", "paramiko", "workers.surveyors", "common.settings", "numpy", "polars",
+    "requests", "boto3", "docker", "paramiko", "workers.surveyors", "common.settings", "numpy",
+    "polars",
 )  # fmt: skip
 
 

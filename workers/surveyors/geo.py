@@ -35,8 +35,8 @@ import requests
 from common import catalog
 from common.errors import JobError, ValidationError
 from common.inputs import excerpt
+from common.settings.jobs import EnaSettings, GeoSettings
 from workers.registry import JobContext, handler
-from workers.settings import GeoSettings, ena_settings, geo_settings
 from workers.surveyors.catalog_writer import SurveyedRun, record_runs
 from workers.surveyors.ena import UnknownAccession, fetch_file_report, runs_from_report
 
@@ -263,8 +263,8 @@ def series_runs(series: GeoSeries, sample: GeoSample, runs: list[SurveyedRun]) -
 def survey_geo(ctx: JobContext) -> dict[str, Any]:
     """Catalog a GEO series' samples and their SRA runs and queue a download per FASTQ file."""
     accession = validate_series_accession(str(ctx.job.payload.get("accession", "")))
-    series = resolve_series(geo_settings(ctx.env), accession)
-    ena = ena_settings(ctx.env)
+    series = resolve_series(GeoSettings.for_environment(ctx.env), accession)
+    ena = EnaSettings.for_environment(ctx.env)
     runs: list[SurveyedRun] = []
     without_sra: list[str] = []
     without_fastq: list[str] = []

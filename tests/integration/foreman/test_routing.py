@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from common import db
+from common.settings.jobs import ForemanSettings
 from foreman.dispatch import dispatch_pending_jobs, settle_errored_jobs
 from foreman.executors.null import NullExecutor
 from foreman.jobs import enqueue_job
-from foreman.settings import ForemanSettings
 from tests.support.foreman import fetch
 
 pytestmark = pytest.mark.integration
