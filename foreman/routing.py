@@ -53,14 +53,6 @@ class QueueRouting:
         """Every queue some job can be routed to."""
         return sorted({route.queue for route in self.routes})
 
-    def queue_for(self, kind: str, tier: int) -> str:
-        """The queue of a `kind` job at tier index `tier` (tiers past the last use the last)."""
-        last = max(route.tier for route in self.routes)
-        for route in self.routes:
-            if route.kind == kind and route.tier == min(tier, last):
-                return route.queue
-        raise ConfigError(f"no route for {kind!r} jobs (known kinds: {', '.join(JOB_KINDS)})")
-
     def as_rows(self) -> list[dict[str, object]]:
         """The routes as JSON rows for the SQL that applies them."""
         return [{"kind": r.kind, "memory_tier": r.tier, "queue": r.queue} for r in self.routes]

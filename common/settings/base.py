@@ -255,13 +255,9 @@ class _Refused(Exception):
 _NONE = type(None)
 
 
+@functools.cache
 def schema_fields(schema: type) -> dict[str, tuple[Any, dataclasses.Field[Any]]]:
     """{key: (its type, Annotated kept; its dataclass field)} of a schema, in order."""
-    return _fields(schema)
-
-
-@functools.cache
-def _fields(schema: type) -> dict[str, tuple[Any, dataclasses.Field[Any]]]:
     hints = typing.get_type_hints(schema, include_extras=True)
     return {field.name: (hints[field.name], field) for field in dataclasses.fields(schema)}
 
@@ -367,7 +363,7 @@ def _build(schema: Any, table: Any, loc: tuple[str | int, ...], problems: list[_
     """The schema built from `table`: every key checked, then the schema's own rules."""
     if not isinstance(table, Mapping):
         _refuse(problems, loc, f"must be a table{_got(table)}")
-    fields = _fields(schema)
+    fields = schema_fields(schema)
     by_key, before, after = _checks(schema)
     try:
         for check in before:

@@ -66,7 +66,6 @@ def run_deploy(
     dry_run: bool = False,
     allow_destroy: bool = False,
     wait_seconds: float = 0,
-    steps: Mapping[str, Step] | None = None,
     report: Reporter = _quiet,
     progress: Progress = quiet,
 ) -> DeployResult:
@@ -80,7 +79,7 @@ def run_deploy(
     if settings.require_rehearsal:
         # Before anything else, dry runs included: nothing goes out unrehearsed.
         require_green_rehearsal(load_environment(settings.rehearsal_environment), git_sha, env.name)
-    table = {**STEP_TABLE, **(steps or {})}
+    table = STEP_TABLE
     record = DeployRecord(env.name, "deploy", version, git_sha)
     ctx = StepContext(env, settings, version, git_sha, allow_destroy, record, report)
     ctx.progress = progress
@@ -104,13 +103,12 @@ def run_rollback(
     *,
     dry_run: bool = False,
     wait_seconds: float = 0,
-    steps: Mapping[str, Step] | None = None,
     report: Reporter = _quiet,
 ) -> DeployResult:
     """Point job definitions and the foreman back at the previous successful version."""
     settings = DeploySection.for_environment(env)
     locks = lock_table(env)
-    table = {**STEP_TABLE, **(steps or {})}
+    table = STEP_TABLE
     if dry_run:
         current, target = rollback_target(AuditLog(locks))
         ctx = _rollback_context(env, settings, current, target, report)

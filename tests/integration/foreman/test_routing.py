@@ -53,6 +53,21 @@ def test_new_jobs_are_routed_then_a_retry_moves_to_the_large_memory_pool(routed_
         conn.close()
 
 
+def test_a_tier_past_the_last_is_routed_as_the_last(routed_env):
+    # A job whose retries went past the environment's tiers (its tiers were shortened since)
+    # runs where the largest tier runs: the SQL clamps the tier, not Python.
+    conn = db.connect(routed_env)
+    try:
+        job_id = enqueue_job(conn, "process", {"application": "no_op"}, memory_tier=5)[0]
+        conn.commit()
+        assert dispatch_pending_jobs(conn, routed_env, NullExecutor()) == 1
+        assert fetch(routed_env, "SELECT queue FROM jobs WHERE id = %s", (job_id,)) == [
+            ("large_memory",)
+        ]
+    finally:
+        conn.close()
+
+
 def test_an_environment_without_routing_leaves_jobs_on_their_queue(make_env):
     env = make_env("unrouted", executor={"kind": "null"})
     conn = db.connect(env)

@@ -22,6 +22,7 @@ import pytest
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, TERRAFORM_PREFIX, load_environment
 from foreman.routing import QueueRouting
 from ops.batch.registration import environment_definition_names
+from tests.unit.foreman.test_routing import queues_by_tier
 from tests.unit.terraform.test_stacks_static import AWS_STACK, INFRA, _blocks, _tfvars, _unquote
 
 # GiB of memory per instance type named in the environments' tfvars (AWS's instance pages).
@@ -170,7 +171,7 @@ def test_each_pool_can_run_what_is_routed_to_it(shipped):
         assert capacity <= stack.pools[pool]["max_vcpus"], pool
     for tier, memory in enumerate(env.executor.memory_tiers_mb):
         for kind in ("survey", "download", "process"):
-            pool = routing.queue_for(kind, tier)
+            pool = queues_by_tier(routing, kind)[tier]
             largest = max(
                 INSTANCE_MEMORY_GIB[_unquote(t)] for t in stack.pools[pool]["instance_types"]
             )
