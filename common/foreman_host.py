@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from common.environments import REPO_ROOT, TERRAFORM_PREFIX, Environment
-from common.errors import ConfigError
+from common.errors import ConfigError, first_line
 from common.files import private_file
 from common.settings.deployment import ForemanHostSection
 
@@ -136,7 +136,7 @@ def ssh_connection(settings: ForemanHost, host: str, port: int) -> Any:
         except (OSError, paramiko.SSHException) as exc:
             raise ConfigError(
                 f"foreman_host.known_hosts_file {settings.known_hosts_file} is unreadable: "
-                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                f"{first_line(exc)}"
             ) from None
         connection.client.set_missing_host_key_policy(paramiko.RejectPolicy())
     return connection

@@ -36,12 +36,6 @@ def secret_password(env: Environment, secret_id: str) -> str:
     return password
 
 
-def forget_cached_secrets() -> None:
-    """Drop every cached value (the next connection asks Secrets Manager again)."""
-    with _lock:
-        _cache.clear()
-
-
 def _read_secret(env: Environment, secret_id: str) -> str:
     import boto3  # slow to import; only processes that use a secret pay for it
     from botocore.exceptions import BotoCoreError, ClientError

@@ -151,3 +151,35 @@ def last_lines(text: str | None, count: int = 3) -> str:
     ("" when there are none): what an error message quotes of what a command said."""
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return " | ".join(lines[-count:])
+
+
+# Where Debian puts system daemons and tools (dockerd, debootstrap): on root's PATH only.
+SYSTEM_PROGRAM_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def find_program(name: str) -> str | None:
+    """`name` on PATH, else in the system folders that only root's PATH holds: a user with
+    passwordless sudo runs dockerd and debootstrap through `sudo -n` from there."""
+    import shutil
+
+    return shutil.which(name) or shutil.which(name, path=os.pathsep.join(SYSTEM_PROGRAM_DIRS))
+
+
+def as_root(argv: Sequence[str | os.PathLike[str] | Value]) -> list[str | os.PathLike[str]]:
+    """`argv` run as root: itself when we are root, else through `sudo -n` (passwordless sudo,
+    never a prompt), for the few steps that need root by nature — starting a Docker engine,
+    making the base OS image with debootstrap. Without such sudo it is a CommandError that
+    says so, before anything runs."""
+    if os.geteuid() == 0:
+        return list(argv)
+    try:
+        probe = subprocess.run(
+            ["sudo", "-n", "true"], stdin=subprocess.DEVNULL, capture_output=True, check=False
+        )
+    except FileNotFoundError:
+        probe = None
+    if probe is None or probe.returncode != 0:
+        raise CommandError(
+            f"{Path(str(argv[0])).name} needs root: run as root or as a user with passwordless sudo"
+        )
+    return ["sudo", "-n", *argv]

@@ -14,20 +14,15 @@ from dataclasses import dataclass
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import Json, execute_values
 
+from common.applications import Application, applications
 from common.environments import Environment
 from common.errors import first_line
 from common.failpoints import failpoint
 from common.settings.jobs import ForemanSettings
 from common.sql import query
-from foreman.executors.base import Executor, ExecutorUnavailable, Submission, worker_command
-from foreman.jobs import handler_name
+from common.worker_identity import memory_mb_for_tier, worker_command
+from foreman.executors.base import Executor, ExecutorUnavailable, Submission, SubmissionGroup
 from foreman.routing import UNROUTED_QUEUE, QueueRouting
-from foreman.submissions import (
-    forget_groups,
-    record_group_submitted,
-    record_groups,
-    recover_submissions,
-)
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +31,11 @@ def _sql(name: str) -> str:
     return query(__file__, "dispatch.sql", name)
 
 
-def memory_for_tier(env: Environment, tier: int) -> int:
-    """Memory (MB) of `tier`; tiers past the last one get the largest."""
-    tiers = env.executor.memory_tiers_mb or (2048,)
-    return int(tiers[min(tier, len(tiers) - 1)])
+def memory_mb_for(env: Environment, application: Application | None, memory_tier: int) -> int:
+    """The memory (MB) an attempt gets: its tier's, or more when its application needs more
+    (`memory_mb` in its manifest, common.applications)."""
+    needed = application.memory_mb if application is not None else 0
+    return max(memory_mb_for_tier(env, memory_tier), needed)
 
 
 def free_capacity(conn: Connection, executor: Executor, queues: list[str]) -> dict[str, int]:
@@ -135,30 +131,22 @@ def _claim_and_submit(
         # Everything the foreman itself decides about a submission is settled before the claim
         # commits: if it cannot be (a setting, a bug), the claim rolls back and the jobs stay
         # pending with their attempts unspent, instead of waiting in `dispatched` to be lost.
+        declared = applications()
         submissions = [
-            (
-                Submission(
-                    job_id=job_id,
-                    attempt=attempt,
-                    kind=kind,
-                    queue=job_queue,
-                    memory_mb=memory_for_tier(env, tier),
-                    environment=env.name,
-                    command=worker_command(job_id),
-                    handler=handler_name(kind, {"source": source, "application": application}),
-                ),
-                tier,
+            Submission(
+                job_id=job_id,
+                attempt=attempt,
+                kind=kind,
+                queue=job_queue,
+                memory_mb=memory_mb_for(env, declared.get((kind, handler)), memory_tier),
+                environment=env.name,
+                command=worker_command(job_id),
+                handler=handler,
             )
-            for job_id, kind, job_queue, attempt, tier, source, application in rows
+            for job_id, kind, job_queue, attempt, memory_tier, handler in rows
         ]
-    except BaseException:
-        conn.rollback()
-        raise
-    tiers = {submission.job_id: tier for submission, tier in submissions}
-    try:
-        groups, refused_now = executor.group([submission for submission, _ in submissions])
-        if executor.records_submissions:
-            record_groups(conn, executor, groups)  # with the claim: one transaction
+        groups, refused_now = executor.group(submissions)
+        executor.record_groups(conn, groups)  # with the claim: one transaction
     except BaseException:
         conn.rollback()
         raise
@@ -170,17 +158,14 @@ def _claim_and_submit(
         (s.job_id, s.attempt, f"executor {executor.name} refused the job: {_reason_line(reason)}")
         for s, reason in refused_now
     ]
-    submitted: list[tuple[int, int, int, str]] = []
-    released: list[tuple[int, int]] = []
-    forgotten: list[str] = []
+    released: list[SubmissionGroup] = []
     for group in groups:
         members = [(s.job_id, s.attempt) for s in group.submissions]
         if released:
-            released.extend(members)
-            forgotten.append(group.token)
+            released.append(group)
             continue
         try:
-            executor_job_ids = executor.submit_many(group)
+            executor.submit_group(conn, group)
         except ExecutorUnavailable as exc:
             log.warning(
                 "executor %s unavailable (%s); %d jobs and the rest of the batch wait",
@@ -189,37 +174,21 @@ def _claim_and_submit(
                 len(members),
                 extra={"job_id": members[0][0], "env": env.name, "queue": queue},
             )
-            released.extend(members)
-            forgotten.append(group.token)
+            released.append(group)
             continue
         except Exception as exc:  # an executor error must not strand the rest of the batch
             reason = f"executor {executor.name} refused the job: {first_line(exc)}"
             log.warning(reason, extra={"job_id": members[0][0], "env": env.name, "queue": queue})
             refused.extend((job_id, attempt, reason) for job_id, attempt in members)
-            forgotten.append(group.token)
             continue
-        failpoint("foreman.dispatch.submitted")
-        if executor.records_submissions:
-            record_group_submitted(conn, group.token, executor_job_ids[0].split(":")[0])
-        else:
-            submitted.extend(
-                (job_id, attempt, tiers[job_id], executor_job_id)
-                for (job_id, attempt), executor_job_id in zip(
-                    members, executor_job_ids, strict=True
-                )
-            )
-    if submitted:
-        with conn.cursor() as cur:
-            execute_values(cur, _sql("record_submissions"), submitted, page_size=len(submitted))
-        conn.commit()
-    if executor.records_submissions and forgotten:
-        forget_groups(conn, forgotten)
-        conn.commit()
+    executor.withdraw_groups(conn, released[1:])  # the first withdrew itself as it failed
+    conn.commit()
     if refused:
         mark_lost(conn, refused)
     if released:
-        release_claims(conn, released)
-    return len(rows), len(rows) - len(released)
+        release_claims(conn, [(s.job_id, s.attempt) for g in released for s in g.submissions])
+    unreleased = len(rows) - sum(len(group.submissions) for group in released)
+    return len(rows), unreleased
 
 
 def release_claims(conn: Connection, released: list[tuple[int, int]]) -> int:
@@ -258,7 +227,7 @@ def reconcile_active_jobs(
     """Find attempts whose worker is gone or silent, and mark them errored (to be retried).
 
     Submissions a dead foreman left unanswered are settled first (foreman.submissions)."""
-    recover_submissions(conn, executor, grace=submit_grace)
+    executor.recover_submissions(conn, grace=submit_grace)
     with conn.cursor() as cur:
         cur.execute(_sql("active_jobs"), {"stale": stale_after, "grace": submit_grace})
         rows = cur.fetchall()

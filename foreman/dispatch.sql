@@ -42,8 +42,7 @@ SET state = 'dispatched', attempt = jobs.attempt + 1, executor = %(executor)s,
     executor_job_id = NULL, worker_id = NULL, heartbeat_at = NULL, dispatched_at = now(),
     started_at = NULL, ended_at = NULL, failure_reason = NULL
 WHERE jobs.id = ANY (ARRAY(SELECT id FROM claimed))
-RETURNING jobs.id, jobs.kind, jobs.queue, jobs.attempt, jobs.memory_tier,
-          jobs.payload->>'source', jobs.payload->>'application';
+RETURNING jobs.id, jobs.kind, jobs.queue, jobs.attempt, jobs.memory_tier, jobs.handler;
 
 -- name: release_claims --
 -- The executor could not take these attempts (throttled, unavailable): back to pending as if
@@ -62,19 +61,6 @@ FROM jsonb_to_recordset(%(routes)s) AS routes (kind text, memory_tier integer, q
 WHERE jobs.state = 'pending' AND jobs.queue = %(unrouted)s
   AND routes.kind = jobs.kind AND routes.memory_tier = LEAST(jobs.memory_tier, %(max_tier)s)
   AND routes.queue <> jobs.queue;
-
--- name: record_submissions --
--- One round trip: the executor ids go on the jobs and into each attempt's history row (the
--- worker may already have created that row when it started).
-WITH submitted (id, attempt, memory_tier, executor_job_id) AS (VALUES %s),
-recorded AS (
-    UPDATE jobs SET executor_job_id = submitted.executor_job_id
-    FROM submitted
-    WHERE jobs.id = submitted.id AND jobs.attempt = submitted.attempt
-)
-INSERT INTO job_attempts (job_id, attempt, memory_tier, executor_job_id)
-SELECT id, attempt, memory_tier, executor_job_id FROM submitted
-ON CONFLICT (job_id, attempt) DO UPDATE SET executor_job_id = EXCLUDED.executor_job_id;
 
 -- name: active_jobs --
 SELECT id, attempt, state, executor, executor_job_id,

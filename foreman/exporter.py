@@ -33,6 +33,7 @@ from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
+from common.errors import first_line
 from common.inputs import is_digits
 from common.metrics import DURATION_BOUNDS, OUTCOMES, Snapshot
 from common.settings.jobs import parse_address
@@ -170,7 +171,7 @@ class SnapshotCollector(Collector):
                 snapshot = self._take(self._conn)
             except Exception as exc:
                 # A scrape that fails shows as a failed scrape (`up`), not a dead foreman.
-                log.warning("metrics: cannot read the database: %s", str(exc).strip())
+                log.warning("metrics: cannot read the database: %s", first_line(exc))
                 if self._conn is not None:
                     self._conn.close()
                 self._conn = None

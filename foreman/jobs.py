@@ -19,7 +19,7 @@ from common.errors import JobError
 from common.inputs import MAX_BIGINT
 from common.sql import query
 
-JOB_KINDS = ("survey", "download", "process", "index")
+JOB_KINDS = ("survey", "download", "process", "index", "dataset")
 ACTIVE_STATES = ("waiting", "pending", "dispatched", "running", "errored")
 FINAL_STATES = ("succeeded", "failed", "cancelled")
 # Job ids are bigserial; a larger number cannot name a job (and PostgreSQL would refuse it).
@@ -28,22 +28,6 @@ MAX_JOB_ID = MAX_BIGINT
 
 def _sql(name: str) -> str:
     return query(__file__, "jobs.sql", name)
-
-
-def handler_name(kind: str, payload: dict[str, Any]) -> str:
-    """The name a job's handler is registered under (workers.registry): a survey's
-    `source`, `download` for downloads, `salmon` for index builds, a process job's
-    `application`.
-
-    The foreman names a job's Batch job definition by it, so it lives here, beside the jobs.
-    """
-    if kind == "survey":
-        return str(payload.get("source") or "")
-    if kind == "download":
-        return "download"
-    if kind == "index":
-        return "salmon"
-    return str(payload.get("application") or "")
 
 
 @dataclass(frozen=True)
@@ -71,6 +55,8 @@ class Job:
     parent_job_id: int | None
     result: dict[str, Any] | None
     depends_on: int | None = None
+    # The name of its handler (an application's name), decided when the job was queued.
+    handler: str = ""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Job:

@@ -1,42 +1,45 @@
-"""Recorded submissions: the client-side token of every group an executor starts at once.
+"""What the foreman records about submissions, as SQL: started attempts and recorded groups.
 
-For an executor that records them (AWS Batch), the foreman writes each group — its token, the
-name the executor will know it by, and the attempt at every array index — in the same
-transaction as the claim, before the call; the executor's id follows once the call answers.
-Two crashes are then harmless:
-
-- between the commit and the call: the successor finds the submission unanswered, asks the
-  executor for a job of that name, finds none, and submits it (same token, same name);
-- between the call and the record: the successor finds the job by its name and records it.
-
-Either way each attempt is started once. A worker started for a submission resolves its job
-and attempt here (`resolve_member`); an attempt since superseded refuses to run.
+Every executor's started attempts get the executor's id on the job and in the attempt's
+history (`record_started`). An executor that starts many attempts with one call (AWS Batch's
+array jobs) records more, through `foreman.executors.recorded`: each group — its client-side
+token, the name the executor will know it by, and the attempt at every array index — in the
+same transaction as the claim, before the call; the executor's id once the call answers. A
+worker started for a recorded submission resolves its job and attempt here (`resolve_member`).
 """
 
 from __future__ import annotations
 
-import logging
+from typing import TYPE_CHECKING, Any
 
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import execute_values
 
-from common.errors import JobError, first_line
+from common.errors import JobError
 from common.sql import query
-from foreman.executors.base import Executor, ExecutorUnavailable, SubmissionGroup
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from foreman.executors.base import SubmissionGroup
 
 
 def _sql(name: str) -> str:
     return query(__file__, "submissions.sql", name)
 
 
-def record_groups(conn: Connection, executor: Executor, groups: list[SubmissionGroup]) -> None:
+def record_started(conn: Connection, started: list[tuple[int, int, str]]) -> None:
+    """(job id, attempt, executor id) of attempts started one by one: the ids go on the jobs
+    and into each attempt's history row, in one round trip (no commit)."""
+    if started:
+        with conn.cursor() as cur:
+            execute_values(cur, _sql("record_started"), started, page_size=len(started))
+
+
+def record_groups(conn: Connection, executor_name: str, groups: list[SubmissionGroup]) -> None:
     """Write the groups and their members (no commit: the claim's transaction holds them)."""
     with conn.cursor() as cur:
         for group in groups:
             cur.execute(_sql("record_submission"), {
-                "token": group.token, "executor": executor.name, "job_name": group.name,
+                "token": group.token, "executor": executor_name, "job_name": group.name,
                 "job_queue": group.job_queue, "job_definition": group.job_definition,
                 "size": len(group.submissions),
             })  # fmt: skip
@@ -62,6 +65,16 @@ def forget_groups(conn: Connection, tokens: list[str]) -> None:
             execute_values(cur, _sql("forget_submissions"), [(t,) for t in tokens])
 
 
+def unsubmitted_groups(conn: Connection, executor_name: str, *, grace: float) -> list[Any]:
+    """(token, name, job queue, definition, size, awaited) of groups recorded but never
+    answered, older than `grace` seconds (their foreman died); commits."""
+    with conn.cursor() as cur:
+        cur.execute(_sql("unsubmitted"), {"executor": executor_name, "grace": grace})
+        rows = cur.fetchall()
+    conn.commit()
+    return rows
+
+
 def resolve_member(conn: Connection, token: str, index: int) -> tuple[int, int]:
     """(job id, attempt) at `index` of submission `token`; a JobError when there is none."""
     with conn.cursor() as cur:
@@ -71,39 +84,3 @@ def resolve_member(conn: Connection, token: str, index: int) -> tuple[int, int]:
     if row is None:
         raise JobError(f"submission {token} has no member at index {index}")
     return int(row[0]), int(row[1])
-
-
-def recover_submissions(conn: Connection, executor: Executor, *, grace: float) -> int:
-    """Settle submissions a dead foreman left unanswered; returns how many were settled."""
-    if not executor.records_submissions:
-        return 0
-    with conn.cursor() as cur:
-        cur.execute(_sql("unsubmitted"), {"executor": executor.name, "grace": grace})
-        rows = cur.fetchall()
-    conn.commit()
-    settled = 0
-    for token, name, job_queue, definition, size, awaited in rows:
-        try:
-            found = executor.find_submitted(name, job_queue)
-            if found is None and not awaited:
-                forget_groups(conn, [token])  # every member ended or moved on: nothing to start
-                conn.commit()
-                settled += 1
-                continue
-            if found is None:
-                found = executor.resubmit(token, name, job_queue, definition, size)
-                log.warning("submission %s was never made; submitted it now as %s", name, found)
-            else:
-                log.warning("submission %s was made as %s; recorded it", name, found)
-        except ExecutorUnavailable as exc:
-            log.warning("cannot settle submission %s yet: %s", name, first_line(exc))
-            return settled
-        except JobError as exc:  # refused: its attempts are lost and retried as unsubmitted
-            log.warning("submission %s refused: %s", name, first_line(exc))
-            forget_groups(conn, [token])
-            conn.commit()
-            settled += 1
-            continue
-        record_group_submitted(conn, token, found)
-        settled += 1
-    return settled

@@ -1,3 +1,17 @@
+-- name: record_started --
+-- Attempts started one by one: the executor ids go on the jobs and into each attempt's history
+-- row (the worker may already have created that row when it started), in one round trip.
+WITH started (id, attempt, executor_job_id) AS (VALUES %s),
+recorded AS (
+    UPDATE jobs SET executor_job_id = started.executor_job_id
+    FROM started
+    WHERE jobs.id = started.id AND jobs.attempt = started.attempt
+    RETURNING jobs.id, jobs.attempt, jobs.memory_tier, started.executor_job_id
+)
+INSERT INTO job_attempts (job_id, attempt, memory_tier, executor_job_id)
+SELECT id, attempt, memory_tier, executor_job_id FROM recorded
+ON CONFLICT (job_id, attempt) DO UPDATE SET executor_job_id = EXCLUDED.executor_job_id;
+
 -- name: record_submission --
 INSERT INTO job_submissions (token, executor, job_name, job_queue, job_definition, size)
 VALUES (%(token)s, %(executor)s, %(job_name)s, %(job_queue)s, %(job_definition)s, %(size)s);

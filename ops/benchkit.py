@@ -18,9 +18,12 @@ Refinery needs less.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from common.errors import JobError
+from common.sql import query
 from ops.taskkit import print_json, print_table
 
 RATIO_DEFINITION = "peer time ÷ Refinery time for the same work; above 1 means Refinery is faster"
@@ -119,3 +122,16 @@ def render(
     print_table(
         title, COLUMNS, [comparison.row() for comparison in comparisons], caption=RATIO_DEFINITION
     )
+
+
+def wait_for_quiet_platform(conn: Any, *, timeout: float) -> None:
+    """Until no job of the environment is active (`conn` in autocommit): a benchmark through
+    the running platform times its own job alone."""
+    deadline = time.monotonic() + timeout
+    with conn.cursor() as cur:
+        while time.monotonic() < deadline:
+            cur.execute(query(__file__, "benchkit.sql", "active_jobs"))
+            if cur.fetchone() == (0,):
+                return
+            time.sleep(0.2)
+    raise JobError(f"jobs still active after {timeout:g} s; the bench needs a quiet platform")

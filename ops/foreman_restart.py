@@ -32,7 +32,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from common.errors import CommandError
+from common.errors import CommandError, first_line
 from common.foreman_host import (  # noqa: F401 - the runbook's public settings API
     ForemanHost,
     foreman_host,
@@ -162,5 +162,4 @@ def _describe(exc: BaseException, action: str) -> str:
     wrapped = getattr(exc, "exceptions", None)
     if wrapped:  # invoke's ThreadException: report what failed inside the thread
         exc = wrapped[0].value
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else 'no detail'}"
+    return first_line(exc, f"{type(exc).__name__}: no detail", typed=True)

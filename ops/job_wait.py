@@ -11,7 +11,7 @@ import time
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from ops.taskkit import err_console
 from workers.submit import JobTreeProgress, job_tree_progress
@@ -22,9 +22,9 @@ POLL_SECONDS = 0.5
 def wait_for_job_tree(env: Environment, root_job_id: int, *, timeout: float) -> JobTreeProgress:
     """Poll the job tree under `root_job_id`, with a progress bar, until it ends or times out."""
     deadline = time.monotonic() + timeout
-    conn = connect(env, autocommit=True)
-    try:
-        with Progress(
+    with (
+        connection(env, autocommit=True) as conn,
+        Progress(
             TextColumn("jobs", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
@@ -32,18 +32,17 @@ def wait_for_job_tree(env: Environment, root_job_id: int, *, timeout: float) -> 
             TimeElapsedColumn(),
             console=err_console,
             transient=True,
-        ) as bar:
-            task_id = bar.add_task("", total=1)
-            while True:
-                state = job_tree_progress(conn, root_job_id)
-                bar.update(
-                    task_id,
-                    total=state.total,
-                    completed=state.finished,
-                    description=f"{len(state.failed)} failed" if state.failed else "",
-                )
-                if state.done or time.monotonic() >= deadline:
-                    return state
-                time.sleep(POLL_SECONDS)
-    finally:
-        conn.close()
+        ) as bar,
+    ):
+        task_id = bar.add_task("", total=1)
+        while True:
+            state = job_tree_progress(conn, root_job_id)
+            bar.update(
+                task_id,
+                total=state.total,
+                completed=state.finished,
+                description=f"{len(state.failed)} failed" if state.failed else "",
+            )
+            if state.done or time.monotonic() >= deadline:
+                return state
+            time.sleep(POLL_SECONDS)

@@ -16,6 +16,7 @@ and log lines come from people and sources; printed, they stay exactly what they
 
 from __future__ import annotations
 
+import atexit
 import functools
 import inspect
 import json
@@ -297,6 +298,20 @@ def stop_quietly_on_broken_pipe() -> None:
             os.close(devnull)
 
     sys.excepthook = hook
+
+    def flush_at_exit() -> None:
+        # Without PYTHONUNBUFFERED, short output (`--help TASK`) is still in the buffer when the
+        # task returns, and the interpreter's own last flush would print "Exception ignored …
+        # BrokenPipeError" and exit 120. Flushed here instead (registered first, so it runs
+        # last of the exit handlers), a closed pipe stops `inv` the same way: exit 1, no word.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            with suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os._exit(1)
+
+    atexit.register(flush_at_exit)
 
 
 def one_line_parse_errors() -> None:

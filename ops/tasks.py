@@ -27,9 +27,9 @@ from invoke import Collection
 from ops.taskkit import one_line_parse_errors, stop_quietly_on_broken_pipe
 
 AREA_NAMES = (
-    "analyses", "batch", "bench", "data", "db", "deploy", "foreman", "images", "index", "jobs",
-    "lake", "local", "logs", "metadata", "projects", "release", "sandbox", "schedule", "staging",
-    "tf", "upstream", "users",
+    "analyses", "arrays", "batch", "bench", "data", "datasets", "db", "deploy", "foreman",
+    "images", "index", "jobs", "lake", "local", "logs", "metadata", "projects", "release",
+    "sandbox", "schedule", "search", "staging", "tf", "upstream", "users",
 )  # fmt: skip
 # task name -> the module (`ops/<name>/tasks.py`) whose task of that name is at the top level
 TOP_LEVEL_TASKS = {"rollback": "deploy", "console": "console"}
@@ -46,6 +46,7 @@ BENCH_TASKS = (
     ("ops.analyses.summarise_bench_tasks", "summarise_bench"),
     ("ops.datasets.bench_tasks", "datasets_bench"),
     ("ops.analyses.salmon_bench_tasks", "salmon_bench"),
+    ("ops.arrays.bench_tasks", "affy_bench"),
 )
 
 

@@ -8,6 +8,12 @@
 # passwordless sudo instead, it installs the system packages through `sudo -n` and runs the
 # tests as that user (enough for tests/unit and most of the rest; the sealing and engine
 # tests need root). Extra arguments go to pytest: scripts/ci-test.sh tests/unit -x.
+#
+# pytest runs on four xdist workers (tests mostly wait on servers and subprocesses, so there
+# are more workers than a two-core machine's cores), each with its own state folder, database
+# cluster and emulator; the tests that share the one Docker engine, or a module's fixture,
+# are kept on one worker (--dist loadgroup, tests/support/parallel.py). `-n 0` after it runs
+# the tests in this process: scripts/ci-test.sh tests/unit -n 0.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -26,4 +32,4 @@ as_root() {
 as_root ./scripts/system-packages.sh
 ./scripts/bootstrap.sh test
 ./scripts/lint.sh
-exec .venv/bin/pytest "$@"
+exec .venv/bin/pytest -n 4 --dist loadgroup "$@"

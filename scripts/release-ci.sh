@@ -14,6 +14,9 @@
 # For the deploy, REFINERY_DEPLOY_SSH_KEY (the foreman hosts' deploy key) and
 # REFINERY_DEPLOY_KNOWN_HOSTS are written to 0600 files and never printed. AWS credentials
 # are the workflow's (GitHub OIDC: short-lived, for the stack's deploy role), never keys.
+# RELEASE_ENVIRONMENT=sandbox deploys the verified tag to the sandbox (`inv sandbox.up` first)
+# instead of its own environment: this step rehearsed on one machine. No other environment
+# may be named there: a tag deploys only to the environment it was made for.
 set -eu
 
 usage="usage: scripts/release-ci.sh verify TAG | test | deploy TAG"
@@ -61,8 +64,13 @@ case $step in
     ;;
   deploy)
     tag=${2:?$usage}
+    rehearse_on=${RELEASE_ENVIRONMENT:-}
+    if [ -n "$rehearse_on" ] && [ "$rehearse_on" != sandbox ]; then
+      echo "error: RELEASE_ENVIRONMENT may only be sandbox (a tag deploys to its own environment)" >&2
+      exit 2
+    fi
     verify_tag "$tag"
-    environment=$("$inv" release.resolve "$tag")
+    environment=${rehearse_on:-$("$inv" release.resolve "$tag")}
     install_deploy_key "$environment"
     exec "$inv" deploy -e "$environment" -v "$tag"
     ;;

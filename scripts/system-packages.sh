@@ -5,10 +5,11 @@
 # diagram, Prometheus (its promtool checks the alert rules), Chromium (the console's
 # browser tests), salmon (RNA-seq quantification) and R with tximport and preprocessCore
 # (the references the gene-level summaries are checked against; with readr, which tximport
-# reads quant.sf files with when present).
+# reads quant.sf files with when present), and affy, affyio and makecdfenv (the microarray
+# pipeline's RMA, CEL headers and chip definitions, run by the workers themselves).
 set -eu
 
-packages="python3 python3-venv ca-certificates docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium salmon r-base-core r-bioc-tximport r-bioc-preprocesscore r-cran-readr"
+packages="python3 python3-venv ca-certificates docker.io docker-registry openssh-server rclone debootstrap git gnupg openssh-client graphviz prometheus chromium salmon r-base-core r-bioc-tximport r-bioc-preprocesscore r-cran-readr r-bioc-affy r-bioc-affyio r-bioc-makecdfenv"
 missing=""
 for package in $packages; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

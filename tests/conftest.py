@@ -4,6 +4,10 @@ One embedded PostgreSQL cluster per test session (real server, loopback, SCRAM p
 a template database with every migration applied, and a fresh database per test cloned from
 it (`CREATE DATABASE … TEMPLATE`). Tests get a real environment file pointing at their
 database, in a temporary environments folder that subprocesses see through the environment.
+
+Under pytest-xdist each worker is a session of its own: its own state folder (and so its own
+embedded cluster on a free port), environments folder and moto server. The tests that share
+what one machine has once (the Docker engine) run on one worker: tests/support/parallel.py.
 """
 
 from __future__ import annotations
@@ -32,10 +36,57 @@ from tests.support.docker_services import (  # noqa: F401 - session fixtures for
     docker_registry,
 )
 from tests.support.environments import write_environment
+from tests.support.parallel import (
+    TERMINAL_INPUT,
+    controller_terminal,
+    group_items,
+    restore_terminal,
+    worker_name,
+)
 from tests.support.services import MotoServer, start_moto, stop_process
 
 TEMPLATE_DATABASE = "refinery_template"
 _counter = itertools.count()
+_PRIVATE_BASETEMP = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """(xdist, on the controller) Hand each worker the controller's terminal variables."""
+    node.workerinput[TERMINAL_INPUT] = controller_terminal()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's tmp_path factory reads --basetemp
+def pytest_configure(config: pytest.Config) -> None:
+    """A worker restores the controller's terminal; the controller (or a run without workers)
+    takes a temporary root of its own unless given --basetemp.
+
+    pytest's default root, `/tmp/pytest-of-<user>`, is shared by every pytest run of that
+    user on the machine, and each run resets it to 0700: the embedded server's user (which
+    reaches a cluster under `tmp_path` through o+x on every parent) would be locked out
+    whenever another checkout's suite started meanwhile. The private root is removed after a
+    run that passed and kept after one that failed, for a look at what the tests left.
+    """
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        restore_terminal(workerinput)
+    elif config.option.basetemp is None:
+        root = Path(tempfile.mkdtemp(prefix="refinery-pytest-"))
+        root.chmod(0o711)
+        config.option.basetemp = str(root)
+        config.stash[_PRIVATE_BASETEMP] = root
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    root = session.config.stash.get(_PRIVATE_BASETEMP, None)
+    if root is not None and exitstatus == 0:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group the tests that must share an xdist worker before xdist reads the groups."""
+    group_items(items)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +96,7 @@ def session_dirs() -> Iterator[dict[str, Path]]:
     Not under pytest's temporary root: pytest keeps that 0700, and the embedded server runs
     as an unprivileged user (when the suite runs as root) that must reach its data folder.
     """
-    root = Path(tempfile.mkdtemp(prefix="refinery-tests-"))
+    root = Path(tempfile.mkdtemp(prefix=f"refinery-tests-{worker_name()}-"))
     root.chmod(0o755)
     dirs = {"state": root / "state", "environments": root / "environments", "logs": root / "logs"}
     for path in dirs.values():

@@ -1,10 +1,11 @@
 """`python -m workers run-job JOB_ID`: the command every executor runs for a job.
 
 `run-job --submission TOKEN` is the form of a recorded submission (AWS Batch): the job and its
-attempt are looked up from the token and the process's array index (AWS_BATCH_JOB_ARRAY_INDEX,
-else the `:<index>` ending of AWS_BATCH_JOB_ID, else 0 for a lone job), and an attempt that was
-superseded meanwhile is not run. The worker records the Batch job it ran as (AWS_BATCH_JOB_ID)
-beside the attempt, where it can be compared with the foreman's record.
+attempt are looked up from the token and the process's array index (`common.worker_identity`:
+AWS_BATCH_JOB_ARRAY_INDEX, else the `:<index>` ending of AWS_BATCH_JOB_ID, else 0 for a lone
+job), and an attempt that was superseded meanwhile is not run. The worker records the Batch
+job it ran as (AWS_BATCH_JOB_ID) beside the attempt, where it can be compared with the
+foreman's record.
 
 The environment comes from `-e` or REFINERY_ENVIRONMENT (set by the executor). Exit codes:
 0 succeeded, 1 the handler failed (attempt recorded errored), 2 usage or configuration error,
@@ -21,10 +22,10 @@ import sys
 from common.environments import load_environment
 from common.errors import ExitCode, RefineryError
 from common.logformat import configure_logging
+from common.worker_identity import array_index
 from workers.runtime import (
     EXIT_HANDLER_FAILED,
     EXIT_USAGE,
-    array_index,
     resolve_submission,
     run_job,
 )

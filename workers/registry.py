@@ -1,45 +1,51 @@
-"""Which function handles which job.
+"""Which function handles which job, and the application it is.
 
 A handler takes a `JobContext` and returns the job's result (a JSON-able dict). Every handler
 writes its catalog rows and creates its child jobs through `ctx.conn`, in the one transaction
 that also records the attempt as succeeded — so a crash before the commit leaves nothing, and a
 retry starts clean. Lake writes are atomic and keyed by catalog keys, so redoing them is safe.
 
-Handlers are found by (job kind, name): a survey job's `payload["source"]` (delivery, ena), a
-download job is always `download`, an index job's is `salmon`, a process job's
-`payload["application"]` (no_op, fastq_qc, salmon, summarise).
-Modules listed in REFINERY_HANDLER_MODULES (comma-separated) are imported too, for handlers
-that live outside this package.
+A handler is found by its job's kind and `handler` column (decided when the job was queued:
+a survey's source, `download`, an index build's `salmon`, a process job's application).
+`@handler(kind, name)` binds a function to the application of that kind and name declared in
+the `applications.toml` beside the function's module (`common.applications`: its version,
+image and memory), and refuses a name the manifest does not declare. The built-in handler
+packages and the modules listed in REFINERY_HANDLER_MODULES (comma-separated; applications
+that live outside this repository) are imported to find every handler.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.applications import (
+    Application,
+    applications,
+    handler_modules,
+    manifest_beside,
+    read_manifest,
+)
 from common.environments import Environment
-from common.errors import PermanentJobError
+from common.errors import ConfigError, PermanentJobError
 from common.lake import Lake
 from foreman.jobs import Job
-from foreman.jobs import handler_name as _handler_name
 from workers.progress import TransferProgress
-
-BUILTIN_MODULES = ("workers.surveyors", "workers.downloaders", "workers.processors")
-EXTRA_MODULES_VARIABLE = "REFINERY_HANDLER_MODULES"
 
 
 @dataclass
 class JobContext:
-    """What a handler gets: its job, environment, lake, a transaction, scratch space, and
-    where to report the bytes its transfers move (see `workers.progress`)."""
+    """What a handler gets: its job and application, environment, lake, a transaction,
+    scratch space, and where to report the bytes its transfers move (`workers.progress`)."""
 
     env: Environment
     job: Job
+    application: Application
     conn: Any
     lake: Lake
     memory_mb: int
@@ -49,56 +55,68 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], dict[str, Any]]
-_handlers: dict[tuple[str, str], Handler] = {}
-_loaded = False
+
+
+@dataclass(frozen=True)
+class RegisteredHandler:
+    """A handler's code and the application it was declared as."""
+
+    run: Handler
+    application: Application
+
+
+_handlers: dict[tuple[str, str], RegisteredHandler] = {}
+_loaded: tuple[str, ...] = ()
 
 
 def handler(kind: str, name: str) -> Callable[[Handler], Handler]:
-    """Decorator: register the function as the handler of (kind, name)."""
+    """Decorator: the function is the code of application (kind, name), which the manifest
+    beside its module must declare (a ConfigError when the module is imported otherwise)."""
 
     def register(func: Handler) -> Handler:
-        _handlers[(kind, name)] = func
+        manifest = manifest_beside(sys.modules[func.__module__].__file__ or "")
+        declared = {(a.kind, a.name): a for a in read_manifest(manifest)}
+        if (kind, name) not in declared:
+            raise ConfigError(
+                f"{func.__module__}.{func.__name__}: {manifest} declares no {kind} "
+                f"application {name!r}; add it there with its version"
+            )
+        _handlers[(kind, name)] = RegisteredHandler(func, declared[(kind, name)])
         return func
 
     return register
 
 
-def handler_name(job: Job) -> str:
-    """The name a job's handler is registered under."""
-    return _handler_name(job.kind, job.payload)
+def find_handler(job: Job) -> RegisteredHandler:
+    """The handler for `job`, or a PermanentJobError naming what is registered."""
+    return handler_for(job.kind, job.handler)
 
 
-def registered_handlers() -> list[tuple[str, str]]:
-    """Every (job kind, handler name) the workers can run, sorted: what gets a Batch job
-    definition (ops.batch.definitions) and what the Batch executor may name."""
+def handler_for(kind: str, name: str) -> RegisteredHandler:
+    """The handler of application (kind, name), or a PermanentJobError naming the known."""
     load_handler_modules()
-    return sorted(_handlers)
-
-
-def find_handler(job: Job) -> Handler:
-    """The handler for `job`, or a JobError naming what is registered."""
-    load_handler_modules()
-    name = handler_name(job)
     try:
-        return _handlers[(job.kind, name)]
+        return _handlers[(kind, name)]
     except KeyError:
-        known = sorted(n for kind, n in _handlers if kind == job.kind)
+        known = sorted(n for handler_kind, n in _handlers if handler_kind == kind)
         raise PermanentJobError(
-            f"no {job.kind} handler named {name!r} (known: {', '.join(known)})"
+            f"no {kind} handler named {name!r} (known: {', '.join(known)})"
         ) from None
 
 
-def handler_names(kind: str) -> list[str]:
-    """Names registered for jobs of `kind` (e.g. the applications a process job may name)."""
-    load_handler_modules()
-    return sorted(name for handler_kind, name in _handlers if handler_kind == kind)
-
-
 def load_handler_modules() -> None:
+    """Import the built-in handler packages and REFINERY_HANDLER_MODULES's (once each); a
+    ConfigError when a manifest declares an application that none of them handles."""
     global _loaded
-    if _loaded:
+    modules = handler_modules()
+    if modules == _loaded:
         return
-    extra = [m.strip() for m in os.environ.get(EXTRA_MODULES_VARIABLE, "").split(",") if m.strip()]
-    for module in (*BUILTIN_MODULES, *extra):
+    for module in modules:
         importlib.import_module(module)
-    _loaded = True
+    missing = [a for key, a in applications().items() if key not in _handlers]
+    if missing:
+        raise ConfigError(
+            f"{missing[0].manifest} declares {missing[0].kind} application "
+            f"{missing[0].name!r}, but no handler module has @handler for it"
+        )
+    _loaded = modules

@@ -29,12 +29,10 @@ from psycopg2.extensions import connection as Connection
 from common import db
 from common.environments import Environment
 from common.errors import ExitCode, JobError, PermanentJobError, ValidationError, first_line
-from common.inputs import is_digits
 from common.lake import open_lake
 from common.settings.jobs import ForemanSettings, WorkerSettings
 from common.signals import leave_termination_signals_to_main_thread
-from foreman.dispatch import memory_for_tier
-from foreman.executors.batch_arrays import split_child_id
+from common.worker_identity import executor_job_id, worker_memory_mb
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
 from foreman.submissions import resolve_member
 from workers.cleanup import remove_dead_workers_leftovers, scratch_prefix
@@ -51,44 +49,23 @@ EXIT_USAGE = ExitCode.USAGE
 EXIT_SUPERSEDED = ExitCode.SUPERSEDED
 EXIT_STALLED = ExitCode.STALLED
 EXIT_TERMINATED = ExitCode.TERMINATED
-MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
 
 
 class Terminated(BaseException):
     """Raised in the main thread when SIGTERM arrives, so the attempt can be marked errored."""
 
 
-def array_index() -> int:
-    """This process's index in its array job: AWS_BATCH_JOB_ARRAY_INDEX, else the ending of
-    AWS_BATCH_JOB_ID (`<parent>:<index>`, all an emulator may set), else 0 (a lone job)."""
-    index = os.environ.get("AWS_BATCH_JOB_ARRAY_INDEX", "")
-    if is_digits(index):
-        return int(index)
-    child = split_child_id(executor_job_id() or "")
-    return child[1] if child is not None else 0
-
-
-def executor_job_id() -> str | None:
-    """The executor's id of the job this process runs as, when its environment says:
-    AWS_BATCH_JOB_ID on Batch (`<parent>:<index>` for an array child); None elsewhere."""
-    return os.environ.get("AWS_BATCH_JOB_ID") or None
-
-
 def resolve_submission(env: Environment, token: str, index: int) -> tuple[int, int]:
     """(job id, attempt) that the foreman recorded at `index` of submission `token`."""
-    conn = db.connect(env)
-    try:
+    with db.connection(env) as conn:
         return resolve_member(conn, token, index)
-    finally:
-        conn.close()
 
 
 def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int:
     """Run the current attempt of `job_id` (only if it is `attempt`, when given); returns the
     process exit code."""
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    control = db.connect(env)
-    try:
+    with db.connection(env) as control:
         try:
             current = get_job(control, job_id)
             if attempt is not None and current.attempt != attempt:
@@ -110,8 +87,6 @@ def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int
         finally:
             signal.signal(signal.SIGTERM, previous)  # the attempt is recorded: default again
             heartbeat.stop()
-    finally:
-        control.close()
 
 
 def _run_attempt(
@@ -124,21 +99,22 @@ def _run_attempt(
     work = None
     try:
         work = db.connect(env)
-        handler = find_handler(job)
+        registered = find_handler(job)
         lake = open_lake(env)
         remove_dead_workers_leftovers(env, lake)
         with tempfile.TemporaryDirectory(prefix=scratch_prefix(job.id, os.getpid())) as scratch:
             context = JobContext(
                 env=env,
                 job=job,
+                application=registered.application,
                 conn=work,
                 lake=lake,
-                memory_mb=_memory_mb(env, job),
+                memory_mb=worker_memory_mb(env, job.memory_tier),
                 scratch_dir=Path(scratch),
                 log=adapter,
                 transfers=transfers,
             )
-            result = handler(context) or {}
+            result = registered.run(context) or {}
             if not finish_attempt(work, job, succeeded=True, result=result):
                 work.rollback()
                 adapter.warning("attempt %s ended elsewhere; discarding its work", job.attempt)
@@ -185,11 +161,6 @@ def _record_error(
         control.commit()
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _memory_mb(env: Environment, job: Job) -> int:
-    value = os.environ.get(MEMORY_VARIABLE, "")
-    return int(value) if is_digits(value) else memory_for_tier(env, job.memory_tier)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:

@@ -156,6 +156,12 @@ class Lake(ABC):
         """The folder on this machine that holds the whole lake, when it is one."""
         return None
 
+    @abstractmethod
+    def download_link(self, key: str, expires_seconds: int) -> tuple[str, bool]:
+        """Where a person fetches the object: (link, whether it expires after
+        `expires_seconds`). A folder on this machine answers the object's path, which does not
+        expire; an object store a presigned URL, renewed by asking again."""
+
     def writes_denied_under(self, prefix: str) -> bool:
         """Whether the store itself refuses writes and deletions under `prefix` to everyone
         but its named writers (on S3, a bucket policy). A filesystem lake protects each file

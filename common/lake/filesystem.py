@@ -110,6 +110,11 @@ class FilesystemLake(Lake):
     def local_path(self, key: str) -> Path | None:
         return self.path_for(key)
 
+    def download_link(self, key: str, expires_seconds: int) -> tuple[str, bool]:
+        if self.stat(key) is None:
+            raise StorageError(f"{key!r} is not in the lake {self.name}")
+        return str(self.path_for(key)), False
+
     def local_root(self) -> Path | None:
         return self.root
 

@@ -3,6 +3,7 @@
     raw/<source>-<project accession>/<experiment accession>/<file name>   original files
     analyses/<analysis id>/<file name>                                  computed files
     indices/<organism>/<source>-<release>/salmon-<version>/{long,short}/ transcriptome indices
+    chips/affymetrix/<R's name for the chip>/                            array chip definitions
 
 The same catalog always gives the same keys, on every backend. Deleting an experiment's data
 means removing its one folder.
@@ -51,3 +52,10 @@ def transcriptome_index_prefix(
         f"indices/{safe_component(organism)}/{safe_component(f'{source}-{release}')}/"
         f"salmon-{safe_component(salmon_version)}/"
     )
+
+
+def chip_prefix(package: str) -> str:
+    """Where one Affymetrix chip's definition lives, under R's name for the chip (affy's
+    `cleancdfname`, e.g. `hgu133acdf`): `cdfenv.rds` (makecdfenv's environment),
+    `probe_genes.tsv` (probe set → gene) and `chip.json`."""
+    return f"chips/affymetrix/{safe_component(package)}/"

@@ -118,6 +118,21 @@ class S3Lake(Lake):
             raise StorageError(f"upload of {key!r} to {self.name} did not verify; retry it")
         return info
 
+    def download_link(self, key: str, expires_seconds: int) -> tuple[str, bool]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if self.stat(key) is None:
+            raise StorageError(f"{key!r} is not in the lake {self.name}")
+        try:
+            url = self.client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.bucket, "Key": self.object_key(key)},
+                ExpiresIn=int(expires_seconds),
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot sign a link to {self.name}/{key}: {exc}") from None
+        return str(url), True
+
     def _upload(self, source: Path, object_key: str, sha256: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -377,15 +392,6 @@ class S3Lake(Lake):
         root = self._staging_root or Path(tempfile.gettempdir()) / "refinery-s3-staging"
         root.mkdir(parents=True, exist_ok=True)
         return root
-
-    def ensure_bucket(self) -> None:
-        """Create the bucket if it does not exist (mirrors and tests)."""
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except ClientError:
-            self.client.create_bucket(Bucket=self.bucket)
 
 
 def _part_matches(part: dict, data: bytes, checksum: str) -> bool:

@@ -155,13 +155,25 @@ SECTIONS: dict[str, Any] = {}
 SECTION_MODULES = {
     **dict.fromkeys(("database", "lake", "executor", "aws", "logs", "identity"), "core"),
     **dict.fromkeys(
-        ("foreman", "pipeline", "ena", "geo", "download", "workers", "rnaseq", "routing", "batch"),
+        (
+            "foreman",
+            "pipeline",
+            "ena",
+            "geo",
+            "arrays",
+            "download",
+            "workers",
+            "rnaseq",
+            "routing",
+            "batch",
+        ),
         "jobs",
     ),
     **dict.fromkeys(
         ("backups", "schedule", "images", "outputs", "metadata", "refresh"), "operations"
     ),
     **dict.fromkeys(("deploy", "terraform", "foreman_host"), "deployment"),
+    "datasets": "datasets",
 }
 REQUIRED_SECTIONS = ("database", "lake", "executor")
 # Top-level keys that are not tables.

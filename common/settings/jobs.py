@@ -1,5 +1,6 @@
 """Sections read by the foreman and the workers: `[foreman]`, `[pipeline]`, `[ena]`, `[geo]`,
-`[download]`, `[rnaseq]` and `[batch]`.
+`[arrays]`, `[download]`, `[workers]`, `[rnaseq]`, `[routing]` and `[batch]` (`[datasets]`,
+which the local environment sets, has a module of its own: `datasets`).
 
 They live here, with no dependency on the foreman or the workers, so that an environment file
 is checked whole when it is loaded: a foreman never meets a bad value two seconds into its
@@ -156,9 +157,14 @@ class EnaSettings(Section):
 @dataclass(frozen=True)
 class GeoSettings(Section):
     """Where the `geo` surveyor reads a series' SOFT family file
-    (`<base_url>/series/GSE1nnn/GSE1234/soft/GSE1234_family.soft.gz`), and how patiently."""
+    (`<base_url>/series/GSE1nnn/GSE1234/soft/GSE1234_family.soft.gz`) and a sample's own
+    table (`<query_url>?acc=GSM…&targ=self&form=text&view=data`), and how patiently."""
 
     base_url: Text = Field(default=DEFAULT_GEO_URL, description="GEO's download area base URL")
+    query_url: Text = Field(
+        default="https://www.ncbi.nlm.nih.gov/geo/query/acc.cgi",
+        description="GEO's accession viewer, which gives a sample's table as text",
+    )
     retries: Annotated[Integer, Bounds(ge=0)] = Field(default=4, description="retries per request")
     backoff_seconds: Annotated[Number, Bounds(ge=0)] = Field(
         default=2.0, description="first backoff"
@@ -166,6 +172,19 @@ class GeoSettings(Section):
     timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
 
     _base_is_http = field_validator("base_url")(http_url)
+    _query_is_http = field_validator("query_url")(http_url)
+
+
+@section("arrays")
+@dataclass(frozen=True)
+class ArraySettings(Section):
+    """Microarrays: a sample that only has its submitter's processed table is converted to genes
+    through its chip's probe-to-gene table; one whose identifiers map less than
+    `table_floor_percent` fails for good with that reason."""
+
+    table_floor_percent: Annotated[Number, Bounds(ge=0, le=100)] = Field(
+        default=50.0, description="lowest share (%) of a table's identifiers that must map"
+    )
 
 
 @section("download")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from common.environments import Environment
 from common.errors import ConfigError
-from foreman.executors.base import Executor, ExecutorStatus, Submission, worker_command
+from foreman.executors.base import Executor, ExecutorStatus, Submission
 
-__all__ = ["Executor", "ExecutorStatus", "Submission", "executor_for", "worker_command"]
+__all__ = ["Executor", "ExecutorStatus", "Submission", "executor_for"]
 
 
 def executor_for(env: Environment) -> Executor:

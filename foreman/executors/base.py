@@ -4,11 +4,14 @@ It is shaped for the slowest, most remote executor (AWS Batch): submission retur
 id, status is asked for many ids at once (at most `describe_batch_size`, 100 on Batch), and
 termination is a request, not a guarantee.
 
-Submission is by group (`submit_many`): an executor that can start many attempts with one call
-(Batch's array jobs) groups them; the others start each attempt alone, as one-member groups.
-An executor whose groups carry a client-side token (`records_submissions`) gets them recorded
-by the foreman before the call, so that a foreman that dies around the call can find out what
-was started (`find_submitted`) and start the rest with the same token — never twice.
+Submission is by group: an executor that can start many attempts with one call (Batch's array
+jobs) groups them; the others start each attempt alone, as one-member groups. Each executor
+owns the recording of what it starts (`submit_group`), so the foreman's dispatch treats every
+executor alike: by default the executor's id of each started attempt goes on the job and its
+history; an executor that records its groups before the call (`foreman.executors.recorded`,
+AWS Batch) also writes them down in the claim's transaction (`record_groups`), so a successor
+of a foreman that died around the call finds out what was started (`recover_submissions`) and
+starts the rest with the same token — never twice.
 """
 
 from __future__ import annotations
@@ -19,8 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from common.errors import JobError
+from psycopg2.extensions import connection as Connection
 
+from common.errors import JobError
+from common.failpoints import failpoint
+from foreman.submissions import record_started
+
+# Hit after an executor started a group and before it recorded that it did.
+SUBMITTED_FAILPOINT = "foreman.dispatch.submitted"
 ExecutorState = Literal["queued", "running", "succeeded", "failed", "unknown"]
 
 
@@ -36,7 +45,7 @@ class Submission:
     environment: str
     command: tuple[str, ...]
     extra_env: dict[str, str] = field(default_factory=dict)
-    handler: str = ""  # the handler's registered name (foreman.jobs.handler_name)
+    handler: str = ""  # the name of its application: the job's `handler` column
 
 
 @dataclass(frozen=True)
@@ -53,10 +62,6 @@ class SubmissionGroup:
     job_queue: str
     job_definition: str
     submissions: tuple[Submission, ...]
-
-    @property
-    def is_array(self) -> bool:
-        return len(self.submissions) > 1
 
 
 class ExecutorUnavailable(JobError):
@@ -82,9 +87,7 @@ class Executor(ABC):
 
     name: str = "abstract"
     describe_batch_size: int = 100
-    # Whether the foreman records each group and its token before `submit_many` (see above).
-    records_submissions: bool = False
-    # The most attempts one `submit_many` call starts; the foreman claims at least this many.
+    # The most attempts one group starts; the foreman claims at least this many.
     max_group_size: int = 1
 
     @abstractmethod
@@ -102,7 +105,7 @@ class Executor(ABC):
     def group(
         self, submissions: Sequence[Submission]
     ) -> tuple[list[SubmissionGroup], list[tuple[Submission, str]]]:
-        """Split claimed attempts into groups, each started by one `submit_many` call, and
+        """Split claimed attempts into groups, each started by one `submit_group` call, and
         the attempts refused outright with why. By default every attempt is its own group."""
         groups = [
             SubmissionGroup(uuid.uuid4().hex, f"job-{s.job_id}-{s.attempt}", s.queue, "", (s,))
@@ -110,28 +113,36 @@ class Executor(ABC):
         ]
         return groups, []
 
-    def submit_many(self, group: SubmissionGroup) -> list[str]:
-        """Start every attempt of `group`; their executor ids, in the group's order.
-
-        ExecutorUnavailable means none started; any other error refuses the whole group."""
-        return [self.submit(submission) for submission in group.submissions]
-
-    def find_submitted(self, name: str, job_queue: str) -> str | None:
-        """The executor's id of the submission named `name`, if it was started (recovery)."""
+    def record_groups(self, conn: Connection, groups: list[SubmissionGroup]) -> None:
+        """Write down, in the claim's transaction (no commit), what a successor needs to find
+        the groups again before they are submitted. By default nothing: an attempt started
+        alone is recorded once it has started."""
         return None
 
-    def resubmit(
-        self,
-        token: str,
-        name: str,
-        job_queue: str,
-        definition: str,
-        size: int,
-        *,
-        extra_env: dict[str, str] | None = None,
-    ) -> str:
-        """Start again a recorded group that never reached the executor; its id."""
-        raise JobError(f"executor {self.name} cannot resubmit recorded submissions")
+    def submit_group(self, conn: Connection, group: SubmissionGroup) -> None:
+        """Start every attempt of `group` and record the executor's ids on them, in `conn`'s
+        transaction (which the caller commits, once for all its groups, if this did not).
+
+        ExecutorUnavailable means none started; any other error refuses the whole group.
+        Either way nothing of the group stays recorded."""
+        executor_job_ids = self.submit_many(group)
+        failpoint(SUBMITTED_FAILPOINT)
+        record_started(conn, [
+            (s.job_id, s.attempt, executor_job_id)
+            for s, executor_job_id in zip(group.submissions, executor_job_ids, strict=True)
+        ])  # fmt: skip
+
+    def withdraw_groups(self, conn: Connection, groups: list[SubmissionGroup]) -> None:
+        """Forget what `record_groups` wrote of groups that will not be submitted (no commit)."""
+        return None
+
+    def recover_submissions(self, conn: Connection, *, grace: float) -> int:
+        """Settle groups a dead foreman recorded but left unanswered; how many were settled."""
+        return 0
+
+    def submit_many(self, group: SubmissionGroup) -> list[str]:
+        """Start every attempt of `group`; their executor ids, in the group's order."""
+        return [self.submit(submission) for submission in group.submissions]
 
     def describe_all(self, executor_job_ids: Sequence[str]) -> dict[str, ExecutorStatus]:
         """Status of any number of attempts, `describe_batch_size` ids per call."""
@@ -152,14 +163,3 @@ class Executor(ABC):
     def close(self) -> None:
         """Release resources (child processes, clients) when the foreman stops."""
         return None
-
-
-def worker_command(job_id: int) -> tuple[str, ...]:
-    """The command every executor runs for a job: the workers' entry point."""
-    return ("python", "-m", "workers", "run-job", str(job_id))
-
-
-def submission_worker_command(token: str) -> tuple[str, ...]:
-    """The command of a recorded submission (each child of an array, or a lone job): the
-    worker resolves its job and attempt from the token and its array index."""
-    return ("python", "-m", "workers", "run-job", "--submission", token)

@@ -3,10 +3,11 @@
 A submission goes to the Batch job queue of the job's queue (its worker pool, chosen by
 foreman.routing), with the job definition of its pipeline and memory tier
 (`refinery-<env>-<pipeline>-<memory>mb`, registered by `inv batch.register`); the command is
-overridden with the workers' entry point for the job. A pipeline is a registered handler:
-`<kind>-<handler>` (`survey-delivery`, `process-fastq_qc`), or the kind alone when the two
-are the same (`download`). Only pipelines the workers register are submitted, so every name
-this executor uses has a definition (ops.batch.definitions renders one per pipeline × tier).
+overridden with the workers' entry point for the job. A pipeline is a declared application:
+`<kind>-<name>` (`survey-delivery`, `process-fastq_qc`), or the kind alone when the two are
+the same (`download`). Only pipelines the applications' manifests declare are submitted
+(read as data, common.applications: the foreman imports no job code), so every name this
+executor uses has a definition (ops.batch.definitions renders one per pipeline × tier).
 Status is read 100 ids per DescribeJobs call, the most Batch accepts.
 
 At scale: claimed attempts that share a job definition and a Batch queue go as one array job
@@ -40,20 +41,21 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from common.applications import applications, pipeline_name
 from common.environments import DATABASE_NAME_VARIABLE, Environment
 from common.errors import ConfigError, JobError, first_line
 from common.settings.jobs import BatchSettings
+from common.worker_identity import child_job_id, split_child_id, submission_worker_command
 from foreman.executors.base import (
-    Executor,
     ExecutorState,
     ExecutorStatus,
     ExecutorUnavailable,
     Submission,
     SubmissionGroup,
-    submission_worker_command,
 )
-from foreman.executors.batch_arrays import ArrayStatusReader, split_child_id
+from foreman.executors.batch_arrays import ArrayStatusReader
 from foreman.executors.batch_budget import ApiBudget
+from foreman.executors.recorded import RecordedExecutor
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +99,10 @@ def batch_client(env: Environment) -> Any:
     )
 
 
-def pipeline_name(kind: str, handler: str) -> str:
-    """`<kind>-<handler>`, or `<kind>` when they are the same (`download`)."""
-    return kind if handler in ("", kind) else f"{kind}-{handler}"
-
-
-def job_definition_name(env: Environment | str, pipeline: str, tier: int) -> str:
-    """`refinery-<env>-<pipeline>-<memory>mb`, e.g. `refinery-prod-process-fastq-qc-4096mb`."""
+def job_definition_name(env: Environment | str, pipeline: str, memory_mb: int) -> str:
+    """`refinery-<env>-<pipeline>-<memory_mb>mb`, e.g. `refinery-prod-process-fastq-qc-4096mb`."""
     env_name = env if isinstance(env, str) else env.name
-    name = f"refinery-{env_name}-{pipeline.replace('_', '-')}-{int(tier)}mb"
+    name = f"refinery-{env_name}-{pipeline.replace('_', '-')}-{int(memory_mb)}mb"
     if not _NAME_PATTERN.match(name):
         raise ConfigError(f"job definition name {name!r} is not valid for AWS Batch")
     return name
@@ -120,12 +117,11 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, BotoCoreError)  # connection, timeout, retry quota, endpoint errors
 
 
-class BatchExecutor(Executor):
-    """Runs attempts as AWS Batch jobs."""
+class BatchExecutor(RecordedExecutor):
+    """Runs attempts as AWS Batch jobs, each group recorded before it is submitted."""
 
     name = "batch"
     describe_batch_size = 100
-    records_submissions = True
 
     def __init__(self, env: Environment, *, client: Any = None) -> None:
         self.env = env
@@ -144,36 +140,35 @@ class BatchExecutor(Executor):
         return self.job_queues.get(queue, default)
 
     def pipeline_for(self, submission: Submission) -> str:
-        """The job definition family of the job's handler; a JobError for a handler the
-        workers do not register (it has no job definition, so Batch would refuse it)."""
+        """The job definition family of the job's application; a JobError for one that no
+        manifest declares (it has no job definition, so Batch would refuse it)."""
         pipeline = pipeline_name(submission.kind, submission.handler)
         if pipeline not in self.known_pipelines():
             raise JobError(
-                f"job {submission.job_id}: no {submission.kind} handler named "
+                f"job {submission.job_id}: no {submission.kind} application named "
                 f"{submission.handler!r}, so no job definition {pipeline!r}"
             )
         return pipeline
 
     def known_pipelines(self) -> frozenset[str]:
-        """Every pipeline the workers register (and `inv batch.register` defines)."""
+        """Every declared application's pipeline (what `inv batch.register` defines), read
+        from the applications' manifests (common.applications), never from job code."""
         if self._pipelines is None:
-            from workers.registry import registered_handlers  # the workers' own registry
-
-            self._pipelines = frozenset(pipeline_name(*item) for item in registered_handlers())
+            self._pipelines = frozenset(a.pipeline for a in applications().values())
         return self._pipelines
 
-    def tier_for(self, memory_mb: int) -> int:
-        """The smallest configured memory tier that holds `memory_mb`."""
+    def definition_memory_mb(self, memory_mb: int) -> int:
+        """The memory of the smallest job definition (memory tier) that holds `memory_mb`."""
         tiers = sorted(self.env.executor.memory_tiers_mb)
-        for tier in tiers:
-            if tier >= memory_mb:
-                return tier
+        for tier_mb in tiers:
+            if tier_mb >= memory_mb:
+                return tier_mb
         raise JobError(f"{memory_mb} MB exceeds the largest memory tier ({tiers[-1]} MB)")
 
     def definition_for(self, submission: Submission) -> str:
-        """The job definition of the attempt's handler and memory tier (a JobError if none)."""
+        """The job definition of the attempt's application and memory (a JobError if none)."""
         return job_definition_name(
-            self.env, self.pipeline_for(submission), self.tier_for(submission.memory_mb)
+            self.env, self.pipeline_for(submission), self.definition_memory_mb(submission.memory_mb)
         )
 
     def submit(self, submission: Submission) -> str:
@@ -224,7 +219,7 @@ class BatchExecutor(Executor):
                                size, extra_env=first.extra_env)  # fmt: skip
         if size == 1:
             return [parent]
-        return [f"{parent}:{index}" for index in range(size)]
+        return [child_job_id(parent, index) for index in range(size)]
 
     def resubmit(
         self,
@@ -246,6 +241,11 @@ class BatchExecutor(Executor):
             what=f"submission {name} of {size} ({definition})",
             extra_env=extra_env or {},
         )
+
+    def parent_id(self, executor_job_id: str) -> str:
+        """An array's id from a child's (`<parent>:<index>`); a plain job's is its own."""
+        child = split_child_id(executor_job_id)
+        return child[0] if child is not None else executor_job_id
 
     def find_submitted(self, name: str, job_queue: str) -> str | None:
         """The Batch id of the job named `name` on `job_queue`, if one was submitted."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.inputs import is_digits
+from common.worker_identity import split_child_id
 from foreman.executors.base import ExecutorState, ExecutorStatus
 
 FailureReason = Callable[[dict[str, Any]], str]
@@ -28,14 +28,6 @@ class _ArrayView:
 
     failed_count: int = -1
     failed: dict[int, str] = field(default_factory=dict)  # index -> reason
-
-
-def split_child_id(executor_job_id: str) -> tuple[str, int] | None:
-    """(parent id, index) of an array child's id, None for a plain job's."""
-    parent, sep, index = executor_job_id.rpartition(":")
-    if not sep or not is_digits(index):
-        return None
-    return parent, int(index)
 
 
 class ArrayStatusReader:

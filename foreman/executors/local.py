@@ -21,11 +21,11 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
 from common.inputs import is_digits
+from common.worker_identity import MEMORY_VARIABLE
 from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
 
 log = logging.getLogger(__name__)
 _FINISHED_KEPT_SECONDS = 600
-MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
 
 
 def worker_log_dir(env: Environment) -> Path:
@@ -84,6 +84,11 @@ class LocalExecutor(Executor):
             **submission.extra_env,
             "REFINERY_ENVIRONMENT": submission.environment,
             MEMORY_VARIABLE: str(submission.memory_mb),
+            # The tier caps the address space (`_limit_memory`), and glibc reserves 64 MB of
+            # it per thread that allocates: polars' thread pools alone then reserved more than
+            # a 1 GB tier, and a thread it could not start left the job hanging. Two arenas
+            # keep what is reserved close to what is used.
+            "MALLOC_ARENA_MAX": "2",
         }
         log_path = worker_log_path(self.env, submission.job_id, submission.attempt)
         with open(log_path, "ab") as log_file:
@@ -132,11 +137,6 @@ class LocalExecutor(Executor):
     def close(self) -> None:
         # Running workers are left alone: they finish their attempt, and a successor reconciles.
         self._reap()
-
-    def running_children(self) -> int:
-        """How many workers this executor started are still running."""
-        self._reap()
-        return len(self._children)
 
     def _status(self, executor_job_id: str) -> ExecutorStatus:
         if executor_job_id in self._children:

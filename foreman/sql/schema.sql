@@ -784,3 +784,168 @@ GRANT INSERT, UPDATE ON transcriptome_indices TO refinery_engineer;
 GRANT USAGE, SELECT ON SEQUENCE transcriptome_indices_id_seq TO refinery_analyst;
 GRANT ALL ON transcriptome_indices TO refinery_admin;
 GRANT ALL ON SEQUENCE transcriptome_indices_id_seq TO refinery_admin;
+
+-- 0050_job_handler
+-- A job's handler is decided once, when the job is queued: the name its handler is registered
+-- under (an application's name in common/applications.py) — a survey's source, `download`, an
+-- index build's `salmon`, a process job's application. The column is generated from the kind
+-- and the payload as the row is written (and for every existing row by this statement), so
+-- every way of queuing a job — the Python helpers, a failed job's `on_failure` follow-up in
+-- SQL — gets it, and the dispatch, the executors and the worker all read this one column.
+ALTER TABLE jobs ADD COLUMN handler text NOT NULL GENERATED ALWAYS AS (
+    CASE kind
+        WHEN 'survey' THEN coalesce(payload ->> 'source', '')
+        WHEN 'download' THEN 'download'
+        WHEN 'index' THEN 'salmon'
+        ELSE coalesce(payload ->> 'application', '')
+    END
+) STORED;
+
+-- 0060_search_changes
+
+DROP TABLE search_documents;
+DROP VIEW search_sources;
+DROP FUNCTION refinery_metadata_text(jsonb);
+
+-- One row per changed entity per writing statement. `changed_by` is the writing transaction:
+-- a reader that has applied every row of transactions older than its snapshot's xmin can
+-- never miss one committed later (a transaction still running then has an xid at or above
+-- that xmin), whatever order the rows' transactions commit in.
+CREATE TABLE search_changes (
+    entity text NOT NULL CHECK (entity IN ('project', 'sample', 'experiment', 'analysis')),
+    entity_id bigint NOT NULL,
+    changed_by xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX search_changes_changed_by_idx ON search_changes (changed_by);
+CREATE INDEX search_changes_changed_at_idx ON search_changes (changed_at);
+
+-- The words of jsonb metadata: its string and number values (keys say little to a searcher).
+CREATE FUNCTION refinery_metadata_words(metadata jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(string_agg(value #>> '{}', ' '), '')
+      FROM jsonb_path_query(coalesce(metadata, '{}'),
+                            'strict $.** ? (@.type() == "string" || @.type() == "number")')
+           AS found (value)
+$$;
+
+-- An entity's search document: what is shown (title, subtitle), the facets, and its words by
+-- weight (names and accessions, then tissue/species/platform/status, then metadata, then the
+-- rest: the entities it belongs to).
+CREATE VIEW search_texts AS
+SELECT 'project'::text AS entity, p.id AS entity_id, p.accession AS title,
+       p.title AS subtitle, p.accession AS project, ''::text AS tissue,
+       ''::text AS application, ''::text AS status,
+       p.accession || ' ' || p.title AS names, ''::text AS traits, ''::text AS metadata,
+       p.source AS context
+FROM projects p
+UNION ALL
+SELECT 'sample', s.id, s.name, i.name || ' · ' || s.tissue, p.accession, s.tissue, '', '',
+       s.name, s.tissue || ' ' || i.species, refinery_metadata_words(s.metadata),
+       i.name || ' ' || p.accession || ' ' || p.title
+FROM samples s
+JOIN individuals i ON i.id = s.individual_id
+JOIN projects p ON p.id = i.project_id
+UNION ALL
+SELECT 'experiment', e.id, e.accession, s.name || ' · ' || e.library_layout, p.accession,
+       s.tissue, '', '',
+       e.accession, s.tissue || ' ' || e.platform || ' ' || e.library_layout,
+       refinery_metadata_words(e.metadata), s.name || ' ' || p.accession
+FROM experiments e
+JOIN aliquots a ON a.id = e.aliquot_id
+JOIN samples s ON s.id = a.sample_id
+JOIN individuals i ON i.id = s.individual_id
+JOIN projects p ON p.id = i.project_id
+UNION ALL
+SELECT 'analysis', an.id, an.application || ' #' || an.id, an.status || ' · ' || an.run_by,
+       coalesce(targets.projects, ''), coalesce(targets.tissues, ''), an.application,
+       an.status,
+       an.application, an.status || ' ' || an.run_by, refinery_metadata_words(an.metadata),
+       coalesce(targets.words, '')
+FROM analyses an
+LEFT JOIN LATERAL (
+    SELECT string_agg(DISTINCT p.accession, ', ') AS projects,
+           string_agg(DISTINCT s.tissue, ', ') AS tissues,
+           string_agg(e.accession || ' ' || s.name, ' ') AS words
+    FROM analysis_targets t
+    JOIN experiments e ON e.id = t.experiment_id
+    JOIN aliquots a ON a.id = e.aliquot_id
+    JOIN samples s ON s.id = a.sample_id
+    JOIN individuals i ON i.id = s.individual_id
+    JOIN projects p ON p.id = i.project_id
+    WHERE t.analysis_id = an.id
+) AS targets ON true;
+
+-- Called by refinery_search_refresh (migration 0021) with the entities a statement changed.
+CREATE OR REPLACE FUNCTION refinery_reindex(kind text, ids bigint[]) RETURNS void
+    LANGUAGE sql AS $$
+    INSERT INTO search_changes (entity, entity_id) SELECT DISTINCT kind, unnest(ids)
+$$;
+
+GRANT SELECT ON search_changes, search_texts TO refinery_analyst;
+
+-- 0055_datasets
+-- Data out: datasets people ask for, organisms' quantile-normalisation targets and compendia.
+--
+-- A `dataset` job builds one of them (its payload's `build`: dataset, qn_target or
+-- compendium); its row here is written when it is asked for and completed in the
+-- transaction that marks the job succeeded, so a killed build leaves the row queued and
+-- nothing in the lake under its key.
+ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check;
+ALTER TABLE jobs ADD CONSTRAINT jobs_kind_check
+    CHECK (kind IN ('survey', 'download', 'process', 'index', 'dataset'));
+
+-- A target is a versioned artefact per organism: version N+1 never replaces N's file.
+CREATE TABLE qn_targets (
+    id bigserial PRIMARY KEY,
+    organism text NOT NULL,
+    version integer NOT NULL CHECK (version >= 1),
+    job_id bigint REFERENCES jobs (id),
+    lake_key text NOT NULL UNIQUE,
+    sha256 text NOT NULL,
+    samples integer NOT NULL,
+    genes integer NOT NULL,
+    inputs jsonb NOT NULL DEFAULT '{}',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (organism, version)
+);
+
+-- `request` is what was asked (experiments, samples, the search text, options); `contents`
+-- what the archive holds (groups, samples, those left out with their reasons, for a
+-- compendium what was imputed and dropped).
+CREATE TABLE datasets (
+    id bigserial PRIMARY KEY,
+    kind text NOT NULL DEFAULT 'dataset' CHECK (kind IN ('dataset', 'compendium')),
+    state text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'ready')),
+    organism text NOT NULL DEFAULT '',
+    request jsonb NOT NULL,
+    requested_by text NOT NULL,
+    job_id bigint REFERENCES jobs (id),
+    qn_target_id bigint REFERENCES qn_targets (id),
+    archive_key text UNIQUE,
+    archive_sha256 text,
+    archive_bytes bigint,
+    contents jsonb NOT NULL DEFAULT '{}',
+    link text,
+    link_expires_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    built_at timestamptz
+);
+CREATE INDEX datasets_job_idx ON datasets (job_id);
+
+GRANT SELECT ON qn_targets, datasets TO refinery_analyst;
+GRANT INSERT, UPDATE ON qn_targets, datasets TO refinery_engineer;
+GRANT USAGE, SELECT ON SEQUENCE qn_targets_id_seq, datasets_id_seq TO refinery_analyst;
+GRANT ALL ON qn_targets, datasets TO refinery_admin;
+GRANT ALL ON SEQUENCE qn_targets_id_seq, datasets_id_seq TO refinery_admin;
+
+-- 0056_dataset_job_handler
+ALTER TABLE jobs ALTER COLUMN handler SET EXPRESSION AS (
+    CASE kind
+        WHEN 'survey' THEN coalesce(payload ->> 'source', '')
+        WHEN 'download' THEN 'download'
+        WHEN 'index' THEN 'salmon'
+        WHEN 'dataset' THEN coalesce(payload ->> 'build', '')
+        ELSE coalesce(payload ->> 'application', '')
+    END
+);

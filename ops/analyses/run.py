@@ -21,6 +21,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from common.applications import applications
 from common.db import fetch_one, transaction
 from common.environments import Environment
 from common.errors import StorageError, ValidationError
@@ -29,7 +30,6 @@ from common.lake import open_lake
 from common.lake.layout import analysis_prefix
 from common.sql import query
 from foreman.jobs import enqueue_job
-from workers.registry import handler_names
 
 _APPLICATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
 MAX_CATALOG_ID = 2**63 - 1  # ids are bigserial
@@ -69,7 +69,7 @@ def request_run(
     check_identifier(
         application, "invalid application name", _APPLICATION, hint="(letters, digits, _ and -)"
     )
-    known = handler_names("process")
+    known = sorted(name for kind, name in applications() if kind == "process")
     if application not in known:
         raise ValidationError(
             f"unknown application {application!r} (known: {', '.join(known) or 'none'})"

@@ -42,7 +42,7 @@ from typing import Any
 
 from psycopg2.extensions import connection as Connection
 
-from common.db import connect, transaction
+from common.db import connection, transaction
 from common.environments import Environment
 from common.errors import ConfigError, JobError
 from common.lake import Lake, open_lake
@@ -51,7 +51,7 @@ from common.shell import run_command
 from common.sql import query
 from foreman.service import foreman_pid
 from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
-from ops.benchkit import Comparison
+from ops.benchkit import Comparison, wait_for_quiet_platform
 from ops.index.build import build_index
 from ops.progress import Progress, quiet
 from workers.processors.indices import get_index
@@ -134,34 +134,33 @@ def run_salmon_bench(
     organism = make_organism(ORGANISM_SEED)
     lake = open_lake(env)
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    conn = connect(env, autocommit=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix="salmon-bench-") as scratch:
-            work = Path(scratch)
-            fasta, gtf = organism.write_genome(work / "reference")
-            progress("indexing the synthetic organism")
-            request = build_index(env, organism.name, fasta=str(fasta), gtf=str(gtf))
-            index = _wait_for_index(conn, request.index_id)
-            index_dir = _copy_index(lake, index, work / "index")
-            runs = []
-            for number in range(1, samples + 1):
-                progress("quantifying", total=samples)
-                runs.append(
-                    _one_sample(
-                        env,
-                        conn,
-                        lake,
-                        work,
-                        organism_index=(organism, index_dir),
-                        project=f"SB{stamp}N{number}",
-                        seed=number,
-                        reads=reads,
-                        threads=threads,
-                    )
+    with (
+        connection(env, autocommit=True) as conn,
+        tempfile.TemporaryDirectory(prefix="salmon-bench-") as scratch,
+    ):
+        work = Path(scratch)
+        fasta, gtf = organism.write_genome(work / "reference")
+        progress("indexing the synthetic organism")
+        request = build_index(env, organism.name, fasta=str(fasta), gtf=str(gtf))
+        index = _wait_for_index(conn, request.index_id)
+        index_dir = _copy_index(lake, index, work / "index")
+        runs = []
+        for number in range(1, samples + 1):
+            progress("quantifying", total=samples)
+            runs.append(
+                _one_sample(
+                    env,
+                    conn,
+                    lake,
+                    work,
+                    organism_index=(organism, index_dir),
+                    project=f"SB{stamp}N{number}",
+                    seed=number,
+                    reads=reads,
+                    threads=threads,
                 )
-                progress("quantifying", advance=1, total=samples)
-    finally:
-        conn.close()
+            )
+            progress("quantifying", advance=1, total=samples)
     return SalmonBench(_comparisons(runs), runs, threads, str(index["salmon_version"]))
 
 
@@ -228,7 +227,7 @@ def _one_sample(
         delivery, organism, [PlannedSample("S", seed=seed, fragments=reads)], project=project
     )
     (accession,) = planted
-    _wait_quiet(conn)
+    wait_for_quiet_platform(conn, timeout=WAIT_SECONDS)
     with transaction(env) as survey_conn:
         submit_survey(survey_conn, str(delivery), env)
     claimed, started, committed = _time_salmon_job(conn, accession)
@@ -239,7 +238,8 @@ def _one_sample(
         raise JobError(f"the salmon job of {accession} succeeded but left no quant.sf")
     metadata, lake_key = result
     ours = numreads_total(_lake_file(lake, lake_key, work / "ours.sf"))
-    _wait_quiet(conn)  # the project's summary, queued by its last quantification
+    # the project's summary, queued by its last quantification
+    wait_for_quiet_platform(conn, timeout=WAIT_SECONDS)
     fastq = planted[accession].files[0]
     output = work / f"{project}-salmon"
     start = time.perf_counter()
@@ -297,14 +297,3 @@ def _time_salmon_job(conn: Connection, accession: str) -> tuple[float, float, fl
                 raise JobError(f"the salmon job of {accession} failed: {row[3]}")
             time.sleep(POLL_SECONDS)
     raise JobError(f"the salmon job of {accession} did not end in {WAIT_SECONDS:g} s")
-
-
-def _wait_quiet(conn: Connection) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    with conn.cursor() as cur:
-        while time.monotonic() < deadline:
-            cur.execute(_sql("active_jobs"))
-            if cur.fetchone() == (0,):
-                return
-            time.sleep(0.2)
-    raise JobError(f"jobs still active after {WAIT_SECONDS:g} s; the bench needs a quiet platform")

@@ -8,10 +8,6 @@ JOIN experiments e ON e.id = (j.payload -> 'experiment_ids' ->> 0)::bigint
 WHERE j.kind = 'process' AND j.payload ->> 'application' = 'salmon' AND e.accession = %(accession)s
 ORDER BY j.id DESC LIMIT 1;
 
--- name: active_jobs --
--- Jobs not yet ended, of any kind: the bench runs each sample on a quiet platform.
-SELECT count(*) FROM jobs WHERE state IN ('waiting', 'pending', 'dispatched', 'running', 'errored');
-
 -- name: salmon_result --
 -- What the salmon analysis of one experiment recorded, and where its quant.sf lies.
 SELECT an.metadata, f.lake_key

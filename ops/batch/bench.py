@@ -200,12 +200,12 @@ def create_batch_resources(env: Environment) -> None:
         priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": f"{BENCH_ENV}-ce"}],
     )
-    for tier in TIERS_MB:
+    for memory_mb in TIERS_MB:
         batch.register_job_definition(
-            jobDefinitionName=job_definition_name(env, "process-no_op", tier),
+            jobDefinitionName=job_definition_name(env, "process-no_op", memory_mb),
             type="container",
             containerProperties={
-                "image": "busybox", "vcpus": 1, "memory": tier, "command": ["true"],
+                "image": "busybox", "vcpus": 1, "memory": memory_mb, "command": ["true"],
             },
         )  # fmt: skip
 

@@ -1,11 +1,14 @@
 """Job definitions for every pipeline the workers can run, rendered from templates and checked.
 
-The pipelines come from the workers' own registry of handlers (`workers.registry`): one per
-(job kind, handler) — `survey-delivery`, `survey-ena`, `survey-geo`, `download`,
-`process-no_op`, `process-fastq_qc` — so a new handler gets its definitions without anyone
-keeping a list. Each is rendered from `infrastructure/batch/<pipeline>.json.j2` when that
+The pipelines are the declared applications (`common.applications`: the `applications.toml`
+beside each handler module): one per (job kind, name) — `survey-delivery`, `survey-ena`,
+`survey-geo`, `download`, `process-no_op`, `process-fastq_qc`… — so a new application gets its
+definitions from its declaration, with the image it names (beside the workers image: same
+registry and tag). Each is rendered from `infrastructure/batch/<pipeline>.json.j2` when that
 exists (its own vCPUs or timeout), else from its kind's `<kind>.json.j2`, once per memory tier
 of the environment, so the foreman can retry a job with more memory on the next tier's definition.
+A definition runs the release's workers image unless its template names another of the same
+release (`images.salmon` for the index and quantification pipelines; ops.images.settings).
 
 A definition carries what its container needs and nothing from the deploying machine: the
 environment's name (the image carries the environment files) and the settings that come
@@ -28,10 +31,11 @@ from typing import Any, NoReturn
 
 import jinja2
 
+from common.applications import DEFAULT_IMAGE, Application, applications
 from common.environments import DEPLOYED_SETTINGS, REPO_ROOT, TERRAFORM_PREFIX, Environment
 from common.errors import ConfigError, ValidationError
-from foreman.executors.batch import job_definition_name, pipeline_name
-from workers.registry import registered_handlers
+from foreman.executors.batch import job_definition_name
+from ops.images.settings import release_images
 
 TEMPLATES_DIR = REPO_ROOT / "infrastructure" / "batch"
 TEMPLATE_SUFFIX = ".json.j2"
@@ -48,8 +52,21 @@ TEMPLATE_VARIABLES = (
 
 
 def pipelines() -> list[str]:
-    """Every pipeline the workers register: one per (job kind, handler)."""
-    return sorted(pipeline_name(kind, name) for kind, name in registered_handlers())
+    """Every declared application's pipeline: one per (job kind, name)."""
+    return sorted(application.pipeline for application in applications().values())
+
+
+def image_for(application: Application, workers_image: str) -> str:
+    """The reference of the image `application` runs in: the workers image's, with the
+    application's image name in place of `workers` (same registry, same tag)."""
+    if application.image == DEFAULT_IMAGE:
+        return workers_image
+    repository, _, tag = workers_image.rpartition(":")
+    if "/" in tag or not repository:  # no tag: a `host:port/name` reference
+        repository, tag = workers_image, ""
+    prefix, _, _ = repository.rpartition("/")
+    reference = f"{prefix}/{application.image}" if prefix else application.image
+    return f"{reference}:{tag}" if tag else reference
 
 
 def template_for(kind: str, pipeline: str, templates_dir: Path = TEMPLATES_DIR) -> str:
@@ -60,20 +77,6 @@ def template_for(kind: str, pipeline: str, templates_dir: Path = TEMPLATES_DIR) 
     raise ConfigError(
         f"no job-definition template for pipeline {pipeline}: add {templates_dir.name}/"
         f"{kind}{TEMPLATE_SUFFIX} (every {kind} pipeline) or {pipeline}{TEMPLATE_SUFFIX}"
-    )
-
-
-def unused_templates(templates_dir: Path = TEMPLATES_DIR) -> list[str]:
-    """Templates that no registered pipeline or kind would use (a renamed handler's)."""
-    used = {
-        name
-        for kind, handler in registered_handlers()
-        for name in (kind, pipeline_name(kind, handler))
-    }
-    return sorted(
-        path.name
-        for path in templates_dir.glob(f"*{TEMPLATE_SUFFIX}")
-        if not path.name.startswith("_") and path.name.removesuffix(TEMPLATE_SUFFIX) not in used
     )
 
 
@@ -126,50 +129,54 @@ def render_job_definitions(
     outputs: Mapping[str, Any],
     templates_dir: Path = TEMPLATES_DIR,
 ) -> list[dict[str, Any]]:
-    """Every pipeline × memory tier, rendered and validated (ValidationError otherwise)."""
+    """Every pipeline × memory tier, rendered and validated (ValidationError otherwise).
+
+    `image` is the release's workers image; the others a template may name are its siblings.
+    """
     loader = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
     )
-    handlers = registered_handlers()
     tiers = env.executor.memory_tiers_mb
     if not tiers:
         raise ConfigError(f"{env.path.name}: executor.memory_tiers_mb is empty")
     flat_outputs = _Outputs({key: _output_value(value) for key, value in outputs.items()})
     settings = container_settings(env, flat_outputs)
     extra = job_environment(env)
+    images = _Images(release_images(image))
     rendered: list[dict[str, Any]] = []
-    for kind, handler in handlers:
-        pipeline = pipeline_name(kind, handler)
+    for application in sorted(applications().values(), key=lambda a: (a.kind, a.name)):
+        pipeline, kind = application.pipeline, application.kind
         template_name = template_for(kind, pipeline, templates_dir)
-        for tier in tiers:
-            name = job_definition_name(env, pipeline, tier)
+        for memory_mb in tiers:
+            name = job_definition_name(env, pipeline, memory_mb)
             context = {
                 "name": name,
                 "environment": env.name,
                 "version": version,
-                "image": image,
+                "image": image_for(application, image),
+                "images": images,
                 "pipeline": pipeline,
                 "kind": kind,
-                "handler": handler,
+                "handler": application.name,
                 "settings": settings,
                 "job_environment": extra,
-                "memory_mb": int(tier),
-                "vcpus": vcpus_for(int(tier)),
+                "memory_mb": int(memory_mb),
+                "vcpus": vcpus_for(int(memory_mb)),
                 "outputs": flat_outputs,
             }
             try:
                 text = loader.get_template(template_name).render(**context)
             except jinja2.UndefinedError as exc:
-                raise ValidationError(f"{template_name} ({tier} MB): {exc.message}") from None
+                raise ValidationError(f"{template_name} ({memory_mb} MB): {exc.message}") from None
             except ValidationError as exc:
-                raise ValidationError(f"{template_name} ({tier} MB): {exc}") from None
+                raise ValidationError(f"{template_name} ({memory_mb} MB): {exc}") from None
             except (jinja2.TemplateError, TypeError) as exc:
                 raise ValidationError(f"{template_name}: template error: {exc}") from None
-            definition = _parse(template_name, tier, text)
-            validate_job_definition(definition, expected_name=name, memory_mb=int(tier))
+            definition = _parse(template_name, memory_mb, text)
+            validate_job_definition(definition, expected_name=name, memory_mb=int(memory_mb))
             rendered.append(definition)
     return rendered
 
@@ -207,6 +214,13 @@ class _Outputs(dict):
         )
 
 
+class _Images(dict):
+    """The release's images for templates: naming one it does not have is a clear error."""
+
+    def __missing__(self, key: str) -> Any:
+        raise ValidationError(f"no image {key!r} in a release (known: {', '.join(sorted(self))})")
+
+
 def _output_value(value: Any) -> Any:
     # `terraform output -json` wraps each value as {"value": …, "type": …, "sensitive": …}.
     if isinstance(value, dict) and "value" in value and "type" in value:
@@ -214,12 +228,12 @@ def _output_value(value: Any) -> Any:
     return value
 
 
-def _parse(template_name: str, tier: int, text: str) -> dict[str, Any]:
+def _parse(template_name: str, memory_mb: int, text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(
-            f"{template_name} ({tier} MB) is not valid JSON: {exc.msg} at line {exc.lineno}"
+            f"{template_name} ({memory_mb} MB) is not valid JSON: {exc.msg} at line {exc.lineno}"
         ) from None
     if not isinstance(value, dict):
         raise ValidationError(f"{template_name} must render to a JSON object")

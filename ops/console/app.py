@@ -4,8 +4,9 @@ Every page at `/x` has its data at `/api/x`, computed by the same function (ops/
 Access needs a person's API token (`inv users.add` / `inv users.token`), sent as
 `Authorization: Bearer <token>` or, in a browser, kept in an HttpOnly cookie by `/login`.
 Reads run in read-only transactions; the only writes are retrying and cancelling a job, for
-engineers and admins, through foreman.job_admin. Pages are Jinja2 templates that escape every
-value (`autoescape=True` for every template, whatever its name), served with a strict
+engineers and admins, through foreman.job_admin, and asking for a dataset, for anyone signed
+in (ops/console/datasets). Pages are Jinja2 templates that escape every value
+(`autoescape=True` for every template, whatever its name), served with a strict
 Content-Security-Policy (no scripts at all); ops/console/security refuses forged requests.
 """
 
@@ -26,8 +27,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from common.environments import Environment
-from common.errors import DatabaseError, JobError, RefineryError, ValidationError
+from common.errors import DatabaseError, JobError, RefineryError, ValidationError, first_line
 from common.inputs import is_digits
+from common.search import FACETS, search
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, retry_jobs
 from ops.console import pages
@@ -44,7 +46,7 @@ from ops.console.core import (
     Unavailable,
     json_ready,
 )
-from ops.console.search import FACETS, search
+from ops.console.datasets import dataset_page, dataset_routes
 from ops.console.security import (
     HEADERS,
     Guard,
@@ -71,7 +73,7 @@ def _page(console: Console, template: str, handler: Handler, *, api: bool) -> Ca
         except RefineryError as exc:
             return _error(console, request, exc, api=api)
         except psycopg2.OperationalError as exc:  # the server went away after connecting
-            log.warning("console: %s", str(exc).strip())
+            log.warning("console: %s", first_line(exc))
             return _error(console, request, Unavailable("the database stopped answering"), api=api)
         data = json_ready(data)
         if api:
@@ -171,6 +173,10 @@ def _analysis(c: Console, r: Request, conn: Connection, user: dict[str, str]) ->
     return pages.analysis_page(conn, c.env, _int(r, "item_id"))
 
 
+def _dataset(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
+    return dataset_page(conn, _int(r, "item_id"))
+
+
 def _health(c: Console, r: Request, conn: Connection, user: dict[str, str]) -> dict:
     return c.health()
 
@@ -197,8 +203,7 @@ def _operate(console: Console, action: str, *, api: bool) -> Callable:
             user = await console.changing_user(request, api=api)
             if user["role"] not in OPERATORS:
                 raise Forbidden(f"{user['role']}s may look at jobs but not {action} them")
-            conn = console.connect()
-            try:
+            with console.connection() as conn:
                 if action == "retry":
                     retry_jobs(conn, job_id=job_id)
                     outcome = {"job_id": job_id, "state": "pending"}
@@ -206,8 +211,6 @@ def _operate(console: Console, action: str, *, api: bool) -> Callable:
                     done = cancel_job(conn, job_id, lambda: executor_for(console.env))
                     outcome = {"job_id": job_id, "state": "cancelled",
                                "was": done.previous_state}  # fmt: skip
-            finally:
-                conn.close()
             log.info("console: %s %s job %d", user["user_name"], action, job_id)
         except RefineryError as exc:
             return _error(console, request, exc, api=api)
@@ -284,6 +287,7 @@ PAGES: tuple[tuple[str, str, Handler], ...] = (
     ("/results/{item_id:int}", "analysis.html.j2", _analysis),
     ("/health", "health.html.j2", _health),
     ("/search", "search.html.j2", _search),
+    ("/datasets/{item_id:int}", "dataset.html.j2", _dataset),
 )
 
 
@@ -303,6 +307,7 @@ def create_app(env: Environment, serving: Serving) -> Starlette:
         path = f"/jobs/{{job_id:int}}/{action}"
         routes.append(Route(path, _operate(console, action, api=False), methods=["POST"]))
         routes.append(Route("/api" + path, _operate(console, action, api=True), methods=["POST"]))
+    routes.extend(dataset_routes(console, _error))
 
     def refuse(scope: Scope, status: int, message: str) -> Response:
         request = Request(scope)

@@ -20,5 +20,19 @@ SELECT (SELECT min(id) FROM individuals) + g %% %(individuals)s, 'SMP' || g,
 FROM generate_series(1, %(samples)s) g,
      (SELECT %(tissues)s::text[] AS t, %(diagnoses)s::text[] AS d, %(sites)s::text[] AS s) v;
 
--- name: index_documents --
-INSERT INTO search_documents SELECT * FROM search_sources WHERE entity IN ('project', 'sample');
+-- name: ilike_samples --
+-- The plain peer: the same samples found by substring with no index that helps and no
+-- ranking, answering what the search answers (how many match, and a page of them).
+SELECT s.id, s.name, count(*) OVER () AS total
+FROM samples s
+JOIN individuals i ON i.id = s.individual_id
+WHERE s.name || ' ' || s.tissue || ' ' || i.species || ' ' || s.metadata::text
+      ILIKE ALL (%(patterns)s::text[])
+LIMIT %(limit)s;
+
+-- name: right_answers --
+-- The samples a judged question asks for: the one named, or those with both the tissue and
+-- the diagnosis (as the generator wrote them).
+SELECT s.id FROM samples s
+WHERE s.name = %(question)s
+   OR s.tissue || ' ' || (s.metadata ->> 'diagnosis') = %(question)s;

@@ -12,7 +12,7 @@ from ops.taskkit import console, environment, task
     help={
         "env": "embedded environment whose PostgreSQL hosts the bench database (default local)",
         "samples": "synthetic samples in the index (default 1000000)",
-        "rounds": "times each of the ten words is searched by each system (default 5)",
+        "rounds": "times each question (ten words, six judged) is asked of each system (default 5)",
         "regenerate": "generate the samples again even if that many are there",
         "json": "print machine-readable JSON instead of a table",
     },
@@ -25,7 +25,7 @@ def console_bench(
     regenerate: bool = False,
     json: bool = False,
 ) -> None:
-    """Search latency p50/p95: the console's full-text search vs plain ILIKE, same data."""
+    """Search latency p50/p95: the console's BM25 search vs plain ILIKE, same data."""
     from ops.benchkit import render
     from ops.console.bench import run_console_bench
 

@@ -11,7 +11,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -110,23 +110,25 @@ class Console:
         self._source_lock = threading.Lock()
         self.templates = Jinja2Templates(env=template_environment())
 
-    def connect(self) -> Connection:
-        try:
-            return db.connect(self.env)
-        except DatabaseError as exc:
-            log.warning("console: %s", exc)
-            raise Unavailable(
-                f"the {self.env.name} database is not reachable: try again once it is up"
-            ) from None
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection for one request, closed after it; an unreachable database is
+        `Unavailable`."""
+        with ExitStack() as stack:
+            try:
+                conn = stack.enter_context(db.connection(self.env))
+            except DatabaseError as exc:
+                log.warning("console: %s", exc)
+                raise Unavailable(
+                    f"the {self.env.name} database is not reachable: try again once it is up"
+                ) from None
+            yield conn
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
-        conn = self.connect()
-        try:
+        with self.connection() as conn:
             conn.set_session(readonly=True)
             yield conn
-        finally:
-            conn.close()
 
     def user(self, request: Request) -> dict[str, str]:
         token = bearer(request) or request.cookies.get(COOKIE, "")

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from common.environments import Environment
-from common.errors import RefineryError
+from common.errors import RefineryError, first_line
 from ops.snapshots import SnapshotSource
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _deploys(env: Environment) -> dict[str, Any]:
 
         records = AuditLog(lock_table(env)).history(limit=10)
     except Exception as exc:  # the audit table may be unreachable from here
-        log.warning("deploy history unavailable: %s", str(exc).strip())
+        log.warning("deploy history unavailable: %s", first_line(exc))
         return {"available": False, "detail": "the deploy audit log cannot be read", "deploys": []}
     fields = ("started_at", "action", "version", "git_sha", "actor", "outcome", "error")
     return {

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import fcntl
-import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -27,9 +26,10 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.errors import ExitCode, RefineryError, StorageError, ValidationError
+from common.files import copy_stream_sha256
 from common.lake import Lake, open_lake
 from common.projects import Project, find_project
 from common.sql import query
@@ -64,13 +64,9 @@ def export_project(
 ) -> ExportReport:
     if not target.strip():
         raise ValidationError("give --to a folder or s3://bucket/prefix to export into")
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         project = find_project(conn, code)
         content = _content(conn, project, experiment)
-    finally:
-        conn.commit()
-        conn.close()
     name = f"{project.code}-{experiment}" if experiment else project.code
     if target.startswith("s3://"):
         staging_root = env.state_dir / "exports"
@@ -205,12 +201,9 @@ def _copy_file(lake: Lake, entry: dict[str, Any], path: Path, report: ExportRepo
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    digest = hashlib.sha256()
     with lake.open_read(entry["lake_key"]) as source, open(partial, "wb") as handle:
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
-            handle.write(chunk)
-    if entry["sha256"] and digest.hexdigest() != entry["sha256"]:
+        sha256 = copy_stream_sha256(source, handle, chunk=CHUNK)
+    if entry["sha256"] and sha256 != entry["sha256"]:
         partial.unlink()
         raise StorageError(
             f"{entry['lake_key']} does not match its catalog sha256; run inv lake.check"

@@ -18,7 +18,6 @@ from ops.taskkit import (
     JSON_HELP,
     console,
     environment,
-    err_console,
     print_json,
     print_table,
     styled,
@@ -27,11 +26,6 @@ from ops.taskkit import (
 
 NAME_HELP = "backup name from inv db.backups, or `latest` for the newest"
 MAX_NOTE_LENGTH = 500
-
-
-def _progress(stage: str, advance: int = 0, total: int | None = None) -> None:
-    """ops.progress.Progress that prints each stage as it starts (counts are not shown)."""
-    err_console.print(styled(f"… {stage}", "dim"))
 
 
 def human_size(size: int | None) -> str:
@@ -65,17 +59,19 @@ def backup(
     c: Context, env: str, note: str = "", physical: bool = False, offsite: bool = False
 ) -> None:
     """Take a backup (logical by default) with a manifest of checksums and row counts."""
+    from ops.db.backups.catalog import publish_newest_backup
     from ops.db.backups.logical import take_logical_backup
     from ops.db.backups.offsite import upload_backup
     from ops.db.backups.physical import take_physical_backup
-    from ops.db.backups.published import publish_newest_backup
     from ops.db.backups.settings import backup_settings
+    from ops.progress import progress_display
 
     note = check_text(note, "--note", max_length=MAX_NOTE_LENGTH)
     settings = environment(env)
     backups = backup_settings(settings)
     take = take_physical_backup if physical else take_logical_backup
-    record = take(settings, backups, note=note, progress=_progress)
+    with progress_display() as progress:
+        record = take(settings, backups, note=note, progress=progress)
     publish_newest_backup(settings)
     tables = f", {len(record.manifest.tables)} tables" if record.kind == "logical" else ""
     console.print(
@@ -90,8 +86,7 @@ def backup(
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 def backups(c: Context, env: str, json: bool = False) -> None:
     """List backups: name, kind, age, size, verified, note; and what killed runs left."""
-    from ops.db.backups.catalog import list_backups
-    from ops.db.backups.leftovers import find_leftovers
+    from ops.db.backups.catalog import find_leftovers, list_backups
     from ops.db.backups.settings import backup_settings
 
     settings = environment(env)
@@ -136,14 +131,15 @@ def backups(c: Context, env: str, json: bool = False) -> None:
 @task(positional=["name"], help={"env": ENV_HELP, "name": NAME_HELP, "json": JSON_HELP})
 def verify(c: Context, env: str, name: str | None = None, json: bool = False) -> None:
     """Prove a backup restores: check its files, restore it to scratch, compare, record."""
-    from ops.db.backups.catalog import find_backup
-    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.catalog import find_backup, publish_newest_backup
     from ops.db.backups.settings import backup_settings
     from ops.db.backups.verify import verify_backup
+    from ops.progress import progress_display
 
     settings = environment(env)
     record = find_backup(backup_settings(settings).directory, _named(name))
-    result = verify_backup(settings, record, progress=_progress)
+    with progress_display() as progress:
+        result = verify_backup(settings, record, progress=progress)
     publish_newest_backup(settings)
     if json:
         print_json(asdict(result))
@@ -171,11 +167,11 @@ def restore(c: Context, env: str, name: str | None = None, execute: bool = False
             yes: bool = False, from_offsite: bool = False, keep_old: bool = False,
             json: bool = False) -> None:  # fmt: skip
     """Restore a backup beside the live database and swap it in (dry run by default)."""
-    from ops.db.backups.catalog import find_backup
+    from ops.db.backups.catalog import find_backup, publish_newest_backup
     from ops.db.backups.offsite import download_backup
-    from ops.db.backups.published import publish_newest_backup
     from ops.db.backups.restore import execute_restore, plan_restore
     from ops.db.backups.settings import backup_settings
+    from ops.progress import progress_display
 
     settings = environment(env)
     backups_config = backup_settings(settings)
@@ -211,7 +207,8 @@ def restore(c: Context, env: str, name: str | None = None, execute: bool = False
         console.print("run again with --execute to do it")
         return
     _confirm(settings.name, yes)
-    result = execute_restore(settings, record, keep_old=keep_old, progress=_progress)
+    with progress_display() as progress:
+        result = execute_restore(settings, record, keep_old=keep_old, progress=progress)
     publish_newest_backup(settings)
     if json:
         print_json(asdict(result))
@@ -254,9 +251,13 @@ def _confirm(env_name: str, yes: bool) -> None:
 def prune(c: Context, env: str, execute: bool = False, json: bool = False) -> None:
     """Delete backups beyond the retention policy, and abandoned partial ones (dry run by
     default)."""
-    from ops.db.backups.leftovers import find_leftovers, remove_leftovers
-    from ops.db.backups.prune import backups_to_prune, delete_backups
-    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.catalog import (
+        backups_to_prune,
+        delete_backups,
+        find_leftovers,
+        publish_newest_backup,
+        remove_leftovers,
+    )
     from ops.db.backups.settings import backup_settings
 
     settings = environment(env)
@@ -293,7 +294,7 @@ def prune(c: Context, env: str, execute: bool = False, json: bool = False) -> No
 @task(help={"env": ENV_HELP})
 def snapshot(c: Context, env: str) -> None:
     """Ask AWS for an RDS snapshot of the environment's instance and wait for it."""
-    from ops.db.backups.snapshot import take_rds_snapshot
+    from ops.db.backups.physical import take_rds_snapshot
 
     settings = environment(env)
     result = take_rds_snapshot(settings)
@@ -303,15 +304,19 @@ def snapshot(c: Context, env: str) -> None:
 @task(help={"env": ENV_HELP})
 def scheduled_backup(c: Context, env: str) -> None:
     """Take, verify, prune and ship a backup (what the timer runs); records its outcome."""
-    from ops.db.backups.published import publish_newest_backup
+    from ops.db.backups.catalog import publish_newest_backup
     from ops.db.backups.scheduled import run_scheduled_backup
+    from ops.progress import progress_display
     from ops.schedule.status import record_run
 
     settings = environment(env)
     try:
-        record = record_run(
-            settings, "backup", lambda: run_scheduled_backup(settings, progress=_progress).summary()
-        )
+        with progress_display() as progress:
+            record = record_run(
+                settings,
+                "backup",
+                lambda: run_scheduled_backup(settings, progress=progress).summary(),
+            )
     finally:
         publish_newest_backup(settings)
     console.print(record["detail"])

@@ -166,12 +166,8 @@ def _quiesce(env: Environment) -> None:
     a restore pays for the checkpoint of the gigabyte that restore wrote, and for the kernel
     writing it to disk while this step writes its own (a physical restore's copy took 3 s
     after a restore and a backup, 0.7 s after a sync)."""
-    conn = db.connect(env, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("CHECKPOINT")
-    finally:
-        conn.close()
+    with db.connection(env, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("CHECKPOINT")
     os.sync()
 
 
@@ -180,10 +176,6 @@ def _shell(script: str, environment: dict[str, str]) -> None:
 
 
 def _database_size(env: Environment) -> int:
-    conn = db.connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_database_size(current_database())")
-            return int(fetch_one(cur)[0])
-    finally:
-        conn.close()
+    with db.connection(env) as conn, conn.cursor() as cur:
+        cur.execute("SELECT pg_database_size(current_database())")
+        return int(fetch_one(cur)[0])

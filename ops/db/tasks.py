@@ -17,15 +17,12 @@ from ops.taskkit import ENV_HELP, console, environment, task
 @task(help={"env": ENV_HELP, "dry_run": "list pending migrations without applying them"})
 def migrate(c: Context, env: str, dry_run: bool = False) -> None:
     """Apply pending schema migrations (safe to re-run)."""
-    from common.db import connect
+    from common.db import connection
     from foreman.migrations import apply_migrations
 
     settings = environment(env)
-    conn = connect(settings)
-    try:
+    with connection(settings) as conn:
         report = apply_migrations(conn, dry_run=dry_run)
-    finally:
-        conn.close()
     verb = "would apply" if dry_run else "applied"
     if report.applied:
         console.print(f"{settings.name}: {verb} {', '.join(report.applied)}")
@@ -42,16 +39,13 @@ def migrate(c: Context, env: str, dry_run: bool = False) -> None:
 )
 def schema_diagram(c: Context, env: str, format: str = "svg", output: str = "") -> None:
     """Draw the schema from the live catalog: tables grouped by area, with foreign keys."""
-    from common.db import connect
+    from common.db import connection
     from ops.db.schema_diagram import diagram_target, render, rendered_bytes, schema_dot
 
     settings = environment(env)
     target = diagram_target(output, format, settings.state_dir / f"schema.{format}")
-    conn = connect(settings)
-    try:
+    with connection(settings) as conn:
         text = schema_dot(conn)
-    finally:
-        conn.close()
     if target is None:
         sys.stdout.buffer.write(rendered_bytes(text, format))
         sys.stdout.buffer.flush()

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from common.db import connect, fetch_one
+from common.db import connection, fetch_one
 from common.environments import Environment
 from common.sql import query
 from ops.deploy.errors import SmokeCheckError
@@ -31,13 +31,9 @@ class Heartbeat:
 
 def database_now(env: Environment) -> datetime:
     """The database server's current time (the reference clock for the smoke check)."""
-    conn = connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query(__file__, "smoke.sql", "database_now"))
-            return fetch_one(cur)[0]
-    finally:
-        conn.close()
+    with connection(env) as conn, conn.cursor() as cur:
+        cur.execute(query(__file__, "smoke.sql", "database_now"))
+        return fetch_one(cur)[0]
 
 
 def wait_for_fresh_heartbeat(
@@ -45,21 +41,17 @@ def wait_for_fresh_heartbeat(
 ) -> Heartbeat:
     """The first heartbeat with `beat_at` after `since`, or SmokeCheckError after the timeout."""
     deadline = time.monotonic() + timeout_seconds
-    conn = connect(env, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            while True:
-                cur.execute(query(__file__, "smoke.sql", "fresh_heartbeat"), {"since": since})
-                row = cur.fetchone()
-                if row is not None:
-                    return Heartbeat(*row)
-                if time.monotonic() >= deadline:
-                    cur.execute(query(__file__, "smoke.sql", "latest_heartbeat"))
-                    last = cur.fetchone()
-                    break
-                time.sleep(poll_seconds)
-    finally:
-        conn.close()
+    with connection(env, autocommit=True) as conn, conn.cursor() as cur:
+        while True:
+            cur.execute(query(__file__, "smoke.sql", "fresh_heartbeat"), {"since": since})
+            row = cur.fetchone()
+            if row is not None:
+                return Heartbeat(*row)
+            if time.monotonic() >= deadline:
+                cur.execute(query(__file__, "smoke.sql", "latest_heartbeat"))
+                last = cur.fetchone()
+                break
+            time.sleep(poll_seconds)
     seen = (
         f"last beat {Heartbeat(*last).beat_at.isoformat()} from {last[1]} pid {last[2]}"
         if last

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.settings.deployment import DeploySection
 from foreman.migrations import apply_migrations
@@ -186,20 +186,14 @@ def preview_job_definitions(ctx: StepContext) -> list[str]:
 
 
 def migrate_database(ctx: StepContext) -> dict[str, Any]:
-    conn = connect(ctx.env)
-    try:
+    with connection(ctx.env) as conn:
         report = apply_migrations(conn)
-    finally:
-        conn.close()
     return {"applied": report.applied, "already_applied": len(report.already_applied)}
 
 
 def preview_migrations(ctx: StepContext) -> list[str]:
-    conn = connect(ctx.env)
-    try:
+    with connection(ctx.env) as conn:
         report = apply_migrations(conn, dry_run=True)
-    finally:
-        conn.close()
     if not report.applied:
         return [f"schema up to date ({len(report.already_applied)} migrations applied)"]
     return [f"apply migrations {', '.join(report.applied)}"]

@@ -53,7 +53,7 @@ def deploy(
             dry_run=dry_run,
             allow_destroy=allow_destroy,
             wait_seconds=float(wait),
-            report=_progress,
+            report=console.print,
             progress=progress,
         )
     _render(result)
@@ -66,7 +66,9 @@ def rollback(c: Context, env: str, dry_run: bool = False, wait: int = 0) -> None
 
     settings = environment(env)
     with _sigterm_as_interrupt():
-        result = run_rollback(settings, dry_run=dry_run, wait_seconds=float(wait), report=_progress)
+        result = run_rollback(
+            settings, dry_run=dry_run, wait_seconds=float(wait), report=console.print
+        )
     _render(result)
 
 
@@ -128,11 +130,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _progress(item: str) -> None:
-    """Step progress as it happens (the console never reads text as markup)."""
-    console.print(item)
 
 
 def _history_row(record: DeployRecord) -> list[str]:

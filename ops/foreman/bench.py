@@ -34,10 +34,6 @@ class BenchResult:
     seconds: float
     detail: str
 
-    @property
-    def jobs_per_second(self) -> float:
-        return self.jobs / self.seconds if self.seconds > 0 else float("inf")
-
 
 def _fresh_database(env: Environment, name: str) -> Environment:
     target = bench_environment(env, name)

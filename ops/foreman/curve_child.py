@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import resource
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,7 @@ def dispatch_slice(target: Environment) -> Dispatched:
     logging.getLogger("foreman").setLevel(logging.ERROR)
     settings = ForemanSettings.for_environment(target)
     executor = executor_for(target)
-    conn = db.connect(target)
-    try:
+    with closing(executor), db.connection(target) as conn:
         rss_before = _peak_rss_mb()
         started = time.perf_counter()
         dispatched = dispatch_pending_jobs(conn, target, executor, batch_size=settings.batch_size)
@@ -52,9 +52,6 @@ def dispatch_slice(target: Environment) -> Dispatched:
             submit_grace=settings.submit_grace_seconds,
         )
         reconcile_seconds = time.perf_counter() - started
-    finally:
-        conn.close()
-        executor.close()
     return Dispatched(
         dispatched, seconds, report.active, reconcile_seconds, report.lost, rss_before,
         _peak_rss_mb(),

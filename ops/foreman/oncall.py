@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.errors import CommandError
 from common.foreman_host import foreman_host
@@ -73,13 +73,9 @@ def foreman_status(env: Environment) -> ForemanStatus:
     """Every foreman's heartbeat, read through the environment's way in."""
     settings = foreman_host(env)
     status = ForemanStatus(env.name, settings.host_names, settings.section.way_in)
-    conn = connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query(__file__, "oncall.sql", "heartbeats"))
-            status.foremen = [ForemanBeat(*row) for row in cur.fetchall()]
-    finally:
-        conn.close()
+    with connection(env) as conn, conn.cursor() as cur:
+        cur.execute(query(__file__, "oncall.sql", "heartbeats"))
+        status.foremen = [ForemanBeat(*row) for row in cur.fetchall()]
     return status
 
 

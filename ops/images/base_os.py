@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import docker
 import docker.errors
 
 from common.errors import CommandError, ConfigError
-from common.shell import Value, run_command
+from common.shell import Value, as_root, find_program, run_command
 
 log = logging.getLogger(__name__)
 
@@ -91,25 +90,33 @@ def ensure_base_os_image(
     """Make the base OS image `name` unless the engine already has it; return its id."""
     if base_os_image_exists(client, name):
         return client.inspect_image(name)["Id"]
-    if shutil.which("debootstrap") is None:
+    debootstrap = find_program("debootstrap")
+    if debootstrap is None:
         raise CommandError("debootstrap is not installed: run scripts/system-packages.sh")
     mirror = mirror or apt_mirror()
     repository, _, tag = name.rpartition(":") if ":" in name else (name, "", "latest")
     with tempfile.TemporaryDirectory(prefix="refinery-os-", dir=work_dir) as scratch:
         root = Path(scratch) / "root"
         log.info("debootstrap %s from %s into %s", SUITE, mirror, root)
-        run_command(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(PACKAGES)}",
-                SUITE,
-                root,
-                Value(mirror),
-            ],
-            timeout=900,
-        )
-        archive = Path(scratch) / "root.tar"
-        run_command(["tar", "-C", root, "-c", "-f", archive, "."], timeout=300)
-        client.import_image(src=str(archive), repository=repository, tag=tag)
+        # debootstrap makes a root-owned tree (root by nature: `sudo -n` for a user with
+        # passwordless sudo), so reading and removing it takes root too.
+        try:
+            run_command(
+                as_root(
+                    [
+                        debootstrap,
+                        "--variant=minbase",
+                        f"--include={','.join(PACKAGES)}",
+                        SUITE,
+                        root,
+                        Value(mirror),
+                    ]
+                ),
+                timeout=900,
+            )
+            archive = Path(scratch) / "root.tar"
+            run_command(as_root(["tar", "-C", root, "-c", "-f", archive, "."]), timeout=300)
+            client.import_image(src=str(archive), repository=repository, tag=tag)
+        finally:
+            run_command(as_root(["rm", "-rf", "--", root, Path(scratch) / "root.tar"]), timeout=300)
     return client.inspect_image(name)["Id"]

@@ -1,9 +1,11 @@
 """Build and push Refinery's images through the docker SDK's low-level API.
 
 `base` (the runtime virtual environment on the OS image given as BASE_IMAGE) is built first;
-`foreman` and `workers` are built FROM that base of the same version. Every image is tagged
-`<registry>/<name>:<version>` and labelled with the version and the git commit, so a running
-container can always say what it is. Nothing is pulled: every FROM is a build argument.
+`foreman` and `workers` are built FROM that base of the same version, and `salmon` (the
+salmon pipelines' image: Debian's salmon added) FROM the workers image of the same version.
+Every image is tagged `<registry>/<name>:<version>` and labelled with the version and the git
+commit, so a running container can always say what it is. Nothing is pulled: every FROM is a
+build argument.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from common.environments import REPO_ROOT
 from common.errors import CommandError, ConfigError
 from ops.images.auth import registry_auth
 from ops.images.context import (
+    APP_IMAGES,
     app_context,
     base_context,
+    derived_context,
     ensure_wheels,
     python_version,
     runtime_requirements,
@@ -33,7 +37,9 @@ from ops.progress import Progress, quiet
 
 log = logging.getLogger(__name__)
 
-IMAGE_NAMES = ("base", "foreman", "workers")
+IMAGE_NAMES = ("base", "foreman", "workers", "salmon")
+# What each image is built FROM, of the same version (`base` is built on the OS image).
+PARENT_IMAGES = {"foreman": "base", "workers": "base", "salmon": "workers"}
 VERSION_LABEL = "org.opencontainers.image.version"
 REVISION_LABEL = "org.opencontainers.image.revision"
 TITLE_LABEL = "org.opencontainers.image.title"
@@ -101,8 +107,8 @@ def build_images(
 ) -> list[BuiltImage]:
     """Build `names` (default: all) in dependency order; return what was built.
 
-    `base_image` is the OS image for `base`; the application images use the `base` of this
-    version, built now or already present in the engine.
+    `base_image` is the OS image for `base`; every other image is built FROM its parent
+    (PARENT_IMAGES) of this version, built now or already present in the engine.
     """
     wanted = _validated_names(names)
     if not registry:
@@ -111,7 +117,6 @@ def build_images(
         raise ConfigError(f"invalid image version {version!r}: use a tag like 1.4.0 or a sha")
     client = client or docker_client()
     built: list[BuiltImage] = []
-    base_reference = image_reference(registry, "base", version)
     with tempfile.TemporaryDirectory(prefix="refinery-images-") as scratch:
         for name in IMAGE_NAMES:
             if name not in wanted:
@@ -123,9 +128,14 @@ def build_images(
                 base_context(context, wheels=wheels, requirements=requirements)
                 buildargs = {"BASE_IMAGE": base_image, "PYTHON_VERSION": python_version()}
             else:
-                _require_image(client, base_reference, hint="build the base image first")
-                app_context(context, name)
-                buildargs = {"BASE_IMAGE": base_reference}
+                parent = PARENT_IMAGES[name]
+                parent_reference = image_reference(registry, parent, version)
+                _require_image(client, parent_reference, hint=f"build the {parent} image first")
+                if name in APP_IMAGES:
+                    app_context(context, name)
+                else:
+                    derived_context(context, name)
+                buildargs = {"BASE_IMAGE": parent_reference}
             reference = image_reference(registry, name, version)
             labels = {VERSION_LABEL: version, REVISION_LABEL: git_sha, TITLE_LABEL: name}
             image_id = _build_one(client, context, reference, buildargs, labels, name, progress)

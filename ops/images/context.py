@@ -8,6 +8,7 @@ no caches), and the environment files (`infrastructure/environments/*.toml`, whi
 secrets): a container started with REFINERY_ENVIRONMENT=<name> loads its environment's file
 from the image, and what only the stack knows (the database's address, the password's
 secret) comes from whatever started it (common.environments.DEPLOYED_SETTINGS).
+An image that only adds system packages to another (`salmon`) gets its Dockerfile alone.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from common.shell import run_command
 DISTRIBUTION = "refinery"
 DOCKERFILES_DIR = REPO_ROOT / "images"
 APP_PACKAGES = ("common", "foreman", "workers")
+# The images that carry Refinery's code; the others are built FROM one of them.
+APP_IMAGES = ("foreman", "workers")
 ENVIRONMENTS = Path("infrastructure") / "environments"
 # The foreman image also runs its host's scheduled backups and sealing (`inv …`, ops/).
 HOST_TASK_IMAGES = ("foreman",)
@@ -83,7 +86,10 @@ def ensure_wheels(requirements: list[str], cache_root: Path) -> Path:
     run_command(
         [
             sys.executable,
-            *("-m", "pip", "wheel", "--quiet", "--no-deps"),
+            # PEP 517 builds in an isolated environment: a pin published only as a legacy
+            # sdist (python-terraform) builds without `wheel` installed where this runs (a
+            # fresh clone's virtual environment has none).
+            *("-m", "pip", "wheel", "--quiet", "--no-deps", "--use-pep517"),
             *("--wheel-dir", str(folder), "--requirement", str(pins)),
         ],
         timeout=1800,
@@ -130,4 +136,11 @@ def app_context(destination: Path, name: str, packages: tuple[str, ...] = APP_PA
     environments.mkdir(parents=True, exist_ok=True)
     for path in sorted((REPO_ROOT / ENVIRONMENTS).glob("*.toml")):
         shutil.copy2(path, environments / path.name)
+    return destination
+
+
+def derived_context(destination: Path, name: str) -> Path:
+    """The context of an image built FROM another of Refinery's: its Dockerfile only."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(DOCKERFILES_DIR / name / "Dockerfile", destination / "Dockerfile")
     return destination

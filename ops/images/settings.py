@@ -65,7 +65,24 @@ def default_registry(env: Environment, outputs: Mapping[str, Any] | None = None)
     )
 
 
-WORKER_IMAGE = "workers"  # the image every Batch job definition runs
+WORKER_IMAGE = "workers"  # the image a Batch job definition runs unless its template names another
+# Every image a job definition may name (`images.<name>` in infrastructure/batch/*.json.j2).
+JOB_IMAGES = (WORKER_IMAGE, "salmon")
+
+
+def release_images(worker_image: str) -> dict[str, str]:
+    """Every image of JOB_IMAGES, found beside `worker_image`: a release pushes its images
+    side by side in one registry at one tag (`<registry>/<name>:<version>`), so the workers
+    image's reference names the others (`…/workers:1.4` → `…/salmon:1.4`)."""
+    path, colon, tag = worker_image.rpartition(":")
+    if not colon or "/" in tag:
+        raise ConfigError(f"image {worker_image!r} has no tag: name it as <registry>/workers:<tag>")
+    folder, _, name = path.rpartition("/")
+    if name != WORKER_IMAGE:
+        raise ConfigError(f"image {worker_image!r} is not a {WORKER_IMAGE} image")
+    return {
+        image: f"{folder}/{image}:{tag}" if folder else f"{image}:{tag}" for image in JOB_IMAGES
+    }
 
 
 def worker_image_reference(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.db import connect, transaction
+from common.db import connection, transaction
 from common.environments import Environment
 from common.inputs import parse_int
 from workers.processors.indices import IndexRequest, list_indices, request_index
@@ -34,8 +34,5 @@ def build_index(
 
 
 def indices(env: Environment) -> list[dict[str, Any]]:
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         return list_indices(conn)
-    finally:
-        conn.close()

@@ -39,15 +39,12 @@ def status(
     c: Context, env: str, json: bool = False, state: str | None = None, kind: str | None = None
 ) -> None:
     """Show job counts by kind and state, and the latest failures with their reasons."""
-    from common.db import connect
+    from common.db import connection
     from foreman.job_admin import job_status
 
     settings = environment(env)
-    conn = connect(settings)
-    try:
+    with connection(settings) as conn:
         report = job_status(conn, state=state, kind=kind)
-    finally:
-        conn.close()
     if json:
         print_json(report.as_dict())
         return
@@ -107,15 +104,12 @@ def retry(
 
     inv jobs.retry -e ENV JOB_ID   |   inv jobs.retry -e ENV --all-failed
     """
-    from common.db import connect
+    from common.db import connection
     from foreman.job_admin import retry_jobs
 
     settings = environment(env)
-    conn = connect(settings)
-    try:
+    with connection(settings) as conn:
         retried = retry_jobs(conn, job_id=_job_id(job_id), all_failed=all_failed, attempts=attempts)
-    finally:
-        conn.close()
     if not retried:
         console.print("no failed jobs to retry")
     elif len(retried) == 1:
@@ -138,7 +132,7 @@ def cancel(
 ) -> None:
     """Cancel a job; a running one has its worker terminated first. With --whole-array,
     every job of its array (dry run unless --execute) and the array job itself."""
-    from common.db import connect
+    from common.db import connection
     from foreman.executors import executor_for
     from foreman.job_admin import cancel_job
 
@@ -150,14 +144,11 @@ def cancel(
         raise ValidationError(
             "--execute goes with --whole-array; a single job is cancelled as asked"
         )
-    conn = connect(settings)
-    try:
+    with connection(settings) as conn:
         if whole_array:
             _cancel_array(conn, number, settings, execute=execute)
             return
         outcome = cancel_job(conn, number, lambda: executor_for(settings))
-    finally:
-        conn.close()
     detail = f" (worker {outcome.terminated} terminated)" if outcome.terminated else ""
     console.print(f"job {outcome.job_id} cancelled; it was {outcome.previous_state}{detail}")
 

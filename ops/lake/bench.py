@@ -63,57 +63,59 @@ def bench_environment(workdir: Path, name: str = "bench-lake") -> Environment:
 def generate(env: Environment, count: int, *, seed: int = 7) -> list[tuple[str, str]]:
     """Write `count` small files and their catalog rows; returns [(key, sha256)]."""
     db.drop_database(env, env.database.name)
-    conn = db.connect(env)
-    apply_migrations(conn)
-    root = Path(env.lake.root)
-    shutil.rmtree(root, ignore_errors=True)
-    rng = random.Random(seed)
-    rows: list[tuple[str, str]] = []
-    buffer = io.StringIO()
-    experiments = (count + FILES_PER_EXPERIMENT - 1) // FILES_PER_EXPERIMENT
-    with conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO projects (source, accession) VALUES ('bench', 'PRJBENCH') RETURNING id"
-        )
-        project = fetch_one(cur)[0]
-        cur.execute(
-            "INSERT INTO individuals (project_id, name) VALUES (%s, 'i') RETURNING id", (project,)
-        )
-        cur.execute(
-            "INSERT INTO samples (individual_id, name) VALUES (%s, 's') RETURNING id",
-            (fetch_one(cur)[0],),
-        )
-        cur.execute(
-            "INSERT INTO aliquots (sample_id, name) VALUES (%s, 'a') RETURNING id",
-            (fetch_one(cur)[0],),
-        )
-        aliquot = fetch_one(cur)[0]
-        for number in range(experiments):
-            accession = f"EXPB{number:07d}"
+    with db.connection(env) as conn:
+        apply_migrations(conn)
+        root = Path(env.lake.root)
+        shutil.rmtree(root, ignore_errors=True)
+        rng = random.Random(seed)
+        rows: list[tuple[str, str]] = []
+        buffer = io.StringIO()
+        experiments = (count + FILES_PER_EXPERIMENT - 1) // FILES_PER_EXPERIMENT
+        with conn.cursor() as cur:
             cur.execute(
-                "INSERT INTO experiments (aliquot_id, accession) VALUES (%s, %s) RETURNING id",
-                (aliquot, accession),
+                "INSERT INTO projects (source, accession) VALUES ('bench', 'PRJBENCH') RETURNING id"
             )
-            experiment_id = fetch_one(cur)[0]
-            for index in range(min(FILES_PER_EXPERIMENT, count - len(rows))):
-                key = original_file_key("bench", "PRJBENCH", accession, f"part{index:03d}.fq")
-                data = rng.randbytes(rng.randint(200, 4000))
-                path = root / key
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-                sha = hashlib.sha256(data).hexdigest()
-                rows.append((key, sha))
-                buffer.write(f"original\t{experiment_id}\t{path.name}\t{key}\t{len(data)}\t{sha}\n")
-        buffer.seek(0)
-        cur.execute("SET LOCAL synchronous_commit = off")
-        cur.copy_from(
-            buffer,
-            "files",
-            columns=("kind", "experiment_id", "name", "lake_key", "size_bytes", "sha256"),
-        )
-        cur.execute("UPDATE files SET stored_at = now()")
-    conn.commit()
-    conn.close()
+            project = fetch_one(cur)[0]
+            cur.execute(
+                "INSERT INTO individuals (project_id, name) VALUES (%s, 'i') RETURNING id",
+                (project,),
+            )
+            cur.execute(
+                "INSERT INTO samples (individual_id, name) VALUES (%s, 's') RETURNING id",
+                (fetch_one(cur)[0],),
+            )
+            cur.execute(
+                "INSERT INTO aliquots (sample_id, name) VALUES (%s, 'a') RETURNING id",
+                (fetch_one(cur)[0],),
+            )
+            aliquot = fetch_one(cur)[0]
+            for number in range(experiments):
+                accession = f"EXPB{number:07d}"
+                cur.execute(
+                    "INSERT INTO experiments (aliquot_id, accession) VALUES (%s, %s) RETURNING id",
+                    (aliquot, accession),
+                )
+                experiment_id = fetch_one(cur)[0]
+                for index in range(min(FILES_PER_EXPERIMENT, count - len(rows))):
+                    key = original_file_key("bench", "PRJBENCH", accession, f"part{index:03d}.fq")
+                    data = rng.randbytes(rng.randint(200, 4000))
+                    path = root / key
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(data)
+                    sha = hashlib.sha256(data).hexdigest()
+                    rows.append((key, sha))
+                    buffer.write(
+                        f"original\t{experiment_id}\t{path.name}\t{key}\t{len(data)}\t{sha}\n"
+                    )
+            buffer.seek(0)
+            cur.execute("SET LOCAL synchronous_commit = off")
+            cur.copy_from(
+                buffer,
+                "files",
+                columns=("kind", "experiment_id", "name", "lake_key", "size_bytes", "sha256"),
+            )
+            cur.execute("UPDATE files SET stored_at = now()")
+        conn.commit()
     return rows
 
 

@@ -7,6 +7,7 @@ import logging
 
 from common import db
 from common.environments import Environment
+from common.errors import first_line
 from common.metrics import record_lake_check
 from ops.lake.check import CheckReport
 
@@ -29,7 +30,7 @@ def record_check_outcome(env: Environment, report: CheckReport, *, checksums: bo
     except Exception as exc:
         log.warning(
             "could not record the lake check in the database: %s",
-            str(exc).strip(),
+            first_line(exc),
             extra={"env": env.name},
         )
         return False

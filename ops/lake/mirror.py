@@ -19,6 +19,7 @@ from typing import Any
 
 from common.environments import Environment
 from common.errors import StorageError
+from common.files import copy_stream_sha256
 from common.lake import Lake, ObjectInfo, open_lake, open_lake_at
 from common.lake.checksums import ChecksumCache, cache_path, sha256_of_object
 from common.lake.s3 import MULTIPART_CHUNK_BYTES
@@ -174,15 +175,12 @@ def restore_from_s3(
             target.staging_dir()
             / f"restore.{os.getpid()}.{hashlib.sha1(info.key.encode()).hexdigest()}"
         )
-        digest = hashlib.sha256()
         with mirror.open_read(info.key) as stream, open(staged, "wb") as out:
-            while chunk := stream.read(4 * 1024 * 1024):
-                digest.update(chunk)
-                out.write(chunk)
-        if info.sha256 and digest.hexdigest() != info.sha256:
+            sha256 = copy_stream_sha256(stream, out)
+        if info.sha256 and sha256 != info.sha256:
             staged.unlink(missing_ok=True)
             raise StorageError(f"{info.key} from {mirror.name} fails its checksum; not restored")
-        target.put_file(info.key, staged, sha256=digest.hexdigest())
+        target.put_file(info.key, staged, sha256=sha256)
         return info.key, info.size
 
     progress("downloading", 0, len(wanted))

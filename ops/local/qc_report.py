@@ -21,7 +21,7 @@ from jinja2 import FileSystemLoader, select_autoescape
 from rich.table import Table
 
 from common import catalog
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.errors import StorageError
 from common.lake import open_lake
@@ -52,11 +52,8 @@ def _qc_records(
 ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """(row, the experiment's qc.json totals or None) for every catalogued experiment (or
     only those in `experiment_ids`)."""
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         results = catalog.qc_results(conn)
-    finally:
-        conn.close()
     if experiment_ids is not None:
         results = [r for r in results if r["experiment_id"] in experiment_ids]
     lake = open_lake(env)
@@ -145,12 +142,9 @@ def write_qc_report(env: Environment, path: str | Path) -> Path:
     """Write the HTML QC report of `env` to `path` (atomically) and return the path."""
     records = _qc_records(env)
     done = [(row, totals) for row, totals in records if totals]
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         quantifications = quantification_rows(conn)
         heatmaps = correlation_heatmaps(conn, open_lake(env))
-    finally:
-        conn.close()
     templates = Templates(
         loader=FileSystemLoader(Path(__file__).parent),
         autoescape=select_autoescape(["html", "j2"]),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.errors import ConfigError, JobError
 from common.sql import query
@@ -45,16 +45,12 @@ def batch_log_group(env: Environment) -> str:
 
 def job_executor_ids(env: Environment, job_id: int) -> list[str]:
     """The executor ids of job `job_id`'s attempts, newest first."""
-    conn = connect(env)
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(query(__file__, "logs.sql", "job_exists"), {"job_id": job_id})
-            if cursor.fetchone() is None:
-                raise JobError(f"job {job_id} not found in {env.name}: check the id")
-            cursor.execute(query(__file__, "logs.sql", "job_executor_ids"), {"job_id": job_id})
-            rows = cursor.fetchall()
-    finally:
-        conn.close()
+    with connection(env) as conn, conn.cursor() as cursor:
+        cursor.execute(query(__file__, "logs.sql", "job_exists"), {"job_id": job_id})
+        if cursor.fetchone() is None:
+            raise JobError(f"job {job_id} not found in {env.name}: check the id")
+        cursor.execute(query(__file__, "logs.sql", "job_executor_ids"), {"job_id": job_id})
+        rows = cursor.fetchall()
     return list(dict.fromkeys(row[1] for row in rows))
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from common.environments import Environment
 from common.errors import ValidationError
 from common.inputs import is_digits
-from foreman.executors.local import worker_log_dir, worker_log_path
+from foreman.executors.local import worker_log_dir
 
 _SINCE = re.compile(r"^(\d+)\s*([mhdw])$", re.ASCII)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -48,11 +48,6 @@ def parse_since(text: str) -> timedelta:
 
 def foreman_log_path(env: Environment) -> Path:
     return env.state_dir / "foreman.log"
-
-
-def job_log_path(env: Environment, job_id: int, attempt: int = 1) -> Path:
-    """Where a local worker writes the log of one attempt of job `job_id`."""
-    return worker_log_path(env, job_id, attempt)
 
 
 def job_log_paths(env: Environment, job_id: int) -> list[Path]:

@@ -30,7 +30,7 @@ from typing import Any
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import RealDictCursor
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.errors import ExitCode, RefineryError, ValidationError, first_line
 from common.inputs import excerpt
@@ -117,8 +117,7 @@ def sync_metadata(
         timezone=settings.timezone,
         deadline_seconds=settings.request_deadline_seconds,
     )
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         project = find_project(conn, settings.project)
         version = project.schema_version
         abandon_dead_runs(conn, project.id, source)
@@ -161,8 +160,6 @@ def sync_metadata(
         report = SyncReport(project, source, run_id, execute, since, len(records), plan)
         report.notes.extend(notes)
         return report
-    finally:
-        conn.close()
 
 
 def _previous_run_notes(previous: dict[str, Any] | None) -> list[str]:

@@ -100,17 +100,14 @@ def _fields(fields: dict) -> str:
 )
 def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> None:
     """List metadata records held back as invalid, with every reason."""
-    from common.db import connect
+    from common.db import connection
     from common.projects import find_project
     from ops.metadata.runs import open_quarantine
 
     settings = environment(env)
-    conn = connect(settings)
-    try:
+    with connection(settings) as conn:
         project_id = find_project(conn, project).id if project else None
         entries = open_quarantine(conn, project_id)
-    finally:
-        conn.close()
     if json:
         print_json(entries)
         return
@@ -135,15 +132,12 @@ def quarantine(c: Context, env: str, project: str = "", json: bool = False) -> N
 @task(help={"env": ENV_HELP, "limit": "how many runs to show", "json": JSON_HELP}, read_only=True)
 def runs(c: Context, env: str, limit: int = 10, json: bool = False) -> None:
     """List the last metadata syncs: when, dry or applied, what they changed or why they failed."""
-    from common.db import connect
+    from common.db import connection
     from ops.metadata.runs import counts_line, recent_runs
 
     settings = environment(env)
-    conn = connect(settings)
-    try:
+    with connection(settings) as conn:
         found = recent_runs(conn, None, int(limit))
-    finally:
-        conn.close()
     if json:
         print_json(found)
         return

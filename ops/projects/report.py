@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.projects import (
     DEFAULT_SOURCE,
@@ -54,29 +54,21 @@ def create_project(
         if schema_version in (None, "")
         else schemas.check_version(kind, schema_version)
     )
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         project = add_project(
             conn, code, title=title, owner=owner, schema_version=version, source=source
         )
         conn.commit()
         return project
-    finally:
-        conn.close()
 
 
 def all_projects(env: Environment) -> list[Project]:
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         return list_projects(conn)
-    finally:
-        conn.commit()
-        conn.close()
 
 
 def project_report(env: Environment, code: str, *, source: str | None = None) -> ProjectReport:
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         project = find_project(conn, code, source=source)
         return ProjectReport(
             project,
@@ -84,6 +76,3 @@ def project_report(env: Environment, code: str, *, source: str | None = None) ->
             project_samples(conn, project.id),
             recent_runs(conn, project.id, limit=5),
         )
-    finally:
-        conn.commit()
-        conn.close()

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ops.gitkit import git, is_ancestor, resolve, tags
 from ops.release.errors import ReleaseError
-from ops.release.git import git, is_ancestor, resolve, tags
 from ops.release.numbering import create_verified_tag, hotfix_version, last_production_release
 from ops.release.verify import VerifiedTag, trusted_settings, verify_tag
 

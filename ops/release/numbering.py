@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.errors import RefineryError
 from common.shell import Value
+from ops.gitkit import git, resolve
 from ops.release.errors import ReleaseError
-from ops.release.git import git, resolve
 from ops.release.verify import VerifiedTag, verify_tag
 from ops.release.versions import DEPLOYABLE_ENVIRONMENTS, PROD_PATTERN, STAGING_PATTERN
 
@@ -113,7 +114,7 @@ def create_verified_tag(
         )
     try:
         verified = verify_tag(repo, version, remote=remote, trusted_branch=trusted_branch)
-    except ReleaseError:
+    except RefineryError:
         git(repo, "tag", "-d", version)
         raise
     if push:

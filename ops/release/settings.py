@@ -21,8 +21,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ops.gitkit import show_file
 from ops.release.errors import ReleaseError
-from ops.release.git import show_file
 
 SETTINGS_PATH = "infrastructure/release/release.toml"
 KEYS = ("development_branch", "release_branch", "allowed_signers", "allowed_gpg_keys")

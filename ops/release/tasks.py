@@ -20,7 +20,7 @@ TRUSTED_HELP = "the protected branch holding the release settings (default: the 
 
 
 def _repo() -> Path:
-    from ops.release.git import toplevel
+    from ops.gitkit import toplevel
 
     return toplevel(Path.cwd())
 
@@ -91,8 +91,8 @@ def next_(
     trusted_branch: str | None = None,
 ) -> None:
     """Print the next release version for an environment, or create it signed with --tag."""
+    from ops.gitkit import tags
     from ops.release.errors import ReleaseError
-    from ops.release.git import tags
     from ops.release.numbering import create_verified_tag, next_version
 
     repo = _repo()

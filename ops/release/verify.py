@@ -18,8 +18,7 @@ from pathlib import Path
 
 from common.errors import CommandError
 from common.shell import Value, run_command
-from ops.release.errors import ReleaseError, TagRefusedError, VersionRuleError
-from ops.release.git import (
+from ops.gitkit import (
     fetch_branches,
     git,
     is_ancestor,
@@ -28,6 +27,7 @@ from ops.release.git import (
     resolve,
     show_file,
 )
+from ops.release.errors import ReleaseError, TagRefusedError, VersionRuleError
 from ops.release.settings import ReleaseSettings, read_release_settings
 from ops.release.versions import RULE, environment_for_version
 
@@ -63,8 +63,13 @@ def trusted_settings(
     `environment` come from fetched (both release branches when no environment is named): a
     production tag never needs the development branch, nor a staging tag the release one."""
     branch = trusted_branch or remote_default_branch(repo, remote)
+    if branch is None:
+        raise ReleaseError(
+            f"cannot ask remote {remote!r} for its default branch; check the remote, or name "
+            "the protected branch with --trusted-branch"
+        )
     if fetch:
-        fetch_branches(repo, remote, [branch])
+        fetch_branches(repo, remote, {branch: f"refs/remotes/{remote}/{branch}"})
     settings = read_release_settings(repo, _remote_ref(repo, remote, branch))
     wanted = (
         [settings.branch_for(environment)]
@@ -72,7 +77,7 @@ def trusted_settings(
         else [settings.development_branch, settings.release_branch]
     )
     if fetch:
-        fetch_branches(repo, remote, wanted)
+        fetch_branches(repo, remote, {name: f"refs/remotes/{remote}/{name}" for name in wanted})
     for name in wanted:
         _remote_ref(repo, remote, name)
     return settings

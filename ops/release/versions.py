@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from common.errors import CommandError
-from common.shell import run_command
+from ops.gitkit import GitError, git
+from ops.gitkit import tags as git_tags
 from ops.release.errors import ReleaseError, VersionRuleError
 
 STAGING_PATTERN = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)-dev$", re.ASCII)
@@ -40,23 +40,17 @@ def check_version_for_environment(version: str, environment: str) -> None:
         )
 
 
-def tags_at_head(repo: Path) -> list[str]:
-    """Every git tag pointing at HEAD of `repo`."""
-    result = run_command(["git", "tag", "--points-at", "HEAD"], cwd=repo)
-    return [line.strip() for line in result.stdout.splitlines() if line.strip()]
-
-
 def git_sha(repo: Path) -> str:
     """The full commit id of HEAD."""
     try:
-        return run_command(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
-    except CommandError:
+        return git(repo, "rev-parse", "HEAD").stdout.strip()
+    except GitError:
         raise ReleaseError(f"{repo} is not a git checkout; deploy from the repository") from None
 
 
 def version_at_head(repo: Path, environment: str) -> str:
     """The release tag at HEAD that may go to `environment` (the default `-v`)."""
-    tags = tags_at_head(repo)
+    tags = git_tags(repo, points_at="HEAD")
     example = "v1.2.3" if environment == "prod" else "v1.2.3-dev"
     if not tags:
         raise ReleaseError(

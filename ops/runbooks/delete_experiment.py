@@ -33,7 +33,7 @@ from pathlib import Path
 
 from psycopg2.extensions import cursor as Cursor
 
-from common.db import connect, fetch_one
+from common.db import connection, fetch_one
 from common.environments import Environment
 from common.errors import RefineryError, StorageError, ValidationError
 from common.failpoints import failpoint
@@ -41,7 +41,7 @@ from common.inputs import MAX_ID_LENGTH, check_text
 from common.lake import Lake, open_lake
 from common.lake.layout import analysis_prefix, experiment_prefix
 from common.sql import query
-from ops.db.backups.fresh import fresh_verified_backup
+from ops.db.backups.scheduled import fresh_verified_backup
 from ops.progress import Progress, quiet
 
 BACKUP_MAX_AGE = timedelta(hours=1)
@@ -170,13 +170,9 @@ def recover_interrupted(env: Environment, lake: Lake) -> list[str]:
     done: list[str] = []
     for manifest in sorted(manifests_dir(env).glob("*.json")):
         record = json.loads(manifest.read_text())
-        conn = connect(env)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(_sql("experiment_exists"), {"id": record["experiment_id"]})
-                committed = cur.fetchone() is None
-        finally:
-            conn.close()
+        with connection(env) as conn, conn.cursor() as cur:
+            cur.execute(_sql("experiment_exists"), {"id": record["experiment_id"]})
+            committed = cur.fetchone() is None
         for path in record["lake_paths"]:
             quarantined = f"{record['quarantine']}/{path}"
             if committed:
@@ -204,55 +200,53 @@ def delete_experiment(
     """
     lake = open_lake(env)
     recovered = recover_interrupted(env, lake) if execute else []
-    conn = connect(env)
-    moved: list[tuple[str, str]] = []
-    manifest: Path | None = None
-    committed = False
-    try:
-        with conn.cursor() as cur:
-            plan = plan_deletion(cur, lake, reference)
-        if not execute:
-            conn.rollback()
-            return DeletionReport(plan, executed=False)
-        conn.rollback()  # release the row lock while a backup may take a while
-        backup = fresh_verified_backup(
-            env, max_age=BACKUP_MAX_AGE, note=f"before deleting {plan.accession}",
-            progress=progress,
-        )  # fmt: skip
-        failpoint("data.delete.backup")
-        with conn.cursor() as cur:
-            plan = plan_deletion(cur, lake, reference)  # again, under the lock this time
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            quarantine = f".quarantine/{stamp}-{plan.experiment_id}"
-            manifest = manifests_dir(env) / f"{stamp}-{plan.experiment_id}.json"
-            manifest.write_text(json.dumps({**asdict(plan), "quarantine": quarantine}))
-            failpoint("data.delete.manifest")
-            _delete_rows(cur, plan)
-            failpoint("data.delete.rows")
+    with connection(env) as conn:
+        moved: list[tuple[str, str]] = []
+        manifest: Path | None = None
+        committed = False
+        try:
+            with conn.cursor() as cur:
+                plan = plan_deletion(cur, lake, reference)
+            if not execute:
+                conn.rollback()
+                return DeletionReport(plan, executed=False)
+            conn.rollback()  # release the row lock while a backup may take a while
+            backup = fresh_verified_backup(
+                env, max_age=BACKUP_MAX_AGE, note=f"before deleting {plan.accession}",
+                progress=progress,
+            )  # fmt: skip
+            failpoint("data.delete.backup")
+            with conn.cursor() as cur:
+                plan = plan_deletion(cur, lake, reference)  # again, under the lock this time
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+                quarantine = f".quarantine/{stamp}-{plan.experiment_id}"
+                manifest = manifests_dir(env) / f"{stamp}-{plan.experiment_id}.json"
+                manifest.write_text(json.dumps({**asdict(plan), "quarantine": quarantine}))
+                failpoint("data.delete.manifest")
+                _delete_rows(cur, plan)
+                failpoint("data.delete.rows")
+                for index, path in enumerate(plan.lake_paths, 1):
+                    lake.move_tree(path, f"{quarantine}/{path}")
+                    moved.append((path, f"{quarantine}/{path}"))
+                    failpoint(f"data.delete.move.{index}")
+                failpoint("data.delete.before_commit")
+            conn.commit()
+            committed = True
+            moved.clear()  # committed: the quarantined folders are now garbage, not data
+            failpoint("data.delete.commit")
             for index, path in enumerate(plan.lake_paths, 1):
-                lake.move_tree(path, f"{quarantine}/{path}")
-                moved.append((path, f"{quarantine}/{path}"))
-                failpoint(f"data.delete.move.{index}")
-            failpoint("data.delete.before_commit")
-        conn.commit()
-        committed = True
-        moved.clear()  # committed: the quarantined folders are now garbage, not data
-        failpoint("data.delete.commit")
-        for index, path in enumerate(plan.lake_paths, 1):
-            lake.purge_tree(f"{quarantine}/{path}")
-            failpoint(f"data.delete.purge.{index}")
-        lake.purge_tree(quarantine)
-        manifest.unlink()
-        return DeletionReport(plan, executed=True, backup=backup.name, recovered=recovered)
-    except Exception:
-        conn.rollback()
-        for path, quarantined in reversed(moved):
-            lake.move_tree(quarantined, path)
-        if manifest is not None and not committed:
-            manifest.unlink(missing_ok=True)  # rolled back and restored: nothing to recover
-        raise
-    finally:
-        conn.close()
+                lake.purge_tree(f"{quarantine}/{path}")
+                failpoint(f"data.delete.purge.{index}")
+            lake.purge_tree(quarantine)
+            manifest.unlink()
+            return DeletionReport(plan, executed=True, backup=backup.name, recovered=recovered)
+        except Exception:
+            conn.rollback()
+            for path, quarantined in reversed(moved):
+                lake.move_tree(quarantined, path)
+            if manifest is not None and not committed:
+                manifest.unlink(missing_ok=True)  # rolled back and restored: nothing to recover
+            raise
 
 
 def validate_reference(reference: str) -> str:

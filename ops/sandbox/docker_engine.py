@@ -6,12 +6,15 @@ only the default socket reaches it without configuration. When an engine already
 there, it is used and left alone; otherwise `dockerd --bridge=none --iptables=false` is
 started (containers run with host networking only: nothing leaves loopback) with its data
 root in a persistent cache folder, so the locally made base OS image survives between runs.
+dockerd needs root: a user with passwordless sudo starts it through `sudo -n`, with its socket
+in that user's group (the user may signal its own sudo, which passes the signal on).
 The registry is Debian's `docker-registry serve` on 127.0.0.1 with storage in a given folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
 import shutil
 import signal
@@ -22,6 +25,8 @@ from pathlib import Path
 
 import docker
 
+from common import shell
+from common.errors import CommandError
 from ops.sandbox.processes import SandboxError, free_port, spawn, stop_process, wait_for_port
 
 DEFAULT_SOCKET = Path("/var/run/docker.sock")
@@ -70,19 +75,26 @@ def start_docker_engine(log_dir: Path) -> DockerEngine:
     """The engine on the default socket: the one that answers, or a dockerd started now."""
     if engine_answers(DEFAULT_BASE_URL):
         return DockerEngine(DEFAULT_BASE_URL, None)
-    dockerd = shutil.which("dockerd")
+    dockerd = shell.find_program("dockerd")
     if dockerd is None:
         raise SandboxError("dockerd is not installed: run scripts/system-packages.sh (docker.io)")
-    if os.geteuid() != 0:
-        raise SandboxError("dockerd must run as root to start containers; run as root")
+    # dockerd needs root by nature: a user with passwordless sudo starts it through `sudo -n`,
+    # its socket in the user's own group so that user's clients reach it.
+    try:
+        as_root = shell.as_root([dockerd])
+    except CommandError as exc:
+        raise SandboxError(str(exc)) from None
+    owner_group = [] if os.geteuid() == 0 else [f"--group={grp.getgrgid(os.getgid()).gr_name}"]
     if DEFAULT_SOCKET.is_socket():
-        DEFAULT_SOCKET.unlink()  # stale: nothing answered on it
+        with contextlib.suppress(PermissionError):  # not root: dockerd replaces it itself
+            DEFAULT_SOCKET.unlink()  # stale: nothing answered on it
     data_root = docker_cache_dir()
     data_root.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "dockerd.log"
     process = spawn(
         [
-            dockerd,
+            *as_root,
+            *owner_group,
             "--bridge=none",
             "--iptables=false",
             "--ip-masq=false",
@@ -91,7 +103,9 @@ def start_docker_engine(log_dir: Path) -> DockerEngine:
             "--host-gateway-ip=127.0.0.1",
             f"--host={DEFAULT_BASE_URL}",
             f"--data-root={data_root}",
-            f"--pidfile={log_dir / 'dockerd.pid'}",
+            # Its own pid file, beside (never over) the sandbox's record of the process it
+            # started: through sudo that record is sudo's, and this file is root's.
+            f"--pidfile={log_dir / 'dockerd-engine.pid'}",
         ],
         log_file=log_path,
     )

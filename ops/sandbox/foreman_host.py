@@ -82,6 +82,12 @@ def provision_host_state(env: Environment, outputs: dict[str, Any]) -> Path:
     return state
 
 
+def state_owner() -> str | None:
+    """Who the foreman container runs as: the image's user, who owns the host's state when
+    we are root (provision_host_state hands it over); else we, who own it ourselves."""
+    return None if os.geteuid() == 0 else f"{os.getuid()}:{os.getgid()}"
+
+
 def install_host_command(env: Environment) -> Path:
     """`<host>/bin/refinery-foreman`: the host's service command, found on its sshd's PATH."""
     from common.environments import REPO_ROOT, state_root
@@ -168,6 +174,7 @@ def start(env: Environment, version: str | None = None) -> str:
                 str(environments_dir()): {"bind": CONTAINER_ENVIRONMENTS, "mode": "ro"},
             },
             labels={"refinery.environment": env.name, "refinery.version": version},
+            user=state_owner(),
         )
     finally:
         client.close()

@@ -31,9 +31,9 @@ from common.errors import first_line
 from common.settings.operations import RefreshSection
 from foreman.jobs import ACTIVE_STATES
 from foreman.migrations import apply_migrations
-from ops.db.backups.fresh import latest_verified_backup
 from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.restore import restore_lock, swap_databases
+from ops.db.backups.scheduled import latest_verified_backup
 from ops.db.backups.writers import restart_writers, stop_writers
 from ops.progress import Progress, quiet
 from ops.staging.anonymise import Rules, apply_rules, hmac_key, read_rules
@@ -209,11 +209,8 @@ def _rehearse(report: RehearsalReport, target: Environment, source: Environment,
     report.run_step("row_counts", row_counts)
 
     def migrations() -> str:
-        conn = db.connect(target, dbname=copy)
-        try:
+        with db.connection(target, dbname=copy) as conn:
             applied = apply_migrations(conn).applied
-        finally:
-            conn.close()
         report.checks["migrations_applied"] = applied
         return f"applied {', '.join(applied)}" if applied else "no migration was pending"
 
@@ -244,18 +241,16 @@ def _rehearse(report: RehearsalReport, target: Environment, source: Environment,
 @contextmanager
 def _copy_transaction(env: Environment, copy: str, what: str) -> Iterator:
     """A committed transaction on the copy; a database error becomes a RefreshError."""
-    conn = db.connect(env, dbname=copy)
-    try:
-        yield conn
-        conn.commit()
-    except psycopg2.Error as exc:
-        conn.rollback()
-        raise RefreshError(f"{what}: {first_line(exc)}") from None
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
+    with db.connection(env, dbname=copy) as conn:
+        try:
+            yield conn
+            conn.commit()
+        except psycopg2.Error as exc:
+            conn.rollback()
+            raise RefreshError(f"{what}: {first_line(exc)}") from None
+        except BaseException:
+            conn.rollback()
+            raise
 
 
 def _drop_abandoned_copies(env: Environment) -> None:

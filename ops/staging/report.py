@@ -8,31 +8,22 @@ so a refresh that was killed leaves a report that says how far it got — and is
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from common.environments import Environment
 from common.errors import first_line
 from ops.staging.errors import RehearsalRequiredError
+from ops.stepreport import StepReport
 
 REHEARSALS_DIR = "rehearsals"
 
 
-@dataclass
-class RehearsalStep:
-    name: str
-    ok: bool
-    detail: str
-    seconds: float
-
-
-@dataclass
-class RehearsalReport:
+@dataclass(kw_only=True)
+class RehearsalReport(StepReport):
     """One refresh of `environment` from `source_environment`; green when outcome is
     "succeeded"."""
 
@@ -42,30 +33,11 @@ class RehearsalReport:
     commit: str
     source_backup: dict[str, Any] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
-    outcome: str = "running"
-    error: str = ""
-    steps: list[RehearsalStep] = field(default_factory=list)
     checks: dict[str, Any] = field(default_factory=dict)
-    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-    finished_at: str = ""
-    path: str = ""
 
     @property
     def green(self) -> bool:
         return self.outcome == "succeeded"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def save(self) -> None:
-        path = Path(self.path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        with open(temporary, "w") as handle:
-            handle.write(json.dumps(self.as_dict(), indent=2) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
 
     def run_step(self, name: str, action: Callable[[], str]) -> None:
         """Run `action` (returning a detail line), record it, save; a failure is recorded,
@@ -75,26 +47,19 @@ class RehearsalReport:
             detail = action()
         except BaseException as exc:  # recorded whatever it was, then raised again
             message = first_line(exc, "interrupted" if isinstance(exc, KeyboardInterrupt) else None)
-            self.steps.append(RehearsalStep(name, False, message, _since(started)))
+            self.record(name, False, message, started)
             self.finish("failed", f"{name}: {message}")
             raise
-        self.steps.append(RehearsalStep(name, True, detail, _since(started)))
-        self.save()
-
-    def finish(self, outcome: str, error: str = "") -> None:
-        self.outcome, self.error = outcome, error
-        self.finished_at = datetime.now(UTC).isoformat()
-        self.save()
-
-
-def _since(started: float) -> float:
-    return round(time.monotonic() - started, 3)
+        self.record(name, True, detail, started)
 
 
 def new_report(env: Environment, source: Environment, commit: str) -> RehearsalReport:
     report_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     path = env.state_dir / REHEARSALS_DIR / f"{report_id}.json"
-    report = RehearsalReport(report_id, env.name, source.name, commit, path=str(path))
+    report = RehearsalReport(
+        id=report_id, environment=env.name, source_environment=source.name, commit=commit,
+        path=str(path),
+    )  # fmt: skip
     report.save()
     return report
 

@@ -44,8 +44,7 @@ class SmokeResult:
 def run_smoke_job(env: Environment, database: str, *, timeout: float) -> SmokeResult:
     """Queue a no_op process job in `database` and run the foreman until the job has ended."""
     started = time.monotonic()
-    conn = db.connect(env, dbname=database)
-    try:
+    with db.connection(env, dbname=database) as conn:
         with conn.cursor() as cur:
             cur.execute(_EXPERIMENT_WITH_STORED_FILES)
             row = cur.fetchone()
@@ -57,8 +56,6 @@ def run_smoke_job(env: Environment, database: str, *, timeout: float) -> SmokeRe
         payload = {"application": "no_op", "experiment_ids": [row[0]], "run_by": SMOKE_RUN_BY}
         job_id, _ = enqueue_job(conn, "process", payload, max_attempts=1)
         conn.commit()
-    finally:
-        conn.close()
     deadline = started + timeout
     reason: str | None
     result: dict | None
@@ -84,14 +81,9 @@ def run_smoke_job(env: Environment, database: str, *, timeout: float) -> SmokeRe
 
 
 def _job(env: Environment, database: str, job_id: int) -> tuple[str, str | None, dict | None]:
-    conn = db.connect(env, dbname=database)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT state, failure_reason, result FROM jobs WHERE id = %s", (job_id,))
-            return db.fetch_one(cur)
-    finally:
-        conn.rollback()
-        conn.close()
+    with db.connection(env, dbname=database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT state, failure_reason, result FROM jobs WHERE id = %s", (job_id,))
+        return db.fetch_one(cur)
 
 
 def _run_foreman(env: Environment, database: str, remaining: float) -> None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from common.environments import Environment
 from ops.db.backups.catalog import BackupRecord, find_backup
-from ops.db.backups.fresh import fresh_verified_backup, latest_verified_backup
+from ops.db.backups.scheduled import fresh_verified_backup, latest_verified_backup
 from ops.db.backups.settings import backup_settings
 from ops.db.backups.verify import verify_backup
 from ops.progress import Progress, quiet

@@ -13,18 +13,12 @@ from ops.taskkit import (
     JSON_HELP,
     console,
     environment,
-    err_console,
     print_json,
     print_table,
     task,
 )
 
 TARGET_HELP = "the environment to refresh (default staging)"
-
-
-def _progress(stage: str, advance: int = 0, total: int | None = None) -> None:
-    """ops.progress.Progress that prints each stage as it starts (counts are not shown)."""
-    err_console.print(f"… {stage!s}")
 
 
 @task(
@@ -49,6 +43,7 @@ def refresh(
 ) -> None:
     """Copy a verified prod backup into staging: anonymise, check, migrate, smoke-test, swap."""
     from common.environments import REPO_ROOT
+    from ops.progress import progress_display
     from ops.release.versions import git_sha
     from ops.staging.refresh import execute_refresh, plan_refresh
 
@@ -68,10 +63,11 @@ def refresh(
             console.print(f"  {number}. {step!s}")
         console.print("run again with --execute to do it")
         return
-    report = execute_refresh(
-        target, origin, commit=git_sha(REPO_ROOT), backup_name=backup,
-        keep_old=keep_old or None, progress=_progress,
-    )  # fmt: skip
+    with progress_display() as progress:
+        report = execute_refresh(
+            target, origin, commit=git_sha(REPO_ROOT), backup_name=backup,
+            keep_old=keep_old or None, progress=progress,
+        )  # fmt: skip
     if json:
         print_json(report.as_dict())
         return

@@ -1,37 +1,25 @@
 """The JSON report of an upgrade or template update: every step, written as it happens.
 
-The report is saved after each step, so an upgrade that is interrupted still says how far it
-got. It lives in the state folder (`upgrades/`) unless a path is given.
+The report is saved after each step (`ops.stepreport`), so an upgrade that is interrupted still
+says how far it got. It lives in the state folder (`upgrades/`) unless a path is given.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from common.environments import state_root
 from common.errors import RefineryError
+from ops.stepreport import StepReport
 
 
-@dataclass
-class StepRecord:
-    """One step: what it was, whether it passed, and what it found."""
-
-    name: str
-    ok: bool
-    detail: str
-    seconds: float
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class UpgradeReport:
+@dataclass(kw_only=True)
+class UpgradeReport(StepReport):
     """Everything an upgrade did, in order; `outcome` is one of `errors.EXIT_CODES`."""
 
     kind: str  # "upstream" or "template"
@@ -41,25 +29,7 @@ class UpgradeReport:
     base_branch: str = ""
     base_commit: str = ""
     branch: str = ""
-    outcome: str = "running"
-    error: str = ""
     pushed: bool = False
-    steps: list[StepRecord] = field(default_factory=list)
-    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-    finished_at: str = ""
-    report_file: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def save(self) -> None:
-        if not self.report_file:
-            return
-        path = Path(self.report_file)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(json.dumps(self.as_dict(), indent=2) + "\n")
-        os.replace(temporary, path)
 
     def run_step(self, name: str, action: Callable[[], tuple[str, dict[str, Any]]]) -> None:
         """Run `action` (returning a detail line and data), record it, save the report.
@@ -71,25 +41,14 @@ class UpgradeReport:
         try:
             detail, data = action()
         except StepFailed as exc:
-            self._record(name, False, exc.detail, started, exc.data)
+            self.record(name, False, exc.detail, started, exc.data)
             self.finish(exc.outcome, exc.detail)
             raise
         except RefineryError as exc:
-            self._record(name, False, str(exc), started, {})
+            self.record(name, False, str(exc), started)
             self.finish("failed", str(exc))
             raise StepFailed("failed", str(exc)) from None
-        self._record(name, True, detail, started, data)
-
-    def finish(self, outcome: str, error: str = "") -> None:
-        self.outcome = outcome
-        self.error = error
-        self.finished_at = datetime.now(UTC).isoformat()
-        self.save()
-
-    def _record(self, name: str, ok: bool, detail: str, started: float, data: dict) -> None:
-        seconds = round(time.monotonic() - started, 3)
-        self.steps.append(StepRecord(name, ok, detail, seconds, data))
-        self.save()
+        self.record(name, True, detail, started, data)
 
 
 class StepFailed(Exception):

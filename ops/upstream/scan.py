@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops.upstream.git import git, unmerged_paths
+from ops.gitkit import git, unmerged_paths
 
 # A marker opens a line and is followed by a space or the end of the line; `=======` alone
 # is not looked for, as it also underlines headings.

@@ -15,8 +15,8 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from ops.gitkit import fetch_commit, git, resolve
 from ops.upstream.errors import UpstreamError
-from ops.upstream.git import fetch_ref, git, resolve
 from ops.upstream.settings import Upstream, UpstreamSettings
 
 _STATUS_WORDS = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "C": "copied"}
@@ -49,7 +49,7 @@ def upstream_status(repo: Path, settings: UpstreamSettings, upstream: Upstream) 
             f"upstream {upstream.name} merges into {upstream.local_branch}, which is not a "
             "branch of this repository"
         )
-    theirs = fetch_ref(repo, upstream.url, upstream.branch, upstream.fetched_ref)
+    theirs = fetch_commit(repo, upstream.url, upstream.branch, upstream.fetched_ref)
     base_result = git(repo, "merge-base", local, theirs, check=False)
     base = base_result.stdout.strip()
     if base_result.returncode != 0 or not base:

@@ -23,8 +23,8 @@ PUSH_HELP = "push the upgrade branch when it is green (default; --no-push keeps 
 
 
 def _checkout(repo: str | None) -> Path:
+    from ops.gitkit import toplevel
     from ops.upstream.errors import UpstreamError
-    from ops.upstream.git import toplevel
 
     start = Path(repo).resolve() if repo else Path.cwd()
     if not start.is_dir():
@@ -130,7 +130,7 @@ def _new_report(kind: str, name: str, checkout: Path, path: str | None) -> Upgra
     from ops.upstream.report import UpgradeReport, default_report_path
 
     target = Path(path).resolve() if path else default_report_path(kind, name)
-    record = UpgradeReport(kind=kind, name=name, repository=str(checkout), report_file=str(target))
+    record = UpgradeReport(kind=kind, name=name, repository=str(checkout), path=str(target))
     record.save()
     return record
 
@@ -146,7 +146,7 @@ def _end(record: UpgradeReport, as_json: bool) -> None:
             f"{record.kind} {record.name}: {record.outcome}",
             ["step", "ok", "detail"],
             [(s.name, "yes" if s.ok else "NO", str(s.detail)) for s in record.steps],
-            caption=f"report: {record.report_file}",
+            caption=f"report: {record.path}",
         )
         if record.outcome == "conflict":
             console.print(f"left for you on {record.branch}: resolve, commit, run the tests")

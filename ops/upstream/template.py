@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from common.errors import first_line
+from ops.gitkit import git
 from ops.upstream.errors import UpstreamError
-from ops.upstream.git import git
 from ops.upstream.report import StepFailed, UpgradeReport
 from ops.upstream.scan import scan_tree
 from ops.upstream.settings import UpstreamSettings

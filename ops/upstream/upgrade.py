@@ -23,15 +23,15 @@ from typing import Any
 
 from common.errors import CommandError
 from common.shell import Value, run_command
-from ops.upstream.errors import UpstreamError
-from ops.upstream.git import (
+from ops.gitkit import (
     current_branch,
-    fetch_ref,
+    fetch_commit,
     git,
     operation_in_progress,
     resolve,
     tracked_changes,
 )
+from ops.upstream.errors import UpstreamError
 from ops.upstream.report import StepFailed, UpgradeReport
 from ops.upstream.scan import ConflictScan, scan_tree
 from ops.upstream.settings import UpstreamSettings
@@ -63,7 +63,7 @@ def run_upstream_upgrade(
             local = resolve(repo, f"refs/heads/{upstream.local_branch}")
             if local is None:
                 raise UpstreamError(f"{upstream.local_branch} is not a branch of this repository")
-            theirs = fetch_ref(repo, upstream.url, upstream.branch, upstream.fetched_ref)
+            theirs = fetch_commit(repo, upstream.url, upstream.branch, upstream.fetched_ref)
             report.base_commit, report.source["commit"] = local, theirs
             behind = int(git(repo, "rev-list", "--count", f"{local}..{theirs}").stdout.strip())
             state["behind"] = behind

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import psycopg2.errors
 from psycopg2 import sql
 
-from common.db import connect
+from common.db import connection
 from common.environments import Environment
 from common.errors import RefineryError, ValidationError, first_line
 from common.inputs import displayable, excerpt
@@ -95,8 +95,7 @@ def add_user(env: Environment, name: str, role: str) -> NewUser:
         raise ValidationError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     password = secrets.token_urlsafe(24)
     token = new_token()
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         with conn.cursor() as cur:
             cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
             if cur.fetchone():
@@ -120,8 +119,6 @@ def add_user(env: Environment, name: str, role: str) -> NewUser:
                 {"name": name, "role": role, "digest": token_digest(token)},
             )
         conn.commit()
-    finally:
-        conn.close()
     return NewUser(name, role, password, token)
 
 
@@ -132,32 +129,21 @@ def rotate_token(env: Environment, name: str) -> str:
     if name not in users:
         raise ValidationError(f"{name!r} is not a Refinery user (see inv users.list)")
     token = new_token()
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         with conn.cursor() as cur:
             cur.execute(
                 query(__file__, "users.sql", "save_token"),
                 {"name": name, "role": users[name].role, "digest": token_digest(token)},
             )
         conn.commit()
-    finally:
-        conn.close()
     return token
 
 
 def list_users(env: Environment) -> list[User]:
-    conn = connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                query(__file__, "users.sql", "list_users"), {"groups": list(ROLES.values())}
-            )
-            group_to_role = {group: role for role, group in ROLES.items()}
-            return [
-                User(name, group_to_role[group], login) for name, group, login in cur.fetchall()
-            ]
-    finally:
-        conn.close()
+    with connection(env) as conn, conn.cursor() as cur:
+        cur.execute(query(__file__, "users.sql", "list_users"), {"groups": list(ROLES.values())})
+        group_to_role = {group: role for role, group in ROLES.items()}
+        return [User(name, group_to_role[group], login) for name, group, login in cur.fetchall()]
 
 
 class RoleDropBlocked(RefineryError):
@@ -175,8 +161,7 @@ def remove_user(env: Environment, name: str) -> None:
     _check_name(name)
     if name not in {user.name for user in list_users(env)}:
         raise ValidationError(f"{name!r} is not a Refinery user (see inv users.list)")
-    conn = connect(env)
-    try:
+    with connection(env) as conn:
         with conn.cursor() as cur:
             cur.execute(query(__file__, "users.sql", "delete_token"), {"name": name})
             cur.execute(sql.SQL("ALTER ROLE {} NOLOGIN").format(sql.Identifier(name)))
@@ -207,8 +192,6 @@ def remove_user(env: Environment, name: str) -> None:
                     f"{first_line(exc)}"
                 ) from None
         conn.commit()
-    finally:
-        conn.close()
 
 
 def _describe(blockers: list[str]) -> str:

@@ -11,7 +11,6 @@ import pytest
 
 from common import db
 from common.errors import ConfigError
-from common.secrets import forget_cached_secrets
 
 pytestmark = pytest.mark.integration
 
@@ -19,7 +18,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def secret_env(make_env, moto_server, monkeypatch):
     monkeypatch.delenv("REFINERY_DB_PASSWORD", raising=False)
-    forget_cached_secrets()
     cluster = db.embedded_cluster().address()
     database = make_env("secretbase").database.name
 
@@ -46,8 +44,7 @@ def secret_env(make_env, moto_server, monkeypatch):
         )
         return env, cluster.password
 
-    yield factory
-    forget_cached_secrets()
+    return factory
 
 
 @pytest.mark.parametrize("shape", ["rds-json", "plain"])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,15 +37,20 @@ def test_help_after_a_task_with_a_positional_prints_its_help(name, flag):
     assert "Options:" in shown.stdout
 
 
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
 @pytest.mark.parametrize(
     "argv", [["--list"], ["--help", "jobs.cancel"], ["jobs.cancel", "--help"]], ids=" ".join
 )
-def test_a_reader_that_goes_away_stops_inv_without_a_traceback(argv):
+def test_a_reader_that_goes_away_stops_inv_without_a_traceback(argv, unbuffered):
     """`inv --list | head`: the pipe is closed before `inv` writes (it takes far longer to start
-    than the close), so every write fails with EPIPE."""
+    than the close), so every write fails with EPIPE — at once when Python's output is
+    unbuffered, at the last flush when it is buffered (short output, no PYTHONUNBUFFERED)."""
+    variables = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        variables["PYTHONUNBUFFERED"] = "1"
     process = subprocess.Popen(
         [sys.executable, "-m", "invoke", *argv],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=variables,
     )  # fmt: skip
     process.stdout.close()
     stderr = process.stderr.read()

@@ -7,7 +7,9 @@ promised, and are then put into the lake atomically under the file's catalog key
 does the file row get its sha256 and stored_at. When the last original file of an experiment
 is stored, the experiment's process job is queued (`[pipeline] application`, default fastq_qc),
 and beside it a salmon quantification when the experiment is RNA-seq of an organism with a
-transcriptome index (`workers.processors.quantify`).
+transcriptome index (`workers.processors.quantify`). A microarray is processed with the other
+arrays of its project and platform instead: their `affy` job is queued once the last of their
+CEL files is stored (`workers.processors.affy`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from common.settings.jobs import DownloadSettings, PipelineSettings
 from foreman.jobs import enqueue_job
 from workers.downloaders.partials import partial_path
 from workers.downloaders.transfer import DownloadFailed, fetch
+from workers.processors.affy import queue_after_download as queue_arrays_after_download
 from workers.processors.quantify import queue_quantification_after_download
 from workers.registry import JobContext, handler
 
@@ -114,6 +117,9 @@ def queue_processing(ctx: JobContext, experiment_id: int) -> int | None:
     """Queue the experiment's process job once all its originals are stored (else None)."""
     if not catalog.experiment_fully_stored(ctx.conn, experiment_id):
         return None
+    array, arrays_job = queue_arrays_after_download(ctx, experiment_id)
+    if array:
+        return arrays_job
     settings = PipelineSettings.for_environment(ctx.env)
     job_id, _created = enqueue_job(
         ctx.conn,

@@ -1,5 +1,5 @@
 """Processors (handlers registered on import)."""
 
-from workers.processors import applications, gene_matrix, indices, quantify
+from workers.processors import affy, applications, gene_matrix, geo_tables, indices, quantify
 
-__all__ = ["applications", "gene_matrix", "indices", "quantify"]
+__all__ = ["affy", "applications", "gene_matrix", "geo_tables", "indices", "quantify"]

@@ -1,9 +1,12 @@
 """The process handlers: an analysis of some experiments, its computed files in the lake.
 
-Every application follows one lifecycle: an analyses row (CREATED, or the payload's
-`analysis_id`) with its targets → STARTED with results_location `analyses/<id>/` → computed
-files written to the lake and registered → FINISHED. All rows commit with the job's success;
-if the handler fails, the lake objects it wrote are removed again, so a retry starts clean.
+Every application follows one lifecycle (`run_application`; an application outside this
+package may use it too): an analyses row (CREATED, or the payload's `analysis_id`) recording
+the application's name and the version its manifest declares (`applications.toml`, see
+`common.applications`), with its targets → STARTED with results_location `analyses/<id>/` →
+computed files written to the lake and registered → FINISHED. All rows commit with the job's
+success; if the handler fails, the lake objects it wrote are removed again, so a retry starts
+clean.
 
     no_op      registers the inputs only: `manifest.json` lists the original files used.
     fastq_qc   `qc.json`: reads, bases, GC %, mean Phred quality and length distribution per
@@ -23,7 +26,6 @@ from common.lake.layout import computed_file_key
 from workers.processors.fastq_stats import FastqStats, MalformedFastq, fastq_stats
 from workers.registry import JobContext, handler
 
-APPLICATION_VERSIONS = {"no_op": "1.0.0", "fastq_qc": "1.0.0", "salmon": "1.0.0"}
 Compute = Callable[[JobContext, list[dict[str, Any]]], dict[str, bytes]]
 
 
@@ -42,16 +44,14 @@ def _payload(ctx: JobContext) -> tuple[list[int], str, int | None]:
 
 
 def run_application(
-    ctx: JobContext,
-    application: str,
-    compute: Compute,
-    *,
-    metadata: dict[str, Any] | None = None,
+    ctx: JobContext, compute: Compute, *, metadata: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The shared lifecycle around `compute`, which returns {file name: content}; whatever
-    `compute` put into `metadata` is recorded on the analysis (its provenance)."""
+    """The shared lifecycle around `compute`, which returns {file name: content}, for the
+    job's application (`ctx.application`: its name and the version its manifest declares, as
+    the analysis records them); whatever `compute` put into `metadata` is recorded on the
+    analysis (its provenance)."""
     experiment_ids, run_by, analysis_id = _payload(ctx)
-    version = APPLICATION_VERSIONS[application]
+    application, version = ctx.application.name, ctx.application.version
     experiments = []
     for experiment_id in experiment_ids:
         experiment = catalog.get_experiment(ctx.conn, experiment_id)
@@ -169,10 +169,10 @@ def quality_control(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[
 @handler("process", "no_op")
 def process_no_op(ctx: JobContext) -> dict[str, Any]:
     """Record an analysis of the experiments without computing anything."""
-    return run_application(ctx, "no_op", manifest)
+    return run_application(ctx, manifest)
 
 
 @handler("process", "fastq_qc")
 def process_fastq_qc(ctx: JobContext) -> dict[str, Any]:
     """Quality statistics of every FASTQ file of the experiments."""
-    return run_application(ctx, "fastq_qc", quality_control)
+    return run_application(ctx, quality_control)

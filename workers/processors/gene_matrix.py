@@ -28,7 +28,6 @@ from workers.processors.transcriptome import read_tx2gene
 from workers.processors.tximport import read_quant_sf, summarise_to_genes, write_gene_matrix
 from workers.registry import JobContext, handler
 
-APPLICATION_VERSION = "1.0.0"
 COUNTS_FROM_ABUNDANCE = "lengthScaledTPM"
 
 
@@ -136,7 +135,7 @@ def process_summarise(ctx: JobContext) -> dict[str, Any]:
         f"{plan['salmon_version']}, the newest among the samples",
     }
     analysis_id = catalog.create_analysis(
-        ctx.conn, "summarise", APPLICATION_VERSION, run_by,
+        ctx.conn, ctx.application.name, ctx.application.version, run_by,
         sorted(row["experiment_id"] for row in plan["results"]), metadata=metadata,
     )  # fmt: skip
     location = catalog.start_analysis(ctx.conn, analysis_id)

@@ -26,6 +26,7 @@ from psycopg2.extras import Json, RealDictCursor
 
 from common.environments import Environment
 from common.errors import PermanentJobError, ValidationError
+from common.files import file_sha256
 from common.inputs import MAX_ID_LENGTH, check_text, user_path
 from common.lake.layout import transcriptome_index_prefix
 from common.settings.jobs import RnaSeqSettings
@@ -69,11 +70,7 @@ def _input_location(value: str, what: str, env: Environment) -> tuple[str, str]:
     path = user_path(value, what)
     if not path.is_file():
         raise ValidationError(f"{what} {value} does not exist")
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return str(path.resolve()), digest.hexdigest()
+    return str(path.resolve()), file_sha256(path)
 
 
 def request_index(

@@ -110,7 +110,8 @@ def _read_length(path: Path) -> int:
     return longest
 
 
-def _local_copy(ctx: JobContext, original: dict[str, Any], folder: Path) -> Path:
+def local_copy(ctx: JobContext, original: dict[str, Any], folder: Path) -> Path:
+    """The original file's path on this machine: the lake's own file, or a copy in `folder`."""
     local = ctx.lake.local_path(original["lake_key"])
     if local is not None:
         return local
@@ -146,8 +147,7 @@ def process_salmon(ctx: JobContext) -> dict[str, Any]:
         inputs = ctx.scratch_dir / "reads"
         inputs.mkdir()
         reads = [
-            _local_copy(ctx, f, inputs)
-            for f in sorted(experiment["files"], key=lambda f: f["name"])
+            local_copy(ctx, f, inputs) for f in sorted(experiment["files"], key=lambda f: f["name"])
         ]
         read_length = _read_length(reads[0])
         kind = "long" if read_length >= settings.long_read_min_length else "short"
@@ -180,7 +180,7 @@ def process_salmon(ctx: JobContext) -> dict[str, Any]:
             "meta_info.json": (folder / "aux_info" / "meta_info.json").read_bytes(),
         }
 
-    outcome = run_application(ctx, "salmon", compute, metadata=provenance)
+    outcome = run_application(ctx, compute, metadata=provenance)
     project_id = ctx.job.payload.get("project_id")
     if isinstance(project_id, int):
         outcome["summary_job_id"] = queue_summary_if_last(ctx, project_id)

@@ -24,18 +24,20 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 
-from common.errors import ValidationError
+from common.errors import ValidationError, first_line
+
+if TYPE_CHECKING:
+    import polars as pl
 
 log = logging.getLogger(__name__)
 
 QUANT_COLUMNS = ("Name", "Length", "EffectiveLength", "TPM", "NumReads")
 COUNTS_FROM_ABUNDANCE = ("lengthScaledTPM", "no")
 MATRIX_FILES = {"counts": "gene_counts.tsv", "abundance": "gene_tpm.tsv"}
-_SCHEMA = {"Name": pl.String, **{column: pl.Float64 for column in QUANT_COLUMNS[1:]}}
 
 
 class MalformedQuant(ValidationError):
@@ -92,6 +94,11 @@ def read_quant_files(paths: Sequence[Path]) -> list[QuantTable]:
 
 def _read_columns(path: Path) -> tuple[pl.Series, list[np.ndarray]]:
     """The Name column, and Length, EffectiveLength, TPM and NumReads as float64 arrays."""
+    # polars is imported by the summary alone: every worker loads this module, and most jobs
+    # (salmon, QC, downloads) would pay its import at start for nothing.
+    import polars as pl
+
+    schema = {"Name": pl.String, **{column: pl.Float64 for column in QUANT_COLUMNS[1:]}}
     try:
         with path.open("rb") as handle:
             header = handle.readline().decode("utf-8").rstrip("\r\n").split("\t")
@@ -102,7 +109,7 @@ def _read_columns(path: Path) -> tuple[pl.Series, list[np.ndarray]]:
             path,
             separator="\t",
             columns=list(QUANT_COLUMNS),
-            schema_overrides=_SCHEMA,
+            schema_overrides=schema,
             quote_char=None,
         )
     except MalformedQuant:
@@ -112,7 +119,7 @@ def _read_columns(path: Path) -> tuple[pl.Series, list[np.ndarray]]:
     except OSError as exc:
         raise MalformedQuant(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     except pl.exceptions.PolarsError as exc:
-        detail = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else "unreadable"
+        detail = first_line(exc, "unreadable", limit=120)
         raise MalformedQuant(f"{path}: not a salmon quant.sf ({detail})") from exc
     for name in QUANT_COLUMNS:
         if frame[name].null_count():
@@ -239,6 +246,8 @@ def write_gene_matrix(matrix: GeneMatrix, folder: Path) -> list[Path]:
     """Write gene_counts.tsv and gene_tpm.tsv (first column "Gene", one column per sample,
     numbers that read back exactly). Each is written beside its name and renamed into place,
     so it appears whole or not at all, and nothing partial is left when writing fails."""
+    import polars as pl
+
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for field, name in MATRIX_FILES.items():

@@ -7,7 +7,6 @@ job's connection, so it commits with the survey's success or not at all.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from psycopg2.extensions import connection as Connection
 
 from common import catalog
 from common.errors import ValidationError
+from common.files import file_sha256
 from common.lake.layout import original_file_key
 from foreman.jobs import enqueue_job
 
@@ -71,14 +71,11 @@ def refuse_changed_local_content(conn: Connection, file_id: int, name: str) -> N
         return  # the sheet's validation has already required it; gone since: nothing to read
     if max(st.st_mtime, st.st_ctime) < existing.stored_at.timestamp():
         return
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    if digest.hexdigest() != existing.sha256:
+    sha256 = file_sha256(path)
+    if sha256 != existing.sha256:
         raise ValidationError(
             f"{name} is already stored, but the source's content changed since (sha256 "
-            f"{existing.sha256[:12]}... -> {digest.hexdigest()[:12]}...); a changed re-delivery "
+            f"{existing.sha256[:12]}... -> {sha256[:12]}...); a changed re-delivery "
             "is refused and nothing was changed"
         )
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from common.errors import JobError, ValidationError
+from common.errors import JobError, ValidationError, first_line
 from common.inputs import excerpt, is_digits
 from common.settings.jobs import EnaSettings
 from workers.registry import JobContext, handler
@@ -157,7 +157,7 @@ def fetch_file_report(settings: EnaSettings, accession: str) -> list[dict[str, A
         try:
             response = requests.get(url, params=params, timeout=settings.timeout_seconds)
         except requests.RequestException as exc:
-            last_problem = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            last_problem = first_line(exc, typed=True)
             log.warning(
                 "ENA request for %s failed: %s",
                 accession,

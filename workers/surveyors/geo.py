@@ -11,8 +11,10 @@ Each SRA experiment's runs and FASTQ files come from ENA's file report, as for a
 accession (workers/surveyors/ena.py); the runs are catalogued under the series (project
 `GSE…`, sample `GSM…`, aliquot `SRX…`, experiment `SRR…`), the series' title, summary and
 descriptive fields on the project and each sample's GEO fields in its metadata. A sample with
-no SRA experiment (a microarray), and an experiment ENA does not know (yet), are named in the
-job's result, not catalogued; a survey run again later picks the latter up.
+no SRA experiment that is an Affymetrix array with a raw CEL file is catalogued as an array
+(`workers.surveyors.geo_arrays`), with its CEL file to download. Any other sample without an
+SRA experiment, and an experiment ENA does not know (yet), are named in the job's result, not
+catalogued; a survey run again later picks the latter up.
 
 A 404 means GEO has no such series: refused, before anything is queued when `inv jobs.survey`
 asks (`resolve_series`). An answer that is not a whole gzip file, or a SOFT file that lists a
@@ -27,24 +29,26 @@ import logging
 import re
 import time
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
 
 from common import catalog
-from common.errors import JobError, ValidationError
-from common.inputs import excerpt
+from common.errors import JobError, ValidationError, first_line
+from common.inputs import excerpt, is_digits
 from common.settings.jobs import EnaSettings, GeoSettings
 from workers.registry import JobContext, handler
 from workers.surveyors.catalog_writer import SurveyedRun, record_runs
 from workers.surveyors.ena import UnknownAccession, fetch_file_report, runs_from_report
+from workers.surveyors.geo_arrays import array_run
 
 log = logging.getLogger(__name__)
 
 _SERIES = re.compile(r"GSE[0-9]{1,9}")
 _SRA_EXPERIMENT = re.compile(r"\b([SED]RX[0-9]{4,12})\b")
 SOURCE = "geo"
+PLATFORM_FIELDS = ("title", "manufacturer", "technology")
 
 
 class MalformedSoft(JobError):
@@ -66,6 +70,9 @@ class GeoSample:
     characteristics: dict[str, str]
     library_strategy: str
     sra_experiments: tuple[str, ...]
+    platform_id: str = ""
+    supplementary_files: tuple[str, ...] = ()
+    table_rows: int = 0  # `!Sample_data_row_count`: the rows of the submitter's own table
 
     def metadata(self) -> dict[str, Any]:
         """The sample's GEO fields, as its catalog metadata keeps them."""
@@ -91,6 +98,8 @@ class GeoSeries:
     platforms: tuple[str, ...]
     pubmed_ids: tuple[str, ...]
     samples: tuple[GeoSample, ...]
+    # GPL… -> the platform's `!Platform_title`, `_manufacturer` and `_technology`
+    platform_fields: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, Any]:
         """The series' descriptive fields beyond title and summary."""
@@ -164,6 +173,11 @@ def parse_family_soft(text: str, accession: str) -> GeoSeries:
         platforms=tuple(fields.get("Series_platform_id", [])),
         pubmed_ids=tuple(fields.get("Series_pubmed_id", [])),
         samples=tuple(_sample(sample, samples[sample]) for sample in sample_ids),
+        platform_fields={
+            ident: {key: _first(f, f"Platform_{key}") for key in PLATFORM_FIELDS}
+            for kind, ident, f in entities
+            if kind == "PLATFORM"
+        },
     )
 
 
@@ -194,6 +208,15 @@ def _sample(accession: str, fields: dict[str, list[str]]) -> GeoSample:
         characteristics=characteristics,
         library_strategy=_first(fields, "Sample_library_strategy"),
         sra_experiments=tuple(dict.fromkeys(experiments)),
+        platform_id=_first(fields, "Sample_platform_id"),
+        table_rows=int(rows) if is_digits(rows := _first(fields, "Sample_data_row_count")) else 0,
+        supplementary_files=tuple(
+            url
+            for key, urls in fields.items()
+            if key.startswith("Sample_supplementary_file")
+            for url in urls
+            if url and url.upper() != "NONE"
+        ),
     )
 
 
@@ -208,7 +231,7 @@ def resolve_series(settings: GeoSettings, accession: str) -> GeoSeries:
         try:
             response = requests.get(url, timeout=settings.timeout_seconds)
         except requests.RequestException as exc:
-            problem = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            problem = first_line(exc, typed=True)
             log.info("GEO request for %s failed: %s", accession, problem,
                      extra={"accession": accession})  # fmt: skip
             continue
@@ -261,16 +284,23 @@ def series_runs(series: GeoSeries, sample: GeoSample, runs: list[SurveyedRun]) -
 
 @handler("survey", SOURCE)
 def survey_geo(ctx: JobContext) -> dict[str, Any]:
-    """Catalog a GEO series' samples and their SRA runs and queue a download per FASTQ file."""
+    """Catalog a GEO series' samples — their SRA runs, or their raw files of Affymetrix arrays
+    (`workers.surveyors.geo_arrays`) — and queue a download per file."""
     accession = validate_series_accession(str(ctx.job.payload.get("accession", "")))
-    series = resolve_series(GeoSettings.for_environment(ctx.env), accession)
+    settings = GeoSettings.for_environment(ctx.env)
+    series = resolve_series(settings, accession)
     ena = EnaSettings.for_environment(ctx.env)
     runs: list[SurveyedRun] = []
+    arrays: list[str] = []
     without_sra: list[str] = []
     without_fastq: list[str] = []
     unknown_to_ena: list[str] = []
     for sample in series.samples:
-        if not sample.sra_experiments:
+        array = None if sample.sra_experiments else array_run(series, sample, settings)
+        if array is not None:
+            runs.append(array)
+            arrays.append(sample.accession)
+        elif not sample.sra_experiments:
             without_sra.append(sample.accession)
         for experiment in sample.sra_experiments:
             try:
@@ -293,6 +323,7 @@ def survey_geo(ctx: JobContext) -> dict[str, Any]:
         "source": SOURCE,
         "accession": accession,
         "samples": len(series.samples),
+        "arrays": arrays,
         "samples_without_sra": without_sra,
         "experiments_unknown_to_ena": unknown_to_ena,
         "runs_without_fastq": without_fastq,

@@ -59,20 +59,14 @@ class AfterRestore:
 def sequence_values(env: Environment) -> dict[str, int]:
     """{sequence: last value} of the live database; empty when it cannot be read."""
     try:
-        conn = db.connect(env)
-    except RefineryError:
-        return {}
-    try:
-        with conn.cursor() as cur:
+        with db.connection(env) as conn, conn.cursor() as cur:
             cur.execute(
                 "SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences"
                 " WHERE last_value IS NOT NULL"
             )
             return dict(cur.fetchall())
-    except psycopg2.Error:
+    except (RefineryError, psycopg2.Error):
         return {}
-    finally:
-        conn.close()
 
 
 def reconcile_after_restore(
@@ -83,8 +77,7 @@ def reconcile_after_restore(
     A database without a catalog (no `files` table: not Refinery's, e.g. a benchmark's) says
     nothing about the lake, which is then left alone."""
     outcome = AfterRestore()
-    conn = db.connect(env)
-    try:
+    with db.connection(env) as conn:
         with conn.cursor() as cur:
             cur.execute("SELECT to_regclass('public.files') IS NOT NULL")
             if not fetch_one(cur)[0]:
@@ -105,8 +98,6 @@ def reconcile_after_restore(
         used = highest_external_ids(env, lake, present)
         outcome.sequences = advance_sequences(conn, carried, used)
         conn.commit()
-    finally:
-        conn.close()
     return outcome
 
 

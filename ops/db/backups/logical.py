@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from common import db
 from common.db import fetch_one
@@ -20,9 +19,14 @@ from common.environments import Environment
 from common.pgpass import libpq_child_environment
 from common.shell import Value, run_command
 from common.sql import query
-from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, claim_backup_name, find_backup
+from ops.db.backups.catalog import (
+    PARTIAL_PREFIX,
+    BackupRecord,
+    claim_backup_name,
+    find_backup,
+    owned_partial,
+)
 from ops.db.backups.errors import BackupCorruptError, BackupError
-from ops.db.backups.leftovers import owned_partial
 from ops.db.backups.manifest import new_manifest, write_manifest
 from ops.db.backups.settings import BackupSettings
 from ops.db.backups.split import (
@@ -56,60 +60,60 @@ def take_logical_backup(
     created_at = datetime.now(UTC)
     compression = fastest_compression()
     jobs = parallel_jobs()
-    conn = db.connect(env)
-    name = claim_backup_name(settings.directory, "logical", created_at)
-    partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
-    try:
-        with conn.cursor() as cur:
-            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            cur.execute(query(__file__, "tables.sql", "export_snapshot"))
-            snapshot = fetch_one(cur)[0]
-            cur.execute(query(__file__, "tables.sql", "server_facts"))
-            server_version, size_bytes = fetch_one(cur)
-        tables = user_tables(conn)
-        split = plan_split_tables(conn, jobs)
-        with owned_partial(partial):  # a killed backup leaves it unlocked
-            progress(
-                f"dumping {env.database.name} ({len(tables)} tables, -j {jobs}, {compression})"
-            )
-            # pg_dump, the split tables' ranges and the other tables' fingerprints all read the
-            # one snapshot, at the same time; the first failure is raised once all have stopped.
-            fingerprints: Fingerprints = {}
-            split_fingerprints: Fingerprints = {}
-            unsplit = [table for table in tables if ".".join(table) not in split]
-            with libpq_child_environment(env) as libpq:
-                run_all([
-                    lambda: run_command(
-                        [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression, "--snapshot",
-                         snapshot, *exclude_data_arguments(split), "-f", partial / "dump"],
-                        env=libpq,
-                    ),
-                    # Beside, not in, dump/: pg_dump wants that folder to itself until it is done.
-                    lambda: split_fingerprints.update(dump_split_tables(
-                        conn, split, partial, db.connection_params(env), snapshot, sessions=jobs)),
-                    lambda: fingerprints.update(fingerprint_tables(
-                        lambda: db.connect(env), unsplit, workers=max(1, jobs // 2),
-                        snapshot=snapshot)),
-                ])  # fmt: skip
-            fingerprints = dict(sorted({**fingerprints, **split_fingerprints}.items()))
-            if split:
-                (partial / SPLIT_DIR).rename(partial / "dump" / SPLIT_DIR)
-            conn.rollback()
-            progress("hashing files")
-            manifest = new_manifest(
-                env, name=name, kind="logical", tool="pg_dump", note=note,
-                created_at=created_at, started=started, server_version=server_version,
-                size_bytes=size_bytes, payload=partial / "dump",
-                compression=compression, snapshot=snapshot, tables=fingerprints, split_tables=split,
-            )  # fmt: skip
-            write_manifest(partial, manifest)
-        final = settings.directory / name
-        partial.rename(final)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    finally:
-        conn.close()
+    with db.connection(env) as conn:
+        name = claim_backup_name(settings.directory, "logical", created_at)
+        partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
+        try:
+            with conn.cursor() as cur:
+                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cur.execute(query(__file__, "tables.sql", "export_snapshot"))
+                snapshot = fetch_one(cur)[0]
+                cur.execute(query(__file__, "tables.sql", "server_facts"))
+                server_version, size_bytes = fetch_one(cur)
+            tables = user_tables(conn)
+            split = plan_split_tables(conn, jobs)
+            with owned_partial(partial):  # a killed backup leaves it unlocked
+                progress(
+                    f"dumping {env.database.name} ({len(tables)} tables, -j {jobs}, {compression})"
+                )
+                # pg_dump, the split tables' ranges and the other tables' fingerprints all read the
+                # one snapshot, at the same time; the first failure is raised once all have stopped.
+                fingerprints: Fingerprints = {}
+                split_fingerprints: Fingerprints = {}
+                unsplit = [table for table in tables if ".".join(table) not in split]
+                with libpq_child_environment(env) as libpq:
+                    run_all([
+                        lambda: run_command(
+                            [tool("pg_dump"), "-Fd", "-j", jobs, "-Z", compression, "--snapshot",
+                             snapshot, *exclude_data_arguments(split), "-f", partial / "dump"],
+                            env=libpq,
+                        ),
+                        # Beside, not in, dump/: pg_dump wants that folder to itself until done.
+                        lambda: split_fingerprints.update(dump_split_tables(
+                            conn, split, partial, db.connection_params(env), snapshot,
+                            sessions=jobs)),
+                        lambda: fingerprints.update(fingerprint_tables(
+                            lambda: db.connection(env), unsplit, workers=max(1, jobs // 2),
+                            snapshot=snapshot)),
+                    ])  # fmt: skip
+                fingerprints = dict(sorted({**fingerprints, **split_fingerprints}.items()))
+                if split:
+                    (partial / SPLIT_DIR).rename(partial / "dump" / SPLIT_DIR)
+                conn.rollback()
+                progress("hashing files")
+                manifest = new_manifest(
+                    env, name=name, kind="logical", tool="pg_dump", note=note,
+                    created_at=created_at, started=started, server_version=server_version,
+                    size_bytes=size_bytes, payload=partial / "dump",
+                    compression=compression, snapshot=snapshot, tables=fingerprints,
+                    split_tables=split,
+                )  # fmt: skip
+                write_manifest(partial, manifest)
+            final = settings.directory / name
+            partial.rename(final)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
     return find_backup(settings.directory, name)
 
 
@@ -136,7 +140,7 @@ def restore_into_new_database(
             loaders = [
                 lambda: _pg_restore(env, backup, target, "--section=data", "-j", jobs),
                 lambda: load_split_tables(
-                    lambda: db.connect(env, dbname=target), split, backup.path / "dump",
+                    lambda: db.connection(env, dbname=target), split, backup.path / "dump",
                     sessions=jobs,
                 ),
             ]  # fmt: skip
@@ -148,12 +152,9 @@ def restore_into_new_database(
     except Exception as exc:
         raise BackupCorruptError(f"backup {backup.name} does not restore: {exc}") from None
     progress(f"checking {len(backup.manifest.tables)} tables against the manifest")
-    conn = db.connect(env, dbname=target)
-    try:
+    with db.connection(env, dbname=target) as conn:
         tables = user_tables(conn)
-    finally:
-        conn.close()
-    actual = fingerprint_tables(lambda: db.connect(env, dbname=target), tables)
+    actual = fingerprint_tables(lambda: db.connection(env, dbname=target), tables)
     problems = compare_fingerprints(backup.manifest.tables, actual)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -176,7 +177,3 @@ def scratch_name(env: Environment, purpose: str) -> str:
     """A database name beside the live one, e.g. refinery_restore_20261121t020000."""
     stamp = datetime.now(UTC).strftime("%Y%m%dt%H%M%S%f")
     return f"{env.database.name}_{purpose}_{stamp}"[:63]
-
-
-def payload_path(backup: BackupRecord) -> Path:
-    return backup.path / backup.manifest.payload_dir_name

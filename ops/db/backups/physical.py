@@ -4,6 +4,9 @@ throwaway server started on a copy to prove the backup really starts.
 Restoring one is a file copy, not a re-load, which is why it is the fast path. The copy a
 server runs on must belong to the server's user, so as root everything the server touches is
 handed to the embedded cluster's unprivileged user (see common/embedded.py).
+
+`db.snapshot`: for RDS, where pg_basebackup cannot reach the files, ask AWS for a snapshot
+of the instance and wait until it is available.
 """
 
 from __future__ import annotations
@@ -13,24 +16,33 @@ import shutil
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import psycopg2
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
 from common import db
 from common.db import fetch_one
 from common.embedded import SYSTEM_USER
 from common.environments import Environment
+from common.errors import first_line
 from common.pgpass import libpq_child_environment
 from common.shell import Value, run_command
 from common.sql import query
-from ops.db.backups.catalog import PARTIAL_PREFIX, BackupRecord, claim_backup_name, find_backup
+from ops.db.backups.catalog import (
+    PARTIAL_PREFIX,
+    BackupRecord,
+    claim_backup_name,
+    find_backup,
+    owned_partial,
+)
 from ops.db.backups.errors import BackupCorruptError, BackupError
-from ops.db.backups.leftovers import owned_partial
 from ops.db.backups.manifest import new_manifest, write_manifest
-from ops.db.backups.settings import BackupSettings
+from ops.db.backups.settings import BackupSettings, backup_settings
 from ops.db.backups.tools import tool
 from ops.progress import Progress, quiet
 
@@ -41,13 +53,9 @@ def take_physical_backup(
     """pg_basebackup the whole cluster (plain format, WAL streamed, with its backup manifest)."""
     started = time.monotonic()
     created_at = datetime.now(UTC)
-    conn = db.connect(env)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query(__file__, "tables.sql", "server_facts"))
-            server_version, size_bytes = fetch_one(cur)
-    finally:
-        conn.close()
+    with db.connection(env) as conn, conn.cursor() as cur:
+        cur.execute(query(__file__, "tables.sql", "server_facts"))
+        server_version, size_bytes = fetch_one(cur)
     name = claim_backup_name(settings.directory, "physical", created_at)
     partial = settings.directory / f"{PARTIAL_PREFIX}{name}"
     try:
@@ -171,13 +179,39 @@ def count_tables(env: Environment, port: int) -> int:
     try:
         conn = psycopg2.connect(**{**params, "host": "127.0.0.1", "port": port}, connect_timeout=10)
     except psycopg2.OperationalError as exc:
-        raise BackupError(f"cannot query the restored server: {str(exc).strip()}") from None
+        raise BackupError(f"cannot query the restored server: {first_line(exc)}") from None
+    with closing(conn), conn.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        return int(cur.fetchone()[0])
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    instance: str
+    snapshot: str
+    status: str
+
+
+def take_rds_snapshot(env: Environment, *, wait_seconds: int = 3600) -> SnapshotResult:
+    instance = backup_settings(env).rds_instance
+    if not instance:
+        raise BackupError(f"{env.path}: set [backups] rds_instance to take RDS snapshots")
+    instance = str(env.resolve(instance))  # may be `terraform:database_identifier`
+    client = boto3.client("rds", region_name=env.aws.region, endpoint_url=env.aws.endpoint_url)
+    name = f"refinery-{env.name}-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
     try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-            )
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()
+        client.create_db_snapshot(DBSnapshotIdentifier=name, DBInstanceIdentifier=instance)
+        client.get_waiter("db_snapshot_available").wait(
+            DBSnapshotIdentifier=name,
+            WaiterConfig={"Delay": 15, "MaxAttempts": max(1, wait_seconds // 15)},
+        )
+        answer = client.describe_db_snapshots(DBSnapshotIdentifier=name)
+    except WaiterError as exc:
+        raise BackupError(f"snapshot {name} did not become available: {exc}") from None
+    except (BotoCoreError, ClientError) as exc:
+        raise BackupError(f"RDS snapshot of {instance} failed: {exc}") from None
+    status = answer["DBSnapshots"][0]["Status"]
+    return SnapshotResult(instance, name, status)

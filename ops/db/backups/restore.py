@@ -30,15 +30,21 @@ from common import db
 from common.db import fetch_one
 from common.environments import Environment
 from common.errors import RefineryError
+from common.search.index import reindex_after_restore
 from foreman.migrations import pending_migrations
 from ops.db.backups.after_restore import reconcile_after_restore, sequence_values
 from ops.db.backups.catalog import BackupRecord
-from ops.db.backups.cloud_writers import describe_cloud_writers, has_cloud_writers
 from ops.db.backups.errors import BackupError
 from ops.db.backups.logical import restore_into_new_database, scratch_name
 from ops.db.backups.manifest import check_files
 from ops.db.backups.physical_restore import stage_physical, swap_in_physical
-from ops.db.backups.writers import restart_writers, running_foreman_pid, stop_writers
+from ops.db.backups.writers import (
+    describe_cloud_writers,
+    has_cloud_writers,
+    restart_writers,
+    running_foreman_pid,
+    stop_writers,
+)
 from ops.progress import Progress, quiet
 
 
@@ -149,6 +155,7 @@ def execute_restore(
         progress("setting aside lake objects from after the backup; advancing sequences")
         try:
             after = reconcile_after_restore(env, carried)
+            reindex_after_restore(env)
         except (RefineryError, psycopg2.Error, OSError) as exc:
             raise BackupError(
                 f"{backup.name} is restored, but the lake and sequences were not reconciled "
@@ -169,13 +176,11 @@ def execute_restore(
 
 
 def migration_check(env: Environment) -> list[str]:
-    conn = db.connect(env)
-    try:
-        return [migration.name for migration in pending_migrations(conn)]
-    except RefineryError as exc:
-        return [f"migration check failed: {exc}"]
-    finally:
-        conn.close()
+    with db.connection(env) as conn:
+        try:
+            return [migration.name for migration in pending_migrations(conn)]
+        except RefineryError as exc:
+            return [f"migration check failed: {exc}"]
 
 
 @contextmanager
@@ -254,14 +259,8 @@ def _drop_abandoned_restores(env: Environment) -> None:
 
 def _database_size(env: Environment) -> int | None:
     try:
-        conn = db.connect(env)
-    except RefineryError:
-        return None
-    try:
-        with conn.cursor() as cur:
+        with db.connection(env) as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_database_size(current_database())")
             return int(fetch_one(cur)[0])
-    except psycopg2.Error:
+    except (RefineryError, psycopg2.Error):
         return None
-    finally:
-        conn.close()

@@ -3,8 +3,7 @@
 Each kind (logical, physical) is kept on its own: the newest `keep_last`, plus the newest
 backup of each of the last `keep_daily` days, `keep_weekly` ISO weeks and `keep_monthly`
 months (counted back from `now`, in UTC). Whatever else happens, the newest verified backup
-is never deleted, and nothing dated after `now` (a skewed clock) is deleted either.
-"""
+is never deleted, and nothing dated after `now` (a skewed clock) is deleted either."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,7 @@ def _set_encoding(encoding: str) -> sql.Composed:
 
 
 def load_split_tables(
-    open_connection: Callable[[], Any],
+    open_connection: Callable[[], AbstractContextManager[Connection]],
     plan: SplitTables,
     payload: Path,
     *,
@@ -192,10 +193,13 @@ def load_split_tables(
     run_all([worker] * max(1, min(sessions, len(todo))))
 
 
-def _load_frozen(open_connection: Callable[[], Any], entry: dict[str, Any], payload: Path) -> None:
+def _load_frozen(
+    open_connection: Callable[[], AbstractContextManager[Connection]],
+    entry: dict[str, Any],
+    payload: Path,
+) -> None:
     table = sql.Identifier(entry["schema"], entry["name"])
-    conn = open_connection()
-    try:
+    with open_connection() as conn:
         with conn.cursor() as cur:
             # Nothing reads the new database before the swap, whose own commit flushes all
             # earlier WAL: this commit need not wait for the disk.
@@ -216,8 +220,6 @@ def _load_frozen(open_connection: Callable[[], Any], entry: dict[str, Any], payl
                 with open(payload / relative, "rb") as raw, decompressor.stream_reader(raw) as rows:
                     cur.copy_expert(statement, rows, size=_BLOCK)
         conn.commit()
-    finally:
-        conn.close()
 
 
 def run_all(actions: Sequence[Callable[[], object]]) -> None:

@@ -12,6 +12,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import psycopg2.errors
@@ -81,7 +82,7 @@ def row_hash_expression(conn: Connection, schema: str, name: str) -> sql.Composa
 
 
 def fingerprint_tables(
-    open_connection: Callable[[], Any],
+    open_connection: Callable[[], AbstractContextManager[Connection]],
     tables: list[tuple[str, str]],
     *,
     workers: int | None = None,
@@ -100,28 +101,21 @@ def fingerprint_tables(
 
     def work() -> None:
         try:
-            conn = open_connection()
+            with open_connection() as conn:
+                with conn.cursor() as cur:
+                    cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    if snapshot:
+                        cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+                while not errors:
+                    try:
+                        schema, name = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    value = fingerprint_table(conn, schema, name)
+                    with lock:
+                        results[f"{schema}.{name}"] = value
         except BaseException as exc:
             errors.append(exc)
-            return
-        try:
-            with conn.cursor() as cur:
-                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                if snapshot:
-                    cur.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
-            while not errors:
-                try:
-                    schema, name = todo.get_nowait()
-                except queue.Empty:
-                    return
-                value = fingerprint_table(conn, schema, name)
-                with lock:
-                    results[f"{schema}.{name}"] = value
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            conn.rollback()
-            conn.close()
 
     count = max(1, min(workers or os.cpu_count() or 2, len(tables)))
     threads = [threading.Thread(target=work, daemon=True) for _ in range(count)]

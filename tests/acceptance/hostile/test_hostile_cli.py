@@ -59,6 +59,7 @@ def _not_usable_source(text: str) -> bool:
 # -- survey sources: queued only when valid -------------------------------------------------
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(source=st.one_of(unicode_accessions(), hostile_text()).filter(_not_usable_source))
 def test_a_hostile_survey_source_is_refused_in_one_line_and_nothing_is_queued(
@@ -98,6 +99,7 @@ def test_a_delivery_folder_whose_path_is_not_utf8_is_refused(hostile_env, unchan
     unchanged(before)
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(
     column=st.integers(0, len(SHEET_ROW) - 1),
@@ -123,6 +125,7 @@ def test_nul_control_characters_and_long_fields_in_a_sample_sheet_are_refused_be
 # -- numbers and ids -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @EXAMPLES
 @given(value=not_a_number_in(1, 100))
 def test_a_bad_attempts_number_is_refused_before_anything_is_retried(hostile_env, unchanged, value):

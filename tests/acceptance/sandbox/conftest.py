@@ -3,18 +3,45 @@ in a state folder of its own, with only what an operator's shell has, and its te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from common.environments import REPO_ROOT
+
+ENDPOINT = "http://127.0.0.1:24566"  # [aws] endpoint_url of sandbox.toml
+DELIVERIES = "refinery-sandbox-deliveries"  # the sequencing core's bucket
+
+
+def s3_client() -> Any:
+    """The emulator's S3, with the sandbox's dummy key (an outside party's own client)."""
+    return boto3.client(
+        "s3", endpoint_url=ENDPOINT, region_name="us-east-1",
+        aws_access_key_id="sandbox", aws_secret_access_key="sandbox",
+    )  # fmt: skip
+
+
+def upload_folder(folder: Path) -> str:
+    """Every file of `folder` under a new prefix of the deliveries bucket; its s3:// prefix."""
+    s3 = s3_client()
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=DELIVERIES)  # a later upload finds it
+    prefix = f"core-{uuid.uuid4().hex[:8]}/"
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            s3.upload_file(str(path), DELIVERIES, prefix + path.relative_to(folder).as_posix())
+    return f"s3://{DELIVERIES}/{prefix}"
 
 
 class Sandbox:

@@ -14,23 +14,18 @@ API calls the emulator served.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
-import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 
 from ops.local.demo_data import write_demo_delivery
-from tests.acceptance.sandbox.conftest import Sandbox
+from tests.acceptance.sandbox.conftest import Sandbox, upload_folder
 
-pytestmark = pytest.mark.acceptance
+pytestmark = [pytest.mark.acceptance, pytest.mark.docker]
 
-ENDPOINT = "http://127.0.0.1:24566"  # [aws] endpoint_url of sandbox.toml
-DELIVERIES = "refinery-sandbox-deliveries"  # the sequencing core's bucket
 FIRST, SECOND = "v0.1.0-dev", "v0.1.1-dev"
 JOBS_TIMEOUT_S = 600
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -39,21 +34,7 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 def upload_delivery(work: Path) -> str:
     """A synthetic delivery in the deliveries bucket; its s3:// prefix."""
     delivery = write_demo_delivery(work / "delivery", samples=2, reads=400)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=ENDPOINT,
-        region_name="us-east-1",
-        aws_access_key_id="sandbox",
-        aws_secret_access_key="sandbox",
-    )
-    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
-        s3.create_bucket(Bucket=DELIVERIES)  # the second round finds it
-    prefix = f"core-{uuid.uuid4().hex[:8]}/"
-    for path in sorted(delivery.folder.rglob("*")):
-        if path.is_file():
-            key = prefix + path.relative_to(delivery.folder).as_posix()
-            s3.upload_file(str(path), DELIVERIES, key)
-    return f"s3://{DELIVERIES}/{prefix}"
+    return upload_folder(delivery.folder)
 
 
 def wait_for_jobs(box: Sandbox) -> dict[tuple[str, str], int]:

@@ -25,6 +25,7 @@ from ops.analyses.seal import (
 from ops.lake.check import check_lake
 from tests.integration.lake.conftest import Catalog
 from tests.support.bucket_policy import policy_json, render_statements
+from tests.support.buckets import create_lake_bucket
 
 pytestmark = pytest.mark.integration
 BOT, ANALYST = "refinery-bot", "refinery-ana1"
@@ -119,7 +120,7 @@ def test_sealing_on_s3_records_checksums_and_says_when_nothing_protects_them(
         lake={"backend": "s3", "bucket": "seal-s3", "prefix": "", "root": ""},
         aws={"endpoint_url": moto_server.endpoint_url},
     )
-    open_lake(env).ensure_bucket()
+    create_lake_bucket(open_lake(env))
     conn = db.connect(env)
     catalog = Catalog(env, conn, tmp_path)
     experiment = catalog.experiment("ERX22", files=1)
@@ -145,7 +146,7 @@ def test_on_s3_the_stacks_bucket_policy_refuses_to_overwrite_or_delete_a_sealed_
         aws={"endpoint_url": moto_server.endpoint_url},
     )
     lake = open_lake(env)
-    lake.ensure_bucket()
+    create_lake_bucket(lake)
     conn = db.connect(env)
     catalog = Catalog(env, conn, tmp_path)
     experiment = catalog.experiment("ERX24", files=1)
@@ -205,6 +206,7 @@ def test_run_rejects_unknown_experiments_and_bad_names(seal_catalog):
         request_run(seal_catalog.env, "rm -rf", [1])
 
 
+@pytest.mark.slow
 def test_inv_seal_and_run_render_and_refuse_cleanly(seal_catalog):
     import json
     import sys

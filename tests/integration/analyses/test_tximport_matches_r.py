@@ -49,6 +49,7 @@ def test_gene_matrices_equal_r_tximport_on_the_same_files(
         assert difference <= 1e-6, f"{field}: {difference:.3g}"
 
 
+@pytest.mark.slow
 def test_bench_summarise_compares_with_r_through_inv() -> None:
     result = subprocess.run(
         [INV, "bench.summarise", "--samples", "3", "--transcripts", "300", "--repeats", "1",

@@ -7,7 +7,7 @@ import pytest
 from ops.db.bench import run_backup_benchmark
 from tests.support.bench import assert_reported_in_common_shape
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_backup_benchmark_runs_every_step_at_tiny_scale(

@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from ops.db.backups.errors import BackupError
-from ops.db.backups.snapshot import take_rds_snapshot
+from ops.db.backups.physical import take_rds_snapshot
 
 pytestmark = pytest.mark.integration
 

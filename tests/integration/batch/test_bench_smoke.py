@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[3]
 INV = Path(sys.executable).with_name("inv")
 
 
+@pytest.mark.slow
 def test_bench_batch_submits_an_array_where_the_peer_submits_every_job(make_env):
     env = make_env("benchbatch")
     result = subprocess.run(

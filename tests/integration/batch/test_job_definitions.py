@@ -9,14 +9,13 @@ import sys
 import boto3
 import pytest
 
+from common.applications import applications
 from common.environments import REPO_ROOT, load_environment
 from common.errors import ValidationError
-from foreman.executors.batch import pipeline_name
 from ops.batch import registration as registration_module
 from ops.batch.definitions import TEMPLATES_DIR, job_definition_name, render_job_definitions
 from ops.batch.registration import prune_job_definitions, register_job_definitions
 from tests.support.environments import write_environment
-from workers.registry import registered_handlers
 
 pytestmark = pytest.mark.integration
 
@@ -59,8 +58,8 @@ def test_register_creates_a_revision_per_pipeline_and_tier_and_prune_keeps_newes
         registered = register_job_definitions(
             cloud_env, version=version, image=f"127.0.0.1:5000/workers:{version}", outputs=OUTPUTS
         )
-    # One per registered handler and tier: the five of the workers (and any a test registered).
-    pipelines = {pipeline_name(*item) for item in registered_handlers()}
+    # One per declared application and tier (the built-in ones, and any a test declared).
+    pipelines = {application.pipeline for application in applications().values()}
     assert {"survey-delivery", "survey-ena", "download", "process-no_op"} <= pipelines
     assert "process-fastq_qc" in pipelines
     assert len(registered) == len(pipelines) * 2
@@ -111,6 +110,7 @@ def _inv(*args):
     )
 
 
+@pytest.mark.slow
 def test_batch_tasks_register_and_prune_with_dry_run_by_default(cloud_env):
     for version in ("7", "8"):
         result = _inv("batch.register", "-e", cloud_env.name, "-v", version)

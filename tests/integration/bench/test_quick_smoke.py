@@ -13,6 +13,7 @@ from tests.support.inv import run_inv
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_bench_quick_compares_list_and_status_with_version(make_env):
     env = make_env("quick")
     result = run_inv("bench.quick", "-e", env.name, "--runs", "1", "--json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops.console.bench import QUERIES, run_console_bench
+from ops.console.bench import QUERIES, judged_questions, run_console_bench
 
 pytestmark = pytest.mark.integration
 
@@ -12,12 +12,15 @@ pytestmark = pytest.mark.integration
 def test_bench_console_searches_every_word_with_both_systems(make_env):
     env = make_env("benchconsole")
     result = run_console_bench(env, samples=2000, rounds=2)
-    assert result.queries == 2 * len(QUERIES)
+    assert result.queries == 2 * (len(QUERIES) + len(judged_questions(2000)))
     assert len(result.ours.seconds) == len(result.peer.seconds) == result.queries
     # the vocabularies spread evenly: a tissue is 1 in 30 samples, a diagnosis 1 in 100
     assert result.matches["kidney"] == pytest.approx(2000 / 30, abs=2)
     assert result.matches["cardiopathy"] == 20
     assert result.matches["zymurgy"] == 0
+    # every judged question has right answers, and the search puts them on its first page
+    assert set(result.relevance) == set(judged_questions(2000))
+    assert all(score["search"] == 1.0 for score in result.relevance.values()), result.relevance
     comparisons = result.comparisons()
     assert [row.benchmark for row in comparisons] == [
         "search latency p50, 2,000 samples", "search latency p95, 2,000 samples",

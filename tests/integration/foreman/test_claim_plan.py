@@ -236,13 +236,13 @@ def test_writes_after_a_claim_find_each_job_by_its_id(long_queue):
     array = _ids(conn, "pending", ARRAY)
     running = _ids(conn, "running", RUNNING)
     cases = [
-        ("record_submissions", [(i, a, 0, f"x-{i}") for i, a in claimed]),
-        ("release_claims", array),
-        ("mark_lost", [(i, a, "lost") for i, a in running]),
-        ("mark_lost", [(i, a, "lost") for i, a in array]),  # an array's worth, as ids
+        ("submissions.sql", "record_started", [(i, a, f"x-{i}") for i, a in claimed]),
+        ("dispatch.sql", "release_claims", array),
+        ("dispatch.sql", "mark_lost", [(i, a, "lost") for i, a in running]),
+        ("dispatch.sql", "mark_lost", [(i, a, "lost") for i, a in array]),  # an array's worth
     ]
-    for name, values in cases:
-        plan = _plan(conn, query(dispatch.__file__, "dispatch.sql", name), values=values)
+    for file, name, values in cases:
+        plan = _plan(conn, query(dispatch.__file__, file, name), values=values)
         scans = _assert_indexed(plan)
         # mark_lost looks only among the active jobs, the ones it may change
         bound = RUNNING + UNSUBMITTED if name == "mark_lost" else len(values)

@@ -25,7 +25,7 @@ MANIFEST_TYPES = ", ".join(
 
 
 def test_images_are_tagged_and_labelled_with_version_and_commit(docker_engine, built_images):
-    assert list(built_images) == ["base", "foreman", "workers"]
+    assert list(built_images) == ["base", "foreman", "workers", "salmon"]
     client = docker_engine.client()
     for image in built_images.values():
         details = client.inspect_image(image.reference)
@@ -38,6 +38,40 @@ def test_images_are_tagged_and_labelled_with_version_and_commit(docker_engine, b
     base_layers = client.inspect_image(built_images["base"].reference)["RootFS"]["Layers"]
     workers_layers = client.inspect_image(built_images["workers"].reference)["RootFS"]["Layers"]
     assert workers_layers[: len(base_layers)] == base_layers
+    # The salmon image is the workers image of this version plus Debian's salmon.
+    salmon_layers = client.inspect_image(built_images["salmon"].reference)["RootFS"]["Layers"]
+    assert salmon_layers[: len(workers_layers)] == workers_layers
+    assert len(salmon_layers) > len(workers_layers)
+
+
+def _run(client, reference: str, command: list[str]) -> tuple[int, str]:
+    container = client.create_container(
+        reference, command=command, host_config=client.create_host_config(network_mode="host")
+    )
+    try:
+        client.start(container)
+        status = client.wait(container, timeout=120)["StatusCode"]
+        return status, client.logs(container).decode().strip()
+    finally:
+        client.remove_container(container, force=True)
+
+
+def test_salmon_runs_in_the_salmon_image_and_not_in_the_workers_image(docker_engine, built_images):
+    client = docker_engine.client()
+    status, output = _run(client, built_images["salmon"].reference, ["salmon", "--version"])
+    assert status == 0 and output.startswith("salmon 1."), output
+    # The salmon image runs the same worker entry point, as the same unprivileged user.
+    status, output = _run(
+        client,
+        built_images["salmon"].reference,
+        ["python", "-c", "import os, workers.processors.salmon_tool; print(os.getuid())"],
+    )
+    assert (status, output) == (0, "10001")
+    # The QC image (workers) carries no aligner.
+    status, output = _run(
+        client, built_images["workers"].reference, ["sh", "-c", "command -v salmon || echo none"]
+    )
+    assert (status, output) == (0, "none")
 
 
 def test_workers_image_runs_the_project_with_its_dependencies(docker_engine, built_images):
@@ -63,7 +97,7 @@ def test_workers_image_runs_the_project_with_its_dependencies(docker_engine, bui
 
 def test_push_reports_digests_the_registry_serves(docker_registry, built_images):
     pushed = push_images(list(built_images.values()))
-    assert [image.name for image in pushed] == ["base", "foreman", "workers"]
+    assert [image.name for image in pushed] == ["base", "foreman", "workers", "salmon"]
     for image in pushed:
         assert image.digest.startswith("sha256:")
         response = requests.head(

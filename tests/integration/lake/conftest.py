@@ -12,6 +12,7 @@ import pytest
 from common import db
 from common.lake import open_lake
 from common.lake.layout import computed_file_key, original_file_key
+from tests.support.buckets import create_lake_bucket
 
 _bucket_counter = itertools.count()
 
@@ -112,7 +113,7 @@ def lake_env(request, make_env):
         lake={"backend": "s3", "bucket": bucket, "prefix": "data", "root": ""},
         aws={"region": "us-east-1", "endpoint_url": server.endpoint_url},
     )
-    open_lake(env).ensure_bucket()
+    create_lake_bucket(open_lake(env))
     return env
 
 

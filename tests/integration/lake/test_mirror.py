@@ -21,6 +21,7 @@ from common.lake.s3 import S3Lake
 from ops.lake.check import check_lake
 from ops.lake.mirror import mirror_to_s3, restore_from_s3
 from tests.integration.lake.conftest import Catalog
+from tests.support.buckets import create_lake_bucket
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
@@ -40,7 +41,7 @@ def fs_catalog(make_env, moto_server, tmp_path):
 def test_mirror_is_incremental_verified_and_restorable(fs_catalog, tmp_path):
     env = fs_catalog.env
     url = "s3://mirror-one/backup/lake"
-    S3Lake.from_url(url, env).ensure_bucket()
+    create_lake_bucket(S3Lake.from_url(url, env))
     first = mirror_to_s3(env, url)
     assert len(first.moved) == 4 and first.verified == 4 and first.unchanged == 0
     mirror = S3Lake.from_url(url, env)
@@ -74,7 +75,7 @@ def test_mirror_refuses_missing_bucket_and_bad_address(fs_catalog):
 
 
 def test_inv_lake_mirror_prints_a_summary(fs_catalog):
-    S3Lake.from_url("s3://mirror-two/x", fs_catalog.env).ensure_bucket()
+    create_lake_bucket(S3Lake.from_url("s3://mirror-two/x", fs_catalog.env))
     result = subprocess.run(
         [sys.executable, "-m", "invoke", "lake.mirror", "-e", fs_catalog.env.name,
          "--to", "s3://mirror-two/x"],
@@ -104,7 +105,7 @@ def test_an_interrupted_large_upload_resumes_without_resending_parts(
     catalog.store("original", "raw/ena-PRJ1/ERX11/big.bam", big, experiment_id=experiment)
     url = "s3://mirror-resume/m"
     mirror = S3Lake.from_url(url, env)
-    mirror.ensure_bucket()
+    create_lake_bucket(mirror)
     chunk = 5 * 1024 * 1024
     with pytest.MonkeyPatch.context() as patch:  # fail as the second part is about to go
         patch.setenv(failpoints.VARIABLE, "lake.s3.upload_part=error@2")
@@ -141,7 +142,7 @@ def test_a_mirror_killed_mid_upload_resumes_in_the_next_process(make_env, moto_s
     conn.close()
     url = "s3://mirror-crash/m"
     mirror = S3Lake.from_url(url, env)
-    mirror.ensure_bucket()
+    create_lake_bucket(mirror)
     chunk = 5 * 1024 * 1024
     killed = subprocess.run(
         [sys.executable, "-c", _CRASHING_MIRROR, env.name, url, str(chunk)],
@@ -160,7 +161,7 @@ def test_inv_lake_restore_brings_the_lake_back_from_its_mirror(fs_catalog):
     from tests.support.inv import run_inv
 
     env = fs_catalog.env
-    S3Lake.from_url("s3://mirror-three/x", env).ensure_bucket()
+    create_lake_bucket(S3Lake.from_url("s3://mirror-three/x", env))
     mirrored = run_inv("lake.mirror", "-e", env.name, "--to", "s3://mirror-three/x")
     assert mirrored.returncode == 0, mirrored.stderr
     lake = open_lake(env)

@@ -10,6 +10,7 @@ import pytest
 from common.errors import StorageError
 from common.lake.checksums import sha256_of_object
 from common.lake.s3 import S3Lake, parse_s3_url
+from tests.support.buckets import create_lake_bucket
 
 pytestmark = pytest.mark.integration
 MIB = 1024 * 1024
@@ -24,7 +25,7 @@ def s3_lake(moto_server, make_env, request):
         aws={"endpoint_url": moto_server.endpoint_url},
     )
     lake = S3Lake.for_environment(env)
-    lake.ensure_bucket()
+    create_lake_bucket(lake)
     lake.chunk_bytes = 5 * MIB  # S3's smallest part: an 11 MiB file becomes three parts
     return lake
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from common.environments import REPO_ROOT, load_environment
-from ops.logs.local import job_log_path
+from foreman.executors.local import worker_log_path
 from tests.support.environments import write_environment
 
 pytestmark = pytest.mark.integration
@@ -75,8 +75,8 @@ def test_logs_reads_local_files_of_one_job(session_dirs):
     )
     env = load_environment("filelogs")
     (env.state_dir / "foreman.log").write_text("dispatched job 3\n")
-    job_log_path(env, 3).parent.mkdir(parents=True, exist_ok=True)
-    job_log_path(env, 3).write_text("[INFO] surveying PRJEB1\n[ERROR] no such accession\n")
+    worker_log_path(env, 3, 1).parent.mkdir(parents=True, exist_ok=True)
+    worker_log_path(env, 3, 1).write_text("[INFO] surveying PRJEB1\n[ERROR] no such accession\n")
     result = _inv("-e", "filelogs", "--job", "3", "--filter", "ERROR")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "job-3-1.log [ERROR] no such accession"

@@ -23,7 +23,7 @@ from common.failpoints import FailpointError
 from common.lake import open_lake
 from foreman.jobs import enqueue_job
 from ops.db.backups.catalog import find_backup, list_backups, record_verification
-from ops.db.backups.fresh import fresh_verified_backup
+from ops.db.backups.scheduled import fresh_verified_backup
 from ops.db.backups.settings import backup_settings
 from ops.lake.check import check_lake
 from ops.runbooks.delete_experiment import DeletionRefused, delete_experiment, manifests_dir

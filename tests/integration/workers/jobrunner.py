@@ -33,7 +33,8 @@ def dispatch(conn, job_id: int) -> Job:
 def context_for(env, conn, job: Job, scratch: Path) -> JobContext:
     scratch.mkdir(parents=True, exist_ok=True)
     log = logging.LoggerAdapter(logging.getLogger("tests.workers"), {"job_id": job.id})
-    return JobContext(env, job, conn, open_lake(env), 1024, scratch, log)
+    application = find_handler(job).application
+    return JobContext(env, job, application, conn, open_lake(env), 1024, scratch, log)
 
 
 def run_job(env, conn, job_id: int, scratch: Path) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def run_job(env, conn, job_id: int, scratch: Path) -> dict[str, Any]:
     job = dispatch(conn, job_id)
     ctx = context_for(env, conn, job, scratch / f"job-{job_id}-{job.attempt}")
     try:
-        result = find_handler(job)(ctx)
+        result = find_handler(job).run(ctx)
     except Exception as exc:
         conn.rollback()
         finish_attempt(conn, job, succeeded=False, reason=str(exc))

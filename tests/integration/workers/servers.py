@@ -46,8 +46,8 @@ class _Handler(BaseHTTPRequestHandler):
         state.requests.append(ServedRequest(parsed.path, self.headers.get("Range"), query))
         if parsed.path.endswith("/filereport"):
             self._ena(query.get("accession", [""])[0])
-        else:
-            self._file(parsed.path)
+        else:  # a file is served by its path with its query (GEO's acc.cgi), or by its path
+            self._file(self.path if self.path in state.files else parsed.path)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)

@@ -193,10 +193,10 @@ def test_two_downloads_finishing_together_queue_the_experiment_exactly_once(
     try:
         first = context_for(env, conn, dispatch(conn, jobs[0]), tmp_path / "a")
         second = context_for(env, other, dispatch(other, jobs[1]), tmp_path / "b")
-        first_result = find_handler(first.job)(first)  # holds the experiment lock, uncommitted
+        first_result = find_handler(first.job).run(first)  # holds the experiment lock, uncommitted
         outcome = {}
         thread = threading.Thread(
-            target=lambda: outcome.setdefault("result", find_handler(second.job)(second))
+            target=lambda: outcome.setdefault("result", find_handler(second.job).run(second))
         )
         thread.start()
         thread.join(1.0)

@@ -1,5 +1,10 @@
 """Surveying a GEO series: recorded SOFT and ENA answers and FASTQ files served on loopback.
 
+The series mixes RNA-seq samples with an array on an Affymetrix platform that has only the
+submitter's processed table (GSM6057003): it is catalogued as an array and its table downloaded
+from GEO's accession viewer, and its conversion fails for good naming the chip this
+environment was never given (converting tables is tested in tests/integration/arrays).
+
 `inv jobs.survey -e ENV GSE…` looks the series up at GEO before queueing; a real foreman then
 runs the survey (SOFT family file → samples → ENA file report per SRA experiment → catalog)
 and the downloads it queued, from the loopback archive.
@@ -36,6 +41,7 @@ GEO = FIXTURES / "geo"
 SERIES = "GSE201384"
 SOFT_PATH = f"/geo/series/GSE201nnn/{SERIES}/soft/{SERIES}_family.soft.gz"
 INV = str(Path(sys.executable).with_name("inv"))
+TABLE_QUERY = "/geo-query/acc.cgi?acc=GSM6057003&targ=self&form=text&view=data"
 FASTQ = {
     "SRR19000001_1.fastq.gz": "/mirror/ftp.sra.ebi.ac.uk/vol1/fastq/SRR190/001/SRR19000001/",
     "SRR19000001_2.fastq.gz": "/mirror/ftp.sra.ebi.ac.uk/vol1/fastq/SRR190/001/SRR19000001/",
@@ -53,13 +59,19 @@ def serve_series(http_server, soft: bytes | None = None) -> None:
         http_server.state.ena_default[experiment] = (200, report)
     for name, folder in FASTQ.items():
         http_server.state.files[folder + name] = (GEO / name).read_bytes()
+    http_server.state.files[TABLE_QUERY] = (GEO / "GSM6057003_view_data.txt").read_bytes()
 
 
 @pytest.fixture
 def geo_env(make_env, http_server):
     return make_env(
         "geo",
-        geo={"base_url": http_server.url("/geo"), "retries": 1, "backoff_seconds": 0.01},
+        geo={
+            "base_url": http_server.url("/geo"),
+            "query_url": http_server.url("/geo-query/acc.cgi"),
+            "retries": 1,
+            "backoff_seconds": 0.01,
+        },
         ena={
             "portal_url": http_server.url("/ena/portal/api"),
             "archive_mirror_url": http_server.url("/mirror"),
@@ -106,13 +118,20 @@ def test_a_series_is_surveyed_through_inv_and_a_foreman_to_its_stored_runs(
         foreman.send_signal(signal.SIGTERM)
         foreman.wait(timeout=60)
         log.close()
-    assert progress.failed == [] and progress.succeeded == progress.total
+    ((table_job, reason),) = fetch(
+        geo_env, "SELECT id, failure_reason FROM jobs WHERE payload->>'application' = 'geo_table'"
+    )
+    assert [job for job, _, _ in progress.failed] == [
+        table_job
+    ] and progress.succeeded == progress.total - 1
+    assert "chip Mouse430_2 (mouse4302cdf) is not known to this platform" in reason
 
     ((result,),) = fetch(geo_env, "SELECT result FROM jobs WHERE id = %s", (survey_id,))
-    assert result["samples"] == 3 and result["samples_without_sra"] == ["GSM6057003"]
-    assert result["runs"] == 3 and result["created"]["download_jobs"] == 4
+    assert result["samples"] == 3 and result["samples_without_sra"] == []
+    assert result["arrays"] == ["GSM6057003"]
+    assert result["runs"] == 4 and result["created"]["download_jobs"] == 5
     downloads = fetch(geo_env, "SELECT state FROM jobs WHERE kind = 'download'")
-    assert downloads == [("succeeded",)] * 4
+    assert downloads == [("succeeded",)] * 5
     asked = [r.path for r in http_server.state.requests]
     assert asked.count(SOFT_PATH) == 2  # looked up by inv, then read by the survey
     assert asked.count("/ena/portal/api/filereport") == 2
@@ -132,12 +151,13 @@ def test_a_series_is_surveyed_through_inv_and_a_foreman_to_its_stored_runs(
         "ORDER BY e.accession",
     )
     assert [(r[0], r[4], r[5], r[6]) for r in runs] == [
+        ("GSM6057003", "GSM6057003", "GSM6057003", ""),  # the array, its table to convert
         ("GSM6057001", "SRX15000001", "SRR19000001", "PAIRED"),
         ("GSM6057002", "SRX15000002", "SRR19000002", "SINGLE"),
         ("GSM6057002", "SRX15000002", "SRR19000003", "SINGLE"),
     ]
     assert {(r[1], r[2]) for r in runs} == {("liver", "Mus musculus")}
-    first = runs[0][3]
+    first = runs[1][3]
     assert first["geo"]["characteristics"]["diet"] == "fasted 24 h"
     assert first["geo"]["title"] == "liver, fasted, mouse 1"
     assert first["secondary_sample_accession"] == "SRS12800001"  # ENA's fields kept beside
@@ -146,15 +166,16 @@ def test_a_series_is_surveyed_through_inv_and_a_foreman_to_its_stored_runs(
         "SELECT lake_key, sha256 IS NOT NULL FROM files "
         "WHERE kind = 'original' AND stored_at IS NOT NULL ORDER BY 1",
     )
-    assert len(stored) == 4 and all(has_sha256 for _, has_sha256 in stored)
-    assert stored[0][0] == "raw/geo-GSE201384/SRR19000001/SRR19000001_1.fastq.gz"
+    assert len(stored) == 5 and all(has_sha256 for _, has_sha256 in stored)
+    assert stored[0][0] == "raw/geo-GSE201384/GSM6057003/GSM6057003_table.txt"
+    assert stored[1][0] == "raw/geo-GSE201384/SRR19000001/SRR19000001_1.fastq.gz"
 
 
 def _done(conn, survey_id: int):
     progress = job_tree_progress(conn, survey_id)
     conn.commit()
-    # survey, 4 downloads, and the no_op process queued per stored run
-    return progress if progress.done and progress.total >= 8 else None
+    # survey, 5 downloads, the no_op process queued per stored run, the table's conversion
+    return progress if progress.done and progress.total >= 10 else None
 
 
 @pytest.mark.parametrize(
@@ -187,7 +208,7 @@ def test_a_second_survey_adds_nothing_and_unknown_experiments_are_named(
         payload = {"source": "geo", "accession": SERIES}
         first = enqueue_and_run(geo_env, conn, "survey", payload, tmp_path)
         assert first["experiments_unknown_to_ena"] == ["SRX15000009"]
-        assert first["runs"] == 1 and first["created"]["files"] == 2
+        assert first["runs"] == 2 and first["created"]["files"] == 3  # a run and the array
         before = count_rows(conn, *CATALOG_TABLES)
         again = enqueue_and_run(geo_env, conn, "survey", payload, tmp_path)
         assert again["created"]["download_jobs"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from ops.db.backups.leftovers import (
+from ops.db.backups.catalog import (
     UNLOCKED_GRACE_SECONDS,
     find_leftovers,
     owned_partial,

@@ -1,4 +1,4 @@
-"""Job definitions: one per registered handler and memory tier, carrying what a worker
+"""Job definitions: one per declared application and memory tier, carrying what a worker
 container needs (never a password), rejected when unsafe."""
 
 from __future__ import annotations
@@ -8,26 +8,30 @@ import shutil
 
 import pytest
 
+from common.applications import applications
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
 from common.errors import ConfigError, JobError, ValidationError
-from foreman.executors.base import Submission, worker_command
+from common.worker_identity import worker_command
+from foreman.executors.base import Submission
 from foreman.executors.batch import BatchExecutor
 from ops.batch.definitions import (
+    TEMPLATE_SUFFIX,
     TEMPLATES_DIR,
     job_definition_name,
     pipelines,
     render_job_definitions,
-    unused_templates,
 )
 from ops.batch.registration import environment_definition_names
 from tests.support.environments import write_environment
-from workers.registry import registered_handlers
 
 OUTPUTS = {
     "batch_job_role_arn": "arn:aws:iam::123456789012:role/refinery-staging-job",
     "log_group_name": {"value": "/aws/batch/job", "type": "string", "sensitive": False},
 }
 IMAGE = "127.0.0.1:5000/workers:1.0"
+# The salmon pipelines run the salmon image of the same release (Debian's salmon added);
+# everything else, the gene-level summary included (Python alone), the workers image.
+SALMON_PIPELINES = {"index-salmon", "process-salmon"}
 
 
 @pytest.fixture
@@ -66,6 +70,11 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
         "index-salmon",
         "process-salmon",
         "process-summarise",
+        "dataset-matrices",
+        "dataset-qn_target",
+        "dataset-compendium",
+        "process-affy",
+        "process-geo_table",
     }
     qc = next(item for item in rendered if item["jobDefinitionName"].endswith("fastq-qc-8192mb"))
     resources = {r["type"]: r["value"] for r in qc["containerProperties"]["resourceRequirements"]}
@@ -78,6 +87,10 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
     assert env_vars["REFINERY_ENVIRONMENT"] == "staging"
     assert env_vars["REFINERY_VERSION"] == "1.0"
     assert all(item["timeout"]["attemptDurationSeconds"] >= 60 for item in rendered)
+    # the dataset kind's template: one vCPU per 2 GiB, at most 4
+    dataset = next(i for i in rendered if i["jobDefinitionName"].endswith("compendium-8192mb"))
+    sizes = {r["type"]: r["value"] for r in dataset["containerProperties"]["resourceRequirements"]}
+    assert sizes == {"MEMORY": "8192", "VCPU": "4"}
     assert all(
         item["retryStrategy"]["evaluateOnExit"][0]
         == {"onStatusReason": "Host EC2*", "action": "RETRY"}
@@ -106,7 +119,7 @@ def test_every_registered_handler_and_tier_has_a_definition_the_executor_names(s
     assert rendered == set(environment_definition_names(staging))
     executor = BatchExecutor(staging)
     named = set()
-    for kind, handler in registered_handlers():
+    for kind, handler in applications():
         for memory in (1, 2048, 2049, 8192):
             submission = Submission(
                 job_id=1,
@@ -120,25 +133,36 @@ def test_every_registered_handler_and_tier_has_a_definition_the_executor_names(s
             )
             named.add(
                 job_definition_name(
-                    staging, executor.pipeline_for(submission), executor.tier_for(memory)
+                    staging,
+                    executor.pipeline_for(submission),
+                    executor.definition_memory_mb(memory),
                 )
             )
     assert named == rendered
-    assert len(named) == len(registered_handlers()) * 2
+    assert len(named) == len(applications()) * 2
     stray = Submission(1, 1, "survey", "spot", 2048, "staging", worker_command(1), handler="ftp")
-    with pytest.raises(JobError, match="no survey handler named 'ftp'"):
+    with pytest.raises(JobError, match="no survey application named 'ftp'"):
         executor.pipeline_for(stray)
 
 
-def test_every_template_serves_a_registered_pipeline_or_kind():
-    assert unused_templates() == []
+def test_every_template_serves_a_declared_pipeline_or_kind():
+    """No template is left over from a renamed or removed application."""
+    used = {name for a in applications().values() for name in (a.kind, a.pipeline)}
+    unused = [
+        path.name
+        for path in TEMPLATES_DIR.glob(f"*{TEMPLATE_SUFFIX}")
+        if not path.name.startswith("_") and path.name.removesuffix(TEMPLATE_SUFFIX) not in used
+    ]
+    assert unused == []
 
 
 def test_a_handler_without_any_template_is_a_clear_error(staging, tmp_path):
     folder = tmp_path / "templates"
     shutil.copytree(TEMPLATES_DIR, folder)
     (folder / "process.json.j2").unlink()
-    with pytest.raises(ConfigError, match="no job-definition template for pipeline process-no_op"):
+    with pytest.raises(
+        ConfigError, match="no job-definition template for pipeline process-geo_table"
+    ):
         render_job_definitions(
             staging, version="1.0", image=IMAGE, outputs=OUTPUTS, templates_dir=folder
         )
@@ -294,3 +318,57 @@ def test_catch_all_rule_before_spot_retry_is_rejected(staging, tmp_path):
 def test_rendered_definitions_are_plain_json(staging):
     rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
     assert json.loads(json.dumps(rendered)) == rendered
+
+
+def test_an_outside_application_gets_definitions_in_the_image_it_declares(
+    staging, tmp_path, monkeypatch
+):
+    package = tmp_path / "site" / "rtools"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('job code imported')\n")
+    (package / "applications.toml").write_text(
+        '[[application]]\nkind = "process"\nname = "r_norm"\nversion = "0.4.0"\n'
+        'image = "workers-r"\n'
+    )
+    monkeypatch.syspath_prepend(str(package.parent))
+    monkeypatch.setenv("REFINERY_HANDLER_MODULES", "rtools")
+    rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
+    images = {item["jobDefinitionName"]: item["containerProperties"]["image"] for item in rendered}
+    assert images[job_definition_name(staging, "process-r_norm", 8192)] == (
+        "127.0.0.1:5000/workers-r:1.0"
+    )
+    assert images[job_definition_name(staging, "process-fastq_qc", 8192)] == IMAGE
+
+
+def test_each_pipeline_names_its_image_of_the_release(staging):
+    rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
+    images = {
+        item["tags"]["refinery:pipeline"]: item["containerProperties"]["image"] for item in rendered
+    }
+    assert set(images) >= SALMON_PIPELINES and "process-summarise" in images
+    for pipeline, image in images.items():
+        wanted = "127.0.0.1:5000/salmon:1.0" if pipeline in SALMON_PIPELINES else IMAGE
+        assert image == wanted, pipeline
+
+
+def test_a_template_naming_an_image_no_release_has_is_refused(staging, tmp_path):
+    folder = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, folder)
+    template = folder / "process-salmon.json.j2"
+    template.write_text(template.read_text().replace("images.salmon", "images.aligner"))
+    with pytest.raises(ValidationError, match="aligner"):
+        render_job_definitions(
+            staging, version="1.0", image=IMAGE, outputs=OUTPUTS, templates_dir=folder
+        )
+
+
+def test_rma_runs_on_one_core_in_every_memory_tier(staging):
+    rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
+    affy = [item for item in rendered if "affy" in item["jobDefinitionName"]]
+    memory = set()
+    for item in affy:
+        requirements = item["containerProperties"]["resourceRequirements"]
+        resources = {r["type"]: r["value"] for r in requirements}
+        assert resources["VCPU"] == "1" and item["timeout"]["attemptDurationSeconds"] == 14400
+        memory.add(resources["MEMORY"])
+    assert memory == {"2048", "8192"}  # a tier each: killed for memory, retried a tier up

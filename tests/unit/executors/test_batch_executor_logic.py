@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
 from common.errors import JobError
-from foreman.executors.base import Submission, worker_command
+from common.worker_identity import worker_command
+from foreman.executors.base import Submission
 from foreman.executors.batch import BatchExecutor, _failure_reason, is_unavailable
 from tests.support.environments import write_environment
 
@@ -50,12 +51,12 @@ def _submission(**overrides):
     return Submission(**{**values, **overrides})
 
 
-def test_memory_goes_to_the_smallest_tier_that_holds_it(executor):
-    assert executor.tier_for(100) == 2048
-    assert executor.tier_for(2049) == 4096
-    assert executor.tier_for(8192) == 8192
+def test_memory_goes_to_the_definition_of_the_smallest_tier_that_holds_it(executor):
+    assert executor.definition_memory_mb(100) == 2048
+    assert executor.definition_memory_mb(2049) == 4096
+    assert executor.definition_memory_mb(8192) == 8192
     with pytest.raises(JobError, match="exceeds the largest memory tier"):
-        executor.tier_for(9000)
+        executor.definition_memory_mb(9000)
 
 
 def test_queues_and_pipelines_follow_configuration_then_naming_rules(executor):

@@ -54,7 +54,6 @@ def test_local_worker_exit_code_is_reported_and_the_process_reaped(local_env):
     executor_job_id = executor.submit(_submission("import sys; sys.exit(3)"))
     status = _wait_finished(executor, executor_job_id)
     assert (status.state, status.reason) == ("failed", "worker process exited with code 3")
-    assert executor.running_children() == 0
     pid = int(executor_job_id.split(":")[0])
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind

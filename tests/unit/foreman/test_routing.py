@@ -10,13 +10,9 @@ from foreman.routing import QueueRouting
 from tests.support.environments import write_environment
 
 
-def queues_by_tier(routing: QueueRouting, kind: str) -> list[str]:
-    """The queue of each memory tier for `kind`, from the rows the dispatch's SQL applies
-    (the SQL itself, tiers past the last included, is tested in
-    tests/integration/foreman/test_routing.py)."""
-    rows = sorted((row["memory_tier"], row["queue"]) for row in routing.as_rows()
-                  if row["kind"] == kind)  # fmt: skip
-    return [queue for _, queue in rows]
+def _routes(routing: QueueRouting) -> dict[tuple[str, int], str]:
+    """{(kind, tier index): queue}: the rows the foreman's SQL routes jobs by."""
+    return {(row["kind"], row["memory_tier"]): row["queue"] for row in routing.as_rows()}
 
 
 def _env(tmp_path, monkeypatch, routing=None, queues=None):
@@ -44,8 +40,13 @@ def test_large_memory_pool_takes_only_the_tiers_that_need_it(tmp_path, monkeypat
     )
     routing = QueueRouting.for_environment(env)
     assert routing.enabled
+    routes = _routes(routing)
     for kind in ("survey", "download", "process"):
-        assert queues_by_tier(routing, kind) == ["spot", "large_memory", "large_memory"]
+        assert [routes[kind, tier] for tier in (0, 1, 2)] == [
+            "spot",
+            "large_memory",
+            "large_memory",
+        ]
     assert routing.queues == ["large_memory", "spot"]
 
 
@@ -61,14 +62,15 @@ def test_kind_rules_apply_below_the_memory_rules(tmp_path, monkeypatch):
         queues={"spot": 10, "small": 2, "medium": 4, "large_memory": 1},
     )
     routing = QueueRouting.for_environment(env)
-    assert queues_by_tier(routing, "survey") == ["small", "medium", "large_memory"]
-    assert queues_by_tier(routing, "download")[0] == "spot"
+    routes = _routes(routing)
+    assert [routes["survey", tier] for tier in (0, 1, 2)] == ["small", "medium", "large_memory"]
+    assert routes["download", 0] == "spot"
 
 
 def test_without_routing_every_job_stays_where_it_was_queued(tmp_path, monkeypatch):
     routing = QueueRouting.for_environment(_env(tmp_path, monkeypatch, queues={}))
     assert not routing.enabled
-    assert queues_by_tier(routing, "process")[2] == "default"
+    assert _routes(routing)["process", 2] == "default"
 
 
 @pytest.mark.parametrize(
@@ -94,5 +96,5 @@ def test_shipped_cloud_environments_route_every_job_to_a_declared_pool(name, mon
     monkeypatch.delenv(ENVIRONMENTS_DIR_VARIABLE, raising=False)
     routing = QueueRouting.for_environment(load_environment(name))
     assert routing.enabled
-    assert queues_by_tier(routing, "download")[0] == "spot"
-    assert queues_by_tier(routing, "process")[2] == "large_memory"
+    assert _routes(routing)["download", 0] == "spot"
+    assert _routes(routing)["process", 2] == "large_memory"

@@ -7,7 +7,7 @@ import pytest
 from common.environments import load_environment
 from common.errors import ConfigError, first_line
 from common.settings.jobs import ForemanSettings
-from foreman.dispatch import memory_for_tier
+from common.worker_identity import memory_mb_for_tier
 from tests.support.environments import write_environment
 
 
@@ -62,7 +62,7 @@ def test_bad_settings_are_one_line_errors(env_with, section, message):
 
 def test_memory_tiers_stop_at_the_largest(env_with):
     env = env_with()
-    assert [memory_for_tier(env, tier) for tier in range(5)] == [1024, 2048, 4096, 4096, 4096]
+    assert [memory_mb_for_tier(env, tier) for tier in range(5)] == [1024, 2048, 4096, 4096, 4096]
 
 
 def test_failure_reasons_are_one_short_line():

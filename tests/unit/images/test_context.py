@@ -7,7 +7,7 @@ import pytest
 from common.errors import ConfigError
 from ops.images.base_os import apt_mirror
 from ops.images.build import build_images, image_reference
-from ops.images.context import app_context, base_context, runtime_requirements
+from ops.images.context import app_context, base_context, derived_context, runtime_requirements
 
 
 def test_apt_mirror_reads_deb822_sources_and_skips_security(tmp_path):
@@ -64,6 +64,12 @@ def test_app_context_holds_only_code_and_package_data(tmp_path):
     assert not any(name.endswith(".tfvars") for name in files)
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in files)
     assert not any(name.startswith(("app/ops/", "app/tests/")) for name in files)
+
+
+def test_an_image_built_from_another_of_ours_gets_its_dockerfile_only(tmp_path):
+    context = derived_context(tmp_path / "ctx", "salmon")
+    assert sorted(p.name for p in context.iterdir()) == ["Dockerfile"]
+    assert "apt-get install" in (context / "Dockerfile").read_text()
 
 
 def test_base_context_has_pins_and_wheels_only(tmp_path):

@@ -6,7 +6,12 @@ import pytest
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, load_environment
 from common.errors import ConfigError
-from ops.images.settings import LOCAL_REGISTRY, default_base_image, default_registry
+from ops.images.settings import (
+    LOCAL_REGISTRY,
+    default_base_image,
+    default_registry,
+    release_images,
+)
 from tests.support.environments import write_environment
 
 
@@ -61,3 +66,27 @@ def test_local_environment_defaults_to_loopback_registry_and_os_image(write_env)
     env = write_env("dev", executor="local")
     assert default_registry(env, {}) == LOCAL_REGISTRY
     assert default_base_image(env) == "refinery-os:bookworm"
+
+
+@pytest.mark.parametrize(
+    ("workers", "salmon"),
+    [
+        ("127.0.0.1:5000/workers:v1.2.0", "127.0.0.1:5000/salmon:v1.2.0"),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/refinery/workers:abc123",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/refinery/salmon:abc123",
+        ),
+        ("workers:7", "salmon:7"),
+    ],
+)
+def test_release_images_are_found_beside_the_workers_image(workers, salmon):
+    assert release_images(workers) == {"workers": workers, "salmon": salmon}
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [("127.0.0.1:5000/workers", "has no tag"), ("127.0.0.1:5000/tools:1", "not a workers image")],
+)
+def test_release_images_refuse_a_reference_that_is_not_a_tagged_workers_image(reference, message):
+    with pytest.raises(ConfigError, match=message):
+        release_images(reference)

@@ -10,7 +10,8 @@ import pytest
 
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, STATE_DIR_VARIABLE, load_environment
 from common.errors import ValidationError
-from ops.logs.local import follow_local_logs, job_log_path, parse_since, read_local_logs
+from foreman.executors.local import worker_log_path
+from ops.logs.local import follow_local_logs, parse_since, read_local_logs
 from tests.support.environments import write_environment
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -37,9 +38,9 @@ def local_env(tmp_path, monkeypatch):
         "2026-11-21T11:30:00Z dispatched job 8\n"
         "  continuation of the 11:30 line\n"
     )
-    job_log_path(env, 7).parent.mkdir(parents=True)
-    job_log_path(env, 7).write_text("2026-11-21 11:45:00,123 [INFO] downloading SRR000001\n")
-    job_log_path(env, 12).write_text("2026-11-21T11:50:00 ERROR checksum mismatch\n")
+    worker_log_path(env, 7, 1).parent.mkdir(parents=True)
+    worker_log_path(env, 7, 1).write_text("2026-11-21 11:45:00,123 [INFO] downloading SRR000001\n")
+    worker_log_path(env, 12, 1).write_text("2026-11-21T11:50:00 ERROR checksum mismatch\n")
     return env
 
 
@@ -93,9 +94,9 @@ def test_follow_yields_only_new_whole_lines(local_env):
     thread = threading.Thread(target=collect)
     thread.start()
     time.sleep(0.2)
-    with job_log_path(local_env, 7).open("a") as handle:
+    with worker_log_path(local_env, 7, 1).open("a") as handle:
         handle.write("new line\npartial")
-    job_log_path(local_env, 13).write_text("fresh job\n")
+    worker_log_path(local_env, 13, 1).write_text("fresh job\n")
     time.sleep(0.3)
     stop.set()
     thread.join(5)

@@ -128,3 +128,20 @@ def test_zizmor_finds_nothing_in_the_workflows():
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_step_rehearses_only_on_the_sandbox_never_on_another_environment(tmp_path):
+    """`RELEASE_ENVIRONMENT` may send a verified tag to the sandbox, and nowhere else: any other
+    value stops the step before the tag is even looked at (no `inv` runs)."""
+    script = (REPO_ROOT / "scripts/release-ci.sh").read_text()
+    assert 'environment=${rehearse_on:-$("$inv" release.resolve "$tag")}' in script
+    for other in ("prod", "staging", "local"):
+        result = subprocess.run(
+            [str(REPO_ROOT / "scripts/release-ci.sh"), "deploy", "v1.0.0"],
+            env={"PATH": "/usr/bin:/bin", "RELEASE_ENVIRONMENT": other, "HOME": str(tmp_path)},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == (
+            "error: RELEASE_ENVIRONMENT may only be sandbox (a tag deploys to its own environment)"
+        )

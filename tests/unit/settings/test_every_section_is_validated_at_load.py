@@ -306,8 +306,8 @@ def test_the_index_of_section_modules_names_where_each_section_is_declared():
 
 
 def test_loading_an_environment_imports_only_the_modules_of_its_sections():
-    # `local` has core sections and [backups]/[schedule]: the job and deployment schemas
-    # are not built for a command that never reads them.
+    # `local` has core sections, [backups]/[schedule] and [datasets]: the job and deployment
+    # schemas are not built for a command that never reads them.
     code = (
         "import sys; from common.environments import load_environment; "
         "load_environment('local'); "
@@ -321,3 +321,4 @@ def test_loading_an_environment_imports_only_the_modules_of_its_sections():
     loaded = result.stdout.strip()
     assert "common.settings.jobs" not in loaded and "common.settings.deployment" not in loaded
     assert "common.settings.core" in loaded
+    assert "common.settings.datasets" in loaded  # local.toml's [datasets], checked at load

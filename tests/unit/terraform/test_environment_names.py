@@ -22,7 +22,6 @@ import pytest
 from common.environments import ENVIRONMENTS_DIR_VARIABLE, TERRAFORM_PREFIX, load_environment
 from foreman.routing import QueueRouting
 from ops.batch.registration import environment_definition_names
-from tests.unit.foreman.test_routing import queues_by_tier
 from tests.unit.terraform.test_stacks_static import AWS_STACK, INFRA, _blocks, _tfvars, _unquote
 
 # GiB of memory per instance type named in the environments' tfvars (AWS's instance pages).
@@ -165,13 +164,14 @@ def test_job_queues_are_the_pools_the_stack_creates(shipped):
 
 def test_each_pool_can_run_what_is_routed_to_it(shipped):
     env, stack = shipped
-    routing = QueueRouting.for_environment(env)
+    routes = {(r["kind"], r["memory_tier"]): r["queue"]
+              for r in QueueRouting.for_environment(env).as_rows()}  # fmt: skip
     for pool, capacity in env.executor.queues.items():
         # Every job takes at least one vCPU: a larger capacity could never all run at once.
         assert capacity <= stack.pools[pool]["max_vcpus"], pool
     for tier, memory in enumerate(env.executor.memory_tiers_mb):
         for kind in ("survey", "download", "process"):
-            pool = queues_by_tier(routing, kind)[tier]
+            pool = routes[kind, tier]
             largest = max(
                 INSTANCE_MEMORY_GIB[_unquote(t)] for t in stack.pools[pool]["instance_types"]
             )

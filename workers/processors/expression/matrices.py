@@ -16,13 +16,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 from numpy.typing import NDArray
 
-from common.errors import ValidationError
+from common.errors import ValidationError, first_line
 
 GENE_COLUMN = "Gene"
 MISSING = ("", "NA")
@@ -30,6 +29,9 @@ _VERSION = re.compile(r"\.\d+$", re.ASCII)
 
 Matrix = NDArray[np.float64]
 Names = NDArray[np.str_]
+
+if TYPE_CHECKING:  # polars is imported when a matrix is read or written
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ def read_header(path: Path) -> list[str]:
 
 
 def _read(path: Path, columns: list[str]) -> pl.DataFrame:
+    import polars as pl
+
     header = read_header(path)
     schema = {name: (pl.String if name == GENE_COLUMN else pl.Float64) for name in header}
     try:
@@ -70,8 +74,7 @@ def _read(path: Path, columns: list[str]) -> pl.DataFrame:
             quote_char=None,
         )
     except (pl.exceptions.PolarsError, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ValidationError(f"{path}: not a gene matrix ({first_line})") from error
+        raise ValidationError(f"{path}: not a gene matrix ({first_line(error, '')})") from error
 
 
 def _gene_column(path: Path, frame: pl.DataFrame) -> Names:
@@ -119,6 +122,8 @@ def write_block(
     handle: IO[bytes], genes: Names, samples: list[str], block: Matrix, *, header: bool
 ) -> None:
     """Append rows (genes × samples) to an open TSV, with the header line if `header`."""
+    import polars as pl
+
     frame = pl.DataFrame({GENE_COLUMN: genes.tolist()}, schema={GENE_COLUMN: pl.String}).hstack(
         pl.DataFrame(block, schema=samples, orient="row", nan_to_null=True)
     )

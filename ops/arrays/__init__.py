@@ -1,0 +1,1 @@
+"""Microarrays: Affymetrix chip definitions, and synthetic arrays for checks and benchmarks."""

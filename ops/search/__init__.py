@@ -1,0 +1,1 @@
+"""`inv search.*`: the catalog's search index on this machine (rebuild it, ask it)."""
