@@ -162,7 +162,7 @@ def _derived_image(base: str, env_file: Path, tag: str) -> str:
     (context / "Dockerfile").write_text(
         f"FROM {base}\nCOPY {env_file.name} /opt/refinery/app/infrastructure/environments/\n"
     )
-    reference = f"refinery-test-workers:{tag}"
+    reference = f"refinery-test/workers:{tag}"  # named as a release names it: …/workers:<tag>
     client = docker.APIClient(version="auto", timeout=600)
     try:
         for chunk in client.build(path=str(context), tag=reference, rm=True, decode=True):

@@ -43,6 +43,7 @@ pytestmark = pytest.mark.acceptance
 
 AWS_SECRET = f"e2e-aws-secret-{uuid.uuid4().hex}"
 TIERS = [1024, 2048]
+SALMON_PIPELINES = {"index-salmon", "process-salmon"}  # the salmon image; the rest, workers
 NULL_RESOURCES = 10  # module blocks in the null stack, one null_resource each
 DEPLOY_STEPS = [
     "images",
@@ -87,11 +88,26 @@ class Staging:
         found = self.batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")
         return max(found["jobDefinitions"], key=lambda item: item["revision"])
 
-    def active_images(self) -> set[str]:
+    def active_images(self) -> dict[str, set[str]]:
+        """The images the newest ACTIVE definitions run, by pipeline (over every tier)."""
         return {
-            self.active_definition(pipeline, tier)["containerProperties"]["image"]
+            pipeline: {
+                self.active_definition(pipeline, tier)["containerProperties"]["image"]
+                for tier in TIERS
+            }
             for pipeline in self.pipelines
-            for tier in TIERS
+        }
+
+    def release_images(self, version: str) -> dict[str, set[str]]:
+        """What a release's definitions must run: the salmon pipelines the salmon image,
+        every other pipeline the workers image, both of that version from the registry."""
+
+        def image(pipeline: str) -> str:
+            return "salmon" if pipeline in SALMON_PIPELINES else "workers"
+
+        return {
+            pipeline: {f"{self.registry}/{image(pipeline)}:{version}"}
+            for pipeline in self.pipelines
         }
 
     def revision_count(self) -> int:
@@ -276,10 +292,10 @@ def test_first_deploy_builds_applies_registers_migrates_and_restarts(staging):
     assert "deploy v1.2.3-dev to staging: succeeded" in result.stdout
 
     # Images: built on the local base OS image, pushed to the real registry.
-    for name in ("base", "foreman", "workers"):
+    for name in ("base", "foreman", "workers", "salmon"):
         assert staging.registry_tags(name) == ["v1.2.3-dev"], name
     # Batch: every pipeline × tier has an ACTIVE definition running this release's image.
-    assert staging.active_images() == {f"{staging.registry}/workers:v1.2.3-dev"}
+    assert staging.active_images() == staging.release_images("v1.2.3-dev")
     # Terraform: the null stack's state sits in the S3 backend.
     state = json.loads(staging.state_object())
     assert len(state["resources"]) == NULL_RESOURCES
@@ -323,7 +339,7 @@ def test_deploying_the_same_version_again_changes_nothing_but_the_foreman(stagin
     assert latest["facts"]["migrate"]["applied"] == []
     assert staging.state_object() == before[0]  # nothing applied
     # Job definitions are registered again (a new revision of the same image).
-    assert staging.active_images() == {f"{staging.registry}/workers:v1.2.3-dev"}
+    assert staging.active_images() == staging.release_images("v1.2.3-dev")
     assert _foreman_pid(staging) != old_pid  # restarted, the old one stopped
     with pytest.raises(ProcessLookupError):
         os.kill(old_pid, 0)
@@ -363,7 +379,7 @@ def test_replacing_the_database_is_refused_by_name_until_allowed(staging):
     assert "module.database.null_resource.this[0]" in refused.stderr
     assert "--allow-destroy" in refused.stderr
     assert staging.state_object() == state_before
-    assert staging.active_images() == {f"{staging.registry}/workers:v1.2.3-dev"}
+    assert staging.active_images() == staging.release_images("v1.2.3-dev")
     failed = staging.history()[0]
     assert failed["outcome"] == "failed" and failed["steps_done"] == ["images"]
     assert failed["plan"]["replaces"] == 1 and failed["plan"]["protected_changes"] == 1
@@ -375,14 +391,14 @@ def test_replacing_the_database_is_refused_by_name_until_allowed(staging):
     assert record["plan"]["replaces"] >= 1
     state = json.loads(staging.state_object())
     assert "refinery-staging-restored" in json.dumps(state["outputs"]["database_endpoint"])
-    assert staging.active_images() == {f"{staging.registry}/workers:v1.2.4-dev"}
+    assert staging.active_images() == staging.release_images("v1.2.4-dev")
     assert staging.heartbeats()[0][1] == "v1.2.4-dev"
 
 
 def test_rollback_returns_job_definitions_and_foreman_to_the_previous_release(staging):
     result = staging.inv("rollback", "-e", "staging")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert staging.active_images() == {f"{staging.registry}/workers:v1.2.3-dev"}
+    assert staging.active_images() == staging.release_images("v1.2.3-dev")
     pid = _foreman_pid(staging)
     assert staging.heartbeats()[0][:2] == (pid, "v1.2.3-dev")
     record = staging.history()[0]

@@ -27,6 +27,7 @@ from tests.acceptance.rnaseq.conftest import (
     read_quant,
     wait_for_quiet,
 )
+from tests.support.ranks import spearman
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.salmon]
 
@@ -155,17 +156,3 @@ def test_simulated_delivery_is_indexed_quantified_and_summarised_against_truth(
     # again: nothing new queued, no result changed
     assert again.returncode == 0 and "queued nothing" in again.stdout, again.stdout
     assert counts_after == counts_before
-
-
-def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rank correlation (average ranks for ties)."""
-    return float(np.corrcoef(_ranks(np.asarray(x, float)), _ranks(np.asarray(y, float)))[0, 1])
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = values.argsort(kind="mergesort")
-    ranks = np.empty(values.size)
-    ranks[order] = np.arange(values.size)
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    sums = np.bincount(inverse, weights=ranks)
-    return (sums / counts)[inverse]

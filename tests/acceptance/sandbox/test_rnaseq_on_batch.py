@@ -26,8 +26,9 @@ import boto3
 import numpy as np
 import pytest
 
-from ops.analyses.synthetic_reads import PlannedSample, make_organism, spearman, write_delivery
+from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
 from tests.acceptance.sandbox.conftest import ENDPOINT, Sandbox, s3_client, upload_folder
+from tests.support.ranks import spearman
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.salmon]
 

@@ -81,17 +81,18 @@ def test_workers_image_runs_the_project_with_its_dependencies(docker_engine, bui
         command=[
             "python",
             "-c",
-            "import boto3, psycopg2, jinja2, foreman.executors.base as b, workers.registry, os;"
+            "import boto3, psycopg2, jinja2, common.worker_identity as b, workers.registry, os;"
             "print(' '.join(b.worker_command(7)), os.getuid())",
         ],
         host_config=client.create_host_config(network_mode="host"),
     )
     try:
         client.start(container)
-        assert client.wait(container, timeout=120)["StatusCode"] == 0
+        status = client.wait(container, timeout=120)["StatusCode"]
         output = client.logs(container).decode().strip()
     finally:
         client.remove_container(container, force=True)
+    assert status == 0, output
     assert output == "python -m workers run-job 7 10001"
 
 
