@@ -28,7 +28,7 @@ from common.errors import JobError, ValidationError
 from common.sql import query
 from foreman.jobs import enqueue_job
 from workers.processors.applications import run_application
-from workers.processors.fastq_stats import open_fastq
+from workers.processors.fastq_streams import open_fastq
 from workers.processors.indices import fetch_index, get_index, index_for_organism
 from workers.processors.salmon_tool import INDEX_KMERS, quantify, salmon_version
 from workers.registry import JobContext, handler
