@@ -23,7 +23,6 @@ from common.settings.jobs import DownloadSettings, PipelineSettings
 from foreman.jobs import enqueue_job
 from workers.downloaders.partials import partial_path
 from workers.downloaders.transfer import DownloadFailed, fetch
-from workers.processors.affy import queue_after_download as queue_arrays_after_download
 from workers.processors.quantify import queue_quantification_after_download
 from workers.registry import JobContext, handler
 
@@ -117,6 +116,9 @@ def queue_processing(ctx: JobContext, experiment_id: int) -> int | None:
     """Queue the experiment's process job once all its originals are stored (else None)."""
     if not catalog.experiment_fully_stored(ctx.conn, experiment_id):
         return None
+    # Imported here: RMA's module brings numpy, which a download that queues nothing never needs.
+    from workers.processors.affy import queue_after_download as queue_arrays_after_download
+
     array, arrays_job = queue_arrays_after_download(ctx, experiment_id)
     if array:
         return arrays_job

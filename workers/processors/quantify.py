@@ -29,7 +29,7 @@ from common.settings.jobs import RnaSeqSettings
 from common.sql import query
 from foreman.jobs import enqueue_job
 from workers.processors.applications import run_application
-from workers.processors.fastq_stats import open_fastq
+from workers.processors.fastq_streams import open_fastq
 from workers.processors.indices import fetch_index, get_index, index_for_organism
 from workers.processors.salmon_tool import INDEX_KMERS, quantify, salmon_version
 from workers.registry import JobContext, handler

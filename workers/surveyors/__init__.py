@@ -1,5 +1,2 @@
-"""Surveyors (handlers registered on import)."""
-
-from workers.surveyors import delivery, ena, geo
-
-__all__ = ["delivery", "ena", "geo"]
+"""Surveyors: each application's code sits in the module its `applications.toml`
+entry names, imported when a job of that application runs (workers.registry)."""
