@@ -9,7 +9,7 @@ from rich.console import RenderableType
 
 from common.errors import ValidationError
 from common.inputs import parse_int
-from ops.jobs.survey import survey
+from ops.jobs.tasks_survey import survey
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,

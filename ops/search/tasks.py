@@ -68,4 +68,6 @@ def find(
         console.print(f"{facet}: " + ", ".join(f"{v['value']} ({v['hits']})" for v in values))
 
 
-ns = Collection("search", rebuild, find)
+ns = Collection("search")
+ns.add_task(rebuild)
+ns.add_task(find)
