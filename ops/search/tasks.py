@@ -47,7 +47,7 @@ def find(
 ) -> None:
     """Search the catalog as the console does: the best hits and the facet counts."""
     from common import db
-    from common.search import search
+    from common.search.query import search
 
     filters = {}
     for item in filter:
