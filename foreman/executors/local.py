@@ -21,6 +21,7 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
 from common.inputs import is_digits
+from common.shell import start_detached
 from common.worker_identity import MEMORY_VARIABLE
 from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
 
@@ -91,16 +92,7 @@ class LocalExecutor(Executor):
             "MALLOC_ARENA_MAX": "2",
         }
         log_path = worker_log_path(self.env, submission.job_id, submission.attempt)
-        with open(log_path, "ab") as log_file:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = start_detached(command, log_file=log_path, env=env, cwd=REPO_ROOT)
         _limit_memory(process.pid, submission.memory_mb)
         started = process_start_time(process.pid) or "0"
         executor_job_id = f"{process.pid}:{started}"
