@@ -153,11 +153,11 @@ def cancel(
     console.print(f"job {outcome.job_id} cancelled; it was {outcome.previous_state}{detail}")
 
 
-def _cancel_array(conn: Connection, job_id: int, settings: Environment, *, execute: bool) -> None:
+def _cancel_array(conn: Connection, job_id: int, env: Environment, *, execute: bool) -> None:
     from foreman.executors import executor_for
     from foreman.job_admin import cancel_array
 
-    result = cancel_array(conn, job_id, lambda: executor_for(settings), execute=execute)
+    result = cancel_array(conn, job_id, lambda: executor_for(env), execute=execute)
     name = result.executor_job_id or f"submission {result.token} (not yet submitted)"
     ids = ", ".join(str(i) for i in result.job_ids[:20])
     more = f" and {len(result.job_ids) - 20} more" if len(result.job_ids) > 20 else ""
