@@ -141,8 +141,8 @@ def test_every_task_of_an_area_is_added_to_its_collection_or_is_a_benchmark():
 
 
 def test_the_rules_catch_a_misnamed_module_and_a_second_registration(tmp_path):
-    # Proof that the checks above can fail: a benchmark task in `ops/lake/bench_tasks.py`,
-    # and tasks handed to a collection another way.
+    # Proof that the checks above can fail: a benchmark task in a lake module named
+    # bench_tasks.py, and tasks handed to a collection another way.
     stray = REPO_ROOT / "ops" / "lake" / "bench_tasks.py"
     tree = ast.parse("@task(help={})\ndef lake_bench(c): ...\n")
     assert misplaced_tasks(stray, tree) == ["ops/lake/bench_tasks.py: lake_bench"]
