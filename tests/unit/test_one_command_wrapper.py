@@ -1,8 +1,9 @@
 """Every external command goes through `common/shell.py`, as the README says: no other
-production module (common/ foreman/ workers/ ops/) starts a process itself, read from the
+production module (common/ foreman/ workers/ ops/) runs a program itself, read from the
 source with `ast`. Naming `subprocess.Popen` or `subprocess.TimeoutExpired` as a type is fine;
 calling into `subprocess`, or `os.system`/`os.popen`/`os.exec*`/`os.spawn*`/`os.posix_spawn*`/
-`os.fork`, or `asyncio.create_subprocess_*`, is not."""
+`os.fork`, or `asyncio.create_subprocess_*`, is not. (A process pool that runs our own
+Python functions, as bench.curve's does, runs no external program and is not looked for.)"""
 
 from __future__ import annotations
 
