@@ -30,6 +30,7 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
 from common.inputs import is_digits
+from common.shell import start_detached
 from common.worker_identity import (
     MEMORY_VARIABLE,
     job_of_worker_command,
@@ -162,16 +163,7 @@ class LocalExecutor(Executor):
             # keep what is reserved close to what is used.
             "MALLOC_ARENA_MAX": "2",
         }
-        with open(log_path, "ab") as log_file:
-            return subprocess.Popen(
-                argv,
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=stdin,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        return start_detached(argv, log_file=log_path, env=env, cwd=REPO_ROOT, stdin=stdin)
 
     def _keep_spares(self) -> None:
         self._spares = [spare for spare in self._spares if spare.poll() is None]
