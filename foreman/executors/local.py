@@ -98,8 +98,8 @@ class LocalExecutor(Executor):
         job_id = job_of_worker_command(submission.command)
         plain = job_id is not None and not submission.extra_env
         process = None
-        if plain and submission.environment == self.env.name:
-            process = self._hand_to_spare(int(job_id or 0), submission.memory_mb, log_path)
+        if job_id is not None and plain and submission.environment == self.env.name:
+            process = self._hand_to_spare(job_id, submission.memory_mb, log_path)
         if process is None:
             process = self._start(submission.command, log_path, submission.environment,
                                   {**submission.extra_env,
