@@ -6,11 +6,13 @@ worker that a new foreman did not start (the previous leader's) is still describ
 liveness, and terminated by signal, which is all a successor needs.
 
 A worker's start — the interpreter, the imports, the environment file — costs about a third
-of a second, paid before every job. So after its first worker the executor keeps one spare
-(`python -m workers standby`, workers.standby) that has paid it already: the next job is handed
-to the spare (its memory capped first, then one line on its standard input) and a new spare is
-started behind it. A spare that has died is passed over for a cold start; `close` ends the
-spare, and a spare whose foreman died reads the end of its input and exits.
+of a second, paid before every job. So after its first worker the executor keeps SPARES spare
+workers (`python -m workers standby`, workers.standby) that have paid it already: a job is
+handed to a spare (its memory capped first, then one line on its standard input) and a new
+spare is started behind it. There are two because a finished download commonly releases two
+jobs in one pass (its sample's QC and its quantification), and the second would otherwise start
+cold while the first computes. A spare that has died is passed over for a cold start; `close`
+ends the spares, and a spare whose foreman died reads the end of its input and exits.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
 from common.inputs import is_digits
+from common.shell import start_detached
 from common.worker_identity import (
     MEMORY_VARIABLE,
     job_of_worker_command,
@@ -38,6 +41,7 @@ from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Subm
 
 log = logging.getLogger(__name__)
 _FINISHED_KEPT_SECONDS = 600
+SPARES = 2
 STANDBY_LOG = "standby.log"  # what a spare prints before it has a job (a failed import)
 
 
@@ -86,7 +90,7 @@ class LocalExecutor(Executor):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._children: dict[str, subprocess.Popen] = {}
         self._finished: dict[str, tuple[float, int]] = {}
-        self._spare: subprocess.Popen | None = None
+        self._spares: list[subprocess.Popen] = []
 
     def submit(self, submission: Submission) -> str:
         self._reap()
@@ -94,15 +98,15 @@ class LocalExecutor(Executor):
         job_id = job_of_worker_command(submission.command)
         plain = job_id is not None and not submission.extra_env
         process = None
-        if plain and submission.environment == self.env.name:
-            process = self._hand_to_spare(int(job_id or 0), submission.memory_mb, log_path)
+        if job_id is not None and plain and submission.environment == self.env.name:
+            process = self._hand_to_spare(job_id, submission.memory_mb, log_path)
         if process is None:
             process = self._start(submission.command, log_path, submission.environment,
                                   {**submission.extra_env,
                                    MEMORY_VARIABLE: str(submission.memory_mb)})  # fmt: skip
             _limit_memory(process.pid, submission.memory_mb)
         if plain:
-            self._keep_a_spare()
+            self._keep_spares()
         started = process_start_time(process.pid) or "0"
         executor_job_id = f"{process.pid}:{started}"
         self._children[executor_job_id] = process
@@ -138,8 +142,8 @@ class LocalExecutor(Executor):
     def close(self) -> None:
         # Running workers are left alone: they finish their attempt, and a successor reconciles.
         self._reap()
-        spare, self._spare = self._spare, None
-        if spare is not None:
+        spares, self._spares = self._spares, []
+        for spare in spares:
             _stop(spare)
 
     def _start(
@@ -159,29 +163,24 @@ class LocalExecutor(Executor):
             # keep what is reserved close to what is used.
             "MALLOC_ARENA_MAX": "2",
         }
-        with open(log_path, "ab") as log_file:
-            return subprocess.Popen(
-                argv,
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=stdin,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        return start_detached(argv, log_file=log_path, env=env, cwd=REPO_ROOT, stdin=stdin)
 
-    def _keep_a_spare(self) -> None:
-        if self._spare is None or self._spare.poll() is not None:
-            self._spare = self._start(standby_worker_command(), self.log_dir / STANDBY_LOG,
-                                      self.env.name, {}, stdin=subprocess.PIPE)  # fmt: skip
+    def _keep_spares(self) -> None:
+        self._spares = [spare for spare in self._spares if spare.poll() is None]
+        while len(self._spares) < SPARES:
+            self._spares.append(self._start(standby_worker_command(), self.log_dir / STANDBY_LOG,
+                                            self.env.name, {}, stdin=subprocess.PIPE))  # fmt: skip
 
     def _hand_to_spare(
         self, job_id: int, memory_mb: int, log_path: Path
     ) -> subprocess.Popen | None:
-        """The spare, now running `job_id` under `memory_mb`; None when there is none alive."""
-        spare, self._spare = self._spare, None
-        if spare is None or spare.poll() is not None or spare.stdin is None:
+        """The oldest spare, now running `job_id` under `memory_mb`; None when none is alive."""
+        if not self._spares:
             return None
+        spare = self._spares.pop(0)
+        if spare.poll() is not None or spare.stdin is None:
+            _stop(spare)
+            return self._hand_to_spare(job_id, memory_mb, log_path)
         _limit_memory(spare.pid, memory_mb)
         try:
             spare.stdin.write(standby_order(job_id, memory_mb, str(log_path)))
