@@ -12,6 +12,8 @@ its code:
     version = "1.0.0"
     memory_mb = 1024     # optional: every attempt gets at least this much (default: its tier's)
     image = "workers"    # optional: which of the images `inv images.build` makes it runs in
+    module = "workers.processors.fastq_qc"  # optional: the module holding its code (default:
+                                            # the handler module beside the manifest)
 
 The modules are the built-in handler packages and those named in REFINERY_HANDLER_MODULES
 (comma-separated: applications that live outside this repository). Each module is located on
@@ -20,6 +22,8 @@ The modules are the built-in handler packages and those named in REFINERY_HANDLE
 importing job code. A worker binds code to a declaration with `workers.registry.handler(kind,
 name)`, which reads the manifest beside the decorated function's own module and refuses a
 name it does not declare: what the foreman reads and what a worker runs are the same record.
+A worker running one job imports that application's `module` alone, so a download does not
+pay for the numeric libraries of RMA or of dataset building.
 vCPUs and timeouts are the shape of a Batch job definition, kept in its template
 (`infrastructure/batch/`).
 """
@@ -48,7 +52,7 @@ BUILTIN_HANDLER_MODULES = (
 DEFAULT_IMAGE = "workers"
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$", re.ASCII)
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", re.ASCII)
-_KEYS = {"kind", "name", "version", "image", "memory_mb"}
+_KEYS = {"kind", "name", "version", "image", "memory_mb", "module"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Application:
     image: str = DEFAULT_IMAGE
     memory_mb: int = 0  # the least memory it needs; 0: its memory tier decides alone
     manifest: str = ""  # the file that declares it, for messages
+    module: str = ""  # the module whose @handler is its code (imported alone to run it)
 
     @property
     def pipeline(self) -> str:
@@ -93,8 +98,9 @@ def manifest_beside(module_file: str | Path) -> Path:
     return Path(module_file).resolve().parent / MANIFEST_NAME
 
 
-def read_manifest(path: Path) -> list[Application]:
-    """The applications `path` declares; a ConfigError naming the file and the entry."""
+def read_manifest(path: Path, module: str = "") -> list[Application]:
+    """The applications `path` declares; a ConfigError naming the file and the entry. An
+    application without `module` of its own is in `module`, the one the manifest is beside."""
     try:
         document = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -104,10 +110,10 @@ def read_manifest(path: Path) -> list[Application]:
     entries = document.get("application")
     if set(document) != {"application"} or not isinstance(entries, list):
         raise ConfigError(f"{path}: expected only [[application]] tables")
-    return [_application(path, index, entry) for index, entry in enumerate(entries, 1)]
+    return [_application(path, index, entry, module) for index, entry in enumerate(entries, 1)]
 
 
-def _application(path: Path, index: int, entry: Any) -> Application:
+def _application(path: Path, index: int, entry: Any, module: str) -> Application:
     where = f"{path}: application {index}"
     if not isinstance(entry, dict):
         raise ConfigError(f"{where}: expected a table")
@@ -128,6 +134,9 @@ def _application(path: Path, index: int, entry: Any) -> Application:
     memory_mb = entry.get("memory_mb", 0)
     if not isinstance(memory_mb, int) or isinstance(memory_mb, bool) or not memory_mb >= 0:
         raise ConfigError(f"{where}: memory_mb must be a whole number of megabytes")
+    code = entry.get("module", module)
+    if not isinstance(code, str) or not _MODULE.match(code):
+        raise ConfigError(f"{where}: module must be a dotted module name")
     return Application(
         kind=entry["kind"],
         name=entry["name"],
@@ -135,6 +144,7 @@ def _application(path: Path, index: int, entry: Any) -> Application:
         image=image,
         memory_mb=memory_mb,
         manifest=str(path),
+        module=code,
     )
 
 
@@ -143,11 +153,11 @@ def _declared(
     modules: tuple[str, ...], search: tuple[str, ...]
 ) -> dict[tuple[str, str], Application]:
     found: dict[tuple[str, str], Application] = {}
-    manifests = dict.fromkeys(
-        _module_directory(module, search) / MANIFEST_NAME for module in modules
-    )
-    for path in manifests:
-        for application in read_manifest(path):
+    manifests: dict[Path, str] = {}  # each manifest, and the first module beside it
+    for module in modules:
+        manifests.setdefault(_module_directory(module, search) / MANIFEST_NAME, module)
+    for path, module in manifests.items():
+        for application in read_manifest(path, module):
             key = (application.kind, application.name)
             if key in found:
                 raise ConfigError(

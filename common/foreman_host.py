@@ -46,26 +46,25 @@ from typing import Any
 from common.environments import REPO_ROOT, TERRAFORM_PREFIX, Environment
 from common.errors import ConfigError, first_line
 from common.files import private_file
-from common.settings.operations import ForemanHostSection
+from common.settings.deployment import ForemanHostSection
 
 SECTION = "foreman_host"
 
 
 @dataclass(frozen=True)
-class ForemanHostSettings:
-    """How to reach the foreman's hosts and restart, stop or start the foreman there."""
+class ForemanHost:
+    """The foreman's hosts of one environment as this machine reaches them: what
+    `[foreman_host]` (`section`, read as it is for the commands, timeouts and way in) leaves
+    to resolve here — stack outputs and default ports, the login name, files in the state
+    folder, the region in the way in's command ({host} and {port} are filled per connection).
+    """
 
+    section: ForemanHostSection
     hosts: tuple[tuple[str, int], ...]
     user: str
     key_file: Path
-    restart_command: str
-    known_hosts_file: Path | None = None
-    connect_timeout_seconds: float = 10
-    command_timeout_seconds: float = 120
-    stop_command: str = ""
-    start_command: str = ""
-    way_in: str = "direct"
-    proxy_command: str = ""  # {region} filled in; {host} and {port} per connection
+    known_hosts_file: Path | None
+    way_in_command: str  # the ProxyCommand, "" when SSH connects directly
 
     @property
     def host_names(self) -> list[str]:
@@ -77,42 +76,37 @@ def has_foreman_host(env: Environment) -> bool:
     return bool(env.section(SECTION))
 
 
-def foreman_host_settings(env: Environment) -> ForemanHostSettings:
+def foreman_host(env: Environment) -> ForemanHost:
     """`[foreman_host]` of `env` (validated at load); the key file must exist and be 0600."""
     if not env.section(SECTION):
         raise ConfigError(f"{env.path}: missing section [foreman_host] (hosts, user, key_file…)")
     section = ForemanHostSection.for_environment(env)
     where = f"{env.path}: foreman_host"
-    return ForemanHostSettings(
+    return ForemanHost(
+        section=section,
         hosts=tuple(_split_host(_resolved(env, entry), section.port) for entry in section.hosts),
         user=section.user or getpass.getuser(),
         key_file=private_file(str(_path(env, section.key_file)), f"{where}.key_file"),
-        restart_command=section.restart_command,
         known_hosts_file=(
             _path(env, section.known_hosts_file) if section.known_hosts_file else None
         ),
-        connect_timeout_seconds=section.connect_timeout_seconds,
-        command_timeout_seconds=section.command_timeout_seconds,
-        stop_command=section.stop_command,
-        start_command=section.start_command,
-        way_in=section.way_in,
-        proxy_command=section.proxy_command.replace("{region}", shlex.quote(env.aws.region)),
+        way_in_command=section.proxy_command.replace("{region}", shlex.quote(env.aws.region)),
     )
 
 
-def proxy_command_for(settings: ForemanHostSettings, host: str, port: int) -> str | None:
+def proxy_command_for(settings: ForemanHost, host: str, port: int) -> str | None:
     """The ProxyCommand that carries SSH to `host:port` (None: connect directly)."""
-    if not settings.proxy_command:
+    if not settings.way_in_command:
         return None
     values = {"{host}": host, "{port}": str(port), "{python}": sys.executable,
               "{repo}": str(REPO_ROOT)}  # fmt: skip
-    command = settings.proxy_command
+    command = settings.way_in_command
     for token, value in values.items():
         command = command.replace(token, shlex.quote(value))
     return command
 
 
-def ssh_connection(settings: ForemanHostSettings, host: str, port: int) -> Any:
+def ssh_connection(settings: ForemanHost, host: str, port: int) -> Any:
     """A Fabric connection to one foreman host (not yet opened)."""
     import paramiko
     from fabric import Config
@@ -125,7 +119,7 @@ def ssh_connection(settings: ForemanHostSettings, host: str, port: int) -> Any:
         config=config,
         # A string gateway is a ProxyCommand: SSH rides on that command's stdin and stdout.
         gateway=proxy_command_for(settings, host, port),
-        connect_timeout=settings.connect_timeout_seconds,
+        connect_timeout=settings.section.connect_timeout_seconds,
         connect_kwargs={
             "key_filename": [str(settings.key_file)],
             "look_for_keys": False,

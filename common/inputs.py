@@ -166,6 +166,18 @@ def parse_int(value: object, what: str, *, minimum: int = 0, maximum: int = MAX_
     return _within(number, what, minimum, maximum)
 
 
+def increasing_counts(text: str, option: str) -> tuple[int, ...]:
+    """`100,1000,5000` (digits, `_` allowed between them) as increasing positive numbers, for a
+    benchmark's sizes; a ValidationError naming `option` otherwise."""
+    parts = [part.strip().replace("_", "") for part in str(text).split(",") if part.strip()]
+    if not parts or not all(is_digits(part) and len(part) <= 12 for part in parts):
+        raise ValidationError(f"{option} takes whole numbers separated by commas, not {text!r}")
+    counts = tuple(int(part) for part in parts)
+    if counts[0] < 1 or list(counts) != sorted(set(counts)):
+        raise ValidationError(f"{option} takes increasing positive numbers, not {text!r}")
+    return counts
+
+
 def parse_float(
     value: object, what: str, *, minimum: float = 0, maximum: float = MAX_NUMBER
 ) -> float:

@@ -14,7 +14,10 @@ import json
 import logging
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the annotation only: logging is set up before any environment is loaded
+    from common.environments import Environment
 
 LOG_FORMAT_VARIABLE = "REFINERY_LOG_FORMAT"
 LOG_LEVEL_VARIABLE = "REFINERY_LOG_LEVEL"
@@ -46,7 +49,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def log_format(env: Any = None) -> str:
+def log_format(env: Environment | None = None) -> str:
     """The format asked for: REFINERY_LOG_FORMAT, else the environment's `[logs] format`."""
     chosen = os.environ.get(LOG_FORMAT_VARIABLE, "").strip().lower()
     if not chosen and env is not None:
@@ -55,7 +58,7 @@ def log_format(env: Any = None) -> str:
 
 
 def configure_logging(
-    *, default_level: str = "WARNING", timestamps: bool = False, env: Any = None
+    *, default_level: str = "WARNING", timestamps: bool = False, env: Environment | None = None
 ) -> None:
     """Send log records to stderr in the chosen format (again, once `env` is known).
 

@@ -146,6 +146,34 @@ def start_command(
         raise CommandError(f"{args[0]} is not installed or not on PATH") from None
 
 
+def start_detached(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    log_file: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    stdin: int = subprocess.DEVNULL,
+) -> subprocess.Popen:
+    """Start `argv` in its own session, its output appended to `log_file`, for a child that
+    outlives this call and is watched by pid (a background foreman, a local worker, a sandbox
+    service): a signal to our process group never reaches it, and its output is read from the
+    file rather than a pipe nobody drains. Logged and refused like `run_command`; `env`, when
+    given, is the child's whole environment; `stdin=subprocess.PIPE` for a child that is told
+    what to do after it starts (a standby worker). The caller waits, polls or signals it."""
+    refuse_option_like(argv)
+    args = tuple(str(part) for part in argv)
+    log.info("starting %s", shlex.join(args), extra={"command": args[0]})
+    with open(log_file, "ab") as output:
+        try:
+            return subprocess.Popen(
+                args, cwd=cwd, env=dict(env) if env is not None else None,
+                stdin=stdin, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise CommandError(f"{args[0]} is not installed or not on PATH") from None
+
+
 def last_lines(text: str | None, count: int = 3) -> str:
     """The last `count` non-blank lines of a command's output, joined on one line with " | "
     ("" when there are none): what an error message quotes of what a command said."""

@@ -74,9 +74,9 @@ def local_endpoint(env: Environment, remote_host: str, remote_port: int) -> tupl
 
 
 def _open(stack: ExitStack, env: Environment, remote_host: str, remote_port: int) -> int:
-    from common.foreman_host import foreman_host_settings, ssh_connection, way_in_failure
+    from common.foreman_host import foreman_host, ssh_connection, way_in_failure
 
-    settings = foreman_host_settings(env)
+    settings = foreman_host(env)
     host, ssh_port = settings.hosts[0]
     connection = ssh_connection(settings, host, ssh_port)
     where = f"{remote_host}:{remote_port} via {settings.user}@{host}:{ssh_port}"

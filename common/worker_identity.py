@@ -8,7 +8,9 @@ go through this module, so each is spelled once:
 - the array child: AWS Batch sets `AWS_BATCH_JOB_ID` (`<parent id>:<index>` for a child of an
   array job) and `AWS_BATCH_JOB_ARRAY_INDEX`; an emulator may set only the first;
 - the memory: `REFINERY_MEMORY_MB`, set by the local executor and by every job definition;
-  a worker started without it has the memory of its job's tier.
+  a worker started without it has the memory of its job's tier;
+- a standby worker (`python -m workers standby`, started before its job exists) learns all of
+  it from one `standby_order` line on its standard input.
 
 Megabyte values are called `memory_mb` everywhere; a `memory_tier` is an index into the
 environment's `[executor] memory_tiers_mb`.
@@ -16,9 +18,12 @@ environment's `[executor] memory_tiers_mb`.
 
 from __future__ import annotations
 
+import json
 import os
+from typing import Any
 
 from common.environments import Environment
+from common.errors import ValidationError
 from common.inputs import is_digits
 
 MEMORY_VARIABLE = "REFINERY_MEMORY_MB"
@@ -30,6 +35,40 @@ DEFAULT_MEMORY_MB = 2048  # an environment that lists no tiers
 def worker_command(job_id: int) -> tuple[str, ...]:
     """The command an executor runs for one job: the workers' entry point."""
     return ("python", "-m", "workers", "run-job", str(job_id))
+
+
+def standby_worker_command() -> tuple[str, ...]:
+    """A worker started before its job exists: it loads its code and environment, then waits
+    for one job on its standard input (`workers.standby`; the local executor's spare)."""
+    return ("python", "-m", "workers", "standby")
+
+
+def standby_order(job_id: int, memory_mb: int, log_path: str) -> bytes:
+    """The one line a standby worker waits for: the job to run, its memory, its log file."""
+    return json.dumps({"job_id": job_id, "memory_mb": memory_mb, "log": log_path}).encode() + b"\n"
+
+
+def read_standby_order(line: str) -> tuple[int, int, str]:
+    """(job id, memory_mb, log path) of a `standby_order` line; a ValidationError otherwise."""
+    try:
+        order: Any = json.loads(line)
+        job_id, memory_mb, log_path = order["job_id"], order["memory_mb"], order["log"]
+    except (ValueError, TypeError, KeyError):
+        raise ValidationError("a standby worker's order must be a JSON object with job_id, "
+                              "memory_mb and log") from None  # fmt: skip
+    if not (isinstance(job_id, int) and isinstance(memory_mb, int) and isinstance(log_path, str)):
+        raise ValidationError("a standby worker's order has a value of the wrong type")
+    return job_id, memory_mb, log_path
+
+
+def job_of_worker_command(command: tuple[str, ...] | list[str]) -> int | None:
+    """The job id of a `worker_command`, None for any other command."""
+    if not command:
+        return None
+    *head, job = command
+    if tuple(head) == worker_command(0)[:-1] and is_digits(job):
+        return int(job)
+    return None
 
 
 def submission_worker_command(token: str) -> tuple[str, ...]:

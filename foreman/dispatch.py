@@ -18,11 +18,11 @@ from common.applications import Application, applications
 from common.environments import Environment
 from common.errors import first_line
 from common.failpoints import failpoint
+from common.settings.jobs import ForemanSettings
 from common.sql import query
 from common.worker_identity import memory_mb_for_tier, worker_command
 from foreman.executors.base import Executor, ExecutorUnavailable, Submission, SubmissionGroup
 from foreman.routing import UNROUTED_QUEUE, QueueRouting
-from foreman.settings import ForemanSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The foreman's `/metrics` endpoint: the metrics layer's snapshot in Prometheus' format.
 
-Figures are read from the database at scrape time (common/metrics.collect), never kept in
+Figures are read from the database at scrape time (`common.metrics.collect`), never kept in
 process memory, so a restarted foreman serves the same counters and a standby serves the
 same figures as the leader. `[foreman] metrics_address` is where it listens; an empty value
 turns it off. Its default port 0 takes a free loopback port, so foremen of several checkouts
@@ -36,8 +36,8 @@ from common.environments import Environment
 from common.errors import first_line
 from common.inputs import is_digits
 from common.metrics import DURATION_BOUNDS, OUTCOMES, Snapshot
+from common.settings.jobs import parse_address
 from foreman.executors.local import process_start_time
-from foreman.settings import parse_address
 
 log = logging.getLogger(__name__)
 JOB_STATES = ("pending", "dispatched", "running", "errored", "failed")

@@ -32,6 +32,7 @@ from common.embedded import EnvironmentStopped
 from common.environments import Environment
 from common.errors import DatabaseError, RefineryError, first_line
 from common.metrics import Snapshot, collect, prune_history, write_rollup
+from common.settings.jobs import ForemanSettings
 from common.sql import query
 from foreman.dispatch import (
     dispatch_pending_jobs,
@@ -42,7 +43,6 @@ from foreman.dispatch import (
 from foreman.executors import executor_for
 from foreman.executors.base import Executor
 from foreman.exporter import MetricsServer, serve_metrics
-from foreman.settings import ForemanSettings
 
 log = logging.getLogger(__name__)
 LEADER_LOCK_KEY = 0x5EF1_0004

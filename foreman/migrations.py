@@ -1,6 +1,6 @@
 """Schema migrations: plain SQL files applied in order, each recorded once.
 
-`foreman/sql/migrations/NNNN_name.sql` files are applied in file-name order inside one
+`foreman/sql/migrations/<NNNN>_<name>.sql` files are applied in file-name order inside one
 transaction each, under an advisory lock so two deploys cannot migrate at once. Applying is
 safe to re-run: a recorded migration is skipped. `foreman/sql/schema.sql` is the current
 schema in one file; a test proves the migrations and it agree.

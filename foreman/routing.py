@@ -28,9 +28,6 @@ from foreman.jobs import JOB_KINDS
 UNROUTED_QUEUE = "default"  # what enqueue_job gives a job; the foreman routes it from there
 
 
-RoutingSettings = RoutingSection  # the `[routing]` section (see the module docstring)
-
-
 @dataclass(frozen=True)
 class Route:
     """Jobs of `kind` at memory tier index `tier` run on `queue`."""
@@ -63,7 +60,7 @@ class QueueRouting:
     @classmethod
     def for_environment(cls, env: Environment) -> QueueRouting:
         """Read and check `[routing]`: every queue it names has a declared capacity."""
-        settings = env.settings("routing", RoutingSettings)
+        settings = env.settings("routing", RoutingSection)
         where = f"{env.path}: routing"
         _check_names(where, "default_queue", [settings.default_queue])
         if not isinstance(settings.kind_queues, dict) or not isinstance(
@@ -98,7 +95,7 @@ class QueueRouting:
         return routing
 
 
-def _queue(settings: RoutingSettings, kind: str, memory_mb: int) -> str:
+def _queue(settings: RoutingSection, kind: str, memory_mb: int) -> str:
     """The memory rule with the largest threshold the tier reaches, else the kind's queue."""
     reached = [(mb, queue) for queue, mb in settings.memory_queues.items() if memory_mb >= mb]
     if reached:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from pathlib import Path
 from common.environments import REPO_ROOT, Environment
 from common.errors import RefineryError
 from common.inputs import is_digits
-from common.shell import last_lines
+from common.shell import last_lines, start_detached
 from foreman.executors.local import process_start_time
 
 
@@ -119,15 +118,9 @@ def start_foreman_background(env: Environment, *, settle_seconds: float = 1.0) -
     if running is not None:
         return running
     log_path = log_file(env)
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "foreman", "run", "-e", env.name],
-            cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = start_detached(
+        [sys.executable, "-m", "foreman", "run", "-e", env.name], log_file=log_path, cwd=REPO_ROOT
+    )
     started = process_start_time(process.pid) or ""
     pid_file(env).write_text(f"{process.pid}:{started}\n")
     deadline = time.monotonic() + settle_seconds

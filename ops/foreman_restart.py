@@ -34,8 +34,8 @@ from typing import Any
 
 from common.errors import CommandError, first_line
 from common.foreman_host import (  # noqa: F401 - the runbook's public settings API
-    ForemanHostSettings,
-    foreman_host_settings,
+    ForemanHost,
+    foreman_host,
     ssh_connection,
     way_in_failure,
 )
@@ -67,44 +67,40 @@ class ForemanRestartError(CommandError):
         return [result.host for result in self.results if not result.ok]
 
 
-def restart_command_for(settings: ForemanHostSettings, *, environment: str, version: str) -> str:
+def restart_command_for(settings: ForemanHost, *, environment: str, version: str) -> str:
     """The command each host runs, with `{environment}` and `{version}` filled in."""
-    return settings.restart_command.replace("{environment}", environment).replace(
+    return settings.section.restart_command.replace("{environment}", environment).replace(
         "{version}", version
     )
 
 
-def restart_foreman(
-    settings: ForemanHostSettings, *, environment: str, version: str
-) -> list[HostResult]:
+def restart_foreman(settings: ForemanHost, *, environment: str, version: str) -> list[HostResult]:
     """Run the restart command on every host; one aggregate error if any host failed."""
     command = restart_command_for(settings, environment=environment, version=version)
     return run_on_foreman_hosts(settings, command, action="restart")
 
 
-def stop_foreman(settings: ForemanHostSettings, *, environment: str) -> list[HostResult]:
+def stop_foreman(settings: ForemanHost, *, environment: str) -> list[HostResult]:
     """Stop the foreman on every host (`stop_command`), e.g. while a restore swaps databases."""
-    if not settings.stop_command:
+    if not settings.section.stop_command:
         raise CommandError(
             f"{environment}: no [foreman_host] stop_command: the foreman on "
             f"{', '.join(settings.host_names)} cannot be stopped; add one (see "
             "common/foreman_host.py)"
         )
-    command = settings.stop_command.replace("{environment}", environment)
+    command = settings.section.stop_command.replace("{environment}", environment)
     return run_on_foreman_hosts(settings, command, action="stop")
 
 
-def start_foreman(settings: ForemanHostSettings, *, environment: str) -> list[HostResult]:
+def start_foreman(settings: ForemanHost, *, environment: str) -> list[HostResult]:
     """Start the foreman again on every host (`start_command`) at the release it last ran."""
-    if not settings.start_command:
+    if not settings.section.start_command:
         raise CommandError(f"{environment}: no [foreman_host] start_command")
-    command = settings.start_command.replace("{environment}", environment)
+    command = settings.section.start_command.replace("{environment}", environment)
     return run_on_foreman_hosts(settings, command, action="start")
 
 
-def run_on_foreman_hosts(
-    settings: ForemanHostSettings, command: str, *, action: str
-) -> list[HostResult]:
+def run_on_foreman_hosts(settings: ForemanHost, command: str, *, action: str) -> list[HostResult]:
     """Run `command` on every host at once; one aggregate error naming every failed host."""
     from fabric import ThreadingGroup
     from fabric.exceptions import GroupException
@@ -119,7 +115,7 @@ def run_on_foreman_hosts(
             hide=True,
             warn=False,
             in_stream=False,
-            timeout=settings.command_timeout_seconds,
+            timeout=settings.section.command_timeout_seconds,
         )
     except GroupException as exc:
         outcome = exc.result

@@ -13,8 +13,8 @@ from common import db
 from common.environments import Environment
 from common.errors import DatabaseError, first_line
 from common.metrics import Snapshot, collect, history
+from common.settings.jobs import ForemanSettings
 from foreman.executors import executor_for
-from foreman.settings import ForemanSettings
 
 
 class SnapshotSource:

@@ -36,17 +36,17 @@ TOP_LEVEL_TASKS = {"rollback": "deploy", "console": "console"}
 # Each area keeps its benchmark task beside its code; they join the `bench` collection here,
 # where the areas are composed, so that no area imports another's benchmark.
 BENCH_TASKS = (
-    ("ops.foreman.bench_tasks", "foreman_bench"),
-    ("ops.jobs.bench_tasks", "workers_bench"),
-    ("ops.db.bench_tasks", "backup_bench"),
-    ("ops.lake.bench_tasks", "lake_bench"),
-    ("ops.console.bench_tasks", "console_bench"),
-    ("ops.batch.bench_tasks", "batch_bench"),
-    ("ops.foreman.curve_tasks", "cost_curve"),
-    ("ops.analyses.summarise_bench_tasks", "summarise_bench"),
-    ("ops.datasets.bench_tasks", "datasets_bench"),
-    ("ops.analyses.salmon_bench_tasks", "salmon_bench"),
-    ("ops.arrays.bench_tasks", "affy_bench"),
+    ("ops.foreman.tasks_bench", "foreman_bench"),
+    ("ops.jobs.tasks_bench", "workers_bench"),
+    ("ops.db.tasks_bench", "backup_bench"),
+    ("ops.lake.tasks_bench", "lake_bench"),
+    ("ops.console.tasks_bench", "console_bench"),
+    ("ops.batch.tasks_bench", "batch_bench"),
+    ("ops.foreman.tasks_curve", "cost_curve"),
+    ("ops.analyses.tasks_summarise_bench", "summarise_bench"),
+    ("ops.datasets.tasks_bench", "datasets_bench"),
+    ("ops.analyses.tasks_salmon_bench", "salmon_bench"),
+    ("ops.arrays.tasks_bench", "affy_bench"),
 )
 
 

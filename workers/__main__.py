@@ -3,7 +3,9 @@
 `run-job --submission TOKEN` is the form of a recorded submission (AWS Batch): the job and its
 attempt are looked up from the token and the process's array index (`common.worker_identity`:
 AWS_BATCH_JOB_ARRAY_INDEX, else the `:<index>` ending of AWS_BATCH_JOB_ID, else 0 for a lone
-job), and an attempt that was superseded meanwhile is not run. The worker records the Batch
+job), and an attempt that was superseded meanwhile is not run. `standby` loads the code and
+the environment and then waits for one job on its standard input (`workers.standby`: the
+local executor's spare worker). The worker records the Batch
 job it ran as (AWS_BATCH_JOB_ID) beside the attempt, where it can be compared with the
 foreman's record.
 
@@ -29,6 +31,7 @@ from workers.runtime import (
     resolve_submission,
     run_job,
 )
+from workers.standby import wait_for_job
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("job_id", type=int, nargs="?", help="the job's id")
     target.add_argument("--submission", help="a recorded submission's token (array child)")
     run.add_argument("-e", "--env", help="environment name (default: $REFINERY_ENVIRONMENT)")
+    standby = commands.add_parser("standby", help="wait for one job on standard input, run it")
+    standby.add_argument("-e", "--env", help="environment name (default: $REFINERY_ENVIRONMENT)")
     args = parser.parse_args(argv)
     configure_logging(default_level="INFO", timestamps=True)
     env_name = args.env or os.environ.get("REFINERY_ENVIRONMENT")
@@ -48,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = load_environment(env_name)
         configure_logging(default_level="INFO", timestamps=True, env=env)
+        if args.command == "standby":
+            return wait_for_job(env)
         if args.submission is None:
             return run_job(env, args.job_id)
         job_id, attempt = resolve_submission(env, args.submission, array_index())

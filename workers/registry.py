@@ -9,9 +9,11 @@ A handler is found by its job's kind and `handler` column (decided when the job 
 a survey's source, `download`, an index build's `salmon`, a process job's application).
 `@handler(kind, name)` binds a function to the application of that kind and name declared in
 the `applications.toml` beside the function's module (`common.applications`: its version,
-image and memory), and refuses a name the manifest does not declare. The built-in handler
-packages and the modules listed in REFINERY_HANDLER_MODULES (comma-separated; applications
-that live outside this repository) are imported to find every handler.
+image and memory), and refuses a name the manifest does not declare or declares in another
+module. A worker imports only the module its job's application names (`module` in the
+manifest); `load_handler_modules` imports every one — the built-in handler packages, the
+modules listed in REFINERY_HANDLER_MODULES (comma-separated; applications that live outside
+this repository) and each application's module — and checks that each has its code.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from common.applications import (
+    HANDLER_MODULES_VARIABLE,
     Application,
     applications,
     handler_modules,
@@ -75,13 +78,19 @@ def handler(kind: str, name: str) -> Callable[[Handler], Handler]:
 
     def register(func: Handler) -> Handler:
         manifest = manifest_beside(sys.modules[func.__module__].__file__ or "")
-        declared = {(a.kind, a.name): a for a in read_manifest(manifest)}
+        declared = {(a.kind, a.name): a for a in read_manifest(manifest, func.__module__)}
         if (kind, name) not in declared:
             raise ConfigError(
                 f"{func.__module__}.{func.__name__}: {manifest} declares no {kind} "
                 f"application {name!r}; add it there with its version"
             )
-        _handlers[(kind, name)] = RegisteredHandler(func, declared[(kind, name)])
+        application = declared[(kind, name)]
+        if application.module != func.__module__:
+            raise ConfigError(
+                f"{func.__module__}.{func.__name__}: {manifest} declares {kind} application "
+                f"{name!r} in module {application.module}"
+            )
+        _handlers[(kind, name)] = RegisteredHandler(func, application)
         return func
 
     return register
@@ -93,8 +102,14 @@ def find_handler(job: Job) -> RegisteredHandler:
 
 
 def handler_for(kind: str, name: str) -> RegisteredHandler:
-    """The handler of application (kind, name), or a PermanentJobError naming the known."""
-    load_handler_modules()
+    """The handler of application (kind, name), or a PermanentJobError naming the known:
+    the module its declaration names is imported alone, every handler module only when that
+    does not bind it."""
+    declared = applications().get((kind, name))
+    if declared is not None and (kind, name) not in _handlers:
+        _import(declared.module, declared.manifest)
+    if (kind, name) not in _handlers:
+        load_handler_modules()
     try:
         return _handlers[(kind, name)]
     except KeyError:
@@ -111,8 +126,9 @@ def load_handler_modules() -> None:
     modules = handler_modules()
     if modules == _loaded:
         return
-    for module in modules:
-        importlib.import_module(module)
+    code = {a.module: a.manifest for a in applications().values()}
+    for module in dict.fromkeys((*modules, *code)):
+        _import(module, code.get(module, HANDLER_MODULES_VARIABLE))
     missing = [a for key, a in applications().items() if key not in _handlers]
     if missing:
         raise ConfigError(
@@ -120,3 +136,13 @@ def load_handler_modules() -> None:
             f"{missing[0].name!r}, but no handler module has @handler for it"
         )
     _loaded = modules
+
+
+def _import(module: str, named_in: str) -> None:
+    """Import a handler module; a ConfigError naming where it was named when it is missing."""
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not module.startswith(exc.name):
+            raise  # the module exists; something it imports is missing
+        raise ConfigError(f"{named_in}: handler module {module} cannot be found") from None

@@ -30,15 +30,14 @@ from common import db
 from common.environments import Environment
 from common.errors import ExitCode, JobError, PermanentJobError, ValidationError, first_line
 from common.lake import open_lake
+from common.settings.jobs import ForemanSettings, WorkerSettings
 from common.signals import leave_termination_signals_to_main_thread
 from common.worker_identity import executor_job_id, worker_memory_mb
 from foreman.jobs import Job, beat, finish_attempt, get_job, start_attempt
-from foreman.settings import ForemanSettings
 from foreman.submissions import resolve_member
 from workers.cleanup import remove_dead_workers_leftovers, scratch_prefix
 from workers.progress import TransferProgress
 from workers.registry import JobContext, find_handler
-from workers.settings import worker_settings
 
 log = logging.getLogger(__name__)
 REASON_LIMIT = 500  # a failure reason is one short line: it fits a table cell
@@ -179,7 +178,7 @@ class Heartbeat:
         self.job = job
         self._extra = {"job_id": job.id, "attempt": job.attempt, "env": env.name}
         self.transfers = transfers or TransferProgress()  # none watched: nothing can stall
-        self.stall_seconds = worker_settings(env).stall_seconds
+        self.stall_seconds = WorkerSettings.for_environment(env).stall_seconds
         self.interval = min(
             ForemanSettings.for_environment(env).worker_heartbeat_seconds, self.stall_seconds
         )

@@ -20,10 +20,9 @@ from psycopg2.extras import RealDictCursor
 from common.environments import Environment
 from common.errors import ValidationError
 from common.inputs import MAX_PATH_LENGTH, check_text, shown, user_path
-from common.settings.jobs import ArrayExpressSettings
+from common.settings.jobs import ArrayExpressSettings, GeoSettings
 from common.sql import query
 from foreman.jobs import FINAL_STATES, enqueue_job
-from workers.settings import geo_settings
 from workers.surveyors.arrayexpress import (
     looks_like_experiment,
     resolve_study,
@@ -58,13 +57,13 @@ def survey_payload(source: str, env: Environment | None = None) -> dict[str, str
         accession = validate_series_accession(text)
         if env is None:
             raise ValidationError(f"{accession}: a GEO series is looked up within an environment")
-        resolve_series(geo_settings(env), accession)
+        resolve_series(GeoSettings.for_environment(env), accession)
         return {"source": "geo", "accession": accession}
     if looks_like_experiment(text):
         accession = validate_experiment_accession(text)
         if env is None:
             raise ValidationError(f"{accession}: an experiment is looked up within an environment")
-        resolve_study(env.settings("arrayexpress", ArrayExpressSettings), accession)
+        resolve_study(ArrayExpressSettings.for_environment(env), accession)
         return {"source": "arrayexpress", "accession": accession}
     if looks_like_accession(text):
         return {"source": "ena", "accession": validate_accession(text)}

@@ -38,7 +38,14 @@ def s3_client(env: Environment | None = None) -> Any:
 
     region = env.aws.region if env else os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     endpoint = env.aws.endpoint_url if env and env.aws.endpoint_url else None
-    config = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+    # Signature version 4 for presigned links too (botocore still signs those with version 2
+    # by default, which newer regions refuse): a link then states its own lifetime
+    # (X-Amz-Expires), which S3 holds to at most 7 days.
+    config = Config(
+        retries={"max_attempts": 5, "mode": "standard"},
+        max_pool_connections=32,
+        signature_version="s3v4",
+    )
     return boto3.client("s3", region_name=region, endpoint_url=endpoint, config=config)
 
 

@@ -8,15 +8,23 @@ mean. `common.environments` builds an `Environment` from these.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
-from pydantic.dataclasses import dataclass
+from common.settings.base import (
+    Bounds,
+    Field,
+    Integer,
+    Section,
+    SettingProblem,
+    Text,
+    field_validator,
+    model_validator,
+    section,
+)
 
-from common.settings.base import SCHEMA_CONFIG, Integer, Section, SettingProblem, Text, section
-
-NonEmpty = Annotated[Text, Field(min_length=1)]
-Port = Annotated[Integer, Field(ge=1, le=65535)]
+NonEmpty = Annotated[Text, Bounds(min_length=1)]
+Port = Annotated[Integer, Bounds(ge=1, le=65535)]
 _USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 
 
@@ -28,7 +36,7 @@ def http_url(value: str | None) -> str | None:
 
 
 @section("database")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class DatabaseSettings(Section):
     """How to reach the environment's PostgreSQL.
 
@@ -67,7 +75,7 @@ class DatabaseSettings(Section):
 
 
 @section("lake")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class LakeSettings(Section):
     """Where the data lake is: a folder (`filesystem`) or a bucket and prefix (`s3`)."""
 
@@ -86,7 +94,7 @@ class LakeSettings(Section):
 
 
 @section("executor")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class ExecutorSettings(Section):
     """Which executor runs worker jobs, how many at once, and the memory each attempt gets.
 
@@ -95,13 +103,13 @@ class ExecutorSettings(Section):
     """
 
     kind: Literal["local", "batch", "null"] = Field(description="where worker jobs run")
-    concurrency: Annotated[Integer, Field(ge=0)] = Field(
+    concurrency: Annotated[Integer, Bounds(ge=0)] = Field(
         default=0, description="attempts at once per queue; 0 = number of cores"
     )
-    queues: dict[NonEmpty, Annotated[Integer, Field(ge=1)]] = Field(
+    queues: dict[NonEmpty, Annotated[Integer, Bounds(ge=1)]] = Field(
         default_factory=dict, description="attempts at once, per queue"
     )
-    memory_tiers_mb: tuple[Annotated[Integer, Field(ge=1)], ...] = Field(
+    memory_tiers_mb: tuple[Annotated[Integer, Bounds(ge=1)], ...] = Field(
         default=(2048, 4096, 8192), min_length=1, description="memory per attempt, by retry tier"
     )
 
@@ -113,7 +121,7 @@ class ExecutorSettings(Section):
 
 
 @section("aws")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class AwsSettings(Section):
     """Region and optional endpoint (a loopback emulator in tests) for the AWS clients."""
 
@@ -130,7 +138,7 @@ class AwsSettings(Section):
 
 
 @section("logs")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class LogsSettings(Section):
     """Where logs go (`files` in the state folder, or CloudWatch) and how lines look.
 
@@ -147,7 +155,7 @@ class LogsSettings(Section):
 
 
 @section("identity")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class IdentitySettings(Section):
     """The platform's own identity: it runs the platform's pipelines and owns sealed results."""
 

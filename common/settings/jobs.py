@@ -1,33 +1,35 @@
 """Sections read by the foreman and the workers: `[foreman]`, `[pipeline]`, `[ena]`, `[geo]`,
-`[arrayexpress]`, `[arrays]`, `[download]`, `[rnaseq]`, `[datasets]` and `[batch]`.
+`[arrayexpress]`, `[arrays]`, `[download]`, `[workers]`, `[rnaseq]`, `[routing]` and `[batch]`
+(`[datasets]`, which the local environment sets, has a module of its own: `datasets`).
 
 They live here, with no dependency on the foreman or the workers, so that an environment file
 is checked whole when it is loaded: a foreman never meets a bad value two seconds into its
-loop. `foreman.settings` and `workers.settings` are the areas' names for them.
+loop. The foreman and the workers import them from here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal, Self, get_args
-
-from pydantic import Field, field_validator, model_validator
-from pydantic.dataclasses import dataclass
 
 from common.inputs import is_digits
 from common.settings.base import (
-    SCHEMA_CONFIG,
+    Bounds,
+    Field,
     Flag,
     Integer,
     Number,
     Section,
     SettingProblem,
     Text,
+    field_validator,
+    model_validator,
     section,
 )
 from common.settings.core import NonEmpty, http_url
 
-Positive = Annotated[Number, Field(gt=0)]
-NotNegative = Annotated[Number, Field(ge=0)]
+Positive = Annotated[Number, Bounds(gt=0)]
+NotNegative = Annotated[Number, Bounds(ge=0)]
 DEFAULT_PORTAL_URL = "https://www.ebi.ac.uk/ena/portal/api"
 DEFAULT_GEO_URL = "https://ftp.ncbi.nlm.nih.gov/geo"
 Application = Literal["no_op", "fastq_qc"]
@@ -57,7 +59,7 @@ def parse_address(value: str) -> tuple[str, int] | None:
 
 
 @section("foreman")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class ForemanSettings(Section):
     """How often the foreman looks, and how long it trusts a silent worker.
 
@@ -86,7 +88,7 @@ class ForemanSettings(Section):
     )
     submit_grace_seconds: Positive = Field(default=60.0, description="claim age before it is lost")
     worker_heartbeat_seconds: Positive = Field(default=15.0, description="how often workers beat")
-    batch_size: Annotated[Integer, Field(gt=0)] = Field(
+    batch_size: Annotated[Integer, Bounds(gt=0)] = Field(
         default=500, description="jobs claimed at once"
     )
     retry_delay_seconds: NotNegative = Field(default=10.0, description="first retry delay")
@@ -116,7 +118,7 @@ class ForemanSettings(Section):
 
 
 @section("pipeline")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class PipelineSettings(Section):
     """The process application queued once an experiment's files are stored."""
 
@@ -124,7 +126,7 @@ class PipelineSettings(Section):
 
 
 @section("ena")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class EnaSettings(Section):
     """The ENA portal the `ena` surveyor asks, and how patiently."""
 
@@ -132,8 +134,8 @@ class EnaSettings(Section):
     archive_scheme: Literal["https", "http"] = Field(
         default="https", description="scheme put in front of the archive's fastq paths"
     )
-    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
-    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+    retries: Annotated[Integer, Bounds(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Bounds(ge=0)] = Field(
         default=2.0, description="first backoff"
     )
     timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
@@ -152,7 +154,7 @@ class EnaSettings(Section):
 
 
 @section("geo")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class GeoSettings(Section):
     """Where the `geo` surveyor reads a series' SOFT family file
     (`<base_url>/series/GSE1nnn/GSE1234/soft/GSE1234_family.soft.gz`) and a sample's own
@@ -163,8 +165,8 @@ class GeoSettings(Section):
         default="https://www.ncbi.nlm.nih.gov/geo/query/acc.cgi",
         description="GEO's accession viewer, which gives a sample's table as text",
     )
-    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
-    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+    retries: Annotated[Integer, Bounds(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Bounds(ge=0)] = Field(
         default=2.0, description="first backoff"
     )
     timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
@@ -174,7 +176,7 @@ class GeoSettings(Section):
 
 
 @section("arrayexpress")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class ArrayExpressSettings(Section):
     """Where the `arrayexpress` surveyor reads an experiment from BioStudies: its study JSON
     (`<base_url>/api/v1/studies/E-MTAB-1234`) and its files (`<base_url>/files/E-MTAB-1234/
@@ -183,8 +185,8 @@ class ArrayExpressSettings(Section):
     base_url: Text = Field(
         default="https://www.ebi.ac.uk/biostudies", description="BioStudies' base URL"
     )
-    retries: Annotated[Integer, Field(ge=0)] = Field(default=4, description="retries per request")
-    backoff_seconds: Annotated[Number, Field(ge=0)] = Field(
+    retries: Annotated[Integer, Bounds(ge=0)] = Field(default=4, description="retries per request")
+    backoff_seconds: Annotated[Number, Bounds(ge=0)] = Field(
         default=2.0, description="first backoff"
     )
     timeout_seconds: Positive = Field(default=60.0, description="timeout per request")
@@ -193,31 +195,31 @@ class ArrayExpressSettings(Section):
 
 
 @section("arrays")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class ArraySettings(Section):
     """Microarrays: a sample that only has its submitter's processed table is converted to genes
     through its chip's probe-to-gene table; one whose identifiers map less than
     `table_floor_percent` fails for good with that reason."""
 
-    table_floor_percent: Annotated[Number, Field(ge=0, le=100)] = Field(
+    table_floor_percent: Annotated[Number, Bounds(ge=0, le=100)] = Field(
         default=50.0, description="lowest share (%) of a table's identifiers that must map"
     )
 
 
 @section("download")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class DownloadSettings(Section):
     """How downloads retry (resuming within one attempt) and how much a broken one keeps."""
 
-    retries: Annotated[Integer, Field(ge=0)] = Field(default=3, description="resumes per attempt")
+    retries: Annotated[Integer, Bounds(ge=0)] = Field(default=3, description="resumes per attempt")
     timeout_seconds: Positive = Field(default=60.0, description="timeout per connection and read")
-    chunk_bytes: Annotated[Integer, Field(ge=4096)] = Field(
+    chunk_bytes: Annotated[Integer, Bounds(ge=4096)] = Field(
         default=64 * 1024, description="a broken transfer keeps all but the last chunk"
     )
 
 
 @section("workers")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class WorkerSettings(Section):
     """How a worker decides that its job is stuck: a transfer that moves no byte for
     `stall_seconds` fails the attempt (a heartbeat means progress, not just a live process)."""
@@ -226,7 +228,7 @@ class WorkerSettings(Section):
 
 
 @section("rnaseq")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class RnaSeqSettings(Section):
     """RNA-seq: when samples are quantified with salmon, how, and where Ensembl is.
 
@@ -238,13 +240,13 @@ class RnaSeqSettings(Section):
     """
 
     quantify: Flag = Field(default=True, description="queue salmon for organisms with an index")
-    mapping_floor_percent: Annotated[Number, Field(ge=0, le=100)] = Field(
+    mapping_floor_percent: Annotated[Number, Bounds(ge=0, le=100)] = Field(
         default=20.0, description="lowest mapping rate (%) a sample may have"
     )
-    salmon_threads: Annotated[Integer, Field(ge=1, le=256)] = Field(
+    salmon_threads: Annotated[Integer, Bounds(ge=1, le=256)] = Field(
         default=2, description="threads salmon runs with"
     )
-    long_read_min_length: Annotated[Integer, Field(ge=24)] = Field(
+    long_read_min_length: Annotated[Integer, Bounds(ge=24)] = Field(
         default=76, description="shortest read (bp) that uses the long (k=31) index"
     )
     ensembl_rest_url: Text = Field(
@@ -264,27 +266,8 @@ class RnaSeqSettings(Section):
     _genomes_is_http = field_validator("ensembl_genomes_ftp_url")(http_url)
 
 
-@section("datasets")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
-class DatasetsSettings(Section):
-    """Data out: datasets, quantile-normalisation targets and compendia (`workers.datasets`).
-
-    An organism's QN target is made only from at least `qn_target_min_samples` processed
-    samples (fewer would make a target that says more about those samples than about the
-    organism); a dataset's link (a presigned URL on S3) lasts `link_days` and is renewed by
-    `inv datasets.link`.
-    """
-
-    qn_target_min_samples: Annotated[Integer, Field(ge=1)] = Field(
-        default=100, description="fewest processed samples a QN target is made from"
-    )
-    link_days: Annotated[Integer, Field(ge=1, le=7)] = Field(
-        default=7, description="days a dataset's download link lasts (S3 allows 7 at most)"
-    )
-
-
 @section("routing")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class RoutingSection(Section):
     """Which worker pool (queue) a job runs on: by memory tier first, then by kind; see
     `foreman.routing`. Without this section every job stays on the queue it was created with."""
@@ -293,13 +276,13 @@ class RoutingSection(Section):
     kind_queues: dict[NonEmpty, NonEmpty] = Field(
         default_factory=dict, description="job kind -> queue"
     )
-    memory_queues: dict[NonEmpty, Annotated[Integer, Field(gt=0)]] = Field(
+    memory_queues: dict[NonEmpty, Annotated[Integer, Bounds(gt=0)]] = Field(
         default_factory=dict, description="queue -> smallest memory tier (MB) it takes"
     )
 
 
 @section("batch")
-@dataclass(frozen=True, config=SCHEMA_CONFIG)
+@dataclass(frozen=True)
 class BatchSettings(Section):
     """AWS Batch: the stack's job queue per worker pool, plain variables every job definition
     carries, and how many job-definition revisions a prune keeps (for rollbacks)."""
@@ -310,7 +293,7 @@ class BatchSettings(Section):
     job_environment: dict[NonEmpty, Text] = Field(
         default_factory=dict, description="plain variables every job definition carries"
     )
-    keep_revisions: Annotated[Integer, Field(ge=1)] = Field(
+    keep_revisions: Annotated[Integer, Bounds(ge=1)] = Field(
         default=5, description="revisions kept per job definition"
     )
     api_rates: dict[NonEmpty, Positive] = Field(
@@ -318,7 +301,7 @@ class BatchSettings(Section):
         description="calls per second this foreman allows itself per Batch API (the account's "
         "SubmitJob quota, 50/s, is shared with everything else in it)",
     )
-    array_size: Annotated[Integer, Field(ge=2, le=10_000)] = Field(
+    array_size: Annotated[Integer, Bounds(ge=2, le=10_000)] = Field(
         default=10_000, description="most children per array job (AWS allows 2 to 10,000)"
     )
 

@@ -1,27 +1,9 @@
-"""Executors run worker jobs somewhere: local processes, AWS Batch, or nowhere (null)."""
+"""Executors run worker jobs somewhere: local processes, AWS Batch, or nowhere (null).
+`executor_for` (foreman/executors/choose.py) picks the one an environment names."""
 
 from __future__ import annotations
 
-from common.environments import Environment
-from common.errors import ConfigError
 from foreman.executors.base import Executor, ExecutorStatus, Submission
+from foreman.executors.choose import executor_for
 
 __all__ = ["Executor", "ExecutorStatus", "Submission", "executor_for"]
-
-
-def executor_for(env: Environment) -> Executor:
-    """The executor `env.executor.kind` names, ready to submit."""
-    kind = env.executor.kind
-    if kind == "local":
-        from foreman.executors.local import LocalExecutor
-
-        return LocalExecutor(env)
-    if kind == "null":
-        from foreman.executors.null import NullExecutor
-
-        return NullExecutor(env)
-    if kind == "batch":
-        from foreman.executors.batch import BatchExecutor  # boto3 is slow to import
-
-        return BatchExecutor(env)
-    raise ConfigError(f"{env.path}: unknown executor kind {kind!r} (local, batch, null)")

@@ -99,9 +99,8 @@ def batch_client(env: Environment) -> Any:
     )
 
 
-def job_definition_name(env: Environment | str, pipeline: str, memory_mb: int) -> str:
+def job_definition_name(env_name: str, pipeline: str, memory_mb: int) -> str:
     """`refinery-<env>-<pipeline>-<memory_mb>mb`, e.g. `refinery-prod-process-fastq-qc-4096mb`."""
-    env_name = env if isinstance(env, str) else env.name
     name = f"refinery-{env_name}-{pipeline.replace('_', '-')}-{int(memory_mb)}mb"
     if not _NAME_PATTERN.match(name):
         raise ConfigError(f"job definition name {name!r} is not valid for AWS Batch")
@@ -168,7 +167,9 @@ class BatchExecutor(RecordedExecutor):
     def definition_for(self, submission: Submission) -> str:
         """The job definition of the attempt's application and memory (a JobError if none)."""
         return job_definition_name(
-            self.env, self.pipeline_for(submission), self.definition_memory_mb(submission.memory_mb)
+            self.env.name,
+            self.pipeline_for(submission),
+            self.definition_memory_mb(submission.memory_mb),
         )
 
     def submit(self, submission: Submission) -> str:

@@ -4,6 +4,15 @@ An attempt's id is `<pid>:<start time>` (the start time from /proc, in clock tic
 so a recycled pid is never mistaken for our worker. Children are reaped on every call; a
 worker that a new foreman did not start (the previous leader's) is still described by pid
 liveness, and terminated by signal, which is all a successor needs.
+
+A worker's start — the interpreter, the imports, the environment file — costs about a third
+of a second, paid before every job. So after its first worker the executor keeps SPARES spare
+workers (`python -m workers standby`, workers.standby) that have paid it already: a job is
+handed to a spare (its memory capped first, then one line on its standard input) and a new
+spare is started behind it. There are two because a finished download commonly releases two
+jobs in one pass (its sample's QC and its quantification), and the second would otherwise start
+cold while the first computes. A spare that has died is passed over for a cold start; `close`
+ends the spares, and a spare whose foreman died reads the end of its input and exits.
 """
 
 from __future__ import annotations
@@ -21,11 +30,19 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT, Environment
 from common.inputs import is_digits
-from common.worker_identity import MEMORY_VARIABLE
+from common.shell import start_detached
+from common.worker_identity import (
+    MEMORY_VARIABLE,
+    job_of_worker_command,
+    standby_order,
+    standby_worker_command,
+)
 from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Submission
 
 log = logging.getLogger(__name__)
 _FINISHED_KEPT_SECONDS = 600
+SPARES = 2
+STANDBY_LOG = "standby.log"  # what a spare prints before it has a job (a failed import)
 
 
 def worker_log_dir(env: Environment) -> Path:
@@ -73,35 +90,23 @@ class LocalExecutor(Executor):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._children: dict[str, subprocess.Popen] = {}
         self._finished: dict[str, tuple[float, int]] = {}
+        self._spares: list[subprocess.Popen] = []
 
     def submit(self, submission: Submission) -> str:
         self._reap()
-        command = list(submission.command)
-        if command and command[0] == "python":
-            command[0] = sys.executable
-        env = {
-            **os.environ,
-            **submission.extra_env,
-            "REFINERY_ENVIRONMENT": submission.environment,
-            MEMORY_VARIABLE: str(submission.memory_mb),
-            # The tier caps the address space (`_limit_memory`), and glibc reserves 64 MB of
-            # it per thread that allocates: polars' thread pools alone then reserved more than
-            # a 1 GB tier, and a thread it could not start left the job hanging. Two arenas
-            # keep what is reserved close to what is used.
-            "MALLOC_ARENA_MAX": "2",
-        }
         log_path = worker_log_path(self.env, submission.job_id, submission.attempt)
-        with open(log_path, "ab") as log_file:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _limit_memory(process.pid, submission.memory_mb)
+        job_id = job_of_worker_command(submission.command)
+        plain = job_id is not None and not submission.extra_env
+        process = None
+        if job_id is not None and plain and submission.environment == self.env.name:
+            process = self._hand_to_spare(job_id, submission.memory_mb, log_path)
+        if process is None:
+            process = self._start(submission.command, log_path, submission.environment,
+                                  {**submission.extra_env,
+                                   MEMORY_VARIABLE: str(submission.memory_mb)})  # fmt: skip
+            _limit_memory(process.pid, submission.memory_mb)
+        if plain:
+            self._keep_spares()
         started = process_start_time(process.pid) or "0"
         executor_job_id = f"{process.pid}:{started}"
         self._children[executor_job_id] = process
@@ -137,6 +142,53 @@ class LocalExecutor(Executor):
     def close(self) -> None:
         # Running workers are left alone: they finish their attempt, and a successor reconciles.
         self._reap()
+        spares, self._spares = self._spares, []
+        for spare in spares:
+            _stop(spare)
+
+    def _start(
+        self, command: Sequence[str], log_path: Path, environment: str, extra: dict[str, str],
+        *, stdin: int = subprocess.DEVNULL,
+    ) -> subprocess.Popen:  # fmt: skip
+        argv = list(command)
+        if argv and argv[0] == "python":
+            argv[0] = sys.executable
+        env = {
+            **os.environ,
+            **extra,
+            "REFINERY_ENVIRONMENT": environment,
+            # The tier caps the address space (`_limit_memory`), and glibc reserves 64 MB of
+            # it per thread that allocates: polars' thread pools alone then reserved more than
+            # a 1 GB tier, and a thread it could not start left the job hanging. Two arenas
+            # keep what is reserved close to what is used.
+            "MALLOC_ARENA_MAX": "2",
+        }
+        return start_detached(argv, log_file=log_path, env=env, cwd=REPO_ROOT, stdin=stdin)
+
+    def _keep_spares(self) -> None:
+        self._spares = [spare for spare in self._spares if spare.poll() is None]
+        while len(self._spares) < SPARES:
+            self._spares.append(self._start(standby_worker_command(), self.log_dir / STANDBY_LOG,
+                                            self.env.name, {}, stdin=subprocess.PIPE))  # fmt: skip
+
+    def _hand_to_spare(
+        self, job_id: int, memory_mb: int, log_path: Path
+    ) -> subprocess.Popen | None:
+        """The oldest spare, now running `job_id` under `memory_mb`; None when none is alive."""
+        if not self._spares:
+            return None
+        spare = self._spares.pop(0)
+        if spare.poll() is not None or spare.stdin is None:
+            _stop(spare)
+            return self._hand_to_spare(job_id, memory_mb, log_path)
+        _limit_memory(spare.pid, memory_mb)
+        try:
+            spare.stdin.write(standby_order(job_id, memory_mb, str(log_path)))
+            spare.stdin.close()
+        except OSError:  # it died meanwhile: a cold start instead
+            _stop(spare)
+            return None
+        return spare
 
     def _status(self, executor_job_id: str) -> ExecutorStatus:
         if executor_job_id in self._children:
@@ -167,6 +219,13 @@ class LocalExecutor(Executor):
         for eid, (ended, _) in list(self._finished.items()):
             if now - ended > _FINISHED_KEPT_SECONDS:
                 del self._finished[eid]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.kill()
+    process.wait(timeout=10)
+    if process.stdin is not None:
+        process.stdin.close()
 
 
 def _limit_memory(pid: int, memory_mb: int) -> None:

@@ -46,6 +46,7 @@ from common.db import connection, transaction
 from common.environments import Environment
 from common.errors import ConfigError, JobError
 from common.lake import Lake, open_lake
+from common.settings.jobs import RnaSeqSettings
 from common.shell import run_command
 from common.sql import query
 from foreman.service import foreman_pid
@@ -54,7 +55,6 @@ from ops.benchkit import Comparison, wait_for_quiet_platform
 from ops.index.build import build_index
 from ops.progress import Progress, quiet
 from workers.processors.indices import get_index
-from workers.settings import rnaseq_settings
 from workers.submit import submit_survey
 
 TARGET_RATIO = 0.95
@@ -130,7 +130,7 @@ def run_salmon_bench(
     running environment `env` and by hand; `env`'s background foreman must be up."""
     if foreman_pid(env) is None:
         raise ConfigError(f"no foreman runs for {env.name}: start it with inv local.up")
-    threads = rnaseq_settings(env).salmon_threads
+    threads = RnaSeqSettings.for_environment(env).salmon_threads
     organism = make_organism(ORGANISM_SEED)
     lake = open_lake(env)
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())

@@ -202,7 +202,7 @@ def create_batch_resources(env: Environment) -> None:
     )
     for memory_mb in TIERS_MB:
         batch.register_job_definition(
-            jobDefinitionName=job_definition_name(env, "process-no_op", memory_mb),
+            jobDefinitionName=job_definition_name(env.name, "process-no_op", memory_mb),
             type="container",
             containerProperties={
                 "image": "busybox", "vcpus": 1, "memory": memory_mb, "command": ["true"],
@@ -241,7 +241,7 @@ def _run_peer(env: Environment, jobs: int) -> Side:
     side = Side("peer")
     client = _batch_client(env, side.calls)
     queue = f"refinery-{BENCH_ENV}-default"
-    definition = job_definition_name(env, "process-no_op", TIERS_MB[0])
+    definition = job_definition_name(env.name, "process-no_op", TIERS_MB[0])
     started = time.perf_counter()
     ids = [
         client.submit_job(jobName=f"peer-{number}", jobQueue=queue, jobDefinition=definition)[

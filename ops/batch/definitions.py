@@ -151,7 +151,7 @@ def render_job_definitions(
         pipeline, kind = application.pipeline, application.kind
         template_name = template_for(kind, pipeline, templates_dir)
         for memory_mb in tiers:
-            name = job_definition_name(env, pipeline, memory_mb)
+            name = job_definition_name(env.name, pipeline, memory_mb)
             context = {
                 "name": name,
                 "environment": env.name,

@@ -82,7 +82,7 @@ def register_job_definitions(
 def environment_definition_names(env: Environment) -> list[str]:
     """Names of every definition this environment's templates and tiers produce."""
     return [
-        job_definition_name(env, pipeline, memory_mb)
+        job_definition_name(env.name, pipeline, memory_mb)
         for pipeline in pipelines()
         for memory_mb in env.executor.memory_tiers_mb
     ]

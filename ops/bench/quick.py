@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from common.environments import REPO_ROOT
 from common.errors import CommandError
+from common.shell import run_command
 from ops.benchkit import Comparison
 
 # (command after `inv`, most multiples of `inv --version` it may take); `{env}` is the -e value.
@@ -41,9 +41,7 @@ def time_command(argv: Sequence[str]) -> float:
     """Seconds from start to exit of one run of `argv` in the repository root; a command
     that fails is an error (a refused command is quick for the wrong reason)."""
     started = time.perf_counter()
-    result = subprocess.run(
-        list(argv), cwd=REPO_ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True
-    )
+    result = run_command(argv, cwd=REPO_ROOT, check=False)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]

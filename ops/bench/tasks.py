@@ -1,6 +1,6 @@
 """`inv bench.*`: Refinery against a peer, measured in the same run on the same machine.
 
-Each area keeps its benchmark and its task (`ops/<area>/bench.py`, `ops/<area>/bench_tasks.py`),
+Each area keeps its benchmark and its task (`ops/<area>/bench.py`, `ops/<area>/tasks_bench.py`),
 and `ops/tasks.py`, which composes the areas, adds them to this collection: no area imports
 another's benchmark. This module holds the one benchmark of the command surface itself,
 `bench.quick` (ops/bench/quick.py). All of them report through `ops/benchkit.py`: the same

@@ -29,7 +29,7 @@ from starlette.routing import Route
 from common.environments import Environment
 from common.errors import DatabaseError, JobError, RefineryError, ValidationError, first_line
 from common.inputs import is_digits
-from common.search import FACETS, search
+from common.search.query import FACETS, search
 from foreman.executors import executor_for
 from foreman.job_admin import cancel_job, retry_jobs
 from ops.console import pages

@@ -33,8 +33,8 @@ from common import db
 from common.db import fetch_one
 from common.environments import Environment
 from common.errors import ConfigError
-from common.search import search
 from common.search.index import index_home, rebuild_index
+from common.search.query import search
 from common.sql import query
 from foreman.migrations import apply_migrations
 from ops.benchkit import Comparison

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from common.errors import RefineryError, ValidationError
 from common.lake import open_lake
-from common.search import search
+from common.search.query import search
 from ops.console.core import ApiResponse, Console, Forbidden
 from ops.console.pages import NotFound
 from ops.console.security import HEADERS

@@ -44,9 +44,9 @@ def _deploys(env: Environment) -> dict[str, Any]:
         return {"available": False, "detail": "this environment is not deployed", "deploys": []}
     try:
         from ops.deploy.audit import AuditLog
-        from ops.deploy.settings import deploy_settings
+        from ops.deploy.settings import lock_table
 
-        records = AuditLog(deploy_settings(env)).history(limit=10)
+        records = AuditLog(lock_table(env)).history(limit=10)
     except Exception as exc:  # the audit table may be unreachable from here
         log.warning("deploy history unavailable: %s", first_line(exc))
         return {"available": False, "detail": "the deploy audit log cannot be read", "deploys": []}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, Context
 
-from ops.data.export_task import export
+from ops.data.tasks_export import export
 from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, print_table, task
 
 

@@ -72,7 +72,7 @@ class DatasetsBench:
                 target=TIME_TARGET,
             ),
             Comparison(
-                "peak memory of the largest process",
+                f"peak memory of the largest process, {self.samples:,} samples",
                 self.ours.peak_rss_mb,
                 "the same, its largest process",
                 self.peer.peak_rss_mb,
@@ -83,6 +83,48 @@ class DatasetsBench:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "tolerance": TOLERANCE}
+
+
+@dataclass(frozen=True)
+class MemoryCurve:
+    """The same benchmark at several sample counts (genes and experiments fixed): how each
+    side's peak memory grows with the samples — the streaming side's should barely move."""
+
+    runs: tuple[DatasetsBench, ...]
+
+    def comparisons(self) -> list[Comparison]:
+        return [comparison for run in self.runs for comparison in run.comparisons()]
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """samples, each side's peak MB and its growth from the smallest run, the memory
+        ratio (peer ÷ Refinery) and the time ratio."""
+        first = self.runs[0]
+        return [
+            (
+                f"{run.samples:,}",
+                f"{run.ours.peak_rss_mb:,.0f}",
+                f"{run.ours.peak_rss_mb / first.ours.peak_rss_mb:.2f}×",
+                f"{run.peer.peak_rss_mb:,.0f}",
+                f"{run.peer.peak_rss_mb / first.peer.peak_rss_mb:.2f}×",
+                f"{run.peer.peak_rss_mb / run.ours.peak_rss_mb:.2f}×",
+                f"{run.peer.seconds / run.ours.seconds:.2f}×",
+            )
+            for run in self.runs
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"runs": [run.as_dict() for run in self.runs], "tolerance": TOLERANCE}
+
+
+CURVE_COLUMNS = (
+    "samples",
+    "refinery peak MB",
+    "vs smallest",
+    "peer peak MB",
+    "vs smallest",
+    "memory: peer ÷ refinery",
+    "time: peer ÷ refinery",
+)
 
 
 def generate(workdir: Path, samples: int, genes: int, experiments: int, *, seed: int = 23) -> None:
@@ -189,3 +231,20 @@ def run_bench(
         scratch.unlink(missing_ok=True)
     steps = {"pandas join": join, "preprocessCore": normalise, "pandas write": write}
     return DatasetsBench(samples, genes, experiments, ours, peer, difference, output_mb, steps)
+
+
+def run_curve(
+    counts: tuple[int, ...],
+    genes: int = 20_000,
+    experiments: int = 40,
+    *,
+    regenerate: bool = False,
+    progress: Progress = quiet,
+) -> MemoryCurve:
+    """`run_bench` at each sample count in turn (each on inputs of its own)."""
+    return MemoryCurve(
+        tuple(
+            run_bench(count, genes, experiments, regenerate=regenerate, progress=progress)
+            for count in counts
+        )
+    )

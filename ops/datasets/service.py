@@ -18,7 +18,7 @@ from common.environments import Environment
 from common.errors import ValidationError
 from common.inputs import MAX_BIGINT, parse_int
 from common.lake import open_lake
-from common.settings.jobs import DatasetsSettings
+from common.settings.datasets import DatasetsSettings
 from workers.datasets.requests import (
     Queued,
     dataset_request,

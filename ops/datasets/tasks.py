@@ -25,6 +25,20 @@ def _request_line(request: dict[str, Any]) -> str:
     return f"{what} ({', '.join(options)})"
 
 
+def _link_line(env_name: str, row: dict[str, Any]) -> str:
+    """Whether the recorded link still works, and how to renew one that has expired."""
+    from datetime import UTC, datetime
+
+    expires = row["link_expires_at"]
+    if expires is None:
+        return "link does not expire (a path on a folder lake)"
+    expires = expires.astimezone(UTC)
+    renew = f"inv datasets.link -e {env_name} {row['id']}"
+    if expires <= datetime.now(UTC):
+        return f"link expired {expires:%Y-%m-%d %H:%M} UTC; a new one: {renew}"
+    return f"link expires {expires:%Y-%m-%d %H:%M} UTC (renew: {renew})"
+
+
 @task(
     iterable=["experiments", "samples"],
     help={
@@ -130,6 +144,7 @@ def show(c: Context, env: str, dataset_id: str, json: bool = False) -> None:
             f"archive {row['archive_key']} ({row['archive_bytes']} bytes, sha256 "
             f"{row['archive_sha256']})"
         )
+        console.print(_link_line(env, row))
     contents = row["contents"] or {}
     groups = contents.get("groups", {})
     if groups:

@@ -9,8 +9,16 @@ from invoke import Collection, Context
 from invoke.exceptions import Exit
 
 from common.errors import CommandError
-from ops.db import backup_tasks as backups
 from ops.db.schema_diagram import FORMATS
+from ops.db.tasks_backup import (
+    backup,
+    backups,
+    prune,
+    restore,
+    scheduled_backup,
+    snapshot,
+    verify,
+)
 from ops.taskkit import ENV_HELP, console, environment, task
 
 
@@ -82,4 +90,10 @@ ns = Collection("db")
 ns.add_task(migrate)
 ns.add_task(schema_diagram)
 ns.add_task(shell)
-backups.add_to(ns)
+ns.add_task(backup)
+ns.add_task(backups)
+ns.add_task(verify)
+ns.add_task(restore)
+ns.add_task(prune)
+ns.add_task(snapshot)
+ns.add_task(scheduled_backup)

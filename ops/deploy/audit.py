@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from common.identity import operator_identity
 from ops.deploy.errors import DeployError
-from ops.deploy.settings import DeploySettings, dynamodb_client
+from ops.deploy.settings import LockTable, dynamodb_client
 
 AUDIT_KEY_PREFIX = "refinery-deploy-audit/"
 OUTCOMES = ("running", "succeeded", "failed", "interrupted")
@@ -66,7 +66,7 @@ class DeployRecord:
 class AuditLog:
     """Reads and writes the audit records of one environment."""
 
-    def __init__(self, settings: DeploySettings) -> None:
+    def __init__(self, settings: LockTable) -> None:
         self.settings = settings
         self.client = dynamodb_client(settings)
 

@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common.identity import operator_identity
 from common.signals import leave_termination_signals_to_main_thread
 from ops.deploy.errors import DeployError, DeployLockedError
-from ops.deploy.settings import DeploySettings, dynamodb_client
+from ops.deploy.settings import LockTable, dynamodb_client
 
 log = logging.getLogger(__name__)
 LOCK_KEY_PREFIX = "refinery-deploy-lock/"
@@ -83,7 +83,7 @@ def _info_from_item(environment: str, item: dict) -> LockInfo:
     )
 
 
-def read_lock(settings: DeploySettings) -> LockInfo | None:
+def read_lock(settings: LockTable) -> LockInfo | None:
     """The current holder of the environment's deploy lock, or None."""
     client = dynamodb_client(settings)
     response = _call(
@@ -100,7 +100,7 @@ def read_lock(settings: DeploySettings) -> LockInfo | None:
 class DeployLock:
     """A held deploy lock; renews its lease in the background until released."""
 
-    def __init__(self, settings: DeploySettings, info: LockInfo) -> None:
+    def __init__(self, settings: LockTable, info: LockInfo) -> None:
         self.settings = settings
         self.info = info
         self._stop = threading.Event()
@@ -169,7 +169,7 @@ class DeployLock:
 
 
 def acquire_lock(
-    settings: DeploySettings,
+    settings: LockTable,
     *,
     version: str,
     operation: str = "deploy",
@@ -223,7 +223,7 @@ def acquire_lock(
 
 @contextmanager
 def deploy_lock(
-    settings: DeploySettings, *, version: str, operation: str, wait_seconds: float
+    settings: LockTable, *, version: str, operation: str, wait_seconds: float
 ) -> Iterator[DeployLock]:
     """Hold the deploy lock for the body; always released in `finally`."""
     lock = acquire_lock(settings, version=version, operation=operation, wait_seconds=wait_seconds)
@@ -254,7 +254,7 @@ class UnlockResult:
     dry_run: bool
 
 
-def break_stale_lock(settings: DeploySettings, *, execute: bool) -> UnlockResult:
+def break_stale_lock(settings: LockTable, *, execute: bool) -> UnlockResult:
     """Remove the lock only if its lease has expired; a dry run unless `execute`."""
     holder = read_lock(settings)
     if holder is None:
@@ -292,7 +292,7 @@ def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "error")
 
 
-def _table_error(settings: DeploySettings, exc: Exception) -> DeployError:
+def _table_error(settings: LockTable, exc: Exception) -> DeployError:
     code = _code(exc) if isinstance(exc, ClientError) else type(exc).__name__
     return DeployError(
         f"DynamoDB table {settings.lock_table} ({settings.region}) refused the request: "
@@ -300,7 +300,7 @@ def _table_error(settings: DeploySettings, exc: Exception) -> DeployError:
     )
 
 
-def _call(settings: DeploySettings, method: Callable[..., Any], **kwargs: Any) -> Any:
+def _call(settings: LockTable, method: Callable[..., Any], **kwargs: Any) -> Any:
     try:
         return method(**kwargs)
     except (ClientError, BotoCoreError) as exc:

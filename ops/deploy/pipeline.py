@@ -23,11 +23,12 @@ from common.db import database_password
 from common.environments import Environment, load_environment
 from common.errors import ExitCode, RefineryError, first_line
 from common.failpoints import failpoint
+from common.settings.deployment import DeploySection
 from common.shell import redact
 from ops.deploy.audit import AuditLog, DeployRecord, now_iso
 from ops.deploy.errors import DeployError, NothingToRollBackError
 from ops.deploy.lock import DeployLock, deploy_lock
-from ops.deploy.settings import DeploySettings, deploy_settings
+from ops.deploy.settings import lock_table
 from ops.deploy.steps import DEPLOY_STEPS, ROLLBACK_STEPS, STEP_TABLE, Step, StepContext
 from ops.progress import Progress, quiet
 from ops.release.versions import check_version_for_environment
@@ -65,7 +66,6 @@ def run_deploy(
     dry_run: bool = False,
     allow_destroy: bool = False,
     wait_seconds: float = 0,
-    steps: Mapping[str, Step] | None = None,
     report: Reporter = _quiet,
     progress: Progress = quiet,
 ) -> DeployResult:
@@ -74,20 +74,19 @@ def run_deploy(
     Before each step runs, the failpoint `deploy.step.<name>` (common/failpoints.py) lets a
     failure or an interrupt be injected there from outside."""
     check_version_for_environment(version, env.name)
-    settings = deploy_settings(env)
+    settings = DeploySection.for_environment(env)
+    locks = lock_table(env)
     if settings.require_rehearsal:
         # Before anything else, dry runs included: nothing goes out unrehearsed.
         require_green_rehearsal(load_environment(settings.rehearsal_environment), git_sha, env.name)
-    table = {**STEP_TABLE, **(steps or {})}
+    table = STEP_TABLE
     record = DeployRecord(env.name, "deploy", version, git_sha)
     ctx = StepContext(env, settings, version, git_sha, allow_destroy, record, report)
     ctx.progress = progress
     if dry_run:
         return _preview(ctx, table, DEPLOY_STEPS)
-    with deploy_lock(
-        settings, version=version, operation="deploy", wait_seconds=wait_seconds
-    ) as lock:
-        audit = AuditLog(settings)
+    with deploy_lock(locks, version=version, operation="deploy", wait_seconds=wait_seconds) as lock:
+        audit = AuditLog(locks)
         reused = _resume_from(audit.latest(), record, table, ctx)
         return _run_steps(
             audit,
@@ -104,20 +103,20 @@ def run_rollback(
     *,
     dry_run: bool = False,
     wait_seconds: float = 0,
-    steps: Mapping[str, Step] | None = None,
     report: Reporter = _quiet,
 ) -> DeployResult:
     """Point job definitions and the foreman back at the previous successful version."""
-    settings = deploy_settings(env)
-    table = {**STEP_TABLE, **(steps or {})}
+    settings = DeploySection.for_environment(env)
+    locks = lock_table(env)
+    table = STEP_TABLE
     if dry_run:
-        current, target = rollback_target(AuditLog(settings))
+        current, target = rollback_target(AuditLog(locks))
         ctx = _rollback_context(env, settings, current, target, report)
         return _preview(ctx, table, ROLLBACK_STEPS)
     with deploy_lock(
-        settings, version="rollback", operation="rollback", wait_seconds=wait_seconds
+        locks, version="rollback", operation="rollback", wait_seconds=wait_seconds
     ) as lock:
-        audit = AuditLog(settings)
+        audit = AuditLog(locks)
         current, target = rollback_target(audit)
         ctx = _rollback_context(env, settings, current, target, report)
         return _run_steps(
@@ -160,7 +159,7 @@ def rollback_target(audit: AuditLog) -> tuple[DeployRecord, DeployRecord]:
 
 def _rollback_context(
     env: Environment,
-    settings: DeploySettings,
+    settings: DeploySection,
     current: DeployRecord,
     target: DeployRecord,
     report: Reporter,

@@ -1,4 +1,5 @@
-"""The `[deploy]` section of an environment file, validated.
+"""Where deploy locks live, resolved from the `[deploy]` section (declared in
+`common/settings/deployment.py`) and the sections it falls back to.
 
 ```toml
 [deploy]
@@ -25,28 +26,27 @@ from typing import Any
 
 from common.environments import Environment
 from common.errors import ConfigError
-from common.settings.operations import DeploySection, TerraformSection
+from common.settings.deployment import DeploySection, TerraformSection
 
 DEPLOY_KEYS = tuple(field.name for field in dataclasses.fields(DeploySection))
 
 
 @dataclass(frozen=True)
-class DeploySettings:
-    """Where the deploy lock and audit log live and how a deploy behaves."""
+class LockTable:
+    """Where `environment`'s deploy locks and audit log live — the DynamoDB table, its region
+    and endpoint, resolved from `[deploy]`, `[terraform.backend]` and `[aws]` — and how long a
+    lock lasts unrenewed. The rest of `[deploy]` is read from the section itself."""
 
     environment: str
     lock_table: str
     region: str
     endpoint_url: str | None
-    lease_seconds: float = 900
-    smoke_timeout_seconds: float = 120
-    require_rehearsal: bool = False
-    rehearsal_environment: str = "staging"
+    lease_seconds: float
 
 
-def deploy_settings(env: Environment) -> DeploySettings:
-    """`[deploy]` of `env` (validated at load), its lock table and region falling back to
-    the Terraform backend's, then `[aws] region`."""
+def lock_table(env: Environment) -> LockTable:
+    """The lock table of `env`: `[deploy] lock_table` and `region`, falling back to the
+    Terraform backend's, then `[aws] region`."""
     deploy = DeploySection.for_environment(env)
     backend = TerraformSection.for_environment(env).backend if env.section("terraform") else None
     table = deploy.lock_table or (backend.dynamodb_table if backend else None)
@@ -55,20 +55,17 @@ def deploy_settings(env: Environment) -> DeploySettings:
             f"{env.path}: no deploy lock table; set deploy.lock_table "
             "(or terraform.backend.dynamodb_table)"
         )
-    return DeploySettings(
+    return LockTable(
         environment=env.name,
         lock_table=table,
         region=deploy.region or (backend.region if backend else None) or env.aws.region,
         endpoint_url=env.aws.endpoint_url,
         lease_seconds=deploy.lease_seconds,
-        smoke_timeout_seconds=deploy.smoke_timeout_seconds,
-        require_rehearsal=deploy.require_rehearsal,
-        rehearsal_environment=deploy.rehearsal_environment,
     )
 
 
-def dynamodb_client(settings: DeploySettings) -> Any:
+def dynamodb_client(table: LockTable) -> Any:
     """A boto3 DynamoDB client for the lock table's region and endpoint."""
     import boto3
 
-    return boto3.client("dynamodb", region_name=settings.region, endpoint_url=settings.endpoint_url)
+    return boto3.client("dynamodb", region_name=table.region, endpoint_url=table.endpoint_url)

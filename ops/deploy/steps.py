@@ -22,15 +22,15 @@ from typing import Any
 
 from common.db import connection
 from common.environments import Environment
+from common.settings.deployment import DeploySection
 from foreman.migrations import apply_migrations
 from ops.batch import registration
 from ops.batch.definitions import render_job_definitions
 from ops.deploy.audit import DeployRecord
 from ops.deploy.errors import DeployError
-from ops.deploy.settings import DeploySettings
 from ops.deploy.smoke import database_now, wait_for_fresh_heartbeat
 from ops.foreman_restart import (
-    foreman_host_settings,
+    foreman_host,
     restart_command_for,
     restart_foreman,
 )
@@ -55,7 +55,7 @@ class StepContext:
     """What a step sees: the environment, the release, earlier steps' facts, a reporter."""
 
     env: Environment
-    settings: DeploySettings
+    settings: DeploySection
     version: str
     git_sha: str
     allow_destroy: bool
@@ -203,7 +203,7 @@ def preview_migrations(ctx: StepContext) -> list[str]:
 
 
 def restart_foreman_step(ctx: StepContext) -> dict[str, Any]:
-    hosts = foreman_host_settings(ctx.env)
+    hosts = foreman_host(ctx.env)
     restarted_at = database_now(ctx.env)
     results = restart_foreman(hosts, environment=ctx.env.name, version=ctx.version)
     ctx.scratch["restarted_at"] = restarted_at
@@ -211,7 +211,7 @@ def restart_foreman_step(ctx: StepContext) -> dict[str, Any]:
 
 
 def preview_restart(ctx: StepContext) -> list[str]:
-    hosts = foreman_host_settings(ctx.env)
+    hosts = foreman_host(ctx.env)
     command = restart_command_for(hosts, environment=ctx.env.name, version=ctx.version)
     return [f"on {', '.join(hosts.host_names)} as {hosts.user}: {command}"]
 

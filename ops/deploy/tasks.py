@@ -76,9 +76,9 @@ def rollback(c: Context, env: str, dry_run: bool = False, wait: int = 0) -> None
 def history(c: Context, env: str, limit: int = 20, json: bool = False) -> None:
     """Show the deploy audit log: who deployed what, when, and how it ended."""
     from ops.deploy.audit import AuditLog
-    from ops.deploy.settings import deploy_settings
+    from ops.deploy.settings import lock_table
 
-    records = AuditLog(deploy_settings(environment(env))).history(limit=int(limit))
+    records = AuditLog(lock_table(environment(env))).history(limit=int(limit))
     if json:
         print_json([record.as_dict() for record in records])
         return
@@ -104,9 +104,9 @@ def history(c: Context, env: str, limit: int = 20, json: bool = False) -> None:
 def unlock(c: Context, env: str, execute: bool = False) -> None:
     """Break a stale deploy lock (expired lease); a dry run unless --execute."""
     from ops.deploy.lock import break_stale_lock
-    from ops.deploy.settings import deploy_settings
+    from ops.deploy.settings import lock_table
 
-    result = break_stale_lock(deploy_settings(environment(env)), execute=execute)
+    result = break_stale_lock(lock_table(environment(env)), execute=execute)
     if result.lock is None:
         console.print(f"{env}: no deploy lock is held")
     elif result.removed:

@@ -17,9 +17,9 @@ from common import db
 from common.db import fetch_one
 from common.environments import Environment
 from common.errors import ConfigError
+from common.settings.jobs import ForemanSettings
 from foreman.executors.null import NullExecutor
 from foreman.loop import Foreman
-from foreman.settings import ForemanSettings
 from ops.bench_queue import bench_environment, fresh_database, pending_queue
 from ops.benchkit import Comparison
 from ops.progress import Progress, quiet

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from common import db
 from common.environments import Environment, ExecutorSettings
 from common.errors import ConfigError
+from common.inputs import increasing_counts
 from ops.batch.bench import (
     batch_bench_environment,
     batch_emulator,
@@ -163,16 +164,8 @@ def _compared(
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
-    """`10000,100000,1000000` as increasing queue lengths (a ConfigError when not)."""
-    try:
-        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ConfigError(
-            f"--sizes takes whole numbers separated by commas, not {text!r}"
-        ) from None
-    if not sizes or any(size < 1 for size in sizes) or list(sizes) != sorted(set(sizes)):
-        raise ConfigError(f"--sizes takes increasing positive queue lengths, not {text!r}")
-    return sizes
+    """`10000,100000,1000000` as increasing queue lengths (a ValidationError when not)."""
+    return increasing_counts(text, "--sizes")
 
 
 def run_cost_curve(

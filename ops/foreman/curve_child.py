@@ -14,9 +14,9 @@ from pathlib import Path
 
 from common import db
 from common.environments import Environment
+from common.settings.jobs import ForemanSettings
 from foreman.dispatch import dispatch_pending_jobs, reconcile_active_jobs
 from foreman.executors import executor_for
-from foreman.settings import ForemanSettings
 
 
 @dataclass(frozen=True)

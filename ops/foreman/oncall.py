@@ -15,9 +15,9 @@ from typing import Any
 from common.db import connection
 from common.environments import Environment
 from common.errors import CommandError
-from common.foreman_host import foreman_host_settings
+from common.foreman_host import foreman_host
+from common.settings.deployment import DeploySection
 from common.sql import query
-from ops.deploy.settings import deploy_settings
 from ops.deploy.smoke import Heartbeat, database_now, wait_for_fresh_heartbeat
 from ops.foreman_restart import HostResult, restart_foreman
 
@@ -71,8 +71,8 @@ class RestartReport:
 
 def foreman_status(env: Environment) -> ForemanStatus:
     """Every foreman's heartbeat, read through the environment's way in."""
-    settings = foreman_host_settings(env)
-    status = ForemanStatus(env.name, settings.host_names, settings.way_in)
+    settings = foreman_host(env)
+    status = ForemanStatus(env.name, settings.host_names, settings.section.way_in)
     with connection(env) as conn, conn.cursor() as cur:
         cur.execute(query(__file__, "oncall.sql", "heartbeats"))
         status.foremen = [ForemanBeat(*row) for row in cur.fetchall()]
@@ -89,10 +89,12 @@ def restart_foreman_now(env: Environment, *, version: str | None = None) -> Rest
                 f"{env.name}: no foreman has reported a version; give the release to start "
                 "with -v VERSION (inv deploy's last version)"
             )
-    hosts = foreman_host_settings(env)
+    hosts = foreman_host(env)
     restarted_at = database_now(env)
     results = restart_foreman(hosts, environment=env.name, version=version)
     beat = wait_for_fresh_heartbeat(
-        env, since=restarted_at, timeout_seconds=deploy_settings(env).smoke_timeout_seconds
+        env,
+        since=restarted_at,
+        timeout_seconds=DeploySection.for_environment(env).smoke_timeout_seconds,
     )
     return RestartReport(version, results, beat)

@@ -9,7 +9,7 @@ from rich.console import RenderableType
 
 from common.errors import ValidationError
 from common.inputs import parse_int
-from ops.jobs.survey import survey
+from ops.jobs.tasks_survey import survey
 from ops.taskkit import (
     ENV_HELP,
     JSON_HELP,
@@ -153,11 +153,11 @@ def cancel(
     console.print(f"job {outcome.job_id} cancelled; it was {outcome.previous_state}{detail}")
 
 
-def _cancel_array(conn: Connection, job_id: int, settings: Environment, *, execute: bool) -> None:
+def _cancel_array(conn: Connection, job_id: int, env: Environment, *, execute: bool) -> None:
     from foreman.executors import executor_for
     from foreman.job_admin import cancel_array
 
-    result = cancel_array(conn, job_id, lambda: executor_for(settings), execute=execute)
+    result = cancel_array(conn, job_id, lambda: executor_for(env), execute=execute)
     name = result.executor_job_id or f"submission {result.token} (not yet submitted)"
     ids = ", ".join(str(i) for i in result.job_ids[:20])
     more = f" and {len(result.job_ids) - 20} more" if len(result.job_ids) > 20 else ""
@@ -182,11 +182,12 @@ def _job_id(value: object) -> int | None:
     help={
         "env": ENV_HELP,
         "once": "draw one frame and exit (for scripts)",
-        "interval": "seconds between refreshes (default 3)",
+        "interval": "seconds between refreshes, 0.1 to 3600 (default 3)",
     },
+    bounds={"interval": (0.1, 3600)},
     read_only=True,
 )
-def top(c: Context, env: str, once: bool = False, interval: str = "3") -> None:
+def top(c: Context, env: str, once: bool = False, interval: float = 3.0) -> None:
     """Live view: queues against capacity, oldest waits, throughput, failures by reason."""
     import time
 
@@ -195,12 +196,6 @@ def top(c: Context, env: str, once: bool = False, interval: str = "3") -> None:
     from ops.jobs.top import render_frame
     from ops.snapshots import SnapshotSource
 
-    try:
-        seconds = float(interval)
-    except ValueError:
-        seconds = 0.0
-    if not seconds > 0:
-        raise ValidationError(f"--interval must be a positive number of seconds, not {interval}")
     settings = environment(env)
     source = SnapshotSource(settings)
 
@@ -214,7 +209,7 @@ def top(c: Context, env: str, once: bool = False, interval: str = "3") -> None:
         with Live(frame(), console=console, auto_refresh=False, screen=False) as live:
             try:
                 while True:
-                    time.sleep(seconds)
+                    time.sleep(interval)
                     live.update(frame(), refresh=True)
             except KeyboardInterrupt:
                 pass  # leaving the view is how it ends

@@ -156,5 +156,7 @@ def _render_transfer(report: TransferReport, as_json: bool, verb: str) -> None:
 
 
 ns = Collection("lake")
-for _task in (check, prune_leftovers, mirror, restore):
-    ns.add_task(_task)
+ns.add_task(check)
+ns.add_task(prune_leftovers)
+ns.add_task(mirror)
+ns.add_task(restore)

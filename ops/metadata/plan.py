@@ -22,7 +22,7 @@ from typing import Any
 
 from common.errors import ValidationError
 from common.inputs import MAX_ID_LENGTH, check_text, displayable
-from workers import schemas
+from workers.schemas import validation as schemas
 
 KIND = "metadata_record"
 RECORD_ID = "sample_id"

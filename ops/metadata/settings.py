@@ -31,9 +31,6 @@ SOURCES = ("redcap",)
 _TOKEN = re.compile(r"^[0-9A-Fa-f]{32}$")
 
 
-MetadataSettings = MetadataSection
-
-
 def metadata_settings(env: Environment) -> MetadataSection:
     """The validated `[metadata]` section; refused when sync is not set up here."""
     if not env.section("metadata"):
@@ -46,7 +43,7 @@ def metadata_settings(env: Environment) -> MetadataSection:
     return settings
 
 
-def redcap_token(env: Environment, settings: MetadataSettings) -> str:
+def redcap_token(env: Environment, settings: MetadataSection) -> str:
     """The API token from its variable or its 0600 file; the message never holds it."""
     token = os.environ.get(settings.token_env, "").strip()
     if not token and settings.token_file:

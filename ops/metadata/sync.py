@@ -49,7 +49,7 @@ from ops.metadata.runs import (
 )
 from ops.metadata.settings import SOURCES, metadata_settings, redcap_token
 from ops.progress import Progress
-from workers import schemas
+from workers.schemas import validation as schemas
 
 
 @dataclass

@@ -18,7 +18,7 @@ from common.projects import (
     project_samples,
 )
 from ops.metadata.runs import recent_runs
-from workers import schemas
+from workers.schemas import validation as schemas
 
 
 @dataclass(frozen=True)

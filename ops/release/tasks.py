@@ -153,5 +153,7 @@ def hotfix(
 
 
 ns = Collection("release")
-for _task in (resolve, verify, next_, hotfix):
-    ns.add_task(_task)
+ns.add_task(resolve)
+ns.add_task(verify)
+ns.add_task(next_)
+ns.add_task(hotfix)

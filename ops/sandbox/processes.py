@@ -18,8 +18,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from common.errors import RefineryError
+from common.errors import CommandError, RefineryError
 from common.inputs import is_digits
+from common.shell import start_detached
 from foreman.executors.local import process_start_time
 
 
@@ -60,18 +61,10 @@ def spawn(
 ) -> subprocess.Popen:
     """Start `argv` in its own session (so it outlives us), output appended to `log_file`."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "ab") as log:
-        try:
-            return subprocess.Popen(
-                [str(part) for part in argv],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
-                start_new_session=True,
-            )
-        except FileNotFoundError:
-            raise SandboxError(f"{argv[0]} is not installed or not on PATH") from None
+    try:
+        return start_detached(argv, log_file=log_file, env=env)
+    except CommandError as exc:
+        raise SandboxError(str(exc)) from None
 
 
 def stop_process(process: subprocess.Popen, *, timeout: float = 10) -> None:

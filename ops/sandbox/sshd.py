@@ -15,6 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.shell import run_command
 from ops.sandbox.processes import SandboxError, free_port, spawn, stop_process, wait_for_port
 
 SSHD = "/usr/sbin/sshd"
@@ -42,11 +43,7 @@ class SshServer:
 def _keygen(path: Path) -> None:
     if path.exists():
         return
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
-        check=True,
-        capture_output=True,
-    )
+    run_command(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", path])
 
 
 def write_sshd_config(directory: Path, port: int, *, path: str | None = None) -> Path:

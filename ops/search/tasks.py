@@ -47,7 +47,7 @@ def find(
 ) -> None:
     """Search the catalog as the console does: the best hits and the facet counts."""
     from common import db
-    from common.search import search
+    from common.search.query import search
 
     filters = {}
     for item in filter:
@@ -68,4 +68,6 @@ def find(
         console.print(f"{facet}: " + ", ".join(f"{v['value']} ({v['hits']})" for v in values))
 
 
-ns = Collection("search", rebuild, find)
+ns = Collection("search")
+ns.add_task(rebuild)
+ns.add_task(find)

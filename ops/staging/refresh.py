@@ -28,6 +28,7 @@ import psycopg2
 from common import db
 from common.environments import Environment
 from common.errors import first_line
+from common.settings.operations import RefreshSection
 from foreman.jobs import ACTIVE_STATES
 from foreman.migrations import apply_migrations
 from ops.db.backups.logical import restore_into_new_database, scratch_name
@@ -39,7 +40,6 @@ from ops.staging.anonymise import Rules, apply_rules, hmac_key, read_rules
 from ops.staging.checks import foreign_key_violations, row_count_differences
 from ops.staging.errors import RefreshError
 from ops.staging.report import RehearsalReport, new_report
-from ops.staging.settings import RefreshSettings, refresh_settings
 from ops.staging.smoke import run_smoke_job
 from ops.staging.source import verified_source_backup
 
@@ -68,8 +68,8 @@ def check_environments(target: Environment, source: Environment) -> None:
 
 def plan_refresh(target: Environment, source: Environment, backup_name: str | None) -> RefreshPlan:
     check_environments(target, source)
-    settings = refresh_settings(target)
-    rules = read_rules(settings.rules)
+    settings = RefreshSection.for_environment(target)
+    rules = read_rules(settings.rules_path)
     reused = latest_verified_backup(
         source, max_age=timedelta(hours=settings.reuse_backup_hours), kind="logical"
     )
@@ -89,7 +89,7 @@ def plan_refresh(target: Environment, source: Environment, backup_name: str | No
         steps=[
             backup,
             f"restore it into a new database {live}_{PURPOSE}_<time> beside {live}",
-            f"anonymise {len(rules.rules)} personal columns ({settings.rules.name})",
+            f"anonymise {len(rules.rules)} personal columns ({settings.rules_path.name})",
             "check every foreign key and the row counts against the backup's manifest",
             "apply this checkout's migrations",
             f"cancel {source.name}'s unfinished jobs in the copy",
@@ -110,8 +110,8 @@ def execute_refresh(
     Raises the failing step's error after recording it; the live database is unchanged then.
     """
     check_environments(target, source)
-    settings = refresh_settings(target)
-    rules = read_rules(settings.rules)
+    settings = RefreshSection.for_environment(target)
+    rules = read_rules(settings.rules_path)
     key, key_source = hmac_key(rules)
     live = target.database.name
     report = new_report(target, source, commit)
@@ -145,7 +145,7 @@ def execute_refresh(
 
 
 def _rehearse(report: RehearsalReport, target: Environment, source: Environment, copy: str,
-              backup_name: str | None, settings: RefreshSettings, rules: Rules, key: bytes,
+              backup_name: str | None, settings: RefreshSection, rules: Rules, key: bytes,
               key_source: str, progress: Progress) -> None:  # fmt: skip
     """Steps 1-7, all on the copy."""
 

@@ -76,13 +76,14 @@ def rehearsal_reports(env: Environment) -> list[dict[str, Any]]:
     return reports
 
 
-def require_green_rehearsal(rehearsal_env: Environment, commit: str, target: str) -> dict:
-    """The newest green rehearsal on `rehearsal_env` of `commit`, or RehearsalRequiredError."""
-    reports = rehearsal_reports(rehearsal_env)
+def require_green_rehearsal(env: Environment, commit: str, target_name: str) -> dict:
+    """The newest green rehearsal of `commit` on `env` (where `target_name`'s releases are
+    rehearsed), or RehearsalRequiredError."""
+    reports = rehearsal_reports(env)
     green = [r for r in reports if r.get("outcome") == "succeeded" and r.get("commit") == commit]
     if green:
         return green[-1]
-    how = f"inv staging.refresh -e {rehearsal_env.name} --from {target} --execute"
+    how = f"inv staging.refresh -e {env.name} --from {target_name} --execute"
     if not reports:
         seen = "there is none"
     else:
@@ -92,6 +93,6 @@ def require_green_rehearsal(rehearsal_env: Environment, commit: str, target: str
             f"{str(latest.get('commit', ''))[:12]}"
         )
     raise RehearsalRequiredError(
-        f"{target} requires a green rehearsal on {rehearsal_env.name} of commit {commit[:12]} "
+        f"{target_name} requires a green rehearsal on {env.name} of commit {commit[:12]} "
         f"and {seen}; run {how} from this commit first"
     )

@@ -35,7 +35,8 @@ from typing import Any
 
 from common.environments import REPO_ROOT, Environment
 from common.errors import ConfigError
-from common.settings.operations import ScheduleSection, TerraformBackend, TerraformSection
+from common.settings.deployment import TerraformBackend, TerraformSection
+from common.settings.operations import ScheduleSection
 from ops.schedule.jobs import scheduled_job, timer_argv
 
 BUNDLED_PLUGINS = "bundled"

@@ -208,5 +208,10 @@ def _display(value: object) -> str:
 
 
 ns = Collection("tf")
-for _task in (plan, apply, output, unlock, state, replace, destroy):
-    ns.add_task(_task)
+ns.add_task(plan)
+ns.add_task(apply)
+ns.add_task(output)
+ns.add_task(unlock)
+ns.add_task(state)
+ns.add_task(replace)
+ns.add_task(destroy)

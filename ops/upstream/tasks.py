@@ -158,5 +158,6 @@ def _end(record: UpgradeReport, as_json: bool) -> None:
 
 
 ns = Collection("upstream")
-for _task in (status, upgrade, template):
-    ns.add_task(_task)
+ns.add_task(status)
+ns.add_task(upgrade)
+ns.add_task(template)

@@ -10,7 +10,7 @@ from ops.taskkit import ENV_HELP, JSON_HELP, console, environment, print_json, p
 @task(help={"env": ENV_HELP, "name": "login name", "role": "analyst, engineer or admin"})
 def add(c: Context, env: str, name: str, role: str) -> None:
     """Create a person's database login and console API token in a role; prints both once."""
-    from ops.users import add_user
+    from ops.users.logins import add_user
 
     user = add_user(environment(env), name, role)
     console.print(f"created {name} ({role}). Database password (shown once, store it now):")
@@ -22,7 +22,7 @@ def add(c: Context, env: str, name: str, role: str) -> None:
 @task(help={"env": ENV_HELP, "name": "login name whose console API token to replace"})
 def token(c: Context, env: str, name: str) -> None:
     """Replace a person's console API token (the old one stops working); prints it once."""
-    from ops.users import rotate_token
+    from ops.users.logins import rotate_token
 
     new = rotate_token(environment(env), name)
     console.print(f"new console API token for {name} (shown once, store it now):")
@@ -32,7 +32,7 @@ def token(c: Context, env: str, name: str) -> None:
 @task(help={"env": ENV_HELP, "json": JSON_HELP}, read_only=True)
 def list_(c: Context, env: str, json: bool = False) -> None:
     """List people's database logins and their roles."""
-    from ops.users import list_users
+    from ops.users.logins import list_users
 
     users = list_users(environment(env))
     if json:
@@ -46,7 +46,7 @@ def list_(c: Context, env: str, json: bool = False) -> None:
 @task(help={"env": ENV_HELP, "name": "login name to remove"})
 def remove(c: Context, env: str, name: str) -> None:
     """Remove a person: their console API token and login first, then their database role."""
-    from ops.users import remove_user
+    from ops.users.logins import remove_user
 
     remove_user(environment(env), name)
     console.print(f"removed {name}")

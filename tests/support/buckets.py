@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from common.lake.s3 import S3Lake
@@ -14,3 +17,12 @@ def create_lake_bucket(lake: S3Lake) -> S3Lake:
     except ClientError:
         lake.client.create_bucket(Bucket=lake.bucket)
     return lake
+
+
+def new_lake_and_inbox(s3: Any, inbox_name: str = "inbox") -> tuple[str, str]:
+    """Two new buckets with a unique suffix: a lake and an inbox (deliveries, references)."""
+    suffix = uuid.uuid4().hex[:8]
+    lake, inbox = f"lake-{suffix}", f"{inbox_name}-{suffix}"
+    s3.create_bucket(Bucket=lake)
+    s3.create_bucket(Bucket=inbox)
+    return lake, inbox

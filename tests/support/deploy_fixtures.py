@@ -20,9 +20,15 @@ def ssh_server(tmp_path_factory) -> Iterator[SshServer]:
 
 
 @pytest.fixture
-def fake_steps() -> FakeStepRecorder:
-    """Recording fakes of the images, Terraform and Batch steps (pipeline-logic tests only)."""
-    return FakeStepRecorder()
+def fake_steps(monkeypatch) -> FakeStepRecorder:
+    """Recording fakes of the images, Terraform and Batch steps (pipeline-logic tests only),
+    put in the step table for this test (the deploy takes no steps of a caller's)."""
+    from ops.deploy import steps
+
+    recorder = FakeStepRecorder()
+    for name, step in recorder.steps().items():
+        monkeypatch.setitem(steps.STEP_TABLE, name, step)
+    return recorder
 
 
 @pytest.fixture

@@ -119,3 +119,26 @@ def test_a_declared_application_without_code_stops_the_worker_from_loading(tmp_p
     monkeypatch.setenv(HANDLER_MODULES_VARIABLE, "emptyapps")
     with pytest.raises(ConfigError, match="declares process application 'promised', but no"):
         load_handler_modules()
+
+
+def test_a_handler_in_another_module_than_declared_is_refused(tmp_path, monkeypatch):
+    manifest = MANIFEST.format(name="placed", version="1.0.0") + 'module = "placedapps.other"\n'
+    _package(tmp_path, "placedapps", manifest, init="""
+        from workers.registry import handler
+
+        @handler("process", "placed")
+        def run(ctx):
+            return {}
+    """)  # fmt: skip
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError, match="declares process application 'placed' in module"):
+        importlib.import_module("placedapps")
+
+
+def test_a_declared_module_that_does_not_exist_is_named(tmp_path, monkeypatch):
+    manifest = MANIFEST.format(name="lost", version="1.0.0") + 'module = "lostapps.gone"\n'
+    _package(tmp_path, "lostapps", manifest)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(HANDLER_MODULES_VARIABLE, "lostapps")
+    with pytest.raises(ConfigError, match=r"handler module lostapps\.gone cannot be found"):
+        handler_for("process", "lost")

@@ -11,7 +11,7 @@ import pytest
 from common.environments import REPO_ROOT
 from common.errors import ValidationError
 from common.inputs import is_digits, parse_int
-from workers import schemas
+from workers.schemas import validation as schemas
 from workers.surveyors.delivery import sheet_schema_version
 
 PACKAGES = ("common", "foreman", "workers", "ops")

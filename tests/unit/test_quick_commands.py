@@ -13,9 +13,13 @@ import pytest
 
 from common.environments import REPO_ROOT
 
-# What a task imports when it runs: clients of AWS, Docker, SSH and HTTP, the surveyors and
-# the settings schemas (an environment is loaded by a task given `-e`, never by the listing).
-NOT_FOR_LISTING = ("requests", "boto3", "docker", "paramiko", "workers.surveyors", "pydantic")
+# What a task imports when it runs: clients of AWS, Docker, SSH and HTTP, the surveyors, the
+# settings schemas (an environment is loaded by a task given `-e`, never by the listing) and
+# the numeric libraries of the benchmarks.
+NOT_FOR_LISTING = (
+    "requests", "boto3", "docker", "paramiko", "workers.surveyors", "common.settings", "numpy",
+    "polars",
+)  # fmt: skip
 
 
 def imported_by_inv(*args: str) -> set[str]:

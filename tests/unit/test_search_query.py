@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.errors import ValidationError
-from common.search import checked_filters, engine_query
+from common.search.query import checked_filters, engine_query
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from common.db import fetch_one
 from common.errors import ValidationError
 from common.files import file_sha256
 from common.lake.layout import computed_file_key, safe_component
-from common.settings.jobs import DatasetsSettings
+from common.settings.datasets import DatasetsSettings
 from workers.datasets import bundle
 from workers.datasets.archive import verify_archive, write_archive
 from workers.datasets.requests import newest_targets, project_ids_of

@@ -1,5 +1,2 @@
-"""Downloaders (handlers registered on import)."""
-
-from workers.downloaders import download
-
-__all__ = ["download"]
+"""Downloaders: each application's code sits in the module its `applications.toml`
+entry names, imported when a job of that application runs (workers.registry)."""

@@ -19,13 +19,12 @@ from typing import Any
 
 from common import catalog
 from common.lake.s3 import s3_client
+from common.settings.jobs import DownloadSettings, PipelineSettings
 from foreman.jobs import enqueue_job
 from workers.downloaders.partials import partial_path
 from workers.downloaders.transfer import DownloadFailed, fetch
-from workers.processors.affy import queue_after_download as queue_arrays_after_download
 from workers.processors.quantify import queue_quantification_after_download
 from workers.registry import JobContext, handler
-from workers.settings import download_settings, pipeline_settings
 
 
 def started_for(partial: Path, record: catalog.FileToDownload) -> Path:
@@ -69,7 +68,7 @@ def download_file(ctx: JobContext) -> dict[str, Any]:
             "already_stored": True,
             "process_job_id": process_job,
         }
-    settings = download_settings(ctx.env)
+    settings = DownloadSettings.for_environment(ctx.env)
     partial = partial_path(ctx.lake, file_id)
     note = started_for(partial, record)
     with ctx.transfers.watch(f"download of {record.source_url}"):
@@ -117,10 +116,13 @@ def queue_processing(ctx: JobContext, experiment_id: int) -> int | None:
     """Queue the experiment's process job once all its originals are stored (else None)."""
     if not catalog.experiment_fully_stored(ctx.conn, experiment_id):
         return None
+    # Imported here: RMA's module brings numpy, which a download that queues nothing never needs.
+    from workers.processors.affy import queue_after_download as queue_arrays_after_download
+
     array, arrays_job = queue_arrays_after_download(ctx, experiment_id)
     if array:
         return arrays_job
-    settings = pipeline_settings(ctx.env)
+    settings = PipelineSettings.for_environment(ctx.env)
     job_id, _created = enqueue_job(
         ctx.conn,
         "process",

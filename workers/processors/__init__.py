@@ -1,5 +1,2 @@
-"""Processors (handlers registered on import)."""
-
-from workers.processors import affy, applications, gene_matrix, geo_tables, indices, quantify
-
-__all__ = ["affy", "applications", "gene_matrix", "geo_tables", "indices", "quantify"]
+"""Processors: each application's code sits in the module its `applications.toml`
+entry names, imported when a job of that application runs (workers.registry)."""

@@ -9,8 +9,7 @@ success; if the handler fails, the lake objects it wrote are removed again, so a
 clean.
 
     no_op      registers the inputs only: `manifest.json` lists the original files used.
-    fastq_qc   `qc.json`: reads, bases, GC %, mean Phred quality and length distribution per
-               file and per experiment (see `fastq_stats`). A file without reads fails QC.
+    fastq_qc   `qc.json` (workers.processors.fastq_qc).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from typing import Any
 from common import catalog
 from common.errors import JobError, ValidationError
 from common.lake.layout import computed_file_key
-from workers.processors.fastq_stats import FastqStats, MalformedFastq, fastq_stats
 from workers.registry import JobContext, handler
 
 Compute = Callable[[JobContext, list[dict[str, Any]]], dict[str, bytes]]
@@ -109,13 +107,13 @@ def run_application(
     }
 
 
-def _json_bytes(value: Any) -> bytes:
+def json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2) + "\n").encode()
 
 
 def manifest(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, bytes]:
     return {
-        "manifest.json": _json_bytes(
+        "manifest.json": json_bytes(
             {
                 "experiments": [
                     {
@@ -138,41 +136,7 @@ def manifest(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, by
     }
 
 
-def quality_control(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, bytes]:
-    report: dict[str, Any] = {"application": "fastq_qc", "experiments": {}}
-    for experiment in experiments:
-        total = FastqStats()
-        per_file = {}
-        for original in experiment["files"]:
-            with ctx.lake.open_read(original["lake_key"]) as raw:
-                try:
-                    stats = fastq_stats(raw)
-                except MalformedFastq as exc:
-                    raise MalformedFastq(f"{original['name']}: {exc}") from None
-            if stats.reads == 0:
-                # An empty file is a failed delivery or transfer, not a sample with no reads.
-                raise MalformedFastq(f"{original['name']}: no reads (the file is empty)")
-            per_file[original["name"]] = stats.summary()
-            total.merge(stats)
-        report["experiments"][str(experiment["id"])] = {
-            "accession": experiment["accession"],
-            "sample": experiment["sample"],
-            "individual": experiment["individual"],
-            "library_layout": experiment["library_layout"],
-            "total": total.summary(),
-            "files": per_file,
-        }
-        ctx.log.info("QC of %s: %d reads", experiment["accession"], total.reads)
-    return {"qc.json": _json_bytes(report)}
-
-
 @handler("process", "no_op")
 def process_no_op(ctx: JobContext) -> dict[str, Any]:
     """Record an analysis of the experiments without computing anything."""
     return run_application(ctx, manifest)
-
-
-@handler("process", "fastq_qc")
-def process_fastq_qc(ctx: JobContext) -> dict[str, Any]:
-    """Quality statistics of every FASTQ file of the experiments."""
-    return run_application(ctx, quality_control)

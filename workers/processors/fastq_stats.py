@@ -8,8 +8,6 @@ FASTQ are told apart by the gzip magic bytes, not the file name.
 
 from __future__ import annotations
 
-import gzip
-import io
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,12 +17,12 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from common.errors import ValidationError
+from workers.processors.fastq_streams import open_fastq
 
 BLOCK_BYTES = 2 * 1024 * 1024
 PHRED_OFFSET = 33
 QUALITY_BINS = 64
 GC_BINS = 101
-_GZIP_MAGIC = b"\x1f\x8b"
 
 _IS_GC = np.zeros(256, dtype=np.uint8)
 for _base in b"GCgc":
@@ -122,29 +120,6 @@ def _trimmed(counts: np.ndarray) -> list[int]:
     while values and values[-1] == 0:
         values.pop()
     return values
-
-
-class _ReadAdapter(io.RawIOBase):
-    """Any object with read(n) as a raw stream (e.g. an S3 body), so it can be buffered."""
-
-    def __init__(self, source: Any) -> None:
-        self._source = source
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def open_fastq(raw: BinaryIO) -> BinaryIO:
-    """A stream of FASTQ text from `raw`, gunzipped when it starts with the gzip magic."""
-    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(_ReadAdapter(raw))
-    if buffered.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
-    return buffered
 
 
 def fastq_stats(raw: BinaryIO, *, block_bytes: int = BLOCK_BYTES) -> FastqStats:

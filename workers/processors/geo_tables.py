@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from common.errors import ValidationError
+from common.settings.jobs import ArraySettings
 from workers.processors.affy import tsv_bytes
 from workers.processors.affy_chips import fetch_chip, package_name, summarise_to_genes
 from workers.processors.affy_r import ProbeSetValues
 from workers.processors.applications import run_application
 from workers.processors.quantify import local_copy
 from workers.registry import JobContext, handler
-from workers.settings import array_settings
 
 APPLICATION = "geo_table"
 
@@ -70,7 +70,7 @@ def read_sample_table(path: Path) -> dict[str, float]:
 @handler("process", APPLICATION)
 def process_geo_table(ctx: JobContext) -> dict[str, Any]:
     """Convert one sample's processed table to genes through its chip's probe-to-gene table."""
-    floor = array_settings(ctx.env).table_floor_percent
+    floor = ArraySettings.for_environment(ctx.env).table_floor_percent
     provenance: dict[str, Any] = {}
 
     def compute(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, bytes]:

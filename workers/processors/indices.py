@@ -29,11 +29,11 @@ from common.errors import PermanentJobError, ValidationError
 from common.files import file_sha256
 from common.inputs import MAX_ID_LENGTH, check_text, user_path
 from common.lake.layout import transcriptome_index_prefix
+from common.settings.jobs import RnaSeqSettings
 from common.sql import query
 from foreman.jobs import enqueue_job
 from workers.processors import ensembl, salmon_tool, transcriptome
 from workers.registry import JobContext, handler
-from workers.settings import rnaseq_settings
 
 
 def _sql(name: str) -> str:
@@ -107,7 +107,9 @@ def request_index(
         source, division_name = "files", ""
         release_label = hashlib.sha256("\n".join(fingerprints).encode()).hexdigest()[:16]
     else:
-        found = ensembl.resolve_release(rnaseq_settings(env), organism, division, release)
+        found = ensembl.resolve_release(
+            RnaSeqSettings.for_environment(env), organism, division, release
+        )
         source, division_name, release_label = "ensembl", found.division, str(found.release)
         inputs = {"fasta": found.genome_url, "gtf": found.gtf_url, "assembly": found.assembly}
     key = {"organism": organism, "source": source, "release": release_label,
@@ -166,7 +168,7 @@ def _fetch(ctx: JobContext, location: str, target: Path) -> Path:
     """Bring an input (http(s) URL, s3:// object or local path) into the scratch folder."""
     parsed = urlparse(location)
     if parsed.scheme in ("http", "https"):
-        timeout = rnaseq_settings(ctx.env).timeout_seconds
+        timeout = RnaSeqSettings.for_environment(ctx.env).timeout_seconds
         with (
             ctx.transfers.watch(f"download of {location}"),
             urllib.request.urlopen(location, timeout=timeout) as response,
@@ -212,7 +214,7 @@ def build_transcriptome_index(ctx: JobContext) -> dict[str, Any]:
             _fetch(ctx, inputs["gtf"], scratch / "annotation.gtf"),
             scratch / "transcriptome",
         )
-    threads = rnaseq_settings(ctx.env).salmon_threads
+    threads = RnaSeqSettings.for_environment(ctx.env).salmon_threads
     built = scratch / "index"
     for name, kmer in salmon_tool.INDEX_KMERS.items():
         ctx.log.info("building the %s (k=%d) index of %s", name, kmer, row["organism"])

@@ -25,14 +25,14 @@ from psycopg2.extensions import connection as Connection
 
 from common import catalog
 from common.errors import JobError, ValidationError
+from common.settings.jobs import RnaSeqSettings
 from common.sql import query
 from foreman.jobs import enqueue_job
 from workers.processors.applications import run_application
-from workers.processors.fastq_stats import open_fastq
+from workers.processors.fastq_streams import open_fastq
 from workers.processors.indices import fetch_index, get_index, index_for_organism
 from workers.processors.salmon_tool import INDEX_KMERS, quantify, salmon_version
 from workers.registry import JobContext, handler
-from workers.settings import rnaseq_settings
 
 READS_FOR_LENGTH = 1000
 
@@ -128,7 +128,7 @@ def process_salmon(ctx: JobContext) -> dict[str, Any]:
         index_id = int(ctx.job.payload["index_id"])
     except (KeyError, TypeError, ValueError):
         raise ValidationError("salmon payload needs an integer 'index_id'") from None
-    settings = rnaseq_settings(ctx.env)
+    settings = RnaSeqSettings.for_environment(ctx.env)
     provenance: dict[str, Any] = {}
 
     def compute(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, bytes]:
@@ -208,7 +208,7 @@ def queue_summary_if_last(ctx: JobContext, project_id: int) -> int | None:
 def queue_quantification_after_download(ctx: JobContext, experiment_id: int) -> int | None:
     """The download handler's hook: queue salmon for a stored RNA-seq experiment."""
     experiment = catalog.get_experiment(ctx.conn, experiment_id)
-    quantify_on = rnaseq_settings(ctx.env).quantify
+    quantify_on = RnaSeqSettings.for_environment(ctx.env).quantify
     return queue_quantification(
         ctx.conn, experiment, ctx.env.bot_user, parent_job_id=ctx.job.id,
         settings_quantify=quantify_on,

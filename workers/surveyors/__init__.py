@@ -1,5 +1,2 @@
-"""Surveyors (handlers registered on import)."""
-
-from workers.surveyors import arrayexpress, delivery, ena, geo
-
-__all__ = ["arrayexpress", "delivery", "ena", "geo"]
+"""Surveyors: each application's code sits in the module its `applications.toml`
+entry names, imported when a job of that application runs (workers.registry)."""

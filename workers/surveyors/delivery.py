@@ -45,9 +45,9 @@ from typing import Any
 from common.errors import ValidationError
 from common.inputs import MAX_ID_LENGTH, MAX_PATH_LENGTH, MAX_TEXT_LENGTH, check_text
 from common.lake.s3 import s3_client
-from workers import schemas
 from workers.registry import JobContext, handler
-from workers.schemas import Problem, SchemaValidationError
+from workers.schemas import validation as schemas
+from workers.schemas.validation import Problem, SchemaValidationError
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
 from workers.surveyors.delivery_sources import (
     SAMPLE_SHEET,

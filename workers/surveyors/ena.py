@@ -24,8 +24,8 @@ import requests
 
 from common.errors import JobError, ValidationError, first_line
 from common.inputs import excerpt, is_digits
+from common.settings.jobs import EnaSettings
 from workers.registry import JobContext, handler
-from workers.settings import EnaSettings, ena_settings
 from workers.surveyors.catalog_writer import SurveyedFile, SurveyedRun, record_runs
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ def runs_from_report(
 def survey_ena(ctx: JobContext) -> dict[str, Any]:
     """Catalog the runs of an ENA accession and queue a download per FASTQ file."""
     accession = validate_accession(str(ctx.job.payload.get("accession", "")))
-    settings = ena_settings(ctx.env)
+    settings = EnaSettings.for_environment(ctx.env)
     rows = fetch_file_report(settings, accession)
     runs, without_files = runs_from_report(
         rows, accession, scheme=settings.archive_scheme, mirror=settings.archive_mirror_url

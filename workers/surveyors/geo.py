@@ -34,8 +34,8 @@ from typing import Any
 from common import catalog
 from common.errors import ValidationError
 from common.inputs import excerpt, is_digits
+from common.settings.jobs import EnaSettings, GeoSettings
 from workers.registry import JobContext, handler
-from workers.settings import GeoSettings, ena_settings, geo_settings
 from workers.surveyors.catalog_writer import SurveyedRun, record_runs
 from workers.surveyors.ena import UnknownAccession, fetch_file_report, runs_from_report
 from workers.surveyors.geo_arrays import array_run
@@ -268,9 +268,9 @@ def survey_geo(ctx: JobContext) -> dict[str, Any]:
     """Catalog a GEO series' samples — their SRA runs, or their raw files of Affymetrix arrays
     (`workers.surveyors.geo_arrays`) — and queue a download per file."""
     accession = validate_series_accession(str(ctx.job.payload.get("accession", "")))
-    settings = geo_settings(ctx.env)
+    settings = GeoSettings.for_environment(ctx.env)
     series = resolve_series(settings, accession)
-    ena = ena_settings(ctx.env)
+    ena = EnaSettings.for_environment(ctx.env)
     runs: list[SurveyedRun] = []
     arrays: list[str] = []
     without_sra: list[str] = []

@@ -1,4 +1,4 @@
-# What the deploy reads (ops/terraform/outputs.py REQUIRED_OUTPUTS); stacks/sandbox
+# What the deploy reads (ops/tf/outputs.py REQUIRED_OUTPUTS); stacks/sandbox
 # declares the same outputs.
 
 output "aws_region" {

@@ -9,6 +9,6 @@ terraform {
   }
 
   # Partial configuration: bucket, key (one per environment), region and dynamodb_table come
-  # from the environment file through `terraform init -backend-config` (ops/terraform).
+  # from the environment file through `terraform init -backend-config` (ops/tf).
   backend "s3" {}
 }

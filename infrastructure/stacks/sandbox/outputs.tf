@@ -1,4 +1,4 @@
-# The same outputs as stacks/aws (ops/terraform/outputs.py REQUIRED_OUTPUTS), with
+# The same outputs as stacks/aws (ops/tf/outputs.py REQUIRED_OUTPUTS), with
 # plausible values derived from the variables.
 
 output "aws_region" {

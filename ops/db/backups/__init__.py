@@ -16,7 +16,7 @@ Read in four rooms, in the order a backup lives:
   `writers` (stopped around it, here and in the cloud) and `after_restore` (ids and the lake
   put right afterwards).
 
-Modules take plain values and return results; `ops/db/backup_tasks.py` renders them.
+Modules take plain values and return results; `ops/db/tasks_backup.py` renders them.
 Anything destructive elsewhere asks `ops.db.backups.scheduled.fresh_verified_backup` for a
 recent verified backup first; there is no other way to take one.
 """

@@ -24,7 +24,7 @@ from typing import Any
 
 from common.environments import Environment
 from common.errors import RefineryError
-from common.foreman_host import foreman_host_settings, has_foreman_host
+from common.foreman_host import foreman_host, has_foreman_host
 from foreman import service as foreman_service
 from foreman.executors.batch import BatchExecutor, batch_client
 from ops.db.backups.errors import BackupError
@@ -98,10 +98,10 @@ def describe_cloud_writers(env: Environment) -> list[str]:
     """The dry run's lines for stopping the writers."""
     lines = []
     if has_foreman_host(env):
-        settings = foreman_host_settings(env)
+        settings = foreman_host(env)
         lines.append(
             f"stop the foreman on {', '.join(settings.host_names)} over SSH "
-            f"({settings.stop_command or 'no stop_command configured'})"
+            f"({settings.section.stop_command or 'no stop_command configured'})"
         )
     if env.executor.kind == "batch":
         queues = ", ".join(_job_queues(env))
@@ -115,7 +115,7 @@ def stop_cloud_writers(env: Environment) -> CloudWriters:
 
     hosts: list[str] = []
     if has_foreman_host(env):
-        settings = foreman_host_settings(env)
+        settings = foreman_host(env)
         results = stop_foreman(settings, environment=env.name)
         hosts = [result.host for result in results]
     terminated = _terminate_batch_jobs(env) if env.executor.kind == "batch" else []
@@ -130,7 +130,7 @@ def start_cloud_writers(env: Environment, stopped: CloudWriters) -> str:
     jobs = f"; {count} Batch job(s) had been terminated" if count else ""
     if not stopped.hosts:
         return "no foreman host to restart" + jobs
-    start_foreman(foreman_host_settings(env), environment=env.name)
+    start_foreman(foreman_host(env), environment=env.name)
     return f"the foreman was started again on {', '.join(stopped.hosts)}" + jobs
 
 

@@ -21,7 +21,7 @@ from invoke import Program
 from common.db import embedded_cluster
 from common.errors import ExitCode
 from ops.deploy.lock import acquire_lock, current_holder
-from ops.deploy.settings import deploy_settings
+from ops.deploy.settings import lock_table
 from ops.deploy.steps import STEP_TABLE, Step
 from ops.tasks import ns
 from tests.support.deploy import create_lock_table, deploy_sections, foreman_restart_command
@@ -56,7 +56,7 @@ def test_release_resolve_prints_the_environment_for_ci():
 
 
 def test_a_second_deploy_is_refused_at_once_naming_the_holder(deploy_env):
-    held = acquire_lock(deploy_settings(deploy_env), version="v1.0.0-dev")
+    held = acquire_lock(lock_table(deploy_env), version="v1.0.0-dev")
     try:
         second = inv_process("deploy", "-e", "staging", "-v", "v1.0.1-dev")
     finally:
@@ -156,7 +156,7 @@ def test_history_at_80_columns_shows_versions_and_headers_whole(deploy_env):
 
     record = DeployRecord("staging", "deploy", "v1.4.0-dev", "3f2a9b1c0d4e5f6a7b8c9d0e")
     record.outcome, record.steps_done = "succeeded", ["images", "infrastructure", "migrate"]
-    AuditLog(deploy_settings(deploy_env)).save(record)
+    AuditLog(lock_table(deploy_env)).save(record)
     result = run_inv("deploy.history", "-e", "staging", columns=80)
     assert result.returncode == 0, result.stderr
     assert "…" not in result.stdout
@@ -177,7 +177,7 @@ def test_a_rollback_after_a_single_deploy_says_there_is_nothing_to_roll_back_to(
     record = DeployRecord("staging", "deploy", "v1.0.0-dev", "3f2a9b1c0d4e")
     record.outcome = "succeeded"
     record.facts["images"] = {"worker_image": "registry/workers:v1.0.0-dev"}
-    AuditLog(deploy_settings(deploy_env)).save(record)
+    AuditLog(lock_table(deploy_env)).save(record)
     single = run_inv("rollback", "-e", "staging")
     assert single.returncode == ExitCode.NOT_FOUND
     assert single.stderr.splitlines() == [

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.environments import REPO_ROOT
-from ops.users import add_user, remove_user
+from ops.users.logins import add_user, remove_user
 from tests.acceptance.hostile.strategies import hostile_text, not_a_number_in
 from tests.support.foreman import fetch
 from tests.support.services import free_port, stop_process, wait_for_port

@@ -63,7 +63,7 @@ def test_register_creates_a_revision_per_pipeline_and_tier_and_prune_keeps_newes
     assert {"survey-delivery", "survey-ena", "download", "process-no_op"} <= pipelines
     assert "process-fastq_qc" in pipelines
     assert len(registered) == len(pipelines) * 2
-    name = job_definition_name(cloud_env, "download", 4096)
+    name = job_definition_name(cloud_env.name, "download", 4096)
     assert _active(name) == [1, 2, 3, 4]
 
     planned = prune_job_definitions(cloud_env, keep=2)  # dry run by default
@@ -96,7 +96,7 @@ def test_invalid_template_stops_before_any_api_call(cloud_env, tmp_path, monkeyp
         register_job_definitions(cloud_env, version="9", image="r/workers:9", outputs=OUTPUTS)
     # download and the surveys render fine, but nothing at all was registered.
     for pipeline in ("download", "survey-delivery", "survey-ena"):
-        assert _active(job_definition_name(cloud_env, pipeline, 1024)) == []
+        assert _active(job_definition_name(cloud_env.name, pipeline, 1024)) == []
 
 
 def _inv(*args):
@@ -119,7 +119,7 @@ def test_batch_tasks_register_and_prune_with_dry_run_by_default(cloud_env):
     dry = _inv("batch.prune", "-e", cloud_env.name, "--keep", "1")
     assert dry.returncode == 0, dry.stderr
     assert "would deregister" in dry.stdout and "pass --execute" in dry.stdout
-    name = job_definition_name(cloud_env, "survey-delivery", 1024)
+    name = job_definition_name(cloud_env.name, "survey-delivery", 1024)
     assert _active(name) == [1, 2]
     done = _inv("batch.prune", "-e", cloud_env.name, "--keep", "1", "--execute", "--json")
     assert done.returncode == 0, done.stderr

@@ -10,7 +10,7 @@ import requests
 
 from common import catalog
 from common.environments import REPO_ROOT
-from ops.users import add_user, list_users, remove_user
+from ops.users.logins import add_user, list_users, remove_user
 from tests.support.services import free_port, stop_process, wait_for_port
 
 

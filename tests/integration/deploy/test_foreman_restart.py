@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from common.errors import ConfigError
+from common.settings.deployment import ForemanHostSection
 from ops.foreman_restart import (
-    ForemanHostSettings,
+    ForemanHost,
     ForemanRestartError,
-    foreman_host_settings,
+    foreman_host,
     restart_foreman,
 )
 from tests.support.sshd import unused_port
@@ -17,12 +18,14 @@ pytestmark = pytest.mark.integration
 
 
 def _settings(ssh, tmp_path, *, hosts, command):
-    return ForemanHostSettings(
-        hosts=tuple(hosts),
-        user=ssh.user,
-        key_file=ssh.client_key,
+    section = ForemanHostSection(
+        hosts=[f"{host}:{port}" for host, port in hosts],
+        key_file=str(ssh.client_key),
         restart_command=command,
         connect_timeout_seconds=5,
+    )
+    return ForemanHost(
+        section, tuple(hosts), ssh.user, ssh.client_key, known_hosts_file=None, way_in_command=""
     )
 
 
@@ -82,6 +85,6 @@ def test_a_key_file_readable_by_others_is_refused(make_env, ssh_server, tmp_path
         },
     )
     with pytest.raises(ConfigError, match="must be 0600"):
-        foreman_host_settings(env)
+        foreman_host(env)
     key.chmod(0o600)
-    assert foreman_host_settings(env).hosts == (("127.0.0.1", 22),)
+    assert foreman_host(env).hosts == (("127.0.0.1", 22),)

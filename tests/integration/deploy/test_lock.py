@@ -9,16 +9,16 @@ import pytest
 
 from ops.deploy.errors import DeployError, DeployLockedError
 from ops.deploy.lock import acquire_lock, break_stale_lock, current_holder, read_lock
-from ops.deploy.settings import DeploySettings
+from ops.deploy.settings import LockTable
 from tests.support.deploy import create_lock_table
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def settings(moto_server) -> DeploySettings:
+def settings(moto_server) -> LockTable:
     table = create_lock_table(moto_server.endpoint_url)
-    return DeploySettings("staging", table, "us-east-1", moto_server.endpoint_url, lease_seconds=30)
+    return LockTable("staging", table, "us-east-1", moto_server.endpoint_url, lease_seconds=30)
 
 
 def test_of_two_racing_deploys_exactly_one_gets_the_lock_and_the_other_names_it(settings):
@@ -57,7 +57,7 @@ def test_a_waiting_deploy_gets_the_lock_once_the_holder_releases(settings):
 
 
 def test_a_held_lock_renews_its_lease(settings):
-    short = DeploySettings(**{**settings.__dict__, "lease_seconds": 1.0})
+    short = LockTable(**{**settings.__dict__, "lease_seconds": 1.0})
     lock = acquire_lock(short, version="v1.0.0-dev")
     first_expiry = read_lock(short).expires_at
     time.sleep(1.5)
@@ -67,7 +67,7 @@ def test_a_held_lock_renews_its_lease(settings):
 
 
 def test_a_stale_lock_is_refused_and_only_broken_with_execute(settings):
-    short = DeploySettings(**{**settings.__dict__, "lease_seconds": 0.5})
+    short = LockTable(**{**settings.__dict__, "lease_seconds": 0.5})
     dead = acquire_lock(short, version="v1.0.0-dev")
     dead._stop.set()  # the holder "dies": it stops renewing its lease
     time.sleep(1.0)
@@ -92,6 +92,6 @@ def test_a_live_lock_cannot_be_broken(settings):
 
 
 def test_a_missing_lock_table_is_a_one_line_error(moto_server):
-    settings = DeploySettings("staging", "no-such-table", "us-east-1", moto_server.endpoint_url)
+    settings = LockTable("staging", "no-such-table", "us-east-1", moto_server.endpoint_url, 900)
     with pytest.raises(DeployError, match=r"no-such-table .*ResourceNotFoundException"):
         acquire_lock(settings, version="v1.0.0-dev")

@@ -22,7 +22,7 @@ from ops.deploy.audit import AuditLog
 from ops.deploy.errors import DeployLockedError, VersionRuleError
 from ops.deploy.lock import current_holder, read_lock
 from ops.deploy.pipeline import StepFailedError, run_deploy, run_rollback
-from ops.deploy.settings import deploy_settings
+from ops.deploy.settings import lock_table
 
 pytestmark = pytest.mark.integration
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -36,16 +36,14 @@ def test_a_concurrent_deploy_is_refused_naming_the_one_in_progress(deploy_env, f
     outcome: list = []
 
     def first_deploy() -> None:
-        outcome.append(
-            run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=fake_steps.steps())
-        )
+        outcome.append(run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA))
 
     thread = threading.Thread(target=first_deploy)
     thread.start()
     try:
         assert _waits_for_an_advisory_lock(holder, timeout=60)
         with pytest.raises(DeployLockedError) as refused:
-            run_deploy(deploy_env, version="v1.0.1-dev", git_sha=SHA, steps=fake_steps.steps())
+            run_deploy(deploy_env, version="v1.0.1-dev", git_sha=SHA)
     finally:
         with holder.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(%s)", (MIGRATIONS_LOCK_KEY,))
@@ -54,7 +52,7 @@ def test_a_concurrent_deploy_is_refused_naming_the_one_in_progress(deploy_env, f
     assert f"being deployed by {current_holder()}" in str(refused.value)
     assert "deploy v1.0.0-dev" in str(refused.value)
     assert outcome[0].record.outcome == "succeeded"
-    history = AuditLog(deploy_settings(deploy_env)).history()
+    history = AuditLog(lock_table(deploy_env)).history()
     assert [record.version for record in history] == ["v1.0.0-dev"]
     # The smoke step ran the environment's first lake check and recorded it (the figure the
     # lake-out-of-sync alarm reads from the first deploy on).
@@ -73,9 +71,9 @@ def test_a_version_for_the_wrong_environment_is_refused_before_anything_runs(
     deploy_env, fake_steps
 ):
     with pytest.raises(VersionRuleError, match="deploys only to prod"):
-        run_deploy(deploy_env, version="v1.0.0", git_sha=SHA, steps=fake_steps.steps())
+        run_deploy(deploy_env, version="v1.0.0", git_sha=SHA)
     assert fake_steps.calls == []
-    assert AuditLog(deploy_settings(deploy_env)).history() == []
+    assert AuditLog(lock_table(deploy_env)).history() == []
 
 
 def test_an_interrupted_deploy_records_the_failure_and_a_rerun_completes(
@@ -83,17 +81,17 @@ def test_an_interrupted_deploy_records_the_failure_and_a_rerun_completes(
 ):
     monkeypatch.setenv(failpoints.VARIABLE, "deploy.step.restart_foreman")
     with pytest.raises(StepFailedError, match="failed at step restart_foreman"):
-        run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=fake_steps.steps())
+        run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA)
     monkeypatch.delenv(failpoints.VARIABLE)
-    audit = AuditLog(deploy_settings(deploy_env))
+    audit = AuditLog(lock_table(deploy_env))
     [failed] = audit.history()
     assert failed.outcome == "failed"
     assert failed.steps_done == ["images", "infrastructure", "job_definitions", "migrate"]
     assert "restart_foreman" in failed.error
     assert "injected at failpoint deploy.step.restart_foreman" in failed.error
-    assert read_lock(deploy_settings(deploy_env)) is None  # released in finally
+    assert read_lock(lock_table(deploy_env)) is None  # released in finally
 
-    result = run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=fake_steps.steps())
+    result = run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA)
     assert result.record.outcome == "succeeded"
     assert result.record.resumed_from == failed.deploy_id
     assert result.reused_steps == ["images"]  # pushed images are reused, the rest redone
@@ -107,8 +105,8 @@ def test_an_interrupt_is_recorded_as_interrupted_and_releases_the_lock(
 ):
     monkeypatch.setenv(failpoints.VARIABLE, "deploy.step.migrate=interrupt")
     with pytest.raises(KeyboardInterrupt):
-        run_deploy(deploy_env, version="v1.2.0-dev", git_sha=SHA, steps=fake_steps.steps())
-    settings = deploy_settings(deploy_env)
+        run_deploy(deploy_env, version="v1.2.0-dev", git_sha=SHA)
+    settings = lock_table(deploy_env)
     [record] = AuditLog(settings).history()
     assert record.outcome == "interrupted" and record.finished_at
     assert record.steps_done == ["images", "infrastructure", "job_definitions"]
@@ -121,29 +119,29 @@ def test_smoke_check_fails_clearly_when_no_heartbeat_advances(make_deploy_env, f
     with pytest.raises(
         StepFailedError, match="smoke_check: smoke check failed: no foreman heartbeat"
     ):
-        run_deploy(env, version="v1.0.0-dev", git_sha=SHA, steps=fake_steps.steps())
-    [record] = AuditLog(deploy_settings(env)).history()
+        run_deploy(env, version="v1.0.0-dev", git_sha=SHA)
+    [record] = AuditLog(lock_table(env)).history()
     assert record.outcome == "failed" and "no heartbeat at all" in record.error
 
 
 def test_rollback_after_a_failed_deploy_returns_to_the_last_successful_one(
     deploy_env, fake_steps, monkeypatch
 ):
-    run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=fake_steps.steps())
-    run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA, steps=fake_steps.steps())
+    run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA)
+    run_deploy(deploy_env, version="v1.1.0-dev", git_sha=SHA)
     monkeypatch.setenv(failpoints.VARIABLE, "deploy.step.smoke_check")
     with pytest.raises(StepFailedError):
-        run_deploy(deploy_env, version="v1.2.0-dev", git_sha=SHA, steps=fake_steps.steps())
+        run_deploy(deploy_env, version="v1.2.0-dev", git_sha=SHA)
     monkeypatch.delenv(failpoints.VARIABLE)
-    record = run_rollback(deploy_env, steps=fake_steps.steps()).record
+    record = run_rollback(deploy_env).record
     assert (record.version, record.rolled_back_from) == ("v1.1.0-dev", "v1.2.0-dev")
     assert record.facts["smoke_check"]["foreman_version"] == "v1.1.0-dev"
 
 
 def test_rollback_without_an_earlier_version_is_refused(deploy_env, fake_steps):
-    run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA, steps=fake_steps.steps())
+    run_deploy(deploy_env, version="v1.0.0-dev", git_sha=SHA)
     with pytest.raises(Exception, match="no earlier successful version"):
-        run_rollback(deploy_env, steps=fake_steps.steps())
+        run_rollback(deploy_env)
 
 
 def _waits_for_an_advisory_lock(conn, *, timeout: float) -> bool:

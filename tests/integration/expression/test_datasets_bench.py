@@ -11,7 +11,7 @@ import pytest
 from common.errors import ValidationError
 from ops.datasets.bench import TOLERANCE, compare_outputs, run_bench
 from tests.support.bench import assert_reported_in_common_shape
-from tests.support.inv import run_inv
+from tests.support.inv import one_error_line, run_inv, table_columns
 
 pytestmark = [pytest.mark.integration, pytest.mark.r]
 
@@ -50,3 +50,22 @@ def test_inv_bench_datasets_reports_time_and_memory_for_equal_matrices() -> None
     report = json.loads(result.stdout)
     assert [c["measure"] for c in report["comparisons"]] == ["s", "MB"]
     assert report["details"]["max_difference"] <= TOLERANCE
+
+
+def test_inv_bench_datasets_at_several_sample_counts_prints_the_memory_curve() -> None:
+    """`--samples 6,12` runs the benchmark at each count and tabulates each side's peak memory
+    and the ratios; the JSON holds both runs, each with equal matrices."""
+    args = ("bench.datasets", "--samples", "6,12", "--genes", "200", "--experiments", "3")
+    table = run_inv(*args, timeout=600)
+    assert table.returncode == 0, table.stderr
+    answer = run_inv(*args, "--json", timeout=600)
+    assert answer.returncode == 0, answer.stderr
+    runs = json.loads(answer.stdout)["details"]["runs"]
+    assert [run["samples"] for run in runs] == [6, 12]
+    assert all(run["max_difference"] <= TOLERANCE for run in runs)
+    columns = dict(table_columns(table.stdout, "peak memory by samples (200 genes, 3 experiments)"))
+    assert columns["samples"] == "612"
+    assert columns["memory:peer÷refinery"].count("×") == 2
+    for rejected in ("12,6", "6,x", "0,6"):
+        refused = run_inv("bench.datasets", "--samples", rejected)
+        assert "--samples takes" in one_error_line(refused)

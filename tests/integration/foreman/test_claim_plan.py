@@ -20,10 +20,10 @@ from psycopg2.extras import Json, execute_values
 
 from common import db
 from common.environments import Environment, load_environment
+from common.settings.jobs import ForemanSettings
 from common.sql import query
 from foreman import dispatch, submissions
 from foreman.routing import UNROUTED_QUEUE, QueueRouting
-from foreman.settings import ForemanSettings
 from tests.support.environments import write_environment
 
 pytestmark = pytest.mark.integration

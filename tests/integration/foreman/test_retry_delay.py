@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from common import db
+from common.settings.jobs import ForemanSettings
 from foreman.dispatch import settle_errored_jobs
 from foreman.job_admin import retry_jobs
-from foreman.settings import ForemanSettings
 from tests.support.foreman import enqueue, fetch, make_foreman_env
 
 pytestmark = pytest.mark.integration

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from common import db
+from common.settings.jobs import ForemanSettings
 from foreman.dispatch import dispatch_pending_jobs, settle_errored_jobs
 from foreman.executors.null import NullExecutor
 from foreman.jobs import enqueue_job
-from foreman.settings import ForemanSettings
 from tests.support.foreman import fetch
 
 pytestmark = pytest.mark.integration
@@ -49,6 +49,21 @@ def test_new_jobs_are_routed_then_a_retry_moves_to_the_large_memory_pool(routed_
         assert settle_errored_jobs(conn, routed_env, settings) == (1, 0)
         assert fetch(routed_env, "SELECT state, memory_tier, queue FROM jobs WHERE id = %s",
                      (ids[0],)) == [("pending", 1, "large_memory")]  # fmt: skip
+    finally:
+        conn.close()
+
+
+def test_a_tier_past_the_last_is_routed_as_the_last(routed_env):
+    # A job whose retries went past the environment's tiers (its tiers were shortened since)
+    # runs where the largest tier runs: the SQL clamps the tier, not Python.
+    conn = db.connect(routed_env)
+    try:
+        job_id = enqueue_job(conn, "process", {"application": "no_op"}, memory_tier=5)[0]
+        conn.commit()
+        assert dispatch_pending_jobs(conn, routed_env, NullExecutor()) == 1
+        assert fetch(routed_env, "SELECT queue FROM jobs WHERE id = %s", (job_id,)) == [
+            ("large_memory",)
+        ]
     finally:
         conn.close()
 

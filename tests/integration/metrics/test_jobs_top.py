@@ -33,10 +33,16 @@ def test_one_frame_shows_queues_and_grouped_reasons_escaped(env, conn, inv):
     assert "backup: none recorded" in out and "lake check: never" in out
 
 
-@pytest.mark.parametrize("interval", ["0", "soon"])
-def test_a_bad_interval_is_a_one_line_error(env, inv, interval):
+@pytest.mark.parametrize(
+    ("interval", "message"),
+    [
+        ("0", "--interval must be at least 0.1, not 0"),
+        ("soon", "--interval must be a number, not 'soon'"),
+        ("１", "--interval must be a number, not '１'"),
+        ("4000", "--interval must be at most 3600, not 4000"),
+    ],
+)
+def test_a_bad_interval_is_a_one_line_error_from_the_task_bounds(env, inv, interval, message):
     result = inv("jobs.top", "-e", env.name, "--interval", interval)
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [
-        f"error: --interval must be a positive number of seconds, not {interval}"
-    ]
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [f"error: {message}"]

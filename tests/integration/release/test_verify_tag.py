@@ -66,6 +66,18 @@ def test_tags_signed_by_keys_outside_the_trusted_files_are_refused(
     assert "GPG signature is not by a key in" in refused(checkout, "v1.0.0")
 
 
+def test_a_gpg_signed_tag_is_refused_while_no_gpg_signer_is_listed(
+    repos, ssh_key, gpg_key, tmp_path
+):
+    repos.trust(ssh=[ssh_key])  # SSH signers only: the GPG keys file holds no key
+    repos.sign_tag(gpg_key, "v1.0.0", "main")
+    checkout = repos.clone(tmp_path / "ci")
+
+    assert "GPG-signed, but refs/remotes/origin/main holds no GPG keys in" in refused(
+        checkout, "v1.0.0"
+    )
+
+
 def test_a_tag_cannot_vouch_for_itself_with_keys_in_its_own_checkout(
     repos, ssh_key, stranger_ssh_key, tmp_path
 ):

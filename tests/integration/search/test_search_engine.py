@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from common.search import search
 from common.search.index import index_home
+from common.search.query import search
 
 pytestmark = pytest.mark.integration
 SAMPLES = {"entity": "sample"}

@@ -10,7 +10,7 @@ from psycopg2 import sql
 
 from common import db
 from ops.console.pages import token_user
-from ops.users import add_user, list_users, token_digest
+from ops.users.logins import add_user, list_users, token_digest
 from tests.acceptance.hostile.conftest import assert_refused, run_inv
 from tests.integration.users.test_users_and_roles import _login
 

@@ -13,7 +13,7 @@ import pytest
 
 from common import db
 from common.errors import ValidationError
-from ops.users import add_user, list_users, remove_user
+from ops.users.logins import add_user, list_users, remove_user
 from tests.integration.lake.conftest import Catalog
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,7 @@ from invoke.exceptions import Exit
 
 from common.db import connect
 from common.environments import REPO_ROOT
-from ops.jobs.survey import survey
+from ops.jobs.tasks_survey import survey
 from tests.integration.workers.jobrunner import (
     CATALOG_TABLES,
     FIXTURES,

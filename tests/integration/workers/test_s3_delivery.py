@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 
 import boto3
 import pytest
@@ -15,6 +14,7 @@ from common.environments import REPO_ROOT
 from common.lake import open_lake
 from ops.local.demo_data import write_demo_delivery
 from tests.integration.workers.jobrunner import CATALOG_TABLES, count_rows, run_all_pending
+from tests.support.buckets import new_lake_and_inbox
 
 pytestmark = pytest.mark.integration
 
@@ -28,10 +28,7 @@ def upload_folder(s3, folder, bucket: str, prefix: str) -> None:
 @pytest.fixture
 def s3_env(make_env, moto_server):
     s3 = boto3.client("s3")
-    suffix = uuid.uuid4().hex[:8]
-    lake, inbox = f"lake-{suffix}", f"deliveries-{suffix}"
-    s3.create_bucket(Bucket=lake)
-    s3.create_bucket(Bucket=inbox)
+    lake, inbox = new_lake_and_inbox(s3, "deliveries")
     env = make_env(
         "s3delivery",
         lake={"backend": "s3", "bucket": lake},

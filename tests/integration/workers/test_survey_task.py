@@ -9,7 +9,7 @@ import pytest
 from invoke import Context
 from invoke.exceptions import Exit
 
-from ops.jobs.survey import survey
+from ops.jobs.tasks_survey import survey
 from ops.local.demo_data import write_demo_delivery
 from tests.integration.workers.jobrunner import count_rows
 

@@ -55,7 +55,7 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
     rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
     names = [item["jobDefinitionName"] for item in rendered]
     assert names == [
-        job_definition_name(staging, pipeline, tier)
+        job_definition_name(staging.name, pipeline, tier)
         for pipeline in pipelines()
         for tier in (2048, 8192)
     ]
@@ -101,7 +101,7 @@ def test_every_pipeline_is_rendered_for_every_memory_tier(staging):
 
 def test_job_definition_names_follow_aws_pattern(staging):
     assert (
-        job_definition_name(staging, "process-fastq_qc", 4096)
+        job_definition_name(staging.name, "process-fastq_qc", 4096)
         == "refinery-staging-process-fastq-qc-4096mb"
     )
 
@@ -134,7 +134,7 @@ def test_every_registered_handler_and_tier_has_a_definition_the_executor_names(s
             )
             named.add(
                 job_definition_name(
-                    staging,
+                    staging.name,
                     executor.pipeline_for(submission),
                     executor.definition_memory_mb(memory),
                 )
@@ -335,10 +335,10 @@ def test_an_outside_application_gets_definitions_in_the_image_it_declares(
     monkeypatch.setenv("REFINERY_HANDLER_MODULES", "rtools")
     rendered = render_job_definitions(staging, version="1.0", image=IMAGE, outputs=OUTPUTS)
     images = {item["jobDefinitionName"]: item["containerProperties"]["image"] for item in rendered}
-    assert images[job_definition_name(staging, "process-r_norm", 8192)] == (
+    assert images[job_definition_name(staging.name, "process-r_norm", 8192)] == (
         "127.0.0.1:5000/workers-r:1.0"
     )
-    assert images[job_definition_name(staging, "process-fastq_qc", 8192)] == IMAGE
+    assert images[job_definition_name(staging.name, "process-fastq_qc", 8192)] == IMAGE
 
 
 def test_each_pipeline_names_its_image_of_the_release(staging):

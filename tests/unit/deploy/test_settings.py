@@ -4,7 +4,8 @@ import pytest
 
 from common.environments import load_environment
 from common.errors import ConfigError
-from ops.deploy.settings import deploy_settings
+from common.settings.deployment import DeploySection
+from ops.deploy.settings import lock_table
 from tests.support.environments import write_environment
 
 BASE = {
@@ -34,11 +35,11 @@ def write(tmp_path, monkeypatch):
 
 def test_lock_table_falls_back_to_the_terraform_backend_table(write):
     backend = {"dynamodb_table": "tf-locks", "region": "us-west-2"}
-    settings = deploy_settings(write(terraform=terraform(**backend)))
+    settings = lock_table(write(terraform=terraform(**backend)))
     assert (settings.lock_table, settings.region) == ("tf-locks", "us-west-2")
     assert settings.endpoint_url == "http://127.0.0.1:1"
     # Without a Terraform backend the region is [aws]'s.
-    settings = deploy_settings(write(deploy={"lock_table": "tf-locks2"}))
+    settings = lock_table(write(deploy={"lock_table": "tf-locks2"}))
     assert (settings.lock_table, settings.region) == ("tf-locks2", "eu-west-1")  # [aws] region
 
 
@@ -46,9 +47,9 @@ def test_registry_and_base_image_in_deploy_are_refused_pointing_at_images(write)
     with pytest.raises(
         ConfigError, match=r"deploy\.registry is no longer read; move it to \[images\]"
     ):
-        deploy_settings(write(deploy={"lock_table": "d", "registry": "r.example"}))
+        lock_table(write(deploy={"lock_table": "d", "registry": "r.example"}))
     with pytest.raises(ConfigError, match=r"deploy\.base_image .* \[images\] base_image"):
-        deploy_settings(write(deploy={"lock_table": "d", "base_image": "os"}))
+        lock_table(write(deploy={"lock_table": "d", "base_image": "os"}))
 
 
 def test_deploy_section_wins_and_is_validated(write):
@@ -56,23 +57,23 @@ def test_deploy_section_wins_and_is_validated(write):
         deploy={"lock_table": "d", "lease_seconds": 60},
         terraform=terraform(dynamodb_table="t"),
     )
-    assert deploy_settings(env).lock_table == "d" and deploy_settings(env).lease_seconds == 60
+    assert lock_table(env).lock_table == "d" and lock_table(env).lease_seconds == 60
     with pytest.raises(ConfigError, match=r"unknown key deploy\.lock_tabel"):
-        deploy_settings(write(deploy={"lock_tabel": "d"}))
+        lock_table(write(deploy={"lock_tabel": "d"}))
     with pytest.raises(ConfigError, match="lease_seconds must be a positive number"):
-        deploy_settings(write(deploy={"lock_table": "d", "lease_seconds": -1}))
+        lock_table(write(deploy={"lock_table": "d", "lease_seconds": -1}))
 
 
 def test_no_lock_table_is_a_one_line_error_saying_where_to_set_it(write):
     with pytest.raises(
         ConfigError, match=r"set deploy\.lock_table \(or terraform\.backend\.dynamodb_table\)"
     ):
-        deploy_settings(write())
+        lock_table(write())
 
 
 def test_a_rehearsal_is_required_only_when_asked_and_from_staging_by_default(write):
-    assert deploy_settings(write(deploy={"lock_table": "t"})).require_rehearsal is False
-    settings = deploy_settings(write(deploy={"lock_table": "t", "require_rehearsal": True}))
+    assert DeploySection.for_environment(write()).require_rehearsal is False
+    settings = DeploySection.for_environment(write(deploy={"require_rehearsal": True}))
     assert (settings.require_rehearsal, settings.rehearsal_environment) == (True, "staging")
     with pytest.raises(ConfigError, match=r"deploy\.require_rehearsal must be true or false"):
-        deploy_settings(write(deploy={"lock_table": "t", "require_rehearsal": "yes"}))
+        DeploySection.for_environment(write(deploy={"require_rehearsal": "yes"}))

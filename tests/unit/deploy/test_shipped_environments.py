@@ -16,9 +16,10 @@ from common.environments import (
     load_environment,
 )
 from common.foreman_host import proxy_command_for
+from common.settings.deployment import DeploySection
 from foreman.executors.batch import BatchExecutor
-from ops.deploy.settings import DEPLOY_KEYS, deploy_settings
-from ops.foreman_restart import foreman_host_settings, restart_command_for
+from ops.deploy.settings import DEPLOY_KEYS, lock_table
+from ops.foreman_restart import foreman_host, restart_command_for
 from ops.images.build import IMAGE_NAMES
 from ops.images.settings import default_base_image, default_registry, worker_image_reference
 from ops.tf.outputs import REQUIRED_OUTPUTS
@@ -60,11 +61,11 @@ def test_every_section_key_the_deploy_reads_is_present(shipped):
 
 def test_deploy_settings_use_the_terraform_lock_table(shipped):
     env = load_environment(shipped)
-    settings = deploy_settings(env)
+    settings = lock_table(env)
     backend = env.section("terraform")["backend"]
     assert (settings.lock_table, settings.region) == (backend["dynamodb_table"], "eu-west-1")
     assert settings.endpoint_url is None  # real AWS, no emulator
-    assert settings.smoke_timeout_seconds >= 60
+    assert DeploySection.for_environment(env).smoke_timeout_seconds >= 60
 
 
 def test_foreman_host_validates_and_the_restart_names_the_release(shipped, tmp_path, monkeypatch):
@@ -80,12 +81,12 @@ def test_foreman_host_validates_and_the_restart_names_the_release(shipped, tmp_p
     env = load_environment(shipped)
     # The host is the stack's instance, as the last `inv tf.output` (or deploy) read it.
     (env.state_dir / TERRAFORM_OUTPUTS_FILE).write_text('{"foreman_instance_id": "i-0abc"}')
-    hosts = foreman_host_settings(env)
+    hosts = foreman_host(env)
     assert hosts.hosts == (("i-0abc", 22),)
     command = restart_command_for(hosts, environment=shipped, version="v9.8.7")
     assert "REFINERY_VERSION=v9.8.7" in command and "{" not in command
     # ...reached through the EC2 Instance Connect Endpoint: IAM-authorised, no open SSH port.
-    assert hosts.way_in == "instance_connect_endpoint"
+    assert hosts.section.way_in == "instance_connect_endpoint"
     assert proxy_command_for(hosts, "i-0abc", 22) == (
         "aws ec2-instance-connect open-tunnel --region eu-west-1 --instance-id i-0abc "
         "--remote-port 22"

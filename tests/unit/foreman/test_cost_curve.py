@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from common.errors import ConfigError
+from common.errors import ValidationError
 from ops.foreman.curve import CostCurve, Point, parse_sizes
 from ops.foreman.curve_child import Dispatched
 
@@ -12,7 +12,7 @@ from ops.foreman.curve_child import Dispatched
 def test_sizes_are_increasing_whole_numbers():
     assert parse_sizes("10000,100_000, 1000000") == (10_000, 100_000, 1_000_000)
     for text in ("", "10k", "100,10", "10,10", "0,10", "-5"):
-        with pytest.raises(ConfigError, match="--sizes"):
+        with pytest.raises(ValidationError, match="--sizes"):
             parse_sizes(text)
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from common.environments import load_environment
 from common.errors import ConfigError, first_line
+from common.settings.jobs import ForemanSettings
 from common.worker_identity import memory_mb_for_tier
-from foreman.settings import ForemanSettings
 from tests.support.environments import write_environment
 
 
@@ -75,7 +75,7 @@ def test_failure_reasons_are_one_short_line():
 
 
 def test_metrics_address_is_a_free_loopback_port_by_default_and_empty_turns_it_off(env_with):
-    from foreman.settings import parse_address
+    from common.settings.jobs import parse_address
 
     assert parse_address(ForemanSettings.for_environment(env_with()).metrics_address) == (
         "127.0.0.1",

@@ -15,7 +15,6 @@ import tomllib
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-import annotated_types
 import pytest
 
 from common.environments import (
@@ -25,7 +24,8 @@ from common.environments import (
     load_environment,
 )
 from common.errors import ConfigError
-from common.settings import REQUIRED_SECTIONS, SECTIONS, validate_section
+from common.settings import REQUIRED_SECTIONS, all_sections, validate_section
+from common.settings.base import SECTION_MODULES, Bounds, schema_fields
 from tests.support.environments import write_environment
 
 BACKEND = {"bucket": "state", "key": "e/x.tfstate", "region": "eu-west-1", "dynamodb_table": "l"}
@@ -42,6 +42,7 @@ VALID: dict[str, dict[str, Any]] = {
         "restart_command": "systemctl restart refinery-foreman",
     },
 }
+SECTIONS = all_sections()
 SCHEMAS = {name: kind for name, kind in SECTIONS.items() if dataclasses.is_dataclass(kind)}
 
 
@@ -96,16 +97,18 @@ def _wrong_values(annotation: Any, constraints: list[Any]) -> list[tuple[Any, st
             (5, "", "must be a table"),
             ({**_minimal(base), "no_such_key": 1}, ".no_such_key", "unknown key"),
         ]
-    for constraint in constraints:
-        if isinstance(constraint, annotated_types.Gt):
-            cases += [(constraint.gt, "", "must be"), (constraint.gt - 1, "", "must be")]
-        elif isinstance(constraint, annotated_types.Ge):
-            cases.append((constraint.ge - 1, "", "must be"))
-        elif isinstance(constraint, annotated_types.Le):
-            cases.append((constraint.le + 1, "", "must be at most"))
-        elif isinstance(constraint, annotated_types.MinLen) and base is str:
+    for bounds in constraints:
+        if not isinstance(bounds, Bounds):
+            continue
+        if bounds.gt is not None:
+            cases += [(bounds.gt, "", "must be"), (bounds.gt - 1, "", "must be")]
+        if bounds.ge is not None:
+            cases.append((bounds.ge - 1, "", "must be"))
+        if bounds.le is not None:
+            cases.append((bounds.le + 1, "", "must be at most"))
+        if bounds.min_length is not None and base is str:
             cases.append(("", "", "must not be empty"))
-        elif isinstance(constraint, annotated_types.MinLen) and origin in (list, tuple):
+        if bounds.min_length is not None and origin in (list, tuple):
             cases.append(([], "", "must not be empty"))
     return cases
 
@@ -118,8 +121,9 @@ def _cases() -> list[Any]:
     cases = []
     for name, schema in SCHEMAS.items():
         cases.append(pytest.param(name, {"no_such_key": 1}, "no_such_key", "unknown key"))
-        for key, info in schema.__pydantic_fields__.items():
-            for value, where, expected in _wrong_values(info.annotation, list(info.metadata)):
+        for key, (annotation, field) in schema_fields(schema).items():
+            bounds = [field.metadata["bounds"]] if field.metadata.get("bounds") else []
+            for value, where, expected in _wrong_values(annotation, bounds):
                 cases.append(
                     pytest.param(
                         name, {key: value}, key + where, expected, id=f"{name}.{key}={value!r}"
@@ -154,7 +158,11 @@ def test_every_section_has_a_minimal_valid_table_here():
 
 
 def _required(schema: Any) -> list[str]:
-    return [key for key, info in schema.__pydantic_fields__.items() if info.is_required()]
+    return [
+        key
+        for key, (_, field) in schema_fields(schema).items()
+        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+    ]
 
 
 @pytest.mark.parametrize(("section", "values", "key", "expected"), _cases())
@@ -289,3 +297,28 @@ def test_a_bad_file_stops_every_entry_point_with_one_line_and_exit_2(env_dir, co
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [f"error: {path}: executor.queues must be a table (got 5)"]
+
+
+def test_the_index_of_section_modules_names_where_each_section_is_declared():
+    assert set(SECTION_MODULES) == set(SECTIONS)
+    for name, schema in SCHEMAS.items():
+        assert schema.__module__ == f"common.settings.{SECTION_MODULES[name]}", name
+
+
+def test_loading_an_environment_imports_only_the_modules_of_its_sections():
+    # `local` has core sections, [backups]/[schedule] and [datasets]: the job and deployment
+    # schemas are not built for a command that never reads them.
+    code = (
+        "import sys; from common.environments import load_environment; "
+        "load_environment('local'); "
+        "print(sorted(m for m in sys.modules if m.startswith('common.settings.')))"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != ENVIRONMENTS_DIR_VARIABLE}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=environment,
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    loaded = result.stdout.strip()
+    assert "common.settings.jobs" not in loaded and "common.settings.deployment" not in loaded
+    assert "common.settings.core" in loaded
+    assert "common.settings.datasets" in loaded  # local.toml's [datasets], checked at load

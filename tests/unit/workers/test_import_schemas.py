@@ -10,8 +10,8 @@ from jsonschema import Draft202012Validator
 
 from common.errors import ValidationError
 from tests.unit.workers.test_sample_sheet import COLUMNS, row, write_delivery
-from workers import schemas
-from workers.schemas import SchemaValidationError
+from workers.schemas import validation as schemas
+from workers.schemas.validation import SchemaValidationError
 from workers.surveyors.delivery import read_sample_sheet
 
 

@@ -14,8 +14,8 @@ from common.environments import (
     LakeSettings,
 )
 from common.errors import ConfigError
+from common.settings.jobs import DownloadSettings, EnaSettings, PipelineSettings, WorkerSettings
 from workers.downloaders.transfer import DownloadFailed, download_url
-from workers.settings import download_settings, ena_settings, pipeline_settings, worker_settings
 
 
 def environment(**extra) -> Environment:
@@ -33,10 +33,10 @@ def environment(**extra) -> Environment:
 
 def test_defaults_point_at_the_real_archive_and_fastq_qc():
     env = environment()
-    assert ena_settings(env).portal_url == "https://www.ebi.ac.uk/ena/portal/api"
-    assert pipeline_settings(env).application == "fastq_qc"
+    assert EnaSettings.for_environment(env).portal_url == "https://www.ebi.ac.uk/ena/portal/api"
+    assert PipelineSettings.for_environment(env).application == "fastq_qc"
     assert env.bot_user == "refinery-bot"
-    assert download_settings(env).retries == 3
+    assert DownloadSettings.for_environment(env).retries == 3
 
 
 @pytest.mark.parametrize(
@@ -53,9 +53,9 @@ def test_defaults_point_at_the_real_archive_and_fastq_qc():
 def test_bad_settings_are_one_line_config_errors(extra, message):
     env = environment(**extra)
     with pytest.raises(ConfigError, match=message):
-        pipeline_settings(env)
-        ena_settings(env)
-        download_settings(env)
+        PipelineSettings.for_environment(env)
+        EnaSettings.for_environment(env)
+        DownloadSettings.for_environment(env)
 
 
 @pytest.mark.parametrize(
@@ -82,8 +82,11 @@ def test_other_schemes_are_refused(url):
 
 
 def test_stall_seconds_defaults_to_five_minutes_and_must_be_positive():
-    assert worker_settings(environment()).stall_seconds == 300
-    assert worker_settings(environment(workers={"stall_seconds": 2.5})).stall_seconds == 2.5
+    assert WorkerSettings.for_environment(environment()).stall_seconds == 300
+    assert (
+        WorkerSettings.for_environment(environment(workers={"stall_seconds": 2.5})).stall_seconds
+        == 2.5
+    )
     for wrong in (0, -1):
         with pytest.raises(ConfigError, match="stall_seconds must be a positive number"):
-            worker_settings(environment(workers={"stall_seconds": wrong}))
+            WorkerSettings.for_environment(environment(workers={"stall_seconds": wrong}))

@@ -81,30 +81,30 @@ def survey(
             _wait(settings, root, timeout)
 
 
-def _wait(settings: Environment, root: int, timeout: float) -> None:
+def _wait(env: Environment, root: int, timeout: float) -> None:
     from ops.job_wait import wait_for_job_tree
 
-    state = wait_for_job_tree(settings, root, timeout=timeout)
+    state = wait_for_job_tree(env, root, timeout=timeout)
     if state.failed:
         job, kind, reason = state.failed[0]
         raise JobError(
             f"{len(state.failed)} of the {state.total} jobs of survey {root} did not succeed, "
-            f"first job {job} ({kind}): {reason}; see inv jobs.status -e {settings.name}"
+            f"first job {job} ({kind}): {reason}; see inv jobs.status -e {env.name}"
         )
     if not state.done:
         raise JobError(
             f"{state.active} jobs of survey {root} still unfinished after {timeout:.0f} s; is "
-            f"the foreman running? (inv jobs.status -e {settings.name})"
+            f"the foreman running? (inv jobs.status -e {env.name})"
         )
     err_console.print(f"survey job {root} and the {state.total - 1} jobs it led to succeeded")
 
 
-def _survey_list(settings: Environment, location: str, *, json: bool) -> list[int]:
+def _survey_list(env: Environment, location: str, *, json: bool) -> list[int]:
     from common.db import transaction
     from ops.jobs.survey_list import queue_survey_list
 
-    with transaction(settings) as conn:
-        queued = queue_survey_list(conn, settings, location)
+    with transaction(env) as conn:
+        queued = queue_survey_list(conn, env, location)
     if json:
         print_json([{"line": q.line, "job_id": q.job_id, "payload": q.payload} for q in queued])
         return [q.job_id for q in queued]
@@ -113,5 +113,5 @@ def _survey_list(settings: Environment, location: str, *, json: bool) -> list[in
         ("line", "job", "source", "kind"),
         ((q.line, q.job_id, q.source, q.payload["source"]) for q in queued),
     )
-    console.print(f"follow them with: inv jobs.status -e {settings.name}")
+    console.print(f"follow them with: inv jobs.status -e {env.name}")
     return [q.job_id for q in queued]

@@ -7,7 +7,7 @@ import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from invoke import Collection, Context
+from invoke import Context
 from invoke.exceptions import Exit
 from rich.text import Text
 
@@ -320,12 +320,3 @@ def scheduled_backup(c: Context, env: str) -> None:
     finally:
         publish_newest_backup(settings)
     console.print(record["detail"])
-
-
-TASKS = (backup, backups, verify, restore, prune, snapshot, scheduled_backup)
-
-
-def add_to(collection: Collection) -> None:
-    """Add every backup task to the `db` collection."""
-    for item in TASKS:
-        collection.add_task(item)

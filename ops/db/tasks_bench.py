@@ -26,8 +26,8 @@ def backup_bench(
 ) -> None:
     """Time pg_dump|gzip and gunzip|psql against db.backup/db.restore, logical and physical."""
     from ops.benchkit import render
-    from ops.db.backup_tasks import human_size
     from ops.db.bench import comparisons_of, run_backup_benchmark
+    from ops.db.tasks_backup import human_size
     from ops.progress import progress_display
 
     with (
