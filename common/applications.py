@@ -11,6 +11,8 @@ its code:
     name = "fastq_qc"
     version = "1.0.0"
     memory_mb = 1024     # optional: every attempt gets at least this much (default: its tier's)
+    nice = 10            # optional: its CPU niceness, 0-19 (default 0): background work that
+                         # yields the cores to the jobs others wait on, on one machine
     image = "workers"    # optional: which of the images `inv images.build` makes it runs in
     module = "workers.processors.fastq_qc"  # optional: the module holding its code (default:
                                             # the handler module beside the manifest)
@@ -52,7 +54,8 @@ BUILTIN_HANDLER_MODULES = (
 DEFAULT_IMAGE = "workers"
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$", re.ASCII)
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", re.ASCII)
-_KEYS = {"kind", "name", "version", "image", "memory_mb", "module"}
+_KEYS = {"kind", "name", "version", "image", "memory_mb", "module", "nice"}
+MAX_NICE = 19  # the lowest CPU priority Linux gives
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class Application:
     memory_mb: int = 0  # the least memory it needs; 0: its memory tier decides alone
     manifest: str = ""  # the file that declares it, for messages
     module: str = ""  # the module whose @handler is its code (imported alone to run it)
+    nice: int = 0  # the CPU niceness its worker takes before it runs (0: as started)
 
     @property
     def pipeline(self) -> str:
@@ -134,6 +138,9 @@ def _application(path: Path, index: int, entry: Any, module: str) -> Application
     memory_mb = entry.get("memory_mb", 0)
     if not isinstance(memory_mb, int) or isinstance(memory_mb, bool) or not memory_mb >= 0:
         raise ConfigError(f"{where}: memory_mb must be a whole number of megabytes")
+    nice = entry.get("nice", 0)
+    if not isinstance(nice, int) or isinstance(nice, bool) or not 0 <= nice <= MAX_NICE:
+        raise ConfigError(f"{where}: nice must be a whole number from 0 to {MAX_NICE}")
     code = entry.get("module", module)
     if not isinstance(code, str) or not _MODULE.match(code):
         raise ConfigError(f"{where}: module must be a dotted module name")
@@ -145,6 +152,7 @@ def _application(path: Path, index: int, entry: Any, module: str) -> Application
         memory_mb=memory_mb,
         manifest=str(path),
         module=code,
+        nice=nice,
     )
 
 

@@ -100,6 +100,10 @@ def _run_attempt(
     try:
         work = db.connect(env)
         registered = find_handler(job)
+        if registered.application.nice:
+            # This thread and every one or process it starts from here; the heartbeat,
+            # started before, keeps its priority and so stays on time.
+            os.nice(registered.application.nice)
         lake = open_lake(env)
         remove_dead_workers_leftovers(env, lake)
         with tempfile.TemporaryDirectory(prefix=scratch_prefix(job.id, os.getpid())) as scratch:

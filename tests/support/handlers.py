@@ -8,6 +8,7 @@ be counted.
 
 from __future__ import annotations
 
+import os
 import time
 
 from common.errors import ValidationError
@@ -55,3 +56,8 @@ def malformed_input(ctx: JobContext) -> dict:
 def always_fail(ctx: JobContext) -> dict:
     _record_completion(ctx)  # rolled back with the failure: the table must stay empty
     raise RuntimeError(f"failing on purpose with {ctx.memory_mb} MB")
+
+
+@handler("process", "test_report_niceness")
+def report_niceness(ctx: JobContext) -> dict:
+    return {"niceness": os.nice(0)}

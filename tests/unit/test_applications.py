@@ -64,6 +64,8 @@ def test_an_outside_module_is_declared_without_being_imported(tmp_path, monkeypa
         ),
         ("[[application]]\nkind='process'\nname='a b'\nversion='1'\n", "may hold only"),
         ("[[application]]\nkind='process'\nname='x'\nversion='1'\nmemory_mb=-1\n", "memory_mb"),
+        ("[[application]]\nkind='process'\nname='x'\nversion='1'\nnice=20\n", "from 0 to 19"),
+        ("[[application]]\nkind='process'\nname='x'\nversion='1'\nnice=true\n", "from 0 to 19"),
         ("[application]\nkind='process'\n", r"expected only \[\[application\]\] tables"),
         ("[[application]\n", "not valid TOML"),
         ("[[application]]\nkind='process'\nname='fastq_qc'\nversion='9'\n", "declared in"),
@@ -142,3 +144,10 @@ def test_a_declared_module_that_does_not_exist_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv(HANDLER_MODULES_VARIABLE, "lostapps")
     with pytest.raises(ConfigError, match=r"handler module lostapps\.gone cannot be found"):
         handler_for("process", "lost")
+
+
+def test_quality_statistics_yield_the_cores_to_the_quantification_beside_them():
+    # fastq_qc is queued with the sample's salmon job and nothing waits on it.
+    found = applications()
+    assert found[("process", "fastq_qc")].nice > 0
+    assert found[("process", "salmon")].nice == 0

@@ -252,9 +252,22 @@ def build_transcriptome_index(ctx: JobContext) -> dict[str, Any]:
 
 
 def fetch_index(ctx: JobContext, index: dict[str, Any], kind: str, folder: Path) -> Path:
-    """Copy the `kind` (long/short) salmon index and tx2gene.tsv out of the lake."""
+    """The `kind` (long/short) salmon index as a folder on this machine: the lake's own
+    folder when the lake keeps every file of it as a plain file (salmon only reads an index,
+    and copying one of a real organism costs seconds per sample), else a copy in `folder`."""
     prefix = index["prefix"]
-    for info in ctx.lake.list(prefix + kind + "/"):
+    objects = list(ctx.lake.list(prefix + kind + "/"))
+    in_place = ctx.lake.local_path(prefix + kind)
+    if (
+        in_place is not None
+        and objects
+        and all(
+            ctx.lake.local_path(info.key) == in_place / info.key[len(prefix + kind) + 1 :]
+            for info in objects
+        )
+    ):
+        return in_place
+    for info in objects:
         target = folder / info.key[len(prefix) :]
         target.parent.mkdir(parents=True, exist_ok=True)
         with ctx.lake.open_read(info.key) as source, open(target, "wb") as out:

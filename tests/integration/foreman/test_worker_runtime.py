@@ -60,6 +60,15 @@ def test_success_commits_the_handlers_writes_and_a_rerun_changes_nothing(make_en
     assert fetch(env, "SELECT count(*) FROM test_completions") == [(1,)]
 
 
+def test_a_worker_runs_its_application_at_the_niceness_the_application_declares(make_env):
+    env = make_foreman_env(make_env, "runnice")
+    (job_id,) = enqueue(env, "test_report_niceness")
+    _dispatch(env)
+    ran = _run_job(env, job_id, "-e", env.name)
+    assert ran.returncode == 0, ran.stderr
+    assert _job(env, job_id) == ("succeeded", None, {"niceness": os.nice(0) + 7})
+
+
 def test_a_worker_records_the_executor_job_it_ran_as_beside_its_host_and_pid(make_env):
     env = make_foreman_env(make_env, "runas")
     first, second = enqueue(env, "test_record", count=2)

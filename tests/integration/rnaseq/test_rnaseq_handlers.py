@@ -8,12 +8,15 @@ and worker processes is `tests/acceptance/rnaseq/`.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
 from common import catalog
 from common.db import transaction
+from common.lake import open_lake
 from foreman.dispatch import settle_waiting_jobs
 from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
 from tests.integration.workers.jobrunner import run_all_pending
@@ -40,6 +43,17 @@ def _rows(conn, sql, *args):
     return rows
 
 
+def _files(folder: Path) -> dict[str, tuple[int, int, str]]:
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[path.relative_to(folder).as_posix()] = (
+                path.stat().st_size, path.stat().st_mtime_ns, digest
+            )  # fmt: skip
+    return found
+
+
 def test_quantification_waits_for_its_index_then_the_project_is_summarised(env, conn, tmp_path):
     organism = make_organism(3, genes=40)
     cdna, tx2gene = organism.write_cdna(tmp_path / "reference")
@@ -54,7 +68,14 @@ def test_quantification_waits_for_its_index_then_the_project_is_summarised(env, 
     run_all_pending(env, conn, tmp_path, kinds=("survey", "download"))
     waiting = _rows(conn, "SELECT depends_on FROM jobs WHERE state = 'waiting'")
     assert waiting == [(request.job_id,), (request.job_id,)]  # both salmon jobs wait
+    run_all_pending(env, conn, tmp_path, kinds=("index",))
+    ((prefix,),) = _rows(conn, "SELECT prefix FROM transcriptome_indices")
+    index_folder = open_lake(env).local_path(prefix.rstrip("/"))
+    assert index_folder is not None and (index_folder / "long").is_dir()
+    built = _files(index_folder)
     _drain(env, conn, tmp_path)
+    # On a folder lake salmon reads the index where the lake keeps it: it must write nothing.
+    assert _files(index_folder) == built
     unfinished = _rows(conn, "SELECT id, kind, state FROM jobs WHERE state <> 'succeeded'")
     assert unfinished == []
     (metadata,) = _rows(conn, "SELECT metadata FROM analyses WHERE application = 'summarise'")[0]
