@@ -31,7 +31,7 @@ from foreman.jobs import enqueue_job
 from workers.processors.applications import run_application
 from workers.processors.fastq_streams import open_fastq
 from workers.processors.indices import fetch_index, get_index, index_for_organism
-from workers.processors.salmon_tool import INDEX_KMERS, quantify, salmon_version
+from workers.processors.salmon_tool import INDEX_KMERS, SalmonFailed, quantify, salmon_version
 from workers.registry import JobContext, handler
 
 READS_FOR_LENGTH = 1000
@@ -138,12 +138,6 @@ def process_salmon(ctx: JobContext) -> dict[str, Any]:
         index = get_index(ctx.conn, index_id)
         if index["state"] != "ready":
             raise JobError(f"transcriptome index {index_id} is not built yet")
-        version = salmon_version()
-        if version != index["salmon_version"]:
-            raise JobError(
-                f"index {index_id} was built by salmon {index['salmon_version']}; "
-                f"this worker has {version}"
-            )
         inputs = ctx.scratch_dir / "reads"
         inputs.mkdir()
         reads = [
@@ -152,8 +146,14 @@ def process_salmon(ctx: JobContext) -> dict[str, Any]:
         read_length = _read_length(reads[0])
         kind = "long" if read_length >= settings.long_read_min_length else "short"
         index_dir = fetch_index(ctx, index, kind, ctx.scratch_dir / "index")
-        result = quantify(index_dir, reads, ctx.scratch_dir / "quant",
-                          threads=settings.salmon_threads)  # fmt: skip
+        try:
+            result = quantify(index_dir, reads, ctx.scratch_dir / "quant",
+                              threads=settings.salmon_threads)  # fmt: skip
+        except SalmonFailed:
+            _same_salmon(index, salmon_version())  # the likelier reason, when they differ
+            raise
+        # The version salmon recorded, not a `salmon --version` of its own before every sample.
+        version = _same_salmon(index, result.salmon_version)
         if result.percent_mapped < settings.mapping_floor_percent:
             raise MappingRateTooLow(
                 f"{experiment['accession']}: mapping rate {result.percent_mapped:.1f}% is below "
@@ -185,6 +185,17 @@ def process_salmon(ctx: JobContext) -> dict[str, Any]:
     if isinstance(project_id, int):
         outcome["summary_job_id"] = queue_summary_if_last(ctx, project_id)
     return outcome
+
+
+def _same_salmon(index: dict[str, Any], version: str) -> str:
+    """`version` when it is the salmon that built `index` (an index is read by its own
+    version only, and a gene matrix never mixes two), else a JobError saying so."""
+    if version != index["salmon_version"]:
+        raise JobError(
+            f"index {index['id']} was built by salmon {index['salmon_version']}; "
+            f"this worker has {version or 'an unknown version'}"
+        )
+    return version
 
 
 def queue_summary_if_last(ctx: JobContext, project_id: int) -> int | None:

@@ -74,6 +74,11 @@ class Quantification:
     def library_type(self) -> str:
         return self.library_types[0] if self.library_types else ""
 
+    @property
+    def salmon_version(self) -> str:
+        """The version of the salmon that made it, as its meta_info.json records it."""
+        return str(self.meta.get("salmon_version", ""))
+
 
 def quantify(index: Path, reads: list[Path], folder: Path, *, threads: int) -> Quantification:
     """`salmon quant` of one sample: one FASTQ (single-end) or two (paired-end)."""
@@ -85,7 +90,10 @@ def quantify(index: Path, reads: list[Path], folder: Path, *, threads: int) -> Q
     else:
         argv += ["-1", reads[0], "-2", reads[1], "--seqBias", "--gcBias"]
     argv += ["-p", threads, "-o", folder]
-    result = run_command(argv, check=False)
+    try:
+        result = run_command(argv, check=False)
+    except CommandError as exc:
+        raise PermanentJobError(f"salmon cannot run here: {exc}") from None
     meta_path = folder / "aux_info" / "meta_info.json"
     if result.returncode != 0 and "minAssignedFrags" in result.stderr and meta_path.is_file():
         return _quantification(folder, json.loads(meta_path.read_text()), {}, complete=False)

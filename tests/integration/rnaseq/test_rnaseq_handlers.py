@@ -16,6 +16,7 @@ import pytest
 
 from common import catalog
 from common.db import transaction
+from common.errors import JobError
 from common.lake import open_lake
 from foreman.dispatch import settle_waiting_jobs
 from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
@@ -153,3 +154,28 @@ def test_an_index_whose_build_failed_for_good_is_queued_again(env, conn, tmp_pat
         retried = request_index(tx, env, organism.name, cdna=str(cdna), tx2gene=str(tx2gene))
     assert retried.queued and retried.index_id == first.index_id
     assert retried.job_id != first.job_id
+
+
+def test_a_sample_is_not_kept_when_the_salmon_that_read_it_did_not_build_its_index(
+    env, conn, tmp_path
+):
+    organism = make_organism(8, genes=10)
+    cdna, tx2gene = organism.write_cdna(tmp_path / "reference")
+    write_delivery(tmp_path / "delivery", organism, [PlannedSample("S1", seed=1, fragments=2000)])
+    with transaction(env) as tx:
+        request = request_index(tx, env, organism.name, cdna=str(cdna), tx2gene=str(tx2gene))
+        submit_survey(tx, str(tmp_path / "delivery"))
+    run_all_pending(env, conn, tmp_path, kinds=("survey", "download", "index"))
+    # As if the index had been built by another release of salmon than this worker's.
+    _rows(conn, "UPDATE transcriptome_indices SET salmon_version = '0.1.0' RETURNING id")
+    settle_waiting_jobs(conn, env)
+    conn.commit()
+    expected = f"index {request.index_id} was built by salmon 0.1.0; this worker has 1."
+    with pytest.raises(JobError, match=expected):
+        run_all_pending(env, conn, tmp_path, kinds=("process",))
+    assert _rows(
+        conn, "SELECT count(*) FROM files WHERE kind = 'computed' AND name = 'quant.sf'"
+    ) == [(0,)]
+    assert _rows(
+        conn, "SELECT count(*) FROM analyses WHERE status = 'FINISHED' AND application = 'salmon'"
+    ) == [(0,)]
