@@ -13,7 +13,8 @@
 # are more workers than a two-core machine's cores), each with its own state folder, database
 # cluster and emulator; the tests that share the one Docker engine, or a module's fixture,
 # are kept on one worker (--dist loadgroup, tests/support/parallel.py). `-n 0` after it runs
-# the tests in this process: scripts/ci-test.sh tests/unit -n 0.
+# the tests in this process: scripts/ci-test.sh tests/unit -n 0. The 25 slowest tests are
+# listed at the end: the lines the run's wall time is made of.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -32,4 +33,4 @@ as_root() {
 as_root ./scripts/system-packages.sh
 ./scripts/bootstrap.sh test
 ./scripts/lint.sh
-exec .venv/bin/pytest -n 4 --dist loadgroup "$@"
+exec .venv/bin/pytest -n 4 --dist loadgroup --durations=25 "$@"

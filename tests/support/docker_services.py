@@ -6,12 +6,21 @@ cannot start fails them with the reason. Everything started here is stopped by p
 of the session; the engine's data-root cache stays (the base OS image is built once per
 machine). The fixtures are imported by `tests/conftest.py`, so one engine and one registry
 serve every test layer in a session.
+
+Sessions beside this one (the suite's other xdist group of engine tests, another checkout's
+suite) may use the same engine: each holds a shared lease on it for its whole run, and the
+session that started dockerd stops it only once it holds the lease alone. Finding or starting
+the engine, and stopping it, happen under one exclusive lock, so a session never takes the
+lease on an engine that is being stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -29,11 +38,24 @@ from ops.sandbox.processes import SandboxError, stop_process
 __all__ = ["DockerEngine", "DockerRegistry", "base_os_image", "docker_engine", "docker_registry"]
 
 
+def _lock_file(name: str) -> IO[str]:
+    """A lock file beside the engine's data root: the same for every session on the machine."""
+    path = Path(docker_cache_dir()).parent / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "a")  # held for the session; closed at its end
+
+
 @pytest.fixture(scope="session")
 def docker_engine(session_dirs) -> Iterator[DockerEngine]:
     """A running Docker engine on the default socket (started here unless one answers)."""
+    lease, starting = _lock_file("engine.lease"), _lock_file("engine.start")
     try:
-        engine = start_docker_engine(session_dirs["logs"])
+        fcntl.flock(starting, fcntl.LOCK_EX)
+        try:
+            engine = start_docker_engine(session_dirs["logs"])
+            fcntl.flock(lease, fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(starting, fcntl.LOCK_UN)
     except SandboxError as exc:
         pytest.fail(str(exc))
     yield engine
@@ -42,7 +64,11 @@ def docker_engine(session_dirs) -> Iterator[DockerEngine]:
         # leave theirs behind) so the cache holds only images.
         with contextlib.suppress(Exception):
             engine.client().prune_containers()
-    stop_docker_engine(engine)
+        fcntl.flock(starting, fcntl.LOCK_EX)  # no session takes the lease meanwhile
+        fcntl.flock(lease, fcntl.LOCK_EX)  # every other session has let go of the engine
+        stop_docker_engine(engine)
+    lease.close()
+    starting.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,14 @@ in order. Every worker is its own pytest session, so what a session fixture star
 embedded PostgreSQL, the moto server, sshd) is private to it, on free ports, in a state folder
 named after the worker. Two things are not private and are grouped here:
 
-- the machine's one Docker engine: the engine fixture starts dockerd on the default socket
-  when none answers and stops it at the end of its session, and the sandbox's `inv
-  sandbox.up` listens on the fixed ports of the shipped sandbox environment. Every test that
-  needs the engine (its fixture closure holds `docker_engine`, or it is marked `docker`) runs
-  on one worker, so one session owns the engine from start to stop.
+- the sandbox's fixed ports: `inv sandbox.up` listens on the ports of the shipped sandbox
+  environment, so the tests that bring it up (marked `sandbox_ports`) run one after another on
+  one worker.
+- the machine's one Docker engine: every other test that needs it (its fixture closure holds
+  `docker_engine`, or it is marked `docker`) runs on one worker too — builds and containers
+  are the heaviest work of the run, and one line of them beside the sandbox's keeps the two
+  cores busy without crowding them. The two groups share the engine: the session that started
+  dockerd stops it only once no other session holds it (tests/support/docker_services.py).
 - a module-scoped fixture (a deployed staging, a hostile console, a release repository): it is
   built once per worker that runs the module, so the tests of such a module stay together and
   it is built once.
@@ -28,6 +31,8 @@ from typing import Any
 import pytest
 
 ENGINE_GROUP = "docker-engine"
+SANDBOX_GROUP = "sandbox-ports"
+SANDBOX_MARKER = "sandbox_ports"
 ENGINE_FIXTURES = frozenset({"docker_engine"})
 ENGINE_MARKER = "docker"
 SLOW_MARKER = "slow"
@@ -45,6 +50,8 @@ def xdist_group_for(item: pytest.Item) -> str | None:
     """The group `item` must run in, or None when any worker will do."""
     if item.get_closest_marker("xdist_group") is not None:
         return None  # the test chose its own
+    if item.get_closest_marker(SANDBOX_MARKER) is not None:
+        return SANDBOX_GROUP
     fixtures = set(getattr(item, "fixturenames", ()))
     if fixtures & ENGINE_FIXTURES or item.get_closest_marker(ENGINE_MARKER) is not None:
         return ENGINE_GROUP
@@ -57,15 +64,16 @@ def xdist_group_for(item: pytest.Item) -> str | None:
 
 def group_items(items: list[pytest.Item]) -> None:
     """Add the `xdist_group` mark each item needs (before xdist reads the marks); every test
-    of the engine's group is also marked `docker`, so `-m "not docker"` leaves them all, and
-    `slow`: they run one after another on one worker (image builds, containers, the sandbox),
-    the longest line of the whole run, which the quick loop leaves out."""
+    of the engine's and the sandbox's groups is also marked `docker`, so `-m "not docker"`
+    leaves them all, and `slow`: they run one after another on their worker (image builds,
+    containers, the sandbox), the longest lines of the whole run, which the quick loop leaves
+    out."""
     for item in items:
         group = xdist_group_for(item)
         if group is None:
             continue
         item.add_marker(pytest.mark.xdist_group(group))
-        if group == ENGINE_GROUP:
+        if group in (ENGINE_GROUP, SANDBOX_GROUP):
             for marker in (ENGINE_MARKER, SLOW_MARKER):
                 if item.get_closest_marker(marker) is None:
                     item.add_marker(marker)

@@ -50,6 +50,14 @@ def test_asks_through_another_fixture(image, who): print("RAN", who)
 @pytest.mark.docker
 def test_marked_by_hand(who): print("RAN", who)
 """,
+    "test_sandbox.py": """
+import pytest
+
+pytestmark = [pytest.mark.docker, pytest.mark.sandbox_ports]
+
+def test_sandbox_up_once(who): print("RAN", who)
+def test_sandbox_up_again(docker_engine, who): print("RAN", who)
+""",
     "test_shared_module.py": """
 import pytest
 
@@ -73,7 +81,9 @@ def test_needs_nothing_shared(n, who): print("RAN", who)
 def small_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     pytester.makeconftest(CONFTEST)
     pytester.makefile(
-        ".ini", pytest="[pytest]\nmarkers =\n    docker: the engine\n    slow: slow\n"
+        ".ini",
+        pytest="[pytest]\nmarkers =\n    docker: the engine\n    slow: slow\n"
+        "    sandbox_ports: fixed ports\n",
     )
     for name, body in TESTS.items():
         pytester.path.joinpath(name).write_text(body)
@@ -99,13 +109,19 @@ def test_engine_tests_share_one_worker_a_modules_fixture_its_module_each_its_nam
 ) -> None:
     result = small_suite.runpytest_subprocess("-p", "xdist", "-n", "3", "--dist", "loadgroup",
                                               "-v", "-rP")  # fmt: skip
-    result.assert_outcomes(passed=13)
+    result.assert_outcomes(passed=15)
     ran_on = workers_by_test(result)
-    assert len(ran_on) == 13, result.outlines
+    assert len(ran_on) == 15, result.outlines
     engine = {ran_on[name] for name in ran_on if name.startswith(("test_asks", "test_marked"))}
     module = {ran_on[name] for name in ran_on if name.startswith("test_shares")}
+    sandbox = {ran_on[name] for name in ran_on if name.startswith("test_sandbox")}
     assert len(engine) == 1, ran_on
     assert len(module) == 1, ran_on
+    assert len(sandbox) == 1, ran_on
+    # Its own group (a line beside the engine's), even where it asks for the engine.
+    groups = set(re.findall(r"(test_\w+)@([\w-]+)", result.stdout.str()))
+    assert ("test_sandbox_up_again", "sandbox-ports") in groups, groups
+    assert ("test_asks_for_the_engine", "docker-engine") in groups, groups
     # What each test was told its worker is: the worker that ran it.
     told = set(re.findall(r"^RAN (\S+)$", result.stdout.str(), re.M))
     assert told == set(ran_on.values()), (told, ran_on)
@@ -115,10 +131,12 @@ def test_without_workers_every_engine_test_is_marked_docker_and_slow_and_the_nam
     small_suite: pytest.Pytester,
 ) -> None:
     result = small_suite.runpytest_subprocess("-m", "not (docker and slow)", "-rP")
-    result.assert_outcomes(passed=10, deselected=3)
+    result.assert_outcomes(passed=10, deselected=5)
     assert set(re.findall(r"^RAN (\S+)$", result.stdout.str(), re.M)) == {"main"}
 
 
 def test_the_test_command_runs_pytest_on_workers_with_the_groups() -> None:
     script = (REPO_ROOT / "scripts" / "ci-test.sh").read_text()
-    assert re.search(r"^exec \.venv/bin/pytest -n \d+ --dist loadgroup \"\$@\"$", script, re.M)
+    assert re.search(
+        r"^exec \.venv/bin/pytest -n \d+ --dist loadgroup --durations=\d+ \"\$@\"$", script, re.M
+    )

@@ -11,7 +11,7 @@ import pytest
 
 from common.environments import REPO_ROOT
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.docker]
+pytestmark = [pytest.mark.acceptance, pytest.mark.docker, pytest.mark.sandbox_ports]
 # Lines of the walkthrough that prepare the machine rather than rehearse: they run too
 # (system-packages.sh installs nothing that is there already).
 PREPARATION = ["./scripts/system-packages.sh", ". .venv/bin/activate"]

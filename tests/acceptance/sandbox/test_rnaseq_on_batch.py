@@ -30,7 +30,12 @@ from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_del
 from tests.acceptance.sandbox.conftest import ENDPOINT, Sandbox, s3_client, upload_folder
 from tests.support.ranks import spearman
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.salmon, pytest.mark.docker]  # the one engine
+pytestmark = [
+    pytest.mark.acceptance,
+    pytest.mark.salmon,
+    pytest.mark.docker,
+    pytest.mark.sandbox_ports,
+]  # the one engine
 
 VERSION = "v0.2.0-dev"
 LAKE = "refinery-sandbox-lake"  # [lake] bucket of sandbox.toml

@@ -24,7 +24,7 @@ import pytest
 from ops.local.demo_data import write_demo_delivery
 from tests.acceptance.sandbox.conftest import Sandbox, upload_folder
 
-pytestmark = [pytest.mark.acceptance, pytest.mark.docker]
+pytestmark = [pytest.mark.acceptance, pytest.mark.docker, pytest.mark.sandbox_ports]
 
 FIRST, SECOND = "v0.1.0-dev", "v0.1.1-dev"
 JOBS_TIMEOUT_S = 600
