@@ -78,6 +78,17 @@ def test_length_scaled_tpm_keeps_each_sample_library_size() -> None:
     assert not np.allclose(m.counts, no.counts)
 
 
+MALFORMED = [
+    ("Name\tLength\tTPM\tNumReads\nt1\t1\t2\t3\n", "no column EffectiveLength"),
+    (HEADER + "t1\t1200\t1000\tlots\t3\n", "not a salmon quant.sf"),
+    (HEADER + "t1\t1200\t1000\t5\t3\nt2\t1200\t1000\tnan\t3\n", "line 3: TPM"),
+    (HEADER + "t1\t1200\t1000\t5\n", "line 2: no NumReads"),
+    (HEADER + "t1\t1200\t1000\t5\t1\t9\n", "not a salmon quant.sf"),
+    ("", "no column Name"),
+]
+MALFORMED_TEXTS = [text for text, _ in MALFORMED]
+
+
 def test_quant_sf_is_read_with_its_columns(tmp_path: Path) -> None:
     path = write(tmp_path / "quant.sf", HEADER + "t1\t1200\t1000.5\t12.25\t3.0\nt2\t90\t40\t0\t0\n")
     table = read_quant_sf(path)
@@ -87,17 +98,7 @@ def test_quant_sf_is_read_with_its_columns(tmp_path: Path) -> None:
     assert table.length.tolist() == [1200.0, 90.0]
 
 
-@pytest.mark.parametrize(
-    ("text", "says"),
-    [
-        ("Name\tLength\tTPM\tNumReads\nt1\t1\t2\t3\n", "no column EffectiveLength"),
-        (HEADER + "t1\t1200\t1000\tlots\t3\n", "not a salmon quant.sf"),
-        (HEADER + "t1\t1200\t1000\t5\t3\nt2\t1200\t1000\tnan\t3\n", "line 3: TPM"),
-        (HEADER + "t1\t1200\t1000\t5\n", "line 2: no NumReads"),
-        (HEADER + "t1\t1200\t1000\t5\t1\t9\n", "not a salmon quant.sf"),
-        ("", "no column Name"),
-    ],
-)
+@pytest.mark.parametrize(("text", "says"), MALFORMED)
 def test_a_malformed_quant_sf_is_refused_naming_the_file(
     tmp_path: Path, text: str, says: str
 ) -> None:
@@ -107,6 +108,30 @@ def test_a_malformed_quant_sf_is_refused_naming_the_file(
     message = str(caught.value)
     assert isinstance(caught.value, ValidationError) and isinstance(caught.value, RefineryError)
     assert str(path) in message and says in message and "\n" not in message
+
+
+@pytest.mark.parametrize("text", MALFORMED_TEXTS)
+def test_a_malformed_file_among_an_experiments_is_named_as_when_read_alone(
+    tmp_path: Path, text: str
+) -> None:
+    # The experiment's files are read together first; the broken one is still named.
+    experiment = write_synthetic_experiment(tmp_path / "good", samples=3, transcripts=30)
+    broken = write(tmp_path / "broken_quant.sf", text)
+    with pytest.raises(MalformedQuant) as alone:
+        read_quant_sf(broken)
+    with pytest.raises(MalformedQuant) as together:
+        read_quant_files([*experiment.quant_files[:2], broken, experiment.quant_files[2]])
+    assert str(together.value) == str(alone.value)
+
+
+def test_an_experiments_files_read_together_equal_each_read_alone(tmp_path: Path) -> None:
+    experiment = write_synthetic_experiment(tmp_path, samples=4, transcripts=90)
+    together = read_quant_files(experiment.quant_files)
+    for table, path in zip(together, experiment.quant_files, strict=True):
+        alone = read_quant_sf(path)
+        assert table.names == alone.names
+        for field in ("length", "effective_length", "tpm", "num_reads"):
+            assert np.array_equal(getattr(table, field), getattr(alone, field)), field
 
 
 def test_a_file_that_is_not_text_is_refused(tmp_path: Path) -> None:
