@@ -2,7 +2,8 @@
 
 `base` (the runtime virtual environment on the OS image given as BASE_IMAGE) is built first;
 `foreman` and `workers` are built FROM that base of the same version, and `salmon` (the
-salmon pipelines' image: Debian's salmon added) FROM the workers image of the same version.
+salmon pipelines' image: Debian's salmon added) and `affy` (the microarray pipeline's: Debian's R
+and Bioconductor's affy added) FROM the workers image of the same version.
 Every image is tagged `<registry>/<name>:<version>` and labelled with the version and the git
 commit, so a running container can always say what it is. Nothing is pulled: every FROM is a
 build argument.
@@ -37,9 +38,9 @@ from ops.progress import Progress, quiet
 
 log = logging.getLogger(__name__)
 
-IMAGE_NAMES = ("base", "foreman", "workers", "salmon")
+IMAGE_NAMES = ("base", "foreman", "workers", "salmon", "affy")
 # What each image is built FROM, of the same version (`base` is built on the OS image).
-PARENT_IMAGES = {"foreman": "base", "workers": "base", "salmon": "workers"}
+PARENT_IMAGES = {"foreman": "base", "workers": "base", "salmon": "workers", "affy": "workers"}
 VERSION_LABEL = "org.opencontainers.image.version"
 REVISION_LABEL = "org.opencontainers.image.revision"
 TITLE_LABEL = "org.opencontainers.image.title"

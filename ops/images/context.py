@@ -8,7 +8,7 @@ no caches), and the environment files (`infrastructure/environments/*.toml`, whi
 secrets): a container started with REFINERY_ENVIRONMENT=<name> loads its environment's file
 from the image, and what only the stack knows (the database's address, the password's
 secret) comes from whatever started it (common.environments.DEPLOYED_SETTINGS).
-An image that only adds system packages to another (`salmon`) gets its Dockerfile alone.
+An image that only adds system packages to another (`salmon`, `affy`) gets its Dockerfile alone.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from ops.taskkit import ENV_HELP, JSON_HELP, environment, print_json, print_tabl
 _HELP = {
     "version": "image tag (default: the short git commit, -dirty when modified)",
     "env": ENV_HELP,
-    "name": "only this image (base, foreman, workers, salmon); repeat for several",
+    "name": "only this image (base, foreman, workers, salmon, affy); repeat for several",
     "base_image": "OS image the base is built on (default: [images] base_image)",
     "registry": "registry to tag for (default: the environment's)",
     "json": JSON_HELP,
@@ -26,7 +26,7 @@ def build(
     registry: str = "",
     json: bool = False,
 ) -> None:
-    """Build the base, foreman, workers and salmon images for a version."""
+    """Build the base, foreman, workers, salmon and affy images for a version."""
     from ops.images.build import build_images
     from ops.images.settings import (
         default_base_image,

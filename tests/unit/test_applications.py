@@ -151,3 +151,11 @@ def test_quality_statistics_yield_the_cores_to_the_quantification_beside_them():
     found = applications()
     assert found[("process", "fastq_qc")].nice > 0
     assert found[("process", "salmon")].nice == 0
+
+
+def test_every_application_runs_in_an_image_the_release_builds():
+    from ops.images.build import IMAGE_NAMES
+
+    for application in applications().values():
+        assert application.image in IMAGE_NAMES, (application.manifest, application.name)
+    assert applications()[("process", "affy")].image == "affy"  # R is in that image alone

@@ -205,7 +205,7 @@ variable "create_github_oidc_provider" {
 variable "ecr_repositories" {
   description = "Image names that get an ECR repository."
   type        = list(string)
-  default     = ["base", "foreman", "workers", "salmon"]
+  default     = ["base", "foreman", "workers", "salmon", "affy"]
 }
 
 variable "log_retention_days" {

@@ -42,7 +42,7 @@ variable "database_name" {
 variable "ecr_repositories" {
   description = "Image names that get a container registry repository."
   type        = list(string)
-  default     = ["base", "foreman", "workers", "salmon"]
+  default     = ["base", "foreman", "workers", "salmon", "affy"]
 }
 
 variable "foreman_instance_type" {

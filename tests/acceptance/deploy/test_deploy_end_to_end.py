@@ -43,7 +43,8 @@ pytestmark = pytest.mark.acceptance
 
 AWS_SECRET = f"e2e-aws-secret-{uuid.uuid4().hex}"
 TIERS = [1024, 2048]
-SALMON_PIPELINES = {"index-salmon", "process-salmon"}  # the salmon image; the rest, workers
+SALMON_PIPELINES = {"index-salmon", "process-salmon"}  # the salmon image
+AFFY_PIPELINES = {"process-affy"}  # the affy image (R); the rest, workers
 NULL_RESOURCES = 10  # module blocks in the null stack, one null_resource each
 DEPLOY_STEPS = [
     "images",
@@ -99,11 +100,14 @@ class Staging:
         }
 
     def release_images(self, version: str) -> dict[str, set[str]]:
-        """What a release's definitions must run: the salmon pipelines the salmon image,
-        every other pipeline the workers image, both of that version from the registry."""
+        """What a release's definitions must run: the salmon pipelines the salmon image, RMA
+        the affy image, every other pipeline the workers image, all of that version from the
+        registry."""
 
         def image(pipeline: str) -> str:
-            return "salmon" if pipeline in SALMON_PIPELINES else "workers"
+            if pipeline in SALMON_PIPELINES:
+                return "salmon"
+            return "affy" if pipeline in AFFY_PIPELINES else "workers"
 
         return {
             pipeline: {f"{self.registry}/{image(pipeline)}:{version}"}
@@ -292,7 +296,7 @@ def test_first_deploy_builds_applies_registers_migrates_and_restarts(staging):
     assert "deploy v1.2.3-dev to staging: succeeded" in result.stdout
 
     # Images: built on the local base OS image, pushed to the real registry.
-    for name in ("base", "foreman", "workers", "salmon"):
+    for name in ("base", "foreman", "workers", "salmon", "affy"):
         assert staging.registry_tags(name) == ["v1.2.3-dev"], name
     # Batch: every pipeline × tier has an ACTIVE definition running this release's image.
     assert staging.active_images() == staging.release_images("v1.2.3-dev")

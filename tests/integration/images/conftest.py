@@ -19,7 +19,7 @@ CACHE_REPOSITORY = "refinery-test-cache"
 
 @pytest.fixture(scope="session")
 def built_images(docker_engine, docker_registry, base_os_image):
-    """base, foreman, workers and salmon built once per session for the session's registry."""
+    """base, foreman, workers, salmon and affy built once per session for the session's registry."""
     client = docker_engine.client()
     images = build_images(
         registry=docker_registry.address,

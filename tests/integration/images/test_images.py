@@ -25,7 +25,7 @@ MANIFEST_TYPES = ", ".join(
 
 
 def test_images_are_tagged_and_labelled_with_version_and_commit(docker_engine, built_images):
-    assert list(built_images) == ["base", "foreman", "workers", "salmon"]
+    assert list(built_images) == ["base", "foreman", "workers", "salmon", "affy"]
     client = docker_engine.client()
     for image in built_images.values():
         details = client.inspect_image(image.reference)
@@ -38,10 +38,12 @@ def test_images_are_tagged_and_labelled_with_version_and_commit(docker_engine, b
     base_layers = client.inspect_image(built_images["base"].reference)["RootFS"]["Layers"]
     workers_layers = client.inspect_image(built_images["workers"].reference)["RootFS"]["Layers"]
     assert workers_layers[: len(base_layers)] == base_layers
-    # The salmon image is the workers image of this version plus Debian's salmon.
-    salmon_layers = client.inspect_image(built_images["salmon"].reference)["RootFS"]["Layers"]
-    assert salmon_layers[: len(workers_layers)] == workers_layers
-    assert len(salmon_layers) > len(workers_layers)
+    # The salmon and affy images are the workers image of this version plus Debian's salmon,
+    # and plus Debian's R and affy.
+    for name in ("salmon", "affy"):
+        layers = client.inspect_image(built_images[name].reference)["RootFS"]["Layers"]
+        assert layers[: len(workers_layers)] == workers_layers, name
+        assert len(layers) > len(workers_layers), name
 
 
 def _run(client, reference: str, command: list[str]) -> tuple[int, str]:
@@ -74,6 +76,25 @@ def test_salmon_runs_in_the_salmon_image_and_not_in_the_workers_image(docker_eng
     assert (status, output) == (0, "none")
 
 
+def test_rma_runs_in_the_affy_image_and_r_is_in_no_other(docker_engine, built_images):
+    client = docker_engine.client()
+    rma = "suppressPackageStartupMessages(library(affy)); cat(exists('rma'))"
+    status, output = _run(client, built_images["affy"].reference, ["Rscript", "-e", rma])
+    assert (status, output) == (0, "TRUE"), output
+    # The same worker entry point and unprivileged user as the workers image.
+    status, output = _run(
+        client,
+        built_images["affy"].reference,
+        ["python", "-c", "import os, workers.processors.affy_r; print(os.getuid())"],
+    )
+    assert (status, output) == (0, "10001")
+    for name in ("workers", "salmon"):
+        status, output = _run(
+            client, built_images[name].reference, ["sh", "-c", "command -v Rscript || echo none"]
+        )
+        assert (status, output) == (0, "none"), name
+
+
 def test_workers_image_runs_the_project_with_its_dependencies(docker_engine, built_images):
     client = docker_engine.client()
     container = client.create_container(
@@ -98,7 +119,7 @@ def test_workers_image_runs_the_project_with_its_dependencies(docker_engine, bui
 
 def test_push_reports_digests_the_registry_serves(docker_registry, built_images):
     pushed = push_images(list(built_images.values()))
-    assert [image.name for image in pushed] == ["base", "foreman", "workers", "salmon"]
+    assert [image.name for image in pushed] == ["base", "foreman", "workers", "salmon", "affy"]
     for image in pushed:
         assert image.digest.startswith("sha256:")
         response = requests.head(

@@ -29,9 +29,11 @@ OUTPUTS = {
     "log_group_name": {"value": "/aws/batch/job", "type": "string", "sensitive": False},
 }
 IMAGE = "127.0.0.1:5000/workers:1.0"
-# The salmon pipelines run the salmon image of the same release (Debian's salmon added);
-# everything else, the gene-level summary included (Python alone), the workers image.
+# The salmon pipelines run the salmon image of the same release (Debian's salmon added), RMA
+# the affy image (Debian's R and affy added); everything else, the gene-level summary included
+# (Python alone), the workers image.
 SALMON_PIPELINES = {"index-salmon", "process-salmon"}
+AFFY_PIPELINES = {"process-affy"}
 
 
 @pytest.fixture
@@ -346,9 +348,13 @@ def test_each_pipeline_names_its_image_of_the_release(staging):
     images = {
         item["tags"]["refinery:pipeline"]: item["containerProperties"]["image"] for item in rendered
     }
-    assert set(images) >= SALMON_PIPELINES and "process-summarise" in images
+    assert set(images) >= SALMON_PIPELINES | AFFY_PIPELINES and "process-summarise" in images
     for pipeline, image in images.items():
-        wanted = "127.0.0.1:5000/salmon:1.0" if pipeline in SALMON_PIPELINES else IMAGE
+        wanted = (
+            "127.0.0.1:5000/salmon:1.0" if pipeline in SALMON_PIPELINES
+            else "127.0.0.1:5000/affy:1.0" if pipeline in AFFY_PIPELINES
+            else IMAGE
+        )  # fmt: skip
         assert image == wanted, pipeline
 
 
