@@ -6,8 +6,10 @@ worker that a new foreman did not start (the previous leader's) is still describ
 liveness, and terminated by signal, which is all a successor needs.
 
 A worker's start — the interpreter, the imports, the environment file — costs about a third
-of a second, paid before every job. So after its first worker the executor keeps SPARES spare
-workers (`python -m workers standby`, workers.standby) that have paid it already: a job is
+of a second, paid before every job. So once it has started SPARES_AFTER workers (work that
+keeps coming; a foreman that runs one job, as a one-off command does, never pays for spares it
+would not use) the executor keeps SPARES spare workers (`python -m workers standby`,
+workers.standby) that have paid it already: a job is
 handed to a spare (its memory capped first, then one line on its standard input) and a new
 spare is started behind it. There are two because a finished download commonly releases two
 jobs in one pass (its sample's QC and its quantification), and the second would otherwise start
@@ -42,6 +44,7 @@ from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Subm
 log = logging.getLogger(__name__)
 _FINISHED_KEPT_SECONDS = 600
 SPARES = 2
+SPARES_AFTER = 2  # workers started before spares are kept
 STANDBY_LOG = "standby.log"  # what a spare prints before it has a job (a failed import)
 
 
@@ -91,6 +94,7 @@ class LocalExecutor(Executor):
         self._children: dict[str, subprocess.Popen] = {}
         self._finished: dict[str, tuple[float, int]] = {}
         self._spares: list[subprocess.Popen] = []
+        self._plain_started = 0  # workers started for jobs a spare could have taken
 
     def submit(self, submission: Submission) -> str:
         self._reap()
@@ -106,7 +110,9 @@ class LocalExecutor(Executor):
                                    MEMORY_VARIABLE: str(submission.memory_mb)})  # fmt: skip
             _limit_memory(process.pid, submission.memory_mb)
         if plain:
-            self._keep_spares()
+            self._plain_started += 1
+            if self._plain_started >= SPARES_AFTER:
+                self._keep_spares()
         started = process_start_time(process.pid) or "0"
         executor_job_id = f"{process.pid}:{started}"
         self._children[executor_job_id] = process

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from common.inputs import is_digits
-from foreman.executors.local import SPARES, worker_log_path
+from foreman.executors.local import SPARES, SPARES_AFTER, worker_log_path
 from tests.support.foreman import enqueue, fetch, make_foreman_env, start_foreman, wait_until
 
 pytestmark = pytest.mark.integration
@@ -41,9 +41,12 @@ def test_the_next_job_runs_in_the_spare_started_before_it(make_env, session_dirs
     env = make_foreman_env(make_env, "standby")
     foreman = start_foreman(env, session_dirs["logs"])
     processes.append(foreman)
-    (first,) = enqueue(env, "test_sleep_then_record", seconds=0)
-    wait_until(lambda: _finished(env, first), timeout=60, what="the first job never succeeded")
-    # After its first worker the executor keeps SPARES spares, which wait for a job.
+    for number in range(1, SPARES_AFTER + 1):
+        (early,) = enqueue(env, "test_sleep_then_record", seconds=0)
+        wait_until(lambda job=early: _finished(env, job), timeout=60, what="a job never succeeded")
+        if number < SPARES_AFTER:  # one job alone starts no spare
+            assert not _standby_pids(env.name)
+    # After SPARES_AFTER workers the executor keeps SPARES spares, which wait for a job.
     spares = wait_until(lambda: len(_standby_pids(env.name)) == SPARES and _standby_pids(env.name),
                         timeout=30, what=f"{SPARES} spares never waited")  # fmt: skip
 
@@ -62,4 +65,4 @@ def test_the_next_job_runs_in_the_spare_started_before_it(make_env, session_dirs
     foreman.wait(timeout=30)
     wait_until(lambda: not _standby_pids(env.name), timeout=30,
                what="a spare outlived its foreman")  # fmt: skip
-    assert fetch(env, "SELECT count(*) FROM test_completions") == [(2,)]
+    assert fetch(env, "SELECT count(*) FROM test_completions") == [(SPARES_AFTER + 1,)]
