@@ -1,9 +1,10 @@
 """Build and push Refinery's images through the docker SDK's low-level API.
 
 `base` (the runtime virtual environment on the OS image given as BASE_IMAGE) is built first;
-`foreman` and `workers` are built FROM that base of the same version, and `salmon` (the
-salmon pipelines' image: Debian's salmon added) and `affy` (the microarray pipeline's: Debian's R
-and Bioconductor's affy added) FROM the workers image of the same version.
+`foreman`, `workers`, `salmon` (the salmon pipelines' image: Debian's salmon added) and `affy`
+(the microarray pipeline's: Debian's R and Bioconductor's affy added) are built FROM that base
+of the same version; the last two carry the workers' code and entry point after their system
+packages, so a release whose dependencies did not change reuses those packages' layer.
 Every image is tagged `<registry>/<name>:<version>` and labelled with the version and the git
 commit, so a running container can always say what it is. Nothing is pulled: every FROM is a
 build argument.
@@ -26,10 +27,8 @@ from common.environments import REPO_ROOT
 from common.errors import CommandError, ConfigError
 from ops.images.auth import registry_auth
 from ops.images.context import (
-    APP_IMAGES,
     app_context,
     base_context,
-    derived_context,
     ensure_wheels,
     python_version,
     runtime_requirements,
@@ -40,7 +39,7 @@ log = logging.getLogger(__name__)
 
 IMAGE_NAMES = ("base", "foreman", "workers", "salmon", "affy")
 # What each image is built FROM, of the same version (`base` is built on the OS image).
-PARENT_IMAGES = {"foreman": "base", "workers": "base", "salmon": "workers", "affy": "workers"}
+PARENT_IMAGES = {"foreman": "base", "workers": "base", "salmon": "base", "affy": "base"}
 VERSION_LABEL = "org.opencontainers.image.version"
 REVISION_LABEL = "org.opencontainers.image.revision"
 TITLE_LABEL = "org.opencontainers.image.title"
@@ -132,10 +131,7 @@ def build_images(
                 parent = PARENT_IMAGES[name]
                 parent_reference = image_reference(registry, parent, version)
                 _require_image(client, parent_reference, hint=f"build the {parent} image first")
-                if name in APP_IMAGES:
-                    app_context(context, name)
-                else:
-                    derived_context(context, name)
+                app_context(context, name)
                 buildargs = {"BASE_IMAGE": parent_reference}
             reference = image_reference(registry, name, version)
             labels = {VERSION_LABEL: version, REVISION_LABEL: git_sha, TITLE_LABEL: name}

@@ -8,7 +8,7 @@ no caches), and the environment files (`infrastructure/environments/*.toml`, whi
 secrets): a container started with REFINERY_ENVIRONMENT=<name> loads its environment's file
 from the image, and what only the stack knows (the database's address, the password's
 secret) comes from whatever started it (common.environments.DEPLOYED_SETTINGS).
-An image that only adds system packages to another (`salmon`, `affy`) gets its Dockerfile alone.
+The job images with system packages of their own (`salmon`, `affy`) get the workers' context.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from common.shell import run_command
 DISTRIBUTION = "refinery"
 DOCKERFILES_DIR = REPO_ROOT / "images"
 APP_PACKAGES = ("common", "foreman", "workers")
-# The images that carry Refinery's code; the others are built FROM one of them.
-APP_IMAGES = ("foreman", "workers")
 ENVIRONMENTS = Path("infrastructure") / "environments"
 # The foreman image also runs its host's scheduled backups and sealing (`inv …`, ops/).
 HOST_TASK_IMAGES = ("foreman",)
@@ -115,7 +113,8 @@ def base_context(destination: Path, *, wheels: Path, requirements: list[str]) ->
 
 
 def app_context(destination: Path, name: str, packages: tuple[str, ...] = APP_PACKAGES) -> Path:
-    """Assemble the context of an application image (`foreman`, `workers`) in `destination`."""
+    """Assemble the context of an application image (`foreman`, `workers`, `salmon`, `affy`)
+    in `destination`."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy2(DOCKERFILES_DIR / name / "Dockerfile", destination / "Dockerfile")
     if name in HOST_TASK_IMAGES:
@@ -136,11 +135,4 @@ def app_context(destination: Path, name: str, packages: tuple[str, ...] = APP_PA
     environments.mkdir(parents=True, exist_ok=True)
     for path in sorted((REPO_ROOT / ENVIRONMENTS).glob("*.toml")):
         shutil.copy2(path, environments / path.name)
-    return destination
-
-
-def derived_context(destination: Path, name: str) -> Path:
-    """The context of an image built FROM another of Refinery's: its Dockerfile only."""
-    destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(DOCKERFILES_DIR / name / "Dockerfile", destination / "Dockerfile")
     return destination

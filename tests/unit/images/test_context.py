@@ -7,7 +7,7 @@ import pytest
 from common.errors import ConfigError
 from ops.images.base_os import apt_mirror
 from ops.images.build import build_images, image_reference
-from ops.images.context import app_context, base_context, derived_context, runtime_requirements
+from ops.images.context import app_context, base_context, runtime_requirements
 
 
 def test_apt_mirror_reads_deb822_sources_and_skips_security(tmp_path):
@@ -66,10 +66,14 @@ def test_app_context_holds_only_code_and_package_data(tmp_path):
     assert not any(name.startswith(("app/ops/", "app/tests/")) for name in files)
 
 
-def test_an_image_built_from_another_of_ours_gets_its_dockerfile_only(tmp_path):
-    context = derived_context(tmp_path / "ctx", "salmon")
-    assert sorted(p.name for p in context.iterdir()) == ["Dockerfile"]
-    assert "apt-get install" in (context / "Dockerfile").read_text()
+@pytest.mark.parametrize("name", ["salmon", "affy"])
+def test_a_job_image_with_packages_of_its_own_installs_them_before_the_workers_code(tmp_path, name):
+    context = app_context(tmp_path / "ctx", name)
+    assert (context / "app" / "workers" / "registry.py").is_file()
+    dockerfile = (context / "Dockerfile").read_text()
+    # Packages first: a release that changed only code reuses their layer from the cache.
+    assert dockerfile.index("apt-get install") < dockerfile.index("COPY app")
+    assert dockerfile.rstrip().endswith('CMD ["python", "-m", "workers"]')
 
 
 def test_base_context_has_pins_and_wheels_only(tmp_path):
