@@ -114,7 +114,7 @@ def test_a_malformed_quant_sf_is_refused_naming_the_file(
 def test_a_malformed_file_among_an_experiments_is_named_as_when_read_alone(
     tmp_path: Path, text: str
 ) -> None:
-    # The experiment's files are read together first; the broken one is still named.
+    # The experiment's files are read several at a time; the broken one is still named.
     experiment = write_synthetic_experiment(tmp_path / "good", samples=3, transcripts=30)
     broken = write(tmp_path / "broken_quant.sf", text)
     with pytest.raises(MalformedQuant) as alone:
@@ -124,7 +124,7 @@ def test_a_malformed_file_among_an_experiments_is_named_as_when_read_alone(
     assert str(together.value) == str(alone.value)
 
 
-def test_an_experiments_files_read_together_equal_each_read_alone(tmp_path: Path) -> None:
+def test_an_experiments_files_read_at_once_equal_each_read_alone(tmp_path: Path) -> None:
     experiment = write_synthetic_experiment(tmp_path, samples=4, transcripts=90)
     together = read_quant_files(experiment.quant_files)
     for table, path in zip(together, experiment.quant_files, strict=True):
