@@ -140,3 +140,16 @@ def test_the_test_command_runs_pytest_on_workers_with_the_groups() -> None:
     assert re.search(
         r"^exec \.venv/bin/pytest -n \d+ --dist loadgroup --durations=\d+ \"\$@\"$", script, re.M
     )
+
+
+def test_the_sandbox_takes_the_engine_from_the_sessions_lease():
+    """`inv sandbox.down` stops an engine that `inv sandbox.up` started. Were the sandbox's
+    acceptance tests to let `sandbox.up` start dockerd, the other line's session would find it
+    answering, use it, and lose it when a sandbox test ends: the sandbox fixture holds the
+    engine through the lease, so `sandbox.up` finds one answering and leaves it alone."""
+    import inspect
+
+    from tests.acceptance.sandbox import conftest
+
+    wrapped = getattr(conftest.sandbox, "__wrapped__", conftest.sandbox)
+    assert "docker_engine" in inspect.signature(wrapped).parameters

@@ -89,7 +89,10 @@ class Sandbox:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
+def sandbox(docker_engine) -> Iterator[Sandbox]:
+    # The engine comes from the session's lease (tests/support/docker_services.py), never from
+    # `inv sandbox.up`: an engine the sandbox starts, `inv sandbox.down` stops, under the feet
+    # of the suite's other line of engine tests that found it answering and used it.
     # Not under pytest's 0700 temporary root: the database stand-in runs as an unprivileged
     # user when the suite runs as root, and the foreman's container as the images' user.
     root = Path(tempfile.mkdtemp(prefix="refinery-sandbox-"))
