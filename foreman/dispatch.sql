@@ -150,11 +150,13 @@ WHERE role = 'leader' AND foreman_id <> %(foreman_id)s;
 DELETE FROM foreman_heartbeats WHERE role = 'stopped' AND beat_at < now() - interval '7 days';
 
 -- name: release_waiting --
--- Waiting jobs whose dependency succeeded become pending (their attempts untouched).
+-- Waiting jobs whose dependency succeeded become pending (their attempts untouched), and so do
+-- those that wait only for its end (`needs_success = false`) once it ended any way.
 UPDATE jobs SET state = 'pending'
 FROM jobs dependency
 WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
-  AND dependency.state = 'succeeded'
+  AND (dependency.state = 'succeeded'
+       OR (NOT jobs.needs_success AND dependency.state IN ('failed', 'cancelled')))
 RETURNING jobs.id;
 
 -- name: fail_waiting --
@@ -167,7 +169,7 @@ WITH failed AS (
             || ', ' || dependency.state || ': '
             || coalesce(dependency.failure_reason, 'no reason recorded')
     FROM jobs dependency
-    WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on
+    WHERE jobs.state = 'waiting' AND dependency.id = jobs.depends_on AND jobs.needs_success
       AND dependency.state IN ('failed', 'cancelled')
     RETURNING jobs.id, jobs.failure_reason, jobs.payload -> 'on_failure' AS follow_up
 ), follow_ups AS (

@@ -55,6 +55,7 @@ class Job:
     parent_job_id: int | None
     result: dict[str, Any] | None
     depends_on: int | None = None
+    needs_success: bool = True
     # The name of its handler (an application's name), decided when the job was queued.
     handler: str = ""
 
@@ -75,13 +76,16 @@ def enqueue_job(
     max_attempts: int = 3,
     memory_tier: int = 0,
     depends_on: int | None = None,
+    needs_success: bool = True,
 ) -> tuple[int, bool]:
     """Create a pending job; with a `dedupe_key` already used, return the existing job.
 
     A job that `depends_on` another is created `waiting` (unless that one has succeeded
     already): the foreman never dispatches it, and makes it pending once its dependency
     succeeded, or fails it with the dependency's reason (`foreman.dispatch.settle_waiting_jobs`).
-    Returns (job id, whether it was created now). The caller commits.
+    With `needs_success=False` it waits only for the dependency's end: it becomes pending once
+    that one succeeded, failed for good or was cancelled. Returns (job id, whether it was
+    created now). The caller commits.
     """
     if kind not in JOB_KINDS:
         raise JobError(f"unknown job kind {kind!r} (one of {', '.join(JOB_KINDS)})")
@@ -97,6 +101,7 @@ def enqueue_job(
                 "max_attempts": max_attempts,
                 "memory_tier": memory_tier,
                 "depends_on": depends_on,
+                "needs_success": needs_success,
             },
         )
         job_id, inserted = fetch_one(cur)

@@ -1,11 +1,14 @@
 -- name: insert_job --
--- A job that depends on another waits, unless that one has already succeeded.
+-- A job that depends on another waits, unless that one has already succeeded (or, for a job
+-- that needs only its end, ended any way).
 INSERT INTO jobs (kind, queue, payload, parent_job_id, dedupe_key, max_attempts, memory_tier,
-                  depends_on, state)
+                  depends_on, needs_success, state)
 VALUES (%(kind)s, %(queue)s, %(payload)s, %(parent_job_id)s, %(dedupe_key)s,
-        %(max_attempts)s, %(memory_tier)s, %(depends_on)s,
+        %(max_attempts)s, %(memory_tier)s, %(depends_on)s, %(needs_success)s,
         CASE WHEN %(depends_on)s::bigint IS NULL
                   OR (SELECT state FROM jobs WHERE id = %(depends_on)s) = 'succeeded'
+                  OR (NOT %(needs_success)s AND (SELECT state FROM jobs WHERE id = %(depends_on)s)
+                                                 IN ('failed', 'cancelled'))
              THEN 'pending' ELSE 'waiting' END)
 ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key
 RETURNING id, (xmax = 0) AS inserted;

@@ -16,9 +16,9 @@ sample in turn, on a quiet platform:
                -p <[rnaseq] salmon_threads> -o <folder>` (the argv of
                workers.processors.salmon_tool.quantify), wall time of the process.
 
-The sample's QC job is queued with its salmon job once its files are stored, as always, so
-the two run side by side and share the machine's cores: that is part of what is timed (the
-platform's real cost), and on a small machine most of the gap that grows with the reads.
+The sample's QC job is queued with its salmon job once its files are stored, as always, and
+waits for the salmon job's end: before it did, the two ran side by side on the machine's cores,
+and on a small machine that was most of the gap that grew with the reads.
 `--json` also gives each sample's `worker_start_seconds`: the part from the claim to the worker
 process marking the job running.
 

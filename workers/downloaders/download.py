@@ -6,10 +6,11 @@ names the promise it was started for), are checked against the size and md5 the 
 promised, and are then put into the lake atomically under the file's catalog key. Only then
 does the file row get its sha256 and stored_at. When the last original file of an experiment
 is stored, the experiment's process job is queued (`[pipeline] application`, default fastq_qc),
-and beside it a salmon quantification when the experiment is RNA-seq of an organism with a
-transcriptome index (`workers.processors.quantify`). A microarray is processed with the other
-arrays of its project and platform instead: their `affy` job is queued once the last of their
-CEL files is stored (`workers.processors.affy`).
+and a salmon quantification when the experiment is RNA-seq of an organism with a transcriptome
+index (`workers.processors.quantify`); then the process job waits for the quantification's end,
+whatever it is, so the two never share the cores (`needs_success=False`). A microarray is
+processed with the other arrays of its project and platform instead: their `affy` job is queued
+once the last of their CEL files is stored (`workers.processors.affy`).
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ def queue_processing(ctx: JobContext, experiment_id: int) -> int | None:
     array, arrays_job = queue_arrays_after_download(ctx, experiment_id)
     if array:
         return arrays_job
+    # Salmon first; the report waits for its end (any end): the two read the same reads, and
+    # side by side on a small machine's cores they slowed salmon by a third.
+    quantification = queue_quantification_after_download(ctx, experiment_id)
     settings = PipelineSettings.for_environment(ctx.env)
     job_id, _created = enqueue_job(
         ctx.conn,
@@ -133,6 +137,7 @@ def queue_processing(ctx: JobContext, experiment_id: int) -> int | None:
         },
         parent_job_id=ctx.job.id,
         dedupe_key=process_dedupe_key(settings.application, experiment_id),
+        depends_on=quantification,
+        needs_success=False,
     )
-    queue_quantification_after_download(ctx, experiment_id)
     return job_id

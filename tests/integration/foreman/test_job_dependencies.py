@@ -1,6 +1,7 @@
 """A job that depends on another waits without being dispatched or spending an attempt; it
 becomes pending when its dependency succeeds, and fails for good with the dependency's reason
-(queueing its `on_failure` job) when the dependency fails or is cancelled."""
+(queueing its `on_failure` job) when the dependency fails or is cancelled; a job that needs
+only its dependency's end becomes pending whatever that end was."""
 
 from __future__ import annotations
 
@@ -69,3 +70,35 @@ def test_a_dependent_job_fails_with_its_dependencys_reason_and_queues_its_follow
         cur.execute("SELECT parent_job_id, payload FROM jobs WHERE dedupe_key = 'after-second'")
         assert cur.fetchall() == [(second, {"application": "summarise"})]
     conn.commit()
+
+
+@pytest.mark.parametrize("end", ["succeeded", "failed", "cancelled"])
+def test_a_job_that_needs_only_its_dependencys_end_runs_after_any_end(env, conn, end):
+    first, _ = enqueue_job(conn, "process", {"application": "salmon"})
+    second, _ = enqueue_job(conn, "process", {"application": "fastq_qc"}, depends_on=first,
+                            needs_success=False)  # fmt: skip
+    conn.commit()
+    assert _job(conn, second) == ("waiting", 0, None)
+    dispatch_pending_jobs(conn, env, NullExecutor(env))
+    assert _job(conn, second) == ("waiting", 0, None)  # not beside its dependency
+    assert settle_waiting_jobs(conn, env) == (0, 0)
+    _set(conn, first, end, None if end == "succeeded" else "mapping rate 2% < 30%")
+    assert settle_waiting_jobs(conn, env) == (1, 0)
+    assert _job(conn, second) == ("pending", 0, None)  # never failed with the dependency's reason
+    # queued after its dependency ended, it does not wait at all
+    third, _ = enqueue_job(conn, "process", {"application": "no_op"}, depends_on=first,
+                           needs_success=False)  # fmt: skip
+    conn.commit()
+    assert _job(conn, third)[0] == "pending"
+
+
+def test_a_job_that_needs_its_dependencys_success_still_fails_beside_one_that_does_not(env, conn):
+    first, _ = enqueue_job(conn, "index", {"index_id": 1})
+    strict, _ = enqueue_job(conn, "process", {"application": "salmon"}, depends_on=first)
+    lenient, _ = enqueue_job(conn, "process", {"application": "fastq_qc"}, depends_on=first,
+                             needs_success=False)  # fmt: skip
+    conn.commit()
+    _set(conn, first, "cancelled", "cancelled by an operator")
+    assert settle_waiting_jobs(conn, env) == (1, 1)
+    assert _job(conn, strict)[0] == "failed"
+    assert _job(conn, lenient)[0] == "pending"

@@ -67,8 +67,16 @@ def test_quantification_waits_for_its_index_then_the_project_is_summarised(env, 
         submit_survey(tx, str(tmp_path / "delivery"))
     assert request.queued
     run_all_pending(env, conn, tmp_path, kinds=("survey", "download"))
-    waiting = _rows(conn, "SELECT depends_on FROM jobs WHERE state = 'waiting'")
-    assert waiting == [(request.job_id,), (request.job_id,)]  # both salmon jobs wait
+    waiting = _rows(conn, "SELECT j.payload ->> 'application', j.depends_on, j.needs_success, "
+                          "d.payload ->> 'application' FROM jobs j "
+                          "JOIN jobs d ON d.id = j.depends_on "
+                          "WHERE j.state = 'waiting' ORDER BY j.id")  # fmt: skip
+    # Both salmon jobs wait for the index; each sample's QC waits for its salmon job's end.
+    salmon = [row for row in waiting if row[0] == "salmon"]
+    assert salmon == [("salmon", request.job_id, True, None)] * 2
+    salmon_ids = _rows(conn, "SELECT id FROM jobs WHERE payload ->> 'application' = 'salmon'")
+    qc = sorted(row for row in waiting if row[0] == "fastq_qc")
+    assert qc == sorted(("fastq_qc", job_id, False, "salmon") for (job_id,) in salmon_ids)
     run_all_pending(env, conn, tmp_path, kinds=("index",))
     ((prefix,),) = _rows(conn, "SELECT prefix FROM transcriptome_indices")
     index_folder = open_lake(env).local_path(prefix.rstrip("/"))
