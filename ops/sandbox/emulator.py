@@ -41,6 +41,7 @@ class MotoServer:
 
     endpoint_url: str
     process: Any
+    log_file: Path | None = None  # its output: a Batch container it failed to run is named there
 
     def reset(self) -> None:
         import requests
@@ -71,7 +72,7 @@ def start_moto(log_dir: Path, *, port: int) -> MotoServer:
     except SandboxError as exc:
         stop_process(process)
         raise SandboxError(f"the AWS emulator did not start ({exc}); see {log_file}") from None
-    return MotoServer(f"http://127.0.0.1:{port}", process)
+    return MotoServer(f"http://127.0.0.1:{port}", process, log_file)
 
 
 def emulator_port(env: Environment) -> int:

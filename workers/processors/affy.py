@@ -10,7 +10,9 @@ the job for good, naming it), runs `affy::rma` — background correction, quanti
 normalisation, median polish — over the experiment's arrays of that chip together, and maps
 probe sets to genes through the chip's probe-to-gene table (a gene: the mean of its probe
 sets). A CEL file that cannot be read, or of another chip than the rest, leaves its sample out
-with the reason; the others are processed.
+with the reason; the others are processed. Headers and RMA are read and run by one R process
+(`workers.processors.affy_r.AffySession`), started before the files are copied out of the lake
+so that R's start overlaps the copies.
 
 The analysis's files are the same gene-level result an RNA-seq project gets from `summarise`
 (`workers.processors.gene_matrix`): a gene matrix TSV (`Gene`, then one column per sample —
@@ -39,7 +41,7 @@ from workers.processors.affy_chips import (
     package_name,
     summarise_to_genes,
 )
-from workers.processors.affy_r import ProbeSetValues, read_headers, run_rma
+from workers.processors.affy_r import AffySession, ProbeSetValues
 from workers.processors.applications import run_application
 from workers.processors.quantify import local_copy
 from workers.registry import JobContext, handler
@@ -101,30 +103,31 @@ def normalise_arrays(ctx: JobContext, experiments: list[dict[str, Any]], folder:
     left_out: dict[str, str] = {}
     files: dict[str, Path] = {}
     (folder / "cel").mkdir(parents=True)
-    for experiment in experiments:
-        original = _cel_file(experiment)
-        if original is None:
-            left_out[experiment["accession"]] = "not exactly one CEL file among its files"
-            continue
-        files[experiment["accession"]] = local_copy(ctx, original, folder / "cel")
-    headers = read_headers(files, folder / "headers") if files else []
-    for header in headers:
-        if header.problem:
-            left_out[header.sample] = f"its CEL file cannot be read: {header.problem}"[:500]
-    readable = [header for header in headers if not header.problem]
-    if not readable:
-        raise _nothing_readable(left_out)
-    (chip, _), *_ = Counter(h.chip for h in readable).most_common()
-    for header in readable:
-        if header.chip != chip:
-            left_out[header.sample] = (
-                f"its chip {header.chip} differs from the experiment's {chip}; "
-                "RMA normalises the arrays of one chip together"
-            )
-    package = package_name(chip)
-    definition = fetch_chip(ctx.lake, package, chip, folder / "chip")
-    kept = {h.sample: files[h.sample] for h in readable if h.chip == chip}
-    rma = run_rma(kept, chip, definition.cdf_env, folder / "rma")
+    with AffySession(folder / "r") as session:  # R loads affy while the files are copied
+        for experiment in experiments:
+            original = _cel_file(experiment)
+            if original is None:
+                left_out[experiment["accession"]] = "not exactly one CEL file among its files"
+                continue
+            files[experiment["accession"]] = local_copy(ctx, original, folder / "cel")
+        headers = session.read_headers(files, folder / "headers") if files else []
+        for header in headers:
+            if header.problem:
+                left_out[header.sample] = f"its CEL file cannot be read: {header.problem}"[:500]
+        readable = [header for header in headers if not header.problem]
+        if not readable:
+            raise _nothing_readable(left_out)
+        (chip, _), *_ = Counter(h.chip for h in readable).most_common()
+        for header in readable:
+            if header.chip != chip:
+                left_out[header.sample] = (
+                    f"its chip {header.chip} differs from the experiment's {chip}; "
+                    "RMA normalises the arrays of one chip together"
+                )
+        package = package_name(chip)
+        definition = fetch_chip(ctx.lake, package, chip, folder / "chip")
+        kept = {h.sample: files[h.sample] for h in readable if h.chip == chip}
+        rma = session.run_rma(kept, chip, definition.cdf_env, folder / "rma")
     for sample, problem in rma.unreadable.items():
         left_out[sample] = f"its CEL file cannot be read: {problem}"[:500]
         kept.pop(sample, None)

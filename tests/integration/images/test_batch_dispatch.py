@@ -42,7 +42,7 @@ def throttling_proxy(moto_server) -> Iterator[ThrottlingProxy]:
 
 
 def test_the_foreman_runs_an_s3_delivery_on_batch_through_throttling(
-    make_cloud, throttling_proxy, foreman_process, tmp_path
+    make_cloud, moto_server, throttling_proxy, foreman_process, tmp_path
 ):
     cloud = make_cloud("batchloop", endpoint_url=throttling_proxy.endpoint_url,
                        application="fastq_qc")  # fmt: skip
@@ -80,7 +80,8 @@ def test_the_foreman_runs_an_s3_delivery_on_batch_through_throttling(
         "refinery-batchloop-process-fastq-qc-1024mb",
         "refinery-batchloop-survey-delivery-1024mb",
     ]
-    assert {job["status"] for job in described} == {"SUCCEEDED"}
+    failures = batch_failures(described, moto_server)
+    assert {job["status"] for job in described} == {"SUCCEEDED"}, failures
     # The worker's own output reached CloudWatch Logs, with no password in it.
     stream = described[0]["container"]["logStreamName"]
     events = boto3.client("logs").get_log_events(logGroupName=LOG_GROUP, logStreamName=stream)
@@ -93,6 +94,27 @@ def test_the_foreman_runs_an_s3_delivery_on_batch_through_throttling(
     assert checked.returncode == 0, checked.stdout + checked.stderr
     qc = next(result for kind, *_, result in jobs if kind == "process")
     assert qc["application"] == "fastq_qc" and qc["computed_files"]
+
+
+def batch_failures(described: list[dict], moto_server) -> str:
+    """Each Batch job that did not succeed: its name, reason, exit code and log's last lines,
+    and what the emulator said of the containers it failed to run."""
+    logs = boto3.client("logs")
+    lines = []
+    for job in described:
+        if job["status"] == "SUCCEEDED":
+            continue
+        container = job.get("container", {})
+        lines.append(f"{job['jobName']} {job['status']}: {job.get('statusReason')!r},"
+                     f" exit code {container.get('exitCode')}")  # fmt: skip
+        stream = container.get("logStreamName")
+        if stream:
+            events = logs.get_log_events(logGroupName=LOG_GROUP, logStreamName=stream)["events"]
+            lines.extend(f"    {event['message']}" for event in events[-15:])
+    if moto_server.log_file is not None and moto_server.log_file.exists():
+        said = moto_server.log_file.read_text(errors="replace").splitlines()
+        lines.extend(line for line in said if "AWS Batch container" in line)
+    return "\n".join(lines)
 
 
 def test_a_worker_killed_mid_download_is_retried_and_the_file_lands_once(
