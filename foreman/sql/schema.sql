@@ -148,17 +148,21 @@ CREATE TABLE job_attempts (
     PRIMARY KEY (job_id, attempt)
 );
 
--- Wake sleeping foremen when work arrives; once per statement so bulk inserts stay cheap.
+-- Wake sleeping foremen when work arrives; once per statement so bulk inserts stay cheap, and
+-- only when the statement inserted a job (an INSERT … SELECT of nothing wakes nobody).
 CREATE FUNCTION notify_jobs_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('refinery_jobs', 'inserted');
+    IF EXISTS (SELECT 1 FROM inserted_jobs) THEN
+        PERFORM pg_notify('refinery_jobs', 'inserted');
+    END IF;
     RETURN NULL;
 END;
 $$;
 
 CREATE TRIGGER jobs_inserted_notify
 AFTER INSERT ON jobs
+REFERENCING NEW TABLE AS inserted_jobs
 FOR EACH STATEMENT EXECUTE FUNCTION notify_jobs_inserted();
 
 -- Each foreman process writes its heartbeat here; monitoring reads the leader's beat_at.
