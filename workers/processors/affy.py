@@ -27,24 +27,20 @@ import hashlib
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from common import catalog
 from common.errors import ValidationError
 from common.sql import query
 from foreman.jobs import enqueue_job
-from workers.processors.affy_chips import (
-    GeneValues,
-    fetch_chip,
-    package_name,
-    summarise_to_genes,
-)
-from workers.processors.affy_r import AffySession, ProbeSetValues
-from workers.processors.applications import run_application
-from workers.processors.quantify import local_copy
+from workers.processors.affy_r import AffySession
 from workers.registry import JobContext, handler
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from workers.processors.affy_chips import GeneValues
+    from workers.processors.affy_r import ProbeSetValues
 
 APPLICATION = "affy"
 CEL_SUFFIXES = (".cel", ".cel.gz")
@@ -95,39 +91,41 @@ def _cel_file(experiment: dict[str, Any]) -> dict[str, Any] | None:
     return cel[0] if len(cel) == 1 else None
 
 
-def normalise_arrays(ctx: JobContext, experiments: list[dict[str, Any]], folder: Path) -> tuple[
-    ProbeSetValues, GeneValues, dict[str, Any]
-]:  # fmt: skip
-    """RMA of the experiments' readable arrays of their most common chip; returns the values
-    and the provenance (chip, samples used and left out)."""
+def normalise_arrays(
+    ctx: JobContext, experiments: list[dict[str, Any]], folder: Path, session: AffySession
+) -> tuple[ProbeSetValues, GeneValues, dict[str, Any]]:
+    """RMA of the experiments' readable arrays of their most common chip, by `session`'s R;
+    returns the values and the provenance (chip, samples used and left out)."""
+    from workers.processors.affy_chips import fetch_chip, package_name, summarise_to_genes
+    from workers.processors.quantify import local_copy
+
     left_out: dict[str, str] = {}
     files: dict[str, Path] = {}
     (folder / "cel").mkdir(parents=True)
-    with AffySession(folder / "r") as session:  # R loads affy while the files are copied
-        for experiment in experiments:
-            original = _cel_file(experiment)
-            if original is None:
-                left_out[experiment["accession"]] = "not exactly one CEL file among its files"
-                continue
-            files[experiment["accession"]] = local_copy(ctx, original, folder / "cel")
-        headers = session.read_headers(files, folder / "headers") if files else []
-        for header in headers:
-            if header.problem:
-                left_out[header.sample] = f"its CEL file cannot be read: {header.problem}"[:500]
-        readable = [header for header in headers if not header.problem]
-        if not readable:
-            raise _nothing_readable(left_out)
-        (chip, _), *_ = Counter(h.chip for h in readable).most_common()
-        for header in readable:
-            if header.chip != chip:
-                left_out[header.sample] = (
-                    f"its chip {header.chip} differs from the experiment's {chip}; "
-                    "RMA normalises the arrays of one chip together"
-                )
-        package = package_name(chip)
-        definition = fetch_chip(ctx.lake, package, chip, folder / "chip")
-        kept = {h.sample: files[h.sample] for h in readable if h.chip == chip}
-        rma = session.run_rma(kept, chip, definition.cdf_env, folder / "rma")
+    for experiment in experiments:
+        original = _cel_file(experiment)
+        if original is None:
+            left_out[experiment["accession"]] = "not exactly one CEL file among its files"
+            continue
+        files[experiment["accession"]] = local_copy(ctx, original, folder / "cel")
+    headers = session.read_headers(files, folder / "headers") if files else []
+    for header in headers:
+        if header.problem:
+            left_out[header.sample] = f"its CEL file cannot be read: {header.problem}"[:500]
+    readable = [header for header in headers if not header.problem]
+    if not readable:
+        raise _nothing_readable(left_out)
+    (chip, _), *_ = Counter(h.chip for h in readable).most_common()
+    for header in readable:
+        if header.chip != chip:
+            left_out[header.sample] = (
+                f"its chip {header.chip} differs from the experiment's {chip}; "
+                "RMA normalises the arrays of one chip together"
+            )
+    package = package_name(chip)
+    definition = fetch_chip(ctx.lake, package, chip, folder / "chip")
+    kept = {h.sample: files[h.sample] for h in readable if h.chip == chip}
+    rma = session.run_rma(kept, chip, definition.cdf_env, folder / "rma")
     for sample, problem in rma.unreadable.items():
         left_out[sample] = f"its CEL file cannot be read: {problem}"[:500]
         kept.pop(sample, None)
@@ -167,22 +165,28 @@ def tsv_bytes(first: str, names: list[str], samples: list[str], values: np.ndarr
 
 @handler("process", APPLICATION)
 def process_affy(ctx: JobContext) -> dict[str, Any]:
-    """RMA of a project's arrays of one platform, summarised to genes."""
+    """RMA of a project's arrays of one platform, summarised to genes.
+
+    R is started first: its start and affy's loading (about half a second) overlap the
+    numeric modules' imports below (which is why they are imported here) and the copies."""
     provenance: dict[str, Any] = {}
+    folder = ctx.scratch_dir / "affy"
+    with AffySession(folder / "r") as session:
+        from workers.processors.applications import run_application
 
-    def compute(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, bytes]:
-        probe_sets, genes, described = normalise_arrays(ctx, experiments, ctx.scratch_dir / "affy")
-        provenance.update(described)
-        summary = {**described, "values_file": "gene_rma.tsv"}
-        return {
-            "gene_rma.tsv": tsv_bytes("Gene", genes.genes, genes.samples, genes.values),
-            "probe_set_rma.tsv": tsv_bytes(
-                "ProbeSet", probe_sets.probe_sets, probe_sets.samples, probe_sets.values
-            ),
-            "gene_matrix.json": (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode(),
-        }
+        def compute(ctx: JobContext, experiments: list[dict[str, Any]]) -> dict[str, bytes]:
+            probe_sets, genes, described = normalise_arrays(ctx, experiments, folder, session)
+            provenance.update(described)
+            summary = {**described, "values_file": "gene_rma.tsv"}
+            return {
+                "gene_rma.tsv": tsv_bytes("Gene", genes.genes, genes.samples, genes.values),
+                "probe_set_rma.tsv": tsv_bytes(
+                    "ProbeSet", probe_sets.probe_sets, probe_sets.samples, probe_sets.values
+                ),
+                "gene_matrix.json": (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode(),
+            }
 
-    return run_application(ctx, compute, metadata=provenance)
+        return run_application(ctx, compute, metadata=provenance)
 
 
 def queue_after_download(ctx: JobContext, experiment_id: int) -> tuple[bool, int | None]:

@@ -30,11 +30,13 @@ import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from common.errors import CommandError, ValidationError, first_line
 from common.shell import last_lines, run_command, values
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -288,5 +290,7 @@ def read_probe_set_values(path: Path) -> ProbeSetValues:
             raise ValidationError(f"{path.name}: line {number} has {len(fields)} fields")
         names.append(fields[0])
         rows.append([float(value) for value in fields[1:]])
+    import numpy as np  # here, not above: the affy job starts R before its numeric imports
+
     values = np.array(rows, dtype=np.float64).reshape(len(rows), len(samples))
     return ProbeSetValues(names, samples, values)
