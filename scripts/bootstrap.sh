@@ -15,8 +15,10 @@ fi
 
 if [ ! -x "$venv/bin/python" ]; then
   if ! python3 -m venv "$venv" 2>/dev/null; then
+    # As a user, through passwordless sudo (scripts/as-root.sh): apt-get needs root.
     echo "installing python3-venv (needs root)…" >&2
-    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    ./scripts/as-root.sh apt-get update -qq
+    ./scripts/as-root.sh apt-get install -y -qq python3-venv >/dev/null
     python3 -m venv "$venv"
   fi
 fi

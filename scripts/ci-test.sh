@@ -19,18 +19,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif sudo -n true 2>/dev/null; then
-    sudo -n "$@"
-  else
-    echo "error: run as root or as a user with passwordless sudo (system packages)" >&2
-    exit 2
-  fi
-}
-
-as_root ./scripts/system-packages.sh
+./scripts/as-root.sh ./scripts/system-packages.sh
 ./scripts/bootstrap.sh test
 ./scripts/lint.sh
 exec .venv/bin/pytest -n 4 --dist loadgroup --durations=25 "$@"

@@ -14,10 +14,13 @@ The registry is Debian's `docker-registry serve` on 127.0.0.1 with storage in a 
 from __future__ import annotations
 
 import contextlib
+import enum
 import grp
 import os
+import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -71,10 +74,46 @@ def engine_answers(base_url: str = DEFAULT_BASE_URL) -> bool:
     return True
 
 
+class SocketState(enum.Enum):
+    ABSENT = "absent"  # no socket file
+    STALE = "stale"  # a socket file nothing listens on
+    LISTENING = "listening"  # something accepts connections on it
+    FORBIDDEN = "forbidden"  # something may listen, but this user may not connect
+
+
+def socket_state(path: Path) -> SocketState:
+    """What is at a unix socket's path, as this user sees it."""
+    if not path.is_socket():
+        return SocketState.ABSENT
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(3)
+        try:
+            probe.connect(str(path))
+        except PermissionError:
+            return SocketState.FORBIDDEN
+        except OSError:  # refused, or not answering: nothing serves it
+            return SocketState.STALE
+    return SocketState.LISTENING
+
+
+def _forbidden_engine_message(path: Path) -> str:
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    group = grp.getgrgid(path.stat().st_gid).gr_name
+    return (
+        f"a Docker engine's socket {path} belongs to group {group}, which {user} is not in: "
+        f"add {user} to it (sudo usermod -aG {group} {user}, then log in again), or stop "
+        "that engine; a second engine is not started over it"
+    )
+
+
 def start_docker_engine(log_dir: Path) -> DockerEngine:
     """The engine on the default socket: the one that answers, or a dockerd started now."""
     if engine_answers(DEFAULT_BASE_URL):
         return DockerEngine(DEFAULT_BASE_URL, None)
+    # An engine this user may not reach looks like none at all to the client; starting
+    # another over its socket (as root, through sudo) would take the socket from it.
+    if socket_state(DEFAULT_SOCKET) is SocketState.FORBIDDEN:
+        raise SandboxError(_forbidden_engine_message(DEFAULT_SOCKET))
     dockerd = shell.find_program("dockerd")
     if dockerd is None:
         raise SandboxError("dockerd is not installed: run scripts/system-packages.sh (docker.io)")

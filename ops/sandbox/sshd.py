@@ -10,6 +10,7 @@ commands there, as provisioning installs them on a real host.
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from common.shell import run_command
 from ops.sandbox.processes import SandboxError, free_port, spawn, stop_process, wait_for_port
 
 SSHD = "/usr/sbin/sshd"
+PRIVSEP_DIR = Path("/run/sshd")
 HOST_KEY = "host_ed25519"
 CLIENT_KEY = "client_ed25519"
 KNOWN_HOSTS = "known_hosts"
@@ -82,11 +84,21 @@ def write_sshd_config(directory: Path, port: int, *, path: str | None = None) ->
     return config
 
 
+def privilege_separation_dir_needed() -> Path | None:
+    """The folder sshd chroots its unprivileged child into, when it needs one: only an sshd
+    started as root separates privileges (and refuses to start without the folder, which a
+    reboot removes from /run). A user's sshd serves that user alone and never looks for it;
+    that user could not create it in /run either."""
+    return PRIVSEP_DIR if os.geteuid() == 0 else None
+
+
 def start_sshd(directory: Path, *, port: int | None = None, path: str | None = None) -> SshServer:
     """Generate keys and a config under `directory` and start sshd on 127.0.0.1:`port`."""
     port = port or free_port()
     config = write_sshd_config(directory, port, path=path)
-    Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # its privilege-separation folder
+    privilege_separation_dir = privilege_separation_dir_needed()
+    if privilege_separation_dir is not None:
+        privilege_separation_dir.mkdir(parents=True, exist_ok=True)
     log_file = directory / "sshd.log"
     process = spawn([SSHD, "-D", "-f", str(config), "-E", str(log_file)], log_file=log_file)
     try:
