@@ -146,6 +146,27 @@ def start_command(
         raise CommandError(f"{args[0]} is not installed or not on PATH") from None
 
 
+def start_dialogue(
+    argv: Sequence[str | os.PathLike[str]], *, env: Mapping[str, str], errors: Path
+) -> subprocess.Popen:
+    """Start `argv` for a caller that talks to it in lines of text: its standard input and
+    output are pipes, its standard error goes to the file `errors` (read when it fails; a pipe
+    nobody drains could block it). Logged and refused like `run_command`; `env` is the child's
+    whole environment. The caller closes its input and waits (an R session: one process for
+    several steps)."""
+    refuse_option_like(argv)
+    args = tuple(str(part) for part in argv)
+    log.info("starting %s", shlex.join(args), extra={"command": args[0]})
+    with open(errors, "w") as error_file:
+        try:
+            return subprocess.Popen(
+                args, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=error_file, text=True,
+            )  # fmt: skip
+        except FileNotFoundError:
+            raise CommandError(f"{args[0]} is not installed or not on PATH") from None
+
+
 def start_detached(
     argv: Sequence[str | os.PathLike[str]],
     *,

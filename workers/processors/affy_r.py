@@ -24,21 +24,18 @@ machine.
 
 from __future__ import annotations
 
-import logging
 import os
-import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from common.errors import CommandError, ValidationError, first_line
-from common.shell import last_lines, run_command, values
+from common.shell import last_lines, run_command, start_dialogue, values
 
 if TYPE_CHECKING:
     import numpy as np
 
-log = logging.getLogger(__name__)
 
 R_QUIET = "suppressPackageStartupMessages({library(affy)})\n"
 R_ENVIRONMENT_ONLY = (
@@ -189,16 +186,8 @@ class AffySession:
         script = folder / "affy_session.R"
         script.write_text(AFFY_SESSION)
         self._errors = folder / "affy_session.stderr"
-        argv = ["Rscript", "--vanilla", str(script)]
-        log.info("running %s", shlex.join(argv), extra={"command": "Rscript"})
-        with self._errors.open("w") as errors:
-            try:
-                self.process = subprocess.Popen(
-                    argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors,
-                    text=True, env={**os.environ, "TZ": "UTC"},
-                )  # fmt: skip
-            except FileNotFoundError:
-                raise CommandError("Rscript is not installed or not on PATH") from None
+        argv: list[str | os.PathLike[str]] = ["Rscript", "--vanilla", script]
+        self.process = start_dialogue(argv, env={**os.environ, "TZ": "UTC"}, errors=self._errors)
 
     def __enter__(self) -> AffySession:
         return self
