@@ -21,6 +21,7 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common.errors import CommandError, ValidationError
 from common.inputs import excerpt
@@ -137,13 +138,8 @@ def start_command(
     if any(secret in part for secret in hidden for part in args):
         raise CommandError(f"refusing to run {args[0]}: a secret would appear in its argv")
     log.info("starting %s", redact(shlex.join(args), hidden), extra={"command": args[0]})
-    try:
-        return subprocess.Popen(
-            args, env=dict(env), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-    except FileNotFoundError:
-        raise CommandError(f"{args[0]} is not installed or not on PATH") from None
+    return _popen(args, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE)  # fmt: skip
 
 
 def start_dialogue(
@@ -158,13 +154,8 @@ def start_dialogue(
     args = tuple(str(part) for part in argv)
     log.info("starting %s", shlex.join(args), extra={"command": args[0]})
     with open(errors, "w") as error_file:
-        try:
-            return subprocess.Popen(
-                args, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=error_file, text=True,
-            )  # fmt: skip
-        except FileNotFoundError:
-            raise CommandError(f"{args[0]} is not installed or not on PATH") from None
+        return _popen(args, env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                      stderr=error_file, text=True)  # fmt: skip
 
 
 def start_detached(
@@ -185,14 +176,16 @@ def start_detached(
     args = tuple(str(part) for part in argv)
     log.info("starting %s", shlex.join(args), extra={"command": args[0]})
     with open(log_file, "ab") as output:
-        try:
-            return subprocess.Popen(
-                args, cwd=cwd, env=dict(env) if env is not None else None,
-                stdin=stdin, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        except FileNotFoundError:
-            raise CommandError(f"{args[0]} is not installed or not on PATH") from None
+        return _popen(args, cwd=cwd, env=dict(env) if env is not None else None, stdin=stdin,
+                      stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+
+
+def _popen(args: tuple[str, ...], **options: Any) -> subprocess.Popen:
+    """subprocess.Popen, a program that is not there said in one line (CommandError)."""
+    try:
+        return subprocess.Popen(args, **options)
+    except FileNotFoundError:
+        raise CommandError(f"{args[0]} is not installed or not on PATH") from None
 
 
 def last_lines(text: str | None, count: int = 3) -> str:

@@ -6,9 +6,9 @@ INSERT INTO jobs (kind, queue, payload, parent_job_id, dedupe_key, max_attempts,
 VALUES (%(kind)s, %(queue)s, %(payload)s, %(parent_job_id)s, %(dedupe_key)s,
         %(max_attempts)s, %(memory_tier)s, %(depends_on)s, %(needs_success)s,
         CASE WHEN %(depends_on)s::bigint IS NULL
-                  OR (SELECT state FROM jobs WHERE id = %(depends_on)s) = 'succeeded'
-                  OR (NOT %(needs_success)s AND (SELECT state FROM jobs WHERE id = %(depends_on)s)
-                                                 IN ('failed', 'cancelled'))
+                  OR (SELECT state = 'succeeded' OR (NOT %(needs_success)s
+                                                     AND state IN ('failed', 'cancelled'))
+                      FROM jobs WHERE id = %(depends_on)s)
              THEN 'pending' ELSE 'waiting' END)
 ON CONFLICT (dedupe_key) DO UPDATE SET dedupe_key = EXCLUDED.dedupe_key
 RETURNING id, (xmax = 0) AS inserted;

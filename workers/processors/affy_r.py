@@ -250,20 +250,9 @@ class AffySession:
         return RmaResult(read_probe_set_values(out) if out.exists() else None, problems)
 
 
-def read_headers(files: dict[str, Path], folder: Path) -> list[CelHeader]:
-    """`AffySession.read_headers` in a session of its own."""
-    with AffySession(folder) as session:
-        return session.read_headers(files, folder)
-
-
-def run_rma(files: dict[str, Path], chip: str, cdf_env: Path, folder: Path) -> RmaResult:
-    """`AffySession.run_rma` in a session of its own."""
-    with AffySession(folder) as session:
-        return session.run_rma(files, chip, cdf_env, folder)
-
-
 def read_probe_set_values(path: Path) -> ProbeSetValues:
-    """A probe-set matrix as `run_rma` (or R by hand) writes it: `ProbeSet`, then samples.
+    """A probe-set matrix as `AffySession.run_rma` (or R by hand) writes it: `ProbeSet`,
+    then samples.
 
     Read with plain Python rather than polars: a few thousand rows, and polars' streaming CSV
     reader was seen to hang in a worker (its runtime waiting on itself)."""

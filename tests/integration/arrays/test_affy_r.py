@@ -11,7 +11,7 @@ import pytest
 
 from common.errors import CommandError
 from ops.arrays.synthetic_arrays import make_arrays, make_chip
-from workers.processors.affy_r import AffySession, build_cdf_env, read_headers, run_rma
+from workers.processors.affy_r import AffySession, build_cdf_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.r, pytest.mark.arrays]
 
@@ -30,7 +30,8 @@ def test_unreadable_cel_files_are_named_and_the_others_normalised(tmp_path):
     garbage.write_text("not a CEL file\n")
     files |= {"CUT": cut, "GARBAGE": garbage}
 
-    headers = {h.sample: h for h in read_headers(files, tmp_path / "headers")}
+    with AffySession(tmp_path / "r-headers") as session:
+        headers = {h.sample: h for h in session.read_headers(files, tmp_path / "headers")}
     assert {s: h.chip for s, h in headers.items() if not h.problem} == {
         "A": "RFY-Test1", "B": "RFY-Test1", "C": "RFY-Test1", "CUT": "RFY-Test1",
     }  # fmt: skip
@@ -39,13 +40,16 @@ def test_unreadable_cel_files_are_named_and_the_others_normalised(tmp_path):
     )
 
     readable = {s: files[s] for s in ("A", "B", "C", "CUT")}
-    result = run_rma(readable, name, tmp_path / "definition" / "cdfenv.rds", tmp_path / "rma")
+    with AffySession(tmp_path / "r-rma") as session:
+        result = session.run_rma(readable, name, tmp_path / "definition" / "cdfenv.rds",
+                                 tmp_path / "rma")  # fmt: skip
     assert list(result.unreadable) == ["CUT"] and "truncated" in result.unreadable["CUT"]
     assert result.values is not None and result.values.samples == ["A", "B", "C"]
     assert result.values.values.shape == (30, 3)
 
-    nothing = run_rma({"CUT": cut}, name, tmp_path / "definition" / "cdfenv.rds",
-                      tmp_path / "rma-none")  # fmt: skip
+    with AffySession(tmp_path / "r-none") as session:
+        nothing = session.run_rma({"CUT": cut}, name, tmp_path / "definition" / "cdfenv.rds",
+                                  tmp_path / "rma-none")  # fmt: skip
     assert nothing.values is None and list(nothing.unreadable) == ["CUT"]
 
 
@@ -58,7 +62,8 @@ def test_one_r_session_answers_headers_then_rma_survives_an_error_and_ends_with_
     name, _ = build_cdf_env(chip.cdf, tmp_path / "definition")
     files = dict(arrays.cel_files)
     definition = tmp_path / "definition" / "cdfenv.rds"
-    alone = run_rma(files, name, definition, tmp_path / "alone")
+    with AffySession(tmp_path / "r-alone") as other:  # a session of its own, to compare with
+        alone = other.run_rma(files, name, definition, tmp_path / "alone")
 
     with AffySession(tmp_path / "session") as session:
         assert [h.chip for h in session.read_headers(files, tmp_path / "headers")] == [name] * 2

@@ -80,8 +80,8 @@ def test_the_foreman_runs_an_s3_delivery_on_batch_through_throttling(
         "refinery-batchloop-process-fastq-qc-1024mb",
         "refinery-batchloop-survey-delivery-1024mb",
     ]
-    failures = batch_failures(described, moto_server)
-    assert {job["status"] for job in described} == {"SUCCEEDED"}, failures
+    statuses = {job["status"] for job in described}
+    assert statuses == {"SUCCEEDED"}, batch_failures(described, moto_server)  # read on failure
     # The worker's own output reached CloudWatch Logs, with no password in it.
     stream = described[0]["container"]["logStreamName"]
     events = boto3.client("logs").get_log_events(logGroupName=LOG_GROUP, logStreamName=stream)
