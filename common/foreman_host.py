@@ -38,7 +38,9 @@ import getpass
 import os
 import select
 import shlex
+import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,7 +187,28 @@ def _tunnelled_connection_class() -> Any:
                 return self.proxy
             return super().open_gateway()
 
+        def close(self) -> None:
+            super().close()
+            if self.proxy is not None:
+                _wait_for_exit(self.proxy.process.pid)
+
     return TunnelledConnection
+
+
+def _wait_for_exit(pid: int, timeout: float = 5.0) -> None:
+    """Wait until the way-in process has exited (SIGKILL after `timeout`): paramiko's
+    ProxyCommand.close only signals it, so a closed connection left it running for a moment.
+    It is not reaped here (WNOWAIT): the transport's thread may still signal it, which a
+    reaped pid would refuse, and subprocess reaps it later."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return
+        except ChildProcessError:
+            return  # reaped already
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGKILL)
 
 
 def _resolved(env: Environment, entry: str) -> str:
