@@ -26,10 +26,16 @@ fi
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing Python dependencies ($extras)…" >&2
-  if [ "$extras" = test ]; then
-    "$venv/bin/pip" install -q -e '.[test]'
+  spec=.
+  [ "$extras" = test ] && spec='.[test]'
+  # uv resolves and installs the same versions as pip in a fraction of the time (no bytecode
+  # compiled ahead: each module compiles on its first import). pip installs uv itself, and
+  # pip does the whole install where uv cannot be had or cannot reach its index.
+  if "$venv/bin/pip" install -q uv >/dev/null 2>&1 && [ -x "$venv/bin/uv" ] &&
+    "$venv/bin/uv" pip install -q --python "$venv/bin/python" -e "$spec"; then
+    :
   else
-    "$venv/bin/pip" install -q -e .
+    "$venv/bin/pip" install -q -e "$spec"
   fi
   echo "$want" >"$stamp"
 fi

@@ -7,7 +7,7 @@ what they do: a function that starts a subprocess whose argv holds the `inv` exe
 `-m invoke` and the function's own `*args`, and any function that passes its `*args` on to
 one) with the task's name as its first argument, or spells such an argv out itself; and the
 lines of the README's "Rehearse a release" walkthrough count too, since
-tests/acceptance/sandbox/test_readme_walkthrough.py runs them as written. Whether
+tests/acceptance/sandbox/test_whole_loop.py runs them as written. Whether
 the input is valid is the business of that test's assertions; this one proves no task is
 left to the function-only tests.
 """
@@ -120,8 +120,8 @@ def tasks_run_through_inv() -> dict[str, set[str]]:
             for word in words:
                 if isinstance(word, str):
                     found.setdefault(word, set()).add(str(path.relative_to(REPO_ROOT)))
-    # The README's walkthrough, which test_readme_walkthrough.py runs line by line in bash.
-    from tests.acceptance.sandbox.test_readme_walkthrough import WALKTHROUGH_TEST, walkthrough_lines
+    # The README's walkthrough, which test_whole_loop.py runs line by line in bash.
+    from tests.acceptance.sandbox.walkthrough import WALKTHROUGH_TEST, walkthrough_lines
 
     for line in walkthrough_lines():
         for word in re.findall(r"\binv ([a-z][a-z0-9_.-]*)", line):

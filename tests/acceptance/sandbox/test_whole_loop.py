@@ -7,9 +7,13 @@ takes in the cloud: survey from S3 (the foreman on its host dispatches survey, d
 QC to Batch, whose jobs run as containers of the workers image), job status, a worker's logs,
 a lake check with checksums, sealing, an off-site backup and its verification, a deletion, a
 restore that stops the writers (the foreman over SSH, the Batch jobs) and starts them again,
-a rollback, and `inv sandbox.down`. The loop runs twice on the same sandbox (the second `up`
-finds the first one's data), and the module's notes record its wall time and how many Batch
-API calls the emulator served.
+a rollback, and `inv sandbox.down`.
+
+Two rounds on the same sandbox: the first is the README's walkthrough run as written
+(tests/acceptance/sandbox/walkthrough.py: up, deploy, a survey from S3, status, logs, a lake
+check, an off-site backup, a restore, a second release, a rollback, down), the second the loop
+above, whose `up` finds the first round's data and whose deploy finds its stack. The test
+prints the wall time and how many Batch API calls the emulator served.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pytest
 
 from ops.local.demo_data import write_demo_delivery
 from tests.acceptance.sandbox.conftest import Sandbox, upload_folder
+from tests.acceptance.sandbox.walkthrough import run_the_walkthrough
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.docker, pytest.mark.sandbox_ports]
 
@@ -110,14 +115,14 @@ def run_the_loop(box: Sandbox, work: Path) -> None:
 
 
 @pytest.mark.timeout(5400)
-def test_the_whole_loop_runs_twice_on_one_sandbox(sandbox, tmp_path):
+def test_the_readme_walkthrough_then_the_whole_loop_on_one_sandbox(sandbox, tmp_path):
     started = time.monotonic()
-    for round_number in (1, 2):
-        run_the_loop(sandbox, tmp_path / f"round-{round_number}")
+    run_the_walkthrough(sandbox)
+    run_the_loop(sandbox, tmp_path / "second-round")
     seconds = time.monotonic() - started
     # The emulator logs every request; Batch's API is the /v1/ paths.
     calls = len(re.findall(r'"(?:GET|POST) /v1/', sandbox.emulator_log().read_text()))
-    print(f"\nwhole loop x2: {seconds:.0f} s wall time, {calls} Batch API calls")
+    print(f"\nwalkthrough + whole loop: {seconds:.0f} s wall time, {calls} Batch API calls")
     password = (sandbox.state / "sandbox" / "database-password").read_text().strip()
     for text in sandbox.outputs:
         assert password not in text
