@@ -28,7 +28,14 @@ from psycopg2.extensions import connection as Connection
 
 from common import db
 from common.environments import Environment
-from common.errors import ExitCode, JobError, PermanentJobError, ValidationError, first_line
+from common.errors import (
+    ExitCode,
+    JobError,
+    PermanentJobError,
+    RefineryError,
+    ValidationError,
+    first_line,
+)
 from common.lake import open_lake
 from common.settings.jobs import ForemanSettings, WorkerSettings
 from common.signals import leave_termination_signals_to_main_thread
@@ -61,11 +68,50 @@ def resolve_submission(env: Environment, token: str, index: int) -> tuple[int, i
         return resolve_member(conn, token, index)
 
 
-def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int:
+class Connections:
+    """Where an attempt's two connections come from: the control connection (the attempt's
+    start, its errors) and the work connection (the handler's transaction). Opened when
+    asked for; `open_ahead` opens both at once, for a spare worker to hold while it waits for
+    its job, so the job does not wait for them (each costs a SCRAM handshake, ~8 ms on a
+    local cluster). One that broke while it waited (a restarted database, an idle timeout)
+    is replaced when taken."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self._ready: list[Connection] = []
+
+    def open_ahead(self) -> Connections:
+        """Both connections now; none when the database does not answer yet (the job then
+        connects itself, and says why it cannot)."""
+        with contextlib.suppress(RefineryError):
+            self._ready = [db.connect(self.env), db.connect(self.env)]
+        return self
+
+    def take(self) -> Connection:
+        while self._ready:
+            conn = self._ready.pop(0)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                conn.rollback()
+                return conn
+            except psycopg2.Error:
+                conn.close()
+        return db.connect(self.env)
+
+
+def run_job(
+    env: Environment,
+    job_id: int,
+    *,
+    attempt: int | None = None,
+    connections: Connections | None = None,
+) -> int:
     """Run the current attempt of `job_id` (only if it is `attempt`, when given); returns the
     process exit code."""
     worker_id = f"{socket.gethostname()}:{os.getpid()}"
-    with db.connection(env) as control:
+    connections = connections or Connections(env)
+    with contextlib.closing(connections.take()) as control:
         try:
             current = get_job(control, job_id)
             if attempt is not None and current.attempt != attempt:
@@ -83,14 +129,18 @@ def run_job(env: Environment, job_id: int, *, attempt: int | None = None) -> int
         heartbeat = Heartbeat(env, job, transfers)
         heartbeat.start()
         try:
-            return _run_attempt(env, job, control, transfers)
+            return _run_attempt(env, job, control, connections, transfers)
         finally:
             signal.signal(signal.SIGTERM, previous)  # the attempt is recorded: default again
             heartbeat.stop()
 
 
 def _run_attempt(
-    env: Environment, job: Job, control: Connection, transfers: TransferProgress
+    env: Environment,
+    job: Job,
+    control: Connection,
+    connections: Connections,
+    transfers: TransferProgress,
 ) -> int:
     adapter = logging.LoggerAdapter(
         logging.getLogger("workers.job"),
@@ -98,7 +148,7 @@ def _run_attempt(
     )
     work = None
     try:
-        work = db.connect(env)
+        work = connections.take()
         registered = find_handler(job)
         if registered.application.nice:
             # This thread and every one or process it starts from here; the heartbeat,

@@ -2,10 +2,11 @@
 job's process has already paid for the interpreter, the imports and the environment file when
 the foreman starts the job (`foreman.executors.local`).
 
-The spare blocks on one line of its standard input, `{"job_id": 7, "memory_mb": 2048,
-"log": "<the attempt's log file>"}`, points its output at that log, and runs the job exactly as
-`run-job JOB_ID` would (the executor capped its memory before writing the line). End of input
-without a line — the foreman stopped, or died — ends it with 0, having touched nothing.
+The spare opens its job's two database connections (workers.runtime.Connections), then blocks
+on one line of its standard input, `{"job_id": 7, "memory_mb": 2048, "log": "<the attempt's
+log file>"}`, points its output at that log, and runs the job exactly as `run-job JOB_ID`
+would (the executor capped its memory before writing the line). End of input without a line —
+the foreman stopped, or died — ends it with 0, having touched nothing.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ from typing import IO
 
 from common.environments import Environment
 from common.worker_identity import MEMORY_VARIABLE, read_standby_order
-from workers.runtime import run_job
+from workers.runtime import Connections, run_job
 
 
 def wait_for_job(env: Environment, orders: IO[str] | None = None) -> int:
     """Wait for one job on `orders` (standard input), then run it; its exit code."""
+    connections = Connections(env).open_ahead()
     line = (orders or sys.stdin).readline()
     if not line.strip():
         return 0
     job_id, memory_mb, log_path = read_standby_order(line)
     _write_output_to(log_path)
     os.environ[MEMORY_VARIABLE] = str(memory_mb)
-    return run_job(env, job_id)
+    return run_job(env, job_id, connections=connections)
 
 
 def _write_output_to(log_path: str) -> None:

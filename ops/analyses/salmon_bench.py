@@ -8,10 +8,11 @@ sample in turn, on a quiet platform:
     Refinery   a delivery of the one sample is surveyed; the real foreman and workers
                download it and run its salmon job. Timed: from the foreman claiming the salmon
                job (its `dispatched_at`) to the bench seeing the job succeeded — the moment its
-               analysis and files were committed, seen by polling every POLL_SECONDS (so the
-               time is over by at most that). The survey, the download and the index build are
-               not timed; the worker's start, the index copied out of the lake, the read-length
-               probe, salmon and the storing of its three files are.
+               analysis and files were committed, seen when the commit's notification on the
+               jobs channel arrives (polled every POLL_SECONDS besides). The survey, the
+               download and the index build are not timed; the worker's start, the index
+               copied out of the lake, the read-length probe, salmon and the storing of its
+               three files are.
     salmon     `salmon quant -i <the same index, long k-mer> -l A -r <the same FASTQ> --seqBias
                -p <[rnaseq] salmon_threads> -o <folder>` (the argv of
                workers.processors.salmon_tool.quantify), wall time of the process.
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import json
+import select
 import shutil
 import tempfile
 import time
@@ -49,6 +51,7 @@ from common.lake import Lake, open_lake
 from common.settings.jobs import RnaSeqSettings
 from common.shell import run_command
 from common.sql import query
+from foreman.loop import NOTIFY_CHANNEL
 from foreman.service import foreman_pid
 from ops.analyses.synthetic_reads import PlannedSample, make_organism, write_delivery
 from ops.benchkit import Comparison, wait_for_quiet_platform
@@ -284,16 +287,24 @@ def _lake_file(lake: Lake, key: str, target: Path) -> Path:
 
 
 def _time_salmon_job(conn: Connection, accession: str) -> tuple[float, float, float]:
-    """(claimed, started, committed) of the sample's salmon job, as epoch seconds."""
+    """(claimed, started, committed) of the sample's salmon job, as epoch seconds: woken by
+    the jobs channel (the job's commit queues its project's summary, which notifies) or
+    after POLL_SECONDS, whichever comes first."""
     deadline = time.monotonic() + WAIT_SECONDS
     with conn.cursor() as cur:
-        while time.monotonic() < deadline:
-            cur.execute(_sql("salmon_job"), {"accession": accession})
-            row = cur.fetchone()
-            seen = time.time()
-            if row is not None and row[1] == "succeeded":
-                return float(row[2]), float(row[4]), seen
-            if row is not None and row[1] == "failed":
-                raise JobError(f"the salmon job of {accession} failed: {row[3]}")
-            time.sleep(POLL_SECONDS)
+        cur.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        try:
+            while time.monotonic() < deadline:
+                cur.execute(_sql("salmon_job"), {"accession": accession})
+                row = cur.fetchone()
+                seen = time.time()
+                if row is not None and row[1] == "succeeded":
+                    return float(row[2]), float(row[4]), seen
+                if row is not None and row[1] == "failed":
+                    raise JobError(f"the salmon job of {accession} failed: {row[3]}")
+                select.select([conn], [], [], POLL_SECONDS)
+                conn.poll()
+                conn.notifies.clear()
+        finally:
+            cur.execute(f"UNLISTEN {NOTIFY_CHANNEL}")
     raise JobError(f"the salmon job of {accession} did not end in {WAIT_SECONDS:g} s")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import shutil
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from common.lake.layout import transcriptome_index_prefix
 from common.settings.jobs import RnaSeqSettings
 from common.sql import query
 from foreman.jobs import enqueue_job
-from workers.processors import ensembl, salmon_tool, transcriptome
+from workers.processors import salmon_tool
 from workers.registry import JobContext, handler
 
 
@@ -96,6 +95,8 @@ def request_index(
         raise ValidationError("give --fasta with --gtf, or --cdna with --tx2gene (or neither)")
     if given and (division or release):
         raise ValidationError("--division and --release are for Ensembl, not for files")
+    from workers.processors import ensembl  # see _fetch
+
     if division is not None and division not in ensembl.DIVISIONS:
         raise ValidationError(f"unknown division {division!r} ({', '.join(ensembl.DIVISIONS)})")
     version = salmon_tool.salmon_version()
@@ -166,6 +167,11 @@ def get_index(conn: Connection, index_id: int) -> dict[str, Any]:
 
 def _fetch(ctx: JobContext, location: str, target: Path) -> Path:
     """Bring an input (http(s) URL, s3:// object or local path) into the scratch folder."""
+    # The HTTP client, Ensembl's and the transcriptome's code are imported by the index build
+    # that uses them: a salmon job imports this module for its index lookups, and each job's
+    # worker pays for its imports after its claim (http.client and email alone are ~20 ms).
+    import urllib.request
+
     parsed = urlparse(location)
     if parsed.scheme in ("http", "https"):
         timeout = RnaSeqSettings.for_environment(ctx.env).timeout_seconds
@@ -193,6 +199,8 @@ def build_transcriptome_index(ctx: JobContext) -> dict[str, Any]:
         index_id = int(ctx.job.payload["index_id"])
     except (KeyError, TypeError, ValueError):
         raise ValidationError("index payload needs an integer 'index_id'") from None
+    from workers.processors import transcriptome  # see _fetch
+
     row = get_index(ctx.conn, index_id)
     version = salmon_tool.salmon_version()
     if version != row["salmon_version"]:

@@ -11,9 +11,10 @@ import pytest
 from common import db
 from common.environments import REPO_ROOT
 from common.errors import ExitCode
+from common.worker_identity import standby_order
 from foreman.dispatch import dispatch_pending_jobs
 from foreman.executors.null import NullExecutor
-from tests.support.foreman import enqueue, fetch, make_foreman_env
+from tests.support.foreman import enqueue, fetch, make_foreman_env, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -139,3 +140,43 @@ def test_without_an_environment_the_worker_exits_with_a_usage_error(make_env):
     result = _run_job(None, 1)
     assert result.returncode == 2
     assert result.stderr.strip() == "error: no environment: pass -e ENV or set REFINERY_ENVIRONMENT"
+
+
+def _spare_backends(env, since) -> list[int]:
+    """Backends of `env`'s database opened by a worker after `since` (the database's clock)."""
+    rows = fetch(
+        env,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name = %s AND backend_start > %s AND pid <> pg_backend_pid()",
+        (f"refinery:{env.name}", since),
+    )
+    return [pid for (pid,) in rows]
+
+
+@pytest.mark.parametrize("broken", [0, 2])
+def test_a_spare_connects_while_it_waits_and_replaces_what_broke(make_env, tmp_path, broken):
+    env = make_foreman_env(make_env, f"spare{broken}")
+    (job_id,) = enqueue(env, "test_record")
+    _dispatch(env)
+    ((since,),) = fetch(env, "SELECT clock_timestamp()")
+    variables = {**os.environ, "REFINERY_ENVIRONMENT": env.name}
+    spare = subprocess.Popen(
+        [sys.executable, "-m", "workers", "standby"], cwd=REPO_ROOT, env=variables,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        # before any job: its control and work connections are open
+        backends = wait_until(lambda: len(_spare_backends(env, since)) == 2 and
+                              _spare_backends(env, since), timeout=60,
+                              what="the spare never opened its two connections")  # fmt: skip
+        for pid in backends[:broken]:  # as a restarted database or an idle timeout would
+            fetch(env, "SELECT pg_terminate_backend(%s)", (pid,))
+        log = tmp_path / "job.log"
+        spare.communicate(standby_order(job_id, 512, str(log)), timeout=120)
+    finally:
+        if spare.poll() is None:
+            spare.kill()
+            spare.wait()
+    assert spare.returncode == 0, log.read_text() if log.exists() else ""
+    assert _job(env, job_id) == ("succeeded", None, {"recorded": True})
+    assert f"job {job_id} attempt 1 succeeded" in log.read_text()
