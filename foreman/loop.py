@@ -130,6 +130,7 @@ class Foreman:
                     self._rollup_when_due()
                     if stop_when_idle and not dispatched and not self._pending_exists():
                         break
+                    self.executor.tend()
                     if not dispatched:
                         self._wait(self.settings.poll_seconds)
                 except EnvironmentStopped:

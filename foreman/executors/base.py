@@ -160,6 +160,11 @@ class Executor(ABC):
         """How many attempts of `queue` may run at once."""
         return 1
 
+    def tend(self) -> None:
+        """Housekeeping between the foreman's rounds (the local executor reaps its finished
+        workers and warms spares while none runs); nothing by default."""
+        return None
+
     def close(self) -> None:
         """Release resources (child processes, clients) when the foreman stops."""
         return None

@@ -5,16 +5,22 @@ so a recycled pid is never mistaken for our worker. Children are reaped on every
 worker that a new foreman did not start (the previous leader's) is still described by pid
 liveness, and terminated by signal, which is all a successor needs.
 
-A worker's start — the interpreter, the imports, the environment file — costs about a third
-of a second, paid before every job. So once it has started SPARES_AFTER workers (work that
-keeps coming; a foreman that runs one job, as a one-off command does, never pays for spares it
-would not use) the executor keeps SPARES spare workers (`python -m workers standby`,
-workers.standby) that have paid it already: a job is
-handed to a spare (its memory capped first, then one line on its standard input) and a new
-spare is started behind it. There are two because a finished download commonly releases two
-jobs in one pass (its sample's QC and its quantification), and the second would otherwise start
-cold while the first computes. A spare that has died is passed over for a cold start; `close`
-ends the spares, and a spare whose foreman died reads the end of its input and exits.
+A worker's start — the interpreter, the imports, the environment file, its two database
+connections — costs about a fifth of a second of CPU, paid before every job. So once it has
+started SPARES_AFTER workers (work that keeps coming; a foreman that runs one job, as a
+one-off command does, never pays for spares it would not use) the executor keeps up to SPARES
+spare workers (`python -m workers standby`, workers.standby) that have paid it already: a job
+is handed to a spare (its memory capped first, then one line on its standard input).
+
+Spares are started between the foreman's rounds (`tend`) and only while none of this
+executor's workers runs: a spare started behind the job that took the last one spent its fifth
+of a second beside that job, and on a two-core machine the quantification it competed with
+lost as much. There are three because a sample's chain — its survey, its download, then its
+quantification — runs one job after another, each in a spare, with no idle moment between
+them; under steady work spares are not replaced (a job then starts cold, as without spares),
+and they are back as soon as the work pauses. A spare that has died is passed over for a cold
+start; `close` ends the spares, and a spare whose foreman died reads the end of its input and
+exits. Every round reaps the workers that have ended.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from foreman.executors.base import Executor, ExecutorState, ExecutorStatus, Subm
 
 log = logging.getLogger(__name__)
 _FINISHED_KEPT_SECONDS = 600
-SPARES = 2
+SPARES = 3
 SPARES_AFTER = 2  # workers started before spares are kept
 STANDBY_LOG = "standby.log"  # what a spare prints before it has a job (a failed import)
 
@@ -111,8 +117,6 @@ class LocalExecutor(Executor):
             _limit_memory(process.pid, submission.memory_mb)
         if plain:
             self._plain_started += 1
-            if self._plain_started >= SPARES_AFTER:
-                self._keep_spares()
         started = process_start_time(process.pid) or "0"
         executor_job_id = f"{process.pid}:{started}"
         self._children[executor_job_id] = process
@@ -121,6 +125,12 @@ class LocalExecutor(Executor):
             extra={"job_id": submission.job_id, "pid": process.pid, "env": self.env.name},
         )
         return executor_job_id
+
+    def tend(self) -> None:
+        """Reap the workers that ended; warm spares when none of ours runs (see above)."""
+        self._reap()
+        if self._plain_started >= SPARES_AFTER and not self._children:
+            self._keep_spares()
 
     def describe(self, executor_job_ids: Sequence[str]) -> dict[str, ExecutorStatus]:
         self._reap()
