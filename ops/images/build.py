@@ -8,10 +8,17 @@ packages, so a release whose dependencies did not change reuses those packages' 
 Every image is tagged `<registry>/<name>:<version>` and labelled with the version and the git
 commit, so a running container can always say what it is. Nothing is pulled: every FROM is a
 build argument.
+
+The labels go on last, as a step of their own (`FROM <the image unlabelled>` plus the labels),
+and an image is built FROM its parent unlabelled: labels are part of an image's id, and the
+engine's cache keys every step on its parent's id, so a parent labelled with each version and
+commit made every child's system packages (R and Bioconductor for `affy`, salmon) install
+again for every version and every commit.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -117,6 +124,7 @@ def build_images(
         raise ConfigError(f"invalid image version {version!r}: use a tag like 1.4.0 or a sha")
     client = client or docker_client()
     built: list[BuiltImage] = []
+    unlabelled: dict[str, str] = {}  # name -> id of the image before its labels
     with tempfile.TemporaryDirectory(prefix="refinery-images-") as scratch:
         for name in IMAGE_NAMES:
             if name not in wanted:
@@ -130,12 +138,16 @@ def build_images(
             else:
                 parent = PARENT_IMAGES[name]
                 parent_reference = image_reference(registry, parent, version)
-                _require_image(client, parent_reference, hint=f"build the {parent} image first")
+                if parent not in unlabelled:
+                    unlabelled[parent] = _unlabelled_id(
+                        client, parent_reference, hint=f"build the {parent} image first"
+                    )
                 app_context(context, name)
-                buildargs = {"BASE_IMAGE": parent_reference}
+                buildargs = {"BASE_IMAGE": unlabelled[parent]}
             reference = image_reference(registry, name, version)
             labels = {VERSION_LABEL: version, REVISION_LABEL: git_sha, TITLE_LABEL: name}
-            image_id = _build_one(client, context, reference, buildargs, labels, name, progress)
+            unlabelled[name] = _build_one(client, context, buildargs, name, progress)
+            image_id = _label(client, unlabelled[name], reference, labels, progress)
             built.append(BuiltImage(name, reference, image_id, version, git_sha))
     return built
 
@@ -178,35 +190,60 @@ def _validated_names(names: Sequence[str] | None) -> set[str]:
     return wanted
 
 
-def _require_image(client: docker.APIClient, reference: str, *, hint: str) -> None:
+def _unlabelled_id(client: docker.APIClient, reference: str, *, hint: str) -> str:
+    """The id of `reference` (an image built here) before its labels step."""
     try:
-        client.inspect_image(reference)
+        details = client.inspect_image(reference)
     except docker.errors.ImageNotFound:
         raise ConfigError(f"image {reference} not found in the engine: {hint}") from None
+    return str(details.get("Parent") or details["Id"])
 
 
 def _build_one(
     client: docker.APIClient,
     context: Path,
-    reference: str,
     buildargs: dict[str, str],
-    labels: dict[str, str],
     name: str,
     progress: Progress,
 ) -> str:
-    progress(f"building {reference}")
-    log.info("building %s from %s", reference, context, extra={"image": reference})
+    """Build `context` untagged and unlabelled; its image id."""
+    progress(f"building {name}")
+    log.info("building %s from %s", name, context, extra={"image": name})
     stream = client.build(
         path=str(context),
-        tag=reference,
         buildargs=buildargs,
-        labels=labels,
         pull=False,
         rm=True,
         forcerm=True,
         network_mode="host",
         decode=True,
     )
+    return _built_id(stream, name, progress)
+
+
+def _label(
+    client: docker.APIClient,
+    image_id: str,
+    reference: str,
+    labels: dict[str, str],
+    progress: Progress,
+) -> str:
+    """`image_id` with `labels`, tagged `reference` (a config-only step); its image id."""
+    stream = client.build(
+        fileobj=io.BytesIO(f"FROM {image_id}\n".encode()),
+        tag=reference,
+        labels=labels,
+        pull=False,
+        rm=True,
+        forcerm=True,
+        decode=True,
+    )
+    labelled = _built_id(stream, reference, progress)
+    progress(f"built {reference} {labelled[:19]}")
+    return labelled
+
+
+def _built_id(stream: Iterable[dict[str, Any]], name: str, progress: Progress) -> str:
     image_id = None
     for event in _events(stream):
         text = (event.get("stream") or "").strip()
@@ -215,9 +252,9 @@ def _build_one(
         aux = event.get("aux") or {}
         if aux.get("ID"):
             image_id = aux["ID"]
-    image_id = image_id or client.inspect_image(reference)["Id"]
-    progress(f"built {reference} {image_id[:19]}")
-    return image_id
+    if image_id is None:
+        raise CommandError(f"docker built {name} but did not say its image id")
+    return str(image_id)
 
 
 def _events(stream: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
