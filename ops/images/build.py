@@ -10,7 +10,8 @@ commit, so a running container can always say what it is. Nothing is pulled: eve
 build argument.
 
 The labels go on last, as a step of their own (`FROM <the image unlabelled>` plus the labels),
-and an image is built FROM its parent unlabelled: labels are part of an image's id, and the
+and an image is built FROM its parent unlabelled when both are built together (a partial build,
+`names`, takes the parent already in the engine as it is): labels are part of an image's id, and the
 engine's cache keys every step on its parent's id, so a parent labelled with each version and
 commit made every child's system packages (R and Bioconductor for `affy`, salmon) install
 again for every version and every commit.
@@ -139,7 +140,7 @@ def build_images(
                 parent = PARENT_IMAGES[name]
                 parent_reference = image_reference(registry, parent, version)
                 if parent not in unlabelled:
-                    unlabelled[parent] = _unlabelled_id(
+                    unlabelled[parent] = _present_id(
                         client, parent_reference, hint=f"build the {parent} image first"
                     )
                 app_context(context, name)
@@ -190,13 +191,13 @@ def _validated_names(names: Sequence[str] | None) -> set[str]:
     return wanted
 
 
-def _unlabelled_id(client: docker.APIClient, reference: str, *, hint: str) -> str:
-    """The id of `reference` (an image built here) before its labels step."""
+def _present_id(client: docker.APIClient, reference: str, *, hint: str) -> str:
+    """The id of `reference`, an image of an earlier build, which a partial build (`names`)
+    builds FROM as it is, labels and all."""
     try:
-        details = client.inspect_image(reference)
+        return str(client.inspect_image(reference)["Id"])
     except docker.errors.ImageNotFound:
         raise ConfigError(f"image {reference} not found in the engine: {hint}") from None
-    return str(details.get("Parent") or details["Id"])
 
 
 def _build_one(

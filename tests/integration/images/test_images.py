@@ -10,7 +10,13 @@ import pytest
 import requests
 
 from common.environments import REPO_ROOT
-from ops.images.build import REVISION_LABEL, VERSION_LABEL, find_built_images, push_images
+from ops.images.build import (
+    REVISION_LABEL,
+    VERSION_LABEL,
+    build_images,
+    find_built_images,
+    push_images,
+)
 from tests.integration.images.conftest import GIT_SHA, VERSION
 from tests.support.environments import write_environment
 
@@ -44,6 +50,45 @@ def test_images_are_tagged_and_labelled_with_version_and_commit(docker_engine, b
         layers = client.inspect_image(built_images[name].reference)["RootFS"]["Layers"]
         assert layers[: len(base_layers)] == base_layers, name
         assert len(layers) > len(workers_layers), name
+
+
+def _unlabelled(client, reference: str) -> str:
+    """The image under `reference`'s labels: the engine adds one config-only image a label,
+    and an image built with its parent is built on the parent unlabelled, so no label is
+    left below them."""
+    details, steps = client.inspect_image(reference), 0
+    while details["Config"].get("Labels"):
+        details, steps = client.inspect_image(details["Parent"]), steps + 1
+    assert steps <= 3, f"{reference}: labels below its own three (built on a labelled parent)"
+    return details["Id"]
+
+
+def test_another_version_reuses_every_layer_but_the_labels(
+    docker_engine, docker_registry, base_os_image, built_images
+):
+    """Labels are part of an image's id and the engine's cache keys each step on its parent's
+    id: a second version (another commit) finds every step in the cache — the base's
+    environment, salmon's and R's packages, the code — and differs only in its labels."""
+    client = docker_engine.client()
+    again = build_images(
+        registry=docker_registry.address, version=f"{VERSION}-again", git_sha="0" * 40,
+        base_image=base_os_image, client=client,
+    )  # fmt: skip
+    try:
+        for image in again:
+            first = built_images[image.name]
+            layers = client.inspect_image(image.reference)["RootFS"]["Layers"]
+            assert layers == client.inspect_image(first.reference)["RootFS"]["Layers"], image.name
+            # the same image under the labels (the layer-making steps were cached, not re-run)
+            assert _unlabelled(client, image.reference) == _unlabelled(client, first.reference)
+            assert image.image_id != first.image_id
+            labels = client.inspect_image(image.reference)["Config"]["Labels"]
+            assert (
+                labels[VERSION_LABEL] == f"{VERSION}-again" and labels[REVISION_LABEL] == "0" * 40
+            )
+    finally:
+        for image in again:
+            client.remove_image(image.reference, noprune=True)
 
 
 def _run(client, reference: str, command: list[str]) -> tuple[int, str]:
