@@ -16,6 +16,10 @@ its code:
     image = "workers"    # optional: which of the images `inv images.build` makes it runs in
     module = "workers.processors.fastq_qc"  # optional: the module holding its code (default:
                                             # the handler module beside the manifest)
+    preload = true       # optional (default false): a spare worker imports its module while it
+                         # waits for a job (workers.standby), for a light application whose
+                         # jobs are many and short; never one that imports a numeric library,
+                         # whose mappings a small memory tier's address-space cap must not hold
 
 The modules are the built-in handler packages and those named in REFINERY_HANDLER_MODULES
 (comma-separated: applications that live outside this repository). Each module is located on
@@ -54,7 +58,7 @@ BUILTIN_HANDLER_MODULES = (
 DEFAULT_IMAGE = "workers"
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$", re.ASCII)
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", re.ASCII)
-_KEYS = {"kind", "name", "version", "image", "memory_mb", "module", "nice"}
+_KEYS = {"kind", "name", "version", "image", "memory_mb", "module", "nice", "preload"}
 MAX_NICE = 19  # the lowest CPU priority Linux gives
 
 
@@ -70,6 +74,7 @@ class Application:
     manifest: str = ""  # the file that declares it, for messages
     module: str = ""  # the module whose @handler is its code (imported alone to run it)
     nice: int = 0  # the CPU niceness its worker takes before it runs (0: as started)
+    preload: bool = False  # a spare worker imports its module before its job arrives
 
     @property
     def pipeline(self) -> str:
@@ -141,6 +146,9 @@ def _application(path: Path, index: int, entry: Any, module: str) -> Application
     nice = entry.get("nice", 0)
     if not isinstance(nice, int) or isinstance(nice, bool) or not 0 <= nice <= MAX_NICE:
         raise ConfigError(f"{where}: nice must be a whole number from 0 to {MAX_NICE}")
+    preload = entry.get("preload", False)
+    if not isinstance(preload, bool):
+        raise ConfigError(f"{where}: preload must be true or false")
     code = entry.get("module", module)
     if not isinstance(code, str) or not _MODULE.match(code):
         raise ConfigError(f"{where}: module must be a dotted module name")
@@ -153,6 +161,7 @@ def _application(path: Path, index: int, entry: Any, module: str) -> Application
         manifest=str(path),
         module=code,
         nice=nice,
+        preload=preload,
     )
 
 

@@ -2,7 +2,12 @@
 
 One embedded PostgreSQL cluster per test session (real server, loopback, SCRAM password),
 a template database with every migration applied, and a fresh database per test cloned from
-it (`CREATE DATABASE … TEMPLATE`). Tests get a real environment file pointing at their
+it (`CREATE DATABASE … TEMPLATE`). That cluster holds only throwaway databases in a temporary
+folder, so it runs without fsync and full-page writes (SESSION_CLUSTER_SETTINGS): a crash of
+the machine loses its folder anyway, and a process killed — PostgreSQL's own, a worker's —
+loses nothing the page cache holds. Cloning the template took 275 ms with them and 83 ms
+without, and every test clones it. The clusters the tests start through `inv local.up` are
+the product's own, with its settings. Tests get a real environment file pointing at their
 database, in a temporary environments folder that subprocesses see through the environment.
 
 Under pytest-xdist each worker is a session of its own: its own state folder (and so its own
@@ -46,6 +51,7 @@ from tests.support.parallel import (
 from tests.support.services import MotoServer, start_moto, stop_process
 
 TEMPLATE_DATABASE = "refinery_template"
+SESSION_CLUSTER_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
 _counter = itertools.count()
 _PRIVATE_BASETEMP = pytest.StashKey[Path]()
 
@@ -138,6 +144,11 @@ def postgres_template(session_dirs) -> Iterator[str]:
     except Exception as exc:
         pytest.fail(f"embedded PostgreSQL did not start: {exc}")
     try:
+        admin = db.connection(template_env, dbname="postgres", autocommit=True)
+        with admin as settings, settings.cursor() as cur:
+            for name, value in SESSION_CLUSTER_SETTINGS.items():
+                cur.execute(f"ALTER SYSTEM SET {name} = {value}")
+            cur.execute("SELECT pg_reload_conf()")
         apply_migrations(conn)
     finally:
         conn.close()

@@ -2,7 +2,8 @@
 job's process has already paid for the interpreter, the imports and the environment file when
 the foreman starts the job (`foreman.executors.local`).
 
-The spare opens its job's two database connections (workers.runtime.Connections), then blocks
+The spare opens its job's two database connections (workers.runtime.Connections) and imports
+the applications declared `preload = true` (workers.registry.preload_handlers), then blocks
 on one line of its standard input, `{"job_id": 7, "memory_mb": 2048, "log": "<the attempt's
 log file>"}`, points its output at that log, and runs the job exactly as `run-job JOB_ID`
 would (the executor capped its memory before writing the line). End of input without a line —
@@ -20,12 +21,14 @@ from typing import IO
 from common import catalog  # noqa: F401
 from common.environments import Environment
 from common.worker_identity import MEMORY_VARIABLE, read_standby_order
+from workers.registry import preload_handlers
 from workers.runtime import Connections, run_job
 
 
 def wait_for_job(env: Environment, orders: IO[str] | None = None) -> int:
     """Wait for one job on `orders` (standard input), then run it; its exit code."""
     connections = Connections(env).open_ahead()
+    preload_handlers()
     line = (orders or sys.stdin).readline()
     if not line.strip():
         return 0

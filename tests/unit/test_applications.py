@@ -66,6 +66,7 @@ def test_an_outside_module_is_declared_without_being_imported(tmp_path, monkeypa
         ("[[application]]\nkind='process'\nname='x'\nversion='1'\nmemory_mb=-1\n", "memory_mb"),
         ("[[application]]\nkind='process'\nname='x'\nversion='1'\nnice=20\n", "from 0 to 19"),
         ("[[application]]\nkind='process'\nname='x'\nversion='1'\nnice=true\n", "from 0 to 19"),
+        ("[[application]]\nkind='process'\nname='x'\nversion='1'\npreload=1\n", "true or false"),
         ("[application]\nkind='process'\n", r"expected only \[\[application\]\] tables"),
         ("[[application]\n", "not valid TOML"),
         ("[[application]]\nkind='process'\nname='fastq_qc'\nversion='9'\n", "declared in"),

@@ -14,6 +14,7 @@ from ops.arrays.bench import EQUALITY, TARGET_RATIO
 pytestmark = [pytest.mark.acceptance, pytest.mark.r, pytest.mark.arrays]
 
 
+@pytest.mark.slow
 def test_bench_affy_normalises_the_same_arrays_through_the_platform_and_by_hand(local_state):
     inv = local_state.inv
     try:

@@ -124,6 +124,7 @@ def _stop_restarted_foreman(env, stand_in_pid: int) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+@pytest.mark.slow
 def test_a_restore_killed_half_way_leaves_the_live_database_intact(make_env):
     env = make_env()
     fill_catalog(env, projects=5)

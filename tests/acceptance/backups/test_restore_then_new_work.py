@@ -61,6 +61,7 @@ def _digests(root: Path, names: list[str]) -> dict[str, str]:
     return {name: hashlib.sha256((root / name).read_bytes()).hexdigest() for name in names}
 
 
+@pytest.mark.slow
 def test_work_after_a_restore_never_reuses_ids_lake_paths_or_logs(make_env, tmp_path):
     env = make_env(
         "rw",

@@ -28,6 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_console_in_a_browser_after_the_demo(server_tmp_path, tmp_path):
     chromium = which_or_fail("chromium", "install Debian's chromium (scripts/system-packages.sh)")
     from playwright.sync_api import expect, sync_playwright

@@ -92,6 +92,7 @@ class _Hostile(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_planted_markup_stays_text_on_every_page_and_a_forged_post_is_refused(
     make_env, tmp_path, session_dirs, monkeypatch
 ):

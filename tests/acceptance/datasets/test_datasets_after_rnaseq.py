@@ -108,6 +108,7 @@ def _wait_for_failed_attempt(local_state, job_id: int, timeout: float = 120) -> 
     raise AssertionError(f"job {job_id} was not killed within {timeout:g} s")
 
 
+@pytest.mark.slow
 def test_datasets_compendium_and_a_killed_build_after_the_rnaseq_chain(local_state, tmp_path):
     inv, lake = local_state.inv, local_state.state / "local" / "lake"
     organism = make_organism(11)

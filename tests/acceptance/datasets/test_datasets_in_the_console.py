@@ -46,6 +46,7 @@ def _post(url: str, body: dict, token: str | None) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
+@pytest.mark.slow
 def test_a_dataset_from_a_search_in_chromium_and_from_the_api(local_state, tmp_path):
     chromium = which_or_fail("chromium", "install Debian's chromium (scripts/system-packages.sh)")
     from playwright.sync_api import expect, sync_playwright

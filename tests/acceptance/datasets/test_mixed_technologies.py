@@ -74,6 +74,7 @@ def _gene_truth(organism, planted) -> dict[str, float]:
     return genes
 
 
+@pytest.mark.slow
 def test_a_dataset_of_rnaseq_and_microarray_experiments_opens_with_both(
     local_state, http_server, tmp_path
 ):

@@ -15,6 +15,7 @@ import pytest
 pytestmark = pytest.mark.acceptance
 
 
+@pytest.mark.slow
 def test_deleting_a_demo_experiment_backs_up_first_and_leaves_the_lake_in_sync(local_state):
     inv = local_state.inv
     accessions = "SELECT accession FROM experiments ORDER BY id"

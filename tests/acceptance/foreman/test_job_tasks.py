@@ -171,6 +171,7 @@ def test_foreman_run_until_idle_dispatches_everything_pending(make_env, inv):
     assert fetch(env, "SELECT state, count(*) FROM jobs GROUP BY state") == [("dispatched", 25)]
 
 
+@pytest.mark.slow
 def test_bench_runs_all_three_systems_at_a_tiny_size(make_env, inv):
     env = make_foreman_env(make_env, "bench")
     result = inv("bench.foreman", "-e", env.name, "--jobs", "60", "--batch-size", "20")

@@ -49,6 +49,11 @@ def test_local_up_is_idempotent_and_local_down_stops_foreman_then_postgres(serve
         second = inv("local.up")
         assert second.returncode == 0, second.stderr
         assert f"foreman already running (pid {pid}," in second.stdout
+        # The product's cluster keeps its data through a machine's crash (the suite's own
+        # session cluster, tests/conftest.py, does not need to).
+        shown = inv("db.shell", "-e", "local", "--command", "SHOW fsync")
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.split()[2] == "on", shown.stdout
     finally:
         down = inv("local.down")
     assert down.returncode == 0, down.stderr

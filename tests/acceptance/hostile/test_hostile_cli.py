@@ -175,6 +175,7 @@ def test_a_bad_demo_number_is_refused_before_anything_starts(server_tmp_path, op
         hostile_text(),
     )
 )
+@pytest.mark.slow
 def test_analyses_run_refuses_what_is_not_an_experiment_id(hostile_env, unchanged, experiment):
     before = snapshot(hostile_env)
     args = ("analyses.run", "-e", hostile_env.name, "no_op", f"--experiment={experiment}")
@@ -205,6 +206,7 @@ def test_analyses_run_refuses_an_unknown_or_malformed_application(
         long_text(501),
     )
 )
+@pytest.mark.slow
 def test_a_backup_note_that_is_not_one_line_of_text_is_refused_and_no_backup_is_taken(
     hostile_env, unchanged, note
 ):

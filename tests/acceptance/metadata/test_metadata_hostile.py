@@ -195,6 +195,7 @@ def _add_experiment(env, sample: str, accession: str) -> None:
         )
 
 
+@pytest.mark.slow
 def test_a_deleted_sample_is_not_synced_back_until_restored_on_purpose(sync_env, redcap):
     env = sync_env()
     redcap.project.put("S1", individual_id="PT1", species="Homo sapiens", tissue="tumour")

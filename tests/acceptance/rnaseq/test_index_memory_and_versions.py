@@ -57,6 +57,7 @@ def ensembl_server(tmp_path):
     server.stop()
 
 
+@pytest.mark.slow
 def test_ensembl_index_memory_retry_late_sample_and_requant(
     make_env, ensembl_server, tmp_path, session_dirs
 ):

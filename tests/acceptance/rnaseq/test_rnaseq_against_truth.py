@@ -46,6 +46,7 @@ def _results(local_state):
             for accession, analysis, metadata, name, key in rows}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_simulated_delivery_is_indexed_quantified_and_summarised_against_truth(
     local_state, tmp_path
 ):

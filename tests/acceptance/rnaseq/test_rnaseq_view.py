@@ -57,6 +57,7 @@ def heatmap_labels(html: str) -> list[list[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_report_and_console_show_mapping_rates_and_a_correlation_heatmap(local_state, tmp_path):
     inv = local_state.inv
     organism = make_organism(11, paralogs=0)

@@ -17,6 +17,7 @@ TOLERANCE = 1e-4
 READS = 2_000
 
 
+@pytest.mark.slow
 def test_bench_salmon_quantifies_the_same_reads_through_the_platform_and_by_hand(local_state):
     inv = local_state.inv
     try:

@@ -97,6 +97,7 @@ def _counts(env, tables) -> dict[str, int]:
 CATALOG = ("projects", "individuals", "samples", "aliquots", "experiments")
 
 
+@pytest.mark.slow
 def test_refresh_anonymises_keeps_joins_and_counts_smoke_tests_and_swaps(prod_and_staging):
     prod, staging = prod_and_staging
     prod_counts = _counts(prod, (*CATALOG, "files", "analyses", "jobs"))
@@ -186,6 +187,7 @@ def _copies(env) -> list[str]:
     return [name for (name,) in found]
 
 
+@pytest.mark.slow
 def test_a_refresh_killed_half_way_leaves_staging_as_it_was(prod_and_staging):
     prod, staging = prod_and_staging
     before = rows(staging, "SELECT * FROM projects ORDER BY id")

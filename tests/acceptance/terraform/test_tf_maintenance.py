@@ -37,6 +37,7 @@ def test_state_lists_every_resource_and_marks_the_protected_ones(applied):
     assert DATABASE in table.stdout and f"{RESOURCES} resources" in table.stdout
 
 
+@pytest.mark.slow
 def test_replace_gives_one_resource_a_new_id_and_guards_protected_ones(applied):
     before = state(applied.name)
     replaced = inv("tf.replace", "-e", applied.name, NETWORK, "--yes")
@@ -59,6 +60,7 @@ def test_replace_gives_one_resource_a_new_id_and_guards_protected_ones(applied):
     assert unknown.stderr.strip().endswith(f"(inv tf.state -e {applied.name})")
 
 
+@pytest.mark.slow
 def test_destroy_shows_the_plan_and_needs_the_name_typed_back_and_allow_destroy(applied):
     name = applied.name
     declined = inv("tf.destroy", "-e", name, "--allow-destroy", stdin="yes\n")

@@ -43,6 +43,7 @@ def test_unknown_environment_is_a_one_line_error(session_dirs, task):
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_apply_output_guard_and_allow_destroy_through_inv(make_tf_env):
     tf_env = make_tf_env()
     name = tf_env.name

@@ -63,6 +63,7 @@ def serve_study(http_server, tmp_path: Path):
     return made
 
 
+@pytest.mark.slow
 def test_an_arrayexpress_experiment_is_surveyed_at_biostudies_and_rma_normalised(
     biostudies_env, http_server, session_dirs, tmp_path
 ):

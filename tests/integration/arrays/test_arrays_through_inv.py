@@ -133,6 +133,7 @@ def read_matrix(path: Path) -> tuple[list[str], list[str], np.ndarray]:
     return values.probe_sets, values.samples, values.values
 
 
+@pytest.mark.slow
 def test_a_series_of_arrays_is_rma_normalised_like_r_and_recovers_the_planted_genes(
     arrays_env,
     http_server,

@@ -133,6 +133,7 @@ def s3_lake_env(make_env, moto_server):
     return env, s3, lake, inbox
 
 
+@pytest.mark.slow
 def test_a_dataset_on_an_s3_lake_downloads_through_its_presigned_link_and_renews(
     s3_lake_env, session_dirs, tmp_path
 ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from common import db
+from tests.conftest import SESSION_CLUSTER_SETTINGS
 
 pytestmark = pytest.mark.integration
 
@@ -32,3 +33,10 @@ def test_a_transaction_commits_on_success_and_rolls_back_on_an_error(env):
     with db.connection(env) as check, check.cursor() as cur:
         cur.execute("SELECT array_agg(n) FROM connection_probe")
         assert db.fetch_one(cur)[0] == [1]
+
+
+def test_the_suites_session_cluster_runs_with_the_settings_its_fixture_gives_it(conn):
+    with conn.cursor() as cur:
+        for name, value in SESSION_CLUSTER_SETTINGS.items():
+            cur.execute(f"SHOW {name}")
+            assert db.fetch_one(cur)[0] == value, name

@@ -146,6 +146,7 @@ def test_the_database_is_reached_through_the_way_in_then_sshd_then_the_forward(
     assert _tunnel_processes() == []  # closed with the task
 
 
+@pytest.mark.slow
 def test_a_way_in_that_refuses_is_one_line(private_env, ssh_server):
     env, _ = private_env(
         "private-way-in-bad",

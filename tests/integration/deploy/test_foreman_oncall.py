@@ -33,6 +33,7 @@ def oncall_env(make_env, session_dirs, tmp_path, moto_server, ssh_server):
     foreman_service.stop(run_dir / "foreman.pid")
 
 
+@pytest.mark.slow
 def test_status_and_restart_through_the_way_in(oncall_env):
     env = oncall_env.name
     # Nothing has run yet: no version to restart at, said in one line.
@@ -64,6 +65,7 @@ def test_status_and_restart_through_the_way_in(oncall_env):
     assert live[0]["version"] == "v2.0.0-dev"
 
 
+@pytest.mark.slow
 def test_a_way_in_that_cannot_reach_the_host_fails_in_one_line(
     make_env, session_dirs, tmp_path, moto_server, ssh_server
 ):

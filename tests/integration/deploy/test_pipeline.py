@@ -124,6 +124,7 @@ def test_smoke_check_fails_clearly_when_no_heartbeat_advances(make_deploy_env, f
     assert record.outcome == "failed" and "no heartbeat at all" in record.error
 
 
+@pytest.mark.slow
 def test_rollback_after_a_failed_deploy_returns_to_the_last_successful_one(
     deploy_env, fake_steps, monkeypatch
 ):

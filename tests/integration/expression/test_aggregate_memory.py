@@ -41,6 +41,7 @@ def _peak_growth(out: Path, paths: list[Path]) -> int:
     return int(report["peak"] - report["before"])
 
 
+@pytest.mark.slow
 def test_memory_grows_with_one_block_not_with_the_matrix(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     genes, per_file = 20_000, 50

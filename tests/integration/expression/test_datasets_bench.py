@@ -52,6 +52,7 @@ def test_inv_bench_datasets_reports_time_and_memory_for_equal_matrices() -> None
     assert report["details"]["max_difference"] <= TOLERANCE
 
 
+@pytest.mark.slow
 def test_inv_bench_datasets_at_several_sample_counts_prints_the_memory_curve() -> None:
     """`--samples 6,12` runs the benchmark at each count and tabulates each side's peak memory
     and the ratios; the JSON holds both runs, each with equal matrices."""

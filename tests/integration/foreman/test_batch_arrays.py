@@ -132,6 +132,7 @@ def test_attempts_sharing_a_definition_go_as_one_array_and_each_child_finds_its_
         executor.close()
 
 
+@pytest.mark.slow
 def test_an_array_whose_submit_job_stays_throttled_goes_back_unspent_and_goes_next_round(
     make_env, moto_server, containers_off
 ):

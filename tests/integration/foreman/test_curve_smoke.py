@@ -25,6 +25,7 @@ def _curve(env_name: str, *options: str, timeout: int = 600) -> subprocess.Compl
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_bench_curve_dispatches_the_same_slice_from_each_queue_with_each_executor(make_env):
     env = make_env("benchcurve")
     result = _curve(env.name, "--sizes", "200,2000", "--slice", "100", "--rounds", "2", "--json")

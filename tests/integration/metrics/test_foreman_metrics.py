@@ -83,6 +83,7 @@ def test_metrics_endpoint_serves_the_metrics_layer(make_env, session_dirs):
     } | {"refinery_deployed"}
 
 
+@pytest.mark.slow
 def test_rollups_survive_a_foreman_restart_and_old_ones_are_pruned(make_env, session_dirs):
     env = _env(make_env, "rollups", free_port())
     with db.transaction(env) as conn:

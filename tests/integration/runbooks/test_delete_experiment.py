@@ -125,6 +125,7 @@ def test_a_lone_experiment_takes_its_aliquot_sample_and_individual(catalog):
     assert backup.note == "before deleting ERX9"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["error", "crash"])
 def test_a_failure_at_every_step_leaves_db_and_lake_consistent(catalog, mode, monkeypatch):
     target, _, used_both, untouched = _world(catalog)
@@ -235,6 +236,7 @@ def test_inv_data_delete_dry_run_prints_rows_and_paths(catalog):
     assert _count(catalog.conn, "experiments") == 2
 
 
+@pytest.mark.slow
 def test_a_verified_backup_is_reused_within_the_hour_and_retaken_after(env):
     hour = timedelta(hours=1)
     first = fresh_verified_backup(env, max_age=hour, note="one")

@@ -63,6 +63,7 @@ def test_every_scheduled_job_gets_a_service_a_timer_and_a_cron_line(scheduled_en
     assert sum("root cd " in line for line in cron) == len(SCHEDULED_JOBS)
 
 
+@pytest.mark.slow
 def test_a_run_of_each_job_is_recorded_and_status_shows_every_job(scheduled_env):
     for job in SCHEDULED_JOBS:
         result = _inv("schedule.run", "-e", scheduled_env.name, job)

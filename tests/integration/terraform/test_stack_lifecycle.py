@@ -69,6 +69,7 @@ def test_plan_apply_outputs_round_trip_keeps_state_in_s3_and_is_idempotent(make_
     assert not second.summary.has_changes, second.summary
 
 
+@pytest.mark.slow
 def test_replacing_the_database_is_refused_by_name_and_allowed_with_allow_destroy(make_tf_env):
     tf_env = make_tf_env()
     env = tf_env.env
@@ -103,6 +104,7 @@ def test_address_patterns_from_the_environment_protect_untagged_resources(make_t
         guard_plan(plan, allow_destroy=False)
 
 
+@pytest.mark.slow
 def test_a_stale_plan_is_refused_after_the_state_moved(make_tf_env):
     tf_env = make_tf_env()
     env = tf_env.env

@@ -1,6 +1,7 @@
 """What a worker pays at start: its entry point and the one module its job's application
 names. polars (dataset building's and the gene-level summary's) and numpy (RMA's, the
-summaries') are imported only when a job that computes with them runs."""
+summaries') are imported only when a job that computes with them runs. A spare worker also
+imports the applications declared `preload = true` before its job arrives, which are light."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 
 import pytest
 
+from common.applications import applications
 from common.environments import REPO_ROOT
 
 PROBE = """
@@ -39,3 +41,30 @@ def test_a_worker_running_a_light_job_imports_no_numeric_library(kind, name):
 
 def test_a_worker_running_a_dataset_build_imports_what_it_computes_with():
     assert "numpy" in _imported_for("dataset", "matrices")
+
+
+SPARE_PROBE = """
+import io, json, sys
+from common.embedded import without_starting
+from common.environments import load_environment
+from workers.standby import wait_for_job
+# No database runs for this spare (and none may start), and its standard input ends at once:
+# it opens no connection, preloads, reads no order and ends having run nothing.
+with without_starting():
+    code = wait_for_job(load_environment("local"), io.StringIO(""))
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_spare_worker_has_imported_every_preloaded_application_and_no_numeric_library(tmp_path):
+    preloaded = {a.module for a in applications().values() if a.preload}
+    assert {"workers.processors.quantify", "workers.downloaders.download"} <= preloaded
+    shown = subprocess.run(
+        [sys.executable, "-c", SPARE_PROBE], cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=120, check=True, env={"PATH": "/usr/bin:/bin", "REFINERY_STATE_DIR": str(tmp_path)},
+    )  # fmt: skip
+    spare = json.loads(shown.stdout.splitlines()[-1])
+    assert spare["code"] == 0
+    assert preloaded <= set(spare["modules"])
+    assert not {"numpy", "polars"} & set(spare["modules"])
+    assert not (tmp_path / "postgres").exists()
