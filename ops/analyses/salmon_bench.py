@@ -24,6 +24,10 @@ and on a small machine that was most of the gap that grew with the reads.
 process marking the job running.
 
 The per-sample ratio is salmon's time ÷ the platform's (target ≥ 0.95: at most 5% overhead).
+salmon's own time varies by a tenth from one run to the next on the same reads (measured: 0.78
+to 1.23 s at 100,000 reads), so `--json` also gives the median of the per-sample ratios and the
+median of the per-sample differences (the platform's time less salmon's, in ms), which one
+outlying run of either side does not move.
 Both sides quantified the same reads when each processed the sample's every read and their
 quant.sf NumReads totals (the fragments salmon assigned) agree within NUMREADS_TOLERANCE of the
 total: salmon's mapping of a read does not depend on the run, so the totals differ only by the
@@ -36,6 +40,7 @@ import csv
 import json
 import select
 import shutil
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -114,6 +119,12 @@ class SalmonBench:
                 "refinery": reads_per_second_per_thread(total_reads, ours, self.threads),
                 "salmon": reads_per_second_per_thread(total_reads, theirs, self.threads),
             },
+            "median_sample_ratio": statistics.median(
+                s.salmon_seconds / s.refinery_seconds for s in self.samples
+            ),
+            "median_overhead_ms": statistics.median(
+                (s.refinery_seconds - s.salmon_seconds) * 1000 for s in self.samples
+            ),
             "samples": [s.__dict__ for s in self.samples],
         }
 

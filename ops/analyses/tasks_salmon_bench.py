@@ -35,7 +35,12 @@ def salmon_bench(
              f"({result.threads} threads)")  # fmt: skip
     render(title, result.comparisons, as_json=json, details=result.details)
     if not json:
-        rates = result.details["reads_per_second_per_thread"]
+        details = result.details
+        rates = details["reads_per_second_per_thread"]
         console.print(
             f"reads/s/thread: refinery {rates['refinery']:,.0f}, salmon {rates['salmon']:,.0f}"
+        )
+        console.print(
+            f"per sample, median: ratio {details['median_sample_ratio']:.3f}, the platform's "
+            f"time less salmon's {details['median_overhead_ms']:.0f} ms"
         )

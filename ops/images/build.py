@@ -31,7 +31,6 @@ import docker
 import docker.errors
 import docker.utils
 
-from common.environments import REPO_ROOT
 from common.errors import CommandError, ConfigError
 from ops.images.auth import registry_auth
 from ops.images.context import (
@@ -40,6 +39,7 @@ from ops.images.context import (
     ensure_wheels,
     python_version,
     runtime_requirements,
+    wheel_cache_dir,
 )
 from ops.progress import Progress, quiet
 
@@ -53,7 +53,6 @@ REVISION_LABEL = "org.opencontainers.image.revision"
 TITLE_LABEL = "org.opencontainers.image.title"
 # What the engine says of each layer a push has finished with.
 PUSHED_LAYER_STATUSES = ("Pushed", "Layer already exists")
-WHEEL_CACHE = REPO_ROOT / ".state" / "images" / "wheels"
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ def build_images(
             context = Path(scratch) / name
             if name == "base":
                 requirements = runtime_requirements()
-                wheels = ensure_wheels(requirements, WHEEL_CACHE)
+                wheels = ensure_wheels(requirements, wheel_cache_dir())
                 base_context(context, wheels=wheels, requirements=requirements)
                 buildargs = {"BASE_IMAGE": base_image, "PYTHON_VERSION": python_version()}
             else:

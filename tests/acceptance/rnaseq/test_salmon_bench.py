@@ -56,6 +56,10 @@ def test_bench_salmon_quantifies_the_same_reads_through_the_platform_and_by_hand
             sample["salmon_numreads"], rel=TOLERANCE
         )
         assert sample["library_type"] == "U" and sample["percent_mapped"] > 90
+    ratios = sorted(s["salmon_seconds"] / s["refinery_seconds"] for s in samples)
+    assert details["median_sample_ratio"] == pytest.approx(sum(ratios) / 2)
+    differences = [(s["refinery_seconds"] - s["salmon_seconds"]) * 1000 for s in samples]
+    assert details["median_overhead_ms"] == pytest.approx(sum(differences) / 2)
 
 
 def test_bench_salmon_without_a_running_foreman_is_one_line(local_state):

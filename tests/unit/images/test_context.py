@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import zipfile
+
 import pytest
 
 from common.errors import ConfigError
 from ops.images.base_os import apt_mirror
 from ops.images.build import build_images, image_reference
-from ops.images.context import app_context, base_context, runtime_requirements
+from ops.images.context import (
+    app_context,
+    base_context,
+    ensure_wheels,
+    runtime_requirements,
+    wheel_cache_dir,
+)
 
 
 def test_apt_mirror_reads_deb822_sources_and_skips_security(tmp_path):
@@ -110,3 +119,46 @@ def test_build_images_rejects_bad_input_before_touching_docker(kwargs, message):
     }
     with pytest.raises(ConfigError, match=message):
         build_images(**values)
+
+
+def _wheel(folder, name="demo", version="1.0"):
+    """A minimal real wheel in `folder`, for pip to find without an index."""
+    folder.mkdir(exist_ok=True)
+    info = f"{name}-{version}.dist-info"
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as wheel:
+        wheel.writestr(f"{name}/__init__.py", "")
+        wheel.writestr(
+            f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        )
+        wheel.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
+        wheel.writestr(f"{info}/RECORD", "")
+
+
+def test_the_wheels_are_kept_in_the_users_cache_outside_any_clone(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert wheel_cache_dir() == tmp_path / "cache" / "refinery" / "wheels"
+
+
+def test_two_builds_at_once_share_one_whole_folder_of_wheels(tmp_path, monkeypatch):
+    _wheel(tmp_path / "index")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "index"))
+    cache = tmp_path / "wheels"
+    folders: list = []
+    builds = [
+        threading.Thread(target=lambda: folders.append(ensure_wheels(["demo==1.0"], cache)))
+        for _ in range(2)
+    ]
+    for build in builds:
+        build.start()
+    for build in builds:
+        build.join(120)
+    assert len(folders) == 2 and folders[0] == folders[1]
+    assert (folders[0] / "demo-1.0-py3-none-any.whl").is_file()
+    assert (folders[0] / ".complete").is_file()
+    assert not [p for p in cache.iterdir() if p.name.endswith(".partial")]
+    # Found again without pip: with no wheel to be found, a build would fail.
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "nowhere"))
+    assert ensure_wheels(["demo==1.0"], cache) == folders[0]
