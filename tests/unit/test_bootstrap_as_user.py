@@ -82,3 +82,15 @@ def test_a_user_without_passwordless_sudo_gets_one_line_and_nothing_installed(tm
     )
     assert "apt-get" not in log  # sudo -n true was refused: nothing ran
     assert not (tmp_path / "repo/.venv").exists()
+
+
+def test_the_virtual_environment_holds_its_packages_bytecode_and_the_projects():
+    """bootstrap.sh compiles at install (uv does only when asked): where
+    PYTHONDONTWRITEBYTECODE is set, a module compiled on import is never kept, and every
+    process would compile these anew."""
+    import importlib.util
+
+    for name in ("pydantic", "numpy", "polars", "jinja2", "botocore", "common.db", "ops.tasks"):
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        assert Path(importlib.util.cache_from_source(spec.origin)).is_file(), name
