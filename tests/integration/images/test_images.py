@@ -114,6 +114,16 @@ def test_salmon_runs_in_the_salmon_image_and_not_in_the_workers_image(docker_eng
         ["python", "-c", "import os, workers.processors.salmon_tool; print(os.getuid())"],
     )
     assert (status, output) == (0, "10001")
+    # Its code's bytecode was compiled in the image: the image writes none as it runs.
+    compiled = "import importlib.util as u; print(u.cache_from_source(u.find_spec('{}').origin))"
+    for name in ("salmon", "workers"):
+        module = "workers.runtime"
+        status, output = _run(
+            client,
+            built_images[name].reference,
+            ["sh", "-c", f'test -f "$(python -c "{compiled.format(module)}")" && echo compiled'],
+        )
+        assert (status, output) == (0, "compiled"), name
     # The QC image (workers) carries no aligner.
     status, output = _run(
         client, built_images["workers"].reference, ["sh", "-c", "command -v salmon || echo none"]
