@@ -74,6 +74,12 @@ def state_root() -> Path:
     return Path(os.environ.get(STATE_DIR_VARIABLE, REPO_ROOT / ".state"))
 
 
+def user_cache_root() -> Path:
+    """Refinery's folder in the user's cache, outside any clone: what one machine builds once
+    and every checkout on it shares (the Docker engine's data, the base image's wheels)."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "refinery"
+
+
 # Where the last-read Terraform outputs of an environment are kept, in its state folder.
 TERRAFORM_OUTPUTS_FILE = "terraform-outputs.json"
 TERRAFORM_PREFIX = "terraform:"

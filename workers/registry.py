@@ -121,20 +121,16 @@ def handler_for(kind: str, name: str) -> RegisteredHandler:
         ) from None
 
 
-def preload_handlers() -> list[str]:
+def preload_handlers() -> None:
     """Import the module of every application declared `preload = true` (a spare worker,
-    while it waits: the job it is handed then starts in its code); the modules imported. One
-    that fails to import is left for its job to import again, which records why it cannot."""
-    loaded = []
+    while it waits: the job it is handed then starts in its code). One that fails to import
+    is left for its job to import again, which records why it cannot."""
     for application in applications().values():
         if application.preload and (application.kind, application.name) not in _handlers:
             try:
                 _import(application.module, application.manifest)
             except Exception as exc:  # its job fails on the same import, with the reason
                 log.debug("not preloading %s: %s", application.module, exc)
-                continue
-            loaded.append(application.module)
-    return loaded
 
 
 def load_handler_modules() -> None:

@@ -209,16 +209,8 @@ def _build_one(
     """Build `context` untagged and unlabelled; its image id."""
     progress(f"building {name}")
     log.info("building %s from %s", name, context, extra={"image": name})
-    stream = client.build(
-        path=str(context),
-        buildargs=buildargs,
-        pull=False,
-        rm=True,
-        forcerm=True,
-        network_mode="host",
-        decode=True,
-    )
-    return _built_id(stream, name, progress)
+    return _build(client, name, progress, path=str(context), buildargs=buildargs,
+                  network_mode="host")  # fmt: skip
 
 
 def _label(
@@ -229,21 +221,16 @@ def _label(
     progress: Progress,
 ) -> str:
     """`image_id` with `labels`, tagged `reference` (a config-only step); its image id."""
-    stream = client.build(
-        fileobj=io.BytesIO(f"FROM {image_id}\n".encode()),
-        tag=reference,
-        labels=labels,
-        pull=False,
-        rm=True,
-        forcerm=True,
-        decode=True,
-    )
-    labelled = _built_id(stream, reference, progress)
+    labelled = _build(client, reference, progress, tag=reference, labels=labels,
+                      fileobj=io.BytesIO(f"FROM {image_id}\n".encode()))  # fmt: skip
     progress(f"built {reference} {labelled[:19]}")
     return labelled
 
 
-def _built_id(stream: Iterable[dict[str, Any]], name: str, progress: Progress) -> str:
+def _build(client: docker.APIClient, name: str, progress: Progress, **source: Any) -> str:
+    """One `docker build` of `source` (a context folder or a Dockerfile, with its options),
+    nothing pulled and no intermediate container kept; the id of the image it made."""
+    stream = client.build(pull=False, rm=True, forcerm=True, decode=True, **source)
     image_id = None
     for event in _events(stream):
         text = (event.get("stream") or "").strip()

@@ -17,14 +17,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import importlib.metadata
-import os
 import shutil
 import sys
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from common.environments import REPO_ROOT
+from common.environments import REPO_ROOT, user_cache_root
 from common.shell import run_command
 
 DISTRIBUTION = "refinery"
@@ -77,8 +76,7 @@ def wheel_cache_dir() -> Path:
     """Where the base image's wheels are kept: the user's cache, outside any clone, so a
     second checkout (or a fresh clone, as CI tests) finds the wheels its pins need rather
     than building them again (`pip wheel` of the whole closure: ~15 s of CPU)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache / "refinery" / "wheels"
+    return user_cache_root() / "wheels"
 
 
 def ensure_wheels(requirements: list[str], cache_root: Path) -> Path:

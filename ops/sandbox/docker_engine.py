@@ -29,6 +29,7 @@ from pathlib import Path
 import docker
 
 from common import shell
+from common.environments import user_cache_root
 from common.errors import CommandError
 from ops.sandbox.processes import SandboxError, free_port, spawn, stop_process, wait_for_port
 
@@ -43,8 +44,7 @@ def docker_cache_dir() -> Path:
     The locally made base image takes minutes to build; kept here, it is built once per
     machine rather than once per clone (CI tests a fresh clone every time).
     """
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return Path(os.environ.get(DATA_ROOT_VARIABLE, cache / "refinery" / "docker"))
+    return Path(os.environ.get(DATA_ROOT_VARIABLE, user_cache_root() / "docker"))
 
 
 @dataclass
